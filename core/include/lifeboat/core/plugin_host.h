@@ -1,0 +1,164 @@
+// The plugin host: finds plugins in trusted directories, checks each library against its
+// manifest, loads it, performs the ABI handshake, keeps one registry by name, and makes
+// instances that call into the plugin with typed messages.
+//
+// Thread-safety: PluginHost is safe to use from several threads once LoadAll() returned.
+// PluginInstance methods may be called concurrently (the plugin contract allows it).
+#ifndef LIFEBOAT_CORE_PLUGIN_HOST_H_
+#define LIFEBOAT_CORE_PLUGIN_HOST_H_
+
+#include <lifeboat/abi.h>
+#include <lifeboat/status.h>
+#include <lifeboat/v1/common.pb.h>
+#include <lifeboat/v1/manifest.pb.h>
+#include <lifeboat/v1/plugin.pb.h>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace lifeboat::core {
+
+// File name suffix of a plugin manifest in a plugin directory: "<name>.plugin.json".
+inline constexpr const char* kManifestSuffix = ".plugin.json";
+
+// The manifest shipped next to a plugin library. JSON, e.g.
+//   {"name": "localfs", "version": "0.1.0", "component": "localfs",
+//    "abi_major": 1, "abi_minor": 0, "capabilities": ["incremental"],
+//    "library": "liblifeboat_localfs.so", "sha256": "<64 hex digits>"}
+struct PluginManifest {
+  std::string name;
+  std::string version;
+  std::string component;
+  uint32_t abi_major = 0;
+  uint32_t abi_minor = 0;
+  std::vector<std::string> capabilities;
+  std::string library;  // file name, relative to the manifest's directory
+  std::string sha256;   // lower-case hex of the library file
+  std::filesystem::path manifest_path;
+  std::filesystem::path library_path;  // absolute
+};
+
+// Reads and checks a manifest file. INVALID_ARGUMENT naming the file and the field when
+// it is malformed (bad JSON, missing or mistyped field, unknown field, library outside
+// the manifest's directory, hash not 64 hex digits); NOT_FOUND when the file is absent.
+StatusOr<PluginManifest> ReadManifest(const std::filesystem::path& manifest_file);
+
+// Lower-case hex SHA-256 of a file's content.
+StatusOr<std::string> Sha256File(const std::filesystem::path& file);
+
+// Lets a caller observe and stop one plugin call.
+struct CallOptions {
+  // Called for every progress report of the call, on the calling thread.
+  std::function<void(const v1::Progress&)> on_progress;
+  // When set and true, the plugin is asked to stop at its next safe point.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+class LoadedPlugin;
+
+// One configured instance of a plugin for one cluster. Keeps its library loaded for as
+// long as it lives. Each method serializes the request, calls the plugin across the ABI,
+// and parses the response; a plugin that answers garbage (unparseable bytes, a status code
+// outside the canonical set) yields INTERNAL naming the plugin and the operation.
+class PluginInstance {
+ public:
+  ~PluginInstance();
+  PluginInstance(const PluginInstance&) = delete;
+  PluginInstance& operator=(const PluginInstance&) = delete;
+
+  const v1::PluginDescriptor& descriptor() const;
+  const v1::PluginConfig& config() const { return config_; }
+
+  StatusOr<v1::ProbeResponse> Probe(const v1::ProbeRequest& req, const CallOptions& opts = {});
+  StatusOr<v1::ResolveResponse> Resolve(const v1::ResolveRequest& req,
+                                        const CallOptions& opts = {});
+  StatusOr<v1::PrepareResponse> Prepare(const v1::PrepareRequest& req,
+                                        const CallOptions& opts = {});
+  StatusOr<v1::CutResponse> Cut(const v1::CutRequest& req, const CallOptions& opts = {});
+  StatusOr<v1::ReleaseResponse> Release(const v1::ReleaseRequest& req,
+                                        const CallOptions& opts = {});
+  StatusOr<v1::PlanTransferResponse> PlanTransfer(const v1::PlanTransferRequest& req,
+                                                  const CallOptions& opts = {});
+  StatusOr<v1::TransferResponse> Transfer(const v1::TransferRequest& req,
+                                          const CallOptions& opts = {});
+  StatusOr<v1::VerifyResponse> Verify(const v1::VerifyRequest& req, const CallOptions& opts = {});
+  StatusOr<v1::CommitResponse> Commit(const v1::CommitRequest& req, const CallOptions& opts = {});
+  StatusOr<v1::RestoreResponse> Restore(const v1::RestoreRequest& req,
+                                        const CallOptions& opts = {});
+  StatusOr<v1::ExpireResponse> Expire(const v1::ExpireRequest& req, const CallOptions& opts = {});
+  StatusOr<v1::SyncSecurityResponse> SyncSecurity(const v1::SyncSecurityRequest& req,
+                                                  const CallOptions& opts = {});
+  StatusOr<v1::FenceResponse> Fence(const v1::FenceRequest& req, const CallOptions& opts = {});
+  StatusOr<v1::FenceResponse> Unfence(const v1::FenceRequest& req, const CallOptions& opts = {});
+
+ private:
+  friend class PluginHost;
+  struct HostContext;
+  PluginInstance(std::shared_ptr<const LoadedPlugin> lib, v1::PluginConfig config);
+
+  Status InvokeRaw(lb_op op, const std::string& request, std::string* response,
+                   const CallOptions& opts);
+  template <typename Resp, typename Req>
+  StatusOr<Resp> Invoke(lb_op op, const Req& req, const CallOptions& opts);
+
+  std::shared_ptr<const LoadedPlugin> lib_;
+  v1::PluginConfig config_;
+  std::unique_ptr<HostContext> ctx_;
+  lb_instance* handle_ = nullptr;
+};
+
+// What happened to one plugin found in a directory (or checked by path).
+struct LoadReport {
+  std::filesystem::path path;   // the manifest (or library) looked at
+  std::string name;             // plugin name, when the manifest could be read
+  Status status;                // OK when loaded; otherwise why it was refused
+  v1::PluginDescriptor descriptor;  // valid when status is OK
+};
+
+class PluginHost {
+ public:
+  // `trusted_dirs`: the only directories plugins are loaded from (non-recursive; each
+  // "*.plugin.json" in them is one plugin).
+  explicit PluginHost(std::vector<std::filesystem::path> trusted_dirs);
+  ~PluginHost();
+  PluginHost(const PluginHost&) = delete;
+  PluginHost& operator=(const PluginHost&) = delete;
+
+  // Loads every plugin of the trusted directories. Returns one report per manifest found,
+  // in path order; a refused plugin never stops the others. A second plugin with a name
+  // already registered is refused with ALREADY_EXISTS naming both files. A directory that
+  // does not exist is reported as NOT_FOUND.
+  std::vector<LoadReport> LoadAll();
+
+  // Loads one plugin from `path` (a manifest, or a library with its manifest next to it
+  // as "<name>.plugin.json") and reports what happened, without registering it. For
+  // `lifeboat plugins check`.
+  static LoadReport Check(const std::filesystem::path& path);
+
+  // Descriptors of the registered plugins, sorted by name.
+  std::vector<v1::PluginDescriptor> List() const;
+
+  // Checks `config` with the plugin's validate (no side effects). NOT_FOUND, listing the
+  // registered names, when config.plugin() is unknown.
+  Status Validate(const v1::PluginConfig& config) const;
+
+  // Creates an instance of config.plugin() for config.cluster(). NOT_FOUND as above;
+  // otherwise the plugin's own status when it refuses the configuration.
+  StatusOr<std::unique_ptr<PluginInstance>> Instantiate(const v1::PluginConfig& config) const;
+
+ private:
+  std::vector<std::filesystem::path> dirs_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const LoadedPlugin>> registry_;
+};
+
+}  // namespace lifeboat::core
+
+#endif  // LIFEBOAT_CORE_PLUGIN_HOST_H_

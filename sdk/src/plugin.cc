@@ -1,0 +1,245 @@
+// The C side of the SDK: the plugin's lb_plugin_api table, built around the hooks that
+// LIFEBOAT_REGISTER_PLUGIN registers. Every entry catches every exception: nothing but an
+// lb_code and bytes leaves the plugin.
+#include <lifeboat/sdk/plugin.h>
+
+#include <cstddef>
+#include <exception>
+#include <new>
+#include <string>
+
+namespace lifeboat::sdk {
+namespace {
+
+// Set once by Init(); a library holds one plugin and is initialised by one host.
+const lb_host_api* g_host = nullptr;
+const internal::PluginHooks* g_hooks = nullptr;
+
+struct Instance {
+  Host host;
+  std::unique_ptr<ComponentPlugin> plugin;
+};
+
+void Assign(lb_out* out, const std::string& bytes) {
+  g_host->buffer_assign(out, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+lb_code WriteStatus(lb_out* out, const Status& status) {
+  v1::StatusDetail detail;
+  detail.set_code(static_cast<int32_t>(status.code()));
+  detail.set_message(status.message());
+  detail.set_subject(status.subject());
+  detail.set_retryable(IsRetryable(status.code()));
+  detail.set_data_loss(status.code() == Code::kDataLoss);
+  if (out != nullptr) Assign(out, detail.SerializeAsString());
+  return static_cast<lb_code>(status.code());
+}
+
+Status FromException() {
+  try {
+    throw;
+  } catch (const std::bad_alloc&) {
+    return Status(Code::kResourceExhausted, "plugin ran out of memory");
+  } catch (const std::exception& e) {
+    return InternalError(std::string("plugin threw an exception: ") + e.what());
+  } catch (...) {
+    return InternalError("plugin threw an exception of unknown type");
+  }
+}
+
+template <typename Req, typename Resp>
+lb_code Run(StatusOr<Resp> (ComponentPlugin::*method)(Call&, const Req&), Instance* inst,
+            lb_call* call, const uint8_t* data, size_t size, lb_out* out) {
+  Req req;
+  if (!req.ParseFromArray(data, static_cast<int>(size))) {
+    return WriteStatus(out, InvalidArgumentError("request of " + std::to_string(size) +
+                                                 " bytes is not a valid " + req.GetTypeName()));
+  }
+  Call c(g_host, call, inst->host);
+  StatusOr<Resp> result = ((*inst->plugin).*method)(c, req);
+  if (!result.ok()) return WriteStatus(out, result.status());
+  Assign(out, result->SerializeAsString());
+  return LB_OK;
+}
+
+lb_code Describe(lb_out* out) {
+  try {
+    v1::PluginDescriptor d = g_hooks->describe();
+    d.set_abi_major(LIFEBOAT_ABI_MAJOR);
+    d.set_abi_minor(LIFEBOAT_ABI_MINOR);
+    d.set_sdk_version(LIFEBOAT_SDK_VERSION);
+    Assign(out, d.SerializeAsString());
+    return LB_OK;
+  } catch (...) {
+    return WriteStatus(out, FromException());
+  }
+}
+
+lb_code Validate(const uint8_t* config, size_t size, lb_out* error) {
+  try {
+    v1::PluginConfig cfg;
+    if (!cfg.ParseFromArray(config, static_cast<int>(size))) {
+      return WriteStatus(error, InvalidArgumentError("configuration is not a valid PluginConfig"));
+    }
+    Status s = g_hooks->validate(cfg);
+    if (!s.ok()) return WriteStatus(error, s);
+    return LB_OK;
+  } catch (...) {
+    return WriteStatus(error, FromException());
+  }
+}
+
+lb_code Create(lb_host_ctx* ctx, const uint8_t* config, size_t size, lb_instance** instance,
+               lb_out* error) {
+  try {
+    v1::PluginConfig cfg;
+    if (!cfg.ParseFromArray(config, static_cast<int>(size))) {
+      return WriteStatus(error, InvalidArgumentError("configuration is not a valid PluginConfig"));
+    }
+    // configure implies validate: an instance never exists with a configuration that
+    // validate would refuse.
+    Status valid = g_hooks->validate(cfg);
+    if (!valid.ok()) return WriteStatus(error, valid);
+    auto inst = std::make_unique<Instance>();
+    inst->host = Host(g_host, ctx);
+    StatusOr<std::unique_ptr<ComponentPlugin>> made = g_hooks->create(inst->host, cfg);
+    if (!made.ok()) return WriteStatus(error, made.status());
+    inst->plugin = std::move(made).value();
+    *instance = reinterpret_cast<lb_instance*>(inst.release());
+    return LB_OK;
+  } catch (...) {
+    return WriteStatus(error, FromException());
+  }
+}
+
+void Destroy(lb_instance* instance) {
+  try {
+    delete reinterpret_cast<Instance*>(instance);
+  } catch (...) {
+    // A destructor that throws has nowhere to report to; swallowing keeps the host alive.
+  }
+}
+
+lb_code Invoke(lb_instance* instance, lb_call* call, lb_op op, const uint8_t* data, size_t size,
+               lb_out* out) {
+  auto* inst = reinterpret_cast<Instance*>(instance);
+  try {
+    using P = ComponentPlugin;
+    switch (op) {
+      case LB_OP_PROBE: return Run(&P::Probe, inst, call, data, size, out);
+      case LB_OP_RESOLVE: return Run(&P::Resolve, inst, call, data, size, out);
+      case LB_OP_PREPARE: return Run(&P::Prepare, inst, call, data, size, out);
+      case LB_OP_CUT: return Run(&P::Cut, inst, call, data, size, out);
+      case LB_OP_RELEASE: return Run(&P::Release, inst, call, data, size, out);
+      case LB_OP_PLAN_TRANSFER: return Run(&P::PlanTransfer, inst, call, data, size, out);
+      case LB_OP_TRANSFER: return Run(&P::Transfer, inst, call, data, size, out);
+      case LB_OP_VERIFY: return Run(&P::Verify, inst, call, data, size, out);
+      case LB_OP_COMMIT: return Run(&P::Commit, inst, call, data, size, out);
+      case LB_OP_RESTORE: return Run(&P::Restore, inst, call, data, size, out);
+      case LB_OP_EXPIRE: return Run(&P::Expire, inst, call, data, size, out);
+      case LB_OP_SYNC_SECURITY: return Run(&P::SyncSecurity, inst, call, data, size, out);
+      case LB_OP_FENCE: return Run(&P::Fence, inst, call, data, size, out);
+      case LB_OP_UNFENCE: return Run(&P::Unfence, inst, call, data, size, out);
+      default:
+        return WriteStatus(out, UnimplementedError("operation " + std::to_string(op) +
+                                                   " is not known to this plugin"));
+    }
+  } catch (...) {
+    return WriteStatus(out, FromException());
+  }
+}
+
+const lb_plugin_api kTable = {
+    sizeof(lb_plugin_api), LIFEBOAT_ABI_MAJOR, LIFEBOAT_ABI_MINOR, &Describe, &Validate,
+    &Create,               &Destroy,           &Invoke,
+};
+
+Status Unimplemented(const char* op) {
+  return UnimplementedError(std::string(op) + " is not supported by this plugin");
+}
+
+}  // namespace
+
+void Host::Log(LogLevel level, std::string_view message) const {
+  if (api_ == nullptr) return;
+  api_->log(ctx_, static_cast<lb_log_level>(level), message.data(), message.size());
+}
+
+int64_t Host::NowUnixNanos() const { return api_->now_unix_nanos(ctx_); }
+
+bool Call::Cancelled() const { return api_->is_cancelled(call_) != 0; }
+
+void Call::ReportProgress(const v1::Progress& progress) const {
+  std::string bytes = progress.SerializeAsString();
+  api_->report_progress(call_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+StatusOr<v1::ProbeResponse> ComponentPlugin::Probe(Call&, const v1::ProbeRequest&) {
+  return Unimplemented("probe");
+}
+StatusOr<v1::ResolveResponse> ComponentPlugin::Resolve(Call&, const v1::ResolveRequest&) {
+  return Unimplemented("resolve");
+}
+StatusOr<v1::PrepareResponse> ComponentPlugin::Prepare(Call&, const v1::PrepareRequest&) {
+  return Unimplemented("prepare");
+}
+StatusOr<v1::CutResponse> ComponentPlugin::Cut(Call&, const v1::CutRequest&) {
+  return Unimplemented("cut");
+}
+StatusOr<v1::ReleaseResponse> ComponentPlugin::Release(Call&, const v1::ReleaseRequest&) {
+  return Unimplemented("release");
+}
+StatusOr<v1::PlanTransferResponse> ComponentPlugin::PlanTransfer(Call&,
+                                                                 const v1::PlanTransferRequest&) {
+  return Unimplemented("plan_transfer");
+}
+StatusOr<v1::TransferResponse> ComponentPlugin::Transfer(Call&, const v1::TransferRequest&) {
+  return Unimplemented("transfer");
+}
+StatusOr<v1::VerifyResponse> ComponentPlugin::Verify(Call&, const v1::VerifyRequest&) {
+  return Unimplemented("verify");
+}
+StatusOr<v1::CommitResponse> ComponentPlugin::Commit(Call&, const v1::CommitRequest&) {
+  return Unimplemented("commit");
+}
+StatusOr<v1::RestoreResponse> ComponentPlugin::Restore(Call&, const v1::RestoreRequest&) {
+  return Unimplemented("restore");
+}
+StatusOr<v1::ExpireResponse> ComponentPlugin::Expire(Call&, const v1::ExpireRequest&) {
+  return Unimplemented("expire");
+}
+StatusOr<v1::SyncSecurityResponse> ComponentPlugin::SyncSecurity(Call&,
+                                                                 const v1::SyncSecurityRequest&) {
+  return Unimplemented("sync_security");
+}
+StatusOr<v1::FenceResponse> ComponentPlugin::Fence(Call&, const v1::FenceRequest&) {
+  return Unimplemented("fence");
+}
+StatusOr<v1::FenceResponse> ComponentPlugin::Unfence(Call&, const v1::FenceRequest&) {
+  return Unimplemented("unfence");
+}
+
+namespace internal {
+
+const lb_plugin_api* Init(const lb_host_api* host, const PluginHooks* hooks) {
+  if (host == nullptr) return nullptr;
+  // The first three fields of the host table are stable across every version; check them
+  // before trusting anything else in it.
+  if (host->abi_major != LIFEBOAT_ABI_MAJOR) {
+    // Still hand back the table: its header lets the host report the mismatch precisely.
+    g_hooks = hooks;
+    g_host = nullptr;
+    return &kTable;
+  }
+  // Every field of ABI 1.0 must be present; fields appended later are checked against
+  // struct_size where they are used.
+  if (host->struct_size < offsetof(lb_host_api, now_unix_nanos) + sizeof(host->now_unix_nanos)) {
+    return nullptr;
+  }
+  g_host = host;
+  g_hooks = hooks;
+  return &kTable;
+}
+
+}  // namespace internal
+}  // namespace lifeboat::sdk

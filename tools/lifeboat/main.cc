@@ -1,0 +1,52 @@
+// lifeboat: the command line of Lifeboat.
+#include <csignal>
+#include <iostream>
+
+#include "cli.h"
+
+namespace lifeboat::cli {
+
+int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case Code::kOk: return kExitOk;
+    case Code::kNotFound: return kExitNotFound;
+    case Code::kInvalidArgument:
+    case Code::kFailedPrecondition:
+    case Code::kPermissionDenied:
+    case Code::kAlreadyExists:
+      return kExitRefused;
+    case Code::kDataLoss: return kExitVerifyFailed;
+    case Code::kCancelled: return kExitCancelled;
+    default: return kExitFailure;
+  }
+}
+
+}  // namespace lifeboat::cli
+
+int main(int argc, char** argv) {
+  using namespace lifeboat::cli;
+  CLI::App app{
+      "lifeboat - consistent restore points across HDFS, Hive, HBase and Kafka, replicated\n"
+      "to a secondary cluster.\n\n"
+      "Exit codes: 0 done, 1 failed, 2 bad usage, 3 not found, 4 refused,\n"
+      "            5 verification found a difference, 130 interrupted."};
+  app.require_subcommand(1);
+  GlobalOptions global;
+  global.plugin_dirs.push_back(LIFEBOAT_DEFAULT_PLUGIN_DIR);
+  app.add_option("--plugin-dir", global.plugin_dirs,
+                 "Trusted plugin directory (repeatable; default: this build's plugins)")
+      ->capture_default_str();
+  app.add_option("-o,--output", global.output, "Output format: text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  int exit_code = kExitOk;
+  AddPluginsCommands(app, global, &exit_code);
+  AddBackupCommands(app, global, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  return exit_code;
+}
