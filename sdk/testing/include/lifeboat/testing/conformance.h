@@ -1,0 +1,106 @@
+// The conformance suite for component plugins.
+//
+// A plugin proves itself by implementing ConformanceRig — the few things only it knows:
+// how to configure a source and a target cluster, how to put data on the source and change
+// it, how to read what a restore produced, and how to damage the target on purpose — and
+// registering the rig with LIFEBOAT_CONFORMANCE_RIG. lifeboat_add_conformance_test() in
+// CMake then builds a GoogleTest binary that loads the plugin through the real host (from
+// $LIFEBOAT_PLUGIN_DIR) and runs every check below against it:
+//
+//   Descriptor          the descriptor is well formed and agrees with the manifest
+//   BadConfigRefused    each bad config, and any unknown field, is refused with
+//                       INVALID_ARGUMENT and a message naming the problem
+//   RoundTrip           cut -> plan -> transfer -> verify -> commit -> restore gives the
+//                       source as it was at the cut
+//   Idempotent          every operation repeated with the same op id returns the same
+//                       result and does no work twice
+//   ResumeAfterCancel   a transfer stopped half-way resumes without redoing finished work
+//   CancelHonoured      a cancelled call returns CANCELLED
+//   VerifyCatchesFlip   verify finds one flipped byte on the target
+//   Incremental         after create, modify, delete and rename only the change moves
+//   Expire              expire removes the named point, and every other point restores
+//
+// Thread-safety: a rig is used by one test at a time.
+#ifndef LIFEBOAT_TESTING_CONFORMANCE_H_
+#define LIFEBOAT_TESTING_CONFORMANCE_H_
+
+#include <lifeboat/v1/plugin.pb.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lifeboat::testing {
+
+// A description of a data set's content, item by item, comparable across clusters:
+// key = item path relative to the data set, value = everything that must survive a
+// round trip (type, size, mode, content digest, link target, ...), in any stable text.
+using ContentMap = std::map<std::string, std::string>;
+
+// A configuration the plugin must refuse, and a piece of text its message must contain.
+struct BadConfig {
+  std::string description;  // for the test log, e.g. "relative root"
+  std::string config_json;
+  std::string expected_in_message;
+};
+
+// What ApplyChanges() did, so the suite knows what an incremental must move.
+struct ChangeSet {
+  uint64_t changed_bytes = 0;  // bytes of created and modified items
+  uint64_t changed_items = 0;  // created + modified items (not deletes, not renames)
+};
+
+class ConformanceRig {
+ public:
+  virtual ~ConformanceRig() = default;
+
+  // Called before and after every test; a test gets fresh, empty clusters.
+  virtual void SetUp() = 0;
+  virtual void TearDown() = 0;
+
+  virtual std::string PluginName() const = 0;
+  // Instance configurations of the primary (source) and secondary (target) cluster.
+  virtual v1::PluginConfig SourceConfig() const = 0;
+  virtual v1::PluginConfig TargetConfig() const = 0;
+  // At least one; the suite also adds an unknown field to SourceConfig() on its own.
+  virtual std::vector<BadConfig> BadConfigs() const = 0;
+
+  // The data set under test (same selector on both clusters).
+  virtual v1::DataSet DataSet() const = 0;
+  // Writes the initial content on the source: nested directories, an empty directory, an
+  // empty file, small files, and at least one item of `large_bytes` that takes several
+  // transfer units (so that a transfer can be stopped half-way).
+  virtual void Populate(uint64_t large_bytes) = 0;
+  // Creates one item, modifies one, deletes one and renames one on the source.
+  virtual ChangeSet ApplyChanges() = 0;
+  // The source data set's content now.
+  virtual ContentMap CaptureSource() const = 0;
+  // The content at `destination` on the target, where the suite restored a point with
+  // RestoreRequest.destination = RestoreDestination(n).
+  virtual std::string RestoreDestination(int n) const = 0;
+  virtual ContentMap CaptureRestored(const std::string& destination) const = 0;
+  // Flips one byte of one item of the given committed (or staged, when `staged`) point on
+  // the target, without changing its size or other metadata. Returns the item's path.
+  virtual std::string CorruptTarget(const std::string& restore_point_id, bool staged) = 0;
+};
+
+using RigFactory = std::function<std::unique_ptr<ConformanceRig>()>;
+
+// Registers a rig for the suite; used by LIFEBOAT_CONFORMANCE_RIG.
+bool RegisterRig(const std::string& name, RigFactory factory);
+
+}  // namespace lifeboat::testing
+
+// Registers `RigClass` (default-constructible) under `name` for the conformance suite.
+#define LIFEBOAT_CONFORMANCE_RIG(name, RigClass)                         \
+  static const bool lifeboat_conformance_rig_registered_##RigClass =     \
+      ::lifeboat::testing::RegisterRig(name, [] {                        \
+        return std::unique_ptr<::lifeboat::testing::ConformanceRig>(      \
+            new RigClass());                                             \
+      })
+
+#endif  // LIFEBOAT_TESTING_CONFORMANCE_H_

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Configures (once) and builds Lifeboat into ${LIFEBOAT_BUILD_DIR:-build}. Uses at most
+# two jobs: this project's machines have two cores and tests run beside builds.
+set -euo pipefail
+top="$(cd "$(dirname "$0")/../.." && pwd)"
+build="${LIFEBOAT_BUILD_DIR:-$top/build}"
+"$top/tools/scripts/setup.sh"
+if [ ! -f "$build/build.ninja" ]; then
+  cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+cmake --build "$build" -j "${LIFEBOAT_JOBS:-2}" "$@"
