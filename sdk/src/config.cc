@@ -10,9 +10,8 @@ struct ConfigReader::Impl {
   std::set<std::string> taken;
 
   Status Wrong(const std::string& key, const char* wanted) const {
-    return InvalidArgumentError(type + ": field '" + key + "' must be " + wanted + ", found " +
-                                    doc.at(key).dump(),
-                                key);
+    return InvalidArgumentError(
+        type + ": field '" + key + "' must be " + wanted + ", found " + doc.at(key).dump(), key);
   }
 };
 

@@ -126,20 +126,34 @@ lb_code Invoke(lb_instance* instance, lb_call* call, lb_op op, const uint8_t* da
   try {
     using P = ComponentPlugin;
     switch (op) {
-      case LB_OP_PROBE: return Run(&P::Probe, inst, call, data, size, out);
-      case LB_OP_RESOLVE: return Run(&P::Resolve, inst, call, data, size, out);
-      case LB_OP_PREPARE: return Run(&P::Prepare, inst, call, data, size, out);
-      case LB_OP_CUT: return Run(&P::Cut, inst, call, data, size, out);
-      case LB_OP_RELEASE: return Run(&P::Release, inst, call, data, size, out);
-      case LB_OP_PLAN_TRANSFER: return Run(&P::PlanTransfer, inst, call, data, size, out);
-      case LB_OP_TRANSFER: return Run(&P::Transfer, inst, call, data, size, out);
-      case LB_OP_VERIFY: return Run(&P::Verify, inst, call, data, size, out);
-      case LB_OP_COMMIT: return Run(&P::Commit, inst, call, data, size, out);
-      case LB_OP_RESTORE: return Run(&P::Restore, inst, call, data, size, out);
-      case LB_OP_EXPIRE: return Run(&P::Expire, inst, call, data, size, out);
-      case LB_OP_SYNC_SECURITY: return Run(&P::SyncSecurity, inst, call, data, size, out);
-      case LB_OP_FENCE: return Run(&P::Fence, inst, call, data, size, out);
-      case LB_OP_UNFENCE: return Run(&P::Unfence, inst, call, data, size, out);
+      case LB_OP_PROBE:
+        return Run(&P::Probe, inst, call, data, size, out);
+      case LB_OP_RESOLVE:
+        return Run(&P::Resolve, inst, call, data, size, out);
+      case LB_OP_PREPARE:
+        return Run(&P::Prepare, inst, call, data, size, out);
+      case LB_OP_CUT:
+        return Run(&P::Cut, inst, call, data, size, out);
+      case LB_OP_RELEASE:
+        return Run(&P::Release, inst, call, data, size, out);
+      case LB_OP_PLAN_TRANSFER:
+        return Run(&P::PlanTransfer, inst, call, data, size, out);
+      case LB_OP_TRANSFER:
+        return Run(&P::Transfer, inst, call, data, size, out);
+      case LB_OP_VERIFY:
+        return Run(&P::Verify, inst, call, data, size, out);
+      case LB_OP_COMMIT:
+        return Run(&P::Commit, inst, call, data, size, out);
+      case LB_OP_RESTORE:
+        return Run(&P::Restore, inst, call, data, size, out);
+      case LB_OP_EXPIRE:
+        return Run(&P::Expire, inst, call, data, size, out);
+      case LB_OP_SYNC_SECURITY:
+        return Run(&P::SyncSecurity, inst, call, data, size, out);
+      case LB_OP_FENCE:
+        return Run(&P::Fence, inst, call, data, size, out);
+      case LB_OP_UNFENCE:
+        return Run(&P::Unfence, inst, call, data, size, out);
       default:
         return WriteStatus(out, UnimplementedError("operation " + std::to_string(op) +
                                                    " is not known to this plugin"));
@@ -150,8 +164,14 @@ lb_code Invoke(lb_instance* instance, lb_call* call, lb_op op, const uint8_t* da
 }
 
 const lb_plugin_api kTable = {
-    sizeof(lb_plugin_api), LIFEBOAT_ABI_MAJOR, LIFEBOAT_ABI_MINOR, &Describe, &Validate,
-    &Create,               &Destroy,           &Invoke,
+    sizeof(lb_plugin_api),
+    LIFEBOAT_ABI_MAJOR,
+    LIFEBOAT_ABI_MINOR,
+    &Describe,
+    &Validate,
+    &Create,
+    &Destroy,
+    &Invoke,
 };
 
 Status Unimplemented(const char* op) {

@@ -194,9 +194,9 @@ Backup LocalfsBackup(core::PluginHost& host, const fs::path& primary, const fs::
 }
 
 void Row(const char* what, double rsync_s, double rsync_sync_s, double localfs_s) {
-  std::printf("%-12s rsync %7.2fs  rsync+sync %7.2fs  localfs %7.2fs  ratio %5.2f  (vs +sync %5.2f)\n",
-              what, rsync_s, rsync_sync_s, localfs_s, rsync_s / localfs_s,
-              rsync_sync_s / localfs_s);
+  std::printf(
+      "%-12s rsync %7.2fs  rsync+sync %7.2fs  localfs %7.2fs  ratio %5.2f  (vs +sync %5.2f)\n",
+      what, rsync_s, rsync_sync_s, localfs_s, rsync_s / localfs_s, rsync_sync_s / localfs_s);
 }
 
 }  // namespace
@@ -209,12 +209,18 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) Die("missing value after " + a);
       return argv[++i];
     };
-    if (a == "--mib") o.mib = std::stoull(next());
-    else if (a == "--files") o.files = std::stoi(next());
-    else if (a == "--dir") o.dir = next();
-    else if (a == "--plugin-dir") o.plugin_dir = next();
-    else if (a == "--keep") o.keep = true;
-    else Die("unknown argument " + a + " (see the header of localfs_vs_rsync.cc)");
+    if (a == "--mib")
+      o.mib = std::stoull(next());
+    else if (a == "--files")
+      o.files = std::stoi(next());
+    else if (a == "--dir")
+      o.dir = next();
+    else if (a == "--plugin-dir")
+      o.plugin_dir = next();
+    else if (a == "--keep")
+      o.keep = true;
+    else
+      Die("unknown argument " + a + " (see the header of localfs_vs_rsync.cc)");
   }
   if (std::system("rsync --version >/dev/null 2>&1") != 0) Die("rsync is not installed");
   fs::remove_all(o.dir);
@@ -247,8 +253,8 @@ int main(int argc, char** argv) {
   uint64_t changed = ChangeOnePercent(src, o);
   Run("sync");
   const fs::path r2 = o.dir / "rsync" / "incr", r2s = o.dir / "rsync" / "incr-sync";
-  double rsync_incr = Run("rsync -a --link-dest='" + r1.string() + "' '" + s + "' '" +
-                          r2.string() + "/'");
+  double rsync_incr =
+      Run("rsync -a --link-dest='" + r1.string() + "' '" + s + "' '" + r2.string() + "/'");
   Run("sync");
   double rsync_incr_sync = Run("rsync -a --link-dest='" + r1s.string() + "' '" + s + "' '" +
                                r2s.string() + "/' && sync");

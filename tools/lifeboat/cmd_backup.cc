@@ -5,6 +5,7 @@
 // per operation id, so resuming repeats no finished work).
 #include <unistd.h>
 
+#include <lifeboat/core/plugin_host.h>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -12,7 +13,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <lifeboat/core/plugin_host.h>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -30,9 +30,9 @@ extern "C" void OnInterrupt(int) { g_interrupted = true; }
 
 struct PairOptions {
   std::string plugin = "localfs";
-  std::string primary;          // localfs shortcut: root directory of the primary
-  std::string secondary;        // localfs shortcut: root directory of the secondary
-  std::string primary_config;   // plugin config JSON (overrides --primary)
+  std::string primary;         // localfs shortcut: root directory of the primary
+  std::string secondary;       // localfs shortcut: root directory of the secondary
+  std::string primary_config;  // plugin config JSON (overrides --primary)
   std::string secondary_config;
   std::string data_set = "/data";
   std::string state_dir = ".lifeboat-state";
@@ -72,8 +72,7 @@ class StateFile {
     std::ifstream in(path_);
     doc_ = json::parse(in, nullptr, false);
     if (doc_.is_discarded() || !doc_.contains("data_sets")) {
-      return DataLossError("state file is not valid; move it away to start afresh",
-                           path_.string());
+      return DataLossError("state file is not valid; move it away to start afresh", path_.string());
     }
     return OkStatus();
   }
@@ -202,10 +201,9 @@ Status RunBackup(const GlobalOptions& global, const PairOptions& o, bool force_f
   if (!plan->incremental() && !plan->full_reason().empty()) {
     std::cerr << "full copy: " << plan->full_reason() << "\n";
   }
-  std::cerr << (plan->incremental() ? "incremental" : "full") << " plan: "
-            << plan->items_to_copy() << " items to copy (" << HumanBytes(plan->bytes_to_copy())
-            << "), " << plan->items_unchanged() << " unchanged, " << plan->items_deleted()
-            << " deleted\n";
+  std::cerr << (plan->incremental() ? "incremental" : "full") << " plan: " << plan->items_to_copy()
+            << " items to copy (" << HumanBytes(plan->bytes_to_copy()) << "), "
+            << plan->items_unchanged() << " unchanged, " << plan->items_deleted() << " deleted\n";
 
   ProgressBar bar(stderr, ::isatty(STDERR_FILENO) != 0, "transfer", plan->bytes_to_copy(),
                   plan->items_to_copy());
@@ -270,14 +268,15 @@ Status RunBackup(const GlobalOptions& global, const PairOptions& o, bool force_f
               << released.status().ToString() << "\n";
   }
 
-  ds_state["points"].push_back(json{{"id", rp},
-                                    {"base", base},
-                                    {"incremental", plan->incremental()},
-                                    {"bytes_copied", copied},
-                                    {"total_bytes", committed->manifest().total_bytes()},
-                                    {"items", committed->manifest().entries_size()},
-                                    {"cut_start_unix_nanos", cut->snapshot().cut_start_unix_nanos()},
-                                    {"cut_end_unix_nanos", cut->snapshot().cut_end_unix_nanos()}});
+  ds_state["points"].push_back(
+      json{{"id", rp},
+           {"base", base},
+           {"incremental", plan->incremental()},
+           {"bytes_copied", copied},
+           {"total_bytes", committed->manifest().total_bytes()},
+           {"items", committed->manifest().entries_size()},
+           {"cut_start_unix_nanos", cut->snapshot().cut_start_unix_nanos()},
+           {"cut_end_unix_nanos", cut->snapshot().cut_end_unix_nanos()}});
   ds_state.erase("in_progress");
   LIFEBOAT_RETURN_IF_ERROR(state.Save());
   *summary = ds_state["points"].back();
@@ -347,8 +346,7 @@ void AddBackupCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
       for (const auto& p : ds["points"]) {
         std::cout << p["id"].get<std::string>() << "  "
                   << (p["incremental"].get<bool>() ? "incremental" : "full       ") << "  "
-                  << HumanBytes(p["total_bytes"].get<double>()) << "  " << p["items"]
-                  << " items\n";
+                  << HumanBytes(p["total_bytes"].get<double>()) << "  " << p["items"] << " items\n";
       }
       if (ds.contains("in_progress")) {
         std::cout << ds["in_progress"]["id"].get<std::string>() << "  (interrupted; the next "
@@ -390,7 +388,7 @@ void AddBackupCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
     if (resp.ok()) {
       if (global.output == "json") {
         std::cout << json{{"changes", std::vector<std::string>(resp->changes().begin(),
-                                                              resp->changes().end())},
+                                                               resp->changes().end())},
                           {"bytes_written", resp->bytes_written()},
                           {"dry_run", dry_run}}
                          .dump(2)
@@ -431,8 +429,8 @@ void AddBackupCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
       std::cout << "mismatch " << m.path() << ": " << m.what() << " expected " << m.expected()
                 << " found " << m.found() << "\n";
     }
-    std::cout << (resp->ok() ? "OK" : "DIFFERENT") << ": " << resp->items_checked()
-              << " items, " << HumanBytes(resp->bytes_checked()) << " checked\n";
+    std::cout << (resp->ok() ? "OK" : "DIFFERENT") << ": " << resp->items_checked() << " items, "
+              << HumanBytes(resp->bytes_checked()) << " checked\n";
     *exit_code = resp->ok() ? kExitOk : kExitVerifyFailed;
   });
 }

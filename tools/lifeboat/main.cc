@@ -8,16 +8,21 @@ namespace lifeboat::cli {
 
 int ExitCodeFor(const Status& status) {
   switch (status.code()) {
-    case Code::kOk: return kExitOk;
-    case Code::kNotFound: return kExitNotFound;
+    case Code::kOk:
+      return kExitOk;
+    case Code::kNotFound:
+      return kExitNotFound;
     case Code::kInvalidArgument:
     case Code::kFailedPrecondition:
     case Code::kPermissionDenied:
     case Code::kAlreadyExists:
       return kExitRefused;
-    case Code::kDataLoss: return kExitVerifyFailed;
-    case Code::kCancelled: return kExitCancelled;
-    default: return kExitFailure;
+    case Code::kDataLoss:
+      return kExitVerifyFailed;
+    case Code::kCancelled:
+      return kExitCancelled;
+    default:
+      return kExitFailure;
   }
 }
 

@@ -16,8 +16,8 @@ std::string HumanBytes(double bytes) {
   return buf;
 }
 
-ProgressBar::ProgressBar(std::FILE* out, bool interactive, std::string label,
-                         uint64_t bytes_total, uint64_t items_total)
+ProgressBar::ProgressBar(std::FILE* out, bool interactive, std::string label, uint64_t bytes_total,
+                         uint64_t items_total)
     : out_(out),
       interactive_(interactive),
       label_(std::move(label)),
@@ -27,9 +27,8 @@ ProgressBar::ProgressBar(std::FILE* out, bool interactive, std::string label,
       last_draw_(start_) {}
 
 std::string ProgressBar::Render(bool final) const {
-  double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  double fraction = bytes_total_ > 0 ? static_cast<double>(bytes_done_) / bytes_total_
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  double fraction = bytes_total_ > 0   ? static_cast<double>(bytes_done_) / bytes_total_
                     : items_total_ > 0 ? static_cast<double>(items_done_) / items_total_
                                        : (final ? 1.0 : 0.0);
   fraction = std::clamp(fraction, 0.0, 1.0);

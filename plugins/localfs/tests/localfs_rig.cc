@@ -101,8 +101,7 @@ class LocalfsRig : public testing::ConformanceRig {
         {"root that does not exist", R"({"root": "/nonexistent/lifeboat/root"})", "root"},
         {"root of the wrong type", R"({"root": 42})", "root"},
         {"parallelism out of range",
-         R"({"root": ")" + (base_ / "primary").string() + R"(", "parallelism": 0})",
-         "parallelism"},
+         R"({"root": ")" + (base_ / "primary").string() + R"(", "parallelism": 0})", "parallelism"},
         {"not JSON", "{root:", "JSON"},
     };
   }
@@ -153,9 +152,7 @@ class LocalfsRig : public testing::ConformanceRig {
 
   ContentMap CaptureSource() const override { return Capture(Data()); }
 
-  std::string RestoreDestination(int n) const override {
-    return "/restored_" + std::to_string(n);
-  }
+  std::string RestoreDestination(int n) const override { return "/restored_" + std::to_string(n); }
   ContentMap CaptureRestored(const std::string& destination) const override {
     return Capture(base_ / "secondary" / destination.substr(1));
   }

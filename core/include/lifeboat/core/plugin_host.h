@@ -116,9 +116,9 @@ class PluginInstance {
 
 // What happened to one plugin found in a directory (or checked by path).
 struct LoadReport {
-  std::filesystem::path path;   // the manifest (or library) looked at
-  std::string name;             // plugin name, when the manifest could be read
-  Status status;                // OK when loaded; otherwise why it was refused
+  std::filesystem::path path;       // the manifest (or library) looked at
+  std::string name;                 // plugin name, when the manifest could be read
+  Status status;                    // OK when loaded; otherwise why it was refused
   v1::PluginDescriptor descriptor;  // valid when status is OK
 };
 

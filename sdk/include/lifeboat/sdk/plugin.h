@@ -125,12 +125,11 @@ StatusOr<std::unique_ptr<ComponentPlugin>> CreateAs(Host host, const v1::PluginC
 //   static lifeboat::StatusOr<std::unique_ptr<Class>> Create(lifeboat::sdk::Host,
 //                                                           const lifeboat::v1::PluginConfig&);
 // Use it once per library, at namespace scope.
-#define LIFEBOAT_REGISTER_PLUGIN(Class)                                                     \
-  extern "C" LIFEBOAT_EXPORT const lb_plugin_api* lifeboat_plugin_init(                     \
-      const lb_host_api* host) {                                                            \
-    static const ::lifeboat::sdk::internal::PluginHooks hooks = {                           \
-        &Class::Describe, &Class::Validate, &::lifeboat::sdk::internal::CreateAs<Class>};   \
-    return ::lifeboat::sdk::internal::Init(host, &hooks);                                   \
+#define LIFEBOAT_REGISTER_PLUGIN(Class)                                                           \
+  extern "C" LIFEBOAT_EXPORT const lb_plugin_api* lifeboat_plugin_init(const lb_host_api* host) { \
+    static const ::lifeboat::sdk::internal::PluginHooks hooks = {                                 \
+        &Class::Describe, &Class::Validate, &::lifeboat::sdk::internal::CreateAs<Class>};         \
+    return ::lifeboat::sdk::internal::Init(host, &hooks);                                         \
   }
 
 #endif  // LIFEBOAT_SDK_PLUGIN_H_

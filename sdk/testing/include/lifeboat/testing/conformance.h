@@ -96,11 +96,10 @@ bool RegisterRig(const std::string& name, RigFactory factory);
 }  // namespace lifeboat::testing
 
 // Registers `RigClass` (default-constructible) under `name` for the conformance suite.
-#define LIFEBOAT_CONFORMANCE_RIG(name, RigClass)                         \
-  static const bool lifeboat_conformance_rig_registered_##RigClass =     \
-      ::lifeboat::testing::RegisterRig(name, [] {                        \
-        return std::unique_ptr<::lifeboat::testing::ConformanceRig>(      \
-            new RigClass());                                             \
+#define LIFEBOAT_CONFORMANCE_RIG(name, RigClass)                                     \
+  static const bool lifeboat_conformance_rig_registered_##RigClass =                 \
+      ::lifeboat::testing::RegisterRig(name, [] {                                    \
+        return std::unique_ptr<::lifeboat::testing::ConformanceRig>(new RigClass()); \
       })
 
 #endif  // LIFEBOAT_TESTING_CONFORMANCE_H_
