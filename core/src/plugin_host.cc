@@ -615,6 +615,8 @@ PluginHost::PluginHost(std::vector<fs::path> trusted_dirs) : dirs_(std::move(tru
 
 PluginHost::~PluginHost() = default;
 
+// Directories in the order given, so that the first one to hold a name wins it; the
+// manifests of each directory in path order.
 std::vector<LoadReport> PluginHost::LoadAll() {
   std::vector<LoadReport> reports;
   std::vector<fs::path> seen;
