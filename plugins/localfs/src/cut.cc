@@ -1,0 +1,438 @@
+// The source side: cut (hard-link snapshot + manifest) and release.
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+#include "copy.h"
+#include "digest_cache.h"
+#include "fs.h"
+#include "localfs_plugin.h"
+#include "manifest_io.h"
+#include "parallel.h"
+#include "sha256.h"
+
+namespace lifeboat::localfs {
+namespace {
+
+// How often a file that changes while it is read is read again before the cut gives up.
+constexpr int kReadAttempts = 3;
+// A digest is cached only for files whose mtime is this much older than the start of their
+// read (see digest_cache.h, "racily clean").
+constexpr int64_t kRacyMarginNs = 20'000'000;
+
+struct CutItem {
+  v1::Entry entry;
+  struct stat before_link {};  // the source file just before link(2)
+  int64_t link_ctime_ns = 0;   // ctime of the snapshot link right after link(2)
+  bool linked = false;         // false: the snapshot holds a copy (linking was refused)
+  bool cacheable = false;      // the digest may be reused by the next cut
+  bool from_cache = false;     // the digest was reused from the previous cut
+  struct stat final_stat {};   // the stat that goes with the digest
+};
+
+bool SameFileState(const struct stat& a, const struct stat& b) {
+  return a.st_ino == b.st_ino && a.st_size == b.st_size && MtimeNs(a) == MtimeNs(b) &&
+         CtimeNs(a) == CtimeNs(b);
+}
+
+// O_NOATIME keeps a backup from touching atimes; it needs ownership (or CAP_FOWNER), so
+// fall back to a plain open when refused.
+int OpenForRead(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  return fd;
+}
+
+// Walks the data set under `src_root`, recreating directories and symbolic links under
+// `dst_root` and hard-linking every regular file there. Fills `items` (unsorted).
+Status LinkTree(const std::string& src_root, const std::string& dst_root, const sdk::Call& call,
+                const sdk::Host& host, std::vector<CutItem>& items) {
+  std::vector<std::string> pending = {""};
+  size_t seen = 0;
+  while (!pending.empty()) {
+    std::string rel = std::move(pending.back());
+    pending.pop_back();
+    std::string src_dir = JoinPath(src_root, rel);
+    DIR* d = ::opendir(src_dir.c_str());
+    if (d == nullptr) {
+      // A subdirectory removed while the cut runs is simply not part of the cut.
+      if (errno == ENOENT && !rel.empty()) continue;
+      return ErrnoError(errno, "cannot list", src_dir);
+    }
+    std::vector<std::string> names;
+    while (struct dirent* e = ::readdir(d)) {
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      names.emplace_back(e->d_name);
+    }
+    ::closedir(d);
+    for (const auto& name : names) {
+      if (++seen % 256 == 0 && call.Cancelled()) {
+        return CancelledError("cut cancelled while linking; cut again to start over");
+      }
+      std::string child = rel.empty() ? name : rel + "/" + name;
+      std::string src = JoinPath(src_root, child);
+      std::string dst = JoinPath(dst_root, child);
+      if (!IsValidUtf8(child)) {
+        return FailedPreconditionError(
+            "cannot record " + Printable(src) +
+                ": its name is not valid UTF-8, which restore point manifests require; rename "
+                "it and cut again",
+            Printable(src));
+      }
+      struct stat st;
+      if (::lstat(src.c_str(), &st) != 0) {
+        if (errno == ENOENT) continue;  // deleted while the cut runs
+        return ErrnoError(errno, "cannot inspect", src);
+      }
+      CutItem item;
+      v1::Entry& e = item.entry;
+      e.set_path(child);
+      e.set_mode(st.st_mode & 07777);
+      e.set_uid(st.st_uid);
+      e.set_gid(st.st_gid);
+      e.set_mtime_unix_nanos(MtimeNs(st));
+      if (S_ISDIR(st.st_mode)) {
+        e.set_type(v1::ENTRY_DIRECTORY);
+        if (::mkdir(dst.c_str(), 0700) != 0 && errno != EEXIST) {
+          return ErrnoError(errno, "cannot create snapshot directory", dst);
+        }
+        pending.push_back(child);
+      } else if (S_ISREG(st.st_mode)) {
+        e.set_type(v1::ENTRY_FILE);
+        e.set_size(static_cast<uint64_t>(st.st_size));
+        item.before_link = st;
+        if (::link(src.c_str(), dst.c_str()) == 0) {
+          item.linked = true;
+          struct stat lst;
+          if (::lstat(dst.c_str(), &lst) == 0 && lst.st_ino == st.st_ino) {
+            item.link_ctime_ns = CtimeNs(lst);
+          } else {
+            item.before_link.st_ino = 0;  // replaced between lstat and link: no cache
+          }
+        } else if (errno == ENOENT) {
+          continue;  // deleted while the cut runs
+        } else if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == ENOTSUP ||
+                   errno == EACCES) {
+          // Another file system below the data set, a hard-link restriction
+          // (fs.protected_hardlinks) or the link count limit: copy instead.
+          item.linked = false;
+        } else {
+          return ErrnoError(errno, "cannot link into the snapshot", src);
+        }
+      } else if (S_ISLNK(st.st_mode)) {
+        LIFEBOAT_ASSIGN_OR_RETURN(std::string target, ReadLink(src));
+        if (!IsValidUtf8(target)) {
+          return FailedPreconditionError("cannot record symbolic link " + Printable(src) +
+                                             ": its target is not valid UTF-8; change it and "
+                                             "cut again",
+                                         Printable(src));
+        }
+        e.set_type(v1::ENTRY_SYMLINK);
+        e.set_symlink_target(target);
+        if (::symlink(target.c_str(), dst.c_str()) != 0) {
+          return ErrnoError(errno, "cannot create snapshot symbolic link", dst);
+        }
+      } else {
+        host.Warn("skipping " + Printable(src) +
+                  ": sockets, FIFOs and device files are not part of a localfs restore point");
+        continue;
+      }
+      items.push_back(std::move(item));
+    }
+  }
+  return OkStatus();
+}
+
+// Reads the snapshot file of `item` (or copies the source into it when it could not be
+// linked) and sets its digest and metadata. A file that changes while it is read is read
+// again; one that keeps changing is refused rather than recorded torn.
+Status HashItem(CutItem& item, const std::string& src_root, const std::string& tree,
+                const DigestCache& cache, const Config& config, const sdk::Call& call,
+                ProgressReporter& progress, std::atomic<bool>& stop, bool& reread) {
+  const std::string& rel = item.entry.path();
+  std::string src = JoinPath(src_root, rel);
+  std::string snap = JoinPath(tree, rel);
+  int attempt = 0;
+  ChunkCallback on_chunk = [&](uint64_t n) -> Status {
+    if (attempt == 0) progress.Add(n, 0, rel, false);  // a re-read is not new progress
+    if (stop.load()) return CancelledError("stopped");
+    if (call.Cancelled()) return CancelledError("cut cancelled; cut again to start over");
+    return OkStatus();
+  };
+  for (; attempt < kReadAttempts; ++attempt) {
+    if (attempt > 0) reread = true;
+    int64_t read_start = CoarseNowNs();
+    Sha256 sha;
+    struct stat before, after;
+    if (item.linked) {
+      UniqueFd fd(OpenForRead(snap));
+      if (!fd.valid()) return ErrnoError(errno, "cannot open snapshot file", snap);
+      if (::fstat(fd.get(), &before) != 0) return ErrnoError(errno, "cannot inspect", snap);
+      if (attempt == 0 && item.before_link.st_ino != 0) {
+        if (const std::string* digest =
+                cache.Find(rel, item.before_link, item.link_ctime_ns, before)) {
+          item.entry.set_digest(*digest);
+          item.final_stat = before;
+          item.cacheable = true;
+          item.from_cache = true;
+          progress.Add(static_cast<uint64_t>(before.st_size), 1, rel, false);
+          return OkStatus();
+        }
+      }
+      LIFEBOAT_ASSIGN_OR_RETURN(uint64_t bytes,
+                                HashToEnd(fd.get(), snap, config.chunk_bytes, sha, on_chunk));
+      if (::fstat(fd.get(), &after) != 0) return ErrnoError(errno, "cannot inspect", snap);
+      if (!SameFileState(before, after) || bytes != static_cast<uint64_t>(before.st_size)) {
+        call.host().Warn(rel + " changed while the cut read it; reading it again");
+        continue;
+      }
+    } else {
+      UniqueFd in(OpenForRead(src));
+      if (!in.valid()) return ErrnoError(errno, "cannot open", src);
+      if (::fstat(in.get(), &before) != 0) return ErrnoError(errno, "cannot inspect", src);
+      UniqueFd out(::open(snap.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+      if (!out.valid()) return ErrnoError(errno, "cannot create snapshot copy", snap);
+      Status copied =
+          CopyRange(in.get(), src, out.get(), snap, 0, static_cast<uint64_t>(before.st_size),
+                    static_cast<uint64_t>(config.chunk_bytes), sha, on_chunk);
+      if (!copied.ok() && copied.code() != Code::kOutOfRange) return copied;
+      if (::fstat(in.get(), &after) != 0) return ErrnoError(errno, "cannot inspect", src);
+      if (!copied.ok() || !SameFileState(before, after)) {
+        call.host().Warn(rel + " changed while the cut copied it; copying it again");
+        continue;
+      }
+    }
+    std::string digest = sha.Finish();
+    if (digest.size() != kDigestSize) return InternalError("SHA-256 failed for " + snap, rel);
+    item.entry.set_digest(digest);
+    item.final_stat = after;
+    item.cacheable = item.linked && MtimeNs(after) + kRacyMarginNs < read_start;
+    progress.Add(0, 1, rel, false);
+    return OkStatus();
+  }
+  return AbortedError(rel +
+                          " kept changing while it was read; cut again (or quiesce the writers "
+                          "of the data set first)",
+                      rel);
+}
+
+}  // namespace
+
+StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutRequest& req) {
+  if (req.op_id().empty()) return InvalidArgumentError("cut needs an op_id", "op_id");
+  LIFEBOAT_RETURN_IF_ERROR(ValidateDataSet(req.data_set()));
+  LIFEBOAT_RETURN_IF_ERROR(ValidateRestorePointId(req.restore_point_id()));
+  const std::string& selector = req.data_set().selector();
+  const std::string& rp = req.restore_point_id();
+  const std::string name = DataSetName(req.data_set());
+  const std::string key = DataSetKey(selector);
+  auto ds_lock = locks_.Get("ds:" + key);
+  std::unique_lock<std::shared_mutex> guard(*ds_lock);
+
+  const std::string snap = layout_.Snapshot(key, rp);
+  const std::string cut_file = JoinPath(snap, "cut.pb");
+  StatusOr<v1::CutResponse> existing = ReadProto<v1::CutResponse>(cut_file);
+  if (existing.ok()) {
+    if (existing->snapshot().cut_op_id() == req.op_id()) return existing;
+    return AlreadyExistsError("restore point " + rp + " of " + name +
+                                  " was already cut by operation " +
+                                  existing->snapshot().cut_op_id() +
+                                  "; release that cut first or use a new restore point id",
+                              rp);
+  }
+  if (existing.status().code() != Code::kNotFound) return existing.status();
+
+  const std::string data_dir = layout_.DataDir(selector);
+  struct stat root_st;
+  if (::stat(data_dir.c_str(), &root_st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return NotFoundError(
+          "data set " + name + " has no directory " + data_dir + "; create it or fix the selector",
+          data_dir);
+    }
+    return ErrnoError(errno, "cannot inspect data set directory", data_dir);
+  }
+  if (!S_ISDIR(root_st.st_mode)) {
+    return FailedPreconditionError("data set " + name + ": " + data_dir + " is not a directory",
+                                   data_dir);
+  }
+
+  LIFEBOAT_ASSIGN_OR_RETURN(auto leftover, LstatIfExists(snap));
+  if (leftover) {
+    host_.Warn("removing the incomplete cut " + snap + " left by an interrupted run");
+    LIFEBOAT_RETURN_IF_ERROR(RemoveSnapshotDir(key, selector, snap));
+  }
+  const std::string tree = JoinPath(snap, "tree");
+  LIFEBOAT_RETURN_IF_ERROR(MakeDirs(tree, 0700));
+  DigestCache cache = DigestCache::Load(layout_.DigestCache(key));
+
+  const int64_t cut_start = host_.NowUnixNanos();
+  std::vector<CutItem> items;
+  LIFEBOAT_RETURN_IF_ERROR(LinkTree(data_dir, tree, call, host_, items));
+  int64_t cut_end = host_.NowUnixNanos();
+
+  std::vector<size_t> files;
+  uint64_t bytes_total = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].entry.type() != v1::ENTRY_FILE) continue;
+    files.push_back(i);
+    bytes_total += items[i].entry.size();
+  }
+  // Big files first, so that one large file does not run alone at the end.
+  std::stable_sort(files.begin(), files.end(), [&](size_t a, size_t b) {
+    return items[a].entry.size() > items[b].entry.size();
+  });
+  ProgressReporter progress(call, "cut", bytes_total, files.size());
+  progress.set_every_bytes(static_cast<uint64_t>(config_.chunk_bytes));
+  std::atomic<bool> stop{false};
+  std::atomic<bool> any_reread{false};
+  Status hashed = ParallelFor(files.size(), config_.parallelism, stop, [&](size_t i) -> Status {
+    if (call.Cancelled()) return CancelledError("cut cancelled; cut again to start over");
+    bool reread = false;
+    Status s =
+        HashItem(items[files[i]], data_dir, tree, cache, config_, call, progress, stop, reread);
+    if (reread) any_reread = true;
+    return s;
+  });
+  LIFEBOAT_RETURN_IF_ERROR(hashed);
+  // A file read again holds its content as of that later read.
+  if (any_reread) cut_end = std::max(cut_end, host_.NowUnixNanos());
+
+  NameCache names;
+  uint64_t total_bytes = 0;
+  size_t reused = 0;
+  std::unordered_map<std::string, DigestCache::Record> records;
+  for (CutItem& item : items) {
+    v1::Entry& e = item.entry;
+    if (e.type() == v1::ENTRY_FILE) {
+      const struct stat& st = item.final_stat;
+      e.set_size(static_cast<uint64_t>(st.st_size));
+      e.set_mtime_unix_nanos(MtimeNs(st));
+      e.set_mode(st.st_mode & 07777);
+      e.set_uid(st.st_uid);
+      e.set_gid(st.st_gid);
+      total_bytes += e.size();
+      if (item.from_cache) ++reused;
+      if (item.cacheable) {
+        records[e.path()] =
+            DigestCache::Record{static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
+                                MtimeNs(st), CtimeNs(st), e.digest()};
+      }
+    }
+    e.set_owner(names.User(e.uid()));
+    e.set_group(names.Group(e.gid()));
+  }
+  std::sort(items.begin(), items.end(),
+            [](const CutItem& a, const CutItem& b) { return a.entry.path() < b.entry.path(); });
+
+  v1::CutResponse resp;
+  v1::SnapshotRef* ref = resp.mutable_snapshot();
+  ref->set_plugin(kPluginName);
+  ref->set_cluster(config_.cluster);
+  *ref->mutable_data_set() = req.data_set();
+  ref->set_restore_point_id(rp);
+  ref->set_snapshot_id(rp);
+  ref->set_cut_start_unix_nanos(cut_start);
+  ref->set_cut_end_unix_nanos(cut_end);
+  ref->set_cut_op_id(req.op_id());
+  v1::MemberManifest* manifest = resp.mutable_manifest();
+  *manifest->mutable_snapshot() = *ref;
+  manifest->set_digest_algorithm(kDigestAlgorithm);
+  manifest->mutable_entries()->Reserve(static_cast<int>(items.size()));
+  for (CutItem& item : items) *manifest->add_entries() = std::move(item.entry);
+  manifest->set_total_bytes(total_bytes);
+  manifest->set_manifest_digest(ManifestDigest(*manifest));
+
+  cache.ReplaceRecords(std::move(records));
+  Status saved = cache.Save(layout_.DigestCache(key));
+  if (!saved.ok()) host_.Warn("cannot save the digest cache: " + saved.ToString());
+  // Written last: its presence is what makes the cut complete.
+  LIFEBOAT_RETURN_IF_ERROR(WriteProto(cut_file, resp, /*durable=*/true));
+  progress.Flush();
+  host_.Info("cut " + name + " for restore point " + rp + ": " +
+             std::to_string(manifest->entries_size()) + " entries, " + std::to_string(total_bytes) +
+             " bytes in " + std::to_string(files.size()) + " files, " +
+             std::to_string(files.size() - std::min(files.size(), reused)) + " files read, " +
+             std::to_string(reused) + " digests reused");
+  return resp;
+}
+
+Status LocalfsPlugin::RemoveSnapshotDir(const std::string& key, const std::string& selector,
+                                        const std::string& dir) {
+  LIFEBOAT_RETURN_IF_ERROR(MakeDirs(layout_.Trash(), 0700));
+  std::string trash = JoinPath(layout_.Trash(), UniqueName("s."));
+  if (::rename(dir.c_str(), trash.c_str()) != 0) {
+    if (errno == ENOENT) return OkStatus();
+    return ErrnoError(errno, "cannot move to " + layout_.Trash() + ":", dir);
+  }
+  DigestCache cache = DigestCache::Load(layout_.DigestCache(key));
+  bool changed = false;
+  if (cache.size() > 0) {
+    std::string tree = JoinPath(trash, "tree");
+    std::string data_dir = layout_.DataDir(selector);
+    StatusOr<std::vector<WalkEntry>> walked = WalkTree(tree);
+    if (walked.ok()) {
+      for (const WalkEntry& w : *walked) {
+        if (!S_ISREG(w.st.st_mode)) continue;
+        const DigestCache::Record* rec = cache.Get(w.rel);
+        if (rec == nullptr || rec->inode != static_cast<uint64_t>(w.st.st_ino) ||
+            rec->ctime_ns != CtimeNs(w.st)) {
+          continue;
+        }
+        // unlink(2) stamps the inode's ctime; follow it through the data set's own name.
+        if (::unlink(JoinPath(tree, w.rel).c_str()) != 0) continue;
+        struct stat now;
+        if (::lstat(JoinPath(data_dir, w.rel).c_str(), &now) == 0 && now.st_ino == w.st.st_ino) {
+          changed |=
+              cache.Chain(w.rel, static_cast<uint64_t>(w.st.st_ino), CtimeNs(w.st), CtimeNs(now));
+        }
+      }
+    }
+  }
+  Status removed = RemoveTree(trash);
+  if (changed) {
+    Status saved = cache.Save(layout_.DigestCache(key));
+    if (!saved.ok()) host_.Warn("cannot save the digest cache: " + saved.ToString());
+  }
+  return removed;
+}
+
+StatusOr<v1::ReleaseResponse> LocalfsPlugin::Release(sdk::Call& call,
+                                                     const v1::ReleaseRequest& req) {
+  const v1::SnapshotRef& ref = req.snapshot();
+  LIFEBOAT_RETURN_IF_ERROR(ValidateDataSet(ref.data_set()));
+  LIFEBOAT_RETURN_IF_ERROR(ValidateRestorePointId(ref.restore_point_id()));
+  const std::string key = DataSetKey(ref.data_set().selector());
+  auto ds_lock = locks_.Get("ds:" + key);
+  std::unique_lock<std::shared_mutex> guard(*ds_lock);
+  const std::string snap = layout_.Snapshot(key, ref.restore_point_id());
+  v1::ReleaseResponse resp;
+  LIFEBOAT_ASSIGN_OR_RETURN(auto st, LstatIfExists(snap));
+  if (!st) {
+    resp.set_released(false);
+    return resp;
+  }
+  StatusOr<v1::CutResponse> cut = ReadProto<v1::CutResponse>(JoinPath(snap, "cut.pb"));
+  if (cut.ok() && !ref.cut_op_id().empty() && cut->snapshot().cut_op_id() != ref.cut_op_id()) {
+    return FailedPreconditionError(
+        "the snapshot of restore point " + ref.restore_point_id() + " of " +
+            DataSetName(ref.data_set()) + " was made by cut operation " +
+            cut->snapshot().cut_op_id() + ", not " + ref.cut_op_id() +
+            "; it is not the one this reference names, so it was left in place",
+        snap);
+  }
+  LIFEBOAT_RETURN_IF_ERROR(RemoveSnapshotDir(key, ref.data_set().selector(), snap));
+  host_.Info("released the snapshot of restore point " + ref.restore_point_id() + " of " +
+             DataSetName(ref.data_set()));
+  resp.set_released(true);
+  return resp;
+}
+
+}  // namespace lifeboat::localfs

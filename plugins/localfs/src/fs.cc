@@ -1,0 +1,344 @@
+#include "fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+namespace lifeboat::localfs {
+
+Status ErrnoError(int err, std::string_view action, const std::string& path,
+                  std::string_view hint) {
+  Code code;
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+      code = Code::kNotFound;
+      break;
+    case EACCES:
+    case EPERM:
+      code = Code::kPermissionDenied;
+      break;
+    case ENOSPC:
+    case EDQUOT:
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+      code = Code::kResourceExhausted;
+      break;
+    case EEXIST:
+    case ENOTEMPTY:
+      code = Code::kAlreadyExists;
+      break;
+    case EROFS:
+    case EISDIR:
+    case ELOOP:
+    case ENAMETOOLONG:
+      code = Code::kFailedPrecondition;
+      break;
+    case EIO:
+    case EAGAIN:
+    case EINTR:
+    case ETIMEDOUT:
+      code = Code::kUnavailable;
+      break;
+    default:
+      code = Code::kInternal;
+      break;
+  }
+  std::string message = std::string(action) + " " + path + ": " + std::strerror(err);
+  if (!hint.empty()) {
+    message += "; ";
+    message += hint;
+  } else if (code == Code::kResourceExhausted) {
+    message += "; free space or file handles on that file system and retry";
+  } else if (code == Code::kPermissionDenied) {
+    message += "; give the agent's user access to it";
+  }
+  return Status(code, std::move(message), path);
+}
+
+int64_t MtimeNs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+int64_t CtimeNs(const struct stat& st) {
+  return static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+}
+
+std::string JoinPath(std::string_view a, std::string_view b) {
+  std::string out(a);
+  if (b.empty()) return out;
+  if (out.empty() || out.back() != '/') out += '/';
+  out += b;
+  return out;
+}
+
+std::string ParentOf(std::string_view path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return "";
+  if (slash == 0) return "/";
+  return std::string(path.substr(0, slash));
+}
+
+StatusOr<std::optional<struct stat>> LstatIfExists(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0) return std::optional<struct stat>(st);
+  if (errno == ENOENT) return std::optional<struct stat>();
+  return ErrnoError(errno, "cannot inspect", path);
+}
+
+StatusOr<std::string> ReadFileBytes(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError(errno, "cannot open", path);
+  std::string out;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(errno, "cannot read", path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Status WriteAll(int fd, const char* data, size_t size, const std::string& path) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(errno, "cannot write", path);
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return OkStatus();
+}
+
+Status PwriteAll(int fd, const char* data, size_t size, uint64_t offset, const std::string& path) {
+  while (size > 0) {
+    ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(errno, "cannot write", path);
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return OkStatus();
+}
+
+Status FsyncDir(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError(errno, "cannot open directory", path);
+  if (::fsync(fd.get()) != 0) return ErrnoError(errno, "cannot sync directory", path);
+  return OkStatus();
+}
+
+std::string UniqueName(std::string_view prefix) {
+  static std::atomic<uint64_t> counter{0};
+  return std::string(prefix) + std::to_string(::getpid()) + "." + std::to_string(FineNowNs()) +
+         "." + std::to_string(counter.fetch_add(1));
+}
+
+Status WriteFileAtomic(const std::string& path, std::string_view bytes, bool durable) {
+  std::string dir = ParentOf(path);
+  std::string base = path.substr(dir.size() + (dir == "/" ? 0 : 1));
+  std::string tmp = JoinPath(dir, UniqueName("." + base + ".tmp."));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd.valid()) return ErrnoError(errno, "cannot create", tmp);
+  Status s = WriteAll(fd.get(), bytes.data(), bytes.size(), tmp);
+  if (s.ok() && durable && ::fsync(fd.get()) != 0) s = ErrnoError(errno, "cannot sync", tmp);
+  fd.Reset();
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    s = ErrnoError(errno, "cannot rename into place", path);
+  }
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  if (durable) return FsyncDir(dir);
+  return OkStatus();
+}
+
+Status MakeDirs(const std::string& path, mode_t mode) {
+  if (path.empty()) return OkStatus();
+  if (::mkdir(path.c_str(), mode) == 0) return OkStatus();
+  int err = errno;
+  if (err == EEXIST) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return OkStatus();
+    return ErrnoError(ENOTDIR, "cannot create directory", path,
+                      "something that is not a directory is in the way; move it aside");
+  }
+  if (err != ENOENT) return ErrnoError(err, "cannot create directory", path);
+  std::string parent = ParentOf(path);
+  if (parent.empty() || parent == path) return ErrnoError(err, "cannot create directory", path);
+  LIFEBOAT_RETURN_IF_ERROR(MakeDirs(parent, mode));
+  if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return OkStatus();
+  return ErrnoError(errno, "cannot create directory", path);
+}
+
+namespace {
+
+Status RemoveTreeAt(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return OkStatus();
+    return ErrnoError(errno, "cannot inspect", path);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoError(errno, "cannot remove", path);
+    }
+    return OkStatus();
+  }
+  // A directory the owner cannot list or write (mode 0555 copied from a source) would stop
+  // the removal of what it holds. Directories are never shared between points, so opening
+  // one up is harmless.
+  if ((st.st_mode & S_IRWXU) != S_IRWXU) ::chmod(path.c_str(), (st.st_mode & 07777) | S_IRWXU);
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) {
+    if (errno == ENOENT) return OkStatus();
+    return ErrnoError(errno, "cannot list", path);
+  }
+  std::vector<std::string> names;
+  while (struct dirent* d = ::readdir(dir)) {
+    if (std::strcmp(d->d_name, ".") == 0 || std::strcmp(d->d_name, "..") == 0) continue;
+    names.emplace_back(d->d_name);
+  }
+  ::closedir(dir);
+  for (const auto& name : names) LIFEBOAT_RETURN_IF_ERROR(RemoveTreeAt(JoinPath(path, name)));
+  if (::rmdir(path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError(errno, "cannot remove directory", path);
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Status RemoveTree(const std::string& path) { return RemoveTreeAt(path); }
+
+StatusOr<std::string> ReadLink(const std::string& path) {
+  std::string buf(256, '\0');
+  while (true) {
+    ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
+    if (n < 0) return ErrnoError(errno, "cannot read symbolic link", path);
+    if (static_cast<size_t>(n) < buf.size()) {
+      buf.resize(static_cast<size_t>(n));
+      return buf;
+    }
+    buf.resize(buf.size() * 2);
+  }
+}
+
+StatusOr<std::vector<WalkEntry>> WalkTree(const std::string& dir) {
+  std::vector<WalkEntry> out;
+  std::vector<std::string> pending = {""};
+  while (!pending.empty()) {
+    std::string rel = std::move(pending.back());
+    pending.pop_back();
+    std::string abs = JoinPath(dir, rel);
+    DIR* d = ::opendir(abs.c_str());
+    if (d == nullptr) {
+      // The walked root itself missing is NOT_FOUND for the caller; a subdirectory that
+      // vanished while walking is simply gone.
+      if (errno == ENOENT && !rel.empty()) continue;
+      return ErrnoError(errno, "cannot list", abs);
+    }
+    std::vector<std::string> names;
+    while (struct dirent* e = ::readdir(d)) {
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      names.emplace_back(e->d_name);
+    }
+    ::closedir(d);
+    for (auto& name : names) {
+      std::string child = rel.empty() ? name : rel + "/" + name;
+      struct stat st;
+      if (::lstat(JoinPath(dir, child).c_str(), &st) != 0) {
+        if (errno == ENOENT) continue;
+        return ErrnoError(errno, "cannot inspect", JoinPath(dir, child));
+      }
+      if (S_ISDIR(st.st_mode)) pending.push_back(child);
+      out.push_back(WalkEntry{std::move(child), st});
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const WalkEntry& a, const WalkEntry& b) { return a.rel < b.rel; });
+  return out;
+}
+
+bool RunningAsRoot() { return ::geteuid() == 0; }
+
+std::string BootId() {
+  StatusOr<std::string> id = ReadFileBytes("/proc/sys/kernel/random/boot_id");
+  if (!id.ok()) return "";
+  std::string s = std::move(id).value();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+namespace {
+
+struct timespec ToTimespec(int64_t ns) {
+  struct timespec ts;
+  ts.tv_sec = static_cast<time_t>(ns / 1000000000);
+  ts.tv_nsec = static_cast<long>(ns % 1000000000);
+  if (ts.tv_nsec < 0) {
+    ts.tv_nsec += 1000000000;
+    ts.tv_sec -= 1;
+  }
+  return ts;
+}
+
+}  // namespace
+
+Status ApplyFileMetadata(int fd, const std::string& path, uint32_t uid, uint32_t gid, uint32_t mode,
+                         int64_t mtime_ns) {
+  // chown first: it clears set-user-ID bits that the chmod below then restores.
+  if (RunningAsRoot() && ::fchown(fd, uid, gid) != 0 && errno != EPERM) {
+    return ErrnoError(errno, "cannot set the owner of", path);
+  }
+  if (::fchmod(fd, mode & 07777) != 0) return ErrnoError(errno, "cannot set the mode of", path);
+  struct timespec times[2] = {{0, UTIME_OMIT}, ToTimespec(mtime_ns)};
+  if (::futimens(fd, times) != 0) return ErrnoError(errno, "cannot set the mtime of", path);
+  return OkStatus();
+}
+
+Status ApplyPathMetadata(const std::string& path, bool is_symlink, uint32_t uid, uint32_t gid,
+                         uint32_t mode, int64_t mtime_ns) {
+  if (RunningAsRoot() && ::lchown(path.c_str(), uid, gid) != 0 && errno != EPERM) {
+    return ErrnoError(errno, "cannot set the owner of", path);
+  }
+  if (!is_symlink && ::chmod(path.c_str(), mode & 07777) != 0) {
+    return ErrnoError(errno, "cannot set the mode of", path);
+  }
+  struct timespec times[2] = {{0, UTIME_OMIT}, ToTimespec(mtime_ns)};
+  if (::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
+    return ErrnoError(errno, "cannot set the mtime of", path);
+  }
+  return OkStatus();
+}
+
+int64_t CoarseNowNs() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+int64_t FineNowNs() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+}  // namespace lifeboat::localfs

@@ -1,0 +1,113 @@
+// LocalfsPlugin: the component plugin for directories of a local file system.
+//
+// A "cluster" is a directory (config `root`); a data set {component "localfs", selector
+// "/a/b"} is the directory <root>/a/b. A cut hard-links every file of the data set into a
+// snapshot under <root>/.lifeboat/snapshots/ and records a manifest with SHA-256 digests;
+// the target instance pulls from that snapshot into a staging directory, linking unchanged
+// files from its previous point, and commit renames the staging directory into
+// <root>/.lifeboat/points/. See README.md for the layout and the guarantees, and layout.h
+// for the names.
+//
+// Thread-safety: every operation may run concurrently with any other on the same instance.
+// Per data set and restore point locks (in this process) serialise the operations that
+// must not overlap: cuts and releases of one data set; plan, commit and expire of one
+// staging directory against each other and against its transfers (which share theirs).
+// Two processes working on one root at once are not supported.
+#ifndef LIFEBOAT_PLUGINS_LOCALFS_SRC_LOCALFS_PLUGIN_H_
+#define LIFEBOAT_PLUGINS_LOCALFS_SRC_LOCALFS_PLUGIN_H_
+
+#include <lifeboat/sdk/plugin.h>
+#include <lifeboat/status.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include "config.h"
+#include "layout.h"
+
+namespace lifeboat::localfs {
+
+class LocalfsPlugin : public sdk::ComponentPlugin {
+ public:
+  static v1::PluginDescriptor Describe();
+  // Checks the configuration without side effects (see config.h).
+  static Status Validate(const v1::PluginConfig& config);
+  static StatusOr<std::unique_ptr<LocalfsPlugin>> Create(sdk::Host host,
+                                                         const v1::PluginConfig& config);
+
+  LocalfsPlugin(sdk::Host host, Config config);
+
+  StatusOr<v1::ProbeResponse> Probe(sdk::Call& call, const v1::ProbeRequest& req) override;
+  StatusOr<v1::ResolveResponse> Resolve(sdk::Call& call, const v1::ResolveRequest& req) override;
+  StatusOr<v1::PrepareResponse> Prepare(sdk::Call& call, const v1::PrepareRequest& req) override;
+  StatusOr<v1::CutResponse> Cut(sdk::Call& call, const v1::CutRequest& req) override;
+  StatusOr<v1::ReleaseResponse> Release(sdk::Call& call, const v1::ReleaseRequest& req) override;
+  StatusOr<v1::PlanTransferResponse> PlanTransfer(sdk::Call& call,
+                                                  const v1::PlanTransferRequest& req) override;
+  StatusOr<v1::TransferResponse> Transfer(sdk::Call& call, const v1::TransferRequest& req) override;
+  StatusOr<v1::VerifyResponse> Verify(sdk::Call& call, const v1::VerifyRequest& req) override;
+  StatusOr<v1::CommitResponse> Commit(sdk::Call& call, const v1::CommitRequest& req) override;
+  StatusOr<v1::RestoreResponse> Restore(sdk::Call& call, const v1::RestoreRequest& req) override;
+  StatusOr<v1::ExpireResponse> Expire(sdk::Call& call, const v1::ExpireRequest& req) override;
+
+ private:
+  // The cut manifest staged on the target for one restore point, parsed once and shared by
+  // the transfers of its tasks.
+  struct StagedCut {
+    v1::CutResponse cut;
+    std::unordered_map<std::string, int> index;  // entry path -> position in the manifest
+    std::string dir;                             // staging/<key>/<rp>
+    bool same_boot = true;    // staged files were written since the machine last started
+    uint64_t file_inode = 0;  // of cut.pb when parsed, to notice a re-staging
+    int64_t file_mtime_ns = 0;
+  };
+
+  // Named reader-writer locks of this instance, created on first use and kept.
+  class LockTable {
+   public:
+    std::shared_ptr<std::shared_mutex> Get(const std::string& name);
+
+   private:
+    std::mutex mu_;
+    std::map<std::string, std::shared_ptr<std::shared_mutex>> locks_;
+  };
+
+  // Renames `path` into <root>/.lifeboat/trash/ (so that it stops being visible at once),
+  // then deletes it. An absent `path` is fine.
+  Status MoveToTrashAndRemove(const std::string& path);
+
+  // Deletes the snapshot directory `dir` of data set `selector`, moving the digest cache's
+  // records along with the ctime changes that the unlinks make (see digest_cache.h).
+  // Precondition: the caller holds the data set's lock.
+  Status RemoveSnapshotDir(const std::string& key, const std::string& selector,
+                           const std::string& dir);
+
+  // The staged cut of (key, rp) if its cut operation is `cut_op_id`; FAILED_PRECONDITION
+  // when nothing or another cut is staged.
+  StatusOr<std::shared_ptr<const StagedCut>> LoadStagedCut(const std::string& key,
+                                                           const std::string& rp,
+                                                           const std::string& cut_op_id);
+  void ForgetStagedCut(const std::string& dir);
+
+  // Points CURRENT of `key` at `rp` unless it names a point committed later.
+  Status UpdateCurrent(const std::string& key, const std::string& rp, int64_t committed_ns);
+  // The id in CURRENT of `key`, "" when there is none.
+  std::string ReadCurrent(const std::string& key) const;
+  // Ids of the committed points of `key`, sorted.
+  std::vector<std::string> ListPoints(const std::string& key) const;
+
+  sdk::Host host_;
+  Config config_;
+  Layout layout_;
+  LockTable locks_;
+  std::mutex staged_mu_;
+  std::map<std::string, std::shared_ptr<const StagedCut>> staged_;
+};
+
+}  // namespace lifeboat::localfs
+
+#endif  // LIFEBOAT_PLUGINS_LOCALFS_SRC_LOCALFS_PLUGIN_H_

@@ -1,0 +1,135 @@
+#include "manifest_io.h"
+
+#include <grp.h>
+#include <pwd.h>
+
+#include <vector>
+
+#include "sha256.h"
+
+namespace lifeboat::localfs {
+namespace {
+
+void PutU64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+void PutU32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+void PutString(std::string& out, std::string_view s) {
+  PutU32(out, static_cast<uint32_t>(s.size()));
+  out += s;
+}
+
+}  // namespace
+
+std::string ManifestDigest(const v1::MemberManifest& manifest) {
+  Sha256 sha;
+  std::string buf = "lifeboat.localfs.manifest.v1\n";
+  for (const v1::Entry& e : manifest.entries()) {
+    PutString(buf, e.path());
+    buf += static_cast<char>(e.type());
+    PutU64(buf, e.size());
+    PutU64(buf, static_cast<uint64_t>(e.mtime_unix_nanos()));
+    PutU32(buf, e.mode());
+    PutU32(buf, e.uid());
+    PutU32(buf, e.gid());
+    PutString(buf, e.owner());
+    PutString(buf, e.group());
+    PutString(buf, e.symlink_target());
+    PutString(buf, e.digest());
+    if (buf.size() > (1 << 20)) {
+      sha.Update(buf);
+      buf.clear();
+    }
+  }
+  sha.Update(buf);
+  return sha.Finish();
+}
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+std::string Printable(std::string_view s) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  if (IsValidUtf8(s)) {
+    bool plain = true;
+    for (unsigned char c : s) plain = plain && c >= 0x20 && c != 0x7f;
+    if (plain) return std::string(s);
+  }
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kDigits[c >> 4];
+      out += kDigits[c & 15];
+    }
+  }
+  return out;
+}
+
+const std::string& NameCache::User(uint32_t uid) {
+  auto it = users_.find(uid);
+  if (it != users_.end()) return it->second;
+  std::string name;
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+    name = found->pw_name;
+  }
+  if (!IsValidUtf8(name)) name.clear();
+  return users_.emplace(uid, std::move(name)).first->second;
+}
+
+const std::string& NameCache::Group(uint32_t gid) {
+  auto it = groups_.find(gid);
+  if (it != groups_.end()) return it->second;
+  std::string name;
+  struct group gr;
+  struct group* found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getgrgid_r(gid, &gr, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+    name = found->gr_name;
+  }
+  if (!IsValidUtf8(name)) name.clear();
+  return groups_.emplace(gid, std::move(name)).first->second;
+}
+
+}  // namespace lifeboat::localfs

@@ -1,0 +1,266 @@
+// restore: makes a directory of this root an exact mirror of a committed point, by copy.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <unordered_map>
+
+#include "copy.h"
+#include "fs.h"
+#include "localfs_plugin.h"
+#include "manifest_io.h"
+#include "parallel.h"
+#include "sha256.h"
+
+namespace lifeboat::localfs {
+namespace {
+
+enum class Action { kNone, kCreate, kReplace, kRewrite, kMetadata };
+
+v1::EntryType TypeOf(const struct stat& st) {
+  if (S_ISREG(st.st_mode)) return v1::ENTRY_FILE;
+  if (S_ISDIR(st.st_mode)) return v1::ENTRY_DIRECTORY;
+  if (S_ISLNK(st.st_mode)) return v1::ENTRY_SYMLINK;
+  return v1::ENTRY_TYPE_UNSPECIFIED;
+}
+
+bool OwnerDiffers(const v1::Entry& e, const struct stat& st, bool as_root) {
+  return as_root && (st.st_uid != e.uid() || st.st_gid != e.gid());
+}
+
+// What restore must do to turn `st` (nullptr: nothing there) into `e`.
+Action Decide(const v1::Entry& e, const struct stat* st, const std::string& abs, bool as_root) {
+  if (st == nullptr) return Action::kCreate;
+  if (TypeOf(*st) != e.type()) return Action::kReplace;
+  switch (e.type()) {
+    case v1::ENTRY_FILE:
+      // rsync's quick check: same size and mtime means same content.
+      if (static_cast<uint64_t>(st->st_size) != e.size() || MtimeNs(*st) != e.mtime_unix_nanos()) {
+        return Action::kRewrite;
+      }
+      if ((st->st_mode & 07777) != e.mode() || OwnerDiffers(e, *st, as_root)) {
+        return Action::kMetadata;
+      }
+      return Action::kNone;
+    case v1::ENTRY_SYMLINK: {
+      StatusOr<std::string> target = ReadLink(abs);
+      return target.ok() && *target == e.symlink_target() ? Action::kNone : Action::kReplace;
+    }
+    case v1::ENTRY_DIRECTORY:
+      if ((st->st_mode & 07777) != e.mode() || OwnerDiffers(e, *st, as_root)) {
+        return Action::kMetadata;
+      }
+      return Action::kNone;
+    default:
+      return Action::kReplace;
+  }
+}
+
+// Copies the point's file `from` to `dst` through a temporary name in the same directory,
+// checking it against the manifest digest on the way. DATA_LOSS when the point's file does
+// not match its manifest.
+Status RestoreFile(const std::string& from, const std::string& dst, const v1::Entry& e,
+                   uint64_t chunk_bytes, const ChunkCallback& on_chunk) {
+  UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) {
+    if (errno == ENOENT) {
+      return DataLossError("the restore point lacks " + e.path() + " (" + from +
+                               "); verify the point and restore from another one",
+                           from);
+    }
+    return ErrnoError(errno, "cannot open", from);
+  }
+  std::string tmp = JoinPath(ParentOf(dst), UniqueName(".lbrestore."));
+  UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!out.valid()) return ErrnoError(errno, "cannot create", tmp);
+  Sha256 sha;
+  Status s = CopyRange(in.get(), from, out.get(), tmp, 0, e.size(), chunk_bytes, sha, on_chunk);
+  if (s.ok() && sha.Finish() != e.digest()) {
+    s = DataLossError("the restore point's copy of " + e.path() + " (" + from +
+                          ") does not match its manifest digest; verify the point and restore "
+                          "from another one",
+                      from);
+  } else if (s.code() == Code::kOutOfRange) {
+    s = DataLossError("the restore point's copy of " + e.path() + " (" + from +
+                          ") is shorter than its manifest says; verify the point",
+                      from);
+  }
+  if (s.ok())
+    s = ApplyFileMetadata(out.get(), tmp, e.uid(), e.gid(), e.mode(), e.mtime_unix_nanos());
+  out.Reset();
+  if (s.ok() && ::rename(tmp.c_str(), dst.c_str()) != 0) {
+    s = ErrnoError(errno, "cannot rename into place:", dst);
+  }
+  if (!s.ok()) ::unlink(tmp.c_str());
+  return s;
+}
+
+}  // namespace
+
+StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
+                                                     const v1::RestoreRequest& req) {
+  LIFEBOAT_RETURN_IF_ERROR(ValidateDataSet(req.data_set()));
+  LIFEBOAT_RETURN_IF_ERROR(ValidateRestorePointId(req.restore_point_id()));
+  const std::string destination =
+      req.destination().empty() ? req.data_set().selector() : req.destination();
+  LIFEBOAT_RETURN_IF_ERROR(ValidateSelector(destination, "destination"));
+  const std::string& rp = req.restore_point_id();
+  const std::string name = DataSetName(req.data_set());
+  const std::string key = DataSetKey(req.data_set().selector());
+  // Shared: an expire of this data set's points waits; restores of other points do not.
+  auto points_lock = locks_.Get("points:" + key);
+  std::shared_lock<std::shared_mutex> points_guard(*points_lock);
+  auto dest_lock = locks_.Get("dest:" + destination);
+  std::unique_lock<std::shared_mutex> dest_guard(*dest_lock);
+
+  const std::string point = layout_.Point(key, rp);
+  StatusOr<v1::MemberManifest> loaded =
+      ReadProto<v1::MemberManifest>(JoinPath(point, "manifest.pb"));
+  if (!loaded.ok()) {
+    if (loaded.status().code() != Code::kNotFound) return loaded.status();
+    std::string available;
+    for (const auto& p : ListPoints(key)) available += (available.empty() ? "" : ", ") + p;
+    return NotFoundError("restore point " + rp + " of " + name +
+                             " is not committed on this cluster; available: " +
+                             (available.empty() ? "none" : available),
+                         rp);
+  }
+  const v1::MemberManifest manifest = std::move(loaded).value();
+  const std::string point_tree = JoinPath(point, "tree");
+  const std::string dest_dir = layout_.DataDir(destination);
+  const bool as_root = RunningAsRoot();
+
+  std::vector<WalkEntry> walked;
+  struct stat dest_st;
+  bool dest_exists = ::stat(dest_dir.c_str(), &dest_st) == 0;
+  if (dest_exists) {
+    if (!S_ISDIR(dest_st.st_mode)) {
+      return FailedPreconditionError("restore destination " + dest_dir +
+                                         " is not a directory; move it aside or choose another",
+                                     dest_dir);
+    }
+    LIFEBOAT_ASSIGN_OR_RETURN(walked, WalkTree(dest_dir));
+  } else if (errno != ENOENT) {
+    return ErrnoError(errno, "cannot inspect restore destination", dest_dir);
+  }
+  std::unordered_map<std::string, const struct stat*> found;
+  found.reserve(walked.size());
+  for (const WalkEntry& w : walked) found.emplace(w.rel, &w.st);
+  std::unordered_map<std::string, int> wanted;
+  wanted.reserve(static_cast<size_t>(manifest.entries_size()));
+  for (int i = 0; i < manifest.entries_size(); ++i) wanted.emplace(manifest.entries(i).path(), i);
+
+  // What to do, in the order it is done: extras go first (deepest first when done), then the
+  // manifest's items in path order (parents before children).
+  v1::RestoreResponse resp;
+  std::vector<std::string> extras;
+  for (const WalkEntry& w : walked) {
+    if (wanted.count(w.rel) == 0) extras.push_back(w.rel);
+  }
+  for (const auto& rel : extras) resp.add_changes("delete " + rel);
+  std::vector<Action> actions(static_cast<size_t>(manifest.entries_size()), Action::kNone);
+  uint64_t bytes_to_write = 0;
+  size_t files_to_write = 0;
+  for (int i = 0; i < manifest.entries_size(); ++i) {
+    const v1::Entry& e = manifest.entries(i);
+    auto it = found.find(e.path());
+    Action a =
+        Decide(e, it == found.end() ? nullptr : it->second, JoinPath(dest_dir, e.path()), as_root);
+    actions[static_cast<size_t>(i)] = a;
+    if (a == Action::kNone) continue;
+    resp.add_changes((a == Action::kCreate ? "create " : "update ") + e.path());
+    if (e.type() == v1::ENTRY_FILE && a != Action::kMetadata) {
+      bytes_to_write += e.size();
+      ++files_to_write;
+    }
+  }
+  if (req.dry_run()) return resp;
+
+  LIFEBOAT_RETURN_IF_ERROR(MakeDirs(dest_dir, 0755));
+  if (!as_root) {
+    // Directories that deny their owner writes (0555 in the point) get their mode back at
+    // the end; until then the restore must be able to create entries in them.
+    for (const WalkEntry& w : walked) {
+      if (S_ISDIR(w.st.st_mode) && (w.st.st_mode & S_IRWXU) != S_IRWXU) {
+        ::chmod(JoinPath(dest_dir, w.rel).c_str(), (w.st.st_mode & 07777) | S_IRWXU);
+      }
+    }
+  }
+  for (auto it = extras.rbegin(); it != extras.rend(); ++it) {
+    LIFEBOAT_RETURN_IF_ERROR(RemoveTree(JoinPath(dest_dir, *it)));
+  }
+
+  std::vector<int> to_write;
+  for (int i = 0; i < manifest.entries_size(); ++i) {
+    const v1::Entry& e = manifest.entries(i);
+    const Action a = actions[static_cast<size_t>(i)];
+    const std::string dst = JoinPath(dest_dir, e.path());
+    if (a == Action::kReplace) LIFEBOAT_RETURN_IF_ERROR(RemoveTree(dst));
+    switch (e.type()) {
+      case v1::ENTRY_DIRECTORY:
+        if (a == Action::kCreate || a == Action::kReplace) {
+          if (::mkdir(dst.c_str(), 0700) != 0 && errno != EEXIST) {
+            return ErrnoError(errno, "cannot create directory", dst);
+          }
+        }
+        break;
+      case v1::ENTRY_SYMLINK:
+        if (a == Action::kCreate || a == Action::kReplace) {
+          if (::symlink(e.symlink_target().c_str(), dst.c_str()) != 0) {
+            return ErrnoError(errno, "cannot create symbolic link", dst);
+          }
+          LIFEBOAT_RETURN_IF_ERROR(
+              ApplyPathMetadata(dst, true, e.uid(), e.gid(), e.mode(), e.mtime_unix_nanos()));
+        }
+        break;
+      case v1::ENTRY_FILE:
+        if (a == Action::kMetadata) {
+          LIFEBOAT_RETURN_IF_ERROR(
+              ApplyPathMetadata(dst, false, e.uid(), e.gid(), e.mode(), e.mtime_unix_nanos()));
+        } else if (a != Action::kNone) {
+          to_write.push_back(i);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  ProgressReporter progress(call, "restore", bytes_to_write, files_to_write);
+  progress.set_every_bytes(static_cast<uint64_t>(config_.chunk_bytes));
+  std::atomic<uint64_t> written{0};
+  std::atomic<bool> stop{false};
+  Status copied = ParallelFor(to_write.size(), config_.parallelism, stop, [&](size_t k) -> Status {
+    const v1::Entry& e = manifest.entries(to_write[k]);
+    ChunkCallback on_chunk = [&](uint64_t n) -> Status {
+      written += n;
+      progress.Add(n, 0, e.path(), false);
+      if (stop.load()) return CancelledError("stopped by a failure of another file");
+      if (call.Cancelled()) return CancelledError("restore cancelled; restore again to finish");
+      return OkStatus();
+    };
+    LIFEBOAT_RETURN_IF_ERROR(RestoreFile(JoinPath(point_tree, e.path()),
+                                         JoinPath(dest_dir, e.path()), e,
+                                         static_cast<uint64_t>(config_.chunk_bytes), on_chunk));
+    progress.Add(0, 1, e.path(), false);
+    return OkStatus();
+  });
+  LIFEBOAT_RETURN_IF_ERROR(copied);
+
+  // Directory modes and mtimes last, deepest first: writing entries moved them.
+  for (int i = manifest.entries_size() - 1; i >= 0; --i) {
+    const v1::Entry& e = manifest.entries(i);
+    if (e.type() != v1::ENTRY_DIRECTORY) continue;
+    LIFEBOAT_RETURN_IF_ERROR(ApplyPathMetadata(JoinPath(dest_dir, e.path()), false, e.uid(),
+                                               e.gid(), e.mode(), e.mtime_unix_nanos()));
+  }
+  progress.Flush();
+  resp.set_bytes_written(written);
+  host_.Info("restored point " + rp + " of " + name + " into " + dest_dir + ": " +
+             std::to_string(resp.changes_size()) + " changes, " + std::to_string(written.load()) +
+             " bytes written");
+  return resp;
+}
+
+}  // namespace lifeboat::localfs

@@ -1,0 +1,46 @@
+// Shared pieces of the target side (plan, transfer, verify, commit): task kinds, part
+// names, the plan file.
+//
+// Thread-safety: pure functions.
+#ifndef LIFEBOAT_PLUGINS_LOCALFS_SRC_STAGE_H_
+#define LIFEBOAT_PLUGINS_LOCALFS_SRC_STAGE_H_
+
+#include <lifeboat/sdk/plugin.h>
+#include <lifeboat/status.h>
+
+#include <string>
+#include <unordered_map>
+
+namespace lifeboat::localfs {
+
+// Task kinds of a localfs plan, in the order a plan lists them.
+inline constexpr char kTaskTree[] = "tree";  // directories and symbolic links
+inline constexpr char kTaskLink[] = "link";  // hard links from the base point
+inline constexpr char kTaskCopy[] = "copy";  // file content pulled from the source snapshot
+
+// Suffix of a file being copied into the staging tree; renamed away once complete.
+inline constexpr char kPartSuffix[] = ".lbpart";
+
+// Name of the partial file of manifest path `path` below `tree`: "<path>.lbpart", with a
+// number appended in the unlikely case that the manifest (`index`) holds that name too.
+std::string PartPath(const std::string& tree, const std::string& path,
+                     const std::unordered_map<std::string, int>& index);
+
+// Same permission bits, mtime and owner ids: a hard link to `a` can stand for `b`.
+bool SameMetadata(const v1::Entry& a, const v1::Entry& b);
+
+// The opaque bytes of a link task: for each path of the task, the path in base point
+// `base_rp` to link from (a serialized TransferTask with task_id = base_rp and the base paths
+// in `paths`, position for position).
+std::string EncodeLinkSources(const std::string& base_rp, const std::vector<std::string>& from);
+StatusOr<v1::TransferTask> DecodeLinkSources(const v1::TransferTask& task);
+
+// plan.pb: u32 length of the op id (little-endian), the op id, the serialized plan.
+std::string EncodePlanFile(const std::string& op_id, const v1::PlanTransferResponse& plan);
+// The plan in `bytes` if it was made by `op_id`.
+bool DecodePlanFile(const std::string& bytes, const std::string& op_id,
+                    v1::PlanTransferResponse& plan);
+
+}  // namespace lifeboat::localfs
+
+#endif  // LIFEBOAT_PLUGINS_LOCALFS_SRC_STAGE_H_

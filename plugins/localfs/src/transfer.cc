@@ -1,0 +1,298 @@
+// The target side's transfer of one task: tree (directories, symbolic links), link (hard
+// links from the base point) or copy (content pulled from the source's snapshot).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
+#include "copy.h"
+#include "fs.h"
+#include "localfs_plugin.h"
+#include "manifest_io.h"
+#include "parallel.h"
+#include "sha256.h"
+#include "stage.h"
+
+namespace lifeboat::localfs {
+namespace {
+
+struct Counters {
+  std::atomic<uint64_t> copied{0};
+  std::atomic<uint64_t> skipped{0};
+  std::atomic<uint64_t> items{0};
+};
+
+// Clears whatever is at `path` unless it is a regular file of `size` bytes. Returns true
+// when such a file is there.
+StatusOr<bool> CompleteFileAt(const std::string& path, uint64_t size) {
+  LIFEBOAT_ASSIGN_OR_RETURN(auto st, LstatIfExists(path));
+  if (!st) return false;
+  if (S_ISREG(st->st_mode) && static_cast<uint64_t>(st->st_size) == size) return true;
+  LIFEBOAT_RETURN_IF_ERROR(RemoveTree(path));
+  return false;
+}
+
+// SHA-256 of a whole file, "" when it cannot be read.
+std::string DigestOf(const std::string& path, uint64_t chunk_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return "";
+  Sha256 sha;
+  StatusOr<uint64_t> n =
+      HashToEnd(fd.get(), path, chunk_bytes, sha, [](uint64_t) { return OkStatus(); });
+  return n.ok() ? sha.Finish() : "";
+}
+
+// Copies `from` into `part` from scratch (or resuming from the part's length when `resume`),
+// checking the content against `e`, then sets its metadata and renames it to `final_path`.
+// ABORTED with `changed` as message when `from` does not hold the content of `e`, or with
+// `missing` when it does not exist; the part is then removed.
+Status CopyVerified(const std::string& from, const std::string& part, const std::string& final_path,
+                    const v1::Entry& e, bool resume, uint64_t chunk_bytes,
+                    const ChunkCallback& on_chunk,
+                    const std::function<void(uint64_t)>& on_resumed_prefix,
+                    const std::string& changed, const std::string& missing) {
+  UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) {
+    if (errno == ENOENT) {
+      return AbortedError(missing, e.path());
+    }
+    return ErrnoError(errno, "cannot open", from);
+  }
+  UniqueFd out(::open(part.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!out.valid()) return ErrnoError(errno, "cannot create", part);
+  struct stat st;
+  if (::fstat(out.get(), &st) != 0) return ErrnoError(errno, "cannot inspect", part);
+  uint64_t have = static_cast<uint64_t>(st.st_size);
+  if (!resume || have > e.size()) have = 0;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    Sha256 sha;
+    if (have > 0) {
+      // Continue the digest over what an earlier call already copied.
+      Status prefix = HashPrefix(out.get(), part, have, sha);
+      if (!prefix.ok()) {
+        if (prefix.code() != Code::kOutOfRange) return prefix;
+        have = 0;
+        sha.Reset();
+      } else {
+        on_resumed_prefix(have);
+      }
+    }
+    if (have == 0 && ::ftruncate(out.get(), 0) != 0) {
+      return ErrnoError(errno, "cannot truncate", part);
+    }
+    Status copied = CopyRange(in.get(), from, out.get(), part, have, e.size() - have, chunk_bytes,
+                              sha, on_chunk);
+    if (copied.code() == Code::kOutOfRange) {
+      ::unlink(part.c_str());
+      return AbortedError(changed, e.path());
+    }
+    LIFEBOAT_RETURN_IF_ERROR(copied);  // a cancellation keeps the part for the next call
+    if (sha.Finish() == e.digest()) {
+      LIFEBOAT_RETURN_IF_ERROR(
+          ApplyFileMetadata(out.get(), part, e.uid(), e.gid(), e.mode(), e.mtime_unix_nanos()));
+      out.Reset();
+      if (::rename(part.c_str(), final_path.c_str()) != 0) {
+        return ErrnoError(errno, "cannot rename into place:", part);
+      }
+      return OkStatus();
+    }
+    if (have == 0) break;
+    // The resumed prefix may be what is wrong: copy the whole file once more.
+    have = 0;
+  }
+  ::unlink(part.c_str());
+  return AbortedError(changed, e.path());
+}
+
+}  // namespace
+
+StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
+                                                       const v1::TransferRequest& req) {
+  const v1::SnapshotRef& ref = req.snapshot();
+  LIFEBOAT_RETURN_IF_ERROR(ValidateDataSet(ref.data_set()));
+  LIFEBOAT_RETURN_IF_ERROR(ValidateRestorePointId(ref.restore_point_id()));
+  const v1::TransferTask& task = req.task();
+  if (task.kind() != kTaskTree && task.kind() != kTaskLink && task.kind() != kTaskCopy) {
+    return InvalidArgumentError("task " + task.task_id() + " has kind '" + task.kind() +
+                                    "'; localfs knows tree, link and copy",
+                                "task.kind");
+  }
+  for (const auto& p : task.paths()) LIFEBOAT_RETURN_IF_ERROR(ValidateRelativePath(p, "task path"));
+  const std::string& rp = ref.restore_point_id();
+  const std::string key = DataSetKey(ref.data_set().selector());
+  auto staging_lock = locks_.Get("staging:" + key + "/" + rp);
+  std::shared_lock<std::shared_mutex> guard(*staging_lock);
+  LIFEBOAT_ASSIGN_OR_RETURN(std::shared_ptr<const StagedCut> staged,
+                            LoadStagedCut(key, rp, ref.cut_op_id()));
+  const std::string tree = JoinPath(staged->dir, "tree");
+  const auto& entries = staged->cut.manifest().entries();
+  std::vector<const v1::Entry*> items;
+  items.reserve(static_cast<size_t>(task.paths_size()));
+  for (const auto& p : task.paths()) {
+    auto it = staged->index.find(p);
+    if (it == staged->index.end()) {
+      return InvalidArgumentError("task " + task.task_id() + " names " + p +
+                                      ", which is not in the manifest of restore point " + rp +
+                                      "; plan the transfer again",
+                                  p);
+    }
+    const v1::Entry& e = entries[it->second];
+    bool fits = task.kind() == kTaskTree ? e.type() != v1::ENTRY_FILE : e.type() == v1::ENTRY_FILE;
+    if (!fits) {
+      return InvalidArgumentError("task " + task.task_id() + " of kind " + task.kind() +
+                                      " cannot hold " + p + "; plan the transfer again",
+                                  p);
+    }
+    items.push_back(&e);
+  }
+
+  Counters counters;
+  const uint64_t chunk = static_cast<uint64_t>(config_.chunk_bytes);
+  v1::TransferResponse resp;
+
+  if (task.kind() == kTaskTree) {
+    size_t n = 0;
+    for (const v1::Entry* e : items) {
+      if (++n % 256 == 0 && call.Cancelled()) {
+        return CancelledError("transfer cancelled; run the task again to continue");
+      }
+      std::string dst = JoinPath(tree, e->path());
+      LIFEBOAT_ASSIGN_OR_RETURN(auto st, LstatIfExists(dst));
+      if (e->type() == v1::ENTRY_DIRECTORY) {
+        if (st && !S_ISDIR(st->st_mode)) LIFEBOAT_RETURN_IF_ERROR(RemoveTree(dst));
+        // Modes and mtimes of directories are applied at commit, once their content is in.
+        LIFEBOAT_RETURN_IF_ERROR(MakeDirs(dst, 0755));
+      } else {
+        if (st && S_ISLNK(st->st_mode)) {
+          StatusOr<std::string> target = ReadLink(dst);
+          if (target.ok() && *target == e->symlink_target()) {
+            counters.items++;
+            continue;
+          }
+        }
+        if (st) LIFEBOAT_RETURN_IF_ERROR(RemoveTree(dst));
+        LIFEBOAT_RETURN_IF_ERROR(MakeDirs(ParentOf(dst), 0755));
+        if (::symlink(e->symlink_target().c_str(), dst.c_str()) != 0) {
+          return ErrnoError(errno, "cannot create symbolic link", dst);
+        }
+        LIFEBOAT_RETURN_IF_ERROR(
+            ApplyPathMetadata(dst, true, e->uid(), e->gid(), e->mode(), e->mtime_unix_nanos()));
+      }
+      counters.items++;
+    }
+  } else if (task.kind() == kTaskLink) {
+    LIFEBOAT_ASSIGN_OR_RETURN(v1::TransferTask sources, DecodeLinkSources(task));
+    const std::string& base_rp = sources.task_id();
+    const std::string base_point = layout_.Point(key, base_rp);
+    if (::access(JoinPath(base_point, "manifest.pb").c_str(), F_OK) != 0) {
+      return FailedPreconditionError("base point " + base_rp +
+                                         " is no longer on this cluster (expired?); plan the "
+                                         "transfer of restore point " +
+                                         rp + " again",
+                                     base_point);
+    }
+    const std::string base_tree = JoinPath(base_point, "tree");
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (i % 256 == 255 && call.Cancelled()) {
+        return CancelledError("transfer cancelled; run the task again to continue");
+      }
+      const v1::Entry& e = *items[i];
+      std::string dst = JoinPath(tree, e.path());
+      LIFEBOAT_ASSIGN_OR_RETURN(bool present, CompleteFileAt(dst, e.size()));
+      if (present) {
+        counters.items++;
+        continue;
+      }
+      LIFEBOAT_RETURN_IF_ERROR(MakeDirs(ParentOf(dst), 0755));
+      std::string from = JoinPath(base_tree, sources.paths(static_cast<int>(i)));
+      if (::link(from.c_str(), dst.c_str()) == 0) {
+        counters.items++;
+        continue;
+      }
+      int err = errno;
+      if (err == ENOENT) {
+        return FailedPreconditionError("base point " + base_rp + " no longer holds " +
+                                           sources.paths(static_cast<int>(i)) +
+                                           "; plan the transfer of restore point " + rp + " again",
+                                       from);
+      }
+      if (err != EMLINK && err != EXDEV && err != EPERM && err != ENOTSUP) {
+        return ErrnoError(err, "cannot link " + from + " to", dst);
+      }
+      // Too many links to one inode (or links refused): a local copy, checked like any other.
+      Status s = CopyVerified(
+          from, PartPath(tree, e.path(), staged->index), dst, e, /*resume=*/false, chunk,
+          [&](uint64_t n) {
+            counters.copied += n;
+            return OkStatus();
+          },
+          [](uint64_t) {}, "base point file changed", "base point file missing");
+      if (s.code() == Code::kAborted) {
+        return DataLossError(sources.paths(static_cast<int>(i)) + " in base point " + base_rp +
+                                 " does not match its manifest; verify that point, and plan "
+                                 "with force_full",
+                             from);
+      }
+      LIFEBOAT_RETURN_IF_ERROR(s);
+      counters.items++;
+    }
+  } else {
+    StatusOr<Config> source = ParseConfig(req.source().config());
+    if (!source.ok()) return source.status().WithContext("source configuration");
+    const std::string source_tree = JoinPath(Layout(source->root).Snapshot(key, rp), "tree");
+    Throttle throttle(req.bandwidth_bytes_per_second());
+    ProgressReporter progress(call, "transfer", task.bytes(), items.size());
+    std::atomic<bool> stop{false};
+    Status done = ParallelFor(items.size(), config_.parallelism, stop, [&](size_t i) -> Status {
+      const v1::Entry& e = *items[i];
+      const std::string dst = JoinPath(tree, e.path());
+      LIFEBOAT_ASSIGN_OR_RETURN(bool present, CompleteFileAt(dst, e.size()));
+      // Only a rename puts a file at its final name, after its digest matched. Data written
+      // without fsync is trusted across a crash of the process, not of the machine.
+      if (present && !staged->same_boot && DigestOf(dst, chunk) != e.digest()) {
+        ::unlink(dst.c_str());
+        present = false;
+      }
+      if (present) {
+        counters.skipped += e.size();
+        counters.items++;
+        progress.Add(e.size(), 1, e.path(), true);
+        return OkStatus();
+      }
+      if (call.Cancelled()) return CancelledError("transfer cancelled; run the task again");
+      LIFEBOAT_RETURN_IF_ERROR(MakeDirs(ParentOf(dst), 0755));
+      ChunkCallback on_chunk = [&](uint64_t n) -> Status {
+        counters.copied += n;
+        progress.Add(n, 0, e.path(), true);
+        if (!throttle.Pace(n, call) || call.Cancelled()) {
+          return CancelledError("transfer cancelled; run the task again to resume " + e.path(),
+                                e.path());
+        }
+        if (stop.load()) return CancelledError("stopped by a failure of another file");
+        return OkStatus();
+      };
+      Status s = CopyVerified(
+          JoinPath(source_tree, e.path()), PartPath(tree, e.path(), staged->index), dst, e,
+          /*resume=*/staged->same_boot, chunk, on_chunk,
+          [&](uint64_t prefix) { progress.Add(prefix, 0, e.path(), false); },
+          e.path() + " changed on the source since the cut; cut the restore point again",
+          e.path() + " is no longer in the source's snapshot of restore point " + rp +
+              " (released or cut again?); cut the restore point again");
+      LIFEBOAT_RETURN_IF_ERROR(s);
+      counters.items++;
+      progress.Add(0, 1, e.path(), true);
+      return OkStatus();
+    });
+    if (done.code() == Code::kAborted) {
+      host_.Warn("transfer of restore point " + rp + ": " + done.message());
+    }
+    LIFEBOAT_RETURN_IF_ERROR(done);
+  }
+  resp.set_bytes_copied(counters.copied);
+  resp.set_bytes_skipped(counters.skipped);
+  resp.set_items_done(counters.items);
+  return resp;
+}
+
+}  // namespace lifeboat::localfs

@@ -1,0 +1,344 @@
+// The target side: plan, transfer, verify and commit, full and incremental, with the
+// failures that matter: changes after the cut, cancellations, crash leftovers.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "localfs_test_util.h"
+
+namespace lifeboat::localfs::testing {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+constexpr int64_t kPast = 1600000000LL * 1000000000;
+
+class TransferTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    src_ = &h_.AddCluster("east", config_);
+    dst_ = &h_.AddCluster("west", config_);
+  }
+  std::string PointTree(const std::string& rp) {
+    return dst_->root / (".lifeboat/points/%2Fds/" + rp + "/tree");
+  }
+  std::string StagingTree(const std::string& rp) {
+    return dst_->root / (".lifeboat/staging/%2Fds/" + rp + "/tree");
+  }
+
+  std::string config_;
+  Harness h_;
+  Cluster* src_ = nullptr;
+  Cluster* dst_ = nullptr;
+};
+
+TEST_F(TransferTest, FullRoundTripRestoresTheTreeExactly) {
+  BuildSampleTree(src_->root / "ds");
+  const auto before = Picture(src_->root / "ds");
+  auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+  auto rep = h_.Replicate(*dst_, *src_, cut->snapshot(), "", "r1");
+  EXPECT_FALSE(rep.plan.incremental());
+  EXPECT_EQ(rep.plan.full_reason(), "");
+  ASSERT_GE(rep.plan.tasks_size(), 2);
+  EXPECT_EQ(rep.plan.tasks(0).kind(), "tree");
+  for (int i = 1; i < rep.plan.tasks_size(); ++i) EXPECT_EQ(rep.plan.tasks(i).kind(), "copy");
+  EXPECT_EQ(rep.plan.bytes_to_copy(), cut->manifest().total_bytes());
+  EXPECT_EQ(rep.plan.items_to_copy(), 7u);
+  EXPECT_EQ(rep.bytes_copied, cut->manifest().total_bytes());
+  EXPECT_EQ(rep.commit.manifest().manifest_digest(), cut->manifest().manifest_digest());
+  EXPECT_GT(rep.commit.manifest().committed_unix_nanos(), 0);
+  EXPECT_EQ(ReadFile(dst_->root / ".lifeboat/points/%2Fds/CURRENT"), "rp1\n");
+  // The committed point holds the tree as it was (directory mtimes included).
+  EXPECT_EQ(Describe(Picture(PointTree("rp1"))), Describe(before));
+  EXPECT_EQ(Picture(PointTree("rp1")), before);
+  EXPECT_FALSE(fs::exists(dst_->root / ".lifeboat/staging/%2Fds/rp1"));
+
+  // Restore into a fresh directory of the target cluster: an exact, independent copy.
+  auto restored = h_.Restore(*dst_, "/ds", "rp1", "/restored", false, "restore1");
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  EXPECT_EQ(restored->bytes_written(), cut->manifest().total_bytes());
+  EXPECT_EQ(Describe(Picture(dst_->root / "restored")), Describe(before));
+  EXPECT_EQ(Picture(dst_->root / "restored"), before);
+  EXPECT_NE(InodeOf(dst_->root / "restored/big.bin"), InodeOf(PointTree("rp1") + "/big.bin"));
+  struct stat st;
+  ASSERT_EQ(::stat((dst_->root / "restored/big.bin").c_str(), &st), 0);
+  EXPECT_EQ(st.st_nlink, 1u);
+}
+
+TEST_F(TransferTest, ReplacedAndDeletedFilesAreRestoredAsAtTheCut) {
+  BuildSampleTree(src_->root / "ds");
+  const auto at_cut = Picture(src_->root / "ds");
+  auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut.ok());
+  // After the cut: a file replaced the safe way (temporary + rename), one deleted.
+  WriteFile(src_->root / "ds/a.tmp", "a new alpha, longer than before\n");
+  fs::rename(src_->root / "ds/a.tmp", src_->root / "ds/a.txt");
+  fs::remove(src_->root / "ds/big.bin");
+  auto rep = h_.Replicate(*dst_, *src_, cut->snapshot(), "", "r1");
+  EXPECT_EQ(Picture(PointTree("rp1")), at_cut);
+  // Restoring over the live data set brings the cut's state back.
+  auto restored = h_.Restore(*src_, "/ds", "rp1", "", false, "restore1");
+  ASSERT_FALSE(restored.ok());  // the source holds no committed point: it is the target's
+  EXPECT_EQ(restored.status().code(), Code::kNotFound);
+  EXPECT_THAT(restored.status().message(), HasSubstr("available: none"));
+  auto on_target = h_.Restore(*dst_, "/ds", "rp1", "/ds", false, "restore2");
+  ASSERT_TRUE(on_target.ok()) << on_target.status().ToString();
+  EXPECT_EQ(Picture(dst_->root / "ds"), at_cut);
+}
+
+TEST_F(TransferTest, InPlaceWriteAfterTheCutAbortsTheTransferAndNeverCommits) {
+  WriteFile(src_->root / "ds/db.bin", Bytes(100000, 1));
+  WriteFile(src_->root / "ds/ok.txt", "fine");
+  auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut.ok());
+  {
+    // The snapshot shares the inode: this write shows through it.
+    std::fstream io(src_->root / "ds/db.bin", std::ios::in | std::ios::out | std::ios::binary);
+    io.seekp(5000);
+    io << "torn";
+  }
+  auto plan = h_.Plan(*dst_, *src_, cut->snapshot(), "", "plan1");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  Status failure;
+  for (const auto& task : plan->tasks()) {
+    auto t = h_.Transfer(*dst_, *src_, cut->snapshot(), task, "t-" + task.task_id());
+    if (!t.ok()) failure = t.status();
+  }
+  EXPECT_EQ(failure.code(), Code::kAborted);
+  EXPECT_THAT(failure.message(),
+              HasSubstr("db.bin changed on the source since the cut; cut the restore point again"));
+  EXPECT_FALSE(fs::exists(StagingTree("rp1") + "/db.bin"));
+  EXPECT_FALSE(fs::exists(StagingTree("rp1") + "/db.bin.lbpart"));
+  auto commit = h_.Commit(*dst_, cut->snapshot(), "", "commit1");
+  EXPECT_EQ(commit.status().code(), Code::kFailedPrecondition);
+  EXPECT_THAT(commit.status().message(), HasSubstr("files not transferred yet: first db.bin"));
+  EXPECT_FALSE(fs::exists(dst_->root / ".lifeboat/points/%2Fds/rp1"));
+}
+
+TEST_F(TransferTest, RepeatedCallsAreIdempotent) {
+  BuildSampleTree(src_->root / "ds");
+  auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut.ok());
+  auto plan = h_.Plan(*dst_, *src_, cut->snapshot(), "", "plan1");
+  ASSERT_TRUE(plan.ok());
+  auto plan_again = h_.Plan(*dst_, *src_, cut->snapshot(), "", "plan1");
+  ASSERT_TRUE(plan_again.ok());
+  EXPECT_EQ(plan_again->SerializeAsString(), plan->SerializeAsString());
+  std::set<std::string> ids;
+  for (const auto& task : plan->tasks()) {
+    EXPECT_TRUE(ids.insert(task.task_id()).second) << task.task_id();
+    auto t = h_.Transfer(*dst_, *src_, cut->snapshot(), task, "t-" + task.task_id());
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_EQ(t->bytes_copied(), task.bytes());
+    auto again = h_.Transfer(*dst_, *src_, cut->snapshot(), task, "t-" + task.task_id());
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->bytes_copied(), 0u);
+    EXPECT_EQ(again->bytes_skipped(), task.bytes());
+    EXPECT_EQ(again->items_done(), static_cast<uint64_t>(task.paths_size()));
+  }
+  auto c1 = h_.Commit(*dst_, cut->snapshot(), "", "commit1");
+  ASSERT_TRUE(c1.ok()) << c1.status().ToString();
+  auto c2 = h_.Commit(*dst_, cut->snapshot(), "", "commit1");
+  ASSERT_TRUE(c2.ok());
+  EXPECT_EQ(c2->SerializeAsString(), c1->SerializeAsString());
+  // Planning a committed point again has nothing left to do.
+  auto after = h_.Plan(*dst_, *src_, cut->snapshot(), "", "plan2");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->tasks_size(), 0);
+}
+
+TEST_F(TransferTest, PlanRefusesAStaleSnapshotReference) {
+  BuildSampleTree(src_->root / "ds");
+  auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut.ok());
+  v1::SnapshotRef stale = cut->snapshot();
+  stale.set_cut_op_id("cut0");
+  auto plan = h_.Plan(*dst_, *src_, stale, "", "plan1");
+  EXPECT_EQ(plan.status().code(), Code::kFailedPrecondition);
+  EXPECT_THAT(plan.status().message(), HasSubstr("cut1"));
+  v1::SnapshotRef other = cut->snapshot();
+  other.set_restore_point_id("rp-none");
+  EXPECT_EQ(h_.Plan(*dst_, *src_, other, "", "plan2").status().code(), Code::kNotFound);
+  // A transfer with nothing planned says so.
+  v1::TransferTask task;
+  task.set_task_id("copy-1");
+  task.set_kind("copy");
+  task.add_paths("a.txt");
+  auto t = h_.Transfer(*dst_, *src_, cut->snapshot(), task, "t1");
+  EXPECT_EQ(t.status().code(), Code::kFailedPrecondition);
+  EXPECT_THAT(t.status().message(), HasSubstr("plan_transfer"));
+}
+
+class ChunkedTransferTest : public TransferTest {
+ protected:
+  ChunkedTransferTest() { config_ = "\"chunk_bytes\": 4096, \"parallelism\": 1"; }
+};
+
+TEST_F(ChunkedTransferTest, CancelledTransferResumesAndCopiesOnlyTheRest) {
+  const std::string content = Bytes(64 * 4096 + 123, 9);
+  WriteFile(src_->root / "ds/big.bin", content);
+  auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut.ok());
+  auto plan = h_.Plan(*dst_, *src_, cut->snapshot(), "", "plan1");
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->tasks_size(), 2);
+  ASSERT_TRUE(h_.Transfer(*dst_, *src_, cut->snapshot(), plan->tasks(0), "t-tree").ok());
+  const v1::TransferTask& copy = plan->tasks(1);
+  ASSERT_EQ(copy.kind(), "copy");
+  ASSERT_EQ(copy.bytes(), content.size());
+
+  h_.host().CancelWhen(
+      [](const v1::Progress& p) { return p.phase() == "transfer" && p.bytes_done() >= 10 * 4096; });
+  auto first = h_.Transfer(*dst_, *src_, cut->snapshot(), copy, "t-copy");
+  h_.host().ClearCancel();
+  EXPECT_EQ(first.status().code(), Code::kCancelled);
+  const std::string part = StagingTree("rp1") + "/big.bin.lbpart";
+  ASSERT_TRUE(fs::exists(part));
+  const uint64_t have = fs::file_size(part);
+  EXPECT_GE(have, 10u * 4096);
+  EXPECT_LT(have, content.size());
+  EXPECT_FALSE(fs::exists(StagingTree("rp1") + "/big.bin"));
+
+  size_t reports_before = h_.host().ProgressReports().size();
+  auto second = h_.Transfer(*dst_, *src_, cut->snapshot(), copy, "t-copy");
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->bytes_copied(), content.size() - have);
+  EXPECT_EQ(ReadFile(StagingTree("rp1") + "/big.bin"), content);
+  EXPECT_FALSE(fs::exists(part));
+  // At least one progress report per chunk, ending at the task's total.
+  auto reports = h_.host().ProgressReports();
+  EXPECT_GE(reports.size() - reports_before, (content.size() - have) / 4096);
+  EXPECT_EQ(reports.back().bytes_total(), content.size());
+  EXPECT_EQ(reports.back().bytes_done(), content.size());
+  auto verified = h_.Verify(*dst_, cut->snapshot(), v1::VERIFY_DIGEST);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->ok()) << verified->DebugString();
+}
+
+TEST_F(ChunkedTransferTest, DamagedPartLeftByACrashIsCopiedAgain) {
+  const std::string content = Bytes(20 * 4096, 4);
+  WriteFile(src_->root / "ds/f.bin", content);
+  auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut.ok());
+  auto plan = h_.Plan(*dst_, *src_, cut->snapshot(), "", "plan1");
+  ASSERT_TRUE(plan.ok());
+  // A part whose prefix is not the source's (a torn write before a crash).
+  WriteFile(StagingTree("rp1") + "/f.bin.lbpart", std::string(8192, 'Z'), 0600);
+  uint64_t copied = 0;
+  for (const auto& task : plan->tasks()) {
+    auto t = h_.Transfer(*dst_, *src_, cut->snapshot(), task, "t-" + task.task_id());
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    copied += t->bytes_copied();
+  }
+  EXPECT_EQ(ReadFile(StagingTree("rp1") + "/f.bin"), content);
+  EXPECT_GE(copied, content.size());
+}
+
+TEST_F(TransferTest, LeftoverPartIsExtraForVerifyAndRemovedByCommit) {
+  BuildSampleTree(src_->root / "ds");
+  auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut.ok());
+  auto plan = h_.Plan(*dst_, *src_, cut->snapshot(), "", "plan1");
+  ASSERT_TRUE(plan.ok());
+  for (const auto& task : plan->tasks()) {
+    ASSERT_TRUE(h_.Transfer(*dst_, *src_, cut->snapshot(), task, "t-" + task.task_id()).ok());
+  }
+  WriteFile(StagingTree("rp1") + "/sub/ghost.lbpart", "left by a crash");
+  auto verified = h_.Verify(*dst_, cut->snapshot(), v1::VERIFY_SIZE);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_FALSE(verified->ok());
+  ASSERT_EQ(verified->mismatches_size(), 1);
+  EXPECT_EQ(verified->mismatches(0).path(), "sub/ghost.lbpart");
+  EXPECT_EQ(verified->mismatches(0).what(), "extra");
+  ASSERT_TRUE(h_.Commit(*dst_, cut->snapshot(), "", "commit1").ok());
+  EXPECT_FALSE(fs::exists(PointTree("rp1") + "/sub/ghost.lbpart"));
+  verified = h_.Verify(*dst_, cut->snapshot(), v1::VERIFY_DIGEST);
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->ok()) << verified->DebugString();
+}
+
+TEST_F(TransferTest, IncrementalCopiesOnlyWhatChangedAndLinksTheRest) {
+  const std::string ds = src_->root / "ds";
+  for (int i = 0; i < 10; ++i) {
+    WriteFile(ds + "/keep" + std::to_string(i) + ".bin", Bytes(10000 + i, i));
+    SetMtime(ds + "/keep" + std::to_string(i) + ".bin", kPast + i);
+  }
+  WriteFile(ds + "/modify.txt", "before");
+  WriteFile(ds + "/delete.txt", "to be deleted");
+  WriteFile(ds + "/rename-me.bin", Bytes(50000, 77));
+  SetMtime(ds + "/rename-me.bin", kPast);
+  auto cut1 = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut1.ok());
+  auto rep1 = h_.Replicate(*dst_, *src_, cut1->snapshot(), "", "r1");
+
+  WriteFile(ds + "/modify.txt", "after, and longer");
+  fs::remove(ds + "/delete.txt");
+  fs::create_directories(ds + "/moved");
+  fs::rename(ds + "/rename-me.bin", ds + "/moved/renamed.bin");
+  WriteFile(ds + "/created.txt", "brand new");
+  const auto at_cut2 = Picture(ds);
+  auto cut2 = h_.Cut(*src_, "/ds", "rp2", "cut2");
+  ASSERT_TRUE(cut2.ok());
+  auto rep2 = h_.Replicate(*dst_, *src_, cut2->snapshot(), "rp1", "r2");
+  const v1::PlanTransferResponse& plan = rep2.plan;
+  EXPECT_TRUE(plan.incremental());
+  EXPECT_EQ(plan.full_reason(), "");
+  const uint64_t changed =
+      std::string("after, and longer").size() + std::string("brand new").size();
+  EXPECT_EQ(plan.bytes_to_copy(), changed);
+  EXPECT_EQ(plan.items_to_copy(), 2u);
+  EXPECT_EQ(plan.items_unchanged(), 11u);  // ten kept files and the renamed one
+  EXPECT_EQ(plan.items_deleted(), 2u);     // delete.txt and rename-me.bin's old path
+  EXPECT_EQ(rep2.bytes_copied, changed);
+  std::vector<std::string> kinds;
+  for (const auto& t : plan.tasks()) kinds.push_back(t.kind());
+  EXPECT_THAT(kinds, ::testing::ElementsAre("tree", "link", "copy"));
+  EXPECT_EQ(rep2.commit.manifest().base_restore_point_id(), "rp1");
+  // The renamed file and the kept ones share inodes with the base point.
+  EXPECT_EQ(InodeOf(PointTree("rp2") + "/moved/renamed.bin"),
+            InodeOf(PointTree("rp1") + "/rename-me.bin"));
+  EXPECT_EQ(InodeOf(PointTree("rp2") + "/keep3.bin"), InodeOf(PointTree("rp1") + "/keep3.bin"));
+  EXPECT_NE(InodeOf(PointTree("rp2") + "/modify.txt"), InodeOf(PointTree("rp1") + "/modify.txt"));
+  EXPECT_EQ(Picture(PointTree("rp2")), at_cut2);
+  EXPECT_EQ(ReadFile(PointTree("rp1") + "/modify.txt"), "before");
+  EXPECT_EQ(ReadFile(dst_->root / ".lifeboat/points/%2Fds/CURRENT"), "rp2\n");
+}
+
+TEST_F(TransferTest, FullPlanReasons) {
+  WriteFile(src_->root / "ds/a.txt", "a");
+  auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut.ok());
+  auto missing_base = h_.Plan(*dst_, *src_, cut->snapshot(), "rp0", "plan1");
+  ASSERT_TRUE(missing_base.ok()) << missing_base.status().ToString();
+  EXPECT_FALSE(missing_base->incremental());
+  EXPECT_EQ(missing_base->full_reason(), "base point rp0 not found on target");
+  auto forced = h_.Plan(*dst_, *src_, cut->snapshot(), "rp0", "plan2", /*force_full=*/true);
+  ASSERT_TRUE(forced.ok());
+  EXPECT_FALSE(forced->incremental());
+  EXPECT_EQ(forced->full_reason(), "forced full");
+}
+
+TEST_F(TransferTest, BandwidthIsHonoured) {
+  WriteFile(src_->root / "ds/f.bin", Bytes(512 * 1024, 5));
+  auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut.ok());
+  auto plan = h_.Plan(*dst_, *src_, cut->snapshot(), "", "plan1");
+  ASSERT_TRUE(plan.ok());
+  auto start = std::chrono::steady_clock::now();
+  for (const auto& task : plan->tasks()) {
+    ASSERT_TRUE(
+        h_.Transfer(*dst_, *src_, cut->snapshot(), task, "t-" + task.task_id(), 2 * 1024 * 1024)
+            .ok());
+  }
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, std::chrono::milliseconds(200));  // 512 KiB at 2 MiB/s is 250 ms
+}
+
+}  // namespace
+}  // namespace lifeboat::localfs::testing
