@@ -243,6 +243,8 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
     const std::string source_tree = JoinPath(Layout(source->root).Snapshot(key, rp), "tree");
     Throttle throttle(req.bandwidth_bytes_per_second());
     ProgressReporter progress(call, "transfer", task.bytes(), items.size());
+    // A report per chunk_bytes moved (several small files share one), and a last one.
+    progress.set_every_bytes(chunk);
     std::atomic<bool> stop{false};
     Status done = ParallelFor(items.size(), config_.parallelism, stop, [&](size_t i) -> Status {
       const v1::Entry& e = *items[i];
@@ -257,14 +259,14 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
       if (present) {
         counters.skipped += e.size();
         counters.items++;
-        progress.Add(e.size(), 1, e.path(), true);
+        progress.Add(e.size(), 1, e.path(), false);
         return OkStatus();
       }
       if (call.Cancelled()) return CancelledError("transfer cancelled; run the task again");
       LIFEBOAT_RETURN_IF_ERROR(MakeDirs(ParentOf(dst), 0755));
       ChunkCallback on_chunk = [&](uint64_t n) -> Status {
         counters.copied += n;
-        progress.Add(n, 0, e.path(), true);
+        progress.Add(n, 0, e.path(), false);
         if (!throttle.Pace(n, call) || call.Cancelled()) {
           return CancelledError("transfer cancelled; run the task again to resume " + e.path(),
                                 e.path());
@@ -281,9 +283,10 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
               " (released or cut again?); cut the restore point again");
       LIFEBOAT_RETURN_IF_ERROR(s);
       counters.items++;
-      progress.Add(0, 1, e.path(), true);
+      progress.Add(0, 1, e.path(), false);
       return OkStatus();
     });
+    progress.Flush();
     if (done.code() == Code::kAborted) {
       host_.Warn("transfer of restore point " + rp + ": " + done.message());
     }
