@@ -1,7 +1,5 @@
 // `lifeboat plugins list | check`: what the plugin host would load, and why not.
 #include <lifeboat/core/plugin_host.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
@@ -19,19 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-// Logs of the host and of plugins go to stderr, so that stdout carries only the answer
-// (a table, or JSON that a script parses).
-void LogToStderr() {
-  static const bool done = [] {
-    auto logger = std::make_shared<spdlog::logger>(
-        "lifeboat", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
-    logger->set_level(spdlog::default_logger()->level());
-    spdlog::set_default_logger(logger);
-    return true;
-  }();
-  (void)done;
-}
 
 // "CAP_CUT_AT_TIME" -> "cut_at_time", as in manifests.
 std::string CapabilityName(int value) {
@@ -97,7 +82,6 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
 }
 
 int RunList(const GlobalOptions& global) {
-  LogToStderr();
   core::PluginHost host(global.plugin_dirs);
   std::vector<core::LoadReport> reports = host.LoadAll();
   const bool all_loaded = std::all_of(reports.begin(), reports.end(),
@@ -141,7 +125,6 @@ int RunList(const GlobalOptions& global) {
 }
 
 int RunCheck(const GlobalOptions& global, const fs::path& path) {
-  LogToStderr();
   std::error_code ec;
   fs::path absolute = fs::absolute(path, ec);
   core::LoadReport r = core::PluginHost::Check(ec ? path : absolute);

@@ -1,5 +1,7 @@
 // lifeboat: the command line of Lifeboat.
-#include <csignal>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <iostream>
 
 #include "cli.h"
@@ -30,6 +32,10 @@ int ExitCodeFor(const Status& status) {
 
 int main(int argc, char** argv) {
   using namespace lifeboat::cli;
+  // Logs of the host and of plugins go to stderr, so that stdout carries only the answer
+  // (a table, or JSON that a script parses).
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "lifeboat", std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
   CLI::App app{
       "lifeboat - consistent restore points across HDFS, Hive, HBase and Kafka, replicated\n"
       "to a secondary cluster.\n\n"

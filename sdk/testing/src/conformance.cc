@@ -39,12 +39,6 @@ std::vector<std::filesystem::path> PluginDirs() {
   return dirs;
 }
 
-std::string Describe(const ContentMap& map) {
-  std::string out;
-  for (const auto& [path, what] : map) out += "  " + path + " -> " + what + "\n";
-  return out;
-}
-
 // Differences between two content maps, for a readable failure.
 std::string Diff(const ContentMap& want, const ContentMap& got) {
   std::string out;
