@@ -29,12 +29,10 @@ constexpr int64_t kRacyMarginNs = 20'000'000;
 
 struct CutItem {
   v1::Entry entry;
-  struct stat before_link {};  // the source file just before link(2)
-  int64_t link_ctime_ns = 0;   // ctime of the snapshot link right after link(2)
-  bool linked = false;         // false: the snapshot holds a copy (linking was refused)
-  bool cacheable = false;      // the digest may be reused by the next cut
-  bool from_cache = false;     // the digest was reused from the previous cut
-  struct stat final_stat {};   // the stat that goes with the digest
+  bool linked = false;        // false: the snapshot holds a copy (linking was refused)
+  bool cacheable = false;     // the digest may be reused by the next cut
+  bool from_cache = false;    // the digest was reused from the previous cut: nothing to read
+  struct stat final_stat {};  // the stat that goes with the digest
 };
 
 bool SameFileState(const struct stat& a, const struct stat& b) {
@@ -51,9 +49,11 @@ int OpenForRead(const std::string& path) {
 }
 
 // Walks the data set under `src_root`, recreating directories and symbolic links under
-// `dst_root` and hard-linking every regular file there. Fills `items` (unsorted).
-Status LinkTree(const std::string& src_root, const std::string& dst_root, const sdk::Call& call,
-                const sdk::Host& host, std::vector<CutItem>& items) {
+// `dst_root` and hard-linking every regular file there. Fills `items` (unsorted). A file
+// whose digest `cache` still vouches for, judged by the stats around its link, gets it here
+// and is not read.
+Status LinkTree(const std::string& src_root, const std::string& dst_root, const DigestCache& cache,
+                const sdk::Call& call, const sdk::Host& host, std::vector<CutItem>& items) {
   std::vector<std::string> pending = {""};
   size_t seen = 0;
   while (!pending.empty()) {
@@ -107,14 +107,19 @@ Status LinkTree(const std::string& src_root, const std::string& dst_root, const 
       } else if (S_ISREG(st.st_mode)) {
         e.set_type(v1::ENTRY_FILE);
         e.set_size(static_cast<uint64_t>(st.st_size));
-        item.before_link = st;
         if (::link(src.c_str(), dst.c_str()) == 0) {
           item.linked = true;
-          struct stat lst;
-          if (::lstat(dst.c_str(), &lst) == 0 && lst.st_ino == st.st_ino) {
-            item.link_ctime_ns = CtimeNs(lst);
-          } else {
-            item.before_link.st_ino = 0;  // replaced between lstat and link: no cache
+          struct stat linked;
+          if (::lstat(dst.c_str(), &linked) != 0) {
+            return ErrnoError(errno, "cannot inspect snapshot file", dst);
+          }
+          // The ctime after our own link(2) is the one the cache may follow (see
+          // digest_cache.h); the stat just taken is also the file's state at the cut.
+          if (const std::string* digest = cache.Find(child, st, linked)) {
+            e.set_digest(*digest);
+            item.final_stat = linked;
+            item.cacheable = true;
+            item.from_cache = true;
           }
         } else if (errno == ENOENT) {
           continue;  // deleted while the cut runs
@@ -154,8 +159,8 @@ Status LinkTree(const std::string& src_root, const std::string& dst_root, const 
 // linked) and sets its digest and metadata. A file that changes while it is read is read
 // again; one that keeps changing is refused rather than recorded torn.
 Status HashItem(CutItem& item, const std::string& src_root, const std::string& tree,
-                const DigestCache& cache, const Config& config, const sdk::Call& call,
-                ProgressReporter& progress, std::atomic<bool>& stop, bool& reread) {
+                const Config& config, const sdk::Call& call, ProgressReporter& progress,
+                std::atomic<bool>& stop, bool& reread) {
   const std::string& rel = item.entry.path();
   std::string src = JoinPath(src_root, rel);
   std::string snap = JoinPath(tree, rel);
@@ -175,17 +180,6 @@ Status HashItem(CutItem& item, const std::string& src_root, const std::string& t
       UniqueFd fd(OpenForRead(snap));
       if (!fd.valid()) return ErrnoError(errno, "cannot open snapshot file", snap);
       if (::fstat(fd.get(), &before) != 0) return ErrnoError(errno, "cannot inspect", snap);
-      if (attempt == 0 && item.before_link.st_ino != 0) {
-        if (const std::string* digest =
-                cache.Find(rel, item.before_link, item.link_ctime_ns, before)) {
-          item.entry.set_digest(*digest);
-          item.final_stat = before;
-          item.cacheable = true;
-          item.from_cache = true;
-          progress.Add(static_cast<uint64_t>(before.st_size), 1, rel, false);
-          return OkStatus();
-        }
-      }
       LIFEBOAT_ASSIGN_OR_RETURN(uint64_t bytes,
                                 HashToEnd(fd.get(), snap, config.chunk_bytes, sha, on_chunk));
       if (::fstat(fd.get(), &after) != 0) return ErrnoError(errno, "cannot inspect", snap);
@@ -275,29 +269,38 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
 
   const int64_t cut_start = host_.NowUnixNanos();
   std::vector<CutItem> items;
-  LIFEBOAT_RETURN_IF_ERROR(LinkTree(data_dir, tree, call, host_, items));
+  LIFEBOAT_RETURN_IF_ERROR(LinkTree(data_dir, tree, cache, call, host_, items));
   int64_t cut_end = host_.NowUnixNanos();
+  if (call.Cancelled()) return CancelledError("cut cancelled; cut again to start over");
 
+  // Files the cache could not vouch for are read; the others count as done at once.
   std::vector<size_t> files;
-  uint64_t bytes_total = 0;
+  uint64_t bytes_total = 0, bytes_cached = 0;
+  size_t files_total = 0;
   for (size_t i = 0; i < items.size(); ++i) {
-    if (items[i].entry.type() != v1::ENTRY_FILE) continue;
-    files.push_back(i);
-    bytes_total += items[i].entry.size();
+    const CutItem& item = items[i];
+    if (item.entry.type() != v1::ENTRY_FILE) continue;
+    ++files_total;
+    bytes_total += item.entry.size();
+    if (item.from_cache) {
+      bytes_cached += item.entry.size();
+    } else {
+      files.push_back(i);
+    }
   }
   // Big files first, so that one large file does not run alone at the end.
   std::stable_sort(files.begin(), files.end(), [&](size_t a, size_t b) {
     return items[a].entry.size() > items[b].entry.size();
   });
-  ProgressReporter progress(call, "cut", bytes_total, files.size());
+  ProgressReporter progress(call, "cut", bytes_total, files_total);
   progress.set_every_bytes(static_cast<uint64_t>(config_.chunk_bytes));
+  progress.Add(bytes_cached, files_total - files.size(), "", false);
   std::atomic<bool> stop{false};
   std::atomic<bool> any_reread{false};
   Status hashed = ParallelFor(files.size(), config_.parallelism, stop, [&](size_t i) -> Status {
     if (call.Cancelled()) return CancelledError("cut cancelled; cut again to start over");
     bool reread = false;
-    Status s =
-        HashItem(items[files[i]], data_dir, tree, cache, config_, call, progress, stop, reread);
+    Status s = HashItem(items[files[i]], data_dir, tree, config_, call, progress, stop, reread);
     if (reread) any_reread = true;
     return s;
   });
@@ -307,7 +310,6 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
 
   NameCache names;
   uint64_t total_bytes = 0;
-  size_t reused = 0;
   std::unordered_map<std::string, DigestCache::Record> records;
   for (CutItem& item : items) {
     v1::Entry& e = item.entry;
@@ -319,7 +321,6 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
       e.set_uid(st.st_uid);
       e.set_gid(st.st_gid);
       total_bytes += e.size();
-      if (item.from_cache) ++reused;
       if (item.cacheable) {
         records[e.path()] =
             DigestCache::Record{static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
@@ -358,9 +359,9 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
   progress.Flush();
   host_.Info("cut " + name + " for restore point " + rp + ": " +
              std::to_string(manifest->entries_size()) + " entries, " + std::to_string(total_bytes) +
-             " bytes in " + std::to_string(files.size()) + " files, " +
-             std::to_string(files.size() - std::min(files.size(), reused)) + " files read, " +
-             std::to_string(reused) + " digests reused");
+             " bytes in " + std::to_string(files_total) + " files, " +
+             std::to_string(files.size()) + " files read, " +
+             std::to_string(files_total - files.size()) + " digests reused");
   return resp;
 }
 

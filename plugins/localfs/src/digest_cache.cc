@@ -106,16 +106,16 @@ Status DigestCache::Save(const std::string& path) const {
 }
 
 const std::string* DigestCache::Find(const std::string& rel, const struct stat& before_link,
-                                     int64_t link_ctime_ns, const struct stat& now) const {
+                                     const struct stat& after_link) const {
   const Record* rec = Get(rel);
   if (rec == nullptr || rec->digest.size() != kDigestSize) return nullptr;
   auto same = [&](const struct stat& st) {
     return rec->inode == static_cast<uint64_t>(st.st_ino) &&
            rec->size == static_cast<uint64_t>(st.st_size) && rec->mtime_ns == MtimeNs(st);
   };
-  if (!same(before_link) || !same(now)) return nullptr;
-  // Nothing touched the inode between the record and our link, and nothing after it.
-  if (CtimeNs(before_link) != rec->ctime_ns || CtimeNs(now) != link_ctime_ns) return nullptr;
+  if (!same(before_link) || !same(after_link)) return nullptr;
+  // Nothing but the plugin's own links and unlinks touched the inode since the record.
+  if (CtimeNs(before_link) != rec->ctime_ns) return nullptr;
   return &rec->digest;
 }
 

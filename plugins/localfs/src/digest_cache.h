@@ -48,10 +48,9 @@ class DigestCache {
   Status Save(const std::string& path) const;
 
   // The cached digest of `rel`, or nullptr. `before_link` is the source file's stat just
-  // before the plugin linked it into the snapshot, `link_ctime_ns` the ctime right after
-  // that link, and `now` the snapshot file's stat at hashing time.
+  // before the plugin linked it into the snapshot, `after_link` the link's stat right after.
   const std::string* Find(const std::string& rel, const struct stat& before_link,
-                          int64_t link_ctime_ns, const struct stat& now) const;
+                          const struct stat& after_link) const;
 
   // The plugin is about to unlink (or has just linked) a name of inode `inode` whose ctime was
   // `old_ctime_ns`; the call left it at `new_ctime_ns`. Moves the record of `rel` along if it

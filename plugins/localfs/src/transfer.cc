@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cerrno>
+#include <mutex>
+#include <unordered_set>
 
 #include "copy.h"
 #include "fs.h"
@@ -16,6 +18,26 @@
 
 namespace lifeboat::localfs {
 namespace {
+
+// Directories known to exist in the staging tree during one call, so that a link or copy
+// costs no mkdir(2) for a parent that an earlier file of the call already ensured.
+class KnownDirs {
+ public:
+  Status Ensure(const std::string& dir) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (known_.count(dir) != 0) return OkStatus();
+    }
+    LIFEBOAT_RETURN_IF_ERROR(MakeDirs(dir, 0755));
+    std::lock_guard<std::mutex> lock(mu_);
+    known_.insert(dir);
+    return OkStatus();
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_set<std::string> known_;
+};
 
 struct Counters {
   std::atomic<uint64_t> copied{0};
@@ -148,6 +170,7 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
   }
 
   Counters counters;
+  KnownDirs dirs;
   const uint64_t chunk = static_cast<uint64_t>(config_.chunk_bytes);
   v1::TransferResponse resp;
 
@@ -162,7 +185,7 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
       if (e->type() == v1::ENTRY_DIRECTORY) {
         if (st && !S_ISDIR(st->st_mode)) LIFEBOAT_RETURN_IF_ERROR(RemoveTree(dst));
         // Modes and mtimes of directories are applied at commit, once their content is in.
-        LIFEBOAT_RETURN_IF_ERROR(MakeDirs(dst, 0755));
+        LIFEBOAT_RETURN_IF_ERROR(dirs.Ensure(dst));
       } else {
         if (st && S_ISLNK(st->st_mode)) {
           StatusOr<std::string> target = ReadLink(dst);
@@ -172,7 +195,7 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
           }
         }
         if (st) LIFEBOAT_RETURN_IF_ERROR(RemoveTree(dst));
-        LIFEBOAT_RETURN_IF_ERROR(MakeDirs(ParentOf(dst), 0755));
+        LIFEBOAT_RETURN_IF_ERROR(dirs.Ensure(ParentOf(dst)));
         if (::symlink(e->symlink_target().c_str(), dst.c_str()) != 0) {
           return ErrnoError(errno, "cannot create symbolic link", dst);
         }
@@ -204,7 +227,7 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
         counters.items++;
         continue;
       }
-      LIFEBOAT_RETURN_IF_ERROR(MakeDirs(ParentOf(dst), 0755));
+      LIFEBOAT_RETURN_IF_ERROR(dirs.Ensure(ParentOf(dst)));
       std::string from = JoinPath(base_tree, sources.paths(static_cast<int>(i)));
       if (::link(from.c_str(), dst.c_str()) == 0) {
         counters.items++;
@@ -263,7 +286,7 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
         return OkStatus();
       }
       if (call.Cancelled()) return CancelledError("transfer cancelled; run the task again");
-      LIFEBOAT_RETURN_IF_ERROR(MakeDirs(ParentOf(dst), 0755));
+      LIFEBOAT_RETURN_IF_ERROR(dirs.Ensure(ParentOf(dst)));
       ChunkCallback on_chunk = [&](uint64_t n) -> Status {
         counters.copied += n;
         progress.Add(n, 0, e.path(), false);
