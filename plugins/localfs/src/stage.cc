@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <map>
 #include <mutex>
+#include <unordered_set>
 
 #include "copy.h"
 #include "fs.h"
@@ -73,6 +74,41 @@ StatusOr<std::string> HashFile(const std::string& path, uint64_t chunk_bytes,
 }
 
 }  // namespace
+
+Status CheckManifest(const v1::MemberManifest& manifest) {
+  std::unordered_set<std::string> dirs;
+  const std::string* previous = nullptr;
+  for (const v1::Entry& e : manifest.entries()) {
+    LIFEBOAT_RETURN_IF_ERROR(ValidateRelativePath(e.path(), "manifest path"));
+    if (previous != nullptr && !(*previous < e.path())) {
+      return InvalidArgumentError("entries are not sorted and unique at " + e.path(), e.path());
+    }
+    previous = &e.path();
+    // Every parent must be a directory of the manifest: a path can then never lead through
+    // a symbolic link that an earlier entry created.
+    std::string parent = ParentOf(e.path());
+    if (!parent.empty() && dirs.count(parent) == 0) {
+      return InvalidArgumentError(
+          e.path() + " lies below " + parent + ", which is not a directory of the manifest",
+          e.path());
+    }
+    switch (e.type()) {
+      case v1::ENTRY_DIRECTORY:
+        dirs.insert(e.path());
+        break;
+      case v1::ENTRY_FILE:
+        if (e.digest().size() != kDigestSize) {
+          return InvalidArgumentError(e.path() + " has no SHA-256 digest", e.path());
+        }
+        break;
+      case v1::ENTRY_SYMLINK:
+        break;
+      default:
+        return InvalidArgumentError(e.path() + " has an unknown type", e.path());
+    }
+  }
+  return OkStatus();
+}
 
 std::string PartPath(const std::string& tree, const std::string& path,
                      const std::unordered_map<std::string, int>& index) {
@@ -230,6 +266,14 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
   if (!cut.ParseFromString(*cut_bytes)) {
     return DataLossError("the source's cut record " + source_cut_file +
                              " is corrupt; release the restore point on the source and cut again",
+                         source_cut_file);
+  }
+  // The cut record decides where the transfers write: check it describes a real tree.
+  Status consistent = CheckManifest(cut.manifest());
+  if (!consistent.ok()) {
+    return DataLossError("the source's cut record " + source_cut_file + " is inconsistent (" +
+                             consistent.message() +
+                             "); release the restore point on the source and cut again",
                          source_cut_file);
   }
   if (cut.snapshot().cut_op_id() != ref.cut_op_id()) {

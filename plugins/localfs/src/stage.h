@@ -26,6 +26,10 @@ inline constexpr char kPartSuffix[] = ".lbpart";
 std::string PartPath(const std::string& tree, const std::string& path,
                      const std::unordered_map<std::string, int>& index);
 
+// INVALID_ARGUMENT unless `manifest` describes a tree: valid relative paths, sorted and
+// unique, each below a directory entry of the manifest, files with a SHA-256 digest.
+Status CheckManifest(const v1::MemberManifest& manifest);
+
 // Same permission bits, mtime and owner ids: a hard link to `a` can stand for `b`.
 bool SameMetadata(const v1::Entry& a, const v1::Entry& b);
 

@@ -145,8 +145,21 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
   const std::string key = DataSetKey(ref.data_set().selector());
   auto staging_lock = locks_.Get("staging:" + key + "/" + rp);
   std::shared_lock<std::shared_mutex> guard(*staging_lock);
-  LIFEBOAT_ASSIGN_OR_RETURN(std::shared_ptr<const StagedCut> staged,
-                            LoadStagedCut(key, rp, ref.cut_op_id()));
+  StatusOr<std::shared_ptr<const StagedCut>> loaded = LoadStagedCut(key, rp, ref.cut_op_id());
+  if (!loaded.ok()) {
+    // A task repeated after its point was committed has nothing left to do.
+    StatusOr<v1::MemberManifest> committed =
+        ReadProto<v1::MemberManifest>(JoinPath(layout_.Point(key, rp), "manifest.pb"));
+    if (committed.ok() &&
+        (ref.cut_op_id().empty() || committed->snapshot().cut_op_id() == ref.cut_op_id())) {
+      v1::TransferResponse done;
+      done.set_bytes_skipped(task.bytes());
+      done.set_items_done(static_cast<uint64_t>(task.paths_size()));
+      return done;
+    }
+    return loaded.status();
+  }
+  std::shared_ptr<const StagedCut> staged = std::move(loaded).value();
   const std::string tree = JoinPath(staged->dir, "tree");
   const auto& entries = staged->cut.manifest().entries();
   std::vector<const v1::Entry*> items;
@@ -209,11 +222,11 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
     const std::string& base_rp = sources.task_id();
     const std::string base_point = layout_.Point(key, base_rp);
     if (::access(JoinPath(base_point, "manifest.pb").c_str(), F_OK) != 0) {
-      return FailedPreconditionError("base point " + base_rp +
-                                         " is no longer on this cluster (expired?); plan the "
-                                         "transfer of restore point " +
-                                         rp + " again",
-                                     base_point);
+      return AbortedError("base point " + base_rp +
+                              " is no longer on this cluster (expired?); plan the transfer of "
+                              "restore point " +
+                              rp + " again",
+                          base_point);
     }
     const std::string base_tree = JoinPath(base_point, "tree");
     for (size_t i = 0; i < items.size(); ++i) {
@@ -235,10 +248,10 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
       }
       int err = errno;
       if (err == ENOENT) {
-        return FailedPreconditionError("base point " + base_rp + " no longer holds " +
-                                           sources.paths(static_cast<int>(i)) +
-                                           "; plan the transfer of restore point " + rp + " again",
-                                       from);
+        return AbortedError("base point " + base_rp + " no longer holds " +
+                                sources.paths(static_cast<int>(i)) +
+                                "; plan the transfer of restore point " + rp + " again",
+                            from);
       }
       if (err != EMLINK && err != EXDEV && err != EPERM && err != ENOTSUP) {
         return ErrnoError(err, "cannot link " + from + " to", dst);

@@ -147,10 +147,66 @@ TEST_F(TransferTest, RepeatedCallsAreIdempotent) {
   auto c2 = h_.Commit(*dst_, cut->snapshot(), "", "commit1");
   ASSERT_TRUE(c2.ok());
   EXPECT_EQ(c2->SerializeAsString(), c1->SerializeAsString());
-  // Planning a committed point again has nothing left to do.
+  // Planning a committed point again has nothing left to do, and a task repeated after the
+  // commit (the engine lost track of it) finds it done.
   auto after = h_.Plan(*dst_, *src_, cut->snapshot(), "", "plan2");
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->tasks_size(), 0);
+  const v1::TransferTask& last = plan->tasks(plan->tasks_size() - 1);
+  auto late = h_.Transfer(*dst_, *src_, cut->snapshot(), last, "t-" + last.task_id());
+  ASSERT_TRUE(late.ok()) << late.status().ToString();
+  EXPECT_EQ(late->bytes_copied(), 0u);
+  EXPECT_EQ(late->bytes_skipped(), last.bytes());
+}
+
+TEST_F(TransferTest, ExpiredBaseBetweenPlanAndTransferAsksForANewPlan) {
+  WriteFile(src_->root / "ds/same.bin", Bytes(3000, 1));
+  SetMtime(src_->root / "ds/same.bin", kPast);
+  WriteFile(src_->root / "ds/v.txt", "1");
+  auto cut1 = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut1.ok());
+  h_.Replicate(*dst_, *src_, cut1->snapshot(), "", "r1");
+  WriteFile(src_->root / "ds/v.txt", "2");
+  auto cut2 = h_.Cut(*src_, "/ds", "rp2", "cut2");
+  ASSERT_TRUE(cut2.ok());
+  auto plan = h_.Plan(*dst_, *src_, cut2->snapshot(), "rp1", "plan2");
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->tasks(1).kind(), "link");
+  // rp1 goes away (here by hand: it is CURRENT, which expire refuses).
+  fs::rename(dst_->root / ".lifeboat/points/%2Fds/rp1", dst_->root / "gone");
+  auto t = h_.Transfer(*dst_, *src_, cut2->snapshot(), plan->tasks(1), "t-link");
+  EXPECT_EQ(t.status().code(), Code::kAborted);
+  EXPECT_THAT(t.status().message(), HasSubstr("plan the transfer of restore point rp2 again"));
+  fs::rename(dst_->root / "gone", dst_->root / ".lifeboat/points/%2Fds/rp1");
+}
+
+TEST_F(TransferTest, CraftedCutRecordCannotWriteOutsideTheStagingTree) {
+  WriteFile(src_->root / "ds/a.txt", "a");
+  auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut.ok());
+  // Someone with write access to the source's state rewrites the cut record: a symbolic link
+  // to a directory outside, and a file "below" it.
+  TempDir outside;
+  v1::CutResponse crafted = *cut;
+  v1::MemberManifest* m = crafted.mutable_manifest();
+  m->clear_entries();
+  v1::Entry* link = m->add_entries();
+  link->set_path("escape");
+  link->set_type(v1::ENTRY_SYMLINK);
+  link->set_symlink_target(outside.path());
+  v1::Entry* file = m->add_entries();
+  *file = cut->manifest().entries(0);
+  file->set_path("escape/pwned.txt");
+  {
+    std::ofstream out(src_->root / ".lifeboat/snapshots/%2Fds/rp1/cut.pb",
+                      std::ios::binary | std::ios::trunc);
+    out << crafted.SerializeAsString();
+  }
+  auto plan = h_.Plan(*dst_, *src_, cut->snapshot(), "", "plan1");
+  EXPECT_EQ(plan.status().code(), Code::kDataLoss);
+  EXPECT_THAT(plan.status().message(), HasSubstr("escape/pwned.txt"));
+  EXPECT_TRUE(fs::is_empty(outside.path()));
+  EXPECT_FALSE(fs::exists(dst_->root / ".lifeboat/staging/%2Fds/rp1/cut.pb"));
 }
 
 TEST_F(TransferTest, PlanRefusesAStaleSnapshotReference) {
