@@ -96,4 +96,15 @@ StatusOr<uint64_t> HashToEnd(int fd, const std::string& path, uint64_t chunk_byt
   return offset;
 }
 
+StatusOr<std::string> HashFile(const std::string& path, uint64_t chunk_bytes,
+                               const ChunkCallback& on_chunk) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError(errno, "cannot open", path);
+  Sha256 sha;
+  LIFEBOAT_RETURN_IF_ERROR(HashToEnd(fd.get(), path, chunk_bytes, sha, on_chunk).status());
+  std::string digest = sha.Finish();
+  if (digest.size() != kDigestSize) return InternalError("SHA-256 failed for " + path, path);
+  return digest;
+}
+
 }  // namespace lifeboat::localfs

@@ -34,6 +34,10 @@ Status HashPrefix(int fd, const std::string& path, uint64_t length, Sha256& sha)
 StatusOr<uint64_t> HashToEnd(int fd, const std::string& path, uint64_t chunk_bytes, Sha256& sha,
                              const ChunkCallback& on_chunk);
 
+// The SHA-256 of the whole file at `path`, calling `on_chunk` as HashToEnd() does.
+StatusOr<std::string> HashFile(const std::string& path, uint64_t chunk_bytes,
+                               const ChunkCallback& on_chunk);
+
 }  // namespace lifeboat::localfs
 
 #endif  // LIFEBOAT_PLUGINS_LOCALFS_SRC_COPY_H_

@@ -132,7 +132,12 @@ Status LinkTree(const std::string& src_root, const std::string& dst_root, const 
           return ErrnoError(errno, "cannot link into the snapshot", src);
         }
       } else if (S_ISLNK(st.st_mode)) {
-        LIFEBOAT_ASSIGN_OR_RETURN(std::string target, ReadLink(src));
+        StatusOr<std::string> read = ReadLink(src);
+        if (!read.ok()) {
+          if (read.status().code() == Code::kNotFound) continue;  // deleted while the cut runs
+          return read.status();
+        }
+        const std::string& target = *read;
         if (!IsValidUtf8(target)) {
           return FailedPreconditionError("cannot record symbolic link " + Printable(src) +
                                              ": its target is not valid UTF-8; change it and "
@@ -231,7 +236,7 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
   std::unique_lock<std::shared_mutex> guard(*ds_lock);
 
   const std::string snap = layout_.Snapshot(key, rp);
-  const std::string cut_file = JoinPath(snap, "cut.pb");
+  const std::string cut_file = JoinPath(snap, kCutFile);
   StatusOr<v1::CutResponse> existing = ReadProto<v1::CutResponse>(cut_file);
   if (existing.ok()) {
     if (existing->snapshot().cut_op_id() == req.op_id()) return existing;
@@ -263,7 +268,7 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
     host_.Warn("removing the incomplete cut " + snap + " left by an interrupted run");
     LIFEBOAT_RETURN_IF_ERROR(RemoveSnapshotDir(key, selector, snap));
   }
-  const std::string tree = JoinPath(snap, "tree");
+  const std::string tree = JoinPath(snap, kTreeDir);
   LIFEBOAT_RETURN_IF_ERROR(MakeDirs(tree, 0700));
   DigestCache cache = DigestCache::Load(layout_.DigestCache(key));
 
@@ -367,16 +372,12 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
 
 Status LocalfsPlugin::RemoveSnapshotDir(const std::string& key, const std::string& selector,
                                         const std::string& dir) {
-  LIFEBOAT_RETURN_IF_ERROR(MakeDirs(layout_.Trash(), 0700));
-  std::string trash = JoinPath(layout_.Trash(), UniqueName("s."));
-  if (::rename(dir.c_str(), trash.c_str()) != 0) {
-    if (errno == ENOENT) return OkStatus();
-    return ErrnoError(errno, "cannot move to " + layout_.Trash() + ":", dir);
-  }
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string trash, MoveToTrash(dir));
+  if (trash.empty()) return OkStatus();
   DigestCache cache = DigestCache::Load(layout_.DigestCache(key));
   bool changed = false;
   if (cache.size() > 0) {
-    std::string tree = JoinPath(trash, "tree");
+    std::string tree = JoinPath(trash, kTreeDir);
     std::string data_dir = layout_.DataDir(selector);
     StatusOr<std::vector<WalkEntry>> walked = WalkTree(tree);
     if (walked.ok()) {
@@ -420,7 +421,7 @@ StatusOr<v1::ReleaseResponse> LocalfsPlugin::Release(sdk::Call& call,
     resp.set_released(false);
     return resp;
   }
-  StatusOr<v1::CutResponse> cut = ReadProto<v1::CutResponse>(JoinPath(snap, "cut.pb"));
+  StatusOr<v1::CutResponse> cut = ReadProto<v1::CutResponse>(JoinPath(snap, kCutFile));
   if (cut.ok() && !ref.cut_op_id().empty() && cut->snapshot().cut_op_id() != ref.cut_op_id()) {
     return FailedPreconditionError(
         "the snapshot of restore point " + ref.restore_point_id() + " of " +

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "fs.h"
+#include "manifest_io.h"
 #include "sha256.h"
 
 namespace lifeboat::localfs {
@@ -12,13 +13,6 @@ namespace {
 // records (u32 path length, path, u64 inode, u64 size, i64 mtime, i64 ctime, u8 digest
 // length, digest), then the SHA-256 of everything before it. Integers little-endian.
 constexpr char kMagic[] = "lifeboat.localfs.digest-cache.v1\n";
-
-void PutU64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-}
-void PutU32(std::string& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-}
 
 class Reader {
  public:
@@ -90,14 +84,14 @@ DigestCache DigestCache::Load(const std::string& path) {
 
 Status DigestCache::Save(const std::string& path) const {
   std::string out = kMagic;
-  PutU32(out, static_cast<uint32_t>(records_.size()));
+  AppendU32(out, static_cast<uint32_t>(records_.size()));
   for (const auto& [rel, rec] : records_) {
-    PutU32(out, static_cast<uint32_t>(rel.size()));
+    AppendU32(out, static_cast<uint32_t>(rel.size()));
     out += rel;
-    PutU64(out, rec.inode);
-    PutU64(out, rec.size);
-    PutU64(out, static_cast<uint64_t>(rec.mtime_ns));
-    PutU64(out, static_cast<uint64_t>(rec.ctime_ns));
+    AppendU64(out, rec.inode);
+    AppendU64(out, rec.size);
+    AppendU64(out, static_cast<uint64_t>(rec.mtime_ns));
+    AppendU64(out, static_cast<uint64_t>(rec.ctime_ns));
     out += static_cast<char>(rec.digest.size());
     out += rec.digest;
   }

@@ -26,6 +26,12 @@
 namespace lifeboat::localfs {
 
 inline constexpr char kMetaDirName[] = ".lifeboat";
+// Names inside a snapshot, staging or point directory.
+inline constexpr char kTreeDir[] = "tree";
+inline constexpr char kCutFile[] = "cut.pb";            // CutResponse
+inline constexpr char kPlanFile[] = "plan.pb";          // see EncodePlanFile()
+inline constexpr char kBootIdFile[] = "boot_id";        // boot id when staging began
+inline constexpr char kManifestFile[] = "manifest.pb";  // MemberManifest of a committed point
 
 // A selector ("/a/b"): starts with '/', has at least one component, no empty, "." or ".."
 // component, no NUL, and is neither "/.lifeboat" nor inside it. `field` names the request

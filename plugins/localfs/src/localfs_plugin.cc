@@ -49,15 +49,19 @@ std::shared_ptr<std::shared_mutex> LocalfsPlugin::LockTable::Get(const std::stri
   return slot;
 }
 
-Status LocalfsPlugin::MoveToTrashAndRemove(const std::string& path) {
-  LIFEBOAT_ASSIGN_OR_RETURN(auto st, LstatIfExists(path));
-  if (!st) return OkStatus();
+StatusOr<std::string> LocalfsPlugin::MoveToTrash(const std::string& path) {
   LIFEBOAT_RETURN_IF_ERROR(MakeDirs(layout_.Trash(), 0700));
   std::string trash = JoinPath(layout_.Trash(), UniqueName("t."));
   if (::rename(path.c_str(), trash.c_str()) != 0) {
+    if (errno == ENOENT) return std::string();
     return ErrnoError(errno, "cannot move to " + layout_.Trash() + ":", path);
   }
-  return RemoveTree(trash);
+  return trash;
+}
+
+Status LocalfsPlugin::MoveToTrashAndRemove(const std::string& path) {
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string trash, MoveToTrash(path));
+  return trash.empty() ? OkStatus() : RemoveTree(trash);
 }
 
 std::string LocalfsPlugin::ReadCurrent(const std::string& key) const {
@@ -76,7 +80,7 @@ std::vector<std::string> LocalfsPlugin::ListPoints(const std::string& key) const
   while (struct dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
     if (name.empty() || name[0] == '.' || name == "CURRENT") continue;
-    if (::access(JoinPath(JoinPath(dir, name), "manifest.pb").c_str(), F_OK) == 0) {
+    if (::access(JoinPath(JoinPath(dir, name), kManifestFile).c_str(), F_OK) == 0) {
       out.push_back(name);
     }
   }
@@ -91,7 +95,7 @@ Status LocalfsPlugin::UpdateCurrent(const std::string& key, const std::string& r
   if (current == rp) return OkStatus();
   if (!current.empty()) {
     StatusOr<v1::MemberManifest> other =
-        ReadProto<v1::MemberManifest>(JoinPath(layout_.Point(key, current), "manifest.pb"));
+        ReadProto<v1::MemberManifest>(JoinPath(layout_.Point(key, current), kManifestFile));
     if (other.ok() && other->committed_unix_nanos() > committed_ns) return OkStatus();
   }
   return WriteFileAtomic(layout_.Current(key), rp + "\n", /*durable=*/true);

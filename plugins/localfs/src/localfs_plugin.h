@@ -76,8 +76,10 @@ class LocalfsPlugin : public sdk::ComponentPlugin {
     std::map<std::string, std::shared_ptr<std::shared_mutex>> locks_;
   };
 
-  // Renames `path` into <root>/.lifeboat/trash/ (so that it stops being visible at once),
-  // then deletes it. An absent `path` is fine.
+  // Renames `path` into <root>/.lifeboat/trash/, so that it stops being visible at once.
+  // Returns its new path, or "" when `path` does not exist.
+  StatusOr<std::string> MoveToTrash(const std::string& path);
+  // MoveToTrash(), then deletes it.
   Status MoveToTrashAndRemove(const std::string& path);
 
   // Deletes the snapshot directory `dir` of data set `selector`, moving the digest cache's

@@ -10,18 +10,19 @@
 namespace lifeboat::localfs {
 namespace {
 
-void PutU64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-}
-void PutU32(std::string& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-}
 void PutString(std::string& out, std::string_view s) {
-  PutU32(out, static_cast<uint32_t>(s.size()));
+  AppendU32(out, static_cast<uint32_t>(s.size()));
   out += s;
 }
 
 }  // namespace
+
+v1::EntryType EntryTypeOf(const struct stat& st) {
+  if (S_ISREG(st.st_mode)) return v1::ENTRY_FILE;
+  if (S_ISDIR(st.st_mode)) return v1::ENTRY_DIRECTORY;
+  if (S_ISLNK(st.st_mode)) return v1::ENTRY_SYMLINK;
+  return v1::ENTRY_TYPE_UNSPECIFIED;
+}
 
 std::string ManifestDigest(const v1::MemberManifest& manifest) {
   Sha256 sha;
@@ -29,11 +30,11 @@ std::string ManifestDigest(const v1::MemberManifest& manifest) {
   for (const v1::Entry& e : manifest.entries()) {
     PutString(buf, e.path());
     buf += static_cast<char>(e.type());
-    PutU64(buf, e.size());
-    PutU64(buf, static_cast<uint64_t>(e.mtime_unix_nanos()));
-    PutU32(buf, e.mode());
-    PutU32(buf, e.uid());
-    PutU32(buf, e.gid());
+    AppendU64(buf, e.size());
+    AppendU64(buf, static_cast<uint64_t>(e.mtime_unix_nanos()));
+    AppendU32(buf, e.mode());
+    AppendU32(buf, e.uid());
+    AppendU32(buf, e.gid());
     PutString(buf, e.owner());
     PutString(buf, e.group());
     PutString(buf, e.symlink_target());

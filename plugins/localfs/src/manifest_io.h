@@ -41,6 +41,18 @@ Status WriteProto(const std::string& path, const Message& message, bool durable)
   return WriteFileAtomic(path, bytes, durable);
 }
 
+// The manifest type of what `st` describes; ENTRY_TYPE_UNSPECIFIED for sockets, FIFOs and
+// devices.
+v1::EntryType EntryTypeOf(const struct stat& st);
+
+// Little-endian integers appended to a byte string (state file formats).
+inline void AppendU32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+inline void AppendU64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
 // SHA-256 over the canonical serialization of `manifest`'s entries (in their order):
 //   "lifeboat.localfs.manifest.v1\n", then per entry, integers little-endian and strings
 //   as a u32 length followed by the bytes:

@@ -18,13 +18,6 @@ namespace {
 
 enum class Action { kNone, kCreate, kReplace, kRewrite, kMetadata };
 
-v1::EntryType TypeOf(const struct stat& st) {
-  if (S_ISREG(st.st_mode)) return v1::ENTRY_FILE;
-  if (S_ISDIR(st.st_mode)) return v1::ENTRY_DIRECTORY;
-  if (S_ISLNK(st.st_mode)) return v1::ENTRY_SYMLINK;
-  return v1::ENTRY_TYPE_UNSPECIFIED;
-}
-
 bool OwnerDiffers(const v1::Entry& e, const struct stat& st, bool as_root) {
   return as_root && (st.st_uid != e.uid() || st.st_gid != e.gid());
 }
@@ -32,7 +25,7 @@ bool OwnerDiffers(const v1::Entry& e, const struct stat& st, bool as_root) {
 // What restore must do to turn `st` (nullptr: nothing there) into `e`.
 Action Decide(const v1::Entry& e, const struct stat* st, const std::string& abs, bool as_root) {
   if (st == nullptr) return Action::kCreate;
-  if (TypeOf(*st) != e.type()) return Action::kReplace;
+  if (EntryTypeOf(*st) != e.type()) return Action::kReplace;
   switch (e.type()) {
     case v1::ENTRY_FILE:
       // rsync's quick check: same size and mtime means same content.
@@ -116,7 +109,7 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
 
   const std::string point = layout_.Point(key, rp);
   StatusOr<v1::MemberManifest> loaded =
-      ReadProto<v1::MemberManifest>(JoinPath(point, "manifest.pb"));
+      ReadProto<v1::MemberManifest>(JoinPath(point, kManifestFile));
   if (!loaded.ok()) {
     if (loaded.status().code() != Code::kNotFound) return loaded.status();
     std::string available;
@@ -127,7 +120,7 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
                          rp);
   }
   const v1::MemberManifest manifest = std::move(loaded).value();
-  const std::string point_tree = JoinPath(point, "tree");
+  const std::string point_tree = JoinPath(point, kTreeDir);
   const std::string dest_dir = layout_.DataDir(destination);
   const bool as_root = RunningAsRoot();
 

@@ -40,13 +40,6 @@ std::string TypeName(v1::EntryType type) {
   }
 }
 
-v1::EntryType TypeOf(const struct stat& st) {
-  if (S_ISREG(st.st_mode)) return v1::ENTRY_FILE;
-  if (S_ISDIR(st.st_mode)) return v1::ENTRY_DIRECTORY;
-  if (S_ISLNK(st.st_mode)) return v1::ENTRY_SYMLINK;
-  return v1::ENTRY_TYPE_UNSPECIFIED;
-}
-
 std::string Octal(uint32_t mode) {
   char buf[16];
   std::snprintf(buf, sizeof(buf), "%04o", mode & 07777);
@@ -60,17 +53,6 @@ void AddMismatch(v1::VerifyResponse& resp, const std::string& path, const std::s
   m->set_what(what);
   m->set_expected(expected);
   m->set_found(found);
-}
-
-// SHA-256 of the file at `path`, or an error.
-StatusOr<std::string> HashFile(const std::string& path, uint64_t chunk_bytes,
-                               const ChunkCallback& on_chunk) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoError(errno, "cannot open", path);
-  Sha256 sha;
-  LIFEBOAT_ASSIGN_OR_RETURN(uint64_t bytes, HashToEnd(fd.get(), path, chunk_bytes, sha, on_chunk));
-  (void)bytes;
-  return sha.Finish();
 }
 
 }  // namespace
@@ -147,8 +129,7 @@ StatusOr<v1::TransferTask> DecodeLinkSources(const v1::TransferTask& task) {
 
 std::string EncodePlanFile(const std::string& op_id, const v1::PlanTransferResponse& plan) {
   std::string out;
-  uint32_t n = static_cast<uint32_t>(op_id.size());
-  for (int i = 0; i < 4; ++i) out += static_cast<char>((n >> (8 * i)) & 0xff);
+  AppendU32(out, static_cast<uint32_t>(op_id.size()));
   out += op_id;
   out += plan.SerializeAsString();
   return out;
@@ -167,7 +148,7 @@ bool DecodePlanFile(const std::string& bytes, const std::string& op_id,
 StatusOr<std::shared_ptr<const LocalfsPlugin::StagedCut>> LocalfsPlugin::LoadStagedCut(
     const std::string& key, const std::string& rp, const std::string& cut_op_id) {
   std::string dir = layout_.Staging(key, rp);
-  std::string file = JoinPath(dir, "cut.pb");
+  std::string file = JoinPath(dir, kCutFile);
   struct stat st;
   if (::stat(file.c_str(), &st) != 0) {
     return FailedPreconditionError(
@@ -195,7 +176,7 @@ StatusOr<std::shared_ptr<const LocalfsPlugin::StagedCut>> LocalfsPlugin::LoadSta
     fresh->dir = dir;
     fresh->file_inode = static_cast<uint64_t>(st.st_ino);
     fresh->file_mtime_ns = MtimeNs(st);
-    StatusOr<std::string> boot = ReadFileBytes(JoinPath(dir, "boot_id"));
+    StatusOr<std::string> boot = ReadFileBytes(JoinPath(dir, kBootIdFile));
     fresh->same_boot = boot.ok() && !boot->empty() && *boot == BootId();
     const auto& entries = fresh->cut.manifest().entries();
     fresh->index.reserve(static_cast<size_t>(entries.size()));
@@ -239,7 +220,7 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
   std::unique_lock<std::shared_mutex> guard(*staging_lock);
 
   StatusOr<v1::MemberManifest> committed =
-      ReadProto<v1::MemberManifest>(JoinPath(layout_.Point(key, rp), "manifest.pb"));
+      ReadProto<v1::MemberManifest>(JoinPath(layout_.Point(key, rp), kManifestFile));
   if (committed.ok()) {
     if (committed->snapshot().cut_op_id() != ref.cut_op_id()) {
       return AlreadyExistsError("restore point " + rp + " of " + name +
@@ -251,7 +232,7 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
     return v1::PlanTransferResponse();  // nothing left to move
   }
 
-  const std::string source_cut_file = JoinPath(source_layout.Snapshot(key, rp), "cut.pb");
+  const std::string source_cut_file = JoinPath(source_layout.Snapshot(key, rp), kCutFile);
   StatusOr<std::string> cut_bytes = ReadFileBytes(source_cut_file);
   if (!cut_bytes.ok()) {
     if (cut_bytes.status().code() == Code::kNotFound) {
@@ -285,8 +266,8 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
   }
 
   const std::string staging = layout_.Staging(key, rp);
-  const std::string plan_file = JoinPath(staging, "plan.pb");
-  StatusOr<v1::CutResponse> staged = ReadProto<v1::CutResponse>(JoinPath(staging, "cut.pb"));
+  const std::string plan_file = JoinPath(staging, kPlanFile);
+  StatusOr<v1::CutResponse> staged = ReadProto<v1::CutResponse>(JoinPath(staging, kCutFile));
   if (staged.ok() && staged->snapshot().cut_op_id() == ref.cut_op_id()) {
     StatusOr<std::string> stored = ReadFileBytes(plan_file);
     v1::PlanTransferResponse plan;
@@ -298,11 +279,11 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
       LIFEBOAT_RETURN_IF_ERROR(MoveToTrashAndRemove(staging));
     }
     ForgetStagedCut(staging);
-    LIFEBOAT_RETURN_IF_ERROR(MakeDirs(JoinPath(staging, "tree"), 0755));
+    LIFEBOAT_RETURN_IF_ERROR(MakeDirs(JoinPath(staging, kTreeDir), 0755));
     LIFEBOAT_RETURN_IF_ERROR(
-        WriteFileAtomic(JoinPath(staging, "boot_id"), BootId(), /*durable=*/false));
+        WriteFileAtomic(JoinPath(staging, kBootIdFile), BootId(), /*durable=*/false));
     LIFEBOAT_RETURN_IF_ERROR(
-        WriteFileAtomic(JoinPath(staging, "cut.pb"), *cut_bytes, /*durable=*/true));
+        WriteFileAtomic(JoinPath(staging, kCutFile), *cut_bytes, /*durable=*/true));
   }
 
   // The base, if one is asked for and present.
@@ -314,7 +295,7 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
       plan.set_full_reason("forced full");
     } else {
       StatusOr<v1::MemberManifest> loaded =
-          ReadProto<v1::MemberManifest>(JoinPath(layout_.Point(key, base_rp), "manifest.pb"));
+          ReadProto<v1::MemberManifest>(JoinPath(layout_.Point(key, base_rp), kManifestFile));
       if (loaded.ok()) {
         base = std::move(loaded).value();
         use_base = true;
@@ -443,15 +424,15 @@ StatusOr<v1::VerifyResponse> LocalfsPlugin::Verify(sdk::Call& call, const v1::Ve
   std::string tree;
   bool staged = false;
   const std::string staging = layout_.Staging(key, rp);
-  StatusOr<v1::CutResponse> cut = ReadProto<v1::CutResponse>(JoinPath(staging, "cut.pb"));
+  StatusOr<v1::CutResponse> cut = ReadProto<v1::CutResponse>(JoinPath(staging, kCutFile));
   if (cut.ok()) {
     manifest = std::move(*cut->mutable_manifest());
-    tree = JoinPath(staging, "tree");
+    tree = JoinPath(staging, kTreeDir);
     staged = true;
   } else {
     const std::string point = layout_.Point(key, rp);
     StatusOr<v1::MemberManifest> committed =
-        ReadProto<v1::MemberManifest>(JoinPath(point, "manifest.pb"));
+        ReadProto<v1::MemberManifest>(JoinPath(point, kManifestFile));
     if (!committed.ok()) {
       if (committed.status().code() != Code::kNotFound) return committed.status();
       return NotFoundError("restore point " + rp + " of " + DataSetName(ref.data_set()) +
@@ -459,7 +440,7 @@ StatusOr<v1::VerifyResponse> LocalfsPlugin::Verify(sdk::Call& call, const v1::Ve
                            rp);
     }
     manifest = std::move(committed).value();
-    tree = JoinPath(point, "tree");
+    tree = JoinPath(point, kTreeDir);
   }
   if (!ref.cut_op_id().empty() && manifest.snapshot().cut_op_id() != ref.cut_op_id()) {
     return FailedPreconditionError("restore point " + rp + " here was made by cut operation " +
@@ -485,7 +466,7 @@ StatusOr<v1::VerifyResponse> LocalfsPlugin::Verify(sdk::Call& call, const v1::Ve
     }
     const struct stat& st = walked[it->second].st;
     found.erase(it);
-    v1::EntryType type = TypeOf(st);
+    v1::EntryType type = EntryTypeOf(st);
     if (type != e.type()) {
       AddMismatch(resp, e.path(), "type", TypeName(e.type()), TypeName(type));
       continue;
@@ -522,7 +503,7 @@ StatusOr<v1::VerifyResponse> LocalfsPlugin::Verify(sdk::Call& call, const v1::Ve
     }
   }
   for (const auto& [path, i] : found) {
-    AddMismatch(resp, path, "extra", "", TypeName(TypeOf(walked[i].st)));
+    AddMismatch(resp, path, "extra", "", TypeName(EntryTypeOf(walked[i].st)));
   }
 
   if (!to_hash.empty()) {
@@ -585,9 +566,9 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
   std::unique_lock<std::shared_mutex> staging_guard(*staging_lock);
 
   const std::string point = layout_.Point(key, rp);
-  static const char* const kPlanFiles[] = {"cut.pb", "plan.pb", "boot_id"};
+  static const char* const kPlanFiles[] = {kCutFile, kPlanFile, kBootIdFile};
   StatusOr<v1::MemberManifest> existing =
-      ReadProto<v1::MemberManifest>(JoinPath(point, "manifest.pb"));
+      ReadProto<v1::MemberManifest>(JoinPath(point, kManifestFile));
   if (existing.ok()) {
     if (!ref.cut_op_id().empty() && existing->snapshot().cut_op_id() != ref.cut_op_id()) {
       return AlreadyExistsError("restore point " + rp + " of " + name +
@@ -606,7 +587,7 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
 
   LIFEBOAT_ASSIGN_OR_RETURN(std::shared_ptr<const StagedCut> staged,
                             LoadStagedCut(key, rp, ref.cut_op_id()));
-  const std::string tree = JoinPath(staged->dir, "tree");
+  const std::string tree = JoinPath(staged->dir, kTreeDir);
   const v1::MemberManifest& cut_manifest = staged->cut.manifest();
   LIFEBOAT_ASSIGN_OR_RETURN(std::vector<WalkEntry> walked, WalkTree(tree));
   std::unordered_map<std::string, const WalkEntry*> found;
@@ -622,7 +603,7 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
     const v1::Entry& e = cut_manifest.entries(i);
     auto it = found.find(e.path());
     bool ok =
-        it != found.end() && TypeOf(it->second->st) == e.type() &&
+        it != found.end() && EntryTypeOf(it->second->st) == e.type() &&
         (e.type() != v1::ENTRY_FILE || static_cast<uint64_t>(it->second->st.st_size) == e.size());
     if (ok && e.type() == v1::ENTRY_FILE && !staged->same_boot) to_check.push_back(i);
     if (!ok && missing++ == 0) first_missing = e.path();
@@ -652,7 +633,7 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
     }
     if (missing == 0) {
       LIFEBOAT_RETURN_IF_ERROR(
-          WriteFileAtomic(JoinPath(staged->dir, "boot_id"), BootId(), /*durable=*/false));
+          WriteFileAtomic(JoinPath(staged->dir, kBootIdFile), BootId(), /*durable=*/false));
     }
   }
   if (missing > 0) {
@@ -694,7 +675,7 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
   manifest.set_committed_unix_nanos(host_.NowUnixNanos());
   manifest.set_base_restore_point_id(req.base_restore_point_id());
   LIFEBOAT_RETURN_IF_ERROR(
-      WriteProto(JoinPath(staged->dir, "manifest.pb"), manifest, /*durable=*/true));
+      WriteProto(JoinPath(staged->dir, kManifestFile), manifest, /*durable=*/true));
   LIFEBOAT_RETURN_IF_ERROR(MakeDirs(layout_.PointsOf(key), 0755));
   LIFEBOAT_ASSIGN_OR_RETURN(auto in_the_way, LstatIfExists(point));
   if (in_the_way) {

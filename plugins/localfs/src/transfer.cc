@@ -55,16 +55,6 @@ StatusOr<bool> CompleteFileAt(const std::string& path, uint64_t size) {
   return false;
 }
 
-// SHA-256 of a whole file, "" when it cannot be read.
-std::string DigestOf(const std::string& path, uint64_t chunk_bytes) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return "";
-  Sha256 sha;
-  StatusOr<uint64_t> n =
-      HashToEnd(fd.get(), path, chunk_bytes, sha, [](uint64_t) { return OkStatus(); });
-  return n.ok() ? sha.Finish() : "";
-}
-
 // Copies `from` into `part` from scratch (or resuming from the part's length when `resume`),
 // checking the content against `e`, then sets its metadata and renames it to `final_path`.
 // ABORTED with `changed` as message when `from` does not hold the content of `e`, or with
@@ -149,7 +139,7 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
   if (!loaded.ok()) {
     // A task repeated after its point was committed has nothing left to do.
     StatusOr<v1::MemberManifest> committed =
-        ReadProto<v1::MemberManifest>(JoinPath(layout_.Point(key, rp), "manifest.pb"));
+        ReadProto<v1::MemberManifest>(JoinPath(layout_.Point(key, rp), kManifestFile));
     if (committed.ok() &&
         (ref.cut_op_id().empty() || committed->snapshot().cut_op_id() == ref.cut_op_id())) {
       v1::TransferResponse done;
@@ -160,7 +150,7 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
     return loaded.status();
   }
   std::shared_ptr<const StagedCut> staged = std::move(loaded).value();
-  const std::string tree = JoinPath(staged->dir, "tree");
+  const std::string tree = JoinPath(staged->dir, kTreeDir);
   const auto& entries = staged->cut.manifest().entries();
   std::vector<const v1::Entry*> items;
   items.reserve(static_cast<size_t>(task.paths_size()));
@@ -221,14 +211,14 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
     LIFEBOAT_ASSIGN_OR_RETURN(v1::TransferTask sources, DecodeLinkSources(task));
     const std::string& base_rp = sources.task_id();
     const std::string base_point = layout_.Point(key, base_rp);
-    if (::access(JoinPath(base_point, "manifest.pb").c_str(), F_OK) != 0) {
+    if (::access(JoinPath(base_point, kManifestFile).c_str(), F_OK) != 0) {
       return AbortedError("base point " + base_rp +
                               " is no longer on this cluster (expired?); plan the transfer of "
                               "restore point " +
                               rp + " again",
                           base_point);
     }
-    const std::string base_tree = JoinPath(base_point, "tree");
+    const std::string base_tree = JoinPath(base_point, kTreeDir);
     for (size_t i = 0; i < items.size(); ++i) {
       if (i % 256 == 255 && call.Cancelled()) {
         return CancelledError("transfer cancelled; run the task again to continue");
@@ -276,7 +266,7 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
   } else {
     StatusOr<Config> source = ParseConfig(req.source().config());
     if (!source.ok()) return source.status().WithContext("source configuration");
-    const std::string source_tree = JoinPath(Layout(source->root).Snapshot(key, rp), "tree");
+    const std::string source_tree = JoinPath(Layout(source->root).Snapshot(key, rp), kTreeDir);
     Throttle throttle(req.bandwidth_bytes_per_second());
     ProgressReporter progress(call, "transfer", task.bytes(), items.size());
     // A report per chunk_bytes moved (several small files share one), and a last one.
@@ -288,9 +278,13 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
       LIFEBOAT_ASSIGN_OR_RETURN(bool present, CompleteFileAt(dst, e.size()));
       // Only a rename puts a file at its final name, after its digest matched. Data written
       // without fsync is trusted across a crash of the process, not of the machine.
-      if (present && !staged->same_boot && DigestOf(dst, chunk) != e.digest()) {
-        ::unlink(dst.c_str());
-        present = false;
+      if (present && !staged->same_boot) {
+        StatusOr<std::string> digest =
+            HashFile(dst, chunk, [](uint64_t) -> Status { return OkStatus(); });
+        if (!digest.ok() || *digest != e.digest()) {
+          ::unlink(dst.c_str());
+          present = false;
+        }
       }
       if (present) {
         counters.skipped += e.size();

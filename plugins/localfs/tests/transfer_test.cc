@@ -71,6 +71,22 @@ TEST_F(TransferTest, FullRoundTripRestoresTheTreeExactly) {
   EXPECT_EQ(st.st_nlink, 1u);
 }
 
+TEST_F(TransferTest, EmptyDataSetRoundTrips) {
+  MakeDir(src_->root / "ds");
+  auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+  EXPECT_EQ(cut->manifest().entries_size(), 0);
+  auto rep = h_.Replicate(*dst_, *src_, cut->snapshot(), "", "r1");
+  ASSERT_EQ(rep.plan.tasks_size(), 1);  // the tree task alone
+  EXPECT_TRUE(fs::is_directory(PointTree("rp1")));
+  WriteFile(dst_->root / "restored/stale.txt", "to be removed");
+  auto restored = h_.Restore(*dst_, "/ds", "rp1", "/restored", false, "restore1");
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  EXPECT_THAT(std::vector<std::string>(restored->changes().begin(), restored->changes().end()),
+              ::testing::ElementsAre("delete stale.txt"));
+  EXPECT_TRUE(fs::is_empty(dst_->root / "restored"));
+}
+
 TEST_F(TransferTest, ReplacedAndDeletedFilesAreRestoredAsAtTheCut) {
   BuildSampleTree(src_->root / "ds");
   const auto at_cut = Picture(src_->root / "ds");
