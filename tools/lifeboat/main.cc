@@ -50,6 +50,15 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", global.output, "Output format: text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
+  // Plugins' and the host's own log lines are for diagnosis; the command's output says
+  // what happened. --log-level info shows them.
+  spdlog::set_level(spdlog::level::warn);
+  app.add_option_function<std::string>(
+         "--log-level",
+         [](const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); },
+         "Log level of the host and plugins: trace, debug, info, warn (default), error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.fallthrough();
   int exit_code = kExitOk;
   AddPluginsCommands(app, global, &exit_code);
   AddBackupCommands(app, global, &exit_code);

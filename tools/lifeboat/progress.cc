@@ -73,6 +73,7 @@ void ProgressBar::Update(uint64_t bytes_done, uint64_t items_done) {
   }
   double fraction = bytes_total_ > 0 ? static_cast<double>(bytes_done_) / bytes_total_ : 0;
   int decile = static_cast<int>(fraction * 10);
+  if (decile >= 10) return;  // Finish() prints the last line
   if (decile > last_decile_ || now - last_draw_ > std::chrono::seconds(5)) {
     last_decile_ = decile;
     last_draw_ = now;
