@@ -5,14 +5,18 @@
 //                                                      commit) through the real plugin host,
 //   3. changes 1% of the files (modify, create, delete, rename),
 //   4. incremental: rsync -a --link-dest=FULL SRC/ DST2/  vs  an incremental localfs backup,
-// and prints both times and the ratio rsync_time / localfs_time (> 1 means localfs is
-// faster). localfs syncs the target filesystem once at commit, rsync never does; so rsync
-// is timed twice, alone and followed by `sync`, and both ratios are printed.
+// over several rounds (tools alternating who goes first), and prints the median times,
+// the phases of each localfs backup, and the ratio rsync_time / localfs_time (> 1 means
+// localfs is faster). localfs is timed from the cut until its commit has made the point
+// durable; the release of the source-side snapshot after that is printed apart. localfs
+// syncs the target filesystem once at commit, rsync never does; so rsync is reported
+// alone and with the `sync` that makes its copy durable, and both ratios are printed.
 //
-// Usage: localfs_bench [--mib N] [--files N] [--dir D] [--plugin-dir D] [--keep]
+// Usage: localfs_bench [--mib N] [--files N] [--rounds N] [--dir D] [--plugin-dir D] [--keep]
 #include <lifeboat/core/plugin_host.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -37,6 +41,7 @@ struct Options {
   int files = 10000;
   fs::path dir = "/tmp/lifeboat-bench";
   fs::path plugin_dir = LIFEBOAT_DEFAULT_PLUGIN_DIR;
+  int rounds = 3;
   bool keep = false;
 };
 
@@ -88,8 +93,9 @@ void Generate(const fs::path& src, const Options& o) {
 }
 
 // Changes 1% of the files: 40% of those modified, 20% created, 20% deleted, 20% renamed.
-uint64_t ChangeOnePercent(const fs::path& src, const Options& o) {
-  std::mt19937_64 gen(7);
+uint64_t ChangeOnePercent(const fs::path& src, const Options& o, int round) {
+  std::mt19937_64 gen(7 + round);
+  const std::string tag = "r" + std::to_string(round) + "-";
   int n = std::max(5, o.files / 100);
   uint64_t bytes = 0;
   for (int k = 0; k < n; ++k) {
@@ -105,7 +111,8 @@ uint64_t ChangeOnePercent(const fs::path& src, const Options& o) {
         break;
       }
       case 2: {
-        fs::path q = src / ("d" + std::to_string(k % 100)) / ("new" + std::to_string(k) + ".bin");
+        fs::path q =
+            src / ("d" + std::to_string(k % 100)) / (tag + "new" + std::to_string(k) + ".bin");
         WriteRandom(q, 64 * 1024, gen);
         bytes += 64 * 1024;
         break;
@@ -114,7 +121,7 @@ uint64_t ChangeOnePercent(const fs::path& src, const Options& o) {
         fs::remove(p);
         break;
       default:
-        fs::rename(p, src / ("d" + std::to_string(k % 100)) / ("moved" + std::to_string(k)));
+        fs::rename(p, src / ("d" + std::to_string(k % 100)) / (tag + "moved" + std::to_string(k)));
         break;
     }
   }
@@ -130,6 +137,7 @@ double Run(const std::string& command) {
 
 struct Backup {
   double seconds = 0;
+  double cut = 0, plan = 0, transfer = 0, commit = 0, release = 0;
   uint64_t bytes_copied = 0;
   bool incremental = false;
 };
@@ -159,6 +167,7 @@ Backup LocalfsBackup(core::PluginHost& host, const fs::path& primary, const fs::
   cut_req.set_restore_point_id(rp);
   auto cut = src->Cut(cut_req);
   if (!cut.ok()) Die(cut.status().ToString());
+  result.cut = Seconds(start);
   v1::Peer peer;
   *peer.mutable_config() = src->config();
   v1::PlanTransferRequest plan_req;
@@ -169,6 +178,7 @@ Backup LocalfsBackup(core::PluginHost& host, const fs::path& primary, const fs::
   auto plan = dst->PlanTransfer(plan_req);
   if (!plan.ok()) Die(plan.status().ToString());
   result.incremental = plan->incremental();
+  result.plan = Seconds(start) - result.cut;
   for (const auto& task : plan->tasks()) {
     v1::TransferRequest req;
     req.set_op_id("transfer-" + rp + "-" + task.task_id());
@@ -179,26 +189,44 @@ Backup LocalfsBackup(core::PluginHost& host, const fs::path& primary, const fs::
     if (!done.ok()) Die(done.status().ToString());
     result.bytes_copied += done->bytes_copied();
   }
+  result.transfer = Seconds(start) - result.cut - result.plan;
   v1::CommitRequest commit;
   commit.set_op_id("commit-" + rp);
   *commit.mutable_snapshot() = cut->snapshot();
   commit.set_base_restore_point_id(base);
   auto committed = dst->Commit(commit);
   if (!committed.ok()) Die(committed.status().ToString());
+  result.commit = Seconds(start) - result.cut - result.plan - result.transfer;
   v1::ReleaseRequest release;
   release.set_op_id("release-" + rp);
   *release.mutable_snapshot() = cut->snapshot();
   if (!src->Release(release).ok()) Die("release failed");
-  result.seconds = Seconds(start);
+  result.release = Seconds(start) - result.cut - result.plan - result.transfer - result.commit;
+  // The compared time ends when the restore point is durable on the target, as rsync's
+  // ends when its copy is written (and synced). Releasing the source-side snapshot is
+  // clean-up after that moment; it is printed, not hidden.
+  result.seconds = result.cut + result.plan + result.transfer + result.commit;
+  std::printf("  localfs %s: cut %.2fs plan %.2fs transfer %.2fs commit %.2fs release %.2fs\n",
+              rp.c_str(), result.cut, result.plan, result.transfer, result.commit, result.release);
   return result;
 }
 
-void Row(const char* what, double rsync_s, double rsync_sync_s, double localfs_s) {
-  std::printf(
-      "%-12s rsync %7.2fs  rsync+sync %7.2fs  localfs %7.2fs  ratio %5.2f  (vs +sync %5.2f)\n",
-      what, rsync_s, rsync_sync_s, localfs_s, rsync_s / localfs_s, rsync_sync_s / localfs_s);
+struct Times {
+  std::vector<double> rsync, rsync_sync, localfs;
+};
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
 }
 
+void Row(const char* what, const Times& t) {
+  double r = Median(t.rsync), rs = Median(t.rsync_sync), l = Median(t.localfs);
+  std::printf(
+      "%-12s median of %zu: rsync %6.2fs  rsync+sync %6.2fs  localfs %6.2fs  "
+      "ratio %4.2f  (vs rsync+sync %4.2f)\n",
+      what, t.localfs.size(), r, rs, l, r / l, rs / l);
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -217,6 +245,8 @@ int main(int argc, char** argv) {
       o.dir = next();
     else if (a == "--plugin-dir")
       o.plugin_dir = next();
+    else if (a == "--rounds")
+      o.rounds = std::max(1, std::stoi(next()));
     else if (a == "--keep")
       o.keep = true;
     else
@@ -241,30 +271,59 @@ int main(int argc, char** argv) {
     if (!r.status.ok()) Die(r.status.ToString());
   }
 
+  // Each round: a full copy by both tools into fresh targets, then 1% of the tree changes
+  // and both make an incremental against their own full copy. The order of the tools
+  // alternates between rounds, and dirty pages are flushed before every timed step, so
+  // that neither tool pays for the other's writes. rsync is timed alone and with the
+  // `sync` that makes its copy durable; localfs syncs once inside its commit.
   const std::string s = src.string() + "/";
-  const fs::path r1 = o.dir / "rsync" / "full", r1s = o.dir / "rsync" / "full-sync";
-  double rsync_full = Run("rsync -a '" + s + "' '" + r1.string() + "/'");
-  Run("sync");
-  double rsync_full_sync = Run("rsync -a '" + s + "' '" + r1s.string() + "/' && sync");
-  Run("sync");
-  Backup full = LocalfsBackup(host, primary, secondary, "rp1", "");
-  Row("full", rsync_full, rsync_full_sync, full.seconds);
+  Times full, incr;
+  uint64_t changed = 0, copied = 0;
+  for (int round = 0; round < o.rounds; ++round) {
+    const fs::path rfull = o.dir / "rsync" / "full", rincr = o.dir / "rsync" / "incr";
+    fs::remove_all(o.dir / "rsync");
+    fs::remove_all(secondary);
+    fs::remove_all(primary / ".lifeboat");  // no digests cached from the last round
+    fs::create_directories(secondary);
+    fs::create_directories(o.dir / "rsync");
+    Run("sync");
+    auto rsync_step = [&](const std::string& link_dest, const fs::path& to, Times& t) {
+      Run("sync");
+      std::string cmd = "rsync -a " +
+                        (link_dest.empty() ? "" : "--link-dest='" + link_dest + "' ") + "'" + s +
+                        "' '" + to.string() + "/'";
+      double alone = Run(cmd);
+      double flush = Run("sync");
+      t.rsync.push_back(alone);
+      t.rsync_sync.push_back(alone + flush);
+    };
+    auto localfs_step = [&](const std::string& rp, const std::string& base, Times& t) {
+      Run("sync");
+      Backup b = LocalfsBackup(host, primary, secondary, rp, base);
+      if (!base.empty() && !b.incremental)
+        Die("the localfs backup of " + rp + " was not incremental");
+      t.localfs.push_back(b.seconds);
+      return b;
+    };
+    bool rsync_first = round % 2 == 0;
+    if (rsync_first) rsync_step("", rfull, full);
+    localfs_step("rp1", "", full);
+    if (!rsync_first) rsync_step("", rfull, full);
 
-  uint64_t changed = ChangeOnePercent(src, o);
-  Run("sync");
-  const fs::path r2 = o.dir / "rsync" / "incr", r2s = o.dir / "rsync" / "incr-sync";
-  double rsync_incr =
-      Run("rsync -a --link-dest='" + r1.string() + "' '" + s + "' '" + r2.string() + "/'");
-  Run("sync");
-  double rsync_incr_sync = Run("rsync -a --link-dest='" + r1s.string() + "' '" + s + "' '" +
-                               r2s.string() + "/' && sync");
-  Run("sync");
-  Backup incr = LocalfsBackup(host, primary, secondary, "rp2", "rp1");
-  if (!incr.incremental) Die("the second localfs backup was not incremental");
-  Row("incremental", rsync_incr, rsync_incr_sync, incr.seconds);
+    changed = ChangeOnePercent(src, o, round);
+    if (rsync_first) rsync_step(rfull.string(), rincr, incr);
+    copied = localfs_step("rp2", "rp1", incr).bytes_copied;
+    if (!rsync_first) rsync_step(rfull.string(), rincr, incr);
+    std::printf(
+        "round %d: full rsync %.2fs (+sync %.2fs) localfs %.2fs; incremental rsync "
+        "%.2fs (+sync %.2fs) localfs %.2fs\n",
+        round + 1, full.rsync.back(), full.rsync_sync.back(), full.localfs.back(),
+        incr.rsync.back(), incr.rsync_sync.back(), incr.localfs.back());
+  }
+  Row("full", full);
+  Row("incremental", incr);
   std::printf("incremental: %llu bytes changed, localfs copied %llu bytes\n",
-              static_cast<unsigned long long>(changed),
-              static_cast<unsigned long long>(incr.bytes_copied));
+              static_cast<unsigned long long>(changed), static_cast<unsigned long long>(copied));
   if (!o.keep) fs::remove_all(o.dir);
   return 0;
 }
