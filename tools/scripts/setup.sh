@@ -14,6 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev          # tests
   libbenchmark-dev                   # benchmarks
   rsync                              # the peer the localfs benchmark compares against
+  python3                            # JSON checks in the end-to-end tests
 )
 
 missing=()
