@@ -21,6 +21,8 @@ struct Instance {
 };
 
 void Assign(lb_out* out, const std::string& bytes) {
+  // No host table (Init refused an incompatible host): there is nowhere to write to.
+  if (g_host == nullptr || out == nullptr) return;
   g_host->buffer_assign(out, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
 }
 
@@ -31,7 +33,7 @@ lb_code WriteStatus(lb_out* out, const Status& status) {
   detail.set_subject(status.subject());
   detail.set_retryable(IsRetryable(status.code()));
   detail.set_data_loss(status.code() == Code::kDataLoss);
-  if (out != nullptr) Assign(out, detail.SerializeAsString());
+  Assign(out, detail.SerializeAsString());
   return static_cast<lb_code>(status.code());
 }
 
@@ -91,6 +93,7 @@ lb_code Validate(const uint8_t* config, size_t size, lb_out* error) {
 
 lb_code Create(lb_host_ctx* ctx, const uint8_t* config, size_t size, lb_instance** instance,
                lb_out* error) {
+  if (g_host == nullptr) return LB_FAILED_PRECONDITION;  // the host's ABI major differs
   try {
     v1::PluginConfig cfg;
     if (!cfg.ParseFromArray(config, static_cast<int>(size))) {
