@@ -1,0 +1,81 @@
+// When policies run: schedules (5-field cron or an interval, in UTC or an IANA time zone)
+// and the scheduler that turns them into runs.
+//
+// Rules: after downtime a missed run is run once, not once per missed slot; a run of a
+// policy that falls due while that policy's previous run is still going is skipped and
+// reported as skipped; runs that fall due together start in priority order (higher
+// first), then by how long their service has waited (fairness), then by name.
+//
+// Thread-safety: Schedule is immutable. Scheduler is not thread-safe; the engine calls it
+// from one thread.
+#ifndef LIFEBOAT_CORE_SCHEDULER_H_
+#define LIFEBOAT_CORE_SCHEDULER_H_
+
+#include <lifeboat/core/v1/model.pb.h>
+#include <lifeboat/status.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lifeboat::core {
+
+class Schedule {
+ public:
+  // INVALID_ARGUMENT naming the field ("schedule.cron", "schedule.time_zone", ...), the
+  // offending text and why: "minute field '61' is out of range 0-59".
+  static StatusOr<Schedule> Create(const v1::Schedule& spec);
+
+  // The first fire time strictly after `after_unix_nanos` (nanoseconds since the epoch).
+  // For an interval, fires are anchor + k * interval; `anchor_unix_nanos` is when the policy
+  // was first applied.
+  int64_t NextAfter(int64_t after_unix_nanos, int64_t anchor_unix_nanos) const;
+
+  Schedule(const Schedule&);
+  Schedule& operator=(const Schedule&);
+  Schedule(Schedule&&) noexcept;
+  Schedule& operator=(Schedule&&) noexcept;
+  ~Schedule();
+
+ private:
+  struct Rep;
+  explicit Schedule(std::shared_ptr<const Rep> rep);
+  std::shared_ptr<const Rep> rep_;
+};
+
+class Scheduler {
+ public:
+  struct Run {
+    std::string policy;
+    std::string service;
+    int64_t scheduled_unix_nanos = 0;  // the slot this run is for
+    bool skipped = false;              // the previous run was still going: record, do not start
+  };
+
+  // Adds or replaces a policy. `last_run_unix_nanos` is the slot of its last run (0 if
+  // never), so that a restart after downtime runs a missed slot once.
+  Status Upsert(const v1::Policy& policy, int64_t anchor_unix_nanos, int64_t last_run_unix_nanos);
+  void Remove(const std::string& policy);
+  size_t size() const;
+
+  // The runs due at `now`, in the order they should start. `is_running(policy)` says whether
+  // a run of that policy is still going. Advances each returned policy to its next slot
+  // after `now`. Paused policies never fall due.
+  std::vector<Run> Tick(int64_t now_unix_nanos,
+                        const std::function<bool(const std::string& policy)>& is_running);
+
+  // Earliest next due time over all policies (for sleeping), or INT64_MAX when none.
+  int64_t NextDue() const;
+
+ private:
+  struct Entry;
+  std::map<std::string, std::unique_ptr<Entry>> entries_;
+  std::map<std::string, int64_t> service_last_start_;  // fairness
+};
+
+}  // namespace lifeboat::core
+
+#endif  // LIFEBOAT_CORE_SCHEDULER_H_
