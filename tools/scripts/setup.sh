@@ -13,6 +13,9 @@ PACKAGES=(
   libcli11-dev                       # the command line
   libgtest-dev libgmock-dev          # tests
   libbenchmark-dev                   # benchmarks
+  librocksdb-dev                     # the engine's state store
+  libyaml-cpp-dev                    # policies as YAML
+  libabsl-dev tzdata                 # schedules in named time zones (absl::TimeZone)
   rsync                              # the peer the localfs benchmark compares against
   python3                            # JSON checks in the end-to-end tests
 )
