@@ -25,6 +25,9 @@
 
 namespace lifeboat::core {
 
+// Inside lifeboat::core, `v1::` names the engine's model (lifeboat/core/v1/model.proto);
+// messages of the plugin boundary are always written `::lifeboat::v1::`.
+
 // File name suffix of a plugin manifest in a plugin directory: "<name>.plugin.json".
 inline constexpr const char* kManifestSuffix = ".plugin.json";
 
@@ -56,7 +59,7 @@ StatusOr<std::string> Sha256File(const std::filesystem::path& file);
 // Lets a caller observe and stop one plugin call.
 struct CallOptions {
   // Called for every progress report of the call, on the calling thread.
-  std::function<void(const v1::Progress&)> on_progress;
+  std::function<void(const ::lifeboat::v1::Progress&)> on_progress;
   // When set and true, the plugin is asked to stop at its next safe point.
   const std::atomic<bool>* cancel = nullptr;
 };
@@ -73,53 +76,64 @@ class PluginInstance {
   PluginInstance(const PluginInstance&) = delete;
   PluginInstance& operator=(const PluginInstance&) = delete;
 
-  const v1::PluginDescriptor& descriptor() const;
-  const v1::PluginConfig& config() const { return config_; }
+  const ::lifeboat::v1::PluginDescriptor& descriptor() const;
+  const ::lifeboat::v1::PluginConfig& config() const { return config_; }
 
-  StatusOr<v1::ProbeResponse> Probe(const v1::ProbeRequest& req, const CallOptions& opts = {});
-  StatusOr<v1::ResolveResponse> Resolve(const v1::ResolveRequest& req,
-                                        const CallOptions& opts = {});
-  StatusOr<v1::PrepareResponse> Prepare(const v1::PrepareRequest& req,
-                                        const CallOptions& opts = {});
-  StatusOr<v1::CutResponse> Cut(const v1::CutRequest& req, const CallOptions& opts = {});
-  StatusOr<v1::ReleaseResponse> Release(const v1::ReleaseRequest& req,
-                                        const CallOptions& opts = {});
-  StatusOr<v1::PlanTransferResponse> PlanTransfer(const v1::PlanTransferRequest& req,
+  StatusOr<::lifeboat::v1::ProbeResponse> Probe(const ::lifeboat::v1::ProbeRequest& req,
+                                                const CallOptions& opts = {});
+  StatusOr<::lifeboat::v1::ResolveResponse> Resolve(const ::lifeboat::v1::ResolveRequest& req,
+                                                    const CallOptions& opts = {});
+  StatusOr<::lifeboat::v1::PrepareResponse> Prepare(const ::lifeboat::v1::PrepareRequest& req,
+                                                    const CallOptions& opts = {});
+  StatusOr<::lifeboat::v1::CutResponse> Cut(const ::lifeboat::v1::CutRequest& req,
+                                            const CallOptions& opts = {});
+  StatusOr<::lifeboat::v1::ReleaseResponse> Release(const ::lifeboat::v1::ReleaseRequest& req,
+                                                    const CallOptions& opts = {});
+  StatusOr<::lifeboat::v1::PlanTransferResponse> PlanTransfer(
+      const ::lifeboat::v1::PlanTransferRequest& req, const CallOptions& opts = {});
+  StatusOr<::lifeboat::v1::TransferResponse> Transfer(const ::lifeboat::v1::TransferRequest& req,
+                                                      const CallOptions& opts = {});
+  StatusOr<::lifeboat::v1::VerifyResponse> Verify(const ::lifeboat::v1::VerifyRequest& req,
                                                   const CallOptions& opts = {});
-  StatusOr<v1::TransferResponse> Transfer(const v1::TransferRequest& req,
-                                          const CallOptions& opts = {});
-  StatusOr<v1::VerifyResponse> Verify(const v1::VerifyRequest& req, const CallOptions& opts = {});
-  StatusOr<v1::CommitResponse> Commit(const v1::CommitRequest& req, const CallOptions& opts = {});
-  StatusOr<v1::RestoreResponse> Restore(const v1::RestoreRequest& req,
-                                        const CallOptions& opts = {});
-  StatusOr<v1::ExpireResponse> Expire(const v1::ExpireRequest& req, const CallOptions& opts = {});
-  StatusOr<v1::SyncSecurityResponse> SyncSecurity(const v1::SyncSecurityRequest& req,
+  StatusOr<::lifeboat::v1::CommitResponse> Commit(const ::lifeboat::v1::CommitRequest& req,
                                                   const CallOptions& opts = {});
-  StatusOr<v1::FenceResponse> Fence(const v1::FenceRequest& req, const CallOptions& opts = {});
-  StatusOr<v1::FenceResponse> Unfence(const v1::FenceRequest& req, const CallOptions& opts = {});
+  StatusOr<::lifeboat::v1::RestoreResponse> Restore(const ::lifeboat::v1::RestoreRequest& req,
+                                                    const CallOptions& opts = {});
+  StatusOr<::lifeboat::v1::ExpireResponse> Expire(const ::lifeboat::v1::ExpireRequest& req,
+                                                  const CallOptions& opts = {});
+  StatusOr<::lifeboat::v1::SyncSecurityResponse> SyncSecurity(
+      const ::lifeboat::v1::SyncSecurityRequest& req, const CallOptions& opts = {});
+  StatusOr<::lifeboat::v1::FenceResponse> Fence(const ::lifeboat::v1::FenceRequest& req,
+                                                const CallOptions& opts = {});
+  StatusOr<::lifeboat::v1::FenceResponse> Unfence(const ::lifeboat::v1::FenceRequest& req,
+                                                  const CallOptions& opts = {});
+
+  // The untyped form of the calls above: `request` is the serialized request of `op`; on OK,
+  // `*response` holds the serialized response (not yet parsed). For agents that forward
+  // calls without knowing their types.
+  Status InvokeRaw(lb_op op, const std::string& request, std::string* response,
+                   const CallOptions& opts);
 
  private:
   friend class PluginHost;
   struct HostContext;
-  PluginInstance(std::shared_ptr<const LoadedPlugin> lib, v1::PluginConfig config);
+  PluginInstance(std::shared_ptr<const LoadedPlugin> lib, ::lifeboat::v1::PluginConfig config);
 
-  Status InvokeRaw(lb_op op, const std::string& request, std::string* response,
-                   const CallOptions& opts);
   template <typename Resp, typename Req>
   StatusOr<Resp> Invoke(lb_op op, const Req& req, const CallOptions& opts);
 
   std::shared_ptr<const LoadedPlugin> lib_;
-  v1::PluginConfig config_;
+  ::lifeboat::v1::PluginConfig config_;
   std::unique_ptr<HostContext> ctx_;
   lb_instance* handle_ = nullptr;
 };
 
 // What happened to one plugin found in a directory (or checked by path).
 struct LoadReport {
-  std::filesystem::path path;       // the manifest (or library) looked at
-  std::string name;                 // plugin name, when the manifest could be read
-  Status status;                    // OK when loaded; otherwise why it was refused
-  v1::PluginDescriptor descriptor;  // valid when status is OK
+  std::filesystem::path path;                   // the manifest (or library) looked at
+  std::string name;                             // plugin name, when the manifest could be read
+  Status status;                                // OK when loaded; otherwise why it was refused
+  ::lifeboat::v1::PluginDescriptor descriptor;  // valid when status is OK
 };
 
 class PluginHost {
@@ -143,15 +157,16 @@ class PluginHost {
   static LoadReport Check(const std::filesystem::path& path);
 
   // Descriptors of the registered plugins, sorted by name.
-  std::vector<v1::PluginDescriptor> List() const;
+  std::vector<::lifeboat::v1::PluginDescriptor> List() const;
 
   // Checks `config` with the plugin's validate (no side effects). NOT_FOUND, listing the
   // registered names, when config.plugin() is unknown.
-  Status Validate(const v1::PluginConfig& config) const;
+  Status Validate(const ::lifeboat::v1::PluginConfig& config) const;
 
   // Creates an instance of config.plugin() for config.cluster(). NOT_FOUND as above;
   // otherwise the plugin's own status when it refuses the configuration.
-  StatusOr<std::unique_ptr<PluginInstance>> Instantiate(const v1::PluginConfig& config) const;
+  StatusOr<std::unique_ptr<PluginInstance>> Instantiate(
+      const ::lifeboat::v1::PluginConfig& config) const;
 
  private:
   std::vector<std::filesystem::path> dirs_;
