@@ -20,6 +20,7 @@ enum ExitCode : int {
   kExitNotFound = 3,      // a named plugin, data set or restore point does not exist
   kExitRefused = 4,       // something was refused (a plugin failed its checks, a bad config)
   kExitVerifyFailed = 5,  // verification found a difference
+  kExitRpoBreached = 6,   // `service status`: a service's RPO is breached
   kExitCancelled = 130,   // interrupted (Ctrl-C)
 };
 
@@ -35,7 +36,7 @@ struct GlobalOptions {
 // Each registrar adds its subcommands to `app`; the callback stores the exit code in
 // `*exit_code`.
 void AddPluginsCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
-void AddBackupCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
+void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 
 }  // namespace lifeboat::cli
 

@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
       "lifeboat - consistent restore points across HDFS, Hive, HBase and Kafka, replicated\n"
       "to a secondary cluster.\n\n"
       "Exit codes: 0 done, 1 failed, 2 bad usage, 3 not found, 4 refused,\n"
-      "            5 verification found a difference, 130 interrupted."};
+      "            5 verification found a difference, 6 RPO breached, 130 interrupted."};
   app.require_subcommand(1);
   GlobalOptions global;
   global.plugin_dirs.push_back(LIFEBOAT_DEFAULT_PLUGIN_DIR);
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
   int exit_code = kExitOk;
   AddPluginsCommands(app, global, &exit_code);
-  AddBackupCommands(app, global, &exit_code);
+  AddEngineCommands(app, global, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -82,6 +82,12 @@ void ProgressBar::Update(uint64_t bytes_done, uint64_t items_done) {
   }
 }
 
+void ProgressBar::SetTotals(uint64_t bytes_total, uint64_t items_total) {
+  std::lock_guard<std::mutex> lock(mu_);
+  bytes_total_ = bytes_total;
+  items_total_ = items_total;
+}
+
 void ProgressBar::Finish() {
   std::lock_guard<std::mutex> lock(mu_);
   if (interactive_) {

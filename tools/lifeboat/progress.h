@@ -24,6 +24,8 @@ class ProgressBar {
   // Sets the absolute amounts done so far and redraws (at most ~10 times a second on a
   // terminal; every 10% or 5 seconds as plain lines).
   void Update(uint64_t bytes_done, uint64_t items_done);
+  // Changes the totals (they may grow while work is being planned).
+  void SetTotals(uint64_t bytes_total, uint64_t items_total);
   // Draws the final state and ends the line.
   void Finish();
 

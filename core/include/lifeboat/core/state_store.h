@@ -28,14 +28,14 @@ namespace lifeboat::core {
 enum class Kind {
   kClusters,
   kServices,
-  kPolicies,          // key: policy name -> newest revision
-  kPolicyRevisions,   // key: "<name>/<revision, 20 digits>" -> that revision
-  kJobs,              // key: job id
-  kTasks,             // key: "<job id>/<task id>"
-  kRestorePoints,     // key: "<service>/<restore point id>"
-  kAudit,             // key: 20-digit sequence
-  kEvents,            // key: 20-digit sequence
-  kMeta,              // format version, sequences, scheduler state
+  kPolicies,         // key: policy name -> newest revision
+  kPolicyRevisions,  // key: "<name>/<revision, 20 digits>" -> that revision
+  kJobs,             // key: job id
+  kTasks,            // key: "<job id>/<task id>"
+  kRestorePoints,    // key: "<service>/<restore point id>"
+  kAudit,            // key: 20-digit sequence
+  kEvents,           // key: 20-digit sequence
+  kMeta,             // format version, sequences, scheduler state
 };
 
 // Stable column family name of a kind ("jobs", "tasks", ...).
@@ -80,9 +80,9 @@ class StateStore {
 
   // Calls `fn(key, value)` for every record whose key starts with `prefix`, in key order,
   // until it returns false.
-  virtual Status Scan(Kind kind, std::string_view prefix,
-                      const std::function<bool(std::string_view key, std::string_view value)>& fn)
-      const = 0;
+  virtual Status Scan(
+      Kind kind, std::string_view prefix,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) const = 0;
 
   // Returns the next value of a persistent counter (starting at 1), in a batch of its own.
   virtual StatusOr<uint64_t> NextSequence(std::string_view counter) = 0;

@@ -1,0 +1,81 @@
+// The engine's one seam to the clusters: an Agent per cluster runs plugin operations for the
+// components of that cluster. The engine knows data sets, cuts, tasks and statuses, never a
+// component's specifics; it reaches plugins only through this interface.
+//
+// Today's implementation is in-process (LocalAgent, over a PluginHost); the control-plane
+// issue puts a network channel behind the same interface.
+//
+// Thread-safety: implementations allow concurrent calls.
+#ifndef LIFEBOAT_CORE_AGENT_H_
+#define LIFEBOAT_CORE_AGENT_H_
+
+#include <lifeboat/core/plugin_host.h>
+#include <lifeboat/core/v1/model.pb.h>
+#include <lifeboat/status.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace lifeboat::core {
+
+class Agent {
+ public:
+  virtual ~Agent() = default;
+
+  virtual const std::string& cluster() const = 0;
+
+  // Runs `op` on the plugin serving `component` on this cluster. `request` is the serialized
+  // request message; on OK `*response` holds the serialized response. NOT_FOUND when the
+  // cluster has no such component; otherwise the plugin's status.
+  virtual Status Call(const std::string& component, lb_op op, const std::string& request,
+                      std::string* response, const CallOptions& opts) = 0;
+
+  // The plugin configuration of `component` on this cluster, for a peer that pulls from it.
+  virtual StatusOr<lifeboat::v1::PluginConfig> PeerConfig(const std::string& component) = 0;
+
+  // The descriptor of the plugin serving `component` (capabilities decide cut order).
+  virtual StatusOr<lifeboat::v1::PluginDescriptor> Describe(const std::string& component) = 0;
+
+  // Typed form of Call().
+  template <typename Resp, typename Req>
+  StatusOr<Resp> Invoke(const std::string& component, lb_op op, const Req& req,
+                        const CallOptions& opts = {}) {
+    std::string out;
+    Status s = Call(component, op, req.SerializeAsString(), &out, opts);
+    if (!s.ok()) return s;
+    Resp resp;
+    if (!resp.ParseFromString(out)) {
+      return InternalError("agent of cluster " + cluster() + " answered with " +
+                           std::to_string(out.size()) + " bytes that are not a valid " +
+                           resp.GetTypeName());
+    }
+    return resp;
+  }
+};
+
+// An agent in the same process: instantiates, per component of the cluster, the plugin its
+// configuration names, from the given host (which must outlive the agent).
+class LocalAgent : public Agent {
+ public:
+  LocalAgent(const PluginHost& host, v1::Cluster cluster);
+
+  const std::string& cluster() const override { return cluster_.name(); }
+  Status Call(const std::string& component, lb_op op, const std::string& request,
+              std::string* response, const CallOptions& opts) override;
+  StatusOr<lifeboat::v1::PluginConfig> PeerConfig(const std::string& component) override;
+  StatusOr<lifeboat::v1::PluginDescriptor> Describe(const std::string& component) override;
+
+ private:
+  StatusOr<PluginInstance*> Instance(const std::string& component);
+
+  const PluginHost& host_;
+  v1::Cluster cluster_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<PluginInstance>> instances_;
+};
+
+}  // namespace lifeboat::core
+
+#endif  // LIFEBOAT_CORE_AGENT_H_

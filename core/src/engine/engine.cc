@@ -1,0 +1,477 @@
+#include <lifeboat/core/engine.h>
+
+#include <google/protobuf/util/message_differencer.h>
+#include <lifeboat/core/scheduler.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <deque>
+#include <set>
+#include <thread>
+
+namespace lifeboat::core {
+namespace {
+
+namespace pb = ::lifeboat::v1;  // the plugin boundary's messages
+
+int64_t SystemNow() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Key(const std::string& a, const std::string& b) { return a + "/" + b; }
+
+std::string Numbered(const char* prefix, uint64_t n) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%s%06llu", prefix, static_cast<unsigned long long>(n));
+  return buf;
+}
+
+std::string Name(const v1::DataSetSpec& spec) { return spec.component() + ":" + spec.selector(); }
+
+bool Unfinished(const v1::Job& job) {
+  return job.state() == v1::JOB_PENDING || job.state() == v1::JOB_RUNNING ||
+         job.state() == v1::JOB_PARKED;
+}
+
+// Equal apart from the fields the store sets.
+template <typename M>
+bool SameContent(M a, M b) {
+  a.set_revision(0);
+  b.set_revision(0);
+  if constexpr (std::is_same_v<M, v1::Policy>) {
+    a.set_applied_unix_nanos(0);
+    b.set_applied_unix_nanos(0);
+    a.clear_source();
+    b.clear_source();
+  }
+  return google::protobuf::util::MessageDifferencer::Equals(a, b);
+}
+
+}  // namespace
+
+std::string MakeRestorePointId(int64_t now_unix_nanos, uint64_t sequence) {
+  std::time_t t = static_cast<std::time_t>(now_unix_nanos / 1000000000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "rp-%Y%m%dT%H%M%SZ", &tm);
+  return Numbered((std::string(buf) + "-").c_str(), sequence);
+}
+
+// ---- engine ------------------------------------------------------------------------------
+
+Engine::Engine(EngineOptions options) : options_(std::move(options)) {
+  if (!options_.now) options_.now = &SystemNow;
+}
+Engine::~Engine() = default;
+
+StatusOr<std::unique_ptr<Engine>> Engine::Open(EngineOptions options) {
+  std::unique_ptr<Engine> engine(new Engine(std::move(options)));
+  LIFEBOAT_RETURN_IF_ERROR(engine->Init());
+  return engine;
+}
+
+Status Engine::Init() {
+  LIFEBOAT_ASSIGN_OR_RETURN(store_, StateStore::Open(options_.state_dir));
+  host_ = std::make_unique<PluginHost>(options_.plugin_dirs);
+  for (const auto& report : host_->LoadAll()) {
+    if (!report.status.ok()) spdlog::warn("plugin refused: {}", report.status.ToString());
+  }
+  return OkStatus();
+}
+
+StatusOr<Agent*> Engine::AgentFor(const std::string& cluster) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = agents_.find(cluster);
+  if (it != agents_.end()) return it->second.get();
+  auto c = store_->Read<v1::Cluster>(Kind::kClusters, cluster);
+  if (!c.ok()) {
+    if (c.status().code() == Code::kNotFound) {
+      return NotFoundError("cluster '" + cluster + "' is not defined; apply a `kind: Cluster`");
+    }
+    return c.status();
+  }
+  auto agent = std::make_unique<LocalAgent>(*host_, *c);
+  Agent* raw = agent.get();
+  agents_.emplace(cluster, std::move(agent));
+  return raw;
+}
+
+Status Engine::Audit(StateStore::Batch& batch, const std::string& actor, const std::string& action,
+                     const std::string& subject, const std::string& detail) {
+  LIFEBOAT_ASSIGN_OR_RETURN(uint64_t seq, store_->NextSequence("audit"));
+  v1::AuditEvent ev;
+  ev.set_time_unix_nanos(Now());
+  ev.set_actor(actor);
+  ev.set_action(action);
+  ev.set_subject(subject);
+  ev.set_detail(detail);
+  batch.Put(Kind::kAudit, PaddedNumber(seq), ev);
+  return OkStatus();
+}
+
+Status Engine::RecordEvent(const std::string& severity, const std::string& service,
+                           const std::string& kind, const std::string& message) {
+  LIFEBOAT_ASSIGN_OR_RETURN(uint64_t seq, store_->NextSequence("event"));
+  v1::Event ev;
+  ev.set_time_unix_nanos(Now());
+  ev.set_severity(severity);
+  ev.set_service(service);
+  ev.set_kind(kind);
+  ev.set_message(message);
+  StateStore::Batch batch;
+  batch.Put(Kind::kEvents, PaddedNumber(seq), ev);
+  if (severity == "critical" || severity == "warning") {
+    spdlog::warn("event {} {}: {}", kind, service, message);
+  }
+  return store_->Write(batch, /*sync=*/true);
+}
+
+// ---- configuration -----------------------------------------------------------------------
+
+StatusOr<std::vector<std::string>> Engine::Apply(const std::vector<YamlDocument>& docs,
+                                                 const std::string& actor) {
+  // The configuration as it will be: the store overlaid with the documents.
+  std::map<std::string, v1::Cluster> clusters;
+  std::map<std::string, v1::Service> services;
+  std::map<std::string, v1::Policy> policies;
+  LIFEBOAT_ASSIGN_OR_RETURN(auto stored_clusters, store_->List<v1::Cluster>(Kind::kClusters));
+  for (auto& c : stored_clusters) clusters[c.name()] = c;
+  LIFEBOAT_ASSIGN_OR_RETURN(auto stored_services, store_->List<v1::Service>(Kind::kServices));
+  for (auto& s : stored_services) services[s.name()] = s;
+  LIFEBOAT_ASSIGN_OR_RETURN(auto stored_policies, store_->List<v1::Policy>(Kind::kPolicies));
+  for (auto& p : stored_policies) policies[p.name()] = p;
+
+  StateStore::Batch batch;
+  std::vector<std::string> report;
+  std::set<std::string> touched_services;
+  std::set<std::string> changed_clusters;
+  auto where = [](const YamlDocument& d) { return d.file + ":" + std::to_string(d.line) + ": "; };
+
+  for (const YamlDocument& doc : docs) {
+    if (const auto* c = std::get_if<v1::Cluster>(&doc.value)) {
+      v1::Cluster next = *c;
+      auto old = clusters.find(c->name());
+      if (old != clusters.end() && SameContent(old->second, next)) {
+        report.push_back("cluster " + c->name() + " unchanged (revision " +
+                         std::to_string(old->second.revision()) + ")");
+        continue;
+      }
+      next.set_revision(old == clusters.end() ? 1 : old->second.revision() + 1);
+      clusters[c->name()] = next;
+      changed_clusters.insert(c->name());
+      batch.Put(Kind::kClusters, c->name(), next);
+      report.push_back("cluster " + c->name() + " applied (revision " +
+                       std::to_string(next.revision()) + ")");
+    } else if (const auto* s = std::get_if<v1::Service>(&doc.value)) {
+      v1::Service next = *s;
+      auto old = services.find(s->name());
+      touched_services.insert(s->name());
+      if (old != services.end() && SameContent(old->second, next)) {
+        report.push_back("service " + s->name() + " unchanged (revision " +
+                         std::to_string(old->second.revision()) + ")");
+        continue;
+      }
+      next.set_revision(old == services.end() ? 1 : old->second.revision() + 1);
+      services[s->name()] = next;
+      batch.Put(Kind::kServices, s->name(), next);
+      report.push_back("service " + s->name() + " applied (revision " +
+                       std::to_string(next.revision()) + ")");
+    } else if (const auto* p = std::get_if<v1::Policy>(&doc.value)) {
+      auto schedule = Schedule::Create(p->schedule());
+      if (!schedule.ok()) return schedule.status().WithContext(where(doc) + "policy " + p->name());
+      v1::Policy next = *p;
+      next.set_source(doc.file);
+      auto old = policies.find(p->name());
+      touched_services.insert(p->service());
+      if (old != policies.end() && SameContent(old->second, next)) {
+        report.push_back("policy " + p->name() + " unchanged (revision " +
+                         std::to_string(old->second.revision()) + ")");
+        continue;
+      }
+      next.set_revision(old == policies.end() ? 1 : old->second.revision() + 1);
+      next.set_applied_unix_nanos(Now());
+      policies[p->name()] = next;
+      batch.Put(Kind::kPolicies, p->name(), next);
+      batch.Put(Kind::kPolicyRevisions, Key(p->name(), PaddedNumber(next.revision())), next);
+      report.push_back("policy " + p->name() + " applied (revision " +
+                       std::to_string(next.revision()) + ")");
+    }
+  }
+
+  // References: policy → service → clusters → components; selectors resolve on the primary.
+  for (const auto& [name, policy] : policies) {
+    if (!services.count(policy.service())) {
+      return NotFoundError("policy " + name + ": service '" + policy.service() +
+                           "' is not defined; apply a `kind: Service` named so");
+    }
+  }
+  for (const std::string& name : touched_services) {
+    const v1::Service& svc = services.at(name);
+    for (const std::string& cl : {svc.primary_cluster(), svc.secondary_cluster()}) {
+      if (!clusters.count(cl)) {
+        return NotFoundError("service " + name + ": cluster '" + cl +
+                             "' is not defined; apply a `kind: Cluster` named so");
+      }
+    }
+    for (const auto& ds : svc.data_sets()) {
+      for (const std::string& cl : {svc.primary_cluster(), svc.secondary_cluster()}) {
+        LocalAgent agent(*host_, clusters.at(cl));
+        auto peer = agent.PeerConfig(ds.component());
+        if (!peer.ok()) return peer.status().WithContext("service " + name);
+        Status valid = host_->Validate(*peer);
+        if (!valid.ok()) {
+          return valid.WithContext("service " + name + ": cluster " + cl + ", component " +
+                                   ds.component());
+        }
+      }
+      LocalAgent primary(*host_, clusters.at(svc.primary_cluster()));
+      pb::ResolveRequest req;
+      req.set_selector(ds.selector());
+      auto resolved = primary.Invoke<pb::ResolveResponse>(ds.component(), LB_OP_RESOLVE, req);
+      if (!resolved.ok()) {
+        return resolved.status().WithContext("service " + name + ": data set " + Name(ds) +
+                                             " on cluster " + svc.primary_cluster());
+      }
+      if (resolved->data_sets_size() == 0) {
+        return NotFoundError("service " + name + ": data set " + Name(ds) +
+                             " matches nothing on cluster " + svc.primary_cluster());
+      }
+    }
+  }
+  if (batch.size() == 0) return report;
+  LIFEBOAT_RETURN_IF_ERROR(
+      Audit(batch, actor, "apply", "", std::to_string(docs.size()) + " documents"));
+  LIFEBOAT_RETURN_IF_ERROR(store_->Write(batch, /*sync=*/true));
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& name : changed_clusters) agents_.erase(name);
+  return report;
+}
+
+StatusOr<std::vector<v1::Policy>> Engine::Policies() const {
+  return store_->List<v1::Policy>(Kind::kPolicies);
+}
+
+StatusOr<v1::Policy> Engine::GetPolicy(const std::string& name) const {
+  auto p = store_->Read<v1::Policy>(Kind::kPolicies, name);
+  if (!p.ok() && p.status().code() == Code::kNotFound) {
+    return NotFoundError("no policy named '" + name + "'; `lifeboat policy list` shows them");
+  }
+  return p;
+}
+
+Status Engine::DeletePolicy(const std::string& name, const std::string& actor) {
+  LIFEBOAT_RETURN_IF_ERROR(GetPolicy(name).status());
+  StateStore::Batch batch;
+  batch.Delete(Kind::kPolicies, name);
+  LIFEBOAT_RETURN_IF_ERROR(Audit(batch, actor, "policy.delete", name, ""));
+  return store_->Write(batch, /*sync=*/true);
+}
+
+StatusOr<std::vector<v1::Service>> Engine::Services() const {
+  return store_->List<v1::Service>(Kind::kServices);
+}
+StatusOr<std::vector<v1::Cluster>> Engine::Clusters() const {
+  return store_->List<v1::Cluster>(Kind::kClusters);
+}
+
+// ---- jobs --------------------------------------------------------------------------------
+
+StatusOr<std::string> Engine::StartBackup(const std::string& policy_name,
+                                          const std::string& trigger, const std::string& actor) {
+  LIFEBOAT_ASSIGN_OR_RETURN(v1::Policy policy, GetPolicy(policy_name));
+  std::lock_guard<std::mutex> lock(mu_);
+  LIFEBOAT_ASSIGN_OR_RETURN(auto jobs, store_->List<v1::Job>(Kind::kJobs));
+  for (const auto& j : jobs) {
+    if (j.kind() == v1::JOB_BACKUP && j.policy().name() == policy_name && Unfinished(j)) {
+      return FailedPreconditionError("policy " + policy_name +
+                                     " already has an unfinished backup "
+                                     "job " +
+                                     j.id() + " (" + v1::JobState_Name(j.state()) +
+                                     "); runs of one policy never overlap: let it finish, "
+                                     "resume it, or cancel it");
+    }
+  }
+  LIFEBOAT_ASSIGN_OR_RETURN(uint64_t seq, store_->NextSequence("job"));
+  v1::Job job;
+  job.set_id(Numbered("job-", seq));
+  job.set_kind(v1::JOB_BACKUP);
+  job.set_service(policy.service());
+  *job.mutable_policy() = policy;
+  job.set_state(v1::JOB_PENDING);
+  job.set_phase(v1::PHASE_PLAN);
+  job.set_trigger(trigger);
+  job.set_created_unix_nanos(Now());
+  StateStore::Batch batch;
+  batch.Put(Kind::kJobs, job.id(), job);
+  LIFEBOAT_RETURN_IF_ERROR(Audit(batch, actor, "job.backup", job.id(), policy_name));
+  LIFEBOAT_RETURN_IF_ERROR(store_->Write(batch, /*sync=*/true));
+  return job.id();
+}
+
+StatusOr<std::string> Engine::StartRestore(const std::string& service, const v1::RestoreSpec& spec,
+                                           const std::string& actor) {
+  LIFEBOAT_ASSIGN_OR_RETURN(v1::RestorePoint rp, GetRestorePoint(service, spec.restore_point_id()));
+  if (rp.state() != v1::RP_COMMITTED) {
+    return FailedPreconditionError("restore point " + rp.id() + " is " +
+                                   v1::RestorePointState_Name(rp.state()) +
+                                   "; only committed points can be restored");
+  }
+  LIFEBOAT_ASSIGN_OR_RETURN(uint64_t seq, store_->NextSequence("job"));
+  v1::Job job;
+  job.set_id(Numbered("job-", seq));
+  job.set_kind(v1::JOB_RESTORE);
+  job.set_service(service);
+  job.set_state(v1::JOB_PENDING);
+  job.set_phase(v1::PHASE_PLAN);
+  job.set_trigger("manual");
+  job.set_restore_point_id(rp.id());
+  *job.mutable_restore() = spec;
+  if (job.restore().cluster().empty()) job.mutable_restore()->set_cluster(rp.target_cluster());
+  job.set_created_unix_nanos(Now());
+  StateStore::Batch batch;
+  batch.Put(Kind::kJobs, job.id(), job);
+  LIFEBOAT_RETURN_IF_ERROR(Audit(batch, actor, spec.dry_run() ? "restore.dry_run" : "restore",
+                                 job.id(), service + "/" + rp.id()));
+  LIFEBOAT_RETURN_IF_ERROR(store_->Write(batch, /*sync=*/true));
+  return job.id();
+}
+
+StatusOr<v1::Job> Engine::GetJob(const std::string& id) const {
+  auto j = store_->Read<v1::Job>(Kind::kJobs, id);
+  if (!j.ok() && j.status().code() == Code::kNotFound) {
+    return NotFoundError("no job '" + id + "'; `lifeboat jobs list` shows them");
+  }
+  return j;
+}
+StatusOr<std::vector<v1::Job>> Engine::Jobs() const { return store_->List<v1::Job>(Kind::kJobs); }
+StatusOr<std::vector<v1::Task>> Engine::Tasks(const std::string& job_id) const {
+  return store_->List<v1::Task>(Kind::kTasks, job_id + "/");
+}
+
+StatusOr<std::vector<v1::RestorePoint>> Engine::RestorePoints(const std::string& service) const {
+  return store_->List<v1::RestorePoint>(Kind::kRestorePoints, service + "/");
+}
+
+StatusOr<v1::RestorePoint> Engine::GetRestorePoint(const std::string& service,
+                                                   const std::string& id) const {
+  auto rp = store_->Read<v1::RestorePoint>(Kind::kRestorePoints, Key(service, id));
+  if (!rp.ok() && rp.status().code() == Code::kNotFound) {
+    return NotFoundError("service " + service + " has no restore point '" + id +
+                         "'; `lifeboat points list " + service + "` shows them");
+  }
+  return rp;
+}
+
+StatusOr<std::vector<v1::Event>> Engine::Events() const {
+  return store_->List<v1::Event>(Kind::kEvents);
+}
+
+StatusOr<std::vector<std::string>> Engine::ResumeAll(const std::atomic<bool>* cancel) {
+  LIFEBOAT_ASSIGN_OR_RETURN(auto jobs, store_->List<v1::Job>(Kind::kJobs));
+  std::vector<std::string> ran;
+  for (const auto& job : jobs) {
+    if (job.state() != v1::JOB_PENDING && job.state() != v1::JOB_RUNNING) continue;
+    ran.push_back(job.id());
+    Status s = RunJob(job.id(), cancel);
+    if (!s.ok()) spdlog::warn("resumed job {} ended: {}", job.id(), s.ToString());
+    if (cancel != nullptr && cancel->load()) break;
+  }
+  return ran;
+}
+
+StatusOr<std::vector<std::string>> Engine::VerifyRestorePoint(const std::string& service,
+                                                              const std::string& id) {
+  LIFEBOAT_ASSIGN_OR_RETURN(v1::RestorePoint rp, GetRestorePoint(service, id));
+  if (rp.state() != v1::RP_COMMITTED) {
+    return FailedPreconditionError("restore point " + id + " is " +
+                                   v1::RestorePointState_Name(rp.state()) +
+                                   "; only committed points can be verified");
+  }
+  LIFEBOAT_ASSIGN_OR_RETURN(Agent * target, AgentFor(rp.target_cluster()));
+  std::vector<std::string> mismatches;
+  for (int i = 0; i < rp.members_size(); ++i) {
+    const v1::Member& m = rp.members(i);
+    pb::VerifyRequest req;
+    req.set_op_id("reverify-" + id + "-" + std::to_string(i) + "-" + std::to_string(Now()));
+    if (!req.mutable_snapshot()->ParseFromString(m.snapshot())) {
+      return DataLossError("restore point " + id + ": member " + Name(m.data_set()) +
+                           " has an unreadable snapshot reference");
+    }
+    req.set_level(pb::VERIFY_DIGEST);
+    auto resp = target->Invoke<pb::VerifyResponse>(m.data_set().component(), LB_OP_VERIFY, req);
+    if (!resp.ok()) return resp.status().WithContext("verify " + Name(m.data_set()));
+    for (const auto& mm : resp->mismatches()) {
+      mismatches.push_back(Name(m.data_set()) + " " + mm.path() + ": " + mm.what() + " (expected " +
+                           mm.expected() + ", found " + mm.found() + ")");
+    }
+  }
+  if (!mismatches.empty()) {
+    LIFEBOAT_RETURN_IF_ERROR(RecordEvent(
+        "critical", service, "verify_failed",
+        "restore point " + id + ": " + std::to_string(mismatches.size()) + " mismatches"));
+  }
+  return mismatches;
+}
+
+StatusOr<ServiceStatus> Engine::GetServiceStatus(const std::string& name) {
+  ServiceStatus st;
+  auto svc = store_->Read<v1::Service>(Kind::kServices, name);
+  if (!svc.ok()) {
+    if (svc.status().code() == Code::kNotFound) {
+      return NotFoundError("no service named '" + name + "'");
+    }
+    return svc.status();
+  }
+  st.service = *svc;
+  LIFEBOAT_ASSIGN_OR_RETURN(auto policies, Policies());
+  for (const auto& p : policies) {
+    if (p.service() != name) continue;
+    st.policies.push_back(p);
+    if (p.rpo_seconds() > 0 && (st.rpo_seconds == 0 || p.rpo_seconds() < st.rpo_seconds)) {
+      st.rpo_seconds = p.rpo_seconds();
+    }
+  }
+  LIFEBOAT_ASSIGN_OR_RETURN(auto points, RestorePoints(name));
+  for (const auto& rp : points) {
+    if (rp.state() != v1::RP_COMMITTED) continue;
+    if (rp.cut_unix_nanos() >= st.newest_point_unix_nanos) {
+      st.newest_point = rp.id();
+      st.newest_point_unix_nanos = rp.cut_unix_nanos();
+    }
+  }
+  if (!st.newest_point.empty()) {
+    st.age_seconds = (Now() - st.newest_point_unix_nanos) / 1000000000;
+  }
+  st.rpo_breached = st.rpo_seconds > 0 && (st.age_seconds < 0 || st.age_seconds > st.rpo_seconds);
+  // An event when the service crosses into breach (and one when it recovers).
+  const std::string key = "rpo_state/" + name;
+  auto prev = store_->GetRaw(Kind::kMeta, key);
+  std::string now_state = st.rpo_breached ? "breached" : "ok";
+  if (!prev.ok() || *prev != now_state) {
+    if (st.rpo_breached) {
+      LIFEBOAT_RETURN_IF_ERROR(RecordEvent(
+          "critical", name, "rpo_breach",
+          st.newest_point.empty()
+              ? "no committed restore point; RPO is " + std::to_string(st.rpo_seconds) + "s"
+              : "newest committed point " + st.newest_point + " is " +
+                    std::to_string(st.age_seconds) + "s old; RPO is " +
+                    std::to_string(st.rpo_seconds) + "s"));
+    } else if (prev.ok()) {
+      LIFEBOAT_RETURN_IF_ERROR(
+          RecordEvent("info", name, "rpo_recovered", "RPO met again by " + st.newest_point));
+    }
+    StateStore::Batch batch;
+    batch.PutRaw(Kind::kMeta, key, now_state);
+    LIFEBOAT_RETURN_IF_ERROR(store_->Write(batch, /*sync=*/false));
+  }
+  return st;
+}
+
+}  // namespace lifeboat::core

@@ -1,0 +1,22 @@
+// Hooks that pause and resume a service's writers for `quiesced` cuts.
+#ifndef LIFEBOAT_CORE_ENGINE_HOOKS_H_
+#define LIFEBOAT_CORE_ENGINE_HOOKS_H_
+
+#include <lifeboat/core/v1/model.pb.h>
+#include <lifeboat/status.h>
+
+#include <string>
+
+namespace lifeboat::core {
+
+enum class HookStep { kPause, kResume };
+
+// Runs one step of a hook and waits for it, at most hook.timeout_seconds (default 60).
+// kind "command": `/bin/sh -c <command>`; exit 0 is success, anything else (or the timeout,
+// after which the command is killed) is UNAVAILABLE with its exit status. Other kinds are
+// UNIMPLEMENTED for now (the HTTP hook arrives with the HTTP client).
+Status RunHook(const v1::Hook& hook, HookStep step);
+
+}  // namespace lifeboat::core
+
+#endif  // LIFEBOAT_CORE_ENGINE_HOOKS_H_

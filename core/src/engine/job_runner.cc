@@ -1,0 +1,734 @@
+// Running one job from its last checkpoint (see engine.h for the guarantees).
+#include <lifeboat/core/engine.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <thread>
+
+#include "hooks.h"
+
+namespace lifeboat::core {
+namespace {
+
+namespace pb = ::lifeboat::v1;
+
+std::string Key(const std::string& a, const std::string& b) { return a + "/" + b; }
+std::string Name(const v1::DataSetSpec& spec) { return spec.component() + ":" + spec.selector(); }
+
+pb::DataSet ToPlugin(const v1::DataSetSpec& spec) {
+  pb::DataSet ds;
+  ds.set_component(spec.component());
+  ds.set_selector(spec.selector());
+  return ds;
+}
+
+pb::VerifyLevel ToPlugin(v1::VerificationLevel level) {
+  switch (level) {
+    case v1::VERIFY_NONE:
+      return pb::VERIFY_NONE;
+    case v1::VERIFY_SIZE:
+      return pb::VERIFY_SIZE;
+    default:
+      return pb::VERIFY_DIGEST;
+  }
+}
+
+bool Terminal(v1::JobState s) {
+  return s == v1::JOB_SUCCEEDED || s == v1::JOB_FAILED || s == v1::JOB_CANCELLED ||
+         s == v1::JOB_SKIPPED;
+}
+
+}  // namespace
+
+class Engine::JobRunner {
+ public:
+  JobRunner(Engine& engine, v1::Job job, const std::atomic<bool>* cancel,
+            const std::function<void(const JobProgress&)>& on_progress)
+      : e_(engine), job_(std::move(job)), cancel_(cancel), on_progress_(on_progress) {}
+
+  Status Run() {
+    if (Terminal(job_.state())) {
+      return job_.state() == v1::JOB_SUCCEEDED
+                 ? OkStatus()
+                 : Status(static_cast<Code>(job_.error_code()), job_.error());
+    }
+    job_.set_state(v1::JOB_RUNNING);
+    if (job_.started_unix_nanos() == 0) job_.set_started_unix_nanos(e_.Now());
+    LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
+    Status s = job_.kind() == v1::JOB_RESTORE ? RunRestore() : RunBackup();
+    if (s.ok()) {
+      job_.set_state(v1::JOB_SUCCEEDED);
+      job_.set_phase(v1::PHASE_DONE);
+    } else {
+      Fail(s);
+    }
+    job_.set_finished_unix_nanos(e_.Now());
+    Status saved = Save(/*sync=*/true);
+    if (!saved.ok()) return saved;
+    return s;
+  }
+
+ private:
+  // ---- persistence ----------------------------------------------------------------------
+  Status Save(bool sync, StateStore::Batch* extra = nullptr) {
+    StateStore::Batch local;
+    StateStore::Batch& batch = extra != nullptr ? *extra : local;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      batch.Put(Kind::kJobs, job_.id(), job_);
+      if (!rp_.id().empty()) batch.Put(Kind::kRestorePoints, Key(rp_.service(), rp_.id()), rp_);
+    }
+    return e_.store_->Write(batch, sync);
+  }
+
+  void Note(const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu_);
+    job_.add_log(line);
+    if (job_.log_size() > 200) job_.mutable_log()->DeleteSubrange(0, job_.log_size() - 200);
+  }
+
+  void Report() {
+    if (!on_progress_) return;
+    JobProgress p;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      p.job_id = job_.id();
+      p.phase = job_.phase();
+      p.bytes_total = job_.bytes_total();
+      p.items_total = job_.items_total();
+      p.bytes_done = job_.bytes_done();
+      p.items_done = job_.items_done();
+      for (const auto& [task, bytes] : in_flight_) p.bytes_done += bytes;
+    }
+    on_progress_(p);
+  }
+
+  bool Cancelled() const { return (cancel_ != nullptr && cancel_->load()) || stop_.load(); }
+
+  CallOptions Options() {
+    CallOptions o;
+    o.cancel = &stop_;
+    return o;
+  }
+
+  // A plugin call with retries: codes that say "try again" (UNAVAILABLE, DEADLINE_EXCEEDED,
+  // RESOURCE_EXHAUSTED) are retried with exponential backoff; every other code is final.
+  template <typename Resp, typename Req>
+  StatusOr<Resp> Call(Agent* agent, const std::string& component, lb_op op, const Req& req,
+                      const CallOptions& opts) {
+    int64_t backoff = e_.options_.first_backoff_millis;
+    for (int attempt = 1;; ++attempt) {
+      if (cancel_ != nullptr && cancel_->load()) stop_ = true;
+      if (stop_.load()) return CancelledError("job " + job_.id() + " was cancelled");
+      auto r = agent->Invoke<Resp>(component, op, req, opts);
+      if (r.ok() || !IsRetryable(r.status().code()) || attempt >= e_.options_.max_attempts) {
+        return r;
+      }
+      Note("retry " + std::to_string(attempt) + " of " + std::to_string(op) + " on " +
+           agent->cluster() + " after " + r.status().ToString());
+      for (int64_t waited = 0; waited < backoff && !Cancelled(); waited += 20) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      backoff *= 2;
+    }
+  }
+
+  // ---- failure ----------------------------------------------------------------------------
+  void Fail(const Status& s) {
+    job_.set_state(StateFor(s.code()));
+    job_.set_error_code(static_cast<int32_t>(s.code()));
+    job_.set_error(s.ToString());
+    if (job_.kind() != v1::JOB_BACKUP || rp_.id().empty()) return;
+    if (job_.state() == v1::JOB_PARKED) return;  // an operator may fix and resume it
+    // Abandoned: drop what was made so far on both sides, so that nothing is orphaned.
+    CleanUpAbandonedPoint();
+    rp_.set_state(v1::RP_FAILED);
+    (void)e_.RecordEvent("critical", job_.service(), "job_failed",
+                         "job " + job_.id() + " " + s.ToString());
+  }
+
+  static v1::JobState StateFor(Code code) {
+    switch (code) {
+      case Code::kCancelled:
+        return v1::JOB_CANCELLED;
+      case Code::kFailedPrecondition:
+        return v1::JOB_PARKED;
+      default:
+        return v1::JOB_FAILED;
+    }
+  }
+
+  void CleanUpAbandonedPoint() {
+    stop_ = false;  // clean-up calls must run even after a cancellation
+    const std::atomic<bool>* outer = cancel_;
+    cancel_ = nullptr;
+    auto source = e_.AgentFor(rp_.source_cluster());
+    auto target = e_.AgentFor(rp_.target_cluster());
+    for (int i = 0; i < rp_.members_size(); ++i) {
+      const v1::Member& m = rp_.members(i);
+      if (source.ok() && !m.snapshot().empty()) {
+        pb::ReleaseRequest rel;
+        rel.set_op_id("release-" + rp_.id() + "-" + std::to_string(i));
+        rel.mutable_snapshot()->ParseFromString(m.snapshot());
+        auto r =
+            (*source)->Invoke<pb::ReleaseResponse>(m.data_set().component(), LB_OP_RELEASE, rel);
+        if (!r.ok()) Note("could not release " + Name(m.data_set()) + ": " + r.status().ToString());
+      }
+      if (target.ok()) {
+        pb::ExpireRequest ex;
+        ex.set_op_id("abandon-" + rp_.id() + "-" + std::to_string(i));
+        *ex.mutable_data_set() = ToPlugin(m.data_set());
+        ex.add_restore_point_ids(rp_.id());
+        auto r = (*target)->Invoke<pb::ExpireResponse>(m.data_set().component(), LB_OP_EXPIRE, ex);
+        if (!r.ok()) Note("could not clean " + Name(m.data_set()) + ": " + r.status().ToString());
+      }
+    }
+    cancel_ = outer;
+  }
+
+  // ---- backup ---------------------------------------------------------------------------
+  Status RunBackup() {
+    const v1::Policy& policy = job_.policy();
+    auto svc = e_.store_->Read<v1::Service>(Kind::kServices, job_.service());
+    if (!svc.ok()) return svc.status().WithContext("service " + job_.service());
+    service_ = *svc;
+    LIFEBOAT_ASSIGN_OR_RETURN(source_, e_.AgentFor(service_.primary_cluster()));
+    LIFEBOAT_ASSIGN_OR_RETURN(target_, e_.AgentFor(service_.secondary_cluster()));
+    if (!job_.restore_point_id().empty()) {
+      LIFEBOAT_ASSIGN_OR_RETURN(rp_, e_.GetRestorePoint(job_.service(), job_.restore_point_id()));
+    }
+    // A resume owed from a crash while writers were paused comes first of all.
+    if (job_.writers_paused()) LIFEBOAT_RETURN_IF_ERROR(ResumeWriters());
+
+    while (job_.phase() != v1::PHASE_DONE) {
+      if (cancel_ != nullptr && cancel_->load()) {
+        return CancelledError("job " + job_.id() + " was cancelled");
+      }
+      Status s;
+      switch (job_.phase()) {
+        case v1::PHASE_PLAN:
+          s = Plan(policy);
+          break;
+        case v1::PHASE_PREPARE:
+          s = Prepare();
+          break;
+        case v1::PHASE_CUT:
+          s = Cut(policy);
+          break;
+        case v1::PHASE_TRANSFER:
+          s = Transfer(policy);
+          break;
+        case v1::PHASE_VERIFY:
+          s = Verify(policy);
+          break;
+        case v1::PHASE_COMMIT:
+          s = Commit();
+          break;
+        case v1::PHASE_EXPIRE:
+          s = Expire(policy);
+          break;
+        default:
+          return InternalError("job " + job_.id() + " is in an unknown phase " +
+                               std::to_string(job_.phase()));
+      }
+      LIFEBOAT_RETURN_IF_ERROR(s);
+      Report();
+    }
+    return OkStatus();
+  }
+
+  Status Advance(v1::Phase next, bool sync) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_.set_phase(next);
+    }
+    return Save(sync);
+  }
+
+  Status Plan(const v1::Policy& policy) {
+    // Resolve each data set to concrete members on the primary.
+    v1::RestorePoint rp;
+    rp.set_service(service_.name());
+    rp.set_policy(policy.name());
+    rp.set_policy_revision(policy.revision());
+    rp.set_job_id(job_.id());
+    rp.set_state(v1::RP_PENDING);
+    rp.set_consistency(policy.consistency());
+    rp.set_source_cluster(service_.primary_cluster());
+    rp.set_target_cluster(service_.secondary_cluster());
+    for (const auto& spec : service_.data_sets()) {
+      pb::ResolveRequest req;
+      req.set_selector(spec.selector());
+      auto resolved = Call<pb::ResolveResponse>(source_, spec.component(), LB_OP_RESOLVE, req, {});
+      if (!resolved.ok()) return resolved.status().WithContext("resolve " + Name(spec));
+      if (resolved->data_sets_size() == 0) {
+        return NotFoundError("data set " + Name(spec) + " matches nothing on cluster " +
+                             service_.primary_cluster());
+      }
+      for (const auto& ds : resolved->data_sets()) {
+        v1::Member* m = rp.add_members();
+        m->mutable_data_set()->set_component(spec.component());
+        m->mutable_data_set()->set_selector(ds.selector());
+        m->mutable_data_set()->set_commit_stage(spec.commit_stage());
+      }
+    }
+    // The base: the newest committed point of the service.
+    LIFEBOAT_ASSIGN_OR_RETURN(auto points, e_.RestorePoints(service_.name()));
+    for (const auto& p : points) {
+      if (p.state() == v1::RP_COMMITTED && p.id() > rp.base_restore_point_id()) {
+        rp.set_base_restore_point_id(p.id());
+      }
+    }
+    LIFEBOAT_ASSIGN_OR_RETURN(uint64_t seq, e_.store_->NextSequence("restore_point"));
+    rp.set_id(MakeRestorePointId(e_.Now(), seq));
+    rp.set_created_unix_nanos(e_.Now());
+    rp_ = rp;
+    job_.set_restore_point_id(rp.id());
+    job_.set_base_restore_point_id(rp.base_restore_point_id());
+    return Advance(v1::PHASE_PREPARE, /*sync=*/true);
+  }
+
+  Status Prepare() {
+    for (int i = 0; i < rp_.members_size(); ++i) {
+      const v1::Member& m = rp_.members(i);
+      pb::PrepareRequest req;
+      req.set_op_id("prepare-" + rp_.id() + "-" + std::to_string(i));
+      *req.mutable_data_set() = ToPlugin(m.data_set());
+      auto r = Call<pb::PrepareResponse>(source_, m.data_set().component(), LB_OP_PREPARE, req,
+                                         Options());
+      if (!r.ok() && r.status().code() != Code::kUnimplemented) {
+        return r.status().WithContext("prepare " + Name(m.data_set()));
+      }
+    }
+    return Advance(v1::PHASE_CUT, /*sync=*/false);
+  }
+
+  // Cuts the members in `which` in parallel at `t` (0 = as close to now as they can).
+  Status CutMembers(const std::vector<int>& which, int64_t t) {
+    std::vector<Status> results(which.size());
+    std::vector<std::thread> threads;
+    for (size_t k = 0; k < which.size(); ++k) {
+      threads.emplace_back([&, k] {
+        int i = which[k];
+        v1::DataSetSpec spec;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (!rp_.members(i).snapshot().empty()) return;  // cut before a crash
+          spec = rp_.members(i).data_set();
+        }
+        pb::CutRequest req;
+        req.set_op_id("cut-" + rp_.id() + "-" + std::to_string(i));
+        *req.mutable_data_set() = ToPlugin(spec);
+        req.set_restore_point_id(rp_.id());
+        req.set_cut_unix_nanos(t);
+        auto r = Call<pb::CutResponse>(source_, spec.component(), LB_OP_CUT, req, Options());
+        if (!r.ok()) {
+          results[k] = r.status().WithContext("cut " + Name(spec));
+          return;
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        v1::Member* m = rp_.mutable_members(i);
+        m->set_snapshot(r->snapshot().SerializeAsString());
+        m->set_cut_start_unix_nanos(r->snapshot().cut_start_unix_nanos());
+        m->set_cut_end_unix_nanos(r->snapshot().cut_end_unix_nanos());
+        m->set_total_bytes(r->manifest().total_bytes());
+        m->set_items(static_cast<uint64_t>(r->manifest().entries_size()));
+        m->set_manifest_digest(r->manifest().manifest_digest());
+      });
+    }
+    for (auto& th : threads) th.join();
+    Status saved = Save(/*sync=*/true);  // cut snapshots must never be forgotten
+    for (const auto& s : results) LIFEBOAT_RETURN_IF_ERROR(s);
+    return saved;
+  }
+
+  Status Cut(const v1::Policy& policy) {
+    std::vector<int> all;
+    for (int i = 0; i < rp_.members_size(); ++i) all.push_back(i);
+    if (rp_.cut_unix_nanos() == 0) {
+      rp_.set_cut_unix_nanos(e_.Now());
+      LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
+    }
+    switch (policy.consistency()) {
+      case v1::ALIGNED: {
+        // Members that cannot travel in time cut first; T is the end of their cuts; the
+        // others then cut at exactly T.
+        std::vector<int> now_only, at_time;
+        for (int i : all) {
+          auto d = source_->Describe(rp_.members(i).data_set().component());
+          if (!d.ok()) return d.status();
+          bool travels = std::find(d->capabilities().begin(), d->capabilities().end(),
+                                   pb::CAP_CUT_AT_TIME) != d->capabilities().end();
+          (travels ? at_time : now_only).push_back(i);
+        }
+        LIFEBOAT_RETURN_IF_ERROR(CutMembers(now_only, 0));
+        int64_t t = rp_.cut_unix_nanos();
+        for (int i : now_only) t = std::max(t, rp_.members(i).cut_end_unix_nanos());
+        rp_.set_cut_unix_nanos(t);
+        LIFEBOAT_RETURN_IF_ERROR(CutMembers(at_time, t));
+        break;
+      }
+      case v1::QUIESCED: {
+        LIFEBOAT_RETURN_IF_ERROR(PauseWriters(policy));
+        Status cut = CutMembers(all, rp_.cut_unix_nanos());
+        Status resumed = ResumeWriters();  // always, whatever the cut did
+        LIFEBOAT_RETURN_IF_ERROR(cut);
+        LIFEBOAT_RETURN_IF_ERROR(resumed);
+        break;
+      }
+      default:
+        LIFEBOAT_RETURN_IF_ERROR(CutMembers(all, rp_.cut_unix_nanos()));
+        break;
+    }
+    int64_t first = INT64_MAX, last = 0;
+    for (const auto& m : rp_.members()) {
+      first = std::min(first, m.cut_start_unix_nanos());
+      last = std::max(last, m.cut_end_unix_nanos());
+    }
+    rp_.set_spread_nanos(last > first ? last - first : 0);
+    return Advance(v1::PHASE_TRANSFER, /*sync=*/true);
+  }
+
+  Status PauseWriters(const v1::Policy& policy) {
+    // Recorded before the first pause: a crash from here on owes the writers a resume.
+    job_.set_writers_paused(true);
+    LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
+    for (const auto& hook : policy.hooks()) {
+      Status s = RunHook(hook, HookStep::kPause);
+      if (!s.ok()) return s.WithContext("pausing writers");
+    }
+    return OkStatus();
+  }
+
+  Status ResumeWriters() {
+    Status first;
+    for (const auto& hook : job_.policy().hooks()) {
+      Status s = RunHook(hook, HookStep::kResume);
+      if (!s.ok()) {
+        Note("resume failed: " + s.ToString());
+        if (first.ok()) first = s;
+      }
+    }
+    job_.set_writers_paused(false);
+    LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
+    if (!first.ok()) {
+      (void)e_.RecordEvent("critical", job_.service(), "resume_failed", first.ToString());
+    }
+    return first;
+  }
+
+  Status Transfer(const v1::Policy& policy) {
+    // Plan every member once; the plan and its tasks are recorded in one batch.
+    LIFEBOAT_ASSIGN_OR_RETURN(auto tasks, e_.Tasks(job_.id()));
+    std::map<std::string, v1::Task> by_id;
+    for (auto& t : tasks) by_id[t.id()] = t;
+    for (int i = 0; i < rp_.members_size(); ++i) {
+      const std::string plan_id = "m" + std::to_string(i) + "-plan";
+      if (by_id.count(plan_id)) continue;
+      const v1::Member& m = rp_.members(i);
+      pb::PlanTransferRequest req;
+      req.set_op_id("plan-" + rp_.id() + "-" + std::to_string(i));
+      LIFEBOAT_ASSIGN_OR_RETURN(*req.mutable_source()->mutable_config(),
+                                source_->PeerConfig(m.data_set().component()));
+      req.mutable_snapshot()->ParseFromString(m.snapshot());
+      req.set_base_restore_point_id(rp_.base_restore_point_id());
+      auto plan = Call<pb::PlanTransferResponse>(target_, m.data_set().component(),
+                                                 LB_OP_PLAN_TRANSFER, req, Options());
+      if (!plan.ok()) return plan.status().WithContext("plan " + Name(m.data_set()));
+      if (!rp_.base_restore_point_id().empty() && !plan->incremental()) {
+        Note("full copy of " + Name(m.data_set()) + ": " + plan->full_reason());
+        (void)e_.RecordEvent("warning", job_.service(), "full_copy",
+                             Name(m.data_set()) + ": " + plan->full_reason());
+      }
+      StateStore::Batch batch;
+      v1::Task marker;
+      marker.set_job_id(job_.id());
+      marker.set_id(plan_id);
+      marker.set_phase(v1::PHASE_PLAN);
+      *marker.mutable_data_set() = m.data_set();
+      marker.set_state(v1::TASK_DONE);
+      marker.set_result(plan->SerializeAsString());
+      batch.Put(Kind::kTasks, Key(job_.id(), plan_id), marker);
+      by_id[plan_id] = marker;
+      for (const auto& t : plan->tasks()) {
+        v1::Task task;
+        task.set_job_id(job_.id());
+        task.set_id("m" + std::to_string(i) + "-" + t.task_id());
+        task.set_phase(v1::PHASE_TRANSFER);
+        *task.mutable_data_set() = m.data_set();
+        task.set_state(v1::TASK_PENDING);
+        task.set_op_id("transfer-" + rp_.id() + "-" + std::to_string(i) + "-" + t.task_id());
+        task.set_payload(t.SerializeAsString());
+        task.set_bytes(t.kind() == "copy" ? t.bytes() : 0);
+        batch.Put(Kind::kTasks, Key(job_.id(), task.id()), task);
+        by_id[task.id()] = task;
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        job_.set_bytes_total(job_.bytes_total() + plan->bytes_to_copy());
+        job_.set_items_total(job_.items_total() + plan->items_to_copy());
+      }
+      LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true, &batch));
+    }
+
+    // Run what is not done yet, `parallelism` at a time, in plan order per member.
+    std::deque<v1::Task> queue;
+    for (const auto& [id, t] : by_id) {
+      if (t.phase() == v1::PHASE_TRANSFER && t.state() != v1::TASK_DONE) queue.push_back(t);
+    }
+    std::stable_sort(queue.begin(), queue.end(), [](const v1::Task& a, const v1::Task& b) {
+      // Tree and link tasks of a member before its copies (the plugin's order).
+      pb::TransferTask ta, tb;
+      ta.ParseFromString(a.payload());
+      tb.ParseFromString(b.payload());
+      auto rank = [](const std::string& k) { return k == "tree" ? 0 : k == "link" ? 1 : 2; };
+      return rank(ta.kind()) < rank(tb.kind());
+    });
+    const int workers = std::max<int>(1, static_cast<int>(policy.parallelism()));
+    const uint64_t bandwidth = policy.bandwidth_bytes_per_second() / workers;
+    Status first_error;
+    std::mutex qmu;
+    auto worker = [&] {
+      while (true) {
+        v1::Task task;
+        {
+          std::lock_guard<std::mutex> lock(qmu);
+          if (queue.empty() || !first_error.ok()) return;
+          task = queue.front();
+          queue.pop_front();
+        }
+        Status s = RunTransferTask(task, bandwidth);
+        if (!s.ok()) {
+          std::lock_guard<std::mutex> lock(qmu);
+          if (first_error.ok()) first_error = s;
+          stop_ = true;
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int w = 0; w < workers; ++w) pool.emplace_back(worker);
+    for (auto& th : pool) th.join();
+    if (!first_error.ok()) return first_error;
+    return Advance(v1::PHASE_VERIFY, /*sync=*/false);
+  }
+
+  Status RunTransferTask(v1::Task task, uint64_t bandwidth) {
+    const v1::Member* member = nullptr;
+    int index = std::stoi(task.id().substr(1, task.id().find('-') - 1));
+    member = &rp_.members(index);
+    pb::TransferRequest req;
+    req.set_op_id(task.op_id());
+    LIFEBOAT_ASSIGN_OR_RETURN(*req.mutable_source()->mutable_config(),
+                              source_->PeerConfig(member->data_set().component()));
+    req.mutable_snapshot()->ParseFromString(member->snapshot());
+    req.mutable_task()->ParseFromString(task.payload());
+    req.set_bandwidth_bytes_per_second(bandwidth);
+    CallOptions opts = Options();
+    opts.on_progress = [&](const pb::Progress& p) {
+      if (cancel_ != nullptr && cancel_->load()) stop_ = true;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        in_flight_[task.id()] = task.bytes() > 0 ? p.bytes_done() : 0;
+      }
+      Report();
+    };
+    auto r = Call<pb::TransferResponse>(target_, member->data_set().component(), LB_OP_TRANSFER,
+                                        req, opts);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      in_flight_.erase(task.id());
+    }
+    if (!r.ok()) return r.status().WithContext("transfer " + task.id());
+    task.set_state(v1::TASK_DONE);
+    task.set_result(r->SerializeAsString());
+    StateStore::Batch batch;
+    batch.Put(Kind::kTasks, Key(job_.id(), task.id()), task);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_.set_bytes_done(job_.bytes_done() + task.bytes());
+      if (req.task().kind() == "copy") {
+        job_.set_items_done(job_.items_done() + static_cast<uint64_t>(req.task().paths_size()));
+      }
+      rp_.mutable_members(index)->set_bytes_copied(rp_.members(index).bytes_copied() +
+                                                   r->bytes_copied());
+    }
+    // Not synced: a task done but not recorded is run again after a crash, and the plugin
+    // answers it without moving data (idempotent per op id).
+    LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/false, &batch));
+    Report();
+    return OkStatus();
+  }
+
+  Status Verify(const v1::Policy& policy) {
+    if (policy.verification() != v1::VERIFY_NONE) {
+      for (int i = 0; i < rp_.members_size(); ++i) {
+        const v1::Member& m = rp_.members(i);
+        pb::VerifyRequest req;
+        req.set_op_id("verify-" + rp_.id() + "-" + std::to_string(i));
+        req.mutable_snapshot()->ParseFromString(m.snapshot());
+        req.set_level(ToPlugin(policy.verification()));
+        auto r = Call<pb::VerifyResponse>(target_, m.data_set().component(), LB_OP_VERIFY, req,
+                                          Options());
+        if (!r.ok()) return r.status().WithContext("verify " + Name(m.data_set()));
+        if (!r->ok()) {
+          std::string first = r->mismatches_size() > 0
+                                  ? r->mismatches(0).path() + " (" + r->mismatches(0).what() + ")"
+                                  : "";
+          return DataLossError("verify " + Name(m.data_set()) + ": " +
+                               std::to_string(r->mismatches_size()) +
+                               " differences between the copy and the cut, first " + first +
+                               "; the restore point was not committed");
+        }
+      }
+    }
+    return Advance(v1::PHASE_COMMIT, /*sync=*/false);
+  }
+
+  Status Commit() {
+    // Stage by stage: a stage commits only after every member of the previous one did.
+    std::set<int32_t> stages;
+    for (const auto& m : rp_.members()) stages.insert(m.data_set().commit_stage());
+    for (int32_t stage : stages) {
+      for (int i = 0; i < rp_.members_size(); ++i) {
+        const v1::Member& m = rp_.members(i);
+        if (m.data_set().commit_stage() != stage || m.committed()) continue;
+        pb::CommitRequest req;
+        req.set_op_id("commit-" + rp_.id() + "-" + std::to_string(i));
+        req.mutable_snapshot()->ParseFromString(m.snapshot());
+        req.set_base_restore_point_id(rp_.base_restore_point_id());
+        auto r = Call<pb::CommitResponse>(target_, m.data_set().component(), LB_OP_COMMIT, req,
+                                          Options());
+        if (!r.ok()) return r.status().WithContext("commit " + Name(m.data_set()));
+        rp_.mutable_members(i)->set_committed(true);
+        rp_.mutable_members(i)->set_base_restore_point_id(rp_.base_restore_point_id());
+        LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
+      }
+    }
+    // Visible only now that every member has committed.
+    rp_.set_state(v1::RP_COMMITTED);
+    rp_.set_committed_unix_nanos(e_.Now());
+    return Advance(v1::PHASE_EXPIRE, /*sync=*/true);
+  }
+
+  Status Expire(const v1::Policy& policy) {
+    // The source-side snapshots are no longer needed.
+    for (int i = 0; i < rp_.members_size(); ++i) {
+      const v1::Member& m = rp_.members(i);
+      pb::ReleaseRequest req;
+      req.set_op_id("release-" + rp_.id() + "-" + std::to_string(i));
+      req.mutable_snapshot()->ParseFromString(m.snapshot());
+      auto r = Call<pb::ReleaseResponse>(source_, m.data_set().component(), LB_OP_RELEASE, req,
+                                         Options());
+      if (!r.ok() && r.status().code() != Code::kUnimplemented) {
+        return r.status().WithContext("release " + Name(m.data_set()));
+      }
+    }
+    LIFEBOAT_ASSIGN_OR_RETURN(auto victims, RetentionVictims(policy));
+    for (v1::RestorePoint victim : victims) {
+      for (int i = 0; i < victim.members_size(); ++i) {
+        const v1::Member& m = victim.members(i);
+        pb::ExpireRequest req;
+        req.set_op_id("expire-" + victim.id() + "-" + std::to_string(i));
+        *req.mutable_data_set() = ToPlugin(m.data_set());
+        req.add_restore_point_ids(victim.id());
+        auto r = Call<pb::ExpireResponse>(target_, m.data_set().component(), LB_OP_EXPIRE, req,
+                                          Options());
+        if (!r.ok()) return r.status().WithContext("expire " + victim.id());
+      }
+      victim.set_state(v1::RP_EXPIRED);
+      StateStore::Batch batch;
+      batch.Put(Kind::kRestorePoints, Key(victim.service(), victim.id()), victim);
+      LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true, &batch));
+      Note("expired " + victim.id());
+    }
+    return Advance(v1::PHASE_DONE, /*sync=*/true);
+  }
+
+  // Committed points of the service that retention lets go: never the newest, never one
+  // an unfinished job builds on or restores from.
+  StatusOr<std::vector<v1::RestorePoint>> RetentionVictims(const v1::Policy& policy) {
+    const v1::Retention& keep = policy.retention();
+    if (keep.keep_count() == 0 && keep.keep_age_seconds() == 0)
+      return std::vector<v1::RestorePoint>{};
+    LIFEBOAT_ASSIGN_OR_RETURN(auto points, e_.RestorePoints(service_.name()));
+    std::vector<v1::RestorePoint> committed;
+    for (auto& p : points) {
+      if (p.state() == v1::RP_COMMITTED) committed.push_back(p);
+    }
+    std::sort(committed.begin(), committed.end(),
+              [](const auto& a, const auto& b) { return a.id() > b.id(); });  // newest first
+    std::set<std::string> needed;
+    LIFEBOAT_ASSIGN_OR_RETURN(auto jobs, e_.Jobs());
+    for (const auto& j : jobs) {
+      if (j.id() == job_.id() || Terminal(j.state())) continue;
+      needed.insert(j.base_restore_point_id());
+      needed.insert(j.restore_point_id());
+    }
+    std::vector<v1::RestorePoint> victims;
+    const int64_t now = e_.Now();
+    for (size_t k = 1; k < committed.size(); ++k) {  // k = 0: the newest, always kept
+      const auto& p = committed[k];
+      bool by_count = keep.keep_count() > 0 && k < keep.keep_count();
+      bool by_age = keep.keep_age_seconds() > 0 &&
+                    (now - p.cut_unix_nanos()) / 1000000000 < keep.keep_age_seconds();
+      if (by_count || by_age || needed.count(p.id())) continue;
+      victims.push_back(p);
+    }
+    return victims;
+  }
+
+  // ---- restore --------------------------------------------------------------------------
+  Status RunRestore() {
+    LIFEBOAT_ASSIGN_OR_RETURN(v1::RestorePoint rp,
+                              e_.GetRestorePoint(job_.service(), job_.restore_point_id()));
+    LIFEBOAT_ASSIGN_OR_RETURN(Agent * agent, e_.AgentFor(job_.restore().cluster()));
+    for (int i = 0; i < rp.members_size(); ++i) {
+      const v1::Member& m = rp.members(i);
+      pb::RestoreRequest req;
+      req.set_op_id("restore-" + job_.id() + "-" + std::to_string(i));
+      *req.mutable_data_set() = ToPlugin(m.data_set());
+      req.set_restore_point_id(rp.id());
+      // Into a new location, each member lands below it at its own selector.
+      if (!job_.restore().destination().empty()) {
+        req.set_destination(job_.restore().destination() + m.data_set().selector());
+      }
+      req.set_dry_run(job_.restore().dry_run());
+      auto r =
+          Call<pb::RestoreResponse>(agent, m.data_set().component(), LB_OP_RESTORE, req, Options());
+      if (!r.ok()) return r.status().WithContext("restore " + Name(m.data_set()));
+      for (const auto& c : r->changes()) Note(Name(m.data_set()) + ": " + c);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        job_.set_bytes_done(job_.bytes_done() + r->bytes_written());
+        job_.set_items_done(job_.items_done() + static_cast<uint64_t>(r->changes_size()));
+      }
+      LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/false));
+      Report();
+    }
+    return OkStatus();
+  }
+
+  Engine& e_;
+  v1::Job job_;
+  v1::RestorePoint rp_;
+  v1::Service service_;
+  Agent* source_ = nullptr;
+  Agent* target_ = nullptr;
+  const std::atomic<bool>* cancel_;
+  std::function<void(const JobProgress&)> on_progress_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::map<std::string, uint64_t> in_flight_;
+};
+
+Status Engine::RunJob(const std::string& job_id, const std::atomic<bool>* cancel,
+                      const std::function<void(const JobProgress&)>& on_progress) {
+  LIFEBOAT_ASSIGN_OR_RETURN(v1::Job job, GetJob(job_id));
+  JobRunner runner(*this, std::move(job), cancel, on_progress);
+  return runner.Run();
+}
+
+}  // namespace lifeboat::core

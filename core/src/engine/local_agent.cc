@@ -1,0 +1,48 @@
+#include <lifeboat/core/agent.h>
+
+namespace lifeboat::core {
+
+LocalAgent::LocalAgent(const PluginHost& host, v1::Cluster cluster)
+    : host_(host), cluster_(std::move(cluster)) {}
+
+StatusOr<lifeboat::v1::PluginConfig> LocalAgent::PeerConfig(const std::string& component) {
+  for (const auto& c : cluster_.components()) {
+    if (c.component() != component) continue;
+    lifeboat::v1::PluginConfig config;
+    config.set_plugin(c.plugin().empty() ? c.component() : c.plugin());
+    config.set_cluster(cluster_.name());
+    config.set_config_json(c.config_json());
+    return config;
+  }
+  std::string known;
+  for (const auto& c : cluster_.components()) known += (known.empty() ? "" : ", ") + c.component();
+  return NotFoundError("cluster " + cluster_.name() + " has no component '" + component +
+                       "' (it has: " + (known.empty() ? "none" : known) + ")");
+}
+
+StatusOr<PluginInstance*> LocalAgent::Instance(const std::string& component) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = instances_.find(component);
+  if (it != instances_.end()) return it->second.get();
+  LIFEBOAT_ASSIGN_OR_RETURN(lifeboat::v1::PluginConfig config, PeerConfig(component));
+  auto made = host_.Instantiate(config);
+  if (!made.ok()) {
+    return made.status().WithContext("cluster " + cluster_.name() + ", component " + component);
+  }
+  PluginInstance* raw = made->get();
+  instances_.emplace(component, std::move(made).value());
+  return raw;
+}
+
+Status LocalAgent::Call(const std::string& component, lb_op op, const std::string& request,
+                        std::string* response, const CallOptions& opts) {
+  LIFEBOAT_ASSIGN_OR_RETURN(PluginInstance * instance, Instance(component));
+  return instance->InvokeRaw(op, request, response, opts);
+}
+
+StatusOr<lifeboat::v1::PluginDescriptor> LocalAgent::Describe(const std::string& component) {
+  LIFEBOAT_ASSIGN_OR_RETURN(PluginInstance * instance, Instance(component));
+  return instance->descriptor();
+}
+
+}  // namespace lifeboat::core
