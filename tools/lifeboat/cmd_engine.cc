@@ -386,6 +386,24 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
     *exit_code = RunWithProgress(**engine, *id);
   });
 
+  // daemon
+  CLI::App* daemon = app.add_subcommand(
+      "daemon",
+      "Run the scheduler: resume unfinished jobs, then back up policies as they fall due");
+  daemon->footer(
+      "Runs in the foreground until Ctrl-C or SIGTERM (the job then running is cancelled and\n"
+      "cleaned up). A slot missed while it was down runs once; a slot that falls due while\n"
+      "the previous backup of its policy is unfinished is recorded as skipped.");
+  daemon->callback([&global, exit_code] {
+    auto engine = OpenEngine(global, a);
+    if (!engine.ok()) return void(*exit_code = Fail(engine.status()));
+    std::signal(SIGINT, OnStop);
+    std::signal(SIGTERM, OnStop);
+    std::cerr << "lifeboat daemon: scheduling (state " << a.state_dir << ")\n";
+    Status s = (*engine)->Serve(&g_stop);
+    *exit_code = s.ok() ? kExitOk : Fail(s);
+  });
+
   // events
   app.add_subcommand("events", "Events: RPO breaches, failed jobs, full copies")
       ->callback([&global, exit_code] {

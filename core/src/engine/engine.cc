@@ -1,7 +1,6 @@
 #include <lifeboat/core/engine.h>
 
 #include <google/protobuf/util/message_differencer.h>
-#include <lifeboat/core/scheduler.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -367,6 +366,89 @@ StatusOr<v1::RestorePoint> Engine::GetRestorePoint(const std::string& service,
                          "'; `lifeboat points list " + service + "` shows them");
   }
   return rp;
+}
+
+StatusOr<std::vector<std::string>> Engine::TickOnce(const std::atomic<bool>* cancel) {
+  if (!scheduler_) scheduler_ = std::make_unique<Scheduler>();
+  // Bring the scheduler in line with the stored policies.
+  LIFEBOAT_ASSIGN_OR_RETURN(auto policies, Policies());
+  std::set<std::string> present;
+  for (const auto& p : policies) {
+    present.insert(p.name());
+    auto known = scheduled_revision_.find(p.name());
+    if (known != scheduled_revision_.end() && known->second == p.revision()) continue;
+    int64_t last_run = 0;
+    auto raw = store_->GetRaw(Kind::kMeta, "last_run/" + p.name());
+    if (raw.ok()) last_run = std::stoll(*raw);
+    Status s = scheduler_->Upsert(p, p.applied_unix_nanos(), last_run);
+    if (!s.ok()) {
+      spdlog::warn("policy {} cannot be scheduled: {}", p.name(), s.ToString());
+      continue;
+    }
+    scheduled_revision_[p.name()] = p.revision();
+  }
+  for (auto it = scheduled_revision_.begin(); it != scheduled_revision_.end();) {
+    if (present.count(it->first)) {
+      ++it;
+    } else {
+      scheduler_->Remove(it->first);
+      it = scheduled_revision_.erase(it);
+    }
+  }
+  std::set<std::string> busy;
+  LIFEBOAT_ASSIGN_OR_RETURN(auto jobs, Jobs());
+  for (const auto& j : jobs) {
+    if (j.kind() == v1::JOB_BACKUP && Unfinished(j)) busy.insert(j.policy().name());
+  }
+  std::vector<std::string> made;
+  auto runs = scheduler_->Tick(Now(), [&](const std::string& p) { return busy.count(p) > 0; });
+  for (const Scheduler::Run& run : runs) {
+    if (cancel != nullptr && cancel->load()) break;
+    StateStore::Batch batch;
+    batch.PutRaw(Kind::kMeta, "last_run/" + run.policy, std::to_string(run.scheduled_unix_nanos));
+    if (run.skipped) {
+      LIFEBOAT_ASSIGN_OR_RETURN(v1::Policy policy, GetPolicy(run.policy));
+      LIFEBOAT_ASSIGN_OR_RETURN(uint64_t seq, store_->NextSequence("job"));
+      v1::Job job;
+      job.set_id(Numbered("job-", seq));
+      job.set_kind(v1::JOB_BACKUP);
+      job.set_service(run.service);
+      *job.mutable_policy() = policy;
+      job.set_state(v1::JOB_SKIPPED);
+      job.set_trigger("schedule");
+      job.set_scheduled_unix_nanos(run.scheduled_unix_nanos);
+      job.set_created_unix_nanos(Now());
+      job.set_finished_unix_nanos(Now());
+      job.set_error("the previous backup of this policy was still unfinished");
+      batch.Put(Kind::kJobs, job.id(), job);
+      LIFEBOAT_RETURN_IF_ERROR(store_->Write(batch, /*sync=*/true));
+      made.push_back(job.id());
+      continue;
+    }
+    LIFEBOAT_RETURN_IF_ERROR(store_->Write(batch, /*sync=*/true));
+    auto id = StartBackup(run.policy, "schedule", "scheduler");
+    if (!id.ok()) {
+      spdlog::warn("scheduled run of {} not started: {}", run.policy, id.status().ToString());
+      continue;
+    }
+    made.push_back(*id);
+    Status s = RunJob(*id, cancel);
+    if (!s.ok()) spdlog::warn("scheduled job {} ended: {}", *id, s.ToString());
+  }
+  return made;
+}
+
+Status Engine::Serve(const std::atomic<bool>* stop) {
+  LIFEBOAT_RETURN_IF_ERROR(ResumeAll(stop).status());
+  while (stop == nullptr || !stop->load()) {
+    LIFEBOAT_RETURN_IF_ERROR(TickOnce(stop).status());
+    int64_t wait = scheduler_->NextDue() - Now();
+    wait = std::clamp<int64_t>(wait, 0, 1000000000);
+    for (int64_t slept = 0; slept < wait && (stop == nullptr || !stop->load()); slept += 50000000) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  return OkStatus();
 }
 
 StatusOr<std::vector<v1::Event>> Engine::Events() const {

@@ -5,6 +5,7 @@
 #include <lifeboat/core/engine.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -70,6 +71,7 @@ class EngineTest : public ::testing::Test {
   Status OpenEngine() {
     engine_.reset();
     EngineOptions o;
+    if (fake_now_ != 0) o.now = [this] { return fake_now_.load(); };
     o.state_dir = base_ / "state";
     o.plugin_dirs = {LIFEBOAT_TEST_PLUGIN_DIR};
     o.first_backoff_millis = 1;
@@ -134,6 +136,7 @@ class EngineTest : public ::testing::Test {
 
   fs::path base_;
   std::unique_ptr<Engine> engine_;
+  std::atomic<int64_t> fake_now_{0};  // 0: the real clock
 };
 
 TEST_F(EngineTest, ApplyIsIdempotentAndVersioned) {
@@ -320,6 +323,49 @@ TEST_F(EngineTest, AJobKilledMidTransferResumesAfterReopen) {
   ASSERT_TRUE(restore.ok());
   ASSERT_TRUE(engine_->RunJob(*restore).ok());
   EXPECT_EQ(Capture(base_ / "secondary" / "after-crash" / "warehouse" / "sales"), sales);
+}
+
+TEST_F(EngineTest, SchedulerRunsDueSlotsOnceSkipsOverlapsAndCatchesUpOnce) {
+  constexpr int64_t kHour = 3600LL * 1000000000LL;
+  const int64_t t0 = 1'800'000'000LL * 1000000000LL;  // 2027-01-15, a fixed point in time
+  fake_now_ = t0;
+  ASSERT_TRUE(OpenEngine().ok());
+  ASSERT_TRUE(engine_->Apply(Config(), "test").ok());  // every hour from t0
+
+  fake_now_ = t0 + 10LL * 1000000000LL;
+  auto none = engine_->TickOnce();
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty()) << "nothing is due ten seconds after the anchor";
+
+  fake_now_ = t0 + kHour + 1;
+  auto first = engine_->TickOnce();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->size(), 1u);
+  auto job = engine_->GetJob(first->at(0));
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->state(), v1::JOB_SUCCEEDED) << job->error();
+  EXPECT_EQ(job->trigger(), "schedule");
+
+  // Five hours of downtime: one run, not five; and the engine restarted in between.
+  fake_now_ = t0 + 6 * kHour + 1;
+  ASSERT_TRUE(OpenEngine().ok());
+  auto caught_up = engine_->TickOnce();
+  ASSERT_TRUE(caught_up.ok());
+  EXPECT_EQ(caught_up->size(), 1u);
+
+  // A slot that falls due while the previous backup is unfinished is recorded as skipped.
+  auto pending = engine_->StartBackup("sales-hourly", "manual", "test");
+  ASSERT_TRUE(pending.ok());
+  fake_now_ = t0 + 7 * kHour + 1;
+  auto skipped = engine_->TickOnce();
+  ASSERT_TRUE(skipped.ok());
+  ASSERT_EQ(skipped->size(), 1u);
+  auto sj = engine_->GetJob(skipped->at(0));
+  ASSERT_TRUE(sj.ok());
+  EXPECT_EQ(sj->state(), v1::JOB_SKIPPED);
+  auto still = engine_->GetJob(*pending);
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(still->state(), v1::JOB_PENDING) << "the skipped slot must not touch the running job";
 }
 
 }  // namespace

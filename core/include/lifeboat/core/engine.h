@@ -16,6 +16,7 @@
 #include <lifeboat/core/agent.h>
 #include <lifeboat/core/plugin_host.h>
 #include <lifeboat/core/policy_yaml.h>
+#include <lifeboat/core/scheduler.h>
 #include <lifeboat/core/state_store.h>
 #include <lifeboat/core/v1/model.pb.h>
 #include <lifeboat/status.h>
@@ -101,6 +102,17 @@ class Engine {
   StatusOr<std::vector<v1::Job>> Jobs() const;
   StatusOr<std::vector<v1::Task>> Tasks(const std::string& job_id) const;
 
+  // ---- scheduling ----------------------------------------------------------------------
+  // One pass of the scheduler at the engine's clock: each policy whose slot has come gets a
+  // backup job, run to its end before the next starts (in the scheduler's order: priority,
+  // then the service that waited longest); a slot that falls due while the policy's
+  // previous backup is unfinished is recorded as a SKIPPED job. After downtime a missed slot
+  // runs once. Returns the ids of the jobs made (run or skipped).
+  StatusOr<std::vector<std::string>> TickOnce(const std::atomic<bool>* cancel = nullptr);
+  // The daemon's loop: resumes unfinished jobs, then ticks until `stop`, sleeping until the
+  // next slot (at most a second at a time, so that policy changes are seen).
+  Status Serve(const std::atomic<bool>* stop);
+
   // ---- restore points ------------------------------------------------------------------
   StatusOr<std::vector<v1::RestorePoint>> RestorePoints(const std::string& service) const;
   StatusOr<v1::RestorePoint> GetRestorePoint(const std::string& service,
@@ -131,6 +143,8 @@ class Engine {
   std::unique_ptr<PluginHost> host_;
   mutable std::mutex mu_;  // guards agents_ and job starts
   std::map<std::string, std::unique_ptr<Agent>> agents_;
+  std::unique_ptr<Scheduler> scheduler_;                // built by the first TickOnce
+  std::map<std::string, uint64_t> scheduled_revision_;  // policy -> revision in scheduler_
 };
 
 // "rp-20261125T094500Z-000042": sortable by time, unique by sequence.
