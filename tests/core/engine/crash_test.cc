@@ -4,9 +4,11 @@
 // cut, byte for byte. At the end no snapshot or staged copy may be left behind.
 #include <gtest/gtest.h>
 #include <lifeboat/core/engine.h>
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "tree_capture.h"
 
 #include <chrono>
 #include <cstdio>
@@ -21,22 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::map<std::string, std::string> Capture(const fs::path& root) {
-  std::map<std::string, std::string> out;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
-       ++it) {
-    std::string rel = fs::relative(it->path(), root).generic_string();
-    if (it->is_symlink()) {
-      out[rel] = "-> " + fs::read_symlink(it->path()).string();
-    } else if (it->is_directory()) {
-      out[rel] = "dir";
-    } else {
-      std::ifstream in(it->path(), std::ios::binary);
-      out[rel] = std::string(std::istreambuf_iterator<char>(in), {});
-    }
-  }
-  return out;
-}
+using lifeboat::testing::CaptureTree;
 
 void WriteRandom(const fs::path& p, size_t n, std::mt19937& gen) {
   fs::create_directories(p.parent_path());
@@ -103,7 +90,7 @@ TEST(CrashTest, SigkillAtRandomPointsAcrossTwentyBackups) {
       fs::rename(data / "d3" / "13", data / "d4" / "13");
     else if (fs::exists(data / "d4" / "13"))
       fs::rename(data / "d4" / "13", data / "d3" / "13");
-    auto at_cut = Capture(data);
+    auto at_cut = CaptureTree(data);
 
     std::string job_id;
     {
@@ -157,7 +144,7 @@ TEST(CrashTest, SigkillAtRandomPointsAcrossTwentyBackups) {
     ASSERT_TRUE(restore.ok()) << restore.status().ToString();
     ASSERT_TRUE((*engine)->RunJob(*restore).ok());
     fs::path restored = base / "secondary" / ("check" + std::to_string(round)) / "data";
-    ASSERT_EQ(Capture(restored), at_cut) << "round " << round << " restored something else";
+    ASSERT_EQ(CaptureTree(restored), at_cut) << "round " << round << " restored something else";
     fs::remove_all(restored.parent_path());
   }
   std::printf("%d of %d runs were killed before they finished; phases reached:", killed, kJobs);

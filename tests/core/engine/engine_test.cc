@@ -3,7 +3,9 @@
 // resumption of a job stopped half-way.
 #include <gtest/gtest.h>
 #include <lifeboat/core/engine.h>
+
 #include <sys/stat.h>
+#include "tree_capture.h"
 
 #include <atomic>
 #include <filesystem>
@@ -29,24 +31,7 @@ void Write(const fs::path& p, const std::string& content) {
   std::ofstream(p, std::ios::binary | std::ios::trunc) << content;
 }
 
-// path -> content (files), "dir" (directories), "-> target" (links).
-std::map<std::string, std::string> Capture(const fs::path& root) {
-  std::map<std::string, std::string> out;
-  if (!fs::exists(root)) return out;
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
-       ++it) {
-    std::string rel = fs::relative(it->path(), root).generic_string();
-    if (it->is_symlink()) {
-      out[rel] = "-> " + fs::read_symlink(it->path()).string();
-    } else if (it->is_directory()) {
-      out[rel] = "dir";
-    } else {
-      std::ifstream in(it->path(), std::ios::binary);
-      out[rel] = std::string(std::istreambuf_iterator<char>(in), {});
-    }
-  }
-  return out;
-}
+using lifeboat::testing::CaptureTree;
 
 class EngineTest : public ::testing::Test {
  protected:
@@ -178,8 +163,8 @@ TEST_F(EngineTest, ApplyRefusesWhatDoesNotResolve) {
 
 TEST_F(EngineTest, BackupIncrementalAndRestoreOfAnOlderPoint) {
   ASSERT_TRUE(engine_->Apply(Config(), "test").ok());
-  auto sales_1 = Capture(Sales());
-  auto meta_1 = Capture(Meta());
+  auto sales_1 = CaptureTree(Sales());
+  auto meta_1 = CaptureTree(Meta());
   std::string rp1 = Backup();
   ASSERT_FALSE(rp1.empty());
 
@@ -211,8 +196,8 @@ TEST_F(EngineTest, BackupIncrementalAndRestoreOfAnOlderPoint) {
   ASSERT_TRUE(job.ok()) << job.status().ToString();
   ASSERT_TRUE(engine_->RunJob(*job).ok());
   fs::path restored = base_ / "secondary" / "restored";
-  EXPECT_EQ(Capture(restored / "warehouse" / "sales"), sales_1);
-  EXPECT_EQ(Capture(restored / "meta"), meta_1);
+  EXPECT_EQ(CaptureTree(restored / "warehouse" / "sales"), sales_1);
+  EXPECT_EQ(CaptureTree(restored / "meta"), meta_1);
 
   auto verified = engine_->VerifyRestorePoint("sales", rp2);
   ASSERT_TRUE(verified.ok()) << verified.status().ToString();
@@ -289,7 +274,7 @@ TEST_F(EngineTest, ACancelledJobLeavesNoSnapshotBehind) {
 
 TEST_F(EngineTest, AJobKilledMidTransferResumesAfterReopen) {
   ASSERT_TRUE(engine_->Apply(Config(), "test").ok());
-  auto sales = Capture(Sales());
+  auto sales = CaptureTree(Sales());
   auto id = engine_->StartBackup("sales-hourly", "manual", "test");
   ASSERT_TRUE(id.ok());
   // Run the job in a child process and kill it in the middle of the transfer.
@@ -322,7 +307,7 @@ TEST_F(EngineTest, AJobKilledMidTransferResumesAfterReopen) {
   auto restore = engine_->StartRestore("sales", spec, "test");
   ASSERT_TRUE(restore.ok());
   ASSERT_TRUE(engine_->RunJob(*restore).ok());
-  EXPECT_EQ(Capture(base_ / "secondary" / "after-crash" / "warehouse" / "sales"), sales);
+  EXPECT_EQ(CaptureTree(base_ / "secondary" / "after-crash" / "warehouse" / "sales"), sales);
 }
 
 TEST_F(EngineTest, SchedulerRunsDueSlotsOnceSkipsOverlapsAndCatchesUpOnce) {
