@@ -85,12 +85,14 @@ int RunWithProgress(Engine& engine, const std::string& job_id) {
       if (bar) bar->Finish();
       bar.reset();
       shown = p.phase;
-      if (p.phase == v1::PHASE_TRANSFER) {
-        bar = std::make_unique<ProgressBar>(stderr, ::isatty(STDERR_FILENO) != 0, "transfer",
-                                            p.bytes_total, p.items_total);
-      } else if (p.phase != v1::PHASE_PLAN) {
+      if (p.phase != v1::PHASE_PLAN && p.phase != v1::PHASE_TRANSFER) {
         std::cerr << Short(v1::Phase_Name(p.phase), "PHASE_") << "\n";
       }
+    }
+    // The transfer's bar appears once its totals are known (after planning).
+    if (!bar && p.phase == v1::PHASE_TRANSFER && (p.bytes_total > 0 || p.items_total > 0)) {
+      bar = std::make_unique<ProgressBar>(stderr, ::isatty(STDERR_FILENO) != 0, "transfer",
+                                          p.bytes_total, p.items_total);
     }
     if (bar) {
       bar->SetTotals(p.bytes_total, p.items_total);
