@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 #include <lifeboat/core/engine.h>
 
+#include <sys/mount.h>
 #include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include "tree_capture.h"
 
 #include <atomic>
@@ -351,6 +355,40 @@ TEST_F(EngineTest, SchedulerRunsDueSlotsOnceSkipsOverlapsAndCatchesUpOnce) {
   auto still = engine_->GetJob(*pending);
   ASSERT_TRUE(still.ok());
   EXPECT_EQ(still->state(), v1::JOB_PENDING) << "the skipped slot must not touch the running job";
+}
+
+TEST_F(EngineTest, AFullDiskOnTheTargetFailsClearlyAndHarmsNothing) {
+  // The secondary on a 2 MiB file system; the service holds a 3 MiB file.
+  fs::path small = base_ / "secondary";
+  if (::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=2m") != 0) {
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root): " << std::strerror(errno);
+  }
+  struct Unmount {
+    fs::path p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } unmount{small};
+  ASSERT_TRUE(engine_->Apply(Config(), "test").ok());
+  auto id = engine_->StartBackup("sales-hourly", "manual", "test");
+  ASSERT_TRUE(id.ok());
+  Status s = engine_->RunJob(*id);
+  EXPECT_EQ(s.code(), Code::kResourceExhausted) << s.ToString();
+  EXPECT_NE(s.message().find("No space left"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("free space"), std::string::npos) << s.ToString();
+  auto job = engine_->GetJob(*id);
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->state(), v1::JOB_FAILED);
+  auto rp = engine_->GetRestorePoint("sales", job->restore_point_id());
+  ASSERT_TRUE(rp.ok());
+  EXPECT_EQ(rp->state(), v1::RP_FAILED);
+  // The staged copy was removed, so the space is back; with the big file gone the next
+  // backup fits and succeeds; the state is intact across a reopen.
+  fs::remove(Sales() / "part" / "big.bin");
+  ASSERT_TRUE(OpenEngine().ok());
+  std::string rp2 = Backup();
+  ASSERT_FALSE(rp2.empty());
+  auto points = engine_->RestorePoints("sales");
+  ASSERT_TRUE(points.ok());
+  EXPECT_EQ(points->size(), 2u);
 }
 
 }  // namespace
