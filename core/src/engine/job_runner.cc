@@ -372,9 +372,11 @@ class Engine::JobRunner {
         break;
       }
       case v1::QUIESCED: {
-        LIFEBOAT_RETURN_IF_ERROR(PauseWriters(policy));
-        Status cut = CutMembers(all, rp_.cut_unix_nanos());
-        Status resumed = ResumeWriters();  // always, whatever the cut did
+        // A failed pause (of the second hook, say) still owes the first hook's writers a
+        // resume: resume runs whatever the pause and the cut did.
+        Status paused = PauseWriters(policy);
+        Status cut = paused.ok() ? CutMembers(all, rp_.cut_unix_nanos()) : paused;
+        Status resumed = ResumeWriters();
         LIFEBOAT_RETURN_IF_ERROR(cut);
         LIFEBOAT_RETURN_IF_ERROR(resumed);
         break;
