@@ -215,18 +215,34 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
     auto services = (*engine)->Services();
     if (!services.ok()) return void(*exit_code = Fail(services.status()));
     bool breached = false;
-    std::printf("%-16s %-40s %-10s %-10s %s\n", "SERVICE", "NEWEST POINT", "AGE", "RPO", "STATE");
+    const bool json = global.output == "json";
+    if (json) {
+      std::cout << "[";
+    } else {
+      std::printf("%-16s %-40s %-10s %-10s %s\n", "SERVICE", "NEWEST POINT", "AGE", "RPO", "STATE");
+    }
+    bool first = true;
     for (const auto& svc : *services) {
       if (!name.empty() && svc.name() != name) continue;
       auto st = (*engine)->GetServiceStatus(svc.name());
       if (!st.ok()) return void(*exit_code = Fail(st.status()));
       breached |= st->rpo_breached;
+      if (json) {
+        std::cout << (first ? "\n" : ",\n") << "  {\"service\": \"" << svc.name()
+                  << "\", \"newest_point\": \"" << st->newest_point
+                  << "\", \"age_seconds\": " << st->age_seconds
+                  << ", \"rpo_seconds\": " << st->rpo_seconds
+                  << ", \"rpo_breached\": " << (st->rpo_breached ? "true" : "false") << "}";
+        first = false;
+        continue;
+      }
       std::printf("%-16s %-40s %-10s %-10s %s\n", svc.name().c_str(),
                   st->newest_point.empty() ? "-" : st->newest_point.c_str(),
                   st->age_seconds < 0 ? "-" : (std::to_string(st->age_seconds) + "s").c_str(),
                   st->rpo_seconds == 0 ? "-" : (std::to_string(st->rpo_seconds) + "s").c_str(),
                   st->rpo_breached ? "BREACHED" : "ok");
     }
+    if (json) std::cout << "\n]\n";
     *exit_code = breached ? kExitRpoBreached : kExitOk;
   });
 
