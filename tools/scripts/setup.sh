@@ -16,6 +16,7 @@ PACKAGES=(
   librocksdb-dev                     # the engine's state store
   libyaml-cpp-dev                    # policies as YAML
   libabsl-dev tzdata                 # schedules in named time zones (absl::TimeZone)
+  libcurl4-openssl-dev               # HTTP hooks (and, later, WebHDFS)
   rsync                              # the peer the localfs benchmark compares against
   python3                            # JSON checks in the end-to-end tests
 )

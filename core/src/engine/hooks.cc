@@ -1,5 +1,6 @@
 #include "hooks.h"
 
+#include <curl/curl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,23 +9,60 @@
 #include <thread>
 
 namespace lifeboat::core {
+namespace {
+
+size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
+
+// POSTs {"step": "pause"|"resume"} to `url`; any 2xx answer is success. The response body is
+// not read: the hook's service answers once its writers are paused (or resumed).
+Status PostHook(const std::string& name, const std::string& url, const char* step,
+                int64_t timeout_seconds) {
+  static const bool init = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
+  if (!init) return InternalError(name + ": the HTTP client could not start");
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return InternalError(name + ": the HTTP client could not start");
+  const std::string body = std::string("{\"step\": \"") + step + "\"}";
+  struct curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(timeout_seconds));
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Discard);
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  CURLcode rc = curl_easy_perform(curl);
+  long http = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) {
+    return UnavailableError(name + ": POST " + url + " failed: " + curl_easy_strerror(rc));
+  }
+  if (http < 200 || http > 299) {
+    return UnavailableError(name + ": POST " + url + " answered HTTP " + std::to_string(http));
+  }
+  return OkStatus();
+}
+
+}  // namespace
 
 Status RunHook(const v1::Hook& hook, HookStep step) {
   const char* what = step == HookStep::kPause ? "pause" : "resume";
   const std::string& command = step == HookStep::kPause ? hook.pause() : hook.resume();
   const std::string name = "hook " + hook.name() + " (" + what + ")";
+  if (command.empty()) return OkStatus();
+  const int64_t timeout = hook.timeout_seconds() > 0 ? hook.timeout_seconds() : 60;
+  if (hook.kind() == "http") return PostHook(name, command, what, timeout);
   if (hook.kind() != "command") {
     return UnimplementedError(name + ": hook kind '" + hook.kind() +
-                              "' is not available yet; use kind: command");
+                              "' is not known; use kind: command or http");
   }
-  if (command.empty()) return OkStatus();
   pid_t pid = ::fork();
   if (pid < 0) return UnavailableError(name + ": cannot start a process");
   if (pid == 0) {
     ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  const int64_t timeout = hook.timeout_seconds() > 0 ? hook.timeout_seconds() : 60;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
   int status = 0;
   while (true) {

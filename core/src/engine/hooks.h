@@ -13,8 +13,9 @@ enum class HookStep { kPause, kResume };
 
 // Runs one step of a hook and waits for it, at most hook.timeout_seconds (default 60).
 // kind "command": `/bin/sh -c <command>`; exit 0 is success, anything else (or the timeout,
-// after which the command is killed) is UNAVAILABLE with its exit status. Other kinds are
-// UNIMPLEMENTED for now (the HTTP hook arrives with the HTTP client).
+// after which the command is killed) is UNAVAILABLE with its exit status.
+// kind "http": POST {"step": "pause"|"resume"} to the URL; a 2xx answer is success, anything
+// else (or the timeout) is UNAVAILABLE. Other kinds are UNIMPLEMENTED.
 Status RunHook(const v1::Hook& hook, HookStep step);
 
 }  // namespace lifeboat::core

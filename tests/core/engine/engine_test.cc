@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 #include <lifeboat/core/engine.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,8 +20,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <random>
+#include <set>
 #include <string>
+#include <thread>
 
 namespace lifeboat::core {
 namespace {
@@ -459,6 +465,97 @@ TEST_F(EngineTest, QuiescedHooksPauseAndAlwaysResume) {
   EXPECT_FALSE(job->writers_paused());
   // The owed resume came first, then the resumed cut paused and resumed again.
   EXPECT_EQ(ReadAll(log), "pause\nresume\npause\nresume\n");
+}
+
+// A one-thread HTTP server on loopback that records each request line and answers 200, or
+// 503 for paths listed in `fail`.
+class TinyHttpServer {
+ public:
+  explicit TinyHttpServer(std::set<std::string> fail) : fail_(std::move(fail)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    ::listen(fd_, 8);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~TinyHttpServer() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  std::vector<std::string> Requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string req;
+      char buf[4096];
+      while (req.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = ::read(c, buf, sizeof buf);
+        if (n <= 0) break;
+        req.append(buf, static_cast<size_t>(n));
+      }
+      std::string line = req.substr(0, req.find("\r\n"));
+      std::string path = line.substr(line.find(' ') + 1);
+      path = path.substr(0, path.find(' '));
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        requests_.push_back(line.substr(0, line.find(' ')) + " " + path);
+      }
+      std::string answer = fail_.count(path) ? "HTTP/1.1 503 Busy\r\n" : "HTTP/1.1 200 OK\r\n";
+      answer += "Content-Length: 0\r\nConnection: close\r\n\r\n";
+      (void)::write(c, answer.data(), answer.size());
+      ::close(c);
+    }
+  }
+  std::set<std::string> fail_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::string> requests_;
+};
+
+TEST_F(EngineTest, HttpHooksPauseAndResumeTheWriters) {
+  for (bool pause_fails : {false, true}) {
+    TinyHttpServer server(pause_fails ? std::set<std::string>{"/pause"} : std::set<std::string>{});
+    auto docs = Config();
+    auto& policy = std::get<v1::Policy>(docs[3].value);
+    policy.set_consistency(v1::QUIESCED);
+    auto* hook = policy.add_hooks();
+    hook->set_name("app");
+    hook->set_kind("http");
+    hook->set_pause(server.Url("/pause"));
+    hook->set_resume(server.Url("/resume"));
+    hook->set_timeout_seconds(10);
+    ASSERT_TRUE(engine_->Apply(docs, "test").ok());
+    auto id = engine_->StartBackup("sales-hourly", "manual", "test");
+    ASSERT_TRUE(id.ok());
+    Status s = engine_->RunJob(*id);
+    if (pause_fails) {
+      EXPECT_EQ(s.code(), Code::kUnavailable) << s.ToString();
+      EXPECT_NE(s.ToString().find("HTTP 503"), std::string::npos) << s.ToString();
+    } else {
+      EXPECT_TRUE(s.ok()) << s.ToString();
+    }
+    // Resume is posted in both cases.
+    EXPECT_EQ(server.Requests(), (std::vector<std::string>{"POST /pause", "POST /resume"}));
+  }
 }
 
 }  // namespace
