@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <ctime>
-#include <deque>
 #include <set>
 #include <thread>
+
+#include "engine_util.h"
 
 namespace lifeboat::core {
 namespace {
@@ -23,19 +23,10 @@ int64_t SystemNow() {
       .count();
 }
 
-std::string Key(const std::string& a, const std::string& b) { return a + "/" + b; }
-
 std::string Numbered(const char* prefix, uint64_t n) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%s%06llu", prefix, static_cast<unsigned long long>(n));
   return buf;
-}
-
-std::string Name(const v1::DataSetSpec& spec) { return spec.component() + ":" + spec.selector(); }
-
-bool Unfinished(const v1::Job& job) {
-  return job.state() == v1::JOB_PENDING || job.state() == v1::JOB_RUNNING ||
-         job.state() == v1::JOB_PARKED;
 }
 
 // Equal apart from the fields the store sets.
@@ -219,10 +210,14 @@ StatusOr<std::vector<std::string>> Engine::Apply(const std::vector<YamlDocument>
                              "' is not defined; apply a `kind: Cluster` named so");
       }
     }
+    // One agent per cluster of the configuration being applied: its plugin instances serve
+    // every data set checked below.
+    LocalAgent primary(*host_, clusters.at(svc.primary_cluster()));
+    LocalAgent secondary(*host_, clusters.at(svc.secondary_cluster()));
     for (const auto& ds : svc.data_sets()) {
-      for (const std::string& cl : {svc.primary_cluster(), svc.secondary_cluster()}) {
-        LocalAgent agent(*host_, clusters.at(cl));
-        auto peer = agent.PeerConfig(ds.component());
+      for (LocalAgent* agent : {&primary, &secondary}) {
+        const std::string& cl = agent->cluster();
+        auto peer = agent->PeerConfig(ds.component());
         if (!peer.ok()) return peer.status().WithContext("service " + name);
         Status valid = host_->Validate(*peer);
         if (!valid.ok()) {
@@ -230,7 +225,6 @@ StatusOr<std::vector<std::string>> Engine::Apply(const std::vector<YamlDocument>
                                    ds.component());
         }
       }
-      LocalAgent primary(*host_, clusters.at(svc.primary_cluster()));
       pb::ResolveRequest req;
       req.set_selector(ds.selector());
       auto resolved = primary.Invoke<pb::ResolveResponse>(ds.component(), LB_OP_RESOLVE, req);

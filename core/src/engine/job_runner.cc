@@ -7,23 +7,15 @@
 #include <deque>
 #include <map>
 #include <thread>
+#include <utility>
 
+#include "engine_util.h"
 #include "hooks.h"
 
 namespace lifeboat::core {
 namespace {
 
 namespace pb = ::lifeboat::v1;
-
-std::string Key(const std::string& a, const std::string& b) { return a + "/" + b; }
-std::string Name(const v1::DataSetSpec& spec) { return spec.component() + ":" + spec.selector(); }
-
-pb::DataSet ToPlugin(const v1::DataSetSpec& spec) {
-  pb::DataSet ds;
-  ds.set_component(spec.component());
-  ds.set_selector(spec.selector());
-  return ds;
-}
 
 pb::VerifyLevel ToPlugin(v1::VerificationLevel level) {
   switch (level) {
@@ -455,8 +447,11 @@ class Engine::JobRunner {
       marker.set_result(plan->SerializeAsString());
       batch.Put(Kind::kTasks, Key(job_.id(), plan_id), marker);
       by_id[plan_id] = marker;
-      for (const auto& t : plan->tasks()) {
+      for (int order = 0; order < plan->tasks_size(); ++order) {
+        const pb::TransferTask& t = plan->tasks(order);
         v1::Task task;
+        task.set_member(i);
+        task.set_order(order);
         task.set_job_id(job_.id());
         task.set_id("m" + std::to_string(i) + "-" + t.task_id());
         task.set_phase(v1::PHASE_TRANSFER);
@@ -476,18 +471,14 @@ class Engine::JobRunner {
       LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true, &batch));
     }
 
-    // Run what is not done yet, `parallelism` at a time, in plan order per member.
+    // Run what is not done yet, `parallelism` at a time, in each member's plan order (the
+    // plugin puts its tree and link tasks before its copies).
     std::deque<v1::Task> queue;
     for (const auto& [id, t] : by_id) {
       if (t.phase() == v1::PHASE_TRANSFER && t.state() != v1::TASK_DONE) queue.push_back(t);
     }
-    std::stable_sort(queue.begin(), queue.end(), [](const v1::Task& a, const v1::Task& b) {
-      // Tree and link tasks of a member before its copies (the plugin's order).
-      pb::TransferTask ta, tb;
-      ta.ParseFromString(a.payload());
-      tb.ParseFromString(b.payload());
-      auto rank = [](const std::string& k) { return k == "tree" ? 0 : k == "link" ? 1 : 2; };
-      return rank(ta.kind()) < rank(tb.kind());
+    std::sort(queue.begin(), queue.end(), [](const v1::Task& a, const v1::Task& b) {
+      return std::make_pair(a.member(), a.order()) < std::make_pair(b.member(), b.order());
     });
     const int workers = std::max<int>(1, static_cast<int>(policy.parallelism()));
     const uint64_t bandwidth = policy.bandwidth_bytes_per_second() / workers;
@@ -518,9 +509,8 @@ class Engine::JobRunner {
   }
 
   Status RunTransferTask(v1::Task task, uint64_t bandwidth) {
-    const v1::Member* member = nullptr;
-    int index = std::stoi(task.id().substr(1, task.id().find('-') - 1));
-    member = &rp_.members(index);
+    const int index = task.member();
+    const v1::Member* member = &rp_.members(index);
     pb::TransferRequest req;
     req.set_op_id(task.op_id());
     LIFEBOAT_ASSIGN_OR_RETURN(*req.mutable_source()->mutable_config(),

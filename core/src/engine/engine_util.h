@@ -1,0 +1,35 @@
+// Small helpers shared by the engine's sources (not a public interface).
+#ifndef LIFEBOAT_CORE_ENGINE_ENGINE_UTIL_H_
+#define LIFEBOAT_CORE_ENGINE_ENGINE_UTIL_H_
+
+#include <lifeboat/core/v1/model.pb.h>
+#include <lifeboat/v1/common.pb.h>
+
+#include <string>
+
+namespace lifeboat::core {
+
+// Store key "<a>/<b>".
+inline std::string Key(const std::string& a, const std::string& b) { return a + "/" + b; }
+
+// "component:selector", for messages.
+inline std::string Name(const v1::DataSetSpec& spec) {
+  return spec.component() + ":" + spec.selector();
+}
+
+inline ::lifeboat::v1::DataSet ToPlugin(const v1::DataSetSpec& spec) {
+  ::lifeboat::v1::DataSet ds;
+  ds.set_component(spec.component());
+  ds.set_selector(spec.selector());
+  return ds;
+}
+
+// A job that may still run (or be resumed): pending, running or parked.
+inline bool Unfinished(const v1::Job& job) {
+  return job.state() == v1::JOB_PENDING || job.state() == v1::JOB_RUNNING ||
+         job.state() == v1::JOB_PARKED;
+}
+
+}  // namespace lifeboat::core
+
+#endif  // LIFEBOAT_CORE_ENGINE_ENGINE_UTIL_H_
