@@ -10,4 +10,12 @@ export CCACHE_BASEDIR="$top" CCACHE_NOHASHDIR=1
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-cmake --build "$build" -j "${LIFEBOAT_JOBS:-2}" "$@"
+# Arguments: target names (`build.sh engine_test lifeboat`), or raw `cmake --build` options.
+args=()
+for a in "$@"; do
+  case "$a" in
+    -*) args+=("$a") ;;
+    *) args+=(--target "$a") ;;
+  esac
+done
+cmake --build "$build" -j "${LIFEBOAT_JOBS:-2}" "${args[@]}"
