@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "engine_util.h"
+#include "executor.h"
 
 namespace lifeboat::core {
 namespace {
@@ -73,6 +74,7 @@ Status Engine::Init() {
   for (const auto& report : host_->LoadAll()) {
     if (!report.status.ok()) spdlog::warn("plugin refused: {}", report.status.ToString());
   }
+  StartExecutor();
   return OkStatus();
 }
 
@@ -87,7 +89,12 @@ StatusOr<Agent*> Engine::AgentFor(const std::string& cluster) {
     }
     return c.status();
   }
-  auto agent = std::make_unique<LocalAgent>(*host_, *c);
+  std::unique_ptr<Agent> agent;
+  if (options_.make_agent) {
+    LIFEBOAT_ASSIGN_OR_RETURN(agent, options_.make_agent(*c, *host_));
+  } else {
+    agent = std::make_unique<LocalAgent>(*host_, *c);
+  }
   Agent* raw = agent.get();
   agents_.emplace(cluster, std::move(agent));
   return raw;
@@ -363,6 +370,10 @@ StatusOr<v1::RestorePoint> Engine::GetRestorePoint(const std::string& service,
 }
 
 StatusOr<std::vector<std::string>> Engine::TickOnce(const std::atomic<bool>* cancel) {
+  return Tick(cancel, /*wait=*/true);
+}
+
+StatusOr<std::vector<std::string>> Engine::Tick(const std::atomic<bool>* cancel, bool wait) {
   if (!scheduler_) scheduler_ = std::make_unique<Scheduler>();
   // Bring the scheduler in line with the stored policies.
   LIFEBOAT_ASSIGN_OR_RETURN(auto policies, Policies());
@@ -394,7 +405,7 @@ StatusOr<std::vector<std::string>> Engine::TickOnce(const std::atomic<bool>* can
   for (const auto& j : jobs) {
     if (j.kind() == v1::JOB_BACKUP && Unfinished(j)) busy.insert(j.policy().name());
   }
-  std::vector<std::string> made;
+  std::vector<std::string> made, submitted;
   auto runs = scheduler_->Tick(Now(), [&](const std::string& p) { return busy.count(p) > 0; });
   for (const Scheduler::Run& run : runs) {
     if (cancel != nullptr && cancel->load()) break;
@@ -426,16 +437,23 @@ StatusOr<std::vector<std::string>> Engine::TickOnce(const std::atomic<bool>* can
       continue;
     }
     made.push_back(*id);
-    Status s = RunJob(*id, cancel);
-    if (!s.ok()) spdlog::warn("scheduled job {} ended: {}", *id, s.ToString());
+    // The scheduler's order is the submission order; the executor keeps it per service and
+    // runs different services at once.
+    Status s = Submit(*id);
+    if (!s.ok()) {
+      spdlog::warn("scheduled job {} not submitted: {}", *id, s.ToString());
+      continue;
+    }
+    submitted.push_back(*id);
   }
+  if (wait) WaitAll(submitted, cancel);
   return made;
 }
 
 Status Engine::Serve(const std::atomic<bool>* stop) {
-  LIFEBOAT_RETURN_IF_ERROR(ResumeAll(stop).status());
+  LIFEBOAT_RETURN_IF_ERROR(SubmitUnfinished().status());
   while (stop == nullptr || !stop->load()) {
-    LIFEBOAT_RETURN_IF_ERROR(TickOnce(stop).status());
+    LIFEBOAT_RETURN_IF_ERROR(Tick(stop, /*wait=*/false).status());
     int64_t wait = scheduler_->NextDue() - Now();
     wait = std::clamp<int64_t>(wait, 0, 1000000000);
     for (int64_t slept = 0; slept < wait && (stop == nullptr || !stop->load()); slept += 50000000) {
@@ -450,16 +468,52 @@ StatusOr<std::vector<v1::Event>> Engine::Events() const {
 }
 
 StatusOr<std::vector<std::string>> Engine::ResumeAll(const std::atomic<bool>* cancel) {
+  LIFEBOAT_ASSIGN_OR_RETURN(auto ran, SubmitUnfinished());
+  WaitAll(ran, cancel);
+  return ran;
+}
+
+StatusOr<std::vector<std::string>> Engine::SubmitUnfinished() {
   LIFEBOAT_ASSIGN_OR_RETURN(auto jobs, store_->List<v1::Job>(Kind::kJobs));
   std::vector<std::string> ran;
   for (const auto& job : jobs) {
     if (job.state() != v1::JOB_PENDING && job.state() != v1::JOB_RUNNING) continue;
-    ran.push_back(job.id());
-    Status s = RunJob(job.id(), cancel);
-    if (!s.ok()) spdlog::warn("resumed job {} ended: {}", job.id(), s.ToString());
-    if (cancel != nullptr && cancel->load()) break;
+    Status s = Submit(job.id());
+    if (s.ok()) {
+      ran.push_back(job.id());
+    } else if (s.code() != Code::kAlreadyExists) {
+      return s;
+    }
   }
   return ran;
+}
+
+StatusOr<v1::ClockSample> Engine::MeasureClock(const std::string& cluster) {
+  LIFEBOAT_ASSIGN_OR_RETURN(Agent * agent, AgentFor(cluster));
+  auto wall = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  // The best of a few readings: the one with the shortest round trip bounds the offset
+  // most tightly.
+  v1::ClockSample best;
+  for (int i = 0; i < 3; ++i) {
+    const int64_t sent = wall();
+    auto agent_time = agent->ClockNow();
+    const int64_t received = wall();
+    if (!agent_time.ok()) {
+      return agent_time.status().WithContext("reading the clock of cluster " + cluster);
+    }
+    const int64_t rtt = received - sent;
+    if (i == 0 || rtt < best.round_trip_nanos()) {
+      best.set_cluster(cluster);
+      best.set_round_trip_nanos(rtt);
+      best.set_offset_nanos(*agent_time - (sent + rtt / 2));
+      best.set_measured_unix_nanos(received);
+    }
+  }
+  return best;
 }
 
 StatusOr<std::vector<std::string>> Engine::VerifyRestorePoint(const std::string& service,

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <thread>
@@ -337,9 +339,43 @@ class Engine::JobRunner {
     return saved;
   }
 
+  // The consistency cut picks T on the control service's clock: refused when the clock of an
+  // agent that cuts is further from it than the policy allows (offset ± round trip / 2).
+  Status CheckClocks(const v1::Policy& policy) {
+    rp_.clear_clocks();
+    auto sample = e_.MeasureClock(rp_.source_cluster());
+    if (!sample.ok()) return sample.status();
+    *rp_.add_clocks() = *sample;
+    const int64_t bound_nanos = policy.max_clock_skew_millis() * 1000000;
+    const int64_t worst = std::llabs(sample->offset_nanos()) + sample->round_trip_nanos() / 2;
+    if (bound_nanos > 0 && worst > bound_nanos) {
+      std::string msg = "clock skew too large to cut: the agent of cluster " +
+                        sample->cluster() + " is " + FormatMillis(sample->offset_nanos()) +
+                        " off the control service (round trip " +
+                        FormatMillis(sample->round_trip_nanos()) + "); policy " + policy.name() +
+                        " allows " + std::to_string(policy.max_clock_skew_millis()) +
+                        " ms. Fix time sync (NTP/chrony) on that cluster's hosts, or raise "
+                        "max_clock_skew in the policy";
+      (void)e_.RecordEvent("warning", job_.service(), "clock_skew", msg);
+      // ABORTED, not FAILED_PRECONDITION: nothing was cut, so the job ends and the next
+      // scheduled run tries again instead of parking and blocking the schedule.
+      return AbortedError(msg);
+    }
+    return OkStatus();
+  }
+
+  static std::string FormatMillis(int64_t nanos) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f ms", static_cast<double>(nanos) / 1e6);
+    return buf;
+  }
+
   Status Cut(const v1::Policy& policy) {
     std::vector<int> all;
     for (int i = 0; i < rp_.members_size(); ++i) all.push_back(i);
+    bool any_cut = false;
+    for (const auto& m : rp_.members()) any_cut = any_cut || !m.snapshot().empty();
+    if (!any_cut) LIFEBOAT_RETURN_IF_ERROR(CheckClocks(policy));
     if (rp_.cut_unix_nanos() == 0) {
       rp_.set_cut_unix_nanos(e_.Now());
       LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
@@ -677,9 +713,20 @@ class Engine::JobRunner {
     LIFEBOAT_ASSIGN_OR_RETURN(v1::RestorePoint rp,
                               e_.GetRestorePoint(job_.service(), job_.restore_point_id()));
     LIFEBOAT_ASSIGN_OR_RETURN(Agent * agent, e_.AgentFor(job_.restore().cluster()));
+    // Points live on the cluster that committed them (the secondary); restoring anywhere
+    // else — back to the primary — has that cluster's plugin read the point from its peer.
+    Agent* holder = nullptr;
+    if (job_.restore().cluster() != rp.target_cluster()) {
+      LIFEBOAT_ASSIGN_OR_RETURN(holder, e_.AgentFor(rp.target_cluster()));
+    }
     for (int i = 0; i < rp.members_size(); ++i) {
       const v1::Member& m = rp.members(i);
       pb::RestoreRequest req;
+      if (holder != nullptr) {
+        auto peer = holder->PeerConfig(m.data_set().component());
+        if (!peer.ok()) return peer.status().WithContext("restore " + Name(m.data_set()));
+        *req.mutable_source()->mutable_config() = *peer;
+      }
       req.set_op_id("restore-" + job_.id() + "-" + std::to_string(i));
       *req.mutable_data_set() = ToPlugin(m.data_set());
       req.set_restore_point_id(rp.id());

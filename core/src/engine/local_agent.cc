@@ -1,5 +1,7 @@
 #include <lifeboat/core/agent.h>
 
+#include <chrono>
+
 namespace lifeboat::core {
 
 LocalAgent::LocalAgent(const PluginHost& host, v1::Cluster cluster)
@@ -43,6 +45,12 @@ Status LocalAgent::Call(const std::string& component, lb_op op, const std::strin
 StatusOr<lifeboat::v1::PluginDescriptor> LocalAgent::Describe(const std::string& component) {
   LIFEBOAT_ASSIGN_OR_RETURN(PluginInstance * instance, Instance(component));
   return instance->descriptor();
+}
+
+StatusOr<int64_t> LocalAgent::ClockNow() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace lifeboat::core

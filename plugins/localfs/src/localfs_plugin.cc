@@ -73,8 +73,12 @@ std::string LocalfsPlugin::ReadCurrent(const std::string& key) const {
 }
 
 std::vector<std::string> LocalfsPlugin::ListPoints(const std::string& key) const {
+  return ListPointsIn(layout_, key);
+}
+
+std::vector<std::string> ListPointsIn(const Layout& layout, const std::string& key) {
   std::vector<std::string> out;
-  std::string dir = layout_.PointsOf(key);
+  std::string dir = layout.PointsOf(key);
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return out;
   while (struct dirent* e = ::readdir(d)) {

@@ -31,6 +31,9 @@
 
 namespace lifeboat::localfs {
 
+// The committed points of a data set (by key) under `layout`, sorted.
+std::vector<std::string> ListPointsIn(const Layout& layout, const std::string& key);
+
 class LocalfsPlugin : public sdk::ComponentPlugin {
  public:
   static v1::PluginDescriptor Describe();

@@ -107,16 +107,28 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
   auto dest_lock = locks_.Get("dest:" + destination);
   std::unique_lock<std::shared_mutex> dest_guard(*dest_lock);
 
-  const std::string point = layout_.Point(key, rp);
+  // The point lives here, or — restoring back to the primary from the secondary — on the
+  // peer named by `source`, whose tree this plugin reads directly (both sides are local
+  // directories; a network plugin would stream it from the peer's agent instead).
+  Layout from = layout_;
+  std::string where = "this cluster";
+  if (req.has_source()) {
+    StatusOr<Config> source = ParseConfig(req.source().config());
+    if (!source.ok()) return source.status().WithContext("restore source configuration");
+    from = Layout(source->root);
+    where = "cluster " + req.source().config().cluster() + " (" + source->root + ")";
+  }
+  const std::string point = from.Point(key, rp);
   StatusOr<v1::MemberManifest> loaded =
       ReadProto<v1::MemberManifest>(JoinPath(point, kManifestFile));
   if (!loaded.ok()) {
     if (loaded.status().code() != Code::kNotFound) return loaded.status();
     std::string available;
-    for (const auto& p : ListPoints(key)) available += (available.empty() ? "" : ", ") + p;
-    return NotFoundError("restore point " + rp + " of " + name +
-                             " is not committed on this cluster; available: " +
-                             (available.empty() ? "none" : available),
+    for (const auto& p : ListPointsIn(from, key)) {
+      available += (available.empty() ? "" : ", ") + p;
+    }
+    return NotFoundError("restore point " + rp + " of " + name + " is not committed on " +
+                             where + "; available: " + (available.empty() ? "none" : available),
                          rp);
   }
   const v1::MemberManifest manifest = std::move(loaded).value();

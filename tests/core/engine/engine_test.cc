@@ -72,6 +72,7 @@ class EngineTest : public ::testing::Test {
     o.state_dir = base_ / "state";
     o.plugin_dirs = {LIFEBOAT_TEST_PLUGIN_DIR};
     o.first_backoff_millis = 1;
+    o.make_agent = make_agent_;
     auto e = Engine::Open(o);
     if (!e.ok()) return e.status();
     engine_ = std::move(e).value();
@@ -134,6 +135,8 @@ class EngineTest : public ::testing::Test {
   fs::path base_;
   std::unique_ptr<Engine> engine_;
   std::atomic<int64_t> fake_now_{0};  // 0: the real clock
+  std::function<StatusOr<std::unique_ptr<Agent>>(const v1::Cluster&, const PluginHost&)>
+      make_agent_;
 };
 
 TEST_F(EngineTest, ApplyIsIdempotentAndVersioned) {
@@ -560,3 +563,207 @@ TEST_F(EngineTest, HttpHooksPauseAndResumeTheWriters) {
 
 }  // namespace
 }  // namespace lifeboat::core
+
+TEST_F(EngineTest, RestoresBackToThePrimaryFromTheSecondarysPoints) {
+  ASSERT_TRUE(engine_->Apply(Config(), "test").ok());
+  auto sales_1 = CaptureTree(Sales());
+  auto meta_1 = CaptureTree(Meta());
+  std::string rp1 = Backup();
+  ASSERT_FALSE(rp1.empty());
+  // The primary's data goes bad after the point: changed, deleted, and something added.
+  Write(Sales() / "orders.csv", "corrupted\n");
+  fs::remove(Meta() / "schema.json");
+  Write(Sales() / "junk.tmp", "x");
+
+  // A dry run lists what would change and changes nothing.
+  v1::RestoreSpec spec;
+  spec.set_restore_point_id(rp1);
+  spec.set_cluster("primary");
+  spec.set_dry_run(true);
+  auto dry = engine_->StartRestore("sales", spec, "test");
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  ASSERT_TRUE(engine_->RunJob(*dry).ok());
+  auto dry_job = engine_->GetJob(*dry);
+  ASSERT_TRUE(dry_job.ok());
+  std::string log;
+  for (const auto& line : dry_job->log()) log += line + "\n";
+  EXPECT_NE(log.find("update orders.csv"), std::string::npos) << log;
+  EXPECT_NE(log.find("delete junk.tmp"), std::string::npos) << log;
+  EXPECT_NE(log.find("create schema.json"), std::string::npos) << log;
+  EXPECT_TRUE(fs::exists(Sales() / "junk.tmp"));
+
+  spec.set_dry_run(false);
+  auto job = engine_->StartRestore("sales", spec, "test");
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  Status s = engine_->RunJob(*job);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(CaptureTree(Sales()), sales_1);
+  EXPECT_EQ(CaptureTree(Meta()), meta_1);
+}
+
+// An agent whose clock runs `offset` ahead of the control service's (a fake: it wraps the
+// real local agent and only lies about the time).
+class SkewedClockAgentFake : public Agent {
+ public:
+  SkewedClockAgentFake(std::unique_ptr<Agent> real, int64_t offset_nanos)
+      : real_(std::move(real)), offset_(offset_nanos) {}
+  const std::string& cluster() const override { return real_->cluster(); }
+  Status Call(const std::string& component, lb_op op, const std::string& request,
+              std::string* response, const CallOptions& opts) override {
+    return real_->Call(component, op, request, response, opts);
+  }
+  StatusOr<lifeboat::v1::PluginConfig> PeerConfig(const std::string& c) override {
+    return real_->PeerConfig(c);
+  }
+  StatusOr<lifeboat::v1::PluginDescriptor> Describe(const std::string& c) override {
+    return real_->Describe(c);
+  }
+  StatusOr<int64_t> ClockNow() override {
+    auto t = real_->ClockNow();
+    if (!t.ok()) return t;
+    return *t + offset_;
+  }
+
+ private:
+  std::unique_ptr<Agent> real_;
+  int64_t offset_;
+};
+
+TEST_F(EngineTest, ACutIsRefusedWhenAnAgentsClockIsTooFarOff) {
+  std::atomic<int64_t> primary_offset{int64_t{5} * 1000000000};  // 5 s ahead
+  make_agent_ = [&](const v1::Cluster& c, const PluginHost& host)
+      -> StatusOr<std::unique_ptr<Agent>> {
+    auto real = std::make_unique<LocalAgent>(host, c);
+    if (c.name() != "primary") return std::unique_ptr<Agent>(std::move(real));
+    return std::unique_ptr<Agent>(
+        std::make_unique<SkewedClockAgentFake>(std::move(real), primary_offset.load()));
+  };
+  ASSERT_TRUE(OpenEngine().ok());
+  auto docs = Config();
+  std::get<v1::Policy>(docs[3].value).set_max_clock_skew_millis(500);
+  ASSERT_TRUE(engine_->Apply(docs, "test").ok());
+
+  auto sample = engine_->MeasureClock("primary");
+  ASSERT_TRUE(sample.ok()) << sample.status().ToString();
+  EXPECT_GT(sample->offset_nanos(), int64_t{4} * 1000000000);
+  EXPECT_LT(sample->offset_nanos(), int64_t{6} * 1000000000);
+
+  auto id = engine_->StartBackup("sales-hourly", "manual", "test");
+  ASSERT_TRUE(id.ok());
+  Status s = engine_->RunJob(*id);
+  EXPECT_EQ(s.code(), Code::kAborted) << s.ToString();
+  EXPECT_NE(s.message().find("clock skew"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("primary"), std::string::npos) << s.ToString();
+  auto job = engine_->GetJob(*id);
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->state(), v1::JOB_FAILED) << "not parked: the next slot must try again";
+  auto rp = engine_->GetRestorePoint("sales", job->restore_point_id());
+  ASSERT_TRUE(rp.ok());
+  EXPECT_NE(rp->state(), v1::RP_COMMITTED);
+  for (const auto& m : rp->members()) EXPECT_TRUE(m.snapshot().empty()) << "nothing was cut";
+  auto events = engine_->Events();
+  ASSERT_TRUE(events.ok());
+  bool skew_event = false;
+  for (const auto& e : *events) skew_event = skew_event || e.kind() == "clock_skew";
+  EXPECT_TRUE(skew_event);
+
+  // Within the bound, the cut goes ahead and the point records the clock it measured.
+  primary_offset = 100 * 1000000;  // 100 ms
+  ASSERT_TRUE(OpenEngine().ok());
+  std::string point = Backup();
+  ASSERT_FALSE(point.empty());
+  auto committed = engine_->GetRestorePoint("sales", point);
+  ASSERT_TRUE(committed.ok());
+  ASSERT_EQ(committed->clocks_size(), 1);
+  EXPECT_EQ(committed->clocks(0).cluster(), "primary");
+  EXPECT_GT(committed->clocks(0).offset_nanos(), 50 * 1000000);
+}
+
+// Two services whose pause hooks wait for each other: both backups can only finish when
+// the executor runs them at the same time.
+TEST_F(EngineTest, JobsOfDifferentServicesRunAtOnceAndOfOneServiceOneAfterAnother) {
+  auto docs = Config();
+  const fs::path a_paused = base_ / "a-paused", b_paused = base_ / "b-paused";
+  auto& sales_policy = std::get<v1::Policy>(docs[3].value);
+  sales_policy.set_consistency(v1::QUIESCED);
+  auto* hook = sales_policy.add_hooks();
+  hook->set_name("rendezvous");
+  hook->set_kind("command");
+  hook->set_pause("touch " + a_paused.string() + "; i=0; while [ ! -f " + b_paused.string() +
+                  " ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; test -f " +
+                  b_paused.string());
+  hook->set_resume("true");
+  hook->set_timeout_seconds(60);
+  Write(base_ / "primary" / "hr" / "people.csv", "id\n1\n");
+  v1::Service hr;
+  hr.set_name("hr");
+  hr.set_primary_cluster("primary");
+  hr.set_secondary_cluster("dr");
+  auto* ds = hr.add_data_sets();
+  ds->set_component("localfs");
+  ds->set_selector("/hr");
+  v1::Policy hr_policy = sales_policy;
+  hr_policy.set_name("hr-hourly");
+  hr_policy.set_service("hr");
+  hr_policy.mutable_hooks(0)->set_pause(
+      "touch " + b_paused.string() + "; i=0; while [ ! -f " + a_paused.string() +
+      " ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; test -f " + a_paused.string());
+  docs.push_back({});
+  docs.back().value = hr;
+  docs.push_back({});
+  docs.back().value = hr_policy;
+  for (auto& d : docs) d.file = "test.yaml";
+  ASSERT_TRUE(engine_->Apply(docs, "test").ok());
+
+  auto sales_job = engine_->StartBackup("sales-hourly", "manual", "test");
+  auto hr_job = engine_->StartBackup("hr-hourly", "manual", "test");
+  ASSERT_TRUE(sales_job.ok() && hr_job.ok());
+  ASSERT_TRUE(engine_->Submit(*sales_job).ok());
+  ASSERT_TRUE(engine_->Submit(*hr_job).ok());
+  EXPECT_EQ(engine_->Submit(*hr_job).code(), Code::kAlreadyExists);
+  engine_->WaitIdle();
+  for (const auto& id : {*sales_job, *hr_job}) {
+    auto job = engine_->GetJob(id);
+    ASSERT_TRUE(job.ok());
+    EXPECT_EQ(job->state(), v1::JOB_SUCCEEDED) << id << ": " << job->error();
+  }
+
+  // One service: a restore submitted behind a backup starts only after the backup ended.
+  auto hr_points = engine_->RestorePoints("hr");
+  ASSERT_TRUE(hr_points.ok() && !hr_points->empty());
+  fs::remove(a_paused);  // the hr hook now waits for a file nobody makes, then fails
+  hr_policy.mutable_hooks(0)->set_pause("touch " + b_paused.string());
+  docs.back().value = hr_policy;
+  ASSERT_TRUE(engine_->Apply(docs, "test").ok());
+  auto backup = engine_->StartBackup("hr-hourly", "manual", "test");
+  ASSERT_TRUE(backup.ok());
+  v1::RestoreSpec spec;
+  spec.set_restore_point_id(hr_points->front().id());
+  spec.set_destination("/hr-restored");
+  auto restore = engine_->StartRestore("hr", spec, "test");
+  ASSERT_TRUE(restore.ok());
+  ASSERT_TRUE(engine_->Submit(*backup).ok());
+  ASSERT_TRUE(engine_->Submit(*restore).ok());
+  engine_->WaitIdle();
+  auto b = engine_->GetJob(*backup);
+  auto r = engine_->GetJob(*restore);
+  ASSERT_TRUE(b.ok() && r.ok());
+  EXPECT_EQ(b->state(), v1::JOB_SUCCEEDED) << b->error();
+  EXPECT_EQ(r->state(), v1::JOB_SUCCEEDED) << r->error();
+  EXPECT_GE(r->started_unix_nanos(), b->finished_unix_nanos());
+}
+
+TEST_F(EngineTest, CancellingARecordedJobThatNoOneRunsEndsItCancelled) {
+  ASSERT_TRUE(engine_->Apply(Config(), "test").ok());
+  auto id = engine_->StartBackup("sales-hourly", "manual", "test");
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(engine_->CancelJob(*id).ok());
+  engine_->Wait(*id);
+  auto job = engine_->GetJob(*id);
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->state(), v1::JOB_CANCELLED);
+  EXPECT_EQ(engine_->CancelJob(*id).code(), Code::kFailedPrecondition);
+  EXPECT_EQ(engine_->CancelJob("job-nope").code(), Code::kNotFound);
+  // The policy is free again.
+  EXPECT_FALSE(Backup().empty());
+}

@@ -38,6 +38,11 @@ class Agent {
   // The descriptor of the plugin serving `component` (capabilities decide cut order).
   virtual StatusOr<lifeboat::v1::PluginDescriptor> Describe(const std::string& component) = 0;
 
+  // The agent's wall clock (nanoseconds since the Unix epoch), read as close as it can to the
+  // moment it answers. The coordinator brackets the call with its own clock readings to
+  // estimate the agent's offset (NTP-style); UNAVAILABLE when the agent cannot be reached.
+  virtual StatusOr<int64_t> ClockNow() = 0;
+
   // Typed form of Call().
   template <typename Resp, typename Req>
   StatusOr<Resp> Invoke(const std::string& component, lb_op op, const Req& req,
@@ -66,6 +71,7 @@ class LocalAgent : public Agent {
               std::string* response, const CallOptions& opts) override;
   StatusOr<lifeboat::v1::PluginConfig> PeerConfig(const std::string& component) override;
   StatusOr<lifeboat::v1::PluginDescriptor> Describe(const std::string& component) override;
+  StatusOr<int64_t> ClockNow() override;
 
  private:
   StatusOr<PluginInstance*> Instance(const std::string& component);

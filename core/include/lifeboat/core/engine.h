@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,13 @@ struct EngineOptions {
   // Retries of a task that failed with a retryable code, and the first backoff.
   int max_attempts = 5;
   int64_t first_backoff_millis = 200;
+  // Jobs that run at once on the executor (Submit, the scheduler, resumes). Jobs of one
+  // service never run at once, whatever this says.
+  int max_concurrent_jobs = 4;
+  // Makes the agent of a cluster. Unset: an in-process LocalAgent over the engine's plugin
+  // host. The control service sets it to agents reached over the network; tests may wrap.
+  std::function<StatusOr<std::unique_ptr<Agent>>(const v1::Cluster&, const PluginHost&)>
+      make_agent;
 };
 
 // Progress of a running job, for progress bars.
@@ -102,6 +110,23 @@ class Engine {
   StatusOr<std::vector<v1::Job>> Jobs() const;
   StatusOr<std::vector<v1::Task>> Tasks(const std::string& job_id) const;
 
+  // ---- the executor ----------------------------------------------------------------------
+  // Queues a recorded job to run in the background and returns at once. Up to
+  // max_concurrent_jobs jobs run at once; jobs of one service run one after another, in the
+  // order submitted. ALREADY_EXISTS when the job is queued or running already; NOT_FOUND for
+  // an unknown job; OK (nothing to do) for a job that has ended.
+  Status Submit(const std::string& job_id);
+  // Progress of a job queued or running on this engine's executor; nullopt otherwise.
+  std::optional<JobProgress> LiveProgress(const std::string& job_id) const;
+  // Stops a job: a queued or running one ends CANCELLED (its partial work cleaned up as for
+  // any cancellation); a recorded PENDING/RUNNING/PARKED job that no executor runs is run
+  // just long enough to clean up and end CANCELLED. FAILED_PRECONDITION when it has ended.
+  Status CancelJob(const std::string& job_id);
+  // Blocks until `job_id` is neither queued nor running on the executor.
+  void Wait(const std::string& job_id);
+  // Blocks until the executor has nothing queued or running.
+  void WaitIdle();
+
   // ---- scheduling ----------------------------------------------------------------------
   // One pass of the scheduler at the engine's clock: each policy whose slot has come gets a
   // backup job, run to its end before the next starts (in the scheduler's order: priority,
@@ -112,6 +137,12 @@ class Engine {
   // The daemon's loop: resumes unfinished jobs, then ticks until `stop`, sleeping until the
   // next slot (at most a second at a time, so that policy changes are seen).
   Status Serve(const std::atomic<bool>* stop);
+
+  // ---- clocks --------------------------------------------------------------------------
+  // Reads the clock of a cluster's agent once, NTP-style, against this process's wall clock
+  // (not EngineOptions::now, which tests may fake). A backup refuses to cut when any cutting
+  // agent's |offset| + round_trip/2 exceeds the policy's max_clock_skew.
+  StatusOr<v1::ClockSample> MeasureClock(const std::string& cluster);
 
   // ---- restore points ------------------------------------------------------------------
   StatusOr<std::vector<v1::RestorePoint>> RestorePoints(const std::string& service) const;
@@ -129,9 +160,16 @@ class Engine {
 
  private:
   class JobRunner;
+  class Executor;
   explicit Engine(EngineOptions options);
   Status Init();
   StatusOr<Agent*> AgentFor(const std::string& cluster);
+  void StartExecutor();
+  // Waits for the jobs (on the executor) to leave; cancels them all when `cancel` turns true.
+  void WaitAll(const std::vector<std::string>& ids, const std::atomic<bool>* cancel);
+  // The scheduler's pass; `wait` = block until the jobs made have ended.
+  StatusOr<std::vector<std::string>> Tick(const std::atomic<bool>* cancel, bool wait);
+  StatusOr<std::vector<std::string>> SubmitUnfinished();
   int64_t Now() const { return options_.now(); }
   Status Audit(StateStore::Batch& batch, const std::string& actor, const std::string& action,
                const std::string& subject, const std::string& detail);
@@ -145,6 +183,7 @@ class Engine {
   std::map<std::string, std::unique_ptr<Agent>> agents_;
   std::unique_ptr<Scheduler> scheduler_;                // built by the first TickOnce
   std::map<std::string, uint64_t> scheduled_revision_;  // policy -> revision in scheduler_
+  std::unique_ptr<Executor> executor_;                  // last: stopped first
 };
 
 // "rp-20261125T094500Z-000042": sortable by time, unique by sequence.
