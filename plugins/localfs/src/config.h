@@ -16,7 +16,7 @@
 namespace lifeboat::localfs {
 
 inline constexpr char kPluginName[] = "localfs";
-inline constexpr char kPluginVersion[] = "0.1.0";
+inline constexpr char kPluginVersion[] = "0.2.0";
 inline constexpr char kComponent[] = "localfs";
 inline constexpr char kConfigType[] = "lifeboat.localfs.v1.Config";
 

@@ -7,11 +7,13 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <unordered_map>
 #include <vector>
 
 #include "copy.h"
 #include "digest_cache.h"
+#include "fence.h"
 #include "fs.h"
 #include "localfs_plugin.h"
 #include "manifest_io.h"
@@ -313,6 +315,9 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
   // A file read again holds its content as of that later read.
   if (any_reread) cut_end = std::max(cut_end, host_.NowUnixNanos());
 
+  // A fence by write bits changed the modes the walk saw; the point records the data set
+  // as it is without the fence (the immutable attribute changes nothing recorded).
+  const std::map<std::string, uint32_t> unfenced_modes = FencedOriginalModes(layout_, selector);
   NameCache names;
   uint64_t total_bytes = 0;
   std::unordered_map<std::string, DigestCache::Record> records;
@@ -331,6 +336,9 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
             DigestCache::Record{static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
                                 MtimeNs(st), CtimeNs(st), e.digest()};
       }
+    }
+    if (auto it = unfenced_modes.find(e.path()); it != unfenced_modes.end()) {
+      e.set_mode(it->second);
     }
     e.set_owner(names.User(e.uid()));
     e.set_group(names.Group(e.gid()));
@@ -399,6 +407,14 @@ Status LocalfsPlugin::RemoveSnapshotDir(const std::string& key, const std::strin
     }
   }
   Status removed = RemoveTree(trash);
+  if (removed.code() == Code::kPermissionDenied && !ListFences(layout_).empty()) {
+    // Files of a snapshot share inodes with the live data set; while it is fenced by the
+    // immutable attribute they cannot be unlinked. They stay in the trash, which unfence
+    // (and any expire) empties.
+    host_.Warn("the snapshot " + dir + " holds files of a fenced data set; they stay in " +
+               layout_.Trash() + " until it is unfenced: " + removed.ToString());
+    removed = OkStatus();
+  }
   if (changed) {
     Status saved = cache.Save(layout_.DigestCache(key));
     if (!saved.ok()) host_.Warn("cannot save the digest cache: " + saved.ToString());

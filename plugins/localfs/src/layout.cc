@@ -1,5 +1,7 @@
 #include "layout.h"
 
+#include <utility>
+
 #include "config.h"
 #include "fs.h"
 
@@ -116,6 +118,11 @@ std::string DataSetKey(std::string_view selector) {
   return out;
 }
 
+bool SelectorsOverlap(std::string_view a, std::string_view b) {
+  if (a.size() > b.size()) std::swap(a, b);
+  return b.compare(0, a.size(), a) == 0 && (b.size() == a.size() || b[a.size()] == '/');
+}
+
 std::string DataSetName(const v1::DataSet& data_set) {
   return data_set.component() + ":" + data_set.selector();
 }
@@ -153,6 +160,17 @@ std::string Layout::Point(const std::string& key, const std::string& rp) const {
 std::string Layout::Current(const std::string& key) const {
   // ValidateRestorePointId() refuses the id "CURRENT", so no point is ever named so.
   return JoinPath(PointsOf(key), "CURRENT");
+}
+
+std::string Layout::Fences() const { return JoinPath(Meta(), "fences"); }
+std::string Layout::FenceFile(const std::string& key) const {
+  return JoinPath(JoinPath(Fences(), key), "FENCE");
+}
+std::string Layout::FenceJournal(const std::string& key) const {
+  return JoinPath(JoinPath(Fences(), key), "ops.pb");
+}
+std::string Layout::SecurityJournal(const std::string& key) const {
+  return JoinPath(JoinPath(JoinPath(Meta(), "security"), key), "ops.pb");
 }
 
 }  // namespace lifeboat::localfs

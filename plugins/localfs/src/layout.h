@@ -10,6 +10,9 @@
 //   points/<key>/<rp>/{manifest.pb,tree/}  committed restore points
 //   points/<key>/CURRENT                   id of the newest committed point
 //   trash/                                 what is being deleted (renamed here first)
+//   fences/<key>/FENCE                     the data set is fenced (FenceRecord, state.proto)
+//   fences/<key>/ops.pb                    answers of recent fence and unfence calls
+//   security/<key>/ops.pb                  answers of recent sync_security calls
 //
 // <key> is the selector with '%' and '/' percent-encoded ("/a/b" -> "%2Fa%2Fb").
 //
@@ -51,6 +54,8 @@ Status ValidateRelativePath(std::string_view path, std::string_view what);
 
 // Filesystem-safe name of a data set: the selector with '%' and '/' percent-encoded.
 std::string DataSetKey(std::string_view selector);
+// True when one of the selectors is the other or lies below it ("/a" and "/a/b").
+bool SelectorsOverlap(std::string_view a, std::string_view b);
 
 // "localfs:/a/b", for messages.
 std::string DataSetName(const v1::DataSet& data_set);
@@ -74,6 +79,10 @@ class Layout {
   std::string PointsOf(const std::string& key) const;
   std::string Point(const std::string& key, const std::string& rp) const;
   std::string Current(const std::string& key) const;
+  std::string Fences() const;
+  std::string FenceFile(const std::string& key) const;
+  std::string FenceJournal(const std::string& key) const;
+  std::string SecurityJournal(const std::string& key) const;
 
  private:
   std::string root_;

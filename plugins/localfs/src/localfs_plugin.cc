@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fence.h"
 #include "fs.h"
 #include "manifest_io.h"
 
@@ -21,11 +22,14 @@ v1::PluginDescriptor LocalfsPlugin::Describe() {
   d.set_config_type(kConfigType);
   d.set_description(
       "Directories of a local file system: cuts by hard links, SHA-256 manifests, incremental "
-      "and resumable pulls, restore by mirroring.");
+      "and resumable pulls, restore by mirroring, owner/mode/ACL sync, fencing by the "
+      "immutable attribute.");
   d.add_capabilities(v1::CAP_INCREMENTAL);
   d.add_capabilities(v1::CAP_RESUMABLE_TRANSFER);
   d.add_capabilities(v1::CAP_DIGEST_VERIFY);
   d.add_capabilities(v1::CAP_RESTORE);
+  d.add_capabilities(v1::CAP_SECURITY_SYNC);
+  d.add_capabilities(v1::CAP_FENCING);
   return d;
 }
 
@@ -62,6 +66,23 @@ StatusOr<std::string> LocalfsPlugin::MoveToTrash(const std::string& path) {
 Status LocalfsPlugin::MoveToTrashAndRemove(const std::string& path) {
   LIFEBOAT_ASSIGN_OR_RETURN(std::string trash, MoveToTrash(path));
   return trash.empty() ? OkStatus() : RemoveTree(trash);
+}
+
+void LocalfsPlugin::EmptyTrash() {
+  // Entries only: another call may be moving something into the trash right now.
+  DIR* d = ::opendir(layout_.Trash().c_str());
+  if (d == nullptr) return;
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+      names.emplace_back(e->d_name);
+    }
+  }
+  ::closedir(d);
+  for (const auto& name : names) {
+    Status s = RemoveTree(JoinPath(layout_.Trash(), name));
+    if (!s.ok()) host_.Warn("cannot empty " + layout_.Trash() + ": " + s.ToString());
+  }
 }
 
 std::string LocalfsPlugin::ReadCurrent(const std::string& key) const {
@@ -128,6 +149,23 @@ StatusOr<v1::ProbeResponse> LocalfsPlugin::Probe(sdk::Call& call, const v1::Prob
   }
   resp.set_health(v1::HEALTHY);
   resp.set_detail("root " + config_.root + " is a writable directory");
+  std::vector<std::string> problems;
+  std::vector<lfstate::FenceRecord> fences = ListFences(layout_, &problems);
+  for (const lfstate::FenceRecord& r : fences) {
+    v1::FencedDataSet* f = resp.add_fenced();
+    f->mutable_data_set()->set_component(kComponent);
+    f->mutable_data_set()->set_selector(r.selector());
+    f->set_epoch(r.epoch());
+    f->set_reason(r.reason());
+    f->set_fenced_unix_nanos(r.fenced_unix_nanos());
+    f->set_mechanism(FenceMechanism(r));
+  }
+  if (!fences.empty())
+    resp.set_detail(resp.detail() + "; " + std::to_string(fences.size()) + " data set(s) fenced");
+  if (!problems.empty()) {
+    resp.set_health(v1::DEGRADED);
+    resp.set_detail(resp.detail() + "; unreadable fence record: " + problems.front());
+  }
   StatusOr<std::string> role = ReadFileBytes(layout_.RoleFile());
   if (role.ok()) {
     std::string marker = std::move(role).value();
@@ -246,21 +284,8 @@ StatusOr<v1::ExpireResponse> LocalfsPlugin::Expire(sdk::Call& call, const v1::Ex
           rp);
     }
   }
-  // Leftovers of deletions interrupted earlier. Entries only: another call may be moving
-  // something into the trash right now.
-  if (DIR* d = ::opendir(layout_.Trash().c_str())) {
-    std::vector<std::string> names;
-    while (struct dirent* e = ::readdir(d)) {
-      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
-        names.emplace_back(e->d_name);
-      }
-    }
-    ::closedir(d);
-    for (const auto& name : names) {
-      Status s = RemoveTree(JoinPath(layout_.Trash(), name));
-      if (!s.ok()) host_.Warn("cannot empty " + layout_.Trash() + ": " + s.ToString());
-    }
-  }
+  // Leftovers of deletions interrupted earlier.
+  EmptyTrash();
   v1::ExpireResponse resp;
   for (const auto& rp : req.restore_point_ids()) {
     {

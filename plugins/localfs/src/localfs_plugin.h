@@ -12,7 +12,8 @@
 // Per data set and restore point locks (in this process) serialise the operations that
 // must not overlap: cuts and releases of one data set; plan, commit and expire of one
 // staging directory against each other and against its transfers (which share theirs).
-// Two processes working on one root at once are not supported.
+// Fence, unfence, sync_security and restore serialise on the "dest:" lock of the data set
+// they write. Two processes working on one root at once are not supported.
 #ifndef LIFEBOAT_PLUGINS_LOCALFS_SRC_LOCALFS_PLUGIN_H_
 #define LIFEBOAT_PLUGINS_LOCALFS_SRC_LOCALFS_PLUGIN_H_
 
@@ -56,6 +57,13 @@ class LocalfsPlugin : public sdk::ComponentPlugin {
   StatusOr<v1::CommitResponse> Commit(sdk::Call& call, const v1::CommitRequest& req) override;
   StatusOr<v1::RestoreResponse> Restore(sdk::Call& call, const v1::RestoreRequest& req) override;
   StatusOr<v1::ExpireResponse> Expire(sdk::Call& call, const v1::ExpireRequest& req) override;
+  // Owner, group, permission bits and POSIX ACLs of the items present in both the source's
+  // and this root's data set directory, names translated (security.cc).
+  StatusOr<v1::SyncSecurityResponse> SyncSecurity(sdk::Call& call,
+                                                  const v1::SyncSecurityRequest& req) override;
+  // Immutable attribute or write bits on every item, recorded for unfence (fence.cc).
+  StatusOr<v1::FenceResponse> Fence(sdk::Call& call, const v1::FenceRequest& req) override;
+  StatusOr<v1::FenceResponse> Unfence(sdk::Call& call, const v1::FenceRequest& req) override;
 
  private:
   // The cut manifest staged on the target for one restore point, parsed once and shared by
@@ -84,6 +92,9 @@ class LocalfsPlugin : public sdk::ComponentPlugin {
   StatusOr<std::string> MoveToTrash(const std::string& path);
   // MoveToTrash(), then deletes it.
   Status MoveToTrashAndRemove(const std::string& path);
+  // Deletes what earlier deletions left in the trash; failures are logged, not returned
+  // (another call may be moving something there right now).
+  void EmptyTrash();
 
   // Deletes the snapshot directory `dir` of data set `selector`, moving the digest cache's
   // records along with the ctime changes that the unlinks make (see digest_cache.h).

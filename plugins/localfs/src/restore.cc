@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "copy.h"
+#include "fence.h"
 #include "fs.h"
 #include "localfs_plugin.h"
 #include "manifest_io.h"
@@ -106,6 +107,10 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
   std::shared_lock<std::shared_mutex> points_guard(*points_lock);
   auto dest_lock = locks_.Get("dest:" + destination);
   std::unique_lock<std::shared_mutex> dest_guard(*dest_lock);
+  // A fenced data set must not change on this cluster; a dry run changes nothing.
+  if (!req.dry_run()) {
+    LIFEBOAT_RETURN_IF_ERROR(CheckNotFenced(layout_, destination, "restore into " + destination));
+  }
 
   // The point lives here, or — restoring back to the primary from the secondary — on the
   // peer named by `source`, whose tree this plugin reads directly (both sides are local
@@ -127,8 +132,8 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
     for (const auto& p : ListPointsIn(from, key)) {
       available += (available.empty() ? "" : ", ") + p;
     }
-    return NotFoundError("restore point " + rp + " of " + name + " is not committed on " +
-                             where + "; available: " + (available.empty() ? "none" : available),
+    return NotFoundError("restore point " + rp + " of " + name + " is not committed on " + where +
+                             "; available: " + (available.empty() ? "none" : available),
                          rp);
   }
   const v1::MemberManifest manifest = std::move(loaded).value();

@@ -134,13 +134,14 @@ TEST(ConfigTest, DescriptorNamesThePluginAndItsCapabilities) {
   v1::PluginDescriptor d;
   ASSERT_TRUE(d.ParseFromString(out));
   EXPECT_EQ(d.name(), "localfs");
-  EXPECT_EQ(d.version(), "0.1.0");
+  EXPECT_EQ(d.version(), "0.2.0");
   EXPECT_EQ(d.component(), "localfs");
   EXPECT_EQ(d.config_type(), "lifeboat.localfs.v1.Config");
   EXPECT_EQ(d.abi_major(), 1u);
   std::vector<int> caps(d.capabilities().begin(), d.capabilities().end());
   EXPECT_THAT(caps, ::testing::UnorderedElementsAre(v1::CAP_INCREMENTAL, v1::CAP_RESUMABLE_TRANSFER,
-                                                    v1::CAP_DIGEST_VERIFY, v1::CAP_RESTORE));
+                                                    v1::CAP_DIGEST_VERIFY, v1::CAP_RESTORE,
+                                                    v1::CAP_SECURITY_SYNC, v1::CAP_FENCING));
 }
 
 }  // namespace

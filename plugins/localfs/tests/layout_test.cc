@@ -63,7 +63,7 @@ TEST(ProbeTest, HealthyWithRoleMarker) {
   auto resp = h.Call<v1::ProbeResponse>(c, LB_OP_PROBE, req);
   ASSERT_TRUE(resp.ok()) << resp.status().ToString();
   EXPECT_EQ(resp->health(), v1::HEALTHY);
-  EXPECT_EQ(resp->component_version(), "0.1.0");
+  EXPECT_EQ(resp->component_version(), "0.2.0");
   EXPECT_EQ(resp->role_marker(), "");
   WriteFile(c.root / ".lifeboat/ROLE", "PRIMARY epoch=3\n");
   resp = h.Call<v1::ProbeResponse>(c, LB_OP_PROBE, req);
