@@ -561,8 +561,6 @@ TEST_F(EngineTest, HttpHooksPauseAndResumeTheWriters) {
   }
 }
 
-}  // namespace
-}  // namespace lifeboat::core
 
 TEST_F(EngineTest, RestoresBackToThePrimaryFromTheSecondarysPoints) {
   ASSERT_TRUE(engine_->Apply(Config(), "test").ok());
@@ -767,3 +765,6 @@ TEST_F(EngineTest, CancellingARecordedJobThatNoOneRunsEndsItCancelled) {
   // The policy is free again.
   EXPECT_FALSE(Backup().empty());
 }
+
+}  // namespace
+}  // namespace lifeboat::core
