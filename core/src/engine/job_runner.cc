@@ -349,8 +349,8 @@ class Engine::JobRunner {
     const int64_t bound_nanos = policy.max_clock_skew_millis() * 1000000;
     const int64_t worst = std::llabs(sample->offset_nanos()) + sample->round_trip_nanos() / 2;
     if (bound_nanos > 0 && worst > bound_nanos) {
-      std::string msg = "clock skew too large to cut: the agent of cluster " +
-                        sample->cluster() + " is " + FormatMillis(sample->offset_nanos()) +
+      std::string msg = "clock skew too large to cut: the agent of cluster " + sample->cluster() +
+                        " is " + FormatMillis(sample->offset_nanos()) +
                         " off the control service (round trip " +
                         FormatMillis(sample->round_trip_nanos()) + "); policy " + policy.name() +
                         " allows " + std::to_string(policy.max_clock_skew_millis()) +

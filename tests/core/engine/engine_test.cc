@@ -561,7 +561,6 @@ TEST_F(EngineTest, HttpHooksPauseAndResumeTheWriters) {
   }
 }
 
-
 TEST_F(EngineTest, RestoresBackToThePrimaryFromTheSecondarysPoints) {
   ASSERT_TRUE(engine_->Apply(Config(), "test").ok());
   auto sales_1 = CaptureTree(Sales());
@@ -629,8 +628,8 @@ class SkewedClockAgentFake : public Agent {
 
 TEST_F(EngineTest, ACutIsRefusedWhenAnAgentsClockIsTooFarOff) {
   std::atomic<int64_t> primary_offset{int64_t{5} * 1000000000};  // 5 s ahead
-  make_agent_ = [&](const v1::Cluster& c, const PluginHost& host)
-      -> StatusOr<std::unique_ptr<Agent>> {
+  make_agent_ = [&](const v1::Cluster& c,
+                    const PluginHost& host) -> StatusOr<std::unique_ptr<Agent>> {
     auto real = std::make_unique<LocalAgent>(host, c);
     if (c.name() != "primary") return std::unique_ptr<Agent>(std::move(real));
     return std::unique_ptr<Agent>(

@@ -46,8 +46,7 @@ struct EngineOptions {
   int max_concurrent_jobs = 4;
   // Makes the agent of a cluster. Unset: an in-process LocalAgent over the engine's plugin
   // host. The control service sets it to agents reached over the network; tests may wrap.
-  std::function<StatusOr<std::unique_ptr<Agent>>(const v1::Cluster&, const PluginHost&)>
-      make_agent;
+  std::function<StatusOr<std::unique_ptr<Agent>>(const v1::Cluster&, const PluginHost&)> make_agent;
 };
 
 // Progress of a running job, for progress bars.
