@@ -36,9 +36,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::array<Kind, 10> kAllKinds = {
-    Kind::kClusters, Kind::kServices,      Kind::kPolicies, Kind::kPolicyRevisions, Kind::kJobs,
-    Kind::kTasks,    Kind::kRestorePoints, Kind::kAudit,    Kind::kEvents,          Kind::kMeta,
+// A kind added later is a column family that Open() creates in an older store, and that an
+// older build opens as an unknown one: no format version change is needed for it.
+constexpr std::array<Kind, 11> kAllKinds = {
+    Kind::kClusters, Kind::kServices, Kind::kPolicies,      Kind::kPolicyRevisions,
+    Kind::kJobs,     Kind::kTasks,    Kind::kRestorePoints, Kind::kAudit,
+    Kind::kEvents,   Kind::kMeta,     Kind::kTokens,
 };
 constexpr size_t kKindCount = kAllKinds.size();
 
@@ -306,6 +309,8 @@ const char* KindName(Kind kind) {
       return "events";
     case Kind::kMeta:
       return "meta";
+    case Kind::kTokens:
+      return "tokens";
     default:
       return "unknown";
   }

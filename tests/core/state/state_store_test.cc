@@ -25,8 +25,9 @@ namespace fs = std::filesystem;
 using ::lifeboat::core::testing::TempDir;
 
 constexpr Kind kKinds[] = {
-    Kind::kClusters, Kind::kServices,      Kind::kPolicies, Kind::kPolicyRevisions, Kind::kJobs,
-    Kind::kTasks,    Kind::kRestorePoints, Kind::kAudit,    Kind::kEvents,          Kind::kMeta,
+    Kind::kClusters, Kind::kServices, Kind::kPolicies,      Kind::kPolicyRevisions,
+    Kind::kJobs,     Kind::kTasks,    Kind::kRestorePoints, Kind::kAudit,
+    Kind::kEvents,   Kind::kMeta,     Kind::kTokens,
 };
 
 bool Contains(const std::string& text, const std::string& part) {
@@ -71,7 +72,7 @@ TEST(KindNameTest, NamesAreTheStoredColumnFamilyNames) {
   for (Kind kind : kKinds) names.push_back(KindName(kind));
   EXPECT_EQ(names, (std::vector<std::string>{"clusters", "services", "policies", "policy_revisions",
                                              "jobs", "tasks", "restore_points", "audit", "events",
-                                             "meta"}));
+                                             "meta", "tokens"}));
 }
 
 TEST(PaddedNumberTest, TwentyDigitsThatSortNumerically) {
@@ -191,6 +192,41 @@ TEST_F(StateStoreTest, OpensAStoreWithAnExtraColumnFamily) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->Read<v1::Job>(Kind::kJobs, "j1")->items_done(), 1u);
+}
+
+// A store written before a kind existed (format 1 without "tokens") opens: the kind's column
+// family is added, the old records stay, and no format version change is needed.
+TEST_F(StateStoreTest, OpensAStoreWrittenBeforeTheTokensKind) {
+  {
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+    for (Kind kind : kKinds) {
+      if (kind != Kind::kTokens)
+        descriptors.emplace_back(KindName(kind), rocksdb::ColumnFamilyOptions());
+    }
+    rocksdb::DBOptions options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir().string(), descriptors, &handles, &raw).ok());
+    std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name;
+    for (auto* h : handles) by_name[h->GetName()] = h;
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), by_name["meta"], "format_version", "1").ok());
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), by_name["jobs"], "j1",
+                         MakeJob("j1", 7).SerializeAsString())
+                    .ok());
+    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+    delete raw;
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Read<v1::Job>(Kind::kJobs, "j1")->items_done(), 7u);
+  StateStore::Batch b;
+  b.PutRaw(Kind::kTokens, "t1", "x");
+  ASSERT_TRUE(store->Write(b, true).ok());
+  EXPECT_EQ(*store->GetRaw(Kind::kTokens, "t1"), "x");
+  EXPECT_EQ(*store->GetRaw(Kind::kMeta, "format_version"), "1");
 }
 
 // ---- batches and reopen ------------------------------------------------------------------

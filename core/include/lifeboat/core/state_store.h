@@ -36,6 +36,7 @@ enum class Kind {
   kAudit,            // key: 20-digit sequence
   kEvents,           // key: 20-digit sequence
   kMeta,             // format version, sequences, scheduler state
+  kTokens,           // key: token id -> API token (name, role, salted hash; never the secret)
 };
 
 // Stable column family name of a kind ("jobs", "tasks", ...).
