@@ -1,7 +1,9 @@
 #include "localfs_test_util.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <openssl/evp.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,15 +25,39 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
-  // Points may hold directories without write permission; open them up before removing.
+  // Points may hold directories without write permission, and a test that failed while a
+  // data set was fenced leaves immutable items; open them up before removing.
   std::error_code ec;
+  ClearImmutable(path_);
   for (auto it = fs::recursive_directory_iterator(path_, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
+    if (!it->is_symlink(ec)) ClearImmutable(it->path().string());
     if (it->is_directory(ec) && !it->is_symlink(ec)) {
       fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
     }
   }
   fs::remove_all(path_, ec);
+}
+
+std::optional<bool> IsImmutable(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  int flags = 0;
+  bool ok = ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+  ::close(fd);
+  if (!ok) return std::nullopt;
+  return (flags & FS_IMMUTABLE_FL) != 0;
+}
+
+void ClearImmutable(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;
+  int flags = 0;
+  if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_IMMUTABLE_FL) != 0) {
+    flags &= ~FS_IMMUTABLE_FL;
+    ::ioctl(fd, FS_IOC_SETFLAGS, &flags);
+  }
+  ::close(fd);
 }
 
 Harness::Harness() { api_ = lifeboat_plugin_init(host_.table()); }
@@ -56,6 +82,39 @@ Cluster& Harness::AddCluster(const std::string& name, const std::string& extra_j
   if (made.ok()) c->instance = *made;
   clusters_.push_back(std::move(c));
   return *clusters_.back();
+}
+
+StatusOr<v1::SyncSecurityResponse> Harness::SyncSecurity(Cluster& target, Cluster& source,
+                                                         const std::string& selector,
+                                                         const std::string& op_id,
+                                                         v1::SyncSecurityRequest req) {
+  req.set_op_id(op_id);
+  *req.mutable_source()->mutable_config() = source.config;
+  *req.mutable_data_set() = DataSet(selector);
+  return Call<v1::SyncSecurityResponse>(target, LB_OP_SYNC_SECURITY, req);
+}
+
+StatusOr<v1::FenceResponse> Harness::Fence(Cluster& c, const std::string& selector, uint64_t epoch,
+                                           const std::string& op_id, const std::string& reason) {
+  v1::FenceRequest req;
+  req.set_op_id(op_id);
+  *req.mutable_data_set() = DataSet(selector);
+  req.set_epoch(epoch);
+  req.set_reason(reason);
+  return Call<v1::FenceResponse>(c, LB_OP_FENCE, req);
+}
+
+StatusOr<v1::FenceResponse> Harness::Unfence(Cluster& c, const std::string& selector,
+                                             uint64_t epoch, const std::string& op_id) {
+  v1::FenceRequest req;
+  req.set_op_id(op_id);
+  *req.mutable_data_set() = DataSet(selector);
+  req.set_epoch(epoch);
+  return Call<v1::FenceResponse>(c, LB_OP_UNFENCE, req);
+}
+
+StatusOr<v1::ProbeResponse> Harness::Probe(Cluster& c) {
+  return Call<v1::ProbeResponse>(c, LB_OP_PROBE, v1::ProbeRequest());
 }
 
 v1::DataSet DataSet(const std::string& selector) {

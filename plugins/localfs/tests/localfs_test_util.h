@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,12 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Whether `path` carries the immutable attribute; std::nullopt when it cannot be told (no
+// such item, or a file system without inode flags).
+std::optional<bool> IsImmutable(const std::string& path);
+// Clears the immutable attribute of `path` if it has it (best effort).
+void ClearImmutable(const std::string& path);
 
 // One plugin instance on its own root ("cluster").
 struct Cluster {
@@ -81,6 +88,17 @@ class Harness {
                                       const std::string& op_id);
   StatusOr<v1::ReleaseResponse> Release(Cluster& c, const v1::SnapshotRef& ref,
                                         const std::string& op_id);
+  // sync_security on `target` from `source`; `req` holds the maps and dry_run, the rest is
+  // filled in.
+  StatusOr<v1::SyncSecurityResponse> SyncSecurity(Cluster& target, Cluster& source,
+                                                  const std::string& selector,
+                                                  const std::string& op_id,
+                                                  v1::SyncSecurityRequest req = {});
+  StatusOr<v1::FenceResponse> Fence(Cluster& c, const std::string& selector, uint64_t epoch,
+                                    const std::string& op_id, const std::string& reason = "");
+  StatusOr<v1::FenceResponse> Unfence(Cluster& c, const std::string& selector, uint64_t epoch,
+                                      const std::string& op_id);
+  StatusOr<v1::ProbeResponse> Probe(Cluster& c);
 
   // What a full replication does: plan, every task, verify at digest level, commit.
   // Fails the test on any error. Returns the plan and adds up the transfers in `*moved`.
