@@ -1,0 +1,104 @@
+// Frames of the agent channel: a 4-byte big-endian length, then that many bytes of a
+// serialized lifeboat.core.v1.Envelope (core/proto/lifeboat/core/v1/rpc.proto).
+//
+// The decoder is the first code that touches bytes from the network, so it treats its input as
+// hostile: a frame longer than the limit is refused from its header alone (nothing is
+// allocated for it), an unparsable envelope is an error naming the frame, and a stream that
+// ends inside a frame is reported by Finish(). None of these crash or throw.
+//
+// Thread-safety: EncodeFrame/AppendFrame are free functions without shared state. A
+// FrameDecoder is a value owned by one connection; it is not safe for concurrent use.
+#ifndef LIFEBOAT_CORE_NET_FRAME_H_
+#define LIFEBOAT_CORE_NET_FRAME_H_
+
+#include <lifeboat/core/v1/rpc.pb.h>
+#include <lifeboat/status.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace lifeboat::core::net {
+
+// The length prefix: 4 bytes, big-endian, counting the envelope bytes that follow it.
+inline constexpr size_t kFrameHeaderBytes = 4;
+// Default limit on one frame's envelope (16 MiB). Bulk data travels as many smaller chunks.
+inline constexpr uint32_t kDefaultMaxFrameBytes = 16u << 20;
+// The largest limit accepted anywhere (256 MiB). It keeps the first byte of any valid header
+// below 0x16, the first byte of a TLS handshake record, which lets a plain-TCP end recognise a
+// TLS peer and say so.
+inline constexpr uint32_t kMaxFrameBytesLimit = 256u << 20;
+
+// Appends the frame of `envelope` (header + serialized bytes) to `*out`.
+// RESOURCE_EXHAUSTED when the serialized envelope is longer than `max_frame_bytes` (nothing is
+// appended then); the message gives both sizes.
+Status AppendFrame(const v1::Envelope& envelope, uint32_t max_frame_bytes, std::string* out);
+
+// The frame of `envelope` as a new string; errors as AppendFrame.
+StatusOr<std::string> EncodeFrame(const v1::Envelope& envelope,
+                                  uint32_t max_frame_bytes = kDefaultMaxFrameBytes);
+
+// Appends the frame of Envelope{call_id, data{chunk, last}} to `*out`, byte for byte what
+// AppendFrame would produce, but copying `chunk` once instead of twice (bulk streams).
+// RESOURCE_EXHAUSTED as AppendFrame.
+Status AppendDataFrame(uint64_t call_id, std::string_view chunk, bool last,
+                       uint32_t max_frame_bytes, std::string* out);
+
+// Splits a byte stream into envelopes. Feed bytes in pieces of any size (or write them in
+// place with Prepare/Commit), then call Next() until it yields no envelope.
+class FrameDecoder {
+ public:
+  // `max_frame_bytes` is clamped to [1, kMaxFrameBytesLimit].
+  explicit FrameDecoder(uint32_t max_frame_bytes = kDefaultMaxFrameBytes);
+
+  // Appends `bytes` to the undecoded input.
+  void Feed(std::string_view bytes);
+
+  // Zero-copy input: returns writable space of at least `min_bytes` at the end of the
+  // undecoded input; after writing n bytes into it, call Commit(n). The span is valid until
+  // the next call of any other method.
+  std::span<char> Prepare(size_t min_bytes);
+  // Precondition: n <= size of the span returned by the last Prepare().
+  void Commit(size_t n);
+
+  // The next complete envelope; std::nullopt when more bytes are needed. Errors:
+  //  RESOURCE_EXHAUSTED  the header declares more than the limit (checked before the body
+  //                      arrives),
+  //  INVALID_ARGUMENT    the body is not a valid Envelope.
+  // Each names the frame's ordinal (1 = first) and its byte offset in the stream. After an
+  // error the decoder is broken: every further Next() returns the same error, because the
+  // stream has lost its framing.
+  StatusOr<std::optional<v1::Envelope>> Next();
+
+  // At the end of the stream: OK when no partial frame is pending; otherwise DATA_LOSS saying
+  // which frame was cut short and how many of its bytes arrived. Also returns the decoder's
+  // error if it is broken.
+  Status Finish() const;
+
+  // Envelopes decoded so far.
+  uint64_t frames_decoded() const { return frames_; }
+  // Bytes fed and not yet decoded.
+  size_t buffered_bytes() const { return end_ - begin_; }
+  uint32_t max_frame_bytes() const { return max_frame_bytes_; }
+
+ private:
+  void Compact(size_t extra);
+
+  uint32_t max_frame_bytes_;
+  std::string buf_;
+  size_t begin_ = 0;  // first undecoded byte in buf_
+  size_t end_ = 0;    // one past the last valid byte in buf_
+  uint64_t frames_ = 0;
+  uint64_t offset_ = 0;  // stream offset of buf_[begin_]
+  Status error_;
+};
+
+// For messages: "request", "data", ... — the kind of an envelope's body.
+std::string_view BodyName(const v1::Envelope& envelope);
+
+}  // namespace lifeboat::core::net
+
+#endif  // LIFEBOAT_CORE_NET_FRAME_H_

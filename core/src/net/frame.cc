@@ -1,0 +1,227 @@
+#include <lifeboat/core/net/frame.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace lifeboat::core::net {
+
+namespace {
+
+uint32_t ReadBigEndian32(const char* p) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | uint32_t{u[3]};
+}
+
+void WriteBigEndian32(uint32_t v, char* p) {
+  p[0] = static_cast<char>((v >> 24) & 0xff);
+  p[1] = static_cast<char>((v >> 16) & 0xff);
+  p[2] = static_cast<char>((v >> 8) & 0xff);
+  p[3] = static_cast<char>(v & 0xff);
+}
+
+// Protobuf wire format: varints and field keys (field << 3 | wire type).
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+char* PutVarint(uint64_t v, char* p) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+constexpr uint8_t kVarintType = 0;
+constexpr uint8_t kLengthDelimitedType = 2;
+constexpr uint8_t Key(int field, uint8_t type) { return static_cast<uint8_t>(field << 3 | type); }
+
+}  // namespace
+
+std::string_view BodyName(const v1::Envelope& envelope) {
+  switch (envelope.body_case()) {
+    case v1::Envelope::kHello:
+      return "hello";
+    case v1::Envelope::kHelloReply:
+      return "hello_reply";
+    case v1::Envelope::kRequest:
+      return "request";
+    case v1::Envelope::kResponse:
+      return "response";
+    case v1::Envelope::kProgress:
+      return "progress";
+    case v1::Envelope::kData:
+      return "data";
+    case v1::Envelope::kCancel:
+      return "cancel";
+    case v1::Envelope::kPing:
+      return "ping";
+    case v1::Envelope::kPong:
+      return "pong";
+    case v1::Envelope::kWindowUpdate:
+      return "window_update";
+    case v1::Envelope::kGoodbye:
+      return "goodbye";
+    case v1::Envelope::BODY_NOT_SET:
+      return "empty envelope";
+    default:
+      return "unknown body";
+  }
+}
+
+Status AppendFrame(const v1::Envelope& envelope, uint32_t max_frame_bytes, std::string* out) {
+  const size_t size = envelope.ByteSizeLong();
+  const size_t limit = std::min(max_frame_bytes, kMaxFrameBytesLimit);
+  if (size > limit) {
+    return Status(Code::kResourceExhausted,
+                  "a " + std::string(BodyName(envelope)) + " frame of " + std::to_string(size) +
+                      " bytes exceeds the channel's frame limit of " + std::to_string(limit) +
+                      " bytes (max_frame_bytes); send large data as a stream of chunks");
+  }
+  const size_t start = out->size();
+  out->resize(start + kFrameHeaderBytes + size);
+  WriteBigEndian32(static_cast<uint32_t>(size), out->data() + start);
+  // Uses the size computed above (cached in the message), so the bytes written match the header.
+  envelope.SerializeWithCachedSizesToArray(
+      reinterpret_cast<uint8_t*>(out->data() + start + kFrameHeaderBytes));
+  return OkStatus();
+}
+
+Status AppendDataFrame(uint64_t call_id, std::string_view chunk, bool last,
+                       uint32_t max_frame_bytes, std::string* out) {
+  // Envelope{1: call_id, 7: Data{1: chunk, 2: last}}, fields in number order and defaults
+  // omitted, as protobuf serializes them.
+  size_t data_size = 0;
+  if (!chunk.empty()) data_size += 1 + VarintSize(chunk.size()) + chunk.size();
+  if (last) data_size += 2;
+  size_t size = 1 + VarintSize(data_size) + data_size;
+  if (call_id != 0) size += 1 + VarintSize(call_id);
+  const size_t limit = std::min(max_frame_bytes, kMaxFrameBytesLimit);
+  if (size > limit) {
+    return Status(Code::kResourceExhausted, "a data frame of " + std::to_string(size) +
+                                                " bytes exceeds the channel's frame limit of " +
+                                                std::to_string(limit) +
+                                                " bytes (max_frame_bytes); send smaller chunks");
+  }
+  const size_t start = out->size();
+  out->resize(start + kFrameHeaderBytes + size);
+  char* p = out->data() + start;
+  WriteBigEndian32(static_cast<uint32_t>(size), p);
+  p += kFrameHeaderBytes;
+  if (call_id != 0) {
+    *p++ = static_cast<char>(Key(1, kVarintType));
+    p = PutVarint(call_id, p);
+  }
+  *p++ = static_cast<char>(Key(7, kLengthDelimitedType));
+  p = PutVarint(data_size, p);
+  if (!chunk.empty()) {
+    *p++ = static_cast<char>(Key(1, kLengthDelimitedType));
+    p = PutVarint(chunk.size(), p);
+    std::memcpy(p, chunk.data(), chunk.size());
+    p += chunk.size();
+  }
+  if (last) {
+    *p++ = static_cast<char>(Key(2, kVarintType));
+    *p++ = 1;
+  }
+  return OkStatus();
+}
+
+StatusOr<std::string> EncodeFrame(const v1::Envelope& envelope, uint32_t max_frame_bytes) {
+  std::string out;
+  LIFEBOAT_RETURN_IF_ERROR(AppendFrame(envelope, max_frame_bytes, &out));
+  return out;
+}
+
+FrameDecoder::FrameDecoder(uint32_t max_frame_bytes)
+    : max_frame_bytes_(std::clamp<uint32_t>(max_frame_bytes, 1, kMaxFrameBytesLimit)) {}
+
+void FrameDecoder::Compact(size_t extra) {
+  if (begin_ > 0) {
+    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (buf_.size() - end_ < extra) buf_.resize(end_ + extra);
+}
+
+std::span<char> FrameDecoder::Prepare(size_t min_bytes) {
+  if (buf_.size() - end_ < min_bytes) Compact(min_bytes);
+  return std::span<char>(buf_.data() + end_, buf_.size() - end_);
+}
+
+void FrameDecoder::Commit(size_t n) { end_ = std::min(end_ + n, buf_.size()); }
+
+void FrameDecoder::Feed(std::string_view bytes) {
+  if (bytes.empty()) return;
+  std::span<char> space = Prepare(bytes.size());
+  std::memcpy(space.data(), bytes.data(), bytes.size());
+  Commit(bytes.size());
+}
+
+StatusOr<std::optional<v1::Envelope>> FrameDecoder::Next() {
+  if (!error_.ok()) return error_;
+  const size_t available = end_ - begin_;
+  if (available < kFrameHeaderBytes) return std::optional<v1::Envelope>();
+  const uint32_t length = ReadBigEndian32(buf_.data() + begin_);
+  const uint64_t ordinal = frames_ + 1;
+  if (length > max_frame_bytes_) {
+    std::string hint;
+    if (static_cast<unsigned char>(buf_[begin_]) == 0x16) {
+      hint =
+          " (the bytes look like the start of a TLS handshake: is the peer using TLS "
+          "while this end has TLS disabled?)";
+    }
+    error_ =
+        Status(Code::kResourceExhausted,
+               "frame " + std::to_string(ordinal) + " at byte offset " + std::to_string(offset_) +
+                   " declares " + std::to_string(length) + " bytes, more than the frame limit of " +
+                   std::to_string(max_frame_bytes_) + " bytes (max_frame_bytes)" + hint);
+    return error_;
+  }
+  if (available - kFrameHeaderBytes < length) {
+    return std::optional<v1::Envelope>();
+  }
+  v1::Envelope envelope;
+  if (!envelope.ParseFromArray(buf_.data() + begin_ + kFrameHeaderBytes,
+                               static_cast<int>(length))) {
+    error_ = Status(Code::kInvalidArgument,
+                    "frame " + std::to_string(ordinal) + " at byte offset " +
+                        std::to_string(offset_) + " (" + std::to_string(length) +
+                        " bytes) is not a valid lifeboat.core.v1.Envelope; the peer does not "
+                        "speak the Lifeboat channel protocol, or the stream is corrupt");
+    return error_;
+  }
+  const size_t consumed = kFrameHeaderBytes + length;
+  begin_ += consumed;
+  offset_ += consumed;
+  ++frames_;
+  if (begin_ == end_) begin_ = end_ = 0;
+  return std::optional<v1::Envelope>(std::move(envelope));
+}
+
+Status FrameDecoder::Finish() const {
+  if (!error_.ok()) return error_;
+  const size_t available = end_ - begin_;
+  if (available == 0) return OkStatus();
+  const uint64_t ordinal = frames_ + 1;
+  if (available < kFrameHeaderBytes) {
+    return DataLossError("the stream ended inside the header of frame " + std::to_string(ordinal) +
+                         " (at byte offset " + std::to_string(offset_) +
+                         "): " + std::to_string(available) + " of " +
+                         std::to_string(kFrameHeaderBytes) + " header bytes arrived");
+  }
+  const uint32_t length = ReadBigEndian32(buf_.data() + begin_);
+  return DataLossError("the stream ended inside frame " + std::to_string(ordinal) +
+                       " (at byte offset " + std::to_string(offset_) +
+                       "): " + std::to_string(available - kFrameHeaderBytes) + " of its " +
+                       std::to_string(length) + " bytes arrived");
+}
+
+}  // namespace lifeboat::core::net
