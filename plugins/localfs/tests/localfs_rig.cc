@@ -1,8 +1,12 @@
 // The localfs rig for the conformance suite: two directories stand for the primary and
 // the secondary cluster.
 #include <fcntl.h>
+#include <grp.h>
 #include <lifeboat/testing/conformance.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -42,6 +46,26 @@ std::string ReadFile(const fs::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+void ClearImmutable(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;
+  int flags = 0;
+  if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_IMMUTABLE_FL) != 0) {
+    flags &= ~FS_IMMUTABLE_FL;
+    ::ioctl(fd, FS_IOC_SETFLAGS, &flags);
+  }
+  ::close(fd);
+}
+
+Status AppendByte(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return PermissionDeniedError("cannot open " + path.string() + " for writing");
+  bool written = ::write(fd, "x", 1) == 1;
+  ::close(fd);
+  if (!written) return PermissionDeniedError("cannot write " + path.string());
+  return OkStatus();
+}
+
 std::string Octal(mode_t mode) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
@@ -79,12 +103,20 @@ class LocalfsRig : public testing::ConformanceRig {
     base_ = tmpl;
     fs::create_directories(base_ / "primary");
     fs::create_directories(base_ / "secondary");
+    // mkdtemp makes it 0700; an application that is not root must reach the data sets.
+    ::chmod(base_.c_str(), 0755);
     changes_ = 0;
     renamed_ = "a.txt";
   }
   void TearDown() override {
     std::error_code ec;
-    if (!base_.empty()) fs::remove_all(base_, ec);
+    if (base_.empty()) return;
+    // A check that failed while the target was fenced leaves immutable items behind.
+    for (auto it = fs::recursive_directory_iterator(base_, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_symlink(ec)) ClearImmutable(it->path());
+    }
+    fs::remove_all(base_, ec);
   }
 
   std::string PluginName() const override { return "localfs"; }
@@ -120,6 +152,7 @@ class LocalfsRig : public testing::ConformanceRig {
     WriteFile(d / "dir1" / "sub" / "c.txt", "charlie charlie\n");
     WriteFile(d / "run.sh", "#!/bin/sh\necho hi\n", 0755);
     WriteFile(d / "private.txt", "secret-ish\n", 0600);
+    WriteFile(d / "shared.txt", "anyone may append\n", 0666);
     WriteFile(d / "empty_file", "");
     WriteFile(d / "large.bin", RandomBytes(large_bytes, 2));
     fs::create_directories(d / "empty_dir");
@@ -155,6 +188,44 @@ class LocalfsRig : public testing::ConformanceRig {
   std::string RestoreDestination(int n) const override { return "/restored_" + std::to_string(n); }
   ContentMap CaptureRestored(const std::string& destination) const override {
     return Capture(base_ / "secondary" / destination.substr(1));
+  }
+
+  // Appends to shared.txt (mode 0666) of the target's live data set as uid/gid 65534 in a
+  // child process when running as root (an application, not the agent), else as this user.
+  Status ApplicationWriteOnTarget() override {
+    const fs::path file = base_ / "secondary" / "data" / "shared.txt";
+    if (::geteuid() != 0) return AppendByte(file);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) {
+        _exit(250);
+      }
+      Status s = AppendByte(file);
+      _exit(s.ok() ? 0 : 1);
+    }
+    int status = 0;
+    if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+      return InternalError("the application process did not finish");
+    }
+    if (WEXITSTATUS(status) == 0) return OkStatus();
+    return PermissionDeniedError("uid 65534 cannot append to " + file.string());
+  }
+
+  // a.txt gets mode 0600, and owner daemon:bin (ids 1:2) when running as root.
+  std::string ChangeSourceSecurity() override {
+    const fs::path file = Data() / "a.txt";
+    ::chmod(file.c_str(), 0600);
+    if (::geteuid() == 0 && ::lchown(file.c_str(), 1, 2) != 0) {
+      throw std::runtime_error("cannot chown " + file.string());
+    }
+    return "a.txt";
+  }
+
+  std::string CaptureSecurity(bool target, const std::string& path) const override {
+    const fs::path file = base_ / (target ? "secondary" : "primary") / "data" / path;
+    struct stat st;
+    if (::lstat(file.c_str(), &st) != 0) return "missing";
+    return std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid) + " " + Octal(st.st_mode);
   }
 
   std::string CorruptTarget(const std::string& restore_point_id, bool staged) override {

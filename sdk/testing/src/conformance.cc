@@ -476,6 +476,148 @@ TEST_P(ConformanceTest, Expire) {
   ExpectRestores("rp3", captures[2]);
 }
 
+bool Declares(const v1::PluginDescriptor& d, v1::Capability cap) {
+  for (int c : d.capabilities()) {
+    if (c == cap) return true;
+  }
+  return false;
+}
+
+// The fenced entry of `probe` for `data_set`, or nullptr.
+const v1::FencedDataSet* FencedEntry(const v1::ProbeResponse& probe, const v1::DataSet& data_set) {
+  for (const auto& f : probe.fenced()) {
+    if (f.data_set().component() == data_set.component() &&
+        f.data_set().selector() == data_set.selector()) {
+      return &f;
+    }
+  }
+  return nullptr;
+}
+
+TEST_P(ConformanceTest, FenceUnfence) {
+  if (!Declares(src_->descriptor(), v1::CAP_FENCING)) {
+    GTEST_SKIP() << "the descriptor does not declare CAP_FENCING";
+  }
+  // The target gets a live copy of the data set, as after a failover.
+  rig_->Populate(1024);
+  Backup("rp1", "");
+  auto live = Restore("rp1", "", "restore-live");
+  ASSERT_TRUE(live.ok()) << "restore into the data set itself: " << live.status().ToString();
+  const bool can_write = rig_->ApplicationWriteOnTarget().code() != Code::kUnimplemented;
+  if (can_write) {
+    Status before = rig_->ApplicationWriteOnTarget();
+    ASSERT_TRUE(before.ok()) << "an application cannot write the unfenced data set: "
+                             << before.ToString();
+  }
+
+  auto fence = [&](uint64_t epoch, const std::string& op) {
+    v1::FenceRequest req;
+    req.set_op_id(op);
+    *req.mutable_data_set() = rig_->DataSet();
+    req.set_epoch(epoch);
+    req.set_reason("conformance " + op);
+    return dst_->Fence(req);
+  };
+  auto unfence = [&](uint64_t epoch, const std::string& op) {
+    v1::FenceRequest req;
+    req.set_op_id(op);
+    *req.mutable_data_set() = rig_->DataSet();
+    req.set_epoch(epoch);
+    return dst_->Unfence(req);
+  };
+  auto fenced = fence(5, "fence-1");
+  ASSERT_TRUE(fenced.ok()) << fenced.status().ToString();
+  EXPECT_TRUE(fenced->fenced());
+  EXPECT_EQ(fenced->epoch(), 5u);
+  if (can_write) {
+    EXPECT_FALSE(rig_->ApplicationWriteOnTarget().ok())
+        << "an application could still write the fenced data set";
+  }
+  auto probe = dst_->Probe(v1::ProbeRequest());
+  ASSERT_TRUE(probe.ok()) << probe.status().ToString();
+  const v1::FencedDataSet* entry = FencedEntry(*probe, rig_->DataSet());
+  ASSERT_NE(entry, nullptr) << "probe does not list the fenced data set";
+  EXPECT_EQ(entry->epoch(), 5u);
+
+  auto repeated = fence(5, "fence-1");
+  ASSERT_TRUE(repeated.ok()) << repeated.status().ToString();
+  EXPECT_EQ(repeated->epoch(), 5u);
+  auto higher = fence(7, "fence-2");
+  ASSERT_TRUE(higher.ok()) << higher.status().ToString();
+  EXPECT_EQ(higher->epoch(), 7u);
+  auto lower = fence(6, "fence-3");
+  ASSERT_TRUE(lower.ok()) << lower.status().ToString();
+  EXPECT_EQ(lower->epoch(), 7u) << "a lower epoch replaced the recorded one";
+
+  auto refused = Restore("rp1", "", "restore-fenced");
+  EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition)
+      << "a restore into the fenced data set: " << refused.status().ToString();
+  auto stale = unfence(6, "unfence-stale");
+  EXPECT_EQ(stale.status().code(), Code::kFailedPrecondition)
+      << "an unfence with a stale epoch: " << stale.status().ToString();
+  probe = dst_->Probe(v1::ProbeRequest());
+  ASSERT_TRUE(probe.ok());
+  EXPECT_NE(FencedEntry(*probe, rig_->DataSet()), nullptr) << "a stale unfence lifted the fence";
+
+  auto lifted = unfence(7, "unfence-1");
+  ASSERT_TRUE(lifted.ok()) << lifted.status().ToString();
+  EXPECT_FALSE(lifted->fenced());
+  probe = dst_->Probe(v1::ProbeRequest());
+  ASSERT_TRUE(probe.ok());
+  EXPECT_EQ(FencedEntry(*probe, rig_->DataSet()), nullptr) << "probe still lists the data set";
+  if (can_write) {
+    Status after = rig_->ApplicationWriteOnTarget();
+    EXPECT_TRUE(after.ok()) << "the unfenced data set still refuses writes: " << after.ToString();
+  }
+  auto again = unfence(7, "unfence-1");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_FALSE(again->fenced());
+  auto by_state = unfence(7, "unfence-2");
+  ASSERT_TRUE(by_state.ok()) << "unfencing an unfenced data set: " << by_state.status().ToString();
+  auto restored = Restore("rp1", "", "restore-after");
+  EXPECT_TRUE(restored.ok()) << "restore after the unfence: " << restored.status().ToString();
+}
+
+TEST_P(ConformanceTest, SyncSecurity) {
+  if (!Declares(src_->descriptor(), v1::CAP_SECURITY_SYNC)) {
+    GTEST_SKIP() << "the descriptor does not declare CAP_SECURITY_SYNC";
+  }
+  rig_->Populate(1024);
+  Backup("rp1", "");
+  auto live = Restore("rp1", "", "restore-live");
+  ASSERT_TRUE(live.ok()) << "restore into the data set itself: " << live.status().ToString();
+  const std::string path = rig_->ChangeSourceSecurity();
+  if (path.empty()) GTEST_SKIP() << "the rig cannot change security on the source";
+  const std::string want = rig_->CaptureSecurity(false, path);
+  const std::string before = rig_->CaptureSecurity(true, path);
+  ASSERT_NE(before, want) << "the change on the source did not make the clusters differ";
+
+  auto sync = [&](const std::string& op, bool dry_run) {
+    v1::SyncSecurityRequest req;
+    req.set_op_id(op);
+    *req.mutable_source() = SourcePeer();
+    *req.mutable_data_set() = rig_->DataSet();
+    req.set_dry_run(dry_run);
+    return dst_->SyncSecurity(req);
+  };
+  auto dry = sync("sync-dry", true);
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  EXPECT_GT(dry->changes_size(), 0) << "a dry run reported no change";
+  EXPECT_EQ(rig_->CaptureSecurity(true, path), before) << "a dry run changed the target";
+
+  auto done = sync("sync-1", false);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_GT(done->changes_size(), 0);
+  EXPECT_EQ(rig_->CaptureSecurity(true, path), want);
+  auto repeated = sync("sync-1", false);
+  ASSERT_TRUE(repeated.ok()) << repeated.status().ToString();
+  EXPECT_EQ(repeated->changes_size(), done->changes_size())
+      << "a repeated op id got another answer";
+  auto by_state = sync("sync-2", false);
+  ASSERT_TRUE(by_state.ok()) << by_state.status().ToString();
+  EXPECT_EQ(by_state->changes_size(), 0) << "a second sync found more to change";
+}
+
 INSTANTIATE_TEST_SUITE_P(Plugins, ConformanceTest, ::testing::ValuesIn(RigNames()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;

@@ -19,11 +19,19 @@
 //   VerifyCatchesFlip   verify finds one flipped byte on the target
 //   Incremental         after create, modify, delete and rename only the change moves
 //   Expire              expire removes the named point, and every other point restores
+//   FenceUnfence        (CAP_FENCING) a fence stops application writes, is reported by
+//                       probe, refuses a restore into the data set, keeps the higher
+//                       epoch, refuses a stale unfence; unfence lifts it; both idempotent
+//   SyncSecurity        (CAP_SECURITY_SYNC) sync_security makes the target's security of an
+//                       item equal the source's; dry run changes nothing; idempotent
+// The last two are skipped, with the reason, when the descriptor does not declare the
+// capability or the rig does not provide the optional hooks they need.
 //
 // Thread-safety: a rig is used by one test at a time.
 #ifndef LIFEBOAT_TESTING_CONFORMANCE_H_
 #define LIFEBOAT_TESTING_CONFORMANCE_H_
 
+#include <lifeboat/status.h>
 #include <lifeboat/v1/plugin.pb.h>
 
 #include <cstdint>
@@ -86,6 +94,22 @@ class ConformanceRig {
   // Flips one byte of one item of the given committed (or staged, when `staged`) point on
   // the target, without changing its size or other metadata. Returns the item's path.
   virtual std::string CorruptTarget(const std::string& restore_point_id, bool staged) = 0;
+
+  // --- Optional hooks (the checks that need one are skipped without it) ---------------
+
+  // Writes into the target's live data set as an ordinary application of that cluster
+  // would (not as the agent). OK when the write went through; the error otherwise.
+  // Default: UNIMPLEMENTED.
+  virtual Status ApplicationWriteOnTarget() {
+    return UnimplementedError("the rig cannot write as an application");
+  }
+  // Changes the security (owner, group, permissions, ACL: what the component has) of one
+  // item of the source's live data set, after Populate(). Returns the item's path, "" when
+  // the rig cannot (the default).
+  virtual std::string ChangeSourceSecurity() { return ""; }
+  // The security of item `path` of the live data set on the target (or the source), in any
+  // stable text; equal texts mean equal security once names are translated.
+  virtual std::string CaptureSecurity(bool target, const std::string& path) const { return ""; }
 };
 
 using RigFactory = std::function<std::unique_ptr<ConformanceRig>()>;
