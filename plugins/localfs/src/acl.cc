@@ -225,6 +225,19 @@ std::string Acl::ToText(const std::function<std::string(uint16_t tag, uint32_t i
   return out;
 }
 
+Acl Acl::WithMode(uint32_t mode) const {
+  Acl out = *this;
+  bool has_mask = false;
+  for (const AclEntry& e : out.entries_) has_mask = has_mask || e.tag == AclEntry::kMask;
+  const uint16_t group_tag = has_mask ? AclEntry::kMask : AclEntry::kGroupObj;
+  for (AclEntry& e : out.entries_) {
+    if (e.tag == AclEntry::kUserObj) e.perm = static_cast<uint16_t>((mode >> 6) & 7);
+    if (e.tag == group_tag) e.perm = static_cast<uint16_t>((mode >> 3) & 7);
+    if (e.tag == AclEntry::kOther) e.perm = static_cast<uint16_t>(mode & 7);
+  }
+  return out;
+}
+
 bool Acl::IsMinimal() const {
   for (const AclEntry& e : entries_) {
     if (e.tag != AclEntry::kUserObj && e.tag != AclEntry::kGroupObj && e.tag != AclEntry::kOther) {

@@ -66,6 +66,10 @@ class Acl {
   // The same with each id written by `name` (e.g. a user name when it is known).
   std::string ToText(const std::function<std::string(uint16_t tag, uint32_t id)>& name) const;
 
+  // The ACL as chmod(2) to `mode` leaves it: the owner, other, and mask (or, without a mask,
+  // owning group) entries take the permission bits' values; named entries stay.
+  Acl WithMode(uint32_t mode) const;
+
   bool empty() const { return entries_.empty(); }
   // Only owner, owning group and other: the permission bits say it all.
   bool IsMinimal() const;

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "acl.h"
 #include "copy.h"
 #include "digest_cache.h"
 #include "fence.h"
@@ -100,6 +101,24 @@ Status LinkTree(const std::string& src_root, const std::string& dst_root, const 
       e.set_uid(st.st_uid);
       e.set_gid(st.st_gid);
       e.set_mtime_unix_nanos(MtimeNs(st));
+      if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+        // ACLs belong to the inode (shared with the snapshot's link); a directory's default
+        // ACL too. Read from the data set, before its content is linked or hashed.
+        StatusOr<Acl> access = ReadAcl(src, AclKind::kAccess);
+        if (!access.ok()) {
+          if (access.status().code() == Code::kNotFound) continue;  // deleted while the cut runs
+          return access.status();
+        }
+        e.set_acl_access(access->ToText());
+        if (S_ISDIR(st.st_mode)) {
+          StatusOr<Acl> inherited = ReadAcl(src, AclKind::kDefault);
+          if (!inherited.ok()) {
+            if (inherited.status().code() == Code::kNotFound) continue;
+            return inherited.status();
+          }
+          e.set_acl_default(inherited->ToText());
+        }
+      }
       if (S_ISDIR(st.st_mode)) {
         e.set_type(v1::ENTRY_DIRECTORY);
         if (::mkdir(dst.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -339,6 +358,9 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
     }
     if (auto it = unfenced_modes.find(e.path()); it != unfenced_modes.end()) {
       e.set_mode(it->second);
+      // The fence's chmod changed the access ACL's owner, mask and other entries too.
+      StatusOr<Acl> access = Acl::FromText(e.acl_access());
+      if (access.ok() && !access->empty()) e.set_acl_access(access->WithMode(it->second).ToText());
     }
     e.set_owner(names.User(e.uid()));
     e.set_group(names.Group(e.gid()));

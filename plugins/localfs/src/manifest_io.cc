@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "acl.h"
 #include "sha256.h"
 
 namespace lifeboat::localfs {
@@ -26,7 +27,11 @@ v1::EntryType EntryTypeOf(const struct stat& st) {
 
 std::string ManifestDigest(const v1::MemberManifest& manifest) {
   Sha256 sha;
-  std::string buf = "lifeboat.localfs.manifest.v1\n";
+  bool acls = false;
+  for (const v1::Entry& e : manifest.entries()) {
+    acls = acls || !e.acl_access().empty() || !e.acl_default().empty();
+  }
+  std::string buf = acls ? "lifeboat.localfs.manifest.v2\n" : "lifeboat.localfs.manifest.v1\n";
   for (const v1::Entry& e : manifest.entries()) {
     PutString(buf, e.path());
     buf += static_cast<char>(e.type());
@@ -39,6 +44,10 @@ std::string ManifestDigest(const v1::MemberManifest& manifest) {
     PutString(buf, e.group());
     PutString(buf, e.symlink_target());
     PutString(buf, e.digest());
+    if (acls) {
+      PutString(buf, e.acl_access());
+      PutString(buf, e.acl_default());
+    }
     if (buf.size() > (1 << 20)) {
       sha.Update(buf);
       buf.clear();
@@ -46,6 +55,47 @@ std::string ManifestDigest(const v1::MemberManifest& manifest) {
   }
   sha.Update(buf);
   return sha.Finish();
+}
+
+namespace {
+
+StatusOr<Acl> EntryAcl(const v1::Entry& e, AclKind kind) {
+  const std::string& text = kind == AclKind::kAccess ? e.acl_access() : e.acl_default();
+  StatusOr<Acl> acl = Acl::FromText(text);
+  if (!acl.ok()) return acl.status().WithContext("the manifest entry of " + e.path());
+  return acl;
+}
+
+}  // namespace
+
+Status ApplyEntryMetadata(const std::string& path, const v1::Entry& e) {
+  if (e.type() == v1::ENTRY_SYMLINK) {
+    return ApplyPathMetadata(path, true, e.uid(), e.gid(), e.mode(), e.mtime_unix_nanos());
+  }
+  // ACLs first: the chown and chmod after them settle the owner, set-id bits and the mode
+  // (whose group bits are the access ACL's mask in both).
+  LIFEBOAT_ASSIGN_OR_RETURN(Acl access, EntryAcl(e, AclKind::kAccess));
+  LIFEBOAT_RETURN_IF_ERROR(WriteAcl(path, AclKind::kAccess, access));
+  if (e.type() == v1::ENTRY_DIRECTORY) {
+    LIFEBOAT_ASSIGN_OR_RETURN(Acl inherited, EntryAcl(e, AclKind::kDefault));
+    LIFEBOAT_RETURN_IF_ERROR(WriteAcl(path, AclKind::kDefault, inherited));
+  }
+  return ApplyPathMetadata(path, false, e.uid(), e.gid(), e.mode(), e.mtime_unix_nanos());
+}
+
+Status ApplyEntryMetadata(int fd, const std::string& path, const v1::Entry& e) {
+  LIFEBOAT_ASSIGN_OR_RETURN(Acl access, EntryAcl(e, AclKind::kAccess));
+  LIFEBOAT_RETURN_IF_ERROR(WriteAccessAclFd(fd, path, access));
+  return ApplyFileMetadata(fd, path, e.uid(), e.gid(), e.mode(), e.mtime_unix_nanos());
+}
+
+bool AclsDiffer(const std::string& path, const v1::Entry& e) {
+  if (e.type() != v1::ENTRY_FILE && e.type() != v1::ENTRY_DIRECTORY) return false;
+  StatusOr<Acl> access = ReadAcl(path, AclKind::kAccess);
+  if (!access.ok() || access->ToText() != e.acl_access()) return true;
+  if (e.type() != v1::ENTRY_DIRECTORY) return false;
+  StatusOr<Acl> inherited = ReadAcl(path, AclKind::kDefault);
+  return !inherited.ok() || inherited->ToText() != e.acl_default();
 }
 
 bool IsValidUtf8(std::string_view s) {

@@ -58,7 +58,21 @@ inline void AppendU64(std::string& out, uint64_t v) {
 //   as a u32 length followed by the bytes:
 //   path, u8 type, u64 size, i64 mtime_unix_nanos, u32 mode, u32 uid, u32 gid, owner,
 //   group, symlink_target, digest.
+// When any entry carries an ACL the header is "lifeboat.localfs.manifest.v2\n" and every
+// entry ends with acl_access and acl_default as two more strings; manifests without ACLs
+// keep the digest they had before ACLs were recorded.
 std::string ManifestDigest(const v1::MemberManifest& manifest);
+
+// Applies what `e` records to the item at `path`: ACLs (access, and default for a
+// directory; an empty text removes one), then owner (as root), permission bits and mtime
+// (see ApplyPathMetadata). The fd form is for an open regular file. INVALID_ARGUMENT when an
+// ACL text of `e` does not parse.
+Status ApplyEntryMetadata(const std::string& path, const v1::Entry& e);
+Status ApplyEntryMetadata(int fd, const std::string& path, const v1::Entry& e);
+
+// Whether the ACLs of the item at `path` differ from those `e` records (an ACL that cannot
+// be read counts as different).
+bool AclsDiffer(const std::string& path, const v1::Entry& e);
 
 // True when `s` is valid UTF-8. Manifests carry paths in protobuf string fields, which
 // must be UTF-8, so a name that is not cannot be recorded.

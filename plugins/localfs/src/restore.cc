@@ -33,7 +33,8 @@ Action Decide(const v1::Entry& e, const struct stat* st, const std::string& abs,
       if (static_cast<uint64_t>(st->st_size) != e.size() || MtimeNs(*st) != e.mtime_unix_nanos()) {
         return Action::kRewrite;
       }
-      if ((st->st_mode & 07777) != e.mode() || OwnerDiffers(e, *st, as_root)) {
+      if ((st->st_mode & 07777) != e.mode() || OwnerDiffers(e, *st, as_root) ||
+          AclsDiffer(abs, e)) {
         return Action::kMetadata;
       }
       return Action::kNone;
@@ -42,7 +43,8 @@ Action Decide(const v1::Entry& e, const struct stat* st, const std::string& abs,
       return target.ok() && *target == e.symlink_target() ? Action::kNone : Action::kReplace;
     }
     case v1::ENTRY_DIRECTORY:
-      if ((st->st_mode & 07777) != e.mode() || OwnerDiffers(e, *st, as_root)) {
+      if ((st->st_mode & 07777) != e.mode() || OwnerDiffers(e, *st, as_root) ||
+          AclsDiffer(abs, e)) {
         return Action::kMetadata;
       }
       return Action::kNone;
@@ -80,8 +82,7 @@ Status RestoreFile(const std::string& from, const std::string& dst, const v1::En
                           ") is shorter than its manifest says; verify the point",
                       from);
   }
-  if (s.ok())
-    s = ApplyFileMetadata(out.get(), tmp, e.uid(), e.gid(), e.mode(), e.mtime_unix_nanos());
+  if (s.ok()) s = ApplyEntryMetadata(out.get(), tmp, e);
   out.Reset();
   if (s.ok() && ::rename(tmp.c_str(), dst.c_str()) != 0) {
     s = ErrnoError(errno, "cannot rename into place:", dst);
@@ -226,8 +227,7 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
         break;
       case v1::ENTRY_FILE:
         if (a == Action::kMetadata) {
-          LIFEBOAT_RETURN_IF_ERROR(
-              ApplyPathMetadata(dst, false, e.uid(), e.gid(), e.mode(), e.mtime_unix_nanos()));
+          LIFEBOAT_RETURN_IF_ERROR(ApplyEntryMetadata(dst, e));
         } else if (a != Action::kNone) {
           to_write.push_back(i);
         }
@@ -262,8 +262,7 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
   for (int i = manifest.entries_size() - 1; i >= 0; --i) {
     const v1::Entry& e = manifest.entries(i);
     if (e.type() != v1::ENTRY_DIRECTORY) continue;
-    LIFEBOAT_RETURN_IF_ERROR(ApplyPathMetadata(JoinPath(dest_dir, e.path()), false, e.uid(),
-                                               e.gid(), e.mode(), e.mtime_unix_nanos()));
+    LIFEBOAT_RETURN_IF_ERROR(ApplyEntryMetadata(JoinPath(dest_dir, e.path()), e));
   }
   progress.Flush();
   resp.set_bytes_written(written);

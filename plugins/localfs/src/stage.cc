@@ -101,6 +101,7 @@ std::string PartPath(const std::string& tree, const std::string& path,
 
 bool SameMetadata(const v1::Entry& a, const v1::Entry& b) {
   return a.mode() == b.mode() && a.mtime_unix_nanos() == b.mtime_unix_nanos() &&
+         a.acl_access() == b.acl_access() && a.acl_default() == b.acl_default() &&
          a.uid() == b.uid() && a.gid() == b.gid();
 }
 
@@ -480,6 +481,10 @@ StatusOr<v1::VerifyResponse> LocalfsPlugin::Verify(sdk::Call& call, const v1::Ve
       AddMismatch(resp, e.path(), "owner", std::to_string(e.uid()) + ":" + std::to_string(e.gid()),
                   std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid));
     }
+    if (check_meta && AclsDiffer(JoinPath(tree, e.path()), e)) {
+      AddMismatch(resp, e.path(), "acl", e.acl_access() + " default " + e.acl_default(),
+                  "(differs)");
+    }
     if (type == v1::ENTRY_SYMLINK) {
       StatusOr<std::string> target = ReadLink(JoinPath(tree, e.path()));
       std::string got = target.ok() ? *target : "(" + target.status().message() + ")";
@@ -659,8 +664,7 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
   for (int i = cut_manifest.entries_size() - 1; i >= 0; --i) {
     const v1::Entry& e = cut_manifest.entries(i);
     if (e.type() != v1::ENTRY_DIRECTORY) continue;
-    LIFEBOAT_RETURN_IF_ERROR(ApplyPathMetadata(JoinPath(tree, e.path()), false, e.uid(), e.gid(),
-                                               e.mode(), e.mtime_unix_nanos()));
+    LIFEBOAT_RETURN_IF_ERROR(ApplyEntryMetadata(JoinPath(tree, e.path()), e));
   }
 
   // One syncfs instead of an fsync per file: everything staged becomes durable before the

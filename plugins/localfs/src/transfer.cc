@@ -101,8 +101,7 @@ Status CopyVerified(const std::string& from, const std::string& part, const std:
     }
     LIFEBOAT_RETURN_IF_ERROR(copied);  // a cancellation keeps the part for the next call
     if (sha.Finish() == e.digest()) {
-      LIFEBOAT_RETURN_IF_ERROR(
-          ApplyFileMetadata(out.get(), part, e.uid(), e.gid(), e.mode(), e.mtime_unix_nanos()));
+      LIFEBOAT_RETURN_IF_ERROR(ApplyEntryMetadata(out.get(), part, e));
       out.Reset();
       if (::rename(part.c_str(), final_path.c_str()) != 0) {
         return ErrnoError(errno, "cannot rename into place:", part);

@@ -19,6 +19,7 @@
 #include <iterator>
 #include <map>
 
+#include "acl.h"
 #include "localfs_test_util.h"
 
 namespace lifeboat::localfs::testing {
@@ -187,6 +188,9 @@ TEST_F(FenceTest, ImmutableFenceStopsRootAndOthersAndUnfenceUndoesIt) {
 }
 
 TEST_F(FenceTest, WithoutTheCapabilityWriteBitsStopOthersButNotRoot) {
+  // chmod moves an access ACL's mask with the group bits; the point must not see that.
+  const char* kAcl = "u::rw-,u:7:rw-,g::rw-,m::rw-,o::rw-";
+  ASSERT_TRUE(WriteAcl(ds_ + "/shared.txt", AclKind::kAccess, *Acl::FromText(kAcl)).ok());
   const auto before = Settled();
   {
     WithoutImmutableCapability lowered;
@@ -219,10 +223,17 @@ TEST_F(FenceTest, WithoutTheCapabilityWriteBitsStopOthersButNotRoot) {
   EXPECT_EQ(modes["dropbox"], 0777u);
   EXPECT_EQ(modes["sub/b.txt"], 0755u);
   EXPECT_EQ(modes["sub/deeper/c.dat"], 0444u);
+  EXPECT_EQ(modes["shared.txt"], 0666u);
+  EXPECT_EQ(ReadAcl(ds_ + "/shared.txt", AclKind::kAccess)->ToText(),
+            "u::r--,u:7:rw-,g::rw-,m::r--,o::r--");
+  std::map<std::string, std::string> acls;
+  for (const auto& e : cut->manifest().entries()) acls[e.path()] = e.acl_access();
+  EXPECT_EQ(acls["shared.txt"], kAcl);
 
   auto unfenced = h_.Unfence(*dst_, "/ds", 3, "unfence1");
   ASSERT_TRUE(unfenced.ok()) << unfenced.status().ToString();
   EXPECT_EQ(Describe(Settled()), Describe(before));  // every mode exactly as it was
+  EXPECT_EQ(ReadAcl(ds_ + "/shared.txt", AclKind::kAccess)->ToText(), kAcl);
   EXPECT_EQ(AsNobody(AppendByte, ds_ + "/shared.txt"), 0);
 }
 

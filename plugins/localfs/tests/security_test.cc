@@ -287,6 +287,73 @@ TEST_F(SecurityTest, MissingDataSetAndFencedTargetAreRefused) {
   EXPECT_EQ(done->changes_size(), 1);
 }
 
+const v1::Entry* EntryOf(const v1::MemberManifest& m, const std::string& path) {
+  for (const auto& e : m.entries()) {
+    if (e.path() == path) return &e;
+  }
+  return nullptr;
+}
+
+TEST_F(SecurityTest, AclsTravelThroughABackupAndRestore) {
+  MakeDir(src_ds_, 0755);
+  WriteFile(src_ds_ + "/f.txt", "f", 0640);
+  SetAclText(src_ds_ + "/f.txt", ACL_TYPE_ACCESS, "u::rw-,u:lp:r--,g::r--,m::r--,o::---");
+  MakeDir(src_ds_ + "/d", 0770);
+  WriteFile(src_ds_ + "/d/g.txt", "g", 0644);  // before the default ACL: it inherits nothing
+  SetAclText(src_ds_ + "/d", ACL_TYPE_ACCESS, "u::rwx,u:lp:rwx,g::r-x,m::rwx,o::---");
+  SetAclText(src_ds_ + "/d", ACL_TYPE_DEFAULT, "u::rwx,g::r-x,g:mail:r-x,m::r-x,o::---");
+
+  auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+  const v1::MemberManifest& m = cut->manifest();
+  ASSERT_NE(EntryOf(m, "f.txt"), nullptr);
+  EXPECT_EQ(EntryOf(m, "f.txt")->acl_access(), "u::rw-,u:7:r--,g::r--,m::r--,o::---");
+  EXPECT_EQ(EntryOf(m, "d")->acl_access(), "u::rwx,u:7:rwx,g::r-x,m::rwx,o::---");
+  EXPECT_EQ(EntryOf(m, "d")->acl_default(), "u::rwx,g::r-x,g:8:r-x,m::r-x,o::---");
+  EXPECT_EQ(EntryOf(m, "d/g.txt")->acl_access(), "");
+  h_.Replicate(*dst_, *src_, cut->snapshot(), "", "rep1");
+
+  auto restored = h_.Restore(*dst_, "/ds", "rp1", "/copy", false, "restore1");
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  const std::string copy = dst_->root / "copy";
+  EXPECT_EQ(SecurityPicture(copy), SecurityPicture(src_ds_));
+  EXPECT_EQ(AclText(copy + "/f.txt", ACL_TYPE_ACCESS), "u::rw-,u:7:r--,g::r--,m::r--,o::---");
+  EXPECT_EQ(AclText(copy + "/d", ACL_TYPE_DEFAULT), "u::rwx,g::r-x,g:8:r-x,m::r-x,o::---");
+  // g.txt was created in a directory with a default ACL but has no ACL in the point.
+  EXPECT_EQ(AclText(copy + "/d/g.txt", ACL_TYPE_ACCESS), "u::rw-,g::r--,o::r--");
+  auto again = h_.Restore(*dst_, "/ds", "rp1", "/copy", false, "restore2");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->changes_size(), 0);
+
+  // An ACL added on the target is one restore takes away, and verify notices on a point.
+  SetAclText(copy + "/d/g.txt", ACL_TYPE_ACCESS, "u::rw-,u:daemon:rw-,g::r--,m::rw-,o::r--");
+  auto undone = h_.Restore(*dst_, "/ds", "rp1", "/copy", false, "restore3");
+  ASSERT_TRUE(undone.ok());
+  EXPECT_THAT(std::vector<std::string>(undone->changes().begin(), undone->changes().end()),
+              ElementsAre("update d/g.txt"));
+  EXPECT_EQ(AclText(copy + "/d/g.txt", ACL_TYPE_ACCESS), "u::rw-,g::r--,o::r--");
+
+  // An ACL-only change on the source moves the file again: a link to the base point's inode
+  // would carry the old ACL (and give the new one to the old point).
+  SetAclText(src_ds_ + "/d/g.txt", ACL_TYPE_ACCESS, "u::rw-,u:lp:r--,g::r--,m::r--,o::r--");
+  auto cut2 = h_.Cut(*src_, "/ds", "rp2", "cut2");
+  ASSERT_TRUE(cut2.ok()) << cut2.status().ToString();
+  EXPECT_NE(cut2->manifest().manifest_digest(), m.manifest_digest());
+  auto rep2 = h_.Replicate(*dst_, *src_, cut2->snapshot(), "rp1", "rep2");
+  EXPECT_EQ(rep2.plan.items_to_copy(), 1u);
+  const std::string points = dst_->root / ".lifeboat/points/%2Fds";
+  EXPECT_EQ(AclText(points + "/rp2/tree/d/g.txt", ACL_TYPE_ACCESS),
+            "u::rw-,u:7:r--,g::r--,m::r--,o::r--");
+  EXPECT_EQ(AclText(points + "/rp1/tree/d/g.txt", ACL_TYPE_ACCESS), "u::rw-,g::r--,o::r--");
+
+  SetAclText(points + "/rp1/tree/f.txt", ACL_TYPE_ACCESS, "u::rw-,g::r--,o::---");
+  auto verified = h_.Verify(*dst_, cut->snapshot(), v1::VERIFY_SIZE);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  ASSERT_EQ(verified->mismatches_size(), 1);
+  EXPECT_EQ(verified->mismatches(0).path(), "f.txt");
+  EXPECT_EQ(verified->mismatches(0).what(), "acl");
+}
+
 TEST(AclCodecTest, TextRoundTripsAndBadTextIsNamed) {
   auto acl = Acl::FromText("u::rw-,g:8:r-x,u:1001:r--,g::r--,m::r-x,o::---");
   ASSERT_TRUE(acl.ok()) << acl.status().ToString();
@@ -297,6 +364,11 @@ TEST(AclCodecTest, TextRoundTripsAndBadTextIsNamed) {
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, *acl);
   EXPECT_TRUE(Acl::FromText("u::rwx,g::r-x,o::r-x")->IsMinimal());
+  // What chmod does to an ACL: the mask (or the owning group without one) follows the group
+  // bits, the owner and other entries theirs; named entries stay.
+  EXPECT_EQ(Acl::FromText("u::rw-,u:7:rw-,g::rw-,m::rw-,o::rw-")->WithMode(0444).ToText(),
+            "u::r--,u:7:rw-,g::rw-,m::r--,o::r--");
+  EXPECT_EQ(Acl::FromText("u::rwx,g::r-x,o::r-x")->WithMode(0640).ToText(), "u::rw-,g::r--,o::---");
   EXPECT_TRUE(Acl::FromText("")->empty());
   for (const char* bad : {"u::rw", "x::rw-", "m:5:r--", "u:abc:r--", "u::rw-,", "u::rwz"}) {
     auto parsed = Acl::FromText(bad);
