@@ -1,0 +1,485 @@
+// The engine's routes: /healthz, /v1/... and the engine's /metrics samples.
+#include "routes.h"
+
+#include <lifeboat/core/engine.h>
+#include <lifeboat/core/policy_yaml.h>
+
+#include <cassert>
+
+#include "http_text.h"
+
+namespace lifeboat::core::api {
+namespace {
+
+namespace model = ::lifeboat::core::v1;
+using json = nlohmann::json;
+
+// "JOB_SUCCEEDED" -> "succeeded", as the CLI shows enum names.
+std::string Short(const std::string& enum_name, const std::string& prefix) {
+  std::string s = enum_name.rfind(prefix, 0) == 0 ? enum_name.substr(prefix.size()) : enum_name;
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+template <typename M>
+json ProtoList(const std::vector<M>& items) {
+  json out = json::array();
+  for (const auto& m : items) out.push_back(ProtoToJson(m));
+  return out;
+}
+
+// A list route: `list()` -> {"<key>": [...]}.
+template <typename Fn>
+Response ListResponse(const char* key, Fn list) {
+  auto items = list();
+  if (!items.ok()) return ErrorResponse(items.status());
+  return JsonResponse(200, {{key, ProtoList(*items)}});
+}
+
+bool Ended(model::JobState s) {
+  return s == model::JOB_SUCCEEDED || s == model::JOB_FAILED || s == model::JOB_CANCELLED ||
+         s == model::JOB_SKIPPED;
+}
+
+Response Accepted(const std::string& job_id, json extra = json::object()) {
+  extra["job_id"] = job_id;
+  Response r = JsonResponse(202, extra);
+  r.headers["Location"] = "/v1/jobs/" + job_id;
+  return r;
+}
+
+json StatusJson(const ServiceStatus& st) {
+  json policies = json::array();
+  for (const auto& p : st.policies) policies.push_back(p.name());
+  return {{"service", st.service.name()},
+          {"newest_point", st.newest_point},
+          {"newest_point_unix_nanos", st.newest_point_unix_nanos},
+          {"age_seconds", st.age_seconds},
+          {"rpo_seconds", st.rpo_seconds},
+          {"rpo_breached", st.rpo_breached},
+          {"policies", policies}};
+}
+
+json ProgressJson(const JobProgress& p) {
+  return {{"phase", model::Phase_Name(p.phase)},
+          {"bytes_done", p.bytes_done},
+          {"bytes_total", p.bytes_total},
+          {"items_done", p.items_done},
+          {"items_total", p.items_total}};
+}
+
+bool WantsYaml(const Request& request) {
+  std::string accept = request.Header("accept");
+  for (auto& c : accept) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* type : {"application/yaml", "application/x-yaml", "text/yaml"}) {
+    if (accept.find(type) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// A string field of a JSON body: absent -> `fallback`; not a string -> INVALID_ARGUMENT.
+StatusOr<std::string> StringField(const json& body, const char* name, bool required) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) {
+    if (required)
+      return InvalidArgumentError(std::string("the body needs a string '") + name + "'");
+    return std::string();
+  }
+  if (!it->is_string()) {
+    return InvalidArgumentError(std::string("field '") + name + "' must be a string, not " +
+                                it->type_name());
+  }
+  return it->get<std::string>();
+}
+
+StatusOr<bool> BoolField(const json& body, const char* name) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return false;
+  if (!it->is_boolean()) {
+    return InvalidArgumentError(std::string("field '") + name + "' must be true or false, not " +
+                                it->type_name());
+  }
+  return it->get<bool>();
+}
+
+Status OnlyFields(const json& body, std::initializer_list<const char*> known) {
+  for (const auto& [key, value] : body.items()) {
+    bool ok = false;
+    for (const char* k : known) ok = ok || key == k;
+    if (!ok) {
+      std::string list;
+      for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      return InvalidArgumentError("unknown field '" + key.substr(0, 80) +
+                                  "' in the body; known: " + list);
+    }
+  }
+  return OkStatus();
+}
+
+// POST /v1/apply: YAML documents from the body.
+StatusOr<std::vector<YamlDocument>> ApplyDocuments(const RouteRequest& r) {
+  std::string type = r.request.Header("content-type");
+  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  std::vector<YamlDocument> docs;
+  if (type == "application/json") {
+    // {"files": [{"name": "sales.yaml", "yaml": "..."}]}: several files applied as one, each
+    // parsed under its own name, so that errors say FILE:LINE:COLUMN.
+    LIFEBOAT_ASSIGN_OR_RETURN(json body, JsonObjectBody(r.request));
+    LIFEBOAT_RETURN_IF_ERROR(OnlyFields(body, {"files"}));
+    auto files = body.find("files");
+    if (files == body.end() || !files->is_array()) {
+      return InvalidArgumentError(
+          "the body needs \"files\": [{\"name\": ..., \"yaml\": ...}, ...]");
+    }
+    for (const json& f : *files) {
+      if (!f.is_object()) return InvalidArgumentError("each of \"files\" must be an object");
+      LIFEBOAT_RETURN_IF_ERROR(OnlyFields(f, {"name", "yaml"}));
+      LIFEBOAT_ASSIGN_OR_RETURN(std::string name, StringField(f, "name", false));
+      LIFEBOAT_ASSIGN_OR_RETURN(std::string yaml, StringField(f, "yaml", true));
+      LIFEBOAT_ASSIGN_OR_RETURN(auto parsed, ParseYaml(yaml, name.empty() ? "request" : name));
+      docs.insert(docs.end(), parsed.begin(), parsed.end());
+    }
+  } else if (type.empty() || type == "application/yaml" || type == "application/x-yaml" ||
+             type == "text/yaml" || type == "text/x-yaml" || type == "text/plain") {
+    auto source = r.query.find("source");
+    LIFEBOAT_ASSIGN_OR_RETURN(
+        docs, ParseYaml(r.request.body, source == r.query.end() ? "request" : source->second));
+  } else {
+    return InvalidArgumentError(
+        "POST /v1/apply takes YAML (Content-Type: application/yaml) or "
+        "JSON {\"files\": [...]}, not '" +
+        type + "'");
+  }
+  if (docs.empty()) {
+    return InvalidArgumentError(
+        "no document found in the request; expected at least one with kind Cluster, Service "
+        "or Policy");
+  }
+  return docs;
+}
+
+void Add(ApiHandler& h, const char* method, const char* pattern, std::optional<Role> role,
+         const char* summary, RouteFn fn, std::vector<std::string> query = {}) {
+  Route r;
+  r.method = method;
+  r.pattern = pattern;
+  r.min_role = role;
+  r.summary = summary;
+  r.fn = std::move(fn);
+  r.query_params = std::move(query);
+  Status s = h.AddRoute(std::move(r));
+  assert(s.ok() && "the built-in routes are distinct and well formed");
+  (void)s;
+}
+
+}  // namespace
+
+void RegisterEngineRoutes(ApiHandler& h) {
+  Engine& e = h.engine();
+  constexpr Role kViewer = Role::kViewer;
+  constexpr Role kOperator = Role::kOperator;
+  constexpr Role kAdmin = Role::kAdmin;
+
+  Add(h, "GET", "/healthz", std::nullopt, "Liveness: the state store answers",
+      [&e](const RouteRequest&) {
+        auto v = e.store().GetRaw(Kind::kMeta, "format_version");
+        if (!v.ok()) {
+          return JsonResponse(503, {{"status", "unavailable"}, {"error", v.status().ToString()}});
+        }
+        return JsonResponse(200, {{"status", "ok"}});
+      });
+
+  // ---- configuration ---------------------------------------------------------------------
+  Add(h, "GET", "/v1/clusters", kViewer, "Clusters",
+      [&e](const RouteRequest&) { return ListResponse("clusters", [&] { return e.Clusters(); }); });
+  Add(h, "GET", "/v1/services", kViewer, "Services",
+      [&e](const RouteRequest&) { return ListResponse("services", [&] { return e.Services(); }); });
+  Add(h, "GET", "/v1/status", kViewer, "RPO status of every service", [&e](const RouteRequest&) {
+    auto services = e.Services();
+    if (!services.ok()) return ErrorResponse(services.status());
+    json out = json::array();
+    for (const auto& svc : *services) {
+      auto st = e.GetServiceStatus(svc.name());
+      if (!st.ok()) return ErrorResponse(st.status());
+      out.push_back(StatusJson(*st));
+    }
+    return JsonResponse(200, {{"services", out}});
+  });
+  Add(h, "GET", "/v1/services/{service}/status", kViewer, "RPO status of one service",
+      [&e](const RouteRequest& r) {
+        auto st = e.GetServiceStatus(r.path.at("service"));
+        if (!st.ok()) return ErrorResponse(st.status());
+        return JsonResponse(200, StatusJson(*st));
+      });
+  Add(h, "GET", "/v1/policies", kViewer, "Policies",
+      [&e](const RouteRequest&) { return ListResponse("policies", [&] { return e.Policies(); }); });
+  Add(h, "GET", "/v1/policies/{policy}", kViewer,
+      "One policy (JSON; YAML with Accept: application/yaml)", [&e](const RouteRequest& r) {
+        auto p = e.GetPolicy(r.path.at("policy"));
+        if (!p.ok()) return ErrorResponse(p.status());
+        if (WantsYaml(r.request)) {
+          Response y;
+          y.content_type = "application/yaml";
+          y.body = ToYaml(*p);
+          return y;
+        }
+        return JsonResponse(200, ProtoToJson(*p));
+      });
+  Add(h, "POST", "/v1/apply", kOperator,
+      "Apply clusters, services and policies (YAML body, or JSON {files: [{name, yaml}]})",
+      [&e](const RouteRequest& r) {
+        auto docs = ApplyDocuments(r);
+        if (!docs.ok()) return ErrorResponse(docs.status());
+        auto report = e.Apply(*docs, r.caller.name);  // audited by the engine when it changes
+        if (!report.ok()) return ErrorResponse(report.status());
+        return JsonResponse(200, {{"results", *report}});
+      },
+      {"source"});
+  Add(h, "DELETE", "/v1/policies/{policy}", kAdmin,
+      "Delete a policy (its restore points stay); ?dry_run=true says what would go",
+      [&e](const RouteRequest& r) {
+        const std::string& name = r.path.at("policy");
+        bool dry_run = false;
+        if (auto it = r.query.find("dry_run"); it != r.query.end()) {
+          auto b = ParseBoolParam("dry_run", it->second);
+          if (!b.ok()) return ErrorResponse(b.status());
+          dry_run = *b;
+        }
+        auto p = e.GetPolicy(name);
+        if (!p.ok()) return ErrorResponse(p.status());
+        if (dry_run) {
+          return JsonResponse(200, {{"policy", name},
+                                    {"revision", p->revision()},
+                                    {"dry_run", true},
+                                    {"deleted", false},
+                                    {"message", "would delete policy " + name + " (revision " +
+                                                    std::to_string(p->revision()) + ")"}});
+        }
+        Status s = e.DeletePolicy(name, r.caller.name);  // audited by the engine
+        if (!s.ok()) return ErrorResponse(s);
+        return JsonResponse(200, {{"policy", name},
+                                  {"revision", p->revision()},
+                                  {"dry_run", false},
+                                  {"deleted", true},
+                                  {"message", "deleted policy " + name}});
+      },
+      {"dry_run"});
+
+  // ---- jobs ------------------------------------------------------------------------------
+  Add(h, "POST", "/v1/policies/{policy}/run", kOperator,
+      "Back up a policy's service now (202 + job id)", [&e](const RouteRequest& r) {
+        auto id = e.StartBackup(r.path.at("policy"), "manual", r.caller.name);  // audited
+        if (!id.ok()) return ErrorResponse(id.status());
+        Status s = e.Submit(*id);
+        if (!s.ok() && s.code() != Code::kAlreadyExists) {
+          return ErrorResponse(s.WithContext("job " + *id +
+                                             " is recorded but did not start; "
+                                             "`lifeboat jobs resume " +
+                                             *id + "` starts it"));
+        }
+        return Accepted(*id);
+      });
+  Add(h, "GET", "/v1/jobs", kViewer, "Jobs",
+      [&e](const RouteRequest&) { return ListResponse("jobs", [&] { return e.Jobs(); }); });
+  Add(h, "POST", "/v1/jobs/resume", kOperator,
+      "Resume every unfinished (pending or running) job; 202 + their ids",
+      [&e, &h](const RouteRequest& r) {
+        auto jobs = e.Jobs();
+        if (!jobs.ok()) return ErrorResponse(jobs.status());
+        json ids = json::array();
+        for (const auto& j : *jobs) {
+          if (j.state() != model::JOB_PENDING && j.state() != model::JOB_RUNNING) continue;
+          Status s = e.Submit(j.id());
+          if (!s.ok() && s.code() != Code::kAlreadyExists) return ErrorResponse(s);
+          ids.push_back(j.id());
+        }
+        if (!ids.empty()) {
+          Status a = h.Audit(r.caller.name, "jobs.resume", "", ids.dump());
+          if (!a.ok()) return ErrorResponse(a);
+        }
+        return JsonResponse(202, {{"job_ids", ids}});
+      });
+  Add(h, "GET", "/v1/jobs/{job}", kViewer, "A job, its tasks and its live progress",
+      [&e](const RouteRequest& r) {
+        const std::string& id = r.path.at("job");
+        auto job = e.GetJob(id);
+        if (!job.ok()) return ErrorResponse(job.status());
+        auto tasks = e.Tasks(id);
+        if (!tasks.ok()) return ErrorResponse(tasks.status());
+        json out = {{"job", ProtoToJson(*job)}, {"tasks", ProtoList(*tasks)}};
+        if (auto progress = e.LiveProgress(id)) out["progress"] = ProgressJson(*progress);
+        out["live"] = out.contains("progress");
+        return JsonResponse(200, out);
+      });
+  Add(h, "POST", "/v1/jobs/{job}/resume", kOperator, "Resume one unfinished or parked job (202)",
+      [&e, &h](const RouteRequest& r) {
+        const std::string& id = r.path.at("job");
+        auto job = e.GetJob(id);
+        if (!job.ok()) return ErrorResponse(job.status());
+        if (Ended(job->state())) {
+          return ErrorResponse(FailedPreconditionError(
+              "job " + id + " has ended (" + Short(model::JobState_Name(job->state()), "JOB_") +
+              "); there is nothing to resume"));
+        }
+        Status s = e.Submit(id);
+        if (s.code() == Code::kAlreadyExists) {
+          return ErrorResponse(AlreadyExistsError("job " + id + " is queued or running already"));
+        }
+        if (!s.ok()) return ErrorResponse(s);
+        Status a = h.Audit(r.caller.name, "job.resume", id, "");
+        if (!a.ok()) return ErrorResponse(a);
+        return Accepted(id);
+      });
+  Add(h, "POST", "/v1/jobs/{job}/cancel", kOperator,
+      "Cancel a job; it ends CANCELLED, its partial work cleaned up (202)",
+      [&e, &h](const RouteRequest& r) {
+        const std::string& id = r.path.at("job");
+        auto job = e.GetJob(id);
+        if (!job.ok()) return ErrorResponse(job.status());
+        Status s = e.CancelJob(id);
+        if (!s.ok()) return ErrorResponse(s);
+        Status a = h.Audit(r.caller.name, "job.cancel", id, "");
+        if (!a.ok()) return ErrorResponse(a);
+        return Accepted(id, {{"cancel_requested", true}});
+      });
+
+  // ---- restore points --------------------------------------------------------------------
+  Add(h, "GET", "/v1/services/{service}/points", kViewer, "A service's restore points",
+      [&e](const RouteRequest& r) {
+        return ListResponse("restore_points",
+                            [&] { return e.RestorePoints(r.path.at("service")); });
+      });
+  Add(h, "GET", "/v1/services/{service}/points/{point}", kViewer,
+      "One restore point: members, cut times, spread, digests", [&e](const RouteRequest& r) {
+        auto p = e.GetRestorePoint(r.path.at("service"), r.path.at("point"));
+        if (!p.ok()) return ErrorResponse(p.status());
+        return JsonResponse(200, ProtoToJson(*p));
+      });
+  Add(h, "POST", "/v1/services/{service}/points/{point}/verify", kOperator,
+      "Re-read a committed point on the target; the mismatches", [&e, &h](const RouteRequest& r) {
+        const std::string& service = r.path.at("service");
+        const std::string& point = r.path.at("point");
+        auto mismatches = e.VerifyRestorePoint(service, point);
+        if (!mismatches.ok()) return ErrorResponse(mismatches.status());
+        Status a =
+            h.Audit(r.caller.name, "restore_point.verify", service + "/" + point,
+                    mismatches->empty() ? std::string("ok")
+                                        : std::to_string(mismatches->size()) + " mismatches");
+        if (!a.ok()) return ErrorResponse(a);
+        return JsonResponse(200, {{"service", service},
+                                  {"restore_point", point},
+                                  {"ok", mismatches->empty()},
+                                  {"mismatches", *mismatches}});
+      });
+  Add(h, "POST", "/v1/services/{service}/restore", kAdmin,
+      "Restore a committed point {restore_point, destination, cluster, dry_run} (202)",
+      [&e](const RouteRequest& r) {
+        auto body = JsonObjectBody(r.request);
+        if (!body.ok()) return ErrorResponse(body.status());
+        Status known = OnlyFields(*body, {"restore_point", "destination", "cluster", "dry_run"});
+        if (!known.ok()) return ErrorResponse(known);
+        auto point = StringField(*body, "restore_point", true);
+        if (!point.ok()) return ErrorResponse(point.status());
+        auto destination = StringField(*body, "destination", false);
+        if (!destination.ok()) return ErrorResponse(destination.status());
+        auto cluster = StringField(*body, "cluster", false);
+        if (!cluster.ok()) return ErrorResponse(cluster.status());
+        auto dry_run = BoolField(*body, "dry_run");
+        if (!dry_run.ok()) return ErrorResponse(dry_run.status());
+        model::RestoreSpec spec;
+        spec.set_restore_point_id(*point);
+        spec.set_destination(*destination);
+        spec.set_cluster(*cluster);
+        spec.set_dry_run(*dry_run);
+        auto id = e.StartRestore(r.path.at("service"), spec, r.caller.name);  // audited
+        if (!id.ok()) return ErrorResponse(id.status());
+        Status s = e.Submit(*id);
+        if (!s.ok() && s.code() != Code::kAlreadyExists) {
+          return ErrorResponse(s.WithContext("job " + *id +
+                                             " is recorded but did not start; "
+                                             "`lifeboat jobs resume " +
+                                             *id + "` starts it"));
+        }
+        return Accepted(*id);
+      });
+
+  // ---- events and audit ------------------------------------------------------------------
+  Add(h, "GET", "/v1/events", kViewer, "Events: RPO breaches, failed jobs, full copies",
+      [&e](const RouteRequest&) { return ListResponse("events", [&] { return e.Events(); }); });
+  Add(h, "GET", "/v1/audit", kAdmin, "The audit trail: who changed what, when",
+      [&e](const RouteRequest&) {
+        return ListResponse("audit",
+                            [&] { return e.store().List<model::AuditEvent>(Kind::kAudit); });
+      });
+}
+
+Status CollectEngineMetrics(const ApiHandler& h, MetricsWriter& out) {
+  Engine& e = h.engine();
+  LIFEBOAT_ASSIGN_OR_RETURN(auto jobs, e.Jobs());
+  // Every kind x state, zeros included, so that a series exists before its first job.
+  std::map<std::pair<int, int>, double> by_kind_state;
+  std::map<int, double> bytes_by_kind;
+  for (int k = model::JobKind_MIN; k <= model::JobKind_MAX; ++k) {
+    if (!model::JobKind_IsValid(k) || k == model::JOB_KIND_UNSPECIFIED) continue;
+    bytes_by_kind[k] = 0;
+    for (int s = model::JobState_MIN; s <= model::JobState_MAX; ++s) {
+      if (model::JobState_IsValid(s) && s != model::JOB_STATE_UNSPECIFIED)
+        by_kind_state[{k, s}] = 0;
+    }
+  }
+  for (const auto& j : jobs) {
+    by_kind_state[{j.kind(), j.state()}] += 1;
+    bytes_by_kind[j.kind()] += static_cast<double>(j.bytes_done());
+  }
+  std::vector<MetricSample> job_samples;
+  for (const auto& [ks, n] : by_kind_state) {
+    job_samples.push_back(
+        {{{"kind", Short(model::JobKind_Name(static_cast<model::JobKind>(ks.first)), "JOB_")},
+          {"state", Short(model::JobState_Name(static_cast<model::JobState>(ks.second)), "JOB_")}},
+         n});
+  }
+  LIFEBOAT_RETURN_IF_ERROR(out.Add("lifeboat_jobs", "Jobs in the state store by kind and state",
+                                   MetricType::kGauge, std::move(job_samples)));
+  std::vector<MetricSample> byte_samples;
+  for (const auto& [k, n] : bytes_by_kind) {
+    byte_samples.push_back(
+        {{{"kind", Short(model::JobKind_Name(static_cast<model::JobKind>(k)), "JOB_")}}, n});
+  }
+  LIFEBOAT_RETURN_IF_ERROR(out.Add("lifeboat_job_bytes_transferred_total",
+                                   "Bytes moved by the jobs in the state store, by job kind",
+                                   MetricType::kCounter, std::move(byte_samples)));
+
+  LIFEBOAT_ASSIGN_OR_RETURN(auto services, e.Services());
+  std::vector<MetricSample> rpo, age, breached, points;
+  for (const auto& svc : services) {
+    LIFEBOAT_ASSIGN_OR_RETURN(ServiceStatus st, e.GetServiceStatus(svc.name()));
+    std::vector<std::pair<std::string, std::string>> label = {{"service", svc.name()}};
+    rpo.push_back({label, static_cast<double>(st.rpo_seconds)});
+    // No committed point yet: no age sample (an absent series, not a made-up number).
+    if (st.age_seconds >= 0) age.push_back({label, static_cast<double>(st.age_seconds)});
+    breached.push_back({label, st.rpo_breached ? 1.0 : 0.0});
+    LIFEBOAT_ASSIGN_OR_RETURN(auto rps, e.RestorePoints(svc.name()));
+    std::map<std::string, double> by_state = {{"pending", 0}, {"committed", 0}};
+    for (const auto& rp : rps) by_state[Short(model::RestorePointState_Name(rp.state()), "RP_")]++;
+    for (const auto& [state, n] : by_state) {
+      points.push_back({{{"service", svc.name()}, {"state", state}}, n});
+    }
+  }
+  LIFEBOAT_RETURN_IF_ERROR(out.Add("lifeboat_service_rpo_target_seconds",
+                                   "The tightest RPO of the service's policies (0: none)",
+                                   MetricType::kGauge, std::move(rpo)));
+  LIFEBOAT_RETURN_IF_ERROR(out.Add("lifeboat_service_newest_point_age_seconds",
+                                   "Age of the service's newest committed restore point",
+                                   MetricType::kGauge, std::move(age)));
+  LIFEBOAT_RETURN_IF_ERROR(out.Add("lifeboat_service_rpo_breached",
+                                   "1 when the newest committed point is older than the RPO",
+                                   MetricType::kGauge, std::move(breached)));
+  LIFEBOAT_RETURN_IF_ERROR(out.Add("lifeboat_restore_points",
+                                   "Restore points of the service by state", MetricType::kGauge,
+                                   std::move(points)));
+  return OkStatus();
+}
+
+}  // namespace lifeboat::core::api
