@@ -67,7 +67,7 @@ StatusOr<std::optional<bool>> IsImmutable(const std::string& path, bool is_dir) 
   return std::optional<bool>((flags & FS_IMMUTABLE_FL) != 0);
 }
 
-std::string Describe(const lfstate::FenceRecord& r) {
+std::string DescribeFence(const lfstate::FenceRecord& r) {
   std::string out = "localfs:" + r.selector() + " is fenced at epoch " + std::to_string(r.epoch());
   if (!r.reason().empty()) out += " (" + r.reason() + ")";
   return out;
@@ -123,7 +123,7 @@ Status CheckNotFenced(const Layout& layout, std::string_view selector, std::stri
   std::vector<std::string> problems;
   for (const lfstate::FenceRecord& r : ListFences(layout, &problems)) {
     if (!SelectorsOverlap(r.selector(), selector)) continue;
-    return FailedPreconditionError(Describe(r) + ", so " + std::string(action) +
+    return FailedPreconditionError(DescribeFence(r) + ", so " + std::string(action) +
                                        " is refused: it would write a data set that must not "
                                        "change on this cluster; unfence it (with epoch " +
                                        std::to_string(r.epoch()) +
