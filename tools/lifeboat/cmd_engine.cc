@@ -1,53 +1,23 @@
-// The engine's commands: apply, policy, service, run, jobs, points, restore, events.
-// Each opens the engine on --state-dir (one process at a time: the store is locked).
-#include <google/protobuf/util/json_util.h>
-#include <lifeboat/core/engine.h>
+// The engine's commands: apply, policy, service, run, jobs, points, restore, events, daemon.
+// Each goes through the API (api_session.h): in-process on --state-dir by default (one
+// process at a time: the store is locked), or to a running daemon with --server.
+#include <lifeboat/core/api/server.h>
 #include <lifeboat/core/policy_yaml.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
-#include <ctime>
+#include <fstream>
 #include <iostream>
-#include <mutex>
+#include <sstream>
 
+#include "api_session.h"
 #include "cli.h"
 #include "progress.h"
 
 namespace lifeboat::cli {
 namespace {
 
-namespace v1 = ::lifeboat::core::v1;
-using core::Engine;
-
-std::atomic<bool> g_stop{false};
-extern "C" void OnStop(int) { g_stop = true; }
-
-struct EngineArgs {
-  std::string state_dir = ".lifeboat";
-};
-
-int Fail(const Status& s) {
-  std::cerr << "error: " << s.ToString() << "\n";
-  return ExitCodeFor(s);
-}
-
-StatusOr<std::unique_ptr<Engine>> OpenEngine(const GlobalOptions& g, const EngineArgs& a) {
-  core::EngineOptions o;
-  o.state_dir = a.state_dir;
-  o.plugin_dirs = g.plugin_dirs;
-  return Engine::Open(o);
-}
-
-std::string Json(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.add_whitespace = true;
-  opts.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, opts);
-  return out;
-}
+namespace api = ::lifeboat::core::api;
+using json = nlohmann::json;
 
 template <typename M>
 void PrintJsonList(const std::vector<M>& items) {
@@ -56,68 +26,56 @@ void PrintJsonList(const std::vector<M>& items) {
   std::cout << "]\n";
 }
 
-std::string Time(int64_t unix_nanos) {
-  if (unix_nanos == 0) return "-";
-  std::time_t t = static_cast<std::time_t>(unix_nanos / 1000000000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError(path + ": cannot be read");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
-std::string Short(const std::string& enum_name, const std::string& prefix) {
-  std::string s = enum_name.rfind(prefix, 0) == 0 ? enum_name.substr(prefix.size()) : enum_name;
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// Runs a job in the foreground with a progress bar; Ctrl-C cancels it.
-int RunWithProgress(Engine& engine, const std::string& job_id) {
-  std::signal(SIGINT, OnStop);
-  std::signal(SIGTERM, OnStop);
-  std::unique_ptr<ProgressBar> bar;
-  v1::Phase shown = v1::PHASE_UNSPECIFIED;
-  std::mutex mu;
-  Status s = engine.RunJob(job_id, &g_stop, [&](const core::JobProgress& p) {
-    std::lock_guard<std::mutex> lock(mu);
-    if (p.phase != shown) {
-      if (bar) bar->Finish();
-      bar.reset();
-      shown = p.phase;
-      if (p.phase != v1::PHASE_PLAN && p.phase != v1::PHASE_TRANSFER) {
-        std::cerr << Short(v1::Phase_Name(p.phase), "PHASE_") << "\n";
-      }
-    }
-    // The transfer's bar appears once its totals are known (after planning).
-    if (!bar && p.phase == v1::PHASE_TRANSFER && (p.bytes_total > 0 || p.items_total > 0)) {
-      bar = std::make_unique<ProgressBar>(stderr, ::isatty(STDERR_FILENO) != 0, "transfer",
-                                          p.bytes_total, p.items_total);
-    }
-    if (bar) {
-      bar->SetTotals(p.bytes_total, p.items_total);
-      bar->Update(p.bytes_done, p.items_done);
-    }
-  });
-  if (bar) bar->Finish();
-  auto job = engine.GetJob(job_id);
-  if (job.ok()) {
-    std::cout << job->id() << " " << Short(v1::JobState_Name(job->state()), "JOB_");
-    if (!job->restore_point_id().empty()) std::cout << " " << job->restore_point_id();
-    std::cout << "\n";
-    for (const auto& line : job->log()) std::cout << "  " << line << "\n";
+// "127.0.0.1:7340", "[::1]:0" -> address, port.
+StatusOr<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size()) {
+    return InvalidArgumentError("--listen '" + listen +
+                                "' must be ADDRESS:PORT, e.g. 127.0.0.1:7340");
   }
-  return s.ok() ? kExitOk : Fail(s);
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = -1;
+  try {
+    size_t used = 0;
+    port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1) port = -1;
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) {
+    return InvalidArgumentError("--listen '" + listen + "': the port must be 0..65535");
+  }
+  return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
 }  // namespace
 
 void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
-  static EngineArgs a;
+  static ApiArgs a;
   app.add_option("--state-dir", a.state_dir,
                  "The engine's state directory (RocksDB); one process at a time")
       ->envname("LIFEBOAT_STATE_DIR")
       ->capture_default_str();
+  app.add_option("--server", a.server,
+                 "A running `lifeboat daemon --listen` to talk to (http(s)://host:port) instead "
+                 "of opening --state-dir here")
+      ->envname("LIFEBOAT_SERVER");
+  app.add_option("--token-file", a.token_file,
+                 "File holding the API token for --server (or set LIFEBOAT_TOKEN)")
+      ->envname("LIFEBOAT_TOKEN_FILE");
+  app.add_option("--ca-file", a.ca_file, "PEM CA bundle to verify an https:// --server with")
+      ->envname("LIFEBOAT_CA_FILE");
 
   // apply
   static std::vector<std::string> files;
@@ -127,27 +85,19 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
       "Example:\n  lifeboat apply -f sales.yaml\nApplying again changes nothing; a changed "
       "policy gets a new revision\n(running jobs keep theirs). See docs/policies.md.");
   apply->callback([&global, exit_code] {
-    std::vector<core::YamlDocument> docs;
-    for (const auto& f : files) {
-      auto parsed = core::LoadYamlFile(f);
-      if (!parsed.ok()) {
-        *exit_code = Fail(parsed.status());
-        return;
+    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
+      // Each file under its own name, so that errors say FILE:LINE:COLUMN; all or nothing.
+      json body = {{"files", json::array()}};
+      for (const auto& f : files) {
+        LIFEBOAT_ASSIGN_OR_RETURN(std::string text, ReadFile(f));
+        body["files"].push_back({{"name", f}, {"yaml", text}});
       }
-      docs.insert(docs.end(), parsed->begin(), parsed->end());
-    }
-    auto engine = OpenEngine(global, a);
-    if (!engine.ok()) {
-      *exit_code = Fail(engine.status());
-      return;
-    }
-    auto report = (*engine)->Apply(docs, "cli");
-    if (!report.ok()) {
-      *exit_code = Fail(report.status());
-      return;
-    }
-    for (const auto& line : *report) std::cout << line << "\n";
-    *exit_code = kExitOk;
+      LIFEBOAT_ASSIGN_OR_RETURN(json report, s.client->CallJson("POST", "/v1/apply", body));
+      for (const auto& line : report.value("results", json::array())) {
+        std::cout << line.get<std::string>() << "\n";
+      }
+      return kExitOk;
+    });
   });
 
   // policy list | show | delete
@@ -155,15 +105,15 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
   CLI::App* policy = app.add_subcommand("policy", "List, show or delete policies");
   policy->require_subcommand(1);
   policy->add_subcommand("list", "List policies")->callback([&global, exit_code] {
-    auto engine = OpenEngine(global, a);
-    if (!engine.ok()) return void(*exit_code = Fail(engine.status()));
-    auto list = (*engine)->Policies();
-    if (!list.ok()) return void(*exit_code = Fail(list.status()));
-    if (global.output == "json") {
-      PrintJsonList(*list);
-    } else {
+    *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
+      LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", "/v1/policies"));
+      LIFEBOAT_ASSIGN_OR_RETURN(auto list, ListFromJson<model::Policy>(body, "policies"));
+      if (global.output == "json") {
+        PrintJsonList(list);
+        return kExitOk;
+      }
       std::printf("%-24s %-16s %-24s %-10s %s\n", "NAME", "SERVICE", "SCHEDULE", "RPO", "REVISION");
-      for (const auto& p : *list) {
+      for (const auto& p : list) {
         std::string sched = p.schedule().has_cron()
                                 ? p.schedule().cron()
                                 : "every " + std::to_string(p.schedule().interval_seconds()) + "s";
@@ -171,36 +121,39 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
                     sched.c_str(), (std::to_string(p.rpo_seconds()) + "s").c_str(),
                     static_cast<unsigned long long>(p.revision()));
       }
-    }
-    *exit_code = kExitOk;
+      return kExitOk;
+    });
   });
   CLI::App* show = policy->add_subcommand("show", "Show one policy as YAML");
   show->add_option("NAME", name)->required();
   show->callback([&global, exit_code] {
-    auto engine = OpenEngine(global, a);
-    if (!engine.ok()) return void(*exit_code = Fail(engine.status()));
-    auto p = (*engine)->GetPolicy(name);
-    if (!p.ok()) return void(*exit_code = Fail(p.status()));
-    std::cout << (global.output == "json" ? Json(*p) : core::ToYaml(*p)) << "\n";
-    *exit_code = kExitOk;
+    *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
+      const std::string target = "/v1/policies/" + Seg(name);
+      if (global.output == "json") {
+        LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", target));
+        model::Policy p;
+        LIFEBOAT_RETURN_IF_ERROR(FromJson(body, &p));
+        std::cout << Json(p) << "\n";
+      } else {
+        LIFEBOAT_ASSIGN_OR_RETURN(api::Response yaml,
+                                  s.client->CallRaw("GET", target, "application/yaml"));
+        std::cout << yaml.body << "\n";
+      }
+      return kExitOk;
+    });
   });
   static bool dry_run = false;
   CLI::App* del = policy->add_subcommand("delete", "Delete a policy (its restore points stay)");
   del->add_option("NAME", name)->required();
   del->add_flag("--dry-run", dry_run, "Say what would be deleted, delete nothing");
   del->callback([&global, exit_code] {
-    auto engine = OpenEngine(global, a);
-    if (!engine.ok()) return void(*exit_code = Fail(engine.status()));
-    auto p = (*engine)->GetPolicy(name);
-    if (!p.ok()) return void(*exit_code = Fail(p.status()));
-    if (dry_run) {
-      std::cout << "would delete policy " << name << " (revision " << p->revision() << ")\n";
-      return void(*exit_code = kExitOk);
-    }
-    Status s = (*engine)->DeletePolicy(name, "cli");
-    if (!s.ok()) return void(*exit_code = Fail(s));
-    std::cout << "deleted policy " << name << "\n";
-    *exit_code = kExitOk;
+    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
+      LIFEBOAT_ASSIGN_OR_RETURN(
+          json body,
+          s.client->Call("DELETE", "/v1/policies/" + Seg(name) + (dry_run ? "?dry_run=true" : "")));
+      std::cout << body.value("message", "") << "\n";
+      return kExitOk;
+    });
   });
 
   // service status
@@ -208,42 +161,50 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
   service->require_subcommand(1);
   CLI::App* status = service->add_subcommand("status", "RPO of every service (or one)");
   status->add_option("NAME", name);
-  status->footer("Exit code 6 when a service's RPO is breached.");
+  status->footer("Exit code 6 when a service's RPO is breached; 3 for an unknown service.");
   status->callback([&global, exit_code] {
-    auto engine = OpenEngine(global, a);
-    if (!engine.ok()) return void(*exit_code = Fail(engine.status()));
-    auto services = (*engine)->Services();
-    if (!services.ok()) return void(*exit_code = Fail(services.status()));
-    bool breached = false;
-    const bool json = global.output == "json";
-    if (json) {
-      std::cout << "[";
-    } else {
-      std::printf("%-16s %-40s %-10s %-10s %s\n", "SERVICE", "NEWEST POINT", "AGE", "RPO", "STATE");
-    }
-    bool first = true;
-    for (const auto& svc : *services) {
-      if (!name.empty() && svc.name() != name) continue;
-      auto st = (*engine)->GetServiceStatus(svc.name());
-      if (!st.ok()) return void(*exit_code = Fail(st.status()));
-      breached |= st->rpo_breached;
-      if (json) {
-        std::cout << (first ? "\n" : ",\n") << "  {\"service\": \"" << svc.name()
-                  << "\", \"newest_point\": \"" << st->newest_point
-                  << "\", \"age_seconds\": " << st->age_seconds
-                  << ", \"rpo_seconds\": " << st->rpo_seconds
-                  << ", \"rpo_breached\": " << (st->rpo_breached ? "true" : "false") << "}";
-        first = false;
-        continue;
+    *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
+      std::vector<json> statuses;
+      if (name.empty()) {
+        LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", "/v1/status"));
+        for (const auto& st : body.value("services", json::array())) statuses.push_back(st);
+      } else {
+        LIFEBOAT_ASSIGN_OR_RETURN(json st,
+                                  s.client->Call("GET", "/v1/services/" + Seg(name) + "/status"));
+        statuses.push_back(st);
       }
-      std::printf("%-16s %-40s %-10s %-10s %s\n", svc.name().c_str(),
-                  st->newest_point.empty() ? "-" : st->newest_point.c_str(),
-                  st->age_seconds < 0 ? "-" : (std::to_string(st->age_seconds) + "s").c_str(),
-                  st->rpo_seconds == 0 ? "-" : (std::to_string(st->rpo_seconds) + "s").c_str(),
-                  st->rpo_breached ? "BREACHED" : "ok");
-    }
-    if (json) std::cout << "\n]\n";
-    *exit_code = breached ? kExitRpoBreached : kExitOk;
+      bool breached = false;
+      const bool as_json = global.output == "json";
+      if (as_json) {
+        std::cout << "[";
+      } else {
+        std::printf("%-16s %-40s %-10s %-10s %s\n", "SERVICE", "NEWEST POINT", "AGE", "RPO",
+                    "STATE");
+      }
+      bool first = true;
+      for (const auto& st : statuses) {
+        const std::string svc = st.value("service", "");
+        const std::string newest = st.value("newest_point", "");
+        const int64_t age = st.value("age_seconds", int64_t{-1});
+        const int64_t rpo = st.value("rpo_seconds", int64_t{0});
+        const bool bad = st.value("rpo_breached", false);
+        breached |= bad;
+        if (as_json) {
+          std::cout << (first ? "\n" : ",\n") << "  {\"service\": \"" << svc
+                    << "\", \"newest_point\": \"" << newest << "\", \"age_seconds\": " << age
+                    << ", \"rpo_seconds\": " << rpo
+                    << ", \"rpo_breached\": " << (bad ? "true" : "false") << "}";
+          first = false;
+          continue;
+        }
+        std::printf("%-16s %-40s %-10s %-10s %s\n", svc.c_str(),
+                    newest.empty() ? "-" : newest.c_str(),
+                    age < 0 ? "-" : (std::to_string(age) + "s").c_str(),
+                    rpo == 0 ? "-" : (std::to_string(rpo) + "s").c_str(), bad ? "BREACHED" : "ok");
+      }
+      if (as_json) std::cout << "\n]\n";
+      return breached ? kExitRpoBreached : kExitOk;
+    });
   });
 
   // run
@@ -254,73 +215,101 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
       "Example:\n  lifeboat run sales-hourly\nCtrl-C cancels the job; its partial work "
       "is cleaned up.");
   run->callback([&global, exit_code] {
-    auto engine = OpenEngine(global, a);
-    if (!engine.ok()) return void(*exit_code = Fail(engine.status()));
-    auto id = (*engine)->StartBackup(policy_name, "manual", "cli");
-    if (!id.ok()) return void(*exit_code = Fail(id.status()));
-    *exit_code = RunWithProgress(**engine, *id);
+    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
+      LIFEBOAT_ASSIGN_OR_RETURN(
+          json started, s.client->Call("POST", "/v1/policies/" + Seg(policy_name) + "/run"));
+      return FollowJob(*s.client, started.value("job_id", ""));
+    });
   });
 
-  // jobs list | show | resume
-  CLI::App* jobs = app.add_subcommand("jobs", "Jobs: list, show, resume");
+  // jobs list | show | resume | cancel
+  CLI::App* jobs = app.add_subcommand("jobs", "Jobs: list, show, resume, cancel");
   jobs->require_subcommand(1);
   jobs->add_subcommand("list", "List jobs")->callback([&global, exit_code] {
-    auto engine = OpenEngine(global, a);
-    if (!engine.ok()) return void(*exit_code = Fail(engine.status()));
-    auto list = (*engine)->Jobs();
-    if (!list.ok()) return void(*exit_code = Fail(list.status()));
-    if (global.output == "json") {
-      PrintJsonList(*list);
-      return void(*exit_code = kExitOk);
-    }
-    std::printf("%-12s %-8s %-12s %-10s %-9s %-36s %s\n", "JOB", "KIND", "SERVICE", "STATE",
-                "PHASE", "RESTORE POINT", "STARTED");
-    for (const auto& j : *list) {
-      std::printf("%-12s %-8s %-12s %-10s %-9s %-36s %s\n", j.id().c_str(),
-                  Short(v1::JobKind_Name(j.kind()), "JOB_").c_str(), j.service().c_str(),
-                  Short(v1::JobState_Name(j.state()), "JOB_").c_str(),
-                  Short(v1::Phase_Name(j.phase()), "PHASE_").c_str(), j.restore_point_id().c_str(),
-                  Time(j.started_unix_nanos()).c_str());
-    }
-    *exit_code = kExitOk;
+    *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
+      LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", "/v1/jobs"));
+      LIFEBOAT_ASSIGN_OR_RETURN(auto list, ListFromJson<model::Job>(body, "jobs"));
+      if (global.output == "json") {
+        PrintJsonList(list);
+        return kExitOk;
+      }
+      std::printf("%-12s %-8s %-12s %-10s %-9s %-36s %s\n", "JOB", "KIND", "SERVICE", "STATE",
+                  "PHASE", "RESTORE POINT", "STARTED");
+      for (const auto& j : list) {
+        std::printf("%-12s %-8s %-12s %-10s %-9s %-36s %s\n", j.id().c_str(),
+                    Short(model::JobKind_Name(j.kind()), "JOB_").c_str(), j.service().c_str(),
+                    Short(model::JobState_Name(j.state()), "JOB_").c_str(),
+                    Short(model::Phase_Name(j.phase()), "PHASE_").c_str(),
+                    j.restore_point_id().c_str(), Time(j.started_unix_nanos()).c_str());
+      }
+      return kExitOk;
+    });
   });
   static std::string job_id;
   CLI::App* jshow = jobs->add_subcommand("show", "Show a job and its tasks");
   jshow->add_option("JOB", job_id)->required();
   jshow->callback([&global, exit_code] {
-    auto engine = OpenEngine(global, a);
-    if (!engine.ok()) return void(*exit_code = Fail(engine.status()));
-    auto j = (*engine)->GetJob(job_id);
-    if (!j.ok()) return void(*exit_code = Fail(j.status()));
-    std::cout << Json(*j) << "\n";
-    auto tasks = (*engine)->Tasks(job_id);
-    if (tasks.ok() && global.output != "json") {
-      for (const auto& t : *tasks) {
-        std::cout << "  task " << t.id() << " " << Short(v1::TaskState_Name(t.state()), "TASK_")
-                  << " " << HumanBytes(static_cast<double>(t.bytes())) << "\n";
+    *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
+      LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", "/v1/jobs/" + Seg(job_id)));
+      model::Job j;
+      LIFEBOAT_RETURN_IF_ERROR(FromJson(body.value("job", json::object()), &j));
+      std::cout << Json(j) << "\n";
+      if (global.output != "json") {
+        LIFEBOAT_ASSIGN_OR_RETURN(auto tasks, ListFromJson<model::Task>(body, "tasks"));
+        for (const auto& t : tasks) {
+          std::cout << "  task " << t.id() << " "
+                    << Short(model::TaskState_Name(t.state()), "TASK_") << " "
+                    << HumanBytes(static_cast<double>(t.bytes())) << "\n";
+        }
       }
-    }
-    *exit_code = kExitOk;
+      return kExitOk;
+    });
   });
   CLI::App* resume = jobs->add_subcommand(
       "resume", "Resume unfinished jobs (after a crash), or one job (also a parked one)");
   resume->add_option("JOB", job_id);
   resume->callback([&global, exit_code] {
-    auto engine = OpenEngine(global, a);
-    if (!engine.ok()) return void(*exit_code = Fail(engine.status()));
-    if (!job_id.empty()) return void(*exit_code = RunWithProgress(**engine, job_id));
-    std::signal(SIGINT, OnStop);
-    auto ran = (*engine)->ResumeAll(&g_stop);
-    if (!ran.ok()) return void(*exit_code = Fail(ran.status()));
-    int rc = kExitOk;
-    for (const auto& id : *ran) {
-      auto j = (*engine)->GetJob(id);
-      if (!j.ok()) continue;
-      std::cout << id << " " << Short(v1::JobState_Name(j->state()), "JOB_") << "\n";
-      if (j->state() != v1::JOB_SUCCEEDED) rc = kExitFailure;
-    }
-    if (ran->empty()) std::cout << "no unfinished jobs\n";
-    *exit_code = rc;
+    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
+      if (!job_id.empty()) {
+        const std::string target = "/v1/jobs/" + Seg(job_id);
+        LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", target));
+        model::Job j;
+        LIFEBOAT_RETURN_IF_ERROR(FromJson(body.value("job", json::object()), &j));
+        const bool ended = j.state() == model::JOB_SUCCEEDED || j.state() == model::JOB_FAILED ||
+                           j.state() == model::JOB_CANCELLED || j.state() == model::JOB_SKIPPED;
+        if (!ended) {
+          auto r = s.client->Call("POST", target + "/resume");
+          // ALREADY_EXISTS: it runs already (on the daemon); follow it all the same.
+          if (!r.ok() && r.status().code() != Code::kAlreadyExists) return r.status();
+        }
+        return FollowJob(*s.client, job_id);
+      }
+      LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("POST", "/v1/jobs/resume"));
+      std::vector<std::string> ids;
+      for (const auto& id : body.value("job_ids", json::array())) ids.push_back(id);
+      if (ids.empty()) {
+        std::cout << "no unfinished jobs\n";
+        return kExitOk;
+      }
+      int rc = kExitOk;
+      for (const auto& id : ids) {
+        LIFEBOAT_ASSIGN_OR_RETURN(model::Job j, WaitForJob(*s.client, id, nullptr));
+        std::cout << id << " " << Short(model::JobState_Name(j.state()), "JOB_") << "\n";
+        if (j.state() != model::JOB_SUCCEEDED) rc = kExitFailure;
+      }
+      return rc;
+    });
+  });
+  CLI::App* cancel = jobs->add_subcommand("cancel", "Cancel a job; its partial work is cleaned up");
+  cancel->add_option("JOB", job_id)->required();
+  cancel->callback([&global, exit_code] {
+    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
+      LIFEBOAT_RETURN_IF_ERROR(
+          s.client->Call("POST", "/v1/jobs/" + Seg(job_id) + "/cancel").status());
+      LIFEBOAT_ASSIGN_OR_RETURN(model::Job j, WaitForJob(*s.client, job_id, nullptr));
+      std::cout << j.id() << " " << Short(model::JobState_Name(j.state()), "JOB_") << "\n";
+      return j.state() == model::JOB_CANCELLED ? kExitOk : JobExitCode(j);
+    });
   });
 
   // points list | show | verify
@@ -330,57 +319,63 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
   CLI::App* plist = points->add_subcommand("list", "List a service's restore points");
   plist->add_option("SERVICE", svc_name)->required();
   plist->callback([&global, exit_code] {
-    auto engine = OpenEngine(global, a);
-    if (!engine.ok()) return void(*exit_code = Fail(engine.status()));
-    auto list = (*engine)->RestorePoints(svc_name);
-    if (!list.ok()) return void(*exit_code = Fail(list.status()));
-    if (global.output == "json") {
-      PrintJsonList(*list);
-      return void(*exit_code = kExitOk);
-    }
-    std::printf("%-36s %-10s %-21s %-10s %-9s %s\n", "RESTORE POINT", "STATE", "CUT AT (UTC)",
-                "SIZE", "SPREAD", "BASE");
-    for (const auto& p : *list) {
-      uint64_t bytes = 0;
-      for (const auto& m : p.members()) bytes += m.total_bytes();
-      char spread[32];
-      std::snprintf(spread, sizeof spread, "%.3fs", p.spread_nanos() / 1e9);
-      std::printf("%-36s %-10s %-21s %-10s %-9s %s\n", p.id().c_str(),
-                  Short(v1::RestorePointState_Name(p.state()), "RP_").c_str(),
-                  Time(p.cut_unix_nanos()).c_str(), HumanBytes(static_cast<double>(bytes)).c_str(),
-                  spread,
-                  p.base_restore_point_id().empty() ? "-" : p.base_restore_point_id().c_str());
-    }
-    *exit_code = kExitOk;
+    *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
+      LIFEBOAT_ASSIGN_OR_RETURN(json body,
+                                s.client->Call("GET", "/v1/services/" + Seg(svc_name) + "/points"));
+      LIFEBOAT_ASSIGN_OR_RETURN(auto list,
+                                ListFromJson<model::RestorePoint>(body, "restore_points"));
+      if (global.output == "json") {
+        PrintJsonList(list);
+        return kExitOk;
+      }
+      std::printf("%-36s %-10s %-21s %-10s %-9s %s\n", "RESTORE POINT", "STATE", "CUT AT (UTC)",
+                  "SIZE", "SPREAD", "BASE");
+      for (const auto& p : list) {
+        uint64_t bytes = 0;
+        for (const auto& m : p.members()) bytes += m.total_bytes();
+        char spread[32];
+        std::snprintf(spread, sizeof spread, "%.3fs", p.spread_nanos() / 1e9);
+        std::printf("%-36s %-10s %-21s %-10s %-9s %s\n", p.id().c_str(),
+                    Short(model::RestorePointState_Name(p.state()), "RP_").c_str(),
+                    Time(p.cut_unix_nanos()).c_str(),
+                    HumanBytes(static_cast<double>(bytes)).c_str(), spread,
+                    p.base_restore_point_id().empty() ? "-" : p.base_restore_point_id().c_str());
+      }
+      return kExitOk;
+    });
   });
   CLI::App* pshow = points->add_subcommand("show", "Members, cut times, spread, digests");
   pshow->add_option("SERVICE", svc_name)->required();
   pshow->add_option("POINT", point)->required();
   pshow->callback([&global, exit_code] {
-    auto engine = OpenEngine(global, a);
-    if (!engine.ok()) return void(*exit_code = Fail(engine.status()));
-    auto p = (*engine)->GetRestorePoint(svc_name, point);
-    if (!p.ok()) return void(*exit_code = Fail(p.status()));
-    std::cout << Json(*p) << "\n";
-    *exit_code = kExitOk;
+    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
+      LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", "/v1/services/" + Seg(svc_name) +
+                                                                     "/points/" + Seg(point)));
+      model::RestorePoint p;
+      LIFEBOAT_RETURN_IF_ERROR(FromJson(body, &p));
+      std::cout << Json(p) << "\n";
+      return kExitOk;
+    });
   });
   CLI::App* pverify = points->add_subcommand("verify", "Re-read a point on the target");
   pverify->add_option("SERVICE", svc_name)->required();
   pverify->add_option("POINT", point)->required();
   pverify->callback([&global, exit_code] {
-    auto engine = OpenEngine(global, a);
-    if (!engine.ok()) return void(*exit_code = Fail(engine.status()));
-    auto mismatches = (*engine)->VerifyRestorePoint(svc_name, point);
-    if (!mismatches.ok()) return void(*exit_code = Fail(mismatches.status()));
-    for (const auto& m : *mismatches) std::cout << "mismatch " << m << "\n";
-    std::cout << (mismatches->empty() ? "OK" : "DIFFERENT") << "\n";
-    *exit_code = mismatches->empty() ? kExitOk : kExitVerifyFailed;
+    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
+      LIFEBOAT_ASSIGN_OR_RETURN(
+          json body, s.client->Call("POST", "/v1/services/" + Seg(svc_name) + "/points/" +
+                                                Seg(point) + "/verify"));
+      const json mismatches = body.value("mismatches", json::array());
+      for (const auto& m : mismatches) std::cout << "mismatch " << m.get<std::string>() << "\n";
+      std::cout << (mismatches.empty() ? "OK" : "DIFFERENT") << "\n";
+      return mismatches.empty() ? kExitOk : kExitVerifyFailed;
+    });
   });
 
   // restore
   static std::string destination, cluster;
   static bool restore_dry_run = false;
-  CLI::App* restore = app.add_subcommand("restore", "Restore a committed restore point");
+  CLI::App* restore = app.add_subcommand("restore", "Restore a committed restore point (admin)");
   restore->add_option("SERVICE", svc_name)->required();
   restore->add_option("POINT", point)->required();
   restore->add_option("--destination", destination,
@@ -392,50 +387,87 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
       "Examples:\n  lifeboat restore sales rp-20261125T094500Z-000003 --destination /restored "
       "--dry-run\n  lifeboat restore sales rp-20261125T094500Z-000003 --destination /restored");
   restore->callback([&global, exit_code] {
-    auto engine = OpenEngine(global, a);
-    if (!engine.ok()) return void(*exit_code = Fail(engine.status()));
-    v1::RestoreSpec spec;
-    spec.set_restore_point_id(point);
-    spec.set_destination(destination);
-    spec.set_cluster(cluster);
-    spec.set_dry_run(restore_dry_run);
-    auto id = (*engine)->StartRestore(svc_name, spec, "cli");
-    if (!id.ok()) return void(*exit_code = Fail(id.status()));
-    *exit_code = RunWithProgress(**engine, *id);
+    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
+      json body = {{"restore_point", point},
+                   {"destination", destination},
+                   {"cluster", cluster},
+                   {"dry_run", restore_dry_run}};
+      LIFEBOAT_ASSIGN_OR_RETURN(
+          json started,
+          s.client->CallJson("POST", "/v1/services/" + Seg(svc_name) + "/restore", body));
+      return FollowJob(*s.client, started.value("job_id", ""));
+    });
   });
 
   // daemon
+  static std::string listen, tls_cert, tls_key;
   CLI::App* daemon = app.add_subcommand(
       "daemon",
-      "Run the scheduler: resume unfinished jobs, then back up policies as they fall due");
+      "Run the scheduler: resume unfinished jobs, then back up policies as they fall due; "
+      "with --listen, serve the HTTP/JSON API too");
+  daemon->add_option(
+      "--listen", listen,
+      "Serve the API on ADDRESS:PORT (port 0: any; the bound address is printed "
+      "on stderr). Plain HTTP on loopback only; elsewhere give --tls-cert/--tls-key");
+  daemon->add_option("--tls-cert", tls_cert, "PEM certificate chain for HTTPS")
+      ->check(CLI::ExistingFile);
+  daemon->add_option("--tls-key", tls_key, "PEM private key for HTTPS")->check(CLI::ExistingFile);
   daemon->footer(
       "Runs in the foreground until Ctrl-C or SIGTERM (the job then running is cancelled and\n"
       "cleaned up). A slot missed while it was down runs once; a slot that falls due while\n"
-      "the previous backup of its policy is unfinished is recorded as skipped.");
+      "the previous backup of its policy is unfinished is recorded as skipped.\n"
+      "Example:\n  lifeboat token create ops --role operator --out ops.token   # before starting\n"
+      "  lifeboat daemon --listen 127.0.0.1:7340\n"
+      "  lifeboat --server http://127.0.0.1:7340 --token-file ops.token run sales-hourly");
   daemon->callback([&global, exit_code] {
-    auto engine = OpenEngine(global, a);
-    if (!engine.ok()) return void(*exit_code = Fail(engine.status()));
-    std::signal(SIGINT, OnStop);
-    std::signal(SIGTERM, OnStop);
-    std::cerr << "lifeboat daemon: scheduling (state " << a.state_dir << ")\n";
-    Status s = (*engine)->Serve(&g_stop);
-    *exit_code = s.ok() ? kExitOk : Fail(s);
+    if (!a.server.empty()) {
+      std::cerr << "error: the daemon runs the engine on --state-dir here; --server does not "
+                   "apply to it\n";
+      return void(*exit_code = kExitUsage);
+    }
+    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
+      InstallStopHandlers();
+      std::unique_ptr<api::ApiServer> server;
+      if (!listen.empty()) {
+        LIFEBOAT_ASSIGN_OR_RETURN(auto where, ParseListen(listen));
+        api::ApiServerOptions o;
+        o.address = where.first;
+        o.port = where.second;
+        o.tls_cert_file = tls_cert;
+        o.tls_key_file = tls_key;
+        server = std::make_unique<api::ApiServer>(*s.handler, o);
+        LIFEBOAT_ASSIGN_OR_RETURN(uint16_t port, server->Start());
+        const bool v6 = where.first.find(':') != std::string::npos;
+        std::cerr << "lifeboat daemon: API on " << server->scheme() << "://"
+                  << (v6 ? "[" + where.first + "]" : where.first) << ":" << port << std::endl;
+      }
+      std::cerr << "lifeboat daemon: scheduling (state " << a.state_dir << ")" << std::endl;
+      Status served = s.engine->Serve(&g_stop);
+      if (server) server->Stop();
+      LIFEBOAT_RETURN_IF_ERROR(served);
+      return kExitOk;
+    });
   });
 
   // events
   app.add_subcommand("events", "Events: RPO breaches, failed jobs, full copies")
       ->callback([&global, exit_code] {
-        auto engine = OpenEngine(global, a);
-        if (!engine.ok()) return void(*exit_code = Fail(engine.status()));
-        auto list = (*engine)->Events();
-        if (!list.ok()) return void(*exit_code = Fail(list.status()));
-        if (global.output == "json") return void((PrintJsonList(*list), *exit_code = kExitOk));
-        for (const auto& e : *list) {
-          std::cout << Time(e.time_unix_nanos()) << " " << e.severity() << " " << e.service() << " "
-                    << e.kind() << ": " << e.message() << "\n";
-        }
-        *exit_code = kExitOk;
+        *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
+          LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", "/v1/events"));
+          LIFEBOAT_ASSIGN_OR_RETURN(auto list, ListFromJson<model::Event>(body, "events"));
+          if (global.output == "json") {
+            PrintJsonList(list);
+            return kExitOk;
+          }
+          for (const auto& e : list) {
+            std::cout << Time(e.time_unix_nanos()) << " " << e.severity() << " " << e.service()
+                      << " " << e.kind() << ": " << e.message() << "\n";
+          }
+          return kExitOk;
+        });
       });
+
+  AddTokenCommands(app, global, a, exit_code);
 }
 
 }  // namespace lifeboat::cli

@@ -9,7 +9,7 @@ set -euo pipefail
 top="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${LIFEBOAT_BUILD_DIR:-$top/build}"
 work="${LIFEBOAT_EMBEDDED_DIR:-$top/.state/embedded}"
-"$top/tools/scripts/build.sh" --target lifeboat lifeboat_plugin_localfs >/dev/null
+"$top/tools/scripts/build.sh" lifeboat lifeboat_plugin_localfs >/dev/null
 rm -rf "$work"
 mkdir -p "$work/primary" "$work/secondary"
 lb() { "$build/tools/lifeboat" --plugin-dir "$build/plugins" --state-dir "$work/state" "$@"; }
