@@ -3,6 +3,7 @@
 #include "tls.h"
 #include "transport.h"
 
+#include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -60,6 +61,7 @@ struct PendingCall {
   uint64_t window = 0;
   uint64_t buffered = 0;
   std::deque<std::string> chunks;
+  std::vector<std::string> spare;  // consumed chunk buffers, refilled by the next chunks
   bool last_seen = false;
 
   void Fail(const Status& why) {
@@ -139,7 +141,7 @@ class Client::Impl {
 
   ClientOptions opts;
   Status config_error;
-  std::unique_ptr<asio::ssl::context> tls;
+  std::unique_ptr<asio::ssl::context> tls;  // owns the SSL_CTX
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
@@ -280,36 +282,50 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
       return;
     }
     const auto& o = client_.opts;
-    SSL* ssl = t_->tls_stream().native_handle();
-    const std::string& sni =
+    if (Status prepared = t_->PrepareTls(/*server=*/false); !prepared.ok()) {
+      Fail(prepared);
+      return;
+    }
+    SSL* ssl = t_->ssl();
+    const std::string& name =
         o.tls.expected_server_name.empty() ? o.host : o.tls.expected_server_name;
     boost::system::error_code not_ip;
-    asio::ip::make_address(sni, not_ip);
-    if (not_ip) SSL_set_tlsext_host_name(ssl, sni.c_str());
+    asio::ip::make_address(name, not_ip);
+    if (not_ip) SSL_set_tlsext_host_name(ssl, name.c_str());
     if (!o.tls.expected_server_name.empty()) {
-      t_->tls_stream().set_verify_callback(
-          asio::ssl::host_name_verification(o.tls.expected_server_name));
+      // OpenSSL checks the name (subjectAltName DNS or IP, else CN) during verification.
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+      if (not_ip) {
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        SSL_set1_host(ssl, name.c_str());
+      } else {
+        X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+      }
     }
-    t_->tls_stream().async_handshake(
-        asio::ssl::stream_base::client,
-        [self = shared_from_this()](const boost::system::error_code& ec) {
-          if (self->down_now()) return;
-          if (ec) {
-            self->Fail(internal::TlsFailure(ec, self->t_->tls_stream().native_handle(),
-                                            "TLS handshake with " + self->Target()));
-            return;
-          }
-          self->StartHello();
-        });
+    t_->Handshake([self = shared_from_this()](const Status& done) {
+      if (self->down_now()) return;
+      if (!done.ok()) {
+        self->Fail(done);
+        return;
+      }
+      self->StartHello();
+    });
   }
 
   void StartHello() {
     reading_ = true;
-    server_cn_ = internal::PeerCommonName(t_->tls() ? t_->tls_stream().native_handle() : nullptr);
+    server_cn_ = internal::PeerCommonName(t_->ssl());
     t_->StartReading([self = shared_from_this()](
                          v1::Envelope&& envelope) { self->OnFrame(std::move(envelope)); },
                      [self = shared_from_this()](const Status& why, CloseKind kind) {
                        self->OnClosed(why, kind);
+                     },
+                     [self = shared_from_this()](const FrameDecoder::DataView& data) {
+                       if (self->ready_) {
+                         self->OnData(data);
+                       } else {
+                         self->ProtocolError("sent data before answering our hello");
+                       }
                      });
     v1::Envelope hello;
     v1::Hello* h = hello.mutable_hello();
@@ -447,29 +463,13 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
         return;
       }
       case v1::Envelope::kData: {
-        std::shared_ptr<PendingCall> call = Find(envelope.call_id(), false);
-        if (!call) return;
-        bool overflow = false;
-        {
-          std::lock_guard lock(call->mu);
-          if (!call->stream) {
-            overflow = true;
-          } else {
-            std::string* chunk = envelope.mutable_data()->mutable_chunk();
-            call->buffered += chunk->size();
-            // The server may not send more than the window we granted.
-            overflow = call->buffered > call->window;
-            if (!chunk->empty()) call->chunks.push_back(std::move(*chunk));
-            if (envelope.data().last()) call->last_seen = true;
-          }
-        }
-        if (overflow) {
-          ProtocolError(
-              "sent stream data beyond the flow-control window, or for a call that "
-              "is not a stream");
-          return;
-        }
-        call->cv.notify_all();
+        // Data chunks normally arrive through OnData; this is a data frame in another
+        // (legal, non-canonical) encoding.
+        FrameDecoder::DataView view;
+        view.call_id = envelope.call_id();
+        view.chunk = envelope.data().chunk();
+        view.last = envelope.data().last();
+        OnData(view);
         return;
       }
       case v1::Envelope::kPong: {
@@ -496,6 +496,40 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
         ProtocolError("sent an unexpected " + std::string(BodyName(envelope)) + " frame");
         return;
     }
+  }
+
+  void OnData(const FrameDecoder::DataView& data) {
+    last_rx_ = Clock::now();
+    std::shared_ptr<PendingCall> call = Find(data.call_id, false);
+    if (!call) return;  // the caller gave up on it
+    bool overflow = false;
+    {
+      std::lock_guard lock(call->mu);
+      if (!call->stream) {
+        overflow = true;
+      } else {
+        call->buffered += data.chunk.size();
+        // The server may not send more than the window we granted.
+        overflow = call->buffered > call->window;
+        if (!overflow && !data.chunk.empty()) {
+          std::string chunk;
+          if (!call->spare.empty()) {
+            chunk = std::move(call->spare.back());
+            call->spare.pop_back();
+          }
+          chunk.assign(data.chunk);
+          call->chunks.push_back(std::move(chunk));
+        }
+        if (data.last) call->last_seen = true;
+      }
+    }
+    if (overflow) {
+      ProtocolError(
+          "sent stream data beyond the flow-control window, or for a call that is not a "
+          "stream");
+      return;
+    }
+    call->cv.notify_all();
   }
 
   void MarkDown(const Status& why) {
@@ -548,7 +582,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
 
 void Client::Impl::StartConnectLocked() {
   state = State::kConnecting;
-  auto transport = std::make_shared<Transport>(io, tls.get(), opts.max_frame_bytes);
+  auto transport =
+      std::make_shared<Transport>(io, tls ? tls->native_handle() : nullptr, opts.max_frame_bytes);
   conn = std::make_shared<ClientConnection>(*this, transport);
   asio::dispatch(transport->strand(), [c = conn] { c->Connect(); });
 }
@@ -702,6 +737,12 @@ StatusOr<std::string> Client::Impl::Invoke(const std::string& method, const std:
       lock.unlock();
       Status delivered = (*on_chunk)(chunk);
       consumed += chunk.size();
+      lock.lock();
+      if (call->spare.size() < 2) {
+        chunk.clear();
+        call->spare.push_back(std::move(chunk));
+      }
+      lock.unlock();
       if (!delivered.ok()) {
         c->Abandon(call_id);
         return delivered;

@@ -109,9 +109,10 @@ Status AppendDataFrame(uint64_t call_id, std::string_view chunk, bool last,
                                                 std::to_string(limit) +
                                                 " bytes (max_frame_bytes); send smaller chunks");
   }
-  const size_t start = out->size();
-  out->resize(start + kFrameHeaderBytes + size);
-  char* p = out->data() + start;
+  // Everything but the chunk is built here; the chunk is appended (no zero-fill of a buffer
+  // that is overwritten anyway).
+  char head[kFrameHeaderBytes + 3 * 10 + 2];
+  char* p = head;
   WriteBigEndian32(static_cast<uint32_t>(size), p);
   p += kFrameHeaderBytes;
   if (call_id != 0) {
@@ -123,12 +124,13 @@ Status AppendDataFrame(uint64_t call_id, std::string_view chunk, bool last,
   if (!chunk.empty()) {
     *p++ = static_cast<char>(Key(1, kLengthDelimitedType));
     p = PutVarint(chunk.size(), p);
-    std::memcpy(p, chunk.data(), chunk.size());
-    p += chunk.size();
   }
+  out->reserve(out->size() + kFrameHeaderBytes + size);
+  out->append(head, p - head);
+  out->append(chunk);
   if (last) {
-    *p++ = static_cast<char>(Key(2, kVarintType));
-    *p++ = 1;
+    const char tail[2] = {static_cast<char>(Key(2, kVarintType)), 1};
+    out->append(tail, 2);
   }
   return OkStatus();
 }
@@ -165,12 +167,11 @@ void FrameDecoder::Feed(std::string_view bytes) {
   Commit(bytes.size());
 }
 
-StatusOr<std::optional<v1::Envelope>> FrameDecoder::Next() {
+StatusOr<std::optional<std::string_view>> FrameDecoder::NextBody() {
   if (!error_.ok()) return error_;
   const size_t available = end_ - begin_;
-  if (available < kFrameHeaderBytes) return std::optional<v1::Envelope>();
+  if (available < kFrameHeaderBytes) return std::optional<std::string_view>();
   const uint32_t length = ReadBigEndian32(buf_.data() + begin_);
-  const uint64_t ordinal = frames_ + 1;
   if (length > max_frame_bytes_) {
     std::string hint;
     if (static_cast<unsigned char>(buf_[begin_]) == 0x16) {
@@ -178,32 +179,107 @@ StatusOr<std::optional<v1::Envelope>> FrameDecoder::Next() {
           " (the bytes look like the start of a TLS handshake: is the peer using TLS "
           "while this end has TLS disabled?)";
     }
-    error_ =
-        Status(Code::kResourceExhausted,
-               "frame " + std::to_string(ordinal) + " at byte offset " + std::to_string(offset_) +
-                   " declares " + std::to_string(length) + " bytes, more than the frame limit of " +
-                   std::to_string(max_frame_bytes_) + " bytes (max_frame_bytes)" + hint);
+    error_ = Status(Code::kResourceExhausted,
+                    "frame " + std::to_string(frames_ + 1) + " at byte offset " +
+                        std::to_string(offset_) + " declares " + std::to_string(length) +
+                        " bytes, more than the frame limit of " + std::to_string(max_frame_bytes_) +
+                        " bytes (max_frame_bytes)" + hint);
     return error_;
   }
-  if (available - kFrameHeaderBytes < length) {
-    return std::optional<v1::Envelope>();
-  }
-  v1::Envelope envelope;
-  if (!envelope.ParseFromArray(buf_.data() + begin_ + kFrameHeaderBytes,
-                               static_cast<int>(length))) {
-    error_ = Status(Code::kInvalidArgument,
-                    "frame " + std::to_string(ordinal) + " at byte offset " +
-                        std::to_string(offset_) + " (" + std::to_string(length) +
-                        " bytes) is not a valid lifeboat.core.v1.Envelope; the peer does not "
-                        "speak the Lifeboat channel protocol, or the stream is corrupt");
-    return error_;
-  }
+  if (available - kFrameHeaderBytes < length) return std::optional<std::string_view>();
+  std::string_view body(buf_.data() + begin_ + kFrameHeaderBytes, length);
   const size_t consumed = kFrameHeaderBytes + length;
   begin_ += consumed;
   offset_ += consumed;
   ++frames_;
+  // The bytes stay where they are until the next Feed/Prepare: `body` remains valid.
   if (begin_ == end_) begin_ = end_ = 0;
+  return std::optional<std::string_view>(body);
+}
+
+Status FrameDecoder::Unparsable(size_t length) {
+  // NextBody already counted the frame: it is frames_, at offset_ - its size.
+  error_ = Status(Code::kInvalidArgument,
+                  "frame " + std::to_string(frames_) + " at byte offset " +
+                      std::to_string(offset_ - kFrameHeaderBytes - length) + " (" +
+                      std::to_string(length) +
+                      " bytes) is not a valid lifeboat.core.v1.Envelope; the peer does not "
+                      "speak the Lifeboat channel protocol, or the stream is corrupt");
+  return error_;
+}
+
+StatusOr<std::optional<v1::Envelope>> FrameDecoder::Next() {
+  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<std::string_view> body, NextBody());
+  if (!body) return std::optional<v1::Envelope>();
+  v1::Envelope envelope;
+  if (!envelope.ParseFromArray(body->data(), static_cast<int>(body->size()))) {
+    return Unparsable(body->size());
+  }
   return std::optional<v1::Envelope>(std::move(envelope));
+}
+
+StatusOr<FrameDecoder::FrameKind> FrameDecoder::NextFast(v1::Envelope* envelope, DataView* data) {
+  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<std::string_view> body, NextBody());
+  if (!body) return FrameKind::kNeedMore;
+  if (std::optional<DataView> view = ParseDataFrame(*body)) {
+    *data = *view;
+    return FrameKind::kData;
+  }
+  if (!envelope->ParseFromArray(body->data(), static_cast<int>(body->size()))) {
+    return Unparsable(body->size());
+  }
+  return FrameKind::kEnvelope;
+}
+
+namespace {
+
+// A minimal (canonical) varint at `*p`, advancing it; nullopt if absent, overlong or past end.
+std::optional<uint64_t> GetVarint(const char** p, const char* end) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    const auto byte = static_cast<uint8_t>(*(*p)++);
+    if (shift == 63 && byte > 1) return std::nullopt;  // more than 64 bits
+    v |= uint64_t{static_cast<uint8_t>(byte & 0x7f)} << shift;
+    if ((byte & 0x80) == 0) {
+      // Overlong forms (a trailing zero byte) are legal protobuf but never ours.
+      if (byte == 0 && shift > 0) return std::nullopt;
+      return v;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<FrameDecoder::DataView> ParseDataFrame(std::string_view body) {
+  const char* p = body.data();
+  const char* end = p + body.size();
+  FrameDecoder::DataView view;
+  if (p < end && static_cast<uint8_t>(*p) == Key(1, kVarintType)) {
+    ++p;
+    std::optional<uint64_t> id = GetVarint(&p, end);
+    if (!id || *id == 0) return std::nullopt;
+    view.call_id = *id;
+  }
+  if (p >= end || static_cast<uint8_t>(*p) != Key(7, kLengthDelimitedType)) return std::nullopt;
+  ++p;
+  std::optional<uint64_t> data_size = GetVarint(&p, end);
+  if (!data_size || *data_size != static_cast<uint64_t>(end - p)) return std::nullopt;
+  if (p < end && static_cast<uint8_t>(*p) == Key(1, kLengthDelimitedType)) {
+    ++p;
+    std::optional<uint64_t> n = GetVarint(&p, end);
+    if (!n || *n == 0 || *n > static_cast<uint64_t>(end - p)) return std::nullopt;
+    view.chunk = std::string_view(p, *n);
+    p += *n;
+  }
+  if (p < end && static_cast<uint8_t>(*p) == Key(2, kVarintType)) {
+    ++p;
+    if (p >= end || *p != 1) return std::nullopt;
+    ++p;
+    view.last = true;
+  }
+  if (p != end) return std::nullopt;
+  return view;
 }
 
 Status FrameDecoder::Finish() const {

@@ -191,7 +191,7 @@ class Server::Impl {
   ServerOptions opts;
   std::map<std::string, Handler> unary;
   std::map<std::string, StreamHandler> streams;
-  std::unique_ptr<asio::ssl::context> tls;
+  std::unique_ptr<asio::ssl::context> tls;  // owns the SSL_CTX
 
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -285,11 +285,11 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
       RefusePlainClient();
       return;
     }
-    t_->tls_stream().async_handshake(
-        asio::ssl::stream_base::server,
-        [self = shared_from_this()](const boost::system::error_code& ec) {
-          self->OnHandshake(ec);
-        });
+    if (Status prepared = t_->PrepareTls(/*server=*/true); !prepared.ok()) {
+      FailHandshake(prepared);
+      return;
+    }
+    t_->Handshake([self = shared_from_this()](const Status& done) { self->OnHandshake(done); });
   }
 
   void RefusePlainClient() {
@@ -311,13 +311,12 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
                       });
   }
 
-  void OnHandshake(const boost::system::error_code& ec) {
-    if (ec) {
-      FailHandshake(internal::TlsFailure(ec, t_->tls_stream().native_handle(),
-                                         "TLS handshake with client " + t_->remote()));
+  void OnHandshake(const Status& done) {
+    if (!done.ok()) {
+      FailHandshake(done.WithContext("client " + t_->remote()));
       return;
     }
-    common_name_ = internal::PeerCommonName(t_->tls_stream().native_handle());
+    common_name_ = internal::PeerCommonName(t_->ssl());
     StartReading();
   }
 
@@ -613,7 +612,7 @@ Status ServerCall::Write(std::string_view chunk) {
     if (!conn) {
       return UnavailableError("the connection to the caller of stream " + method_ + " was lost");
     }
-    std::string frame;
+    std::string frame = conn->transport().TakeBuffer();
     LIFEBOAT_RETURN_IF_ERROR(AppendDataFrame(call_id_, chunk.substr(0, n), false,
                                              conn->transport().max_frame_bytes(), &frame));
     conn->transport().SendFrame(std::move(frame));
@@ -713,7 +712,8 @@ void Server::Impl::RunCall(const std::shared_ptr<ServerCall>& call,
 }
 
 void Server::Impl::Accept() {
-  auto transport = std::make_shared<Transport>(io, tls.get(), opts.max_frame_bytes);
+  auto transport =
+      std::make_shared<Transport>(io, tls ? tls->native_handle() : nullptr, opts.max_frame_bytes);
   acceptor->async_accept(
       transport->socket(), [this, transport](const boost::system::error_code& ec) {
         if (stopping.load()) return;

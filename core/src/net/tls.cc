@@ -60,9 +60,20 @@ StatusOr<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const TlsOptions& o
                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                    asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
   SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-  // Lifeboat peers talk to each other only; no session resumption to reason about.
-  SSL_CTX_set_session_cache_mode(ctx->native_handle(), SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_num_tickets(ctx->native_handle(), 0);
+  SSL_CTX* raw = ctx->native_handle();
+  // Lifeboat peers talk to each other only; no session resumption to reason about, and no
+  // renegotiation (a TLS 1.2 feature with a history of attacks).
+  SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(raw, 0);
+  SSL_CTX_set_options(raw, SSL_OP_NO_RENEGOTIATION |
+                               // Frames carry their lengths and calls end explicitly, so a
+                               // missing close_notify truncates nothing unnoticed.
+                               SSL_OP_IGNORE_UNEXPECTED_EOF);
+  // The transport drives OpenSSL on a non-blocking socket (transport.h): resumable partial
+  // writes, and read-ahead so that one recv() fetches many records.
+  SSL_CTX_set_mode(raw, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_read_ahead(raw, 1);
+  SSL_CTX_set_default_read_buffer_len(raw, 128 << 10);
 
   boost::system::error_code ec;
   ctx->load_verify_file(options.ca_file, ec);

@@ -2,75 +2,149 @@
 
 #include "tls.h"
 
+#include <openssl/err.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 namespace lifeboat::core::net::internal {
 
 namespace {
 
-// Reads ask for at least this much space; one TLS record carries at most 16 KiB.
+// Plain reads ask for at least this much space.
 constexpr size_t kReadBytes = 256 << 10;
+// A TLS read returns at most one record (16 KiB of plaintext).
+constexpr size_t kTlsReadBytes = 64 << 10;
+// TLS reads in one go before the strand gets a turn for other work (writes, timers).
+constexpr int kTlsReadsPerTurn = 64;
 // Small frames queued together are written as one buffer, so that a burst of small calls
 // becomes one TLS record and one system call instead of one each.
 constexpr size_t kCoalesceBytes = 64 << 10;
+// Written frame buffers kept for reuse (TakeBuffer).
+constexpr size_t kSpareBuffers = 4;
 // A write of many frames stops adding frames after this many bytes.
 constexpr size_t kMaxWriteBatchBytes = 4 << 20;
 
-// Plain-TCP transports still hold an ssl::stream (it is the socket's owner); this context is
-// never used to start TLS.
-asio::ssl::context& UnusedContext() {
-  static asio::ssl::context* ctx = new asio::ssl::context(asio::ssl::context::tls_client);
-  return *ctx;
-}
-
 }  // namespace
 
-Transport::Transport(asio::io_context& io, asio::ssl::context* tls, uint32_t max_frame_bytes)
+Transport::Transport(asio::io_context& io, SSL_CTX* tls, uint32_t max_frame_bytes)
     : strand_(asio::make_strand(io)),
-      stream_(strand_, tls != nullptr ? *tls : UnusedContext()),
-      tls_(tls != nullptr),
+      socket_(strand_),
+      tls_(tls),
       max_frame_bytes_(max_frame_bytes),
       decoder_(max_frame_bytes),
       close_timer_(strand_) {}
 
-Transport::~Transport() = default;
+Transport::~Transport() {
+  // SSL_set_fd made a BIO that does not own the descriptor; the socket closes it.
+  if (ssl_ != nullptr) SSL_free(ssl_);
+}
 
-void Transport::StartReading(FrameFn on_frame, CloseFn on_close) {
+std::optional<Status> Transport::TlsError(int r, std::string_view what) {
+  const int saved_errno = errno;
+  const int err = SSL_get_error(ssl_, r);
+  if (err == SSL_ERROR_ZERO_RETURN) return std::nullopt;
+  if (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+    if (saved_errno == 0) return std::nullopt;
+    return UnavailableError(std::string(what) + " failed: " + std::strerror(saved_errno));
+  }
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  return TlsFailure(
+      boost::system::error_code(static_cast<int>(code), asio::error::get_ssl_category()), ssl_,
+      what);
+}
+
+Status Transport::PrepareTls(bool server) {
+  ssl_ = SSL_new(tls_);
+  if (ssl_ == nullptr) return InternalError("cannot create a TLS session (SSL_new failed)");
+  boost::system::error_code ec;
+  socket_.native_non_blocking(true, ec);
+  if (ec) return UnavailableError("cannot make the socket non-blocking: " + ec.message());
+  if (SSL_set_fd(ssl_, socket_.native_handle()) != 1) {
+    return InternalError("cannot attach TLS to the socket (SSL_set_fd failed)");
+  }
+  if (server) {
+    SSL_set_accept_state(ssl_);
+  } else {
+    SSL_set_connect_state(ssl_);
+  }
+  return OkStatus();
+}
+
+void Transport::Handshake(DoneFn done) {
+  handshake_done_ = std::move(done);
+  StepHandshake();
+}
+
+void Transport::StepHandshake() {
+  ERR_clear_error();
+  errno = 0;
+  const int r = SSL_do_handshake(ssl_);
+  if (r == 1) {
+    DoneFn done = std::move(handshake_done_);
+    done(OkStatus());
+    return;
+  }
+  const int err = SSL_get_error(ssl_, r);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    socket_.async_wait(
+        err == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write,
+        [self = shared_from_this()](const boost::system::error_code& ec) {
+          if (ec) {
+            DoneFn done = std::move(self->handshake_done_);
+            if (done) {
+              done(UnavailableError("TLS handshake with " + self->remote_ +
+                                    " failed: " + ec.message()));
+            }
+            return;
+          }
+          self->StepHandshake();
+        });
+    return;
+  }
+  std::optional<Status> failure = TlsError(r, "TLS handshake with " + remote_);
+  DoneFn done = std::move(handshake_done_);
+  done(failure ? *failure
+               : UnavailableError("TLS handshake with " + remote_ +
+                                  " failed: the peer closed the connection"));
+}
+
+void Transport::StartReading(FrameFn on_frame, CloseFn on_close, DataFn on_data) {
   on_frame_ = std::move(on_frame);
   on_close_ = std::move(on_close);
+  on_data_ = std::move(on_data);
   DoRead();
 }
 
-void Transport::DoRead() {
-  std::span<char> space = decoder_.Prepare(kReadBytes);
-  auto buffer = asio::buffer(space.data(), space.size());
-  auto handler = [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-    self->OnRead(ec, n);
-  };
-  if (tls_) {
-    stream_.async_read_some(buffer, std::move(handler));
-  } else {
-    stream_.next_layer().async_read_some(buffer, std::move(handler));
-  }
+std::string Transport::TakeBuffer() {
+  std::lock_guard lock(spare_mu_);
+  if (spare_.empty()) return {};
+  std::string buffer = std::move(spare_.back());
+  spare_.pop_back();
+  return buffer;
 }
 
-void Transport::OnRead(const boost::system::error_code& ec, size_t n) {
+void Transport::DoRead() {
+  if (closing_) return;
+  if (ssl_ != nullptr) {
+    ReadTls();
+    return;
+  }
+  std::span<char> space = decoder_.Prepare(kReadBytes);
+  socket_.async_read_some(asio::buffer(space.data(), space.size()),
+                          [self = shared_from_this()](const boost::system::error_code& ec,
+                                                      size_t n) { self->OnPlainRead(ec, n); });
+}
+
+void Transport::OnPlainRead(const boost::system::error_code& ec, size_t n) {
   if (closing_) return;
   if (ec) {
-    if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
-      Status truncated = decoder_.Finish();
-      if (!truncated.ok()) {
-        DoClose(truncated.WithContext("connection from " + remote_ + " ended early"), false,
-                CloseKind::kProtocolError);
-      } else {
-        DoClose(UnavailableError("the peer " + remote_ + " closed the connection"), false,
-                CloseKind::kPeerClosed);
-      }
+    if (ec == asio::error::eof) {
+      OnEndOfStream();
     } else if (ec == asio::error::operation_aborted) {
       DoClose(UnavailableError("connection to " + remote_ + " closed"), false, CloseKind::kLocal);
-    } else if (tls_ && IsTlsError(ec)) {
-      DoClose(TlsFailure(ec, stream_.native_handle(), "TLS with " + remote_), false,
-              CloseKind::kIoError);
     } else {
       DoClose(UnavailableError("reading from " + remote_ + " failed: " + ec.message()), false,
               CloseKind::kIoError);
@@ -78,18 +152,92 @@ void Transport::OnRead(const boost::system::error_code& ec, size_t n) {
     return;
   }
   decoder_.Commit(n);
+  if (DeliverFrames()) DoRead();
+}
+
+void Transport::ReadTls() {
+  for (int round = 0; round < kTlsReadsPerTurn; ++round) {
+    if (closing_) return;
+    std::span<char> space = decoder_.Prepare(kTlsReadBytes);
+    size_t got = 0;
+    ERR_clear_error();
+    errno = 0;
+    const int r = SSL_read_ex(ssl_, space.data(), space.size(), &got);
+    if (r == 1) {
+      decoder_.Commit(got);
+      if (!DeliverFrames()) return;
+      continue;
+    }
+    const int err = SSL_get_error(ssl_, r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      socket_.async_wait(
+          err == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write,
+          [self = shared_from_this()](const boost::system::error_code& ec) {
+            if (self->closing_) return;
+            if (ec) {
+              self->DoClose(
+                  UnavailableError("reading from " + self->remote_ + " failed: " + ec.message()),
+                  false, CloseKind::kIoError);
+              return;
+            }
+            self->ReadTls();
+          });
+      return;
+    }
+    std::optional<Status> failure = TlsError(r, "TLS with " + remote_);
+    if (!failure) {
+      OnEndOfStream();
+    } else {
+      DoClose(*failure, false, CloseKind::kIoError);
+    }
+    return;
+  }
+  // Data keeps coming: let writes and timers on the strand have a turn, then read on.
+  asio::post(strand_, [self = shared_from_this()] { self->ReadTls(); });
+}
+
+bool Transport::DeliverFrames() {
   while (!closing_) {
-    StatusOr<std::optional<v1::Envelope>> next = decoder_.Next();
+    FrameDecoder::DataView data;
+    StatusOr<FrameDecoder::FrameKind> next = decoder_.NextFast(&rx_, &data);
     if (!next.ok()) {
       // The stream has lost its framing: nothing after this can be trusted. Tell the peer why.
       DoClose(next.status().WithContext("bad frame from " + remote_), true,
               CloseKind::kProtocolError);
-      return;
+      return false;
     }
-    if (!next->has_value()) break;
-    on_frame_(std::move(**next));
+    switch (*next) {
+      case FrameDecoder::FrameKind::kNeedMore:
+        return true;
+      case FrameDecoder::FrameKind::kData:
+        if (on_data_) {
+          on_data_(data);
+          break;
+        }
+        rx_.Clear();
+        rx_.set_call_id(data.call_id);
+        rx_.mutable_data()->set_chunk(std::string(data.chunk));
+        rx_.mutable_data()->set_last(data.last);
+        on_frame_(std::move(rx_));
+        break;
+      case FrameDecoder::FrameKind::kEnvelope:
+      default:
+        on_frame_(std::move(rx_));
+        break;
+    }
   }
-  if (!closing_) DoRead();
+  return false;
+}
+
+void Transport::OnEndOfStream() {
+  Status truncated = decoder_.Finish();
+  if (!truncated.ok()) {
+    DoClose(truncated.WithContext("connection from " + remote_ + " ended early"), false,
+            CloseKind::kProtocolError);
+  } else {
+    DoClose(UnavailableError("the peer " + remote_ + " closed the connection"), false,
+            CloseKind::kPeerClosed);
+  }
 }
 
 Status Transport::Send(const v1::Envelope& envelope) {
@@ -119,44 +267,94 @@ void Transport::Enqueue(std::string frame) {
 void Transport::DoWrite() {
   write_in_progress_ = true;
   writing_.clear();
-  size_t batch = 0;
-  while (!queue_.empty() && batch < kMaxWriteBatchBytes) {
+  write_batch_ = 0;
+  while (!queue_.empty() && write_batch_ < kMaxWriteBatchBytes) {
     std::string frame = std::move(queue_.front());
     queue_.pop_front();
-    batch += frame.size();
+    write_batch_ += frame.size();
     if (!writing_.empty() && writing_.back().size() + frame.size() <= kCoalesceBytes) {
       writing_.back() += frame;
     } else {
       writing_.push_back(std::move(frame));
     }
   }
+  if (ssl_ != nullptr) {
+    write_index_ = 0;
+    write_offset_ = 0;
+    WriteTls();
+    return;
+  }
   std::vector<asio::const_buffer> buffers;
   buffers.reserve(writing_.size());
   for (const std::string& f : writing_) buffers.emplace_back(asio::buffer(f));
-  auto handler = [self = shared_from_this(), batch](const boost::system::error_code& ec, size_t) {
-    self->queued_bytes_.fetch_sub(batch, std::memory_order_relaxed);
-    self->OnWrite(ec);
-  };
-  if (tls_) {
-    asio::async_write(stream_, buffers, std::move(handler));
-  } else {
-    asio::async_write(stream_.next_layer(), buffers, std::move(handler));
-  }
+  asio::async_write(
+      socket_, buffers, [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+        self->OnWritten(
+            ec ? UnavailableError("writing to " + self->remote_ + " failed: " + ec.message())
+               : OkStatus());
+      });
 }
 
-void Transport::OnWrite(const boost::system::error_code& ec) {
+void Transport::WriteTls() {
+  while (write_index_ < writing_.size()) {
+    if (closed_) return;
+    const std::string& frame = writing_[write_index_];
+    size_t n = 0;
+    ERR_clear_error();
+    errno = 0;
+    const int r =
+        SSL_write_ex(ssl_, frame.data() + write_offset_, frame.size() - write_offset_, &n);
+    if (r == 1) {
+      write_offset_ += n;
+      if (write_offset_ >= frame.size()) {
+        ++write_index_;
+        write_offset_ = 0;
+      }
+      continue;
+    }
+    const int err = SSL_get_error(ssl_, r);
+    if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+      socket_.async_wait(
+          err == SSL_ERROR_WANT_WRITE ? tcp::socket::wait_write : tcp::socket::wait_read,
+          [self = shared_from_this()](const boost::system::error_code& ec) {
+            if (self->closed_) return;
+            if (ec) {
+              self->OnWritten(
+                  UnavailableError("writing to " + self->remote_ + " failed: " + ec.message()));
+              return;
+            }
+            self->WriteTls();
+          });
+      return;
+    }
+    std::optional<Status> failure = TlsError(r, "TLS with " + remote_);
+    OnWritten(failure ? *failure
+                      : UnavailableError("the peer " + remote_ + " closed the connection"));
+    return;
+  }
+  OnWritten(OkStatus());
+}
+
+void Transport::OnWritten(const Status& failure) {
+  queued_bytes_.fetch_sub(std::min(write_batch_, queued_bytes_.load()), std::memory_order_relaxed);
   write_in_progress_ = false;
+  {
+    // Keep a few large buffers for the next bulk frames (TakeBuffer).
+    std::lock_guard lock(spare_mu_);
+    for (std::string& frame : writing_) {
+      if (spare_.size() >= kSpareBuffers || frame.capacity() < kCoalesceBytes) continue;
+      frame.clear();
+      spare_.push_back(std::move(frame));
+    }
+  }
   writing_.clear();
+  write_batch_ = 0;
   if (closed_) return;
-  if (ec) {
+  if (!failure.ok()) {
     if (closing_) {
       FinishClose();
-    } else if (tls_ && IsTlsError(ec)) {
-      DoClose(TlsFailure(ec, stream_.native_handle(), "TLS with " + remote_), false,
-              CloseKind::kIoError);
     } else {
-      DoClose(UnavailableError("writing to " + remote_ + " failed: " + ec.message()), false,
-              CloseKind::kIoError);
+      DoClose(failure, false, CloseKind::kIoError);
     }
     return;
   }
@@ -185,7 +383,7 @@ void Transport::DoClose(const Status& why, bool goodbye, CloseKind kind) {
   on_frame_ = nullptr;
   // After a socket or TLS error nothing more can be written; otherwise the frames already
   // queued (a refusal, say) and the goodbye go out before the socket closes.
-  const bool can_write = socket().is_open() && kind != CloseKind::kIoError;
+  const bool can_write = socket_.is_open() && kind != CloseKind::kIoError;
   if (!can_write) {
     FinishClose();
     return;
@@ -205,12 +403,13 @@ void Transport::DoClose(const Status& why, bool goodbye, CloseKind kind) {
     FinishClose();
     return;
   }
-  if (!write_in_progress_) DoWrite();
   // A peer that does not read must not keep the socket open: give the last frames a second.
+  // (Armed before writing: a TLS write may complete, and close, right here.)
   close_timer_.expires_after(std::chrono::seconds(1));
   close_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     if (!ec) self->FinishClose();
   });
+  if (!write_in_progress_) DoWrite();
 }
 
 void Transport::FinishClose() {
@@ -218,9 +417,11 @@ void Transport::FinishClose() {
   closed_ = true;
   open_.store(false, std::memory_order_release);
   close_timer_.cancel();
+  // No TLS close_notify: every call ends with an explicit frame and frames carry their
+  // length, so a truncated stream is detected without it (FrameDecoder::Finish).
   boost::system::error_code ignored;
-  socket().shutdown(tcp::socket::shutdown_both, ignored);
-  socket().close(ignored);
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
   queue_.clear();
   queued_bytes_.store(0, std::memory_order_relaxed);
 }

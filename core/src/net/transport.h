@@ -2,6 +2,10 @@
 // reader and a write queue, driven on a strand of the owner's io_context. The server's and
 // the client's connections are built on it; it knows frames, not calls.
 //
+// TLS runs OpenSSL directly on the socket (non-blocking, a socket BIO, read-ahead), with Asio
+// only waiting for readiness. Asio's ssl::stream would copy every byte twice more through its
+// BIO pair and move it in 16 KiB pieces; bulk streams are where that shows (benchmarks.md).
+//
 // Thread-safety: Send*, Close, open() and queued_bytes() from any thread; everything else
 // (and every callback) on the strand.
 #ifndef LIFEBOAT_CORE_SRC_NET_TRANSPORT_H_
@@ -10,13 +14,14 @@
 #include <lifeboat/core/net/frame.h>
 #include <lifeboat/core/v1/rpc.pb.h>
 #include <lifeboat/status.h>
+#include <openssl/ssl.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -38,25 +43,43 @@ class Transport : public std::enable_shared_from_this<Transport> {
  public:
   using FrameFn = std::function<void(v1::Envelope&&)>;
   using CloseFn = std::function<void(const Status&, CloseKind)>;
+  using DoneFn = std::function<void(const Status&)>;
+  // A data chunk seen in place (FrameDecoder::NextFast); the view dies when the call returns.
+  using DataFn = std::function<void(const FrameDecoder::DataView&)>;
 
   // `tls` may be null: plain TCP. The context must outlive the transport.
-  Transport(asio::io_context& io, asio::ssl::context* tls, uint32_t max_frame_bytes);
+  Transport(asio::io_context& io, SSL_CTX* tls, uint32_t max_frame_bytes);
   ~Transport();
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
 
   Strand& strand() { return strand_; }
-  tcp::socket& socket() { return stream_.next_layer(); }
-  asio::ssl::stream<tcp::socket>& tls_stream() { return stream_; }
-  bool tls() const { return tls_; }
+  tcp::socket& socket() { return socket_; }
+  bool tls() const { return tls_ != nullptr; }
+  // The connection's TLS object once PrepareTls() ran; null for plain TCP.
+  SSL* ssl() { return ssl_; }
   uint32_t max_frame_bytes() const { return max_frame_bytes_; }
 
   // "host:port" of the peer; set by the owner once connected.
   void set_remote(std::string remote) { remote_ = std::move(remote); }
   const std::string& remote() const { return remote_; }
 
-  // Starts the read loop (strand only). Every envelope goes to `on_frame`; the first failure
-  // or close goes to `on_close`, once. A Goodbye from the peer is delivered as a frame; the
-  // owner closes with its reason.
-  void StartReading(FrameFn on_frame, CloseFn on_close);
+  // TLS only, strand only, after the TCP connection is up: creates the SSL object on the
+  // socket (so the owner can set the server name to expect), then Handshake() runs the TLS
+  // handshake and calls `done` on the strand: OK, or what failed (tls.h, TlsFailure).
+  Status PrepareTls(bool server);
+  void Handshake(DoneFn done);
+
+  // Starts the read loop (strand only). Every envelope goes to `on_frame` — data chunks to
+  // `on_data` when given (no parse, no copy) —; the first failure or close goes to
+  // `on_close`, once. A Goodbye from the peer is delivered as a frame; the owner closes with
+  // its reason.
+  void StartReading(FrameFn on_frame, CloseFn on_close, DataFn on_data = nullptr);
+
+  // A cleared string with the capacity of a frame written earlier, or an empty one (any
+  // thread). Bulk writers build frames in these, so that a stream cycles through a few
+  // buffers instead of allocating (and page-faulting in) a new megabyte per chunk.
+  std::string TakeBuffer();
 
   // Queues an encoded frame (any thread). Dropped once closing.
   void SendFrame(std::string frame);
@@ -64,9 +87,9 @@ class Transport : public std::enable_shared_from_this<Transport> {
   // queued).
   Status Send(const v1::Envelope& envelope);
 
-  // Closes (any thread; idempotent). With `goodbye`, a Goodbye carrying `why` is sent after the
-  // frames already queued, and the socket is closed once it is written (or after a second at
-  // most). on_close gets `why` and `kind`.
+  // Closes (any thread; idempotent). Frames already queued are written first (unless the
+  // connection failed), then with `goodbye` a Goodbye carrying `why`, and the socket closes
+  // once they are out (or after a second at most). on_close gets `why` and `kind`.
   void Close(const Status& why, bool goodbye, CloseKind kind = CloseKind::kLocal);
 
   // False from the moment closing starts.
@@ -75,25 +98,43 @@ class Transport : public std::enable_shared_from_this<Transport> {
   size_t queued_bytes() const { return queued_bytes_.load(std::memory_order_relaxed); }
 
  private:
+  void StepHandshake();
   void DoRead();
-  void OnRead(const boost::system::error_code& ec, size_t n);
+  void ReadTls();
+  void OnPlainRead(const boost::system::error_code& ec, size_t n);
+  // Decodes and delivers what the decoder holds; false when the transport closed meanwhile.
+  bool DeliverFrames();
+  void OnEndOfStream();
   void Enqueue(std::string frame);
   void DoWrite();
-  void OnWrite(const boost::system::error_code& ec);
+  void WriteTls();
+  void OnWritten(const Status& failure);
   void DoClose(const Status& why, bool goodbye, CloseKind kind);
   void FinishClose();
+  // A failed SSL call (result `r`) as a status; EOF-like endings as std::nullopt.
+  std::optional<Status> TlsError(int r, std::string_view what);
 
   Strand strand_;
-  asio::ssl::stream<tcp::socket> stream_;
-  bool tls_;
+  tcp::socket socket_;
+  SSL_CTX* tls_;
+  SSL* ssl_ = nullptr;
+  DoneFn handshake_done_;
   uint32_t max_frame_bytes_;
   std::string remote_;
   FrameDecoder decoder_;
   FrameFn on_frame_;
   CloseFn on_close_;
+  DataFn on_data_;
+  v1::Envelope rx_;
+
+  std::mutex spare_mu_;
+  std::vector<std::string> spare_;  // written frame buffers, for TakeBuffer()
 
   std::deque<std::string> queue_;
   std::vector<std::string> writing_;
+  size_t write_index_ = 0;   // TLS: frame of writing_ being written
+  size_t write_offset_ = 0;  // TLS: bytes of it written
+  size_t write_batch_ = 0;   // bytes in writing_
   bool write_in_progress_ = false;
   std::atomic<size_t> queued_bytes_{0};
 

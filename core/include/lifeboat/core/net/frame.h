@@ -73,6 +73,19 @@ class FrameDecoder {
   // stream has lost its framing.
   StatusOr<std::optional<v1::Envelope>> Next();
 
+  // The same, with a fast path for bulk streams: a frame that is exactly a data chunk in the
+  // canonical encoding (as AppendDataFrame writes it) comes back as kData with `*data`
+  // viewing the chunk inside the decoder's buffer — no parse, no copy — valid until the next
+  // call of any method. Any other frame is parsed into `*envelope` (kEnvelope). kNeedMore
+  // when no complete frame is buffered. Errors as Next().
+  enum class FrameKind { kNeedMore, kEnvelope, kData };
+  struct DataView {
+    uint64_t call_id = 0;
+    std::string_view chunk;
+    bool last = false;
+  };
+  StatusOr<FrameKind> NextFast(v1::Envelope* envelope, DataView* data);
+
   // At the end of the stream: OK when no partial frame is pending; otherwise DATA_LOSS saying
   // which frame was cut short and how many of its bytes arrived. Also returns the decoder's
   // error if it is broken.
@@ -86,6 +99,10 @@ class FrameDecoder {
 
  private:
   void Compact(size_t extra);
+  // The body of the next complete frame (std::nullopt: need more), consumed from the buffer
+  // but still in place; or the decoder's error.
+  StatusOr<std::optional<std::string_view>> NextBody();
+  Status Unparsable(size_t length);
 
   uint32_t max_frame_bytes_;
   std::string buf_;
@@ -95,6 +112,13 @@ class FrameDecoder {
   uint64_t offset_ = 0;  // stream offset of buf_[begin_]
   Status error_;
 };
+
+// Reads `body` (one frame's bytes) as a data envelope in the canonical encoding:
+// Envelope{call_id (optional), data{chunk (optional), last (optional)}} with fields in
+// number order, minimal varints, nothing else. std::nullopt for anything else — which may
+// still be a valid envelope, to be parsed by protobuf. When it returns a view, protobuf
+// parses `body` to the same call id, chunk and last flag (checked by the frame fuzzer).
+std::optional<FrameDecoder::DataView> ParseDataFrame(std::string_view body);
 
 // For messages: "request", "data", ... — the kind of an envelope's body.
 std::string_view BodyName(const v1::Envelope& envelope);
