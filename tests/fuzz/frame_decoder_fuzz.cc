@@ -5,6 +5,8 @@
 // the stream. Besides "never crash, never read out of bounds" (ASan, UBSan) it checks:
 //  - every decoded envelope re-encodes and decodes to the same message;
 //  - the fast data-frame encoder agrees with protobuf's for every decoded data chunk;
+//  - the in-place data-frame reader (ParseDataFrame, NextFast) agrees with protobuf's parser
+//    whenever it accepts a body, and NextFast yields what Next yields;
 //  - the decoder never holds more than one frame plus one piece.
 #include <lifeboat/core/net/frame.h>
 
@@ -12,6 +14,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace {
 
@@ -48,6 +51,18 @@ void CheckEnvelope(const v1::Envelope& e) {
   }
 }
 
+// When the fast reader accepts `body`, protobuf must read the same data envelope from it.
+void CheckFastRead(std::string_view body) {
+  std::optional<FrameDecoder::DataView> view = lifeboat::core::net::ParseDataFrame(body);
+  if (!view) return;
+  v1::Envelope e;
+  Check(e.ParseFromArray(body.data(), static_cast<int>(body.size())));
+  Check(e.has_data());
+  Check(e.call_id() == view->call_id);
+  Check(e.data().chunk() == view->chunk);
+  Check(e.data().last() == view->last);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -55,6 +70,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t piece = 1 + data[0] % 97;
   const uint32_t limit = 16u << (data[1] % 16);  // 16 B .. 512 KiB
   std::string_view stream(reinterpret_cast<const char*>(data) + 2, size - 2);
+  CheckFastRead(stream);
+  // The same stream through NextFast: the same frames, data chunks possibly as views.
+  std::vector<std::string> fast_frames;
+  {
+    FrameDecoder fast(limit);
+    fast.Feed(stream);
+    for (;;) {
+      v1::Envelope e;
+      FrameDecoder::DataView view;
+      auto kind = fast.NextFast(&e, &view);
+      if (!kind.ok() || *kind == FrameDecoder::FrameKind::kNeedMore) break;
+      if (*kind == FrameDecoder::FrameKind::kData) {
+        e.Clear();
+        e.set_call_id(view.call_id);
+        e.mutable_data()->set_chunk(std::string(view.chunk));
+        e.mutable_data()->set_last(view.last);
+      }
+      fast_frames.push_back(e.SerializeAsString());
+    }
+  }
+  size_t decoded = 0;
   FrameDecoder decoder(limit);
   bool broken = false;
   for (size_t pos = 0; pos < stream.size() && !broken; pos += piece) {
@@ -71,8 +107,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       if (!next->has_value()) break;
       CheckEnvelope(**next);
+      Check(decoded < fast_frames.size() && fast_frames[decoded] == (*next)->SerializeAsString());
+      ++decoded;
     }
   }
   (void)decoder.Finish();
+  Check(decoded == fast_frames.size());
   return 0;
 }

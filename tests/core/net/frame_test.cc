@@ -114,6 +114,56 @@ TEST(FrameTest, DataFrameMatchesTheGenericEncoding) {
   }
 }
 
+TEST(FrameTest, NextFastSeesDataInPlaceAndParsesTheRest) {
+  std::string stream;
+  ASSERT_TRUE(AppendDataFrame(5, "chunk-bytes", false, kDefaultMaxFrameBytes, &stream).ok());
+  ASSERT_TRUE(AppendFrame(RequestEnvelope(6, "req"), kDefaultMaxFrameBytes, &stream).ok());
+  ASSERT_TRUE(AppendDataFrame(5, "", true, kDefaultMaxFrameBytes, &stream).ok());
+  // A data envelope with an extra field (data field 3 = 1): legal protobuf, not the fast path.
+  const std::string odd("\x08\x05\x3a\x05\x0a\x01x\x18\x01", 9);
+  stream += Header(static_cast<uint32_t>(odd.size())) + odd;
+
+  FrameDecoder decoder;
+  decoder.Feed(stream);
+  v1::Envelope e;
+  FrameDecoder::DataView view;
+  auto kind = decoder.NextFast(&e, &view);
+  ASSERT_TRUE(kind.ok());
+  ASSERT_EQ(*kind, FrameDecoder::FrameKind::kData);
+  EXPECT_EQ(view.call_id, 5u);
+  EXPECT_EQ(view.chunk, "chunk-bytes");
+  EXPECT_FALSE(view.last);
+  kind = decoder.NextFast(&e, &view);
+  ASSERT_EQ(*kind, FrameDecoder::FrameKind::kEnvelope);
+  EXPECT_EQ(e.request().payload(), "req");
+  kind = decoder.NextFast(&e, &view);
+  ASSERT_EQ(*kind, FrameDecoder::FrameKind::kData);
+  EXPECT_TRUE(view.last);
+  EXPECT_TRUE(view.chunk.empty());
+  kind = decoder.NextFast(&e, &view);
+  ASSERT_EQ(*kind, FrameDecoder::FrameKind::kEnvelope);
+  EXPECT_EQ(e.data().chunk(), "x");
+  EXPECT_EQ(*decoder.NextFast(&e, &view), FrameDecoder::FrameKind::kNeedMore);
+}
+
+TEST(FrameTest, ParseDataFrameRefusesNonCanonicalBodies) {
+  EXPECT_FALSE(ParseDataFrame("").has_value());                          // no data field
+  EXPECT_FALSE(ParseDataFrame(std::string("\x08\x00\x3a\x00", 4)));      // call id 0 spelled out
+  EXPECT_FALSE(ParseDataFrame(std::string("\x08\x81\x00\x3a\x00", 5)));  // overlong varint
+  EXPECT_FALSE(
+      ParseDataFrame(std::string("\x3a\x05\x0a\x09"
+                                 "abc",
+                                 7)));                               // chunk past the end
+  EXPECT_FALSE(ParseDataFrame(std::string("\x3a\x02\x10\x02", 4)));  // last = 2
+  auto ok =
+      ParseDataFrame(std::string("\x08\x07\x3a\x05\x0a\x03"
+                                 "abc",
+                                 9));
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->call_id, 7u);
+  EXPECT_EQ(ok->chunk, "abc");
+}
+
 TEST(FrameTest, EncodingMoreThanTheLimitIsRefused) {
   v1::Envelope big = RequestEnvelope(1, std::string(70000, 'x'));
   StatusOr<std::string> frame = EncodeFrame(big, 65536);
