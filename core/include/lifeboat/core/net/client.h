@@ -1,9 +1,16 @@
 // The connecting end of the agent channel (see channel.h): calls methods of one Server.
 //
-//   Client client({.host = "agent-1.example", .port = 7443, .tls = tls,
-//                  .node_name = "lifeboatd@ctl-1"});
-//   StatusOr<std::string> answer =
-//       client.Call("agent.Cut", request_bytes, {.deadline = 30s, .op_id = "cut-rp42-0"});
+//   ClientOptions options;
+//   options.host = "agent-1.example";
+//   options.port = 7443;
+//   options.tls.ca_file = "/etc/lifeboat/ca.pem";  // and cert_file, key_file; optionally
+//                                                   // expected_server_name
+//   options.node_name = "lifeboatd@ctl-1";
+//   Client client(options);
+//   CallOptions call;
+//   call.deadline = 30s;
+//   call.op_id = "cut-rp42-0";
+//   StatusOr<std::string> answer = client.Call("agent.Cut", request_bytes, call);
 //
 // Connection: made lazily by the first call, kept open (heartbeats every heartbeat_interval
 // measure the round trip and detect a dead peer after missed_heartbeats silent intervals),

@@ -1,9 +1,13 @@
 // The accepting end of the agent channel (see channel.h): serves registered methods to
 // clients over TLS (or plain TCP when TlsOptions::enabled is false — see the warning there).
 //
-//   Server server({.port = 0, .tls = tls, .node_name = "agent@primary-1"});
-//   server.Register("agent.Cut", [](CallContext& ctx, const std::string& req)
-//                                    -> StatusOr<std::string> { ... });
+//   ServerOptions options;
+//   options.port = 7443;
+//   options.tls.ca_file = "/etc/lifeboat/ca.pem";  // and cert_file, key_file
+//   options.node_name = "agent@primary-1";
+//   Server server(options);
+//   Status s = server.Register("agent.Cut", [](CallContext& ctx, const std::string& req)
+//                                               -> StatusOr<std::string> { ... });
 //   StatusOr<uint16_t> port = server.Start();
 //
 // Threads: network I/O runs on `io_threads` threads of the server's own; handlers run on a
@@ -16,9 +20,9 @@
 // handler again — also when it comes on another connection after a reconnect. A repeat that
 // arrives while the first still runs waits for its answer. Answers with retryable codes
 // (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED) and CANCELLED are not remembered, so a
-// retry runs the handler again. The memory is in-process: a restarted server has forgotten
-// (services that need more keep operation results in their state store). Stream methods are
-// never remembered.
+// retry runs the handler again. A repeat's payload is not compared: one op_id, one request. The
+// memory is in-process: a restarted server has forgotten (services that need more keep operation
+// results in their state store). Stream methods are never remembered.
 //
 // Cancellation: CallContext::cancelled() turns true when the caller sends Cancel (it gave up
 // or passed its deadline), when the server stops, and when the connection is lost — except
@@ -46,7 +50,7 @@
 namespace lifeboat::core::net {
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";  // address to bind ("0.0.0.0" / "::" for every interface)
+  std::string host = "127.0.0.1";  // IP address to bind ("0.0.0.0" / "::": every interface)
   uint16_t port = 0;               // 0: any free port (Start() returns it)
   TlsOptions tls;
   uint32_t max_frame_bytes = kDefaultMaxFrameBytes;
