@@ -1,5 +1,6 @@
 #include <lifeboat/core/engine.h>
 
+#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <spdlog/spdlog.h>
 
@@ -12,6 +13,7 @@
 
 #include "engine_util.h"
 #include "executor.h"
+#include "hooks.h"
 
 namespace lifeboat::core {
 namespace {
@@ -22,12 +24,6 @@ int64_t SystemNow() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string Numbered(const char* prefix, uint64_t n) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%s%06llu", prefix, static_cast<unsigned long long>(n));
-  return buf;
 }
 
 // Equal apart from the fields the store sets.
@@ -127,7 +123,21 @@ Status Engine::RecordEvent(const std::string& severity, const std::string& servi
   if (severity == "critical" || severity == "warning") {
     spdlog::warn("event {} {}: {}", kind, service, message);
   }
-  return store_->Write(batch, /*sync=*/true);
+  LIFEBOAT_RETURN_IF_ERROR(store_->Write(batch, /*sync=*/true));
+  if ((severity == "critical" || severity == "warning") && !options_.webhooks.empty()) {
+    std::string body;
+    google::protobuf::util::JsonPrintOptions opts;
+    opts.preserve_proto_field_names = true;
+    (void)google::protobuf::util::MessageToJsonString(ev, &body, opts);
+    for (const auto& url : options_.webhooks) {
+      // Best effort, off the caller's thread: a slow receiver must not hold up a job.
+      std::thread([url, body] {
+        Status s = PostJson("webhook", url, body, 10);
+        if (!s.ok()) spdlog::warn("{}", s.ToString());
+      }).detach();
+    }
+  }
+  return OkStatus();
 }
 
 // ---- configuration -----------------------------------------------------------------------
@@ -452,7 +462,13 @@ StatusOr<std::vector<std::string>> Engine::Tick(const std::atomic<bool>* cancel,
 
 Status Engine::Serve(const std::atomic<bool>* stop) {
   LIFEBOAT_RETURN_IF_ERROR(SubmitUnfinished().status());
+  int64_t next_health = 0;
   while (stop == nullptr || !stop->load()) {
+    if (options_.health_interval_millis > 0 && SystemNow() >= next_health) {
+      auto checked = CheckClusters();
+      if (!checked.ok()) spdlog::warn("health check: {}", checked.status().ToString());
+      next_health = SystemNow() + options_.health_interval_millis * 1000000;
+    }
     LIFEBOAT_RETURN_IF_ERROR(Tick(stop, /*wait=*/false).status());
     int64_t wait = scheduler_->NextDue() - Now();
     wait = std::clamp<int64_t>(wait, 0, 1000000000);

@@ -5,6 +5,7 @@
 #include <lifeboat/core/v1/model.pb.h>
 #include <lifeboat/v1/common.pb.h>
 
+#include <cstdio>
 #include <string>
 
 namespace lifeboat::core {
@@ -22,6 +23,13 @@ inline ::lifeboat::v1::DataSet ToPlugin(const v1::DataSetSpec& spec) {
   ds.set_component(spec.component());
   ds.set_selector(spec.selector());
   return ds;
+}
+
+// "<prefix><n, 6 digits at least>", e.g. job-000042.
+inline std::string Numbered(const char* prefix, uint64_t n) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%s%06llu", prefix, static_cast<unsigned long long>(n));
+  return buf;
 }
 
 // A job that may still run (or be resumed): pending, running or parked.

@@ -13,15 +13,14 @@ namespace {
 
 size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
 
-// POSTs {"step": "pause"|"resume"} to `url`; any 2xx answer is success. The response body is
-// not read: the hook's service answers once its writers are paused (or resumed).
-Status PostHook(const std::string& name, const std::string& url, const char* step,
+}  // namespace
+
+Status PostJson(const std::string& name, const std::string& url, const std::string& body,
                 int64_t timeout_seconds) {
   static const bool init = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
   if (!init) return InternalError(name + ": the HTTP client could not start");
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return InternalError(name + ": the HTTP client could not start");
-  const std::string body = std::string("{\"step\": \"") + step + "\"}";
   struct curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
@@ -42,6 +41,15 @@ Status PostHook(const std::string& name, const std::string& url, const char* ste
     return UnavailableError(name + ": POST " + url + " answered HTTP " + std::to_string(http));
   }
   return OkStatus();
+}
+
+namespace {
+
+// POSTs {"step": "pause"|"resume"} to `url`; any 2xx answer is success. The response body is
+// not read: the hook's service answers once its writers are paused (or resumed).
+Status PostHook(const std::string& name, const std::string& url, const char* step,
+                int64_t timeout_seconds) {
+  return PostJson(name, url, std::string("{\"step\": \"") + step + "\"}", timeout_seconds);
 }
 
 }  // namespace

@@ -18,6 +18,11 @@ enum class HookStep { kPause, kResume };
 // else (or the timeout) is UNAVAILABLE. Other kinds are UNIMPLEMENTED.
 Status RunHook(const v1::Hook& hook, HookStep step);
 
+// POSTs `body` (JSON) to `url` and waits at most `timeout_seconds`; a 2xx answer is success,
+// anything else UNAVAILABLE naming `name`, the URL and what happened.
+Status PostJson(const std::string& name, const std::string& url, const std::string& body,
+                int64_t timeout_seconds);
+
 }  // namespace lifeboat::core
 
 #endif  // LIFEBOAT_CORE_ENGINE_HOOKS_H_

@@ -52,7 +52,20 @@ class Engine::JobRunner {
     job_.set_state(v1::JOB_RUNNING);
     if (job_.started_unix_nanos() == 0) job_.set_started_unix_nanos(e_.Now());
     LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
-    Status s = job_.kind() == v1::JOB_RESTORE ? RunRestore() : RunBackup();
+    Status s;
+    switch (job_.kind()) {
+      case v1::JOB_RESTORE:
+        s = RunRestore();
+        break;
+      case v1::JOB_FAILOVER:
+      case v1::JOB_FAILBACK:
+        s = e_.RunSwitch(
+            job_, [this] { return Save(/*sync=*/true); }, cancel_);
+        break;
+      default:
+        s = RunBackup();
+        break;
+    }
     if (s.ok()) {
       job_.set_state(v1::JOB_SUCCEEDED);
       job_.set_phase(v1::PHASE_DONE);
@@ -189,11 +202,19 @@ class Engine::JobRunner {
     auto svc = e_.store_->Read<v1::Service>(Kind::kServices, job_.service());
     if (!svc.ok()) return svc.status().WithContext("service " + job_.service());
     service_ = *svc;
-    LIFEBOAT_ASSIGN_OR_RETURN(source_, e_.AgentFor(service_.primary_cluster()));
-    LIFEBOAT_ASSIGN_OR_RETURN(target_, e_.AgentFor(service_.secondary_cluster()));
+    // The direction: the roles at plan time (after a failover, from the new primary back to
+    // the old one); a resumed job keeps the direction its point recorded.
     if (!job_.restore_point_id().empty()) {
       LIFEBOAT_ASSIGN_OR_RETURN(rp_, e_.GetRestorePoint(job_.service(), job_.restore_point_id()));
+      source_cluster_ = rp_.source_cluster();
+      target_cluster_ = rp_.target_cluster();
+    } else {
+      LIFEBOAT_ASSIGN_OR_RETURN(v1::ServiceRoles roles, e_.Roles(job_.service()));
+      source_cluster_ = roles.primary_cluster();
+      target_cluster_ = roles.secondary_cluster();
     }
+    LIFEBOAT_ASSIGN_OR_RETURN(source_, e_.AgentFor(source_cluster_));
+    LIFEBOAT_ASSIGN_OR_RETURN(target_, e_.AgentFor(target_cluster_));
     // A resume owed from a crash while writers were paused comes first of all.
     if (job_.writers_paused()) LIFEBOAT_RETURN_IF_ERROR(ResumeWriters());
 
@@ -251,8 +272,8 @@ class Engine::JobRunner {
     rp.set_job_id(job_.id());
     rp.set_state(v1::RP_PENDING);
     rp.set_consistency(policy.consistency());
-    rp.set_source_cluster(service_.primary_cluster());
-    rp.set_target_cluster(service_.secondary_cluster());
+    rp.set_source_cluster(source_cluster_);
+    rp.set_target_cluster(target_cluster_);
     for (const auto& spec : service_.data_sets()) {
       pb::ResolveRequest req;
       req.set_selector(spec.selector());
@@ -260,7 +281,7 @@ class Engine::JobRunner {
       if (!resolved.ok()) return resolved.status().WithContext("resolve " + Name(spec));
       if (resolved->data_sets_size() == 0) {
         return NotFoundError("data set " + Name(spec) + " matches nothing on cluster " +
-                             service_.primary_cluster());
+                             source_cluster_);
       }
       for (const auto& ds : resolved->data_sets()) {
         v1::Member* m = rp.add_members();
@@ -269,10 +290,11 @@ class Engine::JobRunner {
         m->mutable_data_set()->set_commit_stage(spec.commit_stage());
       }
     }
-    // The base: the newest committed point of the service.
+    // The base: the newest committed point of the service on this job's target.
     LIFEBOAT_ASSIGN_OR_RETURN(auto points, e_.RestorePoints(service_.name()));
     for (const auto& p : points) {
-      if (p.state() == v1::RP_COMMITTED && p.id() > rp.base_restore_point_id()) {
+      if (p.state() == v1::RP_COMMITTED && p.target_cluster() == target_cluster_ &&
+          p.id() > rp.base_restore_point_id()) {
         rp.set_base_restore_point_id(p.id());
       }
     }
@@ -662,7 +684,8 @@ class Engine::JobRunner {
         req.set_op_id("expire-" + victim.id() + "-" + std::to_string(i));
         *req.mutable_data_set() = ToPlugin(m.data_set());
         req.add_restore_point_ids(victim.id());
-        auto r = Call<pb::ExpireResponse>(target_, m.data_set().component(), LB_OP_EXPIRE, req,
+        LIFEBOAT_ASSIGN_OR_RETURN(Agent * holder, e_.AgentFor(victim.target_cluster()));
+        auto r = Call<pb::ExpireResponse>(holder, m.data_set().component(), LB_OP_EXPIRE, req,
                                           Options());
         if (!r.ok()) return r.status().WithContext("expire " + victim.id());
       }
@@ -689,6 +712,14 @@ class Engine::JobRunner {
     std::sort(committed.begin(), committed.end(),
               [](const auto& a, const auto& b) { return a.id() > b.id(); });  // newest first
     std::set<std::string> needed;
+    // The newest point on each cluster that holds points (after a failover both do), and the
+    // last common point of the roles (failback replicates from it).
+    std::set<std::string> holders;
+    for (const auto& p : committed) {
+      if (holders.insert(p.target_cluster()).second) needed.insert(p.id());
+    }
+    auto roles = e_.Roles(service_.name());
+    if (roles.ok()) needed.insert(roles->common_restore_point_id());
     LIFEBOAT_ASSIGN_OR_RETURN(auto jobs, e_.Jobs());
     for (const auto& j : jobs) {
       if (j.id() == job_.id() || Terminal(j.state())) continue;
@@ -756,6 +787,8 @@ class Engine::JobRunner {
   v1::Service service_;
   Agent* source_ = nullptr;
   Agent* target_ = nullptr;
+  std::string source_cluster_;
+  std::string target_cluster_;
   const std::atomic<bool>* cancel_;
   std::function<void(const JobProgress&)> on_progress_;
   std::atomic<bool> stop_{false};

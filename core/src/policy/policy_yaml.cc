@@ -491,6 +491,32 @@ StatusOr<v1::Service> ParseService(const Context& ctx, const Fields& f) {
     }
     *service.add_data_sets() = std::move(spec);
   }
+
+  // Endpoints: where applications reach the service on each cluster; the endpoint lookup
+  // answers with the active cluster's.
+  LIFEBOAT_ASSIGN_OR_RETURN(auto endpoints, f.Items("endpoints"));
+  std::set<std::pair<std::string, std::string>> seen_endpoints;
+  for (const Item& item : endpoints) {
+    LIFEBOAT_ASSIGN_OR_RETURN(Fields e, Fields::Read(ctx, item.node, item.mark, item.path,
+                                                     {"cluster", "name", "address"}));
+    LIFEBOAT_RETURN_IF_ERROR(e.Require({"cluster", "name", "address"}, "an endpoint"));
+    LIFEBOAT_ASSIGN_OR_RETURN(auto cluster, e.Name("cluster"));
+    LIFEBOAT_ASSIGN_OR_RETURN(auto endpoint_name, e.Name("name"));
+    LIFEBOAT_ASSIGN_OR_RETURN(auto address, e.NonEmptyString("address"));
+    if (*cluster != *primary && *cluster != *secondary) {
+      return e.Error("cluster", Shown(*cluster) + " is neither the service's primary (" +
+                                    Shown(*primary) + ") nor its secondary (" + Shown(*secondary) +
+                                    ")");
+    }
+    if (!seen_endpoints.emplace(*cluster, *endpoint_name).second) {
+      return e.Error("name",
+                     Shown(*endpoint_name) + " is listed twice for cluster " + Shown(*cluster));
+    }
+    v1::Endpoint* endpoint = service.add_endpoints();
+    endpoint->set_cluster(*cluster);
+    endpoint->set_name(*endpoint_name);
+    endpoint->set_address(*address);
+  }
   return service;
 }
 
@@ -665,7 +691,7 @@ StatusOr<YamlDocument> ParseDocument(const Context& ctx, const YAML::Node& root,
   } else if (kind == "Service") {
     LIFEBOAT_ASSIGN_OR_RETURN(Fields f, Fields::Read(ctx, root, start, "",
                                                      {"kind", "name", "description", "primary",
-                                                      "secondary", "data_sets"}));
+                                                      "secondary", "data_sets", "endpoints"}));
     LIFEBOAT_ASSIGN_OR_RETURN(doc.value, ParseService(ctx, f));
   } else if (kind == "Policy") {
     LIFEBOAT_ASSIGN_OR_RETURN(

@@ -120,6 +120,12 @@ std::string ToYaml(const v1::Service& service) {
       Field(out, 4, "commit_stage", std::to_string(d.commit_stage()));
     }
   }
+  if (service.endpoints_size() > 0) out += "endpoints:\n";
+  for (const v1::Endpoint& e : service.endpoints()) {
+    out += "  - cluster: " + QuoteScalar(e.cluster()) + '\n';
+    Field(out, 4, "name", QuoteScalar(e.name()));
+    Field(out, 4, "address", QuoteScalar(e.address()));
+  }
   return out;
 }
 

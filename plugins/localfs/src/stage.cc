@@ -365,6 +365,26 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
     }
   }
 
+  // No usable base (a first backup to this cluster, as after a failover): files that this
+  // cluster's live data set already holds, by size and mtime, are seeded from it rather
+  // than pulled from the source; the transfer checks each against the manifest's digest.
+  std::vector<int> seeds;
+  if (!use_base && !req.force_full()) {
+    const std::string live = layout_.DataDir(ref.data_set().selector());
+    std::vector<int> remaining;
+    for (int i : copies) {
+      const v1::Entry& e = entries[i];
+      struct stat st;
+      const std::string at = JoinPath(live, e.path());
+      bool same = ::lstat(at.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+                  static_cast<uint64_t>(st.st_size) == e.size() &&
+                  static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec ==
+                      e.mtime_unix_nanos();
+      (same ? seeds : remaining).push_back(i);
+    }
+    copies = std::move(remaining);
+  }
+
   *plan.add_tasks() = std::move(tree_task);
   for (size_t start = 0, n = 1; start < link_paths.size(); start += kLinkTaskMaxFiles, ++n) {
     size_t end = std::min(link_paths.size(), start + kLinkTaskMaxFiles);
@@ -376,26 +396,34 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
         base_rp, std::vector<std::string>(link_from.begin() + static_cast<ptrdiff_t>(start),
                                           link_from.begin() + static_cast<ptrdiff_t>(end))));
   }
-  int copy_tasks = 0;
-  v1::TransferTask* open_task = nullptr;
   uint64_t bytes_to_copy = 0;
-  for (int i : copies) {
-    const v1::Entry& e = entries[i];
-    bytes_to_copy += e.size();
-    bool alone = e.size() > kTaskMaxBytes;
-    if (open_task == nullptr || alone || open_task->bytes() + e.size() > kTaskMaxBytes ||
-        static_cast<size_t>(open_task->paths_size()) >= kTaskMaxFiles) {
-      open_task = plan.add_tasks();
-      open_task->set_task_id("copy-" + std::to_string(++copy_tasks));
-      open_task->set_kind(kTaskCopy);
+  for (const char* kind : {kTaskSeed, kTaskCopy}) {
+    const bool seeding = kind == kTaskSeed;
+    int n_tasks = 0;
+    v1::TransferTask* open_task = nullptr;
+    for (int i : seeding ? seeds : copies) {
+      const v1::Entry& e = entries[i];
+      if (!seeding) bytes_to_copy += e.size();
+      bool alone = e.size() > kTaskMaxBytes;
+      if (open_task == nullptr || alone || open_task->bytes() + e.size() > kTaskMaxBytes ||
+          static_cast<size_t>(open_task->paths_size()) >= kTaskMaxFiles) {
+        open_task = plan.add_tasks();
+        open_task->set_task_id(std::string(kind) + "-" + std::to_string(++n_tasks));
+        open_task->set_kind(kind);
+      }
+      open_task->add_paths(e.path());
+      open_task->set_bytes(open_task->bytes() + e.size());
+      if (alone) open_task = nullptr;
     }
-    open_task->add_paths(e.path());
-    open_task->set_bytes(open_task->bytes() + e.size());
-    if (alone) open_task = nullptr;
+  }
+  if (!seeds.empty()) {
+    plan.set_full_reason(plan.full_reason() + (plan.full_reason().empty() ? "" : "; ") +
+                         std::to_string(seeds.size()) +
+                         " files seeded from this cluster's live data set");
   }
   plan.set_bytes_to_copy(bytes_to_copy);
   plan.set_items_to_copy(copies.size());
-  plan.set_items_unchanged(link_paths.size());
+  plan.set_items_unchanged(link_paths.size() + seeds.size());
   uint64_t deleted = 0;
   if (use_base) {
     for (const v1::Entry& b : base.entries()) deleted += new_paths.count(b.path()) == 0 ? 1 : 0;
@@ -407,7 +435,8 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
   host_.Info("planned restore point " + rp + " of " + name + ": " +
              (use_base ? "incremental from " + base_rp : "full") + ", " +
              std::to_string(copies.size()) + " files (" + std::to_string(bytes_to_copy) +
-             " bytes) to copy, " + std::to_string(link_paths.size()) + " to link");
+             " bytes) to copy, " + std::to_string(link_paths.size()) + " to link, " +
+             std::to_string(seeds.size()) + " to seed from the live data set");
   return plan;
 }
 

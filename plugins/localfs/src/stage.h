@@ -17,6 +17,10 @@ namespace lifeboat::localfs {
 inline constexpr char kTaskTree[] = "tree";  // directories and symbolic links
 inline constexpr char kTaskLink[] = "link";  // hard links from the base point
 inline constexpr char kTaskCopy[] = "copy";  // file content pulled from the source snapshot
+// File content copied from this cluster's own live data set, where a file of the same size
+// and mtime sits at the same path (failback: the old primary still holds most of the data);
+// checked against the manifest's digest, and pulled from the source instead on a mismatch.
+inline constexpr char kTaskSeed[] = "seed";
 
 // Suffix of a file being copied into the staging tree; renamed away once complete.
 inline constexpr char kPartSuffix[] = ".lbpart";

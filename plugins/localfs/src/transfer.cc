@@ -124,9 +124,10 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
   LIFEBOAT_RETURN_IF_ERROR(ValidateDataSet(ref.data_set()));
   LIFEBOAT_RETURN_IF_ERROR(ValidateRestorePointId(ref.restore_point_id()));
   const v1::TransferTask& task = req.task();
-  if (task.kind() != kTaskTree && task.kind() != kTaskLink && task.kind() != kTaskCopy) {
+  if (task.kind() != kTaskTree && task.kind() != kTaskLink && task.kind() != kTaskCopy &&
+      task.kind() != kTaskSeed) {
     return InvalidArgumentError("task " + task.task_id() + " has kind '" + task.kind() +
-                                    "'; localfs knows tree, link and copy",
+                                    "'; localfs knows tree, link, copy and seed",
                                 "task.kind");
   }
   for (const auto& p : task.paths()) LIFEBOAT_RETURN_IF_ERROR(ValidateRelativePath(p, "task path"));
@@ -266,6 +267,7 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
     StatusOr<Config> source = ParseConfig(req.source().config());
     if (!source.ok()) return source.status().WithContext("source configuration");
     const std::string source_tree = JoinPath(Layout(source->root).Snapshot(key, rp), kTreeDir);
+    const std::string live_dir = layout_.DataDir(ref.data_set().selector());
     Throttle throttle(req.bandwidth_bytes_per_second());
     ProgressReporter progress(call, "transfer", task.bytes(), items.size());
     // A report per chunk_bytes moved (several small files share one), and a last one.
@@ -293,6 +295,27 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
       }
       if (call.Cancelled()) return CancelledError("transfer cancelled; run the task again");
       LIFEBOAT_RETURN_IF_ERROR(dirs.Ensure(ParentOf(dst)));
+      if (task.kind() == kTaskSeed) {
+        // From this cluster's own live copy; any doubt (changed, gone) and it comes from the
+        // source after all.
+        uint64_t seeded = 0;
+        Status local = CopyVerified(
+            JoinPath(live_dir, e.path()), PartPath(tree, e.path(), staged->index), dst, e,
+            /*resume=*/false, chunk,
+            [&](uint64_t n) -> Status {
+              seeded += n;
+              if (call.Cancelled()) return CancelledError("transfer cancelled; run it again");
+              return OkStatus();
+            },
+            [](uint64_t) {}, "live file differs from the point", "live file is gone");
+        if (local.ok()) {
+          counters.skipped += seeded;
+          counters.items++;
+          progress.Add(e.size(), 1, e.path(), false);
+          return OkStatus();
+        }
+        if (local.code() == Code::kCancelled) return local;
+      }
       ChunkCallback on_chunk = [&](uint64_t n) -> Status {
         counters.copied += n;
         progress.Add(n, 0, e.path(), false);

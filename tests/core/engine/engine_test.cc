@@ -765,5 +765,192 @@ TEST_F(EngineTest, CancellingARecordedJobThatNoOneRunsEndsItCancelled) {
   EXPECT_FALSE(Backup().empty());
 }
 
+// An agent that can be cut off: while `down` is set every call fails UNAVAILABLE, as a
+// lost cluster's agent would (a fake: it wraps the real local agent).
+class CutOffAgentFake : public Agent {
+ public:
+  CutOffAgentFake(std::unique_ptr<Agent> real, const std::atomic<bool>& down)
+      : real_(std::move(real)), down_(down) {}
+  const std::string& cluster() const override { return real_->cluster(); }
+  Status Call(const std::string& component, lb_op op, const std::string& request,
+              std::string* response, const CallOptions& opts) override {
+    if (down_) return Lost();
+    return real_->Call(component, op, request, response, opts);
+  }
+  StatusOr<lifeboat::v1::PluginConfig> PeerConfig(const std::string& c) override {
+    return real_->PeerConfig(c);
+  }
+  StatusOr<lifeboat::v1::PluginDescriptor> Describe(const std::string& c) override {
+    if (down_) return Lost();
+    return real_->Describe(c);
+  }
+  StatusOr<int64_t> ClockNow() override {
+    if (down_) return Lost();
+    return real_->ClockNow();
+  }
+
+ private:
+  Status Lost() const { return UnavailableError("agent of " + cluster() + " does not answer"); }
+  std::unique_ptr<Agent> real_;
+  const std::atomic<bool>& down_;
+};
+
+bool HasEvent(Engine& engine, const std::string& kind) {
+  auto events = engine.Events();
+  if (!events.ok()) return false;
+  for (const auto& e : *events) {
+    if (e.kind() == kind) return true;
+  }
+  return false;
+}
+
+TEST_F(EngineTest, FailoverToTheSecondaryThenFailBackWithOnlyTheDelta) {
+  std::atomic<bool> primary_down{false};
+  make_agent_ = [&](const v1::Cluster& c,
+                    const PluginHost& host) -> StatusOr<std::unique_ptr<Agent>> {
+    auto real = std::make_unique<LocalAgent>(host, c);
+    if (c.name() != "primary") return std::unique_ptr<Agent>(std::move(real));
+    return std::unique_ptr<Agent>(std::make_unique<CutOffAgentFake>(std::move(real), primary_down));
+  };
+  ASSERT_TRUE(OpenEngine().ok());
+  auto docs = Config();
+  auto& svc = std::get<v1::Service>(docs[2].value);
+  for (const char* cluster : {"primary", "dr"}) {
+    auto* e = svc.add_endpoints();
+    e->set_cluster(cluster);
+    e->set_name("api");
+    e->set_address(std::string("http://sales.") + cluster + ":8080");
+  }
+  ASSERT_TRUE(engine_->Apply(docs, "test").ok());
+  auto sales_1 = CaptureTree(Sales());
+  auto meta_1 = CaptureTree(Meta());
+  std::string rp1 = Backup();
+  ASSERT_FALSE(rp1.empty());
+  auto ep = engine_->Endpoints("sales");
+  ASSERT_TRUE(ep.ok()) << ep.status().ToString();
+  EXPECT_EQ(ep->active_cluster(), "primary");
+  ASSERT_EQ(ep->endpoints_size(), 1);
+  EXPECT_EQ(ep->endpoints(0).address(), "http://sales.primary:8080");
+  auto health = engine_->CheckClusters();
+  ASSERT_TRUE(health.ok());
+  for (const auto& h : *health) EXPECT_EQ(h.state(), v1::CLUSTER_HEALTHY) << h.cluster();
+
+  // The primary is lost: the health check says so, and tells which service to move.
+  primary_down = true;
+  health = engine_->CheckClusters();
+  ASSERT_TRUE(health.ok());
+  for (const auto& h : *health) {
+    EXPECT_EQ(h.state(), h.cluster() == "primary" ? v1::CLUSTER_UNREACHABLE : v1::CLUSTER_HEALTHY)
+        << h.cluster();
+  }
+  EXPECT_TRUE(HasEvent(*engine_, "primary_unreachable"));
+
+  // A dry run lists every step and changes nothing.
+  v1::SwitchSpec spec;
+  spec.add_services("sales");
+  spec.set_dry_run(true);
+  auto dry = engine_->StartFailover(spec, "admin");
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  ASSERT_TRUE(engine_->RunJob(*dry).ok());
+  auto dry_job = engine_->GetJob(*dry);
+  ASSERT_TRUE(dry_job.ok());
+  std::vector<std::string> steps;
+  for (const auto& st : dry_job->steps()) {
+    steps.push_back(st.name());
+    EXPECT_FALSE(st.done());
+  }
+  EXPECT_EQ(steps, (std::vector<std::string>{"stop-backups", "fence", "unfence", "apply", "swap"}));
+  EXPECT_EQ(engine_->Roles("sales")->epoch(), 1u);
+  EXPECT_FALSE(fs::exists(base_ / "secondary" / "warehouse"));
+
+  // Bad input: an unknown service, an unknown cluster.
+  v1::SwitchSpec nope;
+  nope.add_services("nope");
+  EXPECT_EQ(engine_->StartFailover(nope, "admin").status().code(), Code::kNotFound);
+  v1::SwitchSpec nocluster;
+  nocluster.set_from_cluster("atlantis");
+  EXPECT_EQ(engine_->StartFailover(nocluster, "admin").status().code(), Code::kNotFound);
+
+  // The failover of every service on the lost cluster.
+  v1::SwitchSpec all;
+  all.set_from_cluster("primary");
+  all.set_reason("drill");
+  auto failover = engine_->StartFailover(all, "admin");
+  ASSERT_TRUE(failover.ok()) << failover.status().ToString();
+  Status s = engine_->RunJob(*failover);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto roles = engine_->Roles("sales");
+  ASSERT_TRUE(roles.ok());
+  EXPECT_EQ(roles->primary_cluster(), "dr");
+  EXPECT_EQ(roles->secondary_cluster(), "primary");
+  EXPECT_EQ(roles->epoch(), 2u);
+  EXPECT_EQ(roles->common_restore_point_id(), rp1);
+  ASSERT_EQ(roles->fence_owed_size(), 1);
+  EXPECT_EQ(roles->fence_owed(0), "primary");
+  ep = engine_->Endpoints("sales");
+  ASSERT_TRUE(ep.ok());
+  EXPECT_EQ(ep->active_cluster(), "dr");
+  ASSERT_EQ(ep->endpoints_size(), 1);
+  EXPECT_EQ(ep->endpoints(0).address(), "http://sales.dr:8080");
+  // The newest point is applied on the new primary.
+  const fs::path dr_sales = base_ / "secondary" / "warehouse" / "sales";
+  EXPECT_EQ(CaptureTree(dr_sales), sales_1);
+  EXPECT_EQ(CaptureTree(base_ / "secondary" / "meta"), meta_1);
+
+  // The service runs on dr and changes a little there.
+  Write(dr_sales / "orders.csv", "id,amount\n1,10\n2,20\n3,30\n");
+  auto sales_on_dr = CaptureTree(dr_sales);
+
+  // The old primary answers again: it is fenced at once, so it cannot act as primary.
+  primary_down = false;
+  health = engine_->CheckClusters();
+  ASSERT_TRUE(health.ok());
+  EXPECT_TRUE(HasEvent(*engine_, "fence_paid"));
+  EXPECT_EQ(engine_->Roles("sales")->fence_owed_size(), 0);
+  EXPECT_EQ(engine_->Roles("sales")->primary_cluster(), "dr");
+  v1::RestoreSpec into_old;
+  into_old.set_restore_point_id(rp1);
+  into_old.set_cluster("primary");
+  auto refused = engine_->StartRestore("sales", into_old, "test");
+  ASSERT_TRUE(refused.ok());
+  Status refused_run = engine_->RunJob(*refused);
+  EXPECT_EQ(refused_run.code(), Code::kFailedPrecondition) << refused_run.ToString();
+
+  // Failback: a planned move with only what changed since the failover copied.
+  v1::SwitchSpec back;
+  back.add_services("sales");
+  auto failback = engine_->StartFailback(back, "admin");
+  ASSERT_TRUE(failback.ok()) << failback.status().ToString();
+  s = engine_->RunJob(*failback);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  roles = engine_->Roles("sales");
+  EXPECT_EQ(roles->primary_cluster(), "primary");
+  EXPECT_EQ(roles->epoch(), 3u);
+  EXPECT_EQ(engine_->Endpoints("sales")->active_cluster(), "primary");
+  EXPECT_EQ(CaptureTree(Sales()), sales_on_dr);
+  auto fb = engine_->GetJob(*failback);
+  ASSERT_TRUE(fb.ok());
+  std::string log;
+  for (const auto& line : fb->log()) log += line + "\n";
+  // The first replication moved the changed file, not the 3 MiB one.
+  uint64_t copied = UINT64_MAX;
+  for (const auto& st : fb->steps()) {
+    if (st.name() != "replicate") continue;
+    auto child = engine_->GetJob(st.outcome().substr(0, st.outcome().find(':')));
+    ASSERT_TRUE(child.ok()) << st.outcome();
+    auto point = engine_->GetRestorePoint("sales", child->restore_point_id());
+    ASSERT_TRUE(point.ok());
+    EXPECT_EQ(point->source_cluster(), "dr");
+    EXPECT_EQ(point->target_cluster(), "primary");
+    copied = 0;
+    for (const auto& m : point->members()) copied += m.bytes_copied();
+  }
+  EXPECT_LT(copied, 1024u) << log;
+  // And backups go from the primary to dr again.
+  std::string after = Backup();
+  ASSERT_FALSE(after.empty());
+  EXPECT_EQ(engine_->GetRestorePoint("sales", after)->target_cluster(), "dr");
+}
+
 }  // namespace
 }  // namespace lifeboat::core

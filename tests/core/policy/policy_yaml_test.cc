@@ -60,8 +60,12 @@ TEST(PolicyYamlTest, ExampleFileLoads) {
   EXPECT_EQ(service.data_sets(1).selector(), "/meta");
   EXPECT_EQ(service.data_sets(1).commit_stage(), 1);
 
+  ASSERT_EQ(service.endpoints_size(), 2);
+  EXPECT_EQ(service.endpoints(1).cluster(), "dr");
+  EXPECT_EQ(service.endpoints(1).address(), "http://sales.dr.example:8080");
+
   const auto& hourly = As<v1::Policy>((*docs)[3]);
-  EXPECT_EQ((*docs)[3].line, 30);  // the comment before it belongs to no node
+  EXPECT_EQ((*docs)[3].line, 35);  // the comment before it belongs to no node
   EXPECT_EQ(hourly.name(), "sales-hourly");
   EXPECT_EQ(hourly.service(), "sales");
   EXPECT_EQ(hourly.schedule().cron(), "0 * * * *");
@@ -426,6 +430,18 @@ const Refusal kRefusals[] = {
      kPolicy + "consistency: quiesced\nhooks:\n  - {name: App, kind: command, pause: p, resume: "
                "r}\n",
      7, 12, "hooks[0].name", "'App' is not a valid name"},
+
+    // Endpoints.
+    {"EndpointOnAnotherCluster",
+     kService + "data_sets: [a:/x]\nendpoints:\n  - {cluster: c, name: api, address: h}\n", 7, 15,
+     "endpoints[0].cluster", "'c' is neither the service's primary ('a') nor its secondary"},
+    {"EndpointTwice",
+     kService + "data_sets: [a:/x]\nendpoints:\n  - {cluster: a, name: api, address: h}\n"
+                "  - {cluster: a, name: api, address: g}\n",
+     8, 24, "endpoints[1].name", "'api' is listed twice for cluster 'a'"},
+    {"EndpointWithoutAddress",
+     kService + "data_sets: [a:/x]\nendpoints:\n  - {cluster: a, name: api}\n", 7, 5,
+     "endpoints[0].address", "missing; an endpoint needs it"},
 
     // Data sets.
     {"DataSetWithoutColon", kService + "data_sets:\n  - nocolon\n", 6, 5, "data_sets[0]",

@@ -47,6 +47,11 @@ struct EngineOptions {
   // Makes the agent of a cluster. Unset: an in-process LocalAgent over the engine's plugin
   // host. The control service sets it to agents reached over the network; tests may wrap.
   std::function<StatusOr<std::unique_ptr<Agent>>(const v1::Cluster&, const PluginHost&)> make_agent;
+  // Webhooks told of every warning and critical event: a JSON POST each (best effort, in the
+  // background; a failure is logged, never retried forever).
+  std::vector<std::string> webhooks;
+  // How often Serve() checks the clusters' health (0: never).
+  int64_t health_interval_millis = 5000;
 };
 
 // Progress of a running job, for progress bars.
@@ -143,6 +148,32 @@ class Engine {
   // agent's |offset| + round_trip/2 exceeds the policy's max_clock_skew.
   StatusOr<v1::ClockSample> MeasureClock(const std::string& cluster);
 
+  // ---- roles, endpoints, failover and failback -----------------------------------------
+  // Which cluster holds PRIMARY for the service now, at which epoch (epoch 1 and the
+  // configured clusters until the first switch).
+  StatusOr<v1::ServiceRoles> Roles(const std::string& service) const;
+  // Where applications should go now: the active cluster's endpoints.
+  StatusOr<v1::EndpointAnswer> Endpoints(const std::string& service) const;
+  // Records a failover job: `spec.services`, or — with `spec.from_cluster` — every service
+  // whose primary that cluster is now. Steps per service: stop its backups, fence the old
+  // primary (where reachable; owed otherwise), unfence the new primary, apply the newest
+  // committed point on it, swap roles with the next epoch. With dry_run the job lists the
+  // steps and does none. NOT_FOUND for an unknown service or cluster; FAILED_PRECONDITION
+  // when there is nothing to move or a switch is already unfinished.
+  StatusOr<std::string> StartFailover(v1::SwitchSpec spec, const std::string& actor);
+  // Records a failback job: the planned move of each service back to its other cluster with
+  // no data loss — replicate what changed since the last common point, fence the current
+  // primary, replicate the rest, unfence and apply on the other cluster, swap roles.
+  StatusOr<std::string> StartFailback(v1::SwitchSpec spec, const std::string& actor);
+
+  // ---- cluster health ----------------------------------------------------------------
+  // Checks every cluster once: its agent's clock (reachability, offset) and each
+  // component's probe. A change of state records an event (and tells the webhooks); a
+  // cluster that answers again is handed the fences it is owed.
+  StatusOr<std::vector<v1::ClusterHealth>> CheckClusters();
+  // The latest result of CheckClusters() per cluster (empty before the first).
+  std::vector<v1::ClusterHealth> Health() const;
+
   // ---- restore points ------------------------------------------------------------------
   StatusOr<std::vector<v1::RestorePoint>> RestorePoints(const std::string& service) const;
   StatusOr<v1::RestorePoint> GetRestorePoint(const std::string& service,
@@ -169,6 +200,14 @@ class Engine {
   // The scheduler's pass; `wait` = block until the jobs made have ended.
   StatusOr<std::vector<std::string>> Tick(const std::atomic<bool>* cancel, bool wait);
   StatusOr<std::vector<std::string>> SubmitUnfinished();
+  StatusOr<std::string> StartSwitch(v1::JobKind kind, v1::SwitchSpec spec,
+                                    const std::string& actor);
+  // Runs a failover/failback job's steps; `save` persists the job after each step.
+  Status RunSwitch(v1::Job& job, const std::function<Status()>& save,
+                   const std::atomic<bool>* cancel);
+  Status PutRoles(const v1::ServiceRoles& roles, const std::string& actor,
+                  const std::string& action);
+  Status PayOwedFences(const std::string& cluster);
   int64_t Now() const { return options_.now(); }
   Status Audit(StateStore::Batch& batch, const std::string& actor, const std::string& action,
                const std::string& subject, const std::string& detail);
@@ -182,7 +221,9 @@ class Engine {
   std::map<std::string, std::unique_ptr<Agent>> agents_;
   std::unique_ptr<Scheduler> scheduler_;                // built by the first TickOnce
   std::map<std::string, uint64_t> scheduled_revision_;  // policy -> revision in scheduler_
-  std::unique_ptr<Executor> executor_;                  // last: stopped first
+  mutable std::mutex health_mu_;
+  std::map<std::string, v1::ClusterHealth> health_;  // cluster -> last check
+  std::unique_ptr<Executor> executor_;               // last: stopped first
 };
 
 // "rp-20261125T094500Z-000042": sortable by time, unique by sequence.
