@@ -390,6 +390,26 @@ StatusOr<v1::Cluster> ParseCluster(const Context& ctx, const Fields& f) {
   LIFEBOAT_ASSIGN_OR_RETURN(auto description, f.String("description"));
   if (description) cluster.set_description(*description);
 
+  if (f.Has("agent")) {
+    LIFEBOAT_ASSIGN_OR_RETURN(Fields a, f.Sub("agent", {"address", "server_name"}));
+    LIFEBOAT_RETURN_IF_ERROR(a.Require({"address"}, "an agent"));
+    LIFEBOAT_ASSIGN_OR_RETURN(auto address, a.NonEmptyString("address"));
+    const size_t colon = address->rfind(':');
+    int port = 0;
+    if (colon != std::string::npos && colon > 0) {
+      auto [p, ec] =
+          std::from_chars(address->data() + colon + 1, address->data() + address->size(), port);
+      if (ec != std::errc() || p != address->data() + address->size()) port = 0;
+    }
+    if (port < 1 || port > 65535) {
+      return a.Error("address",
+                     "expected host:port with a port from 1 to 65535, found " + Shown(*address));
+    }
+    cluster.mutable_agent()->set_address(*address);
+    LIFEBOAT_ASSIGN_OR_RETURN(auto server_name, a.NonEmptyString("server_name"));
+    if (server_name) cluster.mutable_agent()->set_server_name(*server_name);
+  }
+
   LIFEBOAT_ASSIGN_OR_RETURN(auto items, f.Items("components"));
   std::map<std::string, std::string> seen;  // component -> path of its first entry
   for (const Item& item : items) {
@@ -686,7 +706,7 @@ StatusOr<YamlDocument> ParseDocument(const Context& ctx, const YAML::Node& root,
   if (kind == "Cluster") {
     LIFEBOAT_ASSIGN_OR_RETURN(
         Fields f,
-        Fields::Read(ctx, root, start, "", {"kind", "name", "description", "components"}));
+        Fields::Read(ctx, root, start, "", {"kind", "name", "description", "agent", "components"}));
     LIFEBOAT_ASSIGN_OR_RETURN(doc.value, ParseCluster(ctx, f));
   } else if (kind == "Service") {
     LIFEBOAT_ASSIGN_OR_RETURN(Fields f, Fields::Read(ctx, root, start, "",

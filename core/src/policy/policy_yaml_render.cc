@@ -91,6 +91,13 @@ std::string ToYaml(const v1::Cluster& cluster) {
   if (!cluster.description().empty()) {
     Field(out, 0, "description", QuoteScalar(cluster.description()));
   }
+  if (cluster.has_agent()) {
+    out += "agent:\n";
+    Field(out, 2, "address", QuoteScalar(cluster.agent().address()));
+    if (!cluster.agent().server_name().empty()) {
+      Field(out, 2, "server_name", QuoteScalar(cluster.agent().server_name()));
+    }
+  }
   if (cluster.components_size() > 0) out += "components:\n";
   for (const v1::ClusterComponent& c : cluster.components()) {
     out += "  - component: " + QuoteScalar(c.component()) + '\n';

@@ -431,6 +431,12 @@ const Refusal kRefusals[] = {
                "r}\n",
      7, 12, "hooks[0].name", "'App' is not a valid name"},
 
+    // Agents.
+    {"AgentWithoutPort", "kind: Cluster\nname: c\nagent: {address: host}\n", 3, 18, "agent.address",
+     "expected host:port with a port from 1 to 65535, found 'host'"},
+    {"AgentUnknownField", "kind: Cluster\nname: c\nagent: {address: 'h:1', tls: x}\n", 3, 25,
+     "agent.tls", "unknown field"},
+
     // Endpoints.
     {"EndpointOnAnotherCluster",
      kService + "data_sets: [a:/x]\nendpoints:\n  - {cluster: c, name: api, address: h}\n", 7, 15,
@@ -645,6 +651,14 @@ hooks:
     resume: /opt/sales/bin/writers resume
     timeout: 30s
 )");
+}
+
+TEST(ToYamlTest, ClusterWithAnAgentRoundTrips) {
+  v1::Cluster c;
+  c.set_name("primary");
+  c.mutable_agent()->set_address("10.0.0.5:7443");
+  c.mutable_agent()->set_server_name("agent.primary");
+  ExpectRoundTrip(c);
 }
 
 TEST(ToYamlTest, ServiceAndClusterText) {
