@@ -663,7 +663,45 @@ class Engine::JobRunner {
     return Advance(v1::PHASE_EXPIRE, /*sync=*/true);
   }
 
+  // Users, groups and permissions of the live data sets, source to target, names mapped by
+  // the policy. The point is committed by now: a failure here is reported (event, job log),
+  // never allowed to undo it.
+  void SyncSecurity(const v1::Policy& policy) {
+    if (!policy.sync_security()) return;
+    for (int i = 0; i < service_.data_sets_size(); ++i) {
+      const v1::DataSetSpec& spec = service_.data_sets(i);
+      pb::SyncSecurityRequest req;
+      req.set_op_id("security-" + rp_.id() + "-" + std::to_string(i));
+      auto peer = source_->PeerConfig(spec.component());
+      if (!peer.ok()) {
+        Note("security sync of " + Name(spec) + " skipped: " + peer.status().ToString());
+        continue;
+      }
+      *req.mutable_source()->mutable_config() = *peer;
+      *req.mutable_data_set() = ToPlugin(spec);
+      req.mutable_user_map()->insert(policy.user_map().begin(), policy.user_map().end());
+      req.mutable_group_map()->insert(policy.group_map().begin(), policy.group_map().end());
+      auto r = Call<pb::SyncSecurityResponse>(target_, spec.component(), LB_OP_SYNC_SECURITY, req,
+                                              Options());
+      if (r.ok()) {
+        Note("security of " + Name(spec) + ": " + std::to_string(r->changes_size()) + " changes, " +
+             std::to_string(r->items_compared()) + " items compared");
+        for (int k = 0; k < r->changes_size() && k < 20; ++k) Note("  " + r->changes(k));
+      } else if (r.status().code() == Code::kUnimplemented) {
+        Note("security of " + Name(spec) + ": the plugin does not sync security");
+      } else if (r.status().code() == Code::kNotFound) {
+        // No live copy on the target yet (nothing restored there): nothing to sync.
+        Note("security of " + Name(spec) + ": nothing to sync yet: " + r.status().message());
+      } else {
+        Note("security sync of " + Name(spec) + " failed: " + r.status().ToString());
+        (void)e_.RecordEvent("warning", job_.service(), "security_sync_failed",
+                             "job " + job_.id() + ": " + Name(spec) + ": " + r.status().ToString());
+      }
+    }
+  }
+
   Status Expire(const v1::Policy& policy) {
+    SyncSecurity(policy);
     // The source-side snapshots are no longer needed.
     for (int i = 0; i < rp_.members_size(); ++i) {
       const v1::Member& m = rp_.members(i);

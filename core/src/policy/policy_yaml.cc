@@ -641,6 +641,29 @@ StatusOr<v1::Policy> ParsePolicy(const Context& ctx, const Fields& f) {
 
   LIFEBOAT_ASSIGN_OR_RETURN(auto sync_security, f.Bool("sync_security"));
   policy.set_sync_security(sync_security.value_or(false));
+  if (f.Has("name_map")) {
+    if (!policy.sync_security()) {
+      return f.Error("name_map", "has no effect without sync_security: true");
+    }
+    LIFEBOAT_ASSIGN_OR_RETURN(Fields nm, f.Sub("name_map", {"users", "groups"}));
+    for (const char* which : {"users", "groups"}) {
+      if (!nm.Has(which)) continue;
+      const YAML::Node& node = nm.Value(which);
+      if (!node.IsMap()) {
+        return nm.Error(
+            which, "expected a mapping of primary name: secondary name, found " + Describe(node));
+      }
+      auto* out = std::string_view(which) == "users" ? policy.mutable_user_map()
+                                                     : policy.mutable_group_map();
+      for (const auto& kv : node) {
+        if (!kv.first.IsScalar() || !kv.second.IsScalar() || kv.first.Scalar().empty() ||
+            kv.second.Scalar().empty()) {
+          return nm.Error(which, "every entry must map a name to a name, e.g. etl: etl_dr");
+        }
+        (*out)[kv.first.Scalar()] = kv.second.Scalar();
+      }
+    }
+  }
   LIFEBOAT_ASSIGN_OR_RETURN(auto priority,
                             f.Integer("priority", 0, std::numeric_limits<int32_t>::max()));
   policy.set_priority(static_cast<int32_t>(priority.value_or(0)));
@@ -715,10 +738,11 @@ StatusOr<YamlDocument> ParseDocument(const Context& ctx, const YAML::Node& root,
     LIFEBOAT_ASSIGN_OR_RETURN(doc.value, ParseService(ctx, f));
   } else if (kind == "Policy") {
     LIFEBOAT_ASSIGN_OR_RETURN(
-        Fields f, Fields::Read(ctx, root, start, "",
-                               {"kind", "name", "service", "schedule", "rpo", "retention",
-                                "consistency", "max_clock_skew", "bandwidth", "parallelism",
-                                "verification", "sync_security", "priority", "paused", "hooks"}));
+        Fields f,
+        Fields::Read(ctx, root, start, "",
+                     {"kind", "name", "service", "schedule", "rpo", "retention", "consistency",
+                      "max_clock_skew", "bandwidth", "parallelism", "verification", "sync_security",
+                      "name_map", "priority", "paused", "hooks"}));
     LIFEBOAT_ASSIGN_OR_RETURN(doc.value, ParsePolicy(ctx, f));
   } else {
     YAML::Mark at = Context::MarkOf(kind_node, kind_entry->first.Mark());

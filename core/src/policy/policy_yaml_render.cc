@@ -6,6 +6,7 @@
 // or null is quoted, and nothing else depends on the emitter's own choices.
 #include <lifeboat/core/policy_yaml.h>
 
+#include <map>
 #include <string>
 
 #include "yaml_values.h"
@@ -189,6 +190,16 @@ std::string ToYaml(const v1::Policy& policy) {
       break;
   }
   Field(out, 0, "sync_security", policy.sync_security() ? "true" : "false");
+  if (!policy.user_map().empty() || !policy.group_map().empty()) {
+    out += "name_map:\n";
+    for (const auto& [key, map] :
+         {std::pair{"users", &policy.user_map()}, std::pair{"groups", &policy.group_map()}}) {
+      if (map->empty()) continue;
+      out += std::string("  ") + key + ":\n";
+      std::map<std::string, std::string> sorted(map->begin(), map->end());
+      for (const auto& [from, to] : sorted) Field(out, 4, QuoteScalar(from), QuoteScalar(to));
+    }
+  }
   Field(out, 0, "priority", std::to_string(policy.priority()));
   Field(out, 0, "paused", policy.paused() ? "true" : "false");
   if (policy.hooks_size() > 0) out += "hooks:\n";

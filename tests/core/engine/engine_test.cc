@@ -952,5 +952,44 @@ TEST_F(EngineTest, FailoverToTheSecondaryThenFailBackWithOnlyTheDelta) {
   EXPECT_EQ(engine_->GetRestorePoint("sales", after)->target_cluster(), "dr");
 }
 
+TEST_F(EngineTest, EachJobSyncsOwnersAndModesWithTheNameMap) {
+  if (::geteuid() != 0) GTEST_SKIP() << "changing owners needs root";
+  auto docs = Config();
+  auto& policy = std::get<v1::Policy>(docs[3].value);
+  policy.set_sync_security(true);
+  (*policy.mutable_user_map())["bin"] = "daemon";  // the secondary knows "bin" as "daemon"
+  ASSERT_TRUE(engine_->Apply(docs, "test").ok());
+  std::string rp1 = Backup();
+  ASSERT_FALSE(rp1.empty());
+  // The secondary's live copy, as after a drill.
+  v1::RestoreSpec spec;
+  spec.set_restore_point_id(rp1);
+  spec.set_cluster("dr");
+  auto restore = engine_->StartRestore("sales", spec, "test");
+  ASSERT_TRUE(restore.ok());
+  ASSERT_TRUE(engine_->RunJob(*restore).ok());
+  const fs::path dr_orders = base_ / "secondary" / "warehouse" / "sales" / "orders.csv";
+  ASSERT_TRUE(fs::exists(dr_orders));
+
+  // On the primary the file changes hands and mode; the next job carries that over.
+  const fs::path orders = Sales() / "orders.csv";
+  ASSERT_EQ(::chown(orders.c_str(), 2 /* bin */, 0), 0) << std::strerror(errno);
+  ASSERT_EQ(::chmod(orders.c_str(), 0640), 0);
+  std::string rp2 = Backup();
+  ASSERT_FALSE(rp2.empty());
+  struct stat st {};
+  ASSERT_EQ(::stat(dr_orders.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(st.st_uid, 1u) << "bin (2) on the primary is daemon (1) on the secondary";
+  auto job = engine_->Jobs();
+  ASSERT_TRUE(job.ok());
+  std::string log;
+  for (const auto& j : *job) {
+    if (j.restore_point_id() != rp2) continue;
+    for (const auto& line : j.log()) log += line + "\n";
+  }
+  EXPECT_NE(log.find("security of localfs:/warehouse/sales"), std::string::npos) << log;
+}
+
 }  // namespace
 }  // namespace lifeboat::core

@@ -313,8 +313,8 @@ const Refusal kRefusals[] = {
     // Unknown fields, naming the known ones.
     {"UnknownTopField", kPolicy + "retries: 3\n", 5, 1, "retries",
      "unknown field; known fields: kind, name, service, schedule, rpo, retention, consistency, "
-     "max_clock_skew, bandwidth, parallelism, verification, sync_security, priority, paused, "
-     "hooks"},
+     "max_clock_skew, bandwidth, parallelism, verification, sync_security, name_map, priority, "
+     "paused, hooks"},
     {"UnknownNestedField", kPolicy + "retention: {keep: 3, kep: 4}\n", 5, 22, "retention.kep",
      "unknown field; known fields: keep, max_age"},
     {"UnknownScheduleField", "kind: Policy\nname: p\nservice: s\nschedule: {every: 1h}\n", 4, 12,
@@ -430,6 +430,12 @@ const Refusal kRefusals[] = {
      kPolicy + "consistency: quiesced\nhooks:\n  - {name: App, kind: command, pause: p, resume: "
                "r}\n",
      7, 12, "hooks[0].name", "'App' is not a valid name"},
+
+    // Name maps.
+    {"NameMapWithoutSync", kPolicy + "name_map: {users: {a: b}}\n", 5, 11, "name_map",
+     "has no effect without sync_security: true"},
+    {"NameMapNotAMapping", kPolicy + "sync_security: true\nname_map: {users: [a]}\n", 6, 19,
+     "name_map.users", "expected a mapping of primary name: secondary name"},
 
     // Agents.
     {"AgentWithoutPort", "kind: Cluster\nname: c\nagent: {address: host}\n", 3, 18, "agent.address",
@@ -651,6 +657,19 @@ hooks:
     resume: /opt/sales/bin/writers resume
     timeout: 30s
 )");
+}
+
+TEST(ToYamlTest, PolicyWithNameMapsRoundTrips) {
+  auto docs = ParseYaml(kPolicy +
+                            "sync_security: true\nname_map:\n  users: {etl: etl_dr, "
+                            "\"a b\": c}\n  groups: {sales: sales-dr}\n",
+                        "t.yaml");
+  ASSERT_TRUE(docs.ok()) << docs.status().ToString();
+  const auto& p = As<v1::Policy>((*docs)[0]);
+  EXPECT_EQ(p.user_map().at("etl"), "etl_dr");
+  EXPECT_EQ(p.user_map().at("a b"), "c");
+  EXPECT_EQ(p.group_map().at("sales"), "sales-dr");
+  ExpectRoundTrip(p);
 }
 
 TEST(ToYamlTest, ClusterWithAnAgentRoundTrips) {
