@@ -5,6 +5,7 @@
 #include <lifeboat/core/policy_yaml.h>
 
 #include <cassert>
+#include <charconv>
 
 #include "http_text.h"
 
@@ -33,6 +34,31 @@ template <typename Fn>
 Response ListResponse(const char* key, Fn list) {
   auto items = list();
   if (!items.ok()) return ErrorResponse(items.status());
+  return JsonResponse(200, {{key, ProtoList(*items)}});
+}
+
+constexpr uint64_t kMaxLimit = 100000;
+
+// A list of records in the order they were made, cut to the newest `?limit=N` when given.
+template <typename Fn>
+Response NewestResponse(const RouteRequest& r, const char* key, Fn list) {
+  size_t limit = 0;
+  if (auto it = r.query.find("limit"); it != r.query.end()) {
+    uint64_t n = 0;
+    auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
+    if (ec != std::errc() || end != it->second.data() + it->second.size() || n == 0 ||
+        n > kMaxLimit) {
+      return ErrorResponse(
+          InvalidArgumentError("query parameter limit='" + it->second.substr(0, 40) +
+                               "' must be a number from 1 to " + std::to_string(kMaxLimit)));
+    }
+    limit = static_cast<size_t>(n);
+  }
+  auto items = list();
+  if (!items.ok()) return ErrorResponse(items.status());
+  if (limit > 0 && items->size() > limit) {
+    items->erase(items->begin(), items->end() - static_cast<std::ptrdiff_t>(limit));
+  }
   return JsonResponse(200, {{key, ProtoList(*items)}});
 }
 
@@ -281,8 +307,9 @@ void RegisterEngineRoutes(ApiHandler& h) {
         }
         return Accepted(*id);
       });
-  Add(h, "GET", "/v1/jobs", kViewer, "Jobs",
-      [&e](const RouteRequest&) { return ListResponse("jobs", [&] { return e.Jobs(); }); });
+  Add(h, "GET", "/v1/jobs", kViewer, "Jobs, oldest first; ?limit=N: the newest N",
+      [&e](const RouteRequest& r) { return NewestResponse(r, "jobs", [&] { return e.Jobs(); }); },
+      {"limit"});
   Add(h, "POST", "/v1/jobs/resume", kOperator,
       "Resume every unfinished (pending or running) job; 202 + their ids",
       [&e, &h](const RouteRequest& r) {
@@ -406,13 +433,19 @@ void RegisterEngineRoutes(ApiHandler& h) {
       });
 
   // ---- events and audit ------------------------------------------------------------------
-  Add(h, "GET", "/v1/events", kViewer, "Events: RPO breaches, failed jobs, full copies",
-      [&e](const RouteRequest&) { return ListResponse("events", [&] { return e.Events(); }); });
-  Add(h, "GET", "/v1/audit", kAdmin, "The audit trail: who changed what, when",
-      [&e](const RouteRequest&) {
-        return ListResponse("audit",
-                            [&] { return e.store().List<model::AuditEvent>(Kind::kAudit); });
-      });
+  Add(h, "GET", "/v1/events", kViewer,
+      "Events (RPO breaches, failed jobs, full copies), oldest first; ?limit=N: the newest N",
+      [&e](const RouteRequest& r) {
+        return NewestResponse(r, "events", [&] { return e.Events(); });
+      },
+      {"limit"});
+  Add(h, "GET", "/v1/audit", kAdmin,
+      "The audit trail (who changed what, when), oldest first; ?limit=N: the newest N",
+      [&e](const RouteRequest& r) {
+        return NewestResponse(r, "audit",
+                              [&] { return e.store().List<model::AuditEvent>(Kind::kAudit); });
+      },
+      {"limit"});
 }
 
 Status CollectEngineMetrics(const ApiHandler& h, MetricsWriter& out) {

@@ -59,9 +59,10 @@ TEST_F(HandlerTest, MalformedTargetsAndQueriesAre400SayingWhat) {
   Response escape = As(Role::kAdmin, "GET", "/v1/policies/a%zz");
   EXPECT_EQ(escape.status, 400);
   EXPECT_NE(ErrorMessage(escape).find("percent escape"), std::string::npos);
-  Response unknown = As(Role::kAdmin, "GET", "/v1/jobs?limit=3");
+  Response unknown = As(Role::kAdmin, "GET", "/v1/jobs?sort=age");
   EXPECT_EQ(unknown.status, 400);
-  EXPECT_NE(ErrorMessage(unknown).find("'limit'"), std::string::npos) << unknown.body;
+  EXPECT_NE(ErrorMessage(unknown).find("'sort'"), std::string::npos) << unknown.body;
+  EXPECT_NE(ErrorMessage(unknown).find("it takes: limit"), std::string::npos) << unknown.body;
   ApplyConfig();
   Response bad_bool = As(Role::kAdmin, "DELETE", "/v1/policies/svc-daily?dry_run=maybe");
   EXPECT_EQ(bad_bool.status, 400);
@@ -357,6 +358,12 @@ TEST_F(HandlerTest, StatusEventsAndAudit) {
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events[0]["kind"], "rpo_breach");
   EXPECT_EQ(As(Role::kOperator, "GET", "/v1/audit").status, 403);
+  auto newest = Json(As(Role::kAdmin, "GET", "/v1/audit?limit=1"))["audit"];
+  ASSERT_EQ(newest.size(), 1u);
+  EXPECT_EQ(newest[0]["action"], "job.backup") << "the newest record";
+  EXPECT_EQ(As(Role::kAdmin, "GET", "/v1/audit?limit=0").status, 400);
+  EXPECT_EQ(As(Role::kAdmin, "GET", "/v1/events?limit=ten").status, 400);
+  EXPECT_EQ(Json(As(Role::kViewer, "GET", "/v1/jobs?limit=5"))["jobs"].size(), 1u);
   auto audit = Json(As(Role::kAdmin, "GET", "/v1/audit"))["audit"];
   std::set<std::string> actions;
   for (const auto& a : audit) actions.insert(a["action"]);
