@@ -141,7 +141,11 @@ set -e
 [ "$rc" -ne 0 ] || fail "a revoked token still works"
 
 # 8. Metrics (viewer token) parse; every state change is audited under its token's name.
-curl -fsS -H "Authorization: Bearer $(cat "$work/viewer.token")" "$url/metrics" > "$work/metrics.txt"
+# curl reads the header from a file: a token never goes on a command line.
+for role in viewer admin; do
+  (umask 077; printf 'Authorization: Bearer %s\n' "$(cat "$work/$role.token")" > "$work/$role.header")
+done
+curl -fsS -H @"$work/viewer.header" "$url/metrics" > "$work/metrics.txt"
 python3 - "$work/metrics.txt" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
@@ -161,7 +165,7 @@ assert samples['lifeboat_service_rpo_breached{service="svc"}'] == 0, samples
 assert types["lifeboat_job_bytes_transferred_total"] == "counter"
 PY
 as admin --output json jobs list >/dev/null
-curl -fsS -H "Authorization: Bearer $(cat "$work/admin.token")" "$url/v1/audit" | json '
+curl -fsS -H @"$work/admin.header" "$url/v1/audit" | json '
 actors = {(a["action"], a["actor"]) for a in d["audit"]}
 for want in [("apply", "operator-1"), ("job.backup", "operator-1"), ("restore_point.verify", "operator-1"),
              ("restore", "admin-1"), ("restore.dry_run", "admin-1"), ("token.create", "local"),

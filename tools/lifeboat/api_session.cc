@@ -83,7 +83,9 @@ StatusOr<std::unique_ptr<Session>> OpenSession(const GlobalOptions& global, cons
   o.state_dir = args.state_dir;
   o.plugin_dirs = global.plugin_dirs;
   LIFEBOAT_ASSIGN_OR_RETURN(session->engine, core::Engine::Open(o));
-  session->handler = std::make_unique<api::ApiHandler>(*session->engine);
+  api::ApiOptions handler_options;
+  handler_options.public_metrics = args.public_metrics;
+  session->handler = std::make_unique<api::ApiHandler>(*session->engine, handler_options);
   session->client = std::make_unique<api::ApiClient>(
       std::make_unique<api::InProcessTransport>(*session->handler));
   return session;

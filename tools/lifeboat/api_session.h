@@ -29,9 +29,10 @@ namespace model = ::lifeboat::core::v1;
 
 struct ApiArgs {
   std::string state_dir = ".lifeboat";
-  std::string server;      // "" = in-process on state_dir
-  std::string token_file;  // the token, for --server
-  std::string ca_file;     // PEM CA bundle for an https:// server
+  std::string server;           // "" = in-process on state_dir
+  std::string token_file;       // the token, for --server
+  std::string ca_file;          // PEM CA bundle for an https:// server
+  bool public_metrics = false;  // in-process handler: /metrics without a token (daemon)
 };
 
 // One command's way in. Members are destroyed client first, engine last.

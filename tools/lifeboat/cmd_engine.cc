@@ -412,6 +412,8 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
   daemon->add_option("--tls-cert", tls_cert, "PEM certificate chain for HTTPS")
       ->check(CLI::ExistingFile);
   daemon->add_option("--tls-key", tls_key, "PEM private key for HTTPS")->check(CLI::ExistingFile);
+  daemon->add_flag("--public-metrics", a.public_metrics,
+                   "Serve /metrics without a token (default: a viewer token is needed)");
   daemon->footer(
       "Runs in the foreground until Ctrl-C or SIGTERM (the job then running is cancelled and\n"
       "cleaned up). A slot missed while it was down runs once; a slot that falls due while\n"
