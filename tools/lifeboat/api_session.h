@@ -99,6 +99,8 @@ StatusOr<int> FollowJob(core::api::ApiClient& client, const std::string& job_id)
 int JobExitCode(const model::Job& job);
 
 // `lifeboat token create | list | revoke`.
+// `lifeboat failover | failback | roles | endpoints | doctor`.
+void AddSwitchCommands(CLI::App& app, GlobalOptions& global, ApiArgs& args, int* exit_code);
 void AddTokenCommands(CLI::App& app, GlobalOptions& global, ApiArgs& args, int* exit_code);
 
 }  // namespace lifeboat::cli

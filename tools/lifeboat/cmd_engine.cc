@@ -470,6 +470,7 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
       });
 
   AddTokenCommands(app, global, a, exit_code);
+  AddSwitchCommands(app, global, a, exit_code);
 }
 
 }  // namespace lifeboat::cli

@@ -260,6 +260,7 @@ ApiHandler::ApiHandler(Engine& engine, ApiOptions options)
   if (!options_.now) options_.now = &SystemNow;
   tokens_ = std::make_unique<TokenStore>(engine_.store(), options_.now);
   RegisterEngineRoutes(*this);
+  RegisterControlRoutes(*this);
   RegisterTokenRoutes(*this);
   Route metrics;
   metrics.method = "GET";

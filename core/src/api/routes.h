@@ -11,6 +11,8 @@ namespace lifeboat::core::api {
 // /healthz and the engine's /v1 routes: clusters, services, status, policies, apply, jobs,
 // restore points, restore, events, audit.
 void RegisterEngineRoutes(ApiHandler& handler);
+// Endpoint lookup, roles, failover, failback, cluster health, and their /metrics gauges.
+void RegisterControlRoutes(ApiHandler& handler);
 // /v1/tokens (admin).
 void RegisterTokenRoutes(ApiHandler& handler);
 // The engine's /metrics samples: jobs by kind and state, bytes transferred, RPO per service.

@@ -1,0 +1,179 @@
+// Roles and switches: failover, failback, roles, endpoints, doctor.
+#include <cstdio>
+#include <iostream>
+
+#include "api_session.h"
+
+namespace lifeboat::cli {
+namespace {
+
+using nlohmann::json;
+
+struct SwitchArgs {
+  std::string service;
+  std::string cluster;
+  std::string reason;
+  bool dry_run = false;
+  bool force = false;
+};
+
+// Runs a switch job and prints its steps (what would be done, or what was).
+StatusOr<int> RunSwitch(Session& s, const GlobalOptions& global, const std::string& path,
+                        const SwitchArgs& a) {
+  std::string target = path + "?dry_run=" + (a.dry_run ? "true" : "false") +
+                       "&force=" + (a.force ? "true" : "false");
+  if (!a.reason.empty()) target += "&reason=" + Seg(a.reason);
+  LIFEBOAT_ASSIGN_OR_RETURN(json started, s.client->CallJson("POST", target, json::object()));
+  const std::string id = started.value("job_id", "");
+  LIFEBOAT_ASSIGN_OR_RETURN(model::Job job,
+                            WaitForJob(*s.client, id, [](const model::Job&, const json&) {}));
+  if (global.output == "json") {
+    std::cout << Json(job) << "\n";
+    return JobExitCode(job);
+  }
+  std::cout << (a.dry_run ? "dry run of " : "") << id << ":\n";
+  for (const auto& step : job.steps()) {
+    const char* mark = a.dry_run ? "would" : step.done() ? "done " : "todo ";
+    std::printf("  %s  %-10s %-16s %s\n", mark, step.service().c_str(), step.name().c_str(),
+                (step.done() ? step.outcome() : step.detail()).c_str());
+  }
+  return JobExitCode(job);
+}
+
+void AddSwitch(CLI::App& app, GlobalOptions& global, ApiArgs& api, int* exit_code, bool failback) {
+  static SwitchArgs over, back;
+  SwitchArgs& a = failback ? back : over;
+  CLI::App* cmd = app.add_subcommand(
+      failback ? "failback" : "failover",
+      failback ? "Move a service back to its other cluster, planned, with no data loss (admin)"
+               : "Move a service (or every service of a cluster) to its secondary now (admin)");
+  cmd->add_option("SERVICE", a.service, "The service to move");
+  if (!failback) {
+    cmd->add_option("--cluster", a.cluster,
+                    "Instead of SERVICE: every service whose primary this cluster is, in one job");
+  }
+  cmd->add_option("--reason", a.reason, "Why, for the audit trail and the events");
+  cmd->add_flag("--dry-run", a.dry_run, "List every step, do none");
+  cmd->add_flag("--force", a.force,
+                failback ? "Go on although a plugin cannot fence (stop the writers yourself)"
+                         : "Go on although a reachable old primary cannot be fenced, or the "
+                           "secondary holds no committed point");
+  cmd->footer(
+      failback
+          ? "Steps: stop backups; replicate what changed since the last common point; fence the\n"
+            "current primary; replicate the rest; unfence and apply the newest point on the\n"
+            "other cluster; swap roles (next epoch). Endpoint lookups follow.\n"
+            "Examples:\n  lifeboat failback sales --dry-run\n  lifeboat failback sales"
+          : "Steps: stop backups; fence the old primary (owed until it answers, if unreachable);\n"
+            "unfence the secondary; apply its newest committed point; swap roles (next epoch).\n"
+            "Endpoint lookups then name the secondary. Nothing is done with --dry-run.\n"
+            "Examples:\n  lifeboat failover sales --dry-run\n"
+            "  lifeboat failover sales --reason 'primary data centre down'\n"
+            "  lifeboat failover --cluster primary");
+  cmd->callback([&global, &api, &a, exit_code, failback] {
+    if (a.service.empty() == a.cluster.empty()) {
+      std::cerr << "error: name a SERVICE" << (failback ? "" : " or give --cluster, not both")
+                << "\n";
+      return void(*exit_code = kExitUsage);
+    }
+    *exit_code = WithApi(global, api, [&](Session& s) -> StatusOr<int> {
+      const std::string path = a.cluster.empty() ? "/v1/services/" + Seg(a.service) +
+                                                       (failback ? "/failback" : "/failover")
+                                                 : "/v1/clusters/" + Seg(a.cluster) + "/failover";
+      return RunSwitch(s, global, path, a);
+    });
+  });
+}
+
+}  // namespace
+
+void AddSwitchCommands(CLI::App& app, GlobalOptions& global, ApiArgs& api, int* exit_code) {
+  AddSwitch(app, global, api, exit_code, /*failback=*/false);
+  AddSwitch(app, global, api, exit_code, /*failback=*/true);
+
+  static std::string roles_service;
+  CLI::App* roles = app.add_subcommand("roles", "Which cluster holds PRIMARY for a service");
+  roles->add_option("SERVICE", roles_service)->required();
+  roles->footer("Example:\n  lifeboat roles sales");
+  roles->callback([&global, &api, exit_code] {
+    *exit_code = WithApi(global, api, [&global](Session& s) -> StatusOr<int> {
+      LIFEBOAT_ASSIGN_OR_RETURN(
+          json body, s.client->Call("GET", "/v1/services/" + Seg(roles_service) + "/roles"));
+      model::ServiceRoles r;
+      LIFEBOAT_RETURN_IF_ERROR(FromJson(body, &r));
+      if (global.output == "json") {
+        std::cout << Json(r) << "\n";
+        return kExitOk;
+      }
+      std::cout << "service   " << r.service() << "\nprimary   " << r.primary_cluster()
+                << "\nsecondary " << r.secondary_cluster() << "\nepoch     " << r.epoch()
+                << "\nchanged   " << Time(r.changed_unix_nanos())
+                << (r.changed_by().empty() ? "" : " by " + r.changed_by())
+                << (r.reason().empty() ? "" : " (" + r.reason() + ")") << "\n";
+      if (!r.common_restore_point_id().empty()) {
+        std::cout << "common    " << r.common_restore_point_id() << "\n";
+      }
+      for (const auto& c : r.fence_owed()) std::cout << "owed      fence of " << c << "\n";
+      return kExitOk;
+    });
+  });
+
+  static std::string ep_service;
+  CLI::App* endpoints =
+      app.add_subcommand("endpoints", "Where applications should reach a service now");
+  endpoints->add_option("SERVICE", ep_service)->required();
+  endpoints->footer("Example:\n  lifeboat endpoints sales");
+  endpoints->callback([&global, &api, exit_code] {
+    *exit_code = WithApi(global, api, [&global](Session& s) -> StatusOr<int> {
+      LIFEBOAT_ASSIGN_OR_RETURN(
+          json body, s.client->Call("GET", "/v1/services/" + Seg(ep_service) + "/endpoints"));
+      model::EndpointAnswer e;
+      LIFEBOAT_RETURN_IF_ERROR(FromJson(body, &e));
+      if (global.output == "json") {
+        std::cout << Json(e) << "\n";
+        return kExitOk;
+      }
+      std::cout << e.service() << " is active on " << e.active_cluster() << " (epoch " << e.epoch()
+                << ")\n";
+      for (const auto& ep : e.endpoints()) {
+        std::printf("  %-12s %s\n", ep.name().c_str(), ep.address().c_str());
+      }
+      return kExitOk;
+    });
+  });
+
+  CLI::App* doctor = app.add_subcommand(
+      "doctor", "Check every cluster: agent reachable, clock offset, plugin health");
+  doctor->footer(
+      "Exit code 0 when every cluster is healthy, 1 otherwise.\nExample:\n  lifeboat doctor");
+  doctor->callback([&global, &api, exit_code] {
+    *exit_code = WithApi(global, api, [&global](Session& s) -> StatusOr<int> {
+      LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", "/v1/health?check=true"));
+      if (global.output == "json") {
+        std::cout << body.dump(2) << "\n";
+      }
+      int code = kExitOk;
+      for (const auto& item : body.value("clusters", json::array())) {
+        model::ClusterHealth h;
+        LIFEBOAT_RETURN_IF_ERROR(FromJson(item, &h));
+        if (h.state() != model::CLUSTER_HEALTHY) code = kExitFailure;
+        if (global.output == "json") continue;
+        std::printf("%-12s %-12s", h.cluster().c_str(),
+                    Short(model::ClusterHealthState_Name(h.state()), "CLUSTER_").c_str());
+        if (h.state() != model::CLUSTER_UNREACHABLE) {
+          std::printf(" clock %+.1f ms (round trip %.1f ms)", h.clock().offset_nanos() / 1e6,
+                      h.clock().round_trip_nanos() / 1e6);
+        }
+        std::printf("\n");
+        for (const auto& c : h.components()) {
+          std::printf("  %-10s %s%s%s\n", c.component().c_str(), c.health().c_str(),
+                      c.detail().empty() ? "" : ": ", c.detail().c_str());
+        }
+        if (!h.detail().empty()) std::printf("  %s\n", h.detail().c_str());
+      }
+      return code;
+    });
+  });
+}
+
+}  // namespace lifeboat::cli
