@@ -216,6 +216,8 @@ std::optional<std::string> AbiIncompatibility(uint32_t major, uint32_t minor) {
   return std::nullopt;
 }
 
+}  // namespace
+
 std::string OpName(lb_op op) {
   switch (op) {
     case LB_OP_PROBE:
@@ -250,6 +252,8 @@ std::string OpName(lb_op op) {
       return "operation " + std::to_string(static_cast<int>(op));
   }
 }
+
+namespace {
 
 // The Status of a failed call: `code` as returned by the plugin, `detail` the bytes it
 // wrote (a serialized StatusDetail when it keeps the contract).

@@ -228,23 +228,44 @@ StatusOr<std::vector<std::string>> Engine::Apply(const std::vector<YamlDocument>
       }
     }
     // One agent per cluster of the configuration being applied: its plugin instances serve
-    // every data set checked below.
-    LocalAgent primary(*host_, clusters.at(svc.primary_cluster()));
-    LocalAgent secondary(*host_, clusters.at(svc.secondary_cluster()));
+    // every data set checked below. A cluster with a remote agent is checked there: the
+    // plugins (and the configuration they run with) are the agent's, not this process's.
+    auto agent_for = [&](const v1::Cluster& c) -> StatusOr<std::unique_ptr<Agent>> {
+      if (options_.make_agent && !c.agent().address().empty()) {
+        return options_.make_agent(c, *host_);
+      }
+      return std::unique_ptr<Agent>(std::make_unique<LocalAgent>(*host_, c));
+    };
+    LIFEBOAT_ASSIGN_OR_RETURN(auto primary, agent_for(clusters.at(svc.primary_cluster())));
+    LIFEBOAT_ASSIGN_OR_RETURN(auto secondary, agent_for(clusters.at(svc.secondary_cluster())));
+    std::set<std::string> unchecked;  // remote secondaries that did not answer
     for (const auto& ds : svc.data_sets()) {
-      for (LocalAgent* agent : {&primary, &secondary}) {
+      for (Agent* agent : {primary.get(), secondary.get()}) {
         const std::string& cl = agent->cluster();
+        const std::string where =
+            "service " + name + ": cluster " + cl + ", component " + ds.component();
+        if (options_.make_agent && !clusters.at(cl).agent().address().empty()) {
+          // Describing makes the plugin instance, which refuses a bad configuration.
+          auto described = agent->Describe(ds.component());
+          if (described.ok()) continue;
+          const Code code = described.status().code();
+          if (agent == secondary.get() &&
+              (code == Code::kUnavailable || code == Code::kDeadlineExceeded)) {
+            // The secondary may be the cluster that is down; a configuration change must
+            // still be possible then. The primary is checked below (resolve) regardless.
+            unchecked.insert(cl);
+            continue;
+          }
+          return described.status().WithContext(where);
+        }
         auto peer = agent->PeerConfig(ds.component());
         if (!peer.ok()) return peer.status().WithContext("service " + name);
         Status valid = host_->Validate(*peer);
-        if (!valid.ok()) {
-          return valid.WithContext("service " + name + ": cluster " + cl + ", component " +
-                                   ds.component());
-        }
+        if (!valid.ok()) return valid.WithContext(where);
       }
       pb::ResolveRequest req;
       req.set_selector(ds.selector());
-      auto resolved = primary.Invoke<pb::ResolveResponse>(ds.component(), LB_OP_RESOLVE, req);
+      auto resolved = primary->Invoke<pb::ResolveResponse>(ds.component(), LB_OP_RESOLVE, req);
       if (!resolved.ok()) {
         return resolved.status().WithContext("service " + name + ": data set " + Name(ds) +
                                              " on cluster " + svc.primary_cluster());
@@ -253,6 +274,10 @@ StatusOr<std::vector<std::string>> Engine::Apply(const std::vector<YamlDocument>
         return NotFoundError("service " + name + ": data set " + Name(ds) +
                              " matches nothing on cluster " + svc.primary_cluster());
       }
+    }
+    for (const auto& cl : unchecked) {
+      report.push_back("service " + name + ": the agent of cluster " + cl +
+                       " did not answer; its components were not checked");
     }
   }
   if (batch.size() == 0) return report;

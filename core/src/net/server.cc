@@ -649,7 +649,8 @@ std::vector<Server::Impl::Waiter> Server::Impl::CompleteOp(const std::string& me
   auto it = m.entries.find(op_id);
   if (it == m.entries.end()) return {};
   std::vector<Waiter> waiters = std::move(it->second.waiters);
-  if (!Rememberable(static_cast<Code>(response.code()))) {
+  const Code code = static_cast<Code>(response.code());
+  if (!Rememberable(code) || (code != Code::kOk && !opts.remember_failures)) {
     m.entries.erase(it);
     return waiters;
   }

@@ -427,6 +427,27 @@ TEST_F(ChannelTest, OperationMemoryIsBoundedPerMethod) {
   EXPECT_EQ(*client.Call("test.Op", "", op), "5");
 }
 
+TEST_F(ChannelTest, FailuresAreForgottenWhenTheServerSaysSo) {
+  std::atomic<int> runs{0};
+  ServerOptions so = ServerOpts();
+  so.remember_failures = false;
+  auto server = StartServer(so, [&](Server& s) {
+    ASSERT_TRUE(
+        s.Register("test.Restore", [&](CallContext&, const std::string&) -> StatusOr<std::string> {
+           if (++runs == 1) return FailedPreconditionError("the data set is fenced");
+           return std::to_string(runs.load());
+         }).ok());
+  });
+  Client client(ClientOpts(server->port()));
+  CallOptions op;
+  op.op_id = "restore-1";
+  EXPECT_EQ(client.Call("test.Restore", "", op).status().code(), Code::kFailedPrecondition);
+  // The refusal was not remembered: the repeat runs (and succeeds); the success is remembered.
+  EXPECT_EQ(*client.Call("test.Restore", "", op), "2");
+  EXPECT_EQ(*client.Call("test.Restore", "", op), "2");
+  EXPECT_EQ(runs.load(), 2);
+}
+
 TEST_F(ChannelTest, DuplicateWhileRunningWaitsForTheFirst) {
   std::atomic<int> runs{0};
   std::atomic<bool> release{false};

@@ -56,6 +56,10 @@ StatusOr<PluginManifest> ReadManifest(const std::filesystem::path& manifest_file
 // Lower-case hex SHA-256 of a file's content.
 StatusOr<std::string> Sha256File(const std::filesystem::path& file);
 
+// The name of an operation for messages and logs: "cut", "plan_transfer", ...; "operation N"
+// for a value this build does not know.
+std::string OpName(lb_op op);
+
 // Lets a caller observe and stop one plugin call.
 struct CallOptions {
   // Called for every progress report of the call, on the calling thread.

@@ -64,6 +64,10 @@ struct ServerOptions {
   int io_threads = 1;
   int worker_threads = 4;
   size_t remembered_ops_per_method = 10000;
+  // false: only OK answers are remembered; a failed operation runs again when repeated. For
+  // services whose failures an operator may cure between two tries (a missing directory
+  // created, a fence lifted), where an answer from memory would repeat a stale refusal.
+  bool remember_failures = true;
 };
 
 // What a handler knows about its call, and how it reports back while running.

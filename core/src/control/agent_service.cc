@@ -1,0 +1,303 @@
+// AgentService: the agent's methods, each a thin shell over a LocalAgent.
+#include <lifeboat/agent/v1/agent.pb.h>
+#include <lifeboat/core/control/agent_service.h>
+#include <lifeboat/core/v1/rpc.pb.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "ops.h"
+
+namespace lifeboat::core::control {
+namespace {
+
+namespace pbc = ::lifeboat::agent::v1;
+namespace pb = ::lifeboat::v1;
+using SteadyClock = std::chrono::steady_clock;
+
+int64_t WallNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The plugin host polls a flag (CallOptions::cancel); the channel says "stop" through
+// CallContext::cancelled(). One thread turns the second into the first for every running
+// call, rather than a thread per call.
+class CancelWatcher {
+ public:
+  CancelWatcher() : thread_([this] { Run(); }) {}
+  ~CancelWatcher() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  uint64_t Watch(const net::CallContext* ctx, std::atomic<bool>* flag) {
+    uint64_t id;
+    {
+      std::lock_guard lock(mu_);
+      id = ++next_;
+      calls_.emplace(id, Entry{ctx, flag});
+    }
+    cv_.notify_all();
+    return id;
+  }
+  // After this returns the watcher no longer touches the call's context or flag.
+  void Unwatch(uint64_t id) {
+    std::lock_guard lock(mu_);
+    calls_.erase(id);
+  }
+
+ private:
+  struct Entry {
+    const net::CallContext* ctx;
+    std::atomic<bool>* flag;
+  };
+
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      if (calls_.empty()) {
+        cv_.wait(lock, [&] { return stop_ || !calls_.empty(); });
+        continue;
+      }
+      const auto now = SteadyClock::now();
+      for (auto& [id, e] : calls_) {
+        // Past its deadline the caller has given up: the work would be thrown away (an
+        // operation's retry runs it again and the plugin resumes where it stopped).
+        if (e.ctx->cancelled() || now > e.ctx->deadline()) e.flag->store(true);
+      }
+      cv_.wait_for(lock, std::chrono::milliseconds(10), [&] { return stop_; });
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<uint64_t, Entry> calls_;
+  uint64_t next_ = 0;
+  bool stop_ = false;
+  std::thread thread_;  // last: started once the members above exist
+};
+
+core::v1::Progress ToChannel(const pb::Progress& p) {
+  core::v1::Progress out;
+  out.set_phase(p.phase());
+  out.set_bytes_done(p.bytes_done());
+  out.set_bytes_total(p.bytes_total());
+  out.set_items_done(p.items_done());
+  out.set_items_total(p.items_total());
+  out.set_message(p.current_item());
+  return out;
+}
+
+template <typename M>
+Status Parse(const std::string& bytes, M* out, const char* method) {
+  if (!out->ParseFromString(bytes)) {
+    return InvalidArgumentError(std::string(method) + ": the request is not a valid " +
+                                out->GetTypeName() + " (" + std::to_string(bytes.size()) +
+                                " bytes); is the caller a lifeboatd of a compatible version?");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+net::ServerOptions AgentServerOptions() {
+  net::ServerOptions o;
+  o.node_name = "lifeboat-agent";
+  o.max_frame_bytes = kAgentMaxFrameBytes;
+  o.worker_threads = 64;
+  o.remember_failures = false;
+  // Answers can be large (a cut's manifest); a thousand per method is plenty for retries
+  // after a reconnect, which come within minutes.
+  o.remembered_ops_per_method = 1000;
+  return o;
+}
+
+class AgentService::Impl {
+ public:
+  Impl(const PluginHost& host, v1::Cluster cluster, AgentServiceOptions options)
+      : cluster_(cluster),
+        options_(std::move(options)),
+        local_(host, std::move(cluster)),
+        started_(WallNanos()) {
+    if (options_.agent_version.empty()) options_.agent_version = LIFEBOAT_CONTROL_VERSION;
+  }
+
+  const std::string& cluster() const { return cluster_.name(); }
+
+  Status CheckCaller(const net::CallContext& ctx, const std::string& expected_cluster) const {
+    if (!options_.allowed_client_names.empty()) {
+      const std::string& cn = ctx.peer().common_name;
+      const auto& allowed = options_.allowed_client_names;
+      if (std::find(allowed.begin(), allowed.end(), cn) == allowed.end()) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        return PermissionDeniedError("the agent of cluster " + cluster() +
+                                     " takes calls only from certificates named " + list +
+                                     "; the caller's is named '" + cn + "'");
+      }
+    }
+    if (!expected_cluster.empty() && expected_cluster != cluster()) {
+      return FailedPreconditionError(
+          "this agent (" + ctx.peer().address + " as seen by the caller) serves cluster '" +
+          cluster() + "', not '" + expected_cluster + "'; fix the address in cluster " +
+          expected_cluster + "'s `agent:`, or the agent's --cluster-file");
+    }
+    return OkStatus();
+  }
+
+  StatusOr<std::string> HandleCall(net::CallContext& ctx, const std::string& bytes) {
+    pbc::CallRequest req;
+    LIFEBOAT_RETURN_IF_ERROR(Parse(bytes, &req, kAgentCallMethod));
+    LIFEBOAT_RETURN_IF_ERROR(CheckCaller(ctx, req.cluster()));
+    if (req.op() < LB_OP_PROBE || req.op() > kNewestKnownOp) {
+      return UnimplementedError("this agent (lifeboat " + options_.agent_version +
+                                ") does not know plugin operation " + std::to_string(req.op()) +
+                                "; upgrade the agent of cluster " + cluster());
+    }
+    const lb_op op = static_cast<lb_op>(req.op());
+    std::atomic<bool> cancel{false};
+    const uint64_t watch = watcher_.Watch(&ctx, &cancel);
+    CallOptions opts;
+    opts.cancel = &cancel;
+    opts.on_progress = [&ctx](const pb::Progress& p) { ctx.ReportProgress(ToChannel(p)); };
+    const auto start = SteadyClock::now();
+    std::string out;
+    Status s = local_.Call(req.component(), op, req.request(), &out, opts);
+    watcher_.Unwatch(watch);
+    const auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start).count();
+    const auto level = ctx.op_id().empty() ? spdlog::level::debug : spdlog::level::info;
+    spdlog::log(s.ok() || s.code() == Code::kCancelled ? level : spdlog::level::warn,
+                "{} {} {} from {} ({}): {} in {} ms", req.component(), OpName(op), ctx.op_id(),
+                ctx.peer().common_name.empty() ? ctx.peer().node_name : ctx.peer().common_name,
+                ctx.peer().address, s.ok() ? "OK" : s.ToString(), millis);
+    if (!s.ok()) return s;
+    pbc::CallResponse resp;
+    resp.set_response(std::move(out));
+    return resp.SerializeAsString();
+  }
+
+  StatusOr<std::string> HandlePeerConfig(net::CallContext& ctx, const std::string& bytes) {
+    pbc::ComponentRequest req;
+    LIFEBOAT_RETURN_IF_ERROR(Parse(bytes, &req, kAgentPeerConfigMethod));
+    LIFEBOAT_RETURN_IF_ERROR(CheckCaller(ctx, req.cluster()));
+    LIFEBOAT_ASSIGN_OR_RETURN(pb::PluginConfig config, local_.PeerConfig(req.component()));
+    pbc::PeerConfigResponse resp;
+    resp.set_config(config.SerializeAsString());
+    return resp.SerializeAsString();
+  }
+
+  StatusOr<std::string> HandleDescribe(net::CallContext& ctx, const std::string& bytes) {
+    pbc::ComponentRequest req;
+    LIFEBOAT_RETURN_IF_ERROR(Parse(bytes, &req, kAgentDescribeMethod));
+    LIFEBOAT_RETURN_IF_ERROR(CheckCaller(ctx, req.cluster()));
+    LIFEBOAT_ASSIGN_OR_RETURN(pb::PluginDescriptor d, local_.Describe(req.component()));
+    pbc::DescribeResponse resp;
+    resp.set_plugin_descriptor(d.SerializeAsString());
+    return resp.SerializeAsString();
+  }
+
+  StatusOr<std::string> HandleClock(net::CallContext& ctx, const std::string& bytes) {
+    pbc::ClockRequest req;
+    LIFEBOAT_RETURN_IF_ERROR(Parse(bytes, &req, kAgentClockMethod));
+    LIFEBOAT_RETURN_IF_ERROR(CheckCaller(ctx, req.cluster()));
+    pbc::ClockResponse resp;
+    // Read as late as possible: the caller brackets the call with its own clock.
+    LIFEBOAT_ASSIGN_OR_RETURN(int64_t now, local_.ClockNow());
+    resp.set_unix_nanos(now);
+    return resp.SerializeAsString();
+  }
+
+  StatusOr<std::string> HandleInfo(net::CallContext& ctx, const std::string& bytes) {
+    pbc::InfoRequest req;
+    LIFEBOAT_RETURN_IF_ERROR(Parse(bytes, &req, kAgentInfoMethod));
+    LIFEBOAT_RETURN_IF_ERROR(CheckCaller(ctx, req.cluster()));
+    AgentInfo info = Info();
+    pbc::InfoResponse resp;
+    resp.set_cluster(info.cluster);
+    resp.set_agent_version(info.agent_version);
+    resp.set_abi_major(info.abi_major);
+    resp.set_abi_minor(info.abi_minor);
+    resp.set_started_unix_nanos(info.started_unix_nanos);
+    for (const auto& c : info.components) {
+      pbc::ComponentInfo* ci = resp.add_components();
+      ci->set_component(c.component);
+      ci->set_plugin(c.plugin);
+      ci->set_plugin_version(c.plugin_version);
+      ci->set_error(c.error);
+    }
+    return resp.SerializeAsString();
+  }
+
+  AgentInfo Info() {
+    AgentInfo info;
+    info.cluster = cluster();
+    info.agent_version = options_.agent_version;
+    info.abi_major = LIFEBOAT_ABI_MAJOR;
+    info.abi_minor = LIFEBOAT_ABI_MINOR;
+    info.started_unix_nanos = started_;
+    for (const auto& c : cluster_.components()) {
+      AgentComponentInfo ci;
+      ci.component = c.component();
+      ci.plugin = c.plugin().empty() ? c.component() : c.plugin();
+      auto d = local_.Describe(c.component());
+      if (d.ok()) {
+        ci.plugin = d->name();
+        ci.plugin_version = d->version();
+      } else {
+        ci.error = d.status().ToString();
+      }
+      info.components.push_back(std::move(ci));
+    }
+    return info;
+  }
+
+ private:
+  const v1::Cluster cluster_;
+  AgentServiceOptions options_;
+  LocalAgent local_;
+  const int64_t started_;
+  CancelWatcher watcher_;
+};
+
+AgentService::AgentService(const PluginHost& host, v1::Cluster cluster, AgentServiceOptions options)
+    : impl_(std::make_unique<Impl>(host, std::move(cluster), std::move(options))) {}
+
+AgentService::~AgentService() = default;
+
+const std::string& AgentService::cluster() const { return impl_->cluster(); }
+
+AgentInfo AgentService::Info() { return impl_->Info(); }
+
+Status AgentService::Register(net::Server& server) {
+  Impl* impl = impl_.get();
+  using Method = StatusOr<std::string> (Impl::*)(net::CallContext&, const std::string&);
+  const std::pair<const char*, Method> methods[] = {
+      {kAgentCallMethod, &Impl::HandleCall},
+      {kAgentPeerConfigMethod, &Impl::HandlePeerConfig},
+      {kAgentDescribeMethod, &Impl::HandleDescribe},
+      {kAgentClockMethod, &Impl::HandleClock},
+      {kAgentInfoMethod, &Impl::HandleInfo},
+  };
+  for (const auto& [name, method] : methods) {
+    LIFEBOAT_RETURN_IF_ERROR(server.Register(
+        name, [impl, method = method](net::CallContext& ctx, const std::string& request) {
+          return (impl->*method)(ctx, request);
+        }));
+  }
+  return OkStatus();
+}
+
+}  // namespace lifeboat::core::control

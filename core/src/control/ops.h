@@ -1,0 +1,25 @@
+// What the agent channel needs to know about plugin operations without knowing their types.
+//
+// Thread-safety: functions only.
+#ifndef LIFEBOAT_CORE_SRC_CONTROL_OPS_H_
+#define LIFEBOAT_CORE_SRC_CONTROL_OPS_H_
+
+#include <lifeboat/abi.h>
+
+#include <cstdint>
+#include <string>
+
+namespace lifeboat::core::control {
+
+// The newest operation this build knows (lb_op values run from LB_OP_PROBE to it). An agent
+// answers a newer one UNIMPLEMENTED, which the engine never retries.
+inline constexpr int32_t kNewestKnownOp = LB_OP_UNFENCE;
+
+// The op_id of a serialized plugin request: field 1 (a string) of every request message
+// except probe's and resolve's (sdk/proto/lifeboat/v1/plugin.proto); "" for those two, and
+// for bytes that do not parse.
+std::string PluginOpId(lb_op op, const std::string& request);
+
+}  // namespace lifeboat::core::control
+
+#endif  // LIFEBOAT_CORE_SRC_CONTROL_OPS_H_
