@@ -1,7 +1,6 @@
 // The engine's commands: apply, policy, service, run, jobs, points, restore, events, daemon.
 // Each goes through the API (api_session.h): in-process on --state-dir by default (one
 // process at a time: the store is locked), or to a running daemon with --server.
-#include <lifeboat/core/api/server.h>
 #include <lifeboat/core/policy_yaml.h>
 
 #include <cstdio>
@@ -11,6 +10,7 @@
 
 #include "api_session.h"
 #include "cli.h"
+#include "daemon.h"
 #include "progress.h"
 
 namespace lifeboat::cli {
@@ -32,31 +32,6 @@ StatusOr<std::string> ReadFile(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-// "127.0.0.1:7340", "[::1]:0" -> address, port.
-StatusOr<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon + 1 == listen.size()) {
-    return InvalidArgumentError("--listen '" + listen +
-                                "' must be ADDRESS:PORT, e.g. 127.0.0.1:7340");
-  }
-  std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  int port = -1;
-  try {
-    size_t used = 0;
-    port = std::stoi(listen.substr(colon + 1), &used);
-    if (used != listen.size() - colon - 1) port = -1;
-  } catch (const std::exception&) {
-    port = -1;
-  }
-  if (port < 0 || port > 65535) {
-    return InvalidArgumentError("--listen '" + listen + "': the port must be 0..65535");
-  }
-  return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
 }  // namespace
@@ -429,24 +404,12 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
     }
     *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
       InstallStopHandlers();
-      std::unique_ptr<api::ApiServer> server;
-      if (!listen.empty()) {
-        LIFEBOAT_ASSIGN_OR_RETURN(auto where, ParseListen(listen));
-        api::ApiServerOptions o;
-        o.address = where.first;
-        o.port = where.second;
-        o.tls_cert_file = tls_cert;
-        o.tls_key_file = tls_key;
-        server = std::make_unique<api::ApiServer>(*s.handler, o);
-        LIFEBOAT_ASSIGN_OR_RETURN(uint16_t port, server->Start());
-        const bool v6 = where.first.find(':') != std::string::npos;
-        std::cerr << "lifeboat daemon: API on " << server->scheme() << "://"
-                  << (v6 ? "[" + where.first + "]" : where.first) << ":" << port << std::endl;
-      }
-      std::cerr << "lifeboat daemon: scheduling (state " << a.state_dir << ")" << std::endl;
-      Status served = s.engine->Serve(&g_stop);
-      if (server) server->Stop();
-      LIFEBOAT_RETURN_IF_ERROR(served);
+      DaemonOptions o;
+      o.listen = listen;
+      o.tls_cert_file = tls_cert;
+      o.tls_key_file = tls_key;
+      o.state_dir = a.state_dir;
+      LIFEBOAT_RETURN_IF_ERROR(RunDaemon(*s.engine, *s.handler, o, &g_stop));
       return kExitOk;
     });
   });

@@ -6,30 +6,6 @@
 
 #include "cli.h"
 
-namespace lifeboat::cli {
-
-int ExitCodeFor(const Status& status) {
-  switch (status.code()) {
-    case Code::kOk:
-      return kExitOk;
-    case Code::kNotFound:
-      return kExitNotFound;
-    case Code::kInvalidArgument:
-    case Code::kFailedPrecondition:
-    case Code::kPermissionDenied:
-    case Code::kAlreadyExists:
-      return kExitRefused;
-    case Code::kDataLoss:
-      return kExitVerifyFailed;
-    case Code::kCancelled:
-      return kExitCancelled;
-    default:
-      return kExitFailure;
-  }
-}
-
-}  // namespace lifeboat::cli
-
 int main(int argc, char** argv) {
   using namespace lifeboat::cli;
   // Logs of the host and of plugins go to stderr, so that stdout carries only the answer
