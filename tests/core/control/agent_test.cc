@@ -361,6 +361,8 @@ TEST_F(AgentTest, RefusesTheWrongClusterNameAndCaller) {
   ASSERT_NE(pinned, nullptr);
   auto refused = pinned->ClockNow();
   EXPECT_EQ(refused.status().code(), Code::kUnauthenticated) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("hostname mismatch"), std::string::npos)
+      << refused.status().ToString();
   EXPECT_NE(refused.status().message().find("cluster a"), std::string::npos)
       << refused.status().ToString();
 

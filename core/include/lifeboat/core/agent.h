@@ -2,8 +2,8 @@
 // components of that cluster. The engine knows data sets, cuts, tasks and statuses, never a
 // component's specifics; it reaches plugins only through this interface.
 //
-// Today's implementation is in-process (LocalAgent, over a PluginHost); the control-plane
-// issue puts a network channel behind the same interface.
+// LocalAgent (below) runs the plugins in-process, over a PluginHost; RemoteAgent
+// (lifeboat/core/control/remote_agent.h) reaches a cluster's lifeboat-agent over the network.
 //
 // Thread-safety: implementations allow concurrent calls.
 #ifndef LIFEBOAT_CORE_AGENT_H_
