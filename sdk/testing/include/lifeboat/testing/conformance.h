@@ -66,7 +66,9 @@ class ConformanceRig {
  public:
   virtual ~ConformanceRig() = default;
 
-  // Called before and after every test; a test gets fresh, empty clusters.
+  // Called before and after every test; a test gets fresh, empty clusters. SetUp may
+  // GTEST_SKIP() (say why) when the rig's clusters are not there, e.g. a real cluster that
+  // was not started; the suite then skips the test.
   virtual void SetUp() = 0;
   virtual void TearDown() = 0;
 

@@ -78,6 +78,8 @@ public final class HdfsRig {
     conf.setLong("dfs.namenode.fs-limits.min-block-size", 1024);
     conf.setInt("dfs.bytes-per-checksum", 512);
     conf.setInt("dfs.namenode.safemode.extension", 0);
+    // Small listing pages (default 1000), so that clients' paging is exercised by small trees.
+    conf.setInt("dfs.ls.limit", 64);
     for (Map.Entry<String, String> o : args.options().entrySet()) {
       if (o.getKey().startsWith("conf.")) {
         conf.set(o.getKey().substring("conf.".length()), o.getValue());

@@ -1,0 +1,306 @@
+#include "hdfs_plugin.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <sstream>
+
+namespace lifeboat::hdfs {
+namespace {
+
+WebHdfsClient::Options ClientOptions(const Config& config) {
+  WebHdfsClient::Options o;
+  o.namenodes = config.namenodes;
+  o.user = config.user;
+  o.timeout_seconds = config.timeout_seconds;
+  return o;
+}
+
+std::string Join(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+}  // namespace
+
+StatusOr<std::string> DataSetPath(const v1::DataSet& data_set) {
+  if (data_set.component() != kComponent) {
+    return InvalidArgumentError(
+        "data set component is '" + data_set.component() + "', this plugin serves 'hdfs'",
+        data_set.selector());
+  }
+  std::string path = data_set.selector();
+  if (path.empty() || path.front() != '/') {
+    return InvalidArgumentError("hdfs data set selector '" + path +
+                                    "' must be an absolute directory path, e.g. /data/sales",
+                                path);
+  }
+  std::string out;
+  std::stringstream parts(path);
+  std::string part;
+  while (std::getline(parts, part, '/')) {
+    if (part.empty()) continue;
+    if (part == "." || part == ".." || part.find(':') != std::string::npos) {
+      return InvalidArgumentError("hdfs data set selector '" + path + "' has a component '" + part +
+                                      "' that HDFS does not allow ('.', '..' or one with ':')",
+                                  path);
+    }
+    out += "/" + part;
+  }
+  return out.empty() ? "/" : out;
+}
+
+std::string CutAttributeName(const std::string& snapshot_name) {
+  return "user.lifeboat.cut." + snapshot_name;
+}
+
+v1::PluginDescriptor HdfsPlugin::Describe() {
+  v1::PluginDescriptor d;
+  d.set_name(kPluginName);
+  d.set_version(kPluginVersion);
+  d.set_component(kComponent);
+  d.set_config_type(kConfigType);
+  d.set_description(
+      "HDFS over WebHDFS: cuts are HDFS snapshots named after the restore point; NameNode HA "
+      "followed. Early version: probe, resolve, prepare, cut and release only.");
+  return d;
+}
+
+Status HdfsPlugin::Validate(const v1::PluginConfig& config) { return ParseConfig(config).status(); }
+
+StatusOr<std::unique_ptr<HdfsPlugin>> HdfsPlugin::Create(sdk::Host host,
+                                                         const v1::PluginConfig& config) {
+  LIFEBOAT_ASSIGN_OR_RETURN(Config parsed, ParseConfig(config));
+  return std::make_unique<HdfsPlugin>(host, std::move(parsed));
+}
+
+HdfsPlugin::HdfsPlugin(sdk::Host host, Config config)
+    : host_(host), config_(std::move(config)), client_(ClientOptions(config_)) {}
+
+StatusOr<v1::ProbeResponse> HdfsPlugin::Probe(sdk::Call& call, const v1::ProbeRequest& req) {
+  std::vector<NameNodeState> states = client_.ProbeNameNodes();
+  v1::ProbeResponse resp;
+  std::string detail;
+  const NameNodeState* active = nullptr;
+  bool all_reachable = true;
+  for (const NameNodeState& s : states) {
+    if (!detail.empty()) detail += "; ";
+    if (!s.reachable) {
+      all_reachable = false;
+      detail += s.address + ": unreachable (" + s.error + ")";
+      continue;
+    }
+    detail += s.address + ": " + s.state + " " + s.version;
+    if (s.safe_mode) detail += " in safe mode (" + s.safe_mode_detail + ")";
+    if (s.state == "active" && active == nullptr) active = &s;
+  }
+  if (active == nullptr) {
+    resp.set_health(v1::UNREACHABLE);
+    detail = "no active NameNode: " + detail;
+  } else {
+    resp.set_component_version(active->version);
+    resp.set_health(active->safe_mode || !all_reachable ? v1::DEGRADED : v1::HEALTHY);
+  }
+  resp.set_detail(detail);
+  return resp;
+}
+
+StatusOr<v1::ResolveResponse> HdfsPlugin::Resolve(sdk::Call& call, const v1::ResolveRequest& req) {
+  v1::DataSet ds;
+  ds.set_component(kComponent);
+  ds.set_selector(req.selector());
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(ds));
+  StatusOr<FileStatus> st = client_.GetFileStatus(path);
+  if (!st.ok()) {
+    if (st.status().code() == Code::kNotFound) {
+      return NotFoundError("no directory " + path + " on HDFS cluster '" + config_.cluster + "'",
+                           path);
+    }
+    return st.status();
+  }
+  if (!st->is_dir) {
+    return InvalidArgumentError(path + " on HDFS cluster '" + config_.cluster +
+                                    "' is a file; an hdfs data set is a directory",
+                                path);
+  }
+  v1::ResolveResponse resp;
+  v1::DataSet* out = resp.add_data_sets();
+  out->set_component(kComponent);
+  out->set_selector(path);
+  return resp;
+}
+
+StatusOr<v1::PrepareResponse> HdfsPlugin::Prepare(sdk::Call& call, const v1::PrepareRequest& req) {
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.data_set()));
+  LIFEBOAT_ASSIGN_OR_RETURN(FileStatus st, client_.GetFileStatus(path));
+  if (!st.is_dir) {
+    return InvalidArgumentError(path + " is a file; an hdfs data set is a directory", path);
+  }
+  v1::PrepareResponse resp;
+  if (st.snapshot_enabled) {
+    resp.set_detail(path + " is snapshottable");
+  } else if (config_.allow_snapshot) {
+    resp.set_detail(path +
+                    " is not snapshottable yet; the cut will allow snapshots on it (this needs "
+                    "the HDFS superuser; otherwise an administrator runs `hdfs dfsadmin "
+                    "-allowSnapshot " +
+                    path + "`)");
+  } else {
+    return FailedPreconditionError(
+        path +
+            " is not snapshottable and allow_snapshot is false: an administrator must run "
+            "`hdfs dfsadmin -allowSnapshot " +
+            path + "` before Lifeboat can cut it",
+        path);
+  }
+  return resp;
+}
+
+Status HdfsPlugin::ListTree(sdk::Call& call, const std::string& root,
+                            v1::MemberManifest& manifest) {
+  std::deque<std::string> dirs = {""};  // relative paths of directories still to list
+  v1::Progress progress;
+  progress.set_phase("list");
+  uint64_t total = 0;
+  while (!dirs.empty()) {
+    if (call.Cancelled()) return CancelledError("cut cancelled while listing " + root, root);
+    std::string rel = dirs.front();
+    dirs.pop_front();
+    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<FileStatus> items,
+                              client_.ListStatus(rel.empty() ? root : root + "/" + rel));
+    for (const FileStatus& st : items) {
+      std::string path = rel.empty() ? st.path_suffix : rel + "/" + st.path_suffix;
+      v1::Entry* e = manifest.add_entries();
+      e->set_path(path);
+      e->set_type(st.is_dir       ? v1::ENTRY_DIRECTORY
+                  : st.is_symlink ? v1::ENTRY_SYMLINK
+                                  : v1::ENTRY_FILE);
+      e->set_size(st.is_dir ? 0 : st.length);
+      e->set_mtime_unix_nanos(st.modification_ms * 1000000);
+      e->set_mode(st.permission);
+      e->set_owner(st.owner);
+      e->set_group(st.group);
+      e->set_symlink_target(st.symlink_target);
+      if (st.is_dir) dirs.push_back(path);
+      if (!st.is_dir) total += st.length;
+    }
+    progress.set_items_done(static_cast<uint64_t>(manifest.entries_size()));
+    progress.set_current_item(rel);
+    call.ReportProgress(progress);
+  }
+  std::sort(manifest.mutable_entries()->begin(), manifest.mutable_entries()->end(),
+            [](const v1::Entry& a, const v1::Entry& b) { return a.path() < b.path(); });
+  manifest.set_total_bytes(total);
+  return OkStatus();
+}
+
+StatusOr<v1::CutResponse> HdfsPlugin::Cut(sdk::Call& call, const v1::CutRequest& req) {
+  if (req.cut_unix_nanos() != 0) {
+    return UnimplementedError(
+        "hdfs cuts are taken now; a cut at a given time T is not possible (no CAP_CUT_AT_TIME)");
+  }
+  if (req.restore_point_id().empty()) {
+    return InvalidArgumentError("cut needs a restore_point_id: the snapshot is named after it");
+  }
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.data_set()));
+  LIFEBOAT_ASSIGN_OR_RETURN(FileStatus dir, client_.GetFileStatus(path));
+  if (!dir.is_dir) {
+    return InvalidArgumentError(path + " is a file; an hdfs data set is a directory", path);
+  }
+  const std::string name = SnapshotName(config_, req.restore_point_id());
+  const std::string snapshot_path = Join(path, ".snapshot/" + name);
+  const std::string attr = CutAttributeName(name);
+
+  int64_t start = 0;
+  int64_t end = 0;
+  std::string op_id = req.op_id();
+  StatusOr<FileStatus> existing = client_.GetFileStatus(snapshot_path);
+  if (!existing.ok() && existing.status().code() != Code::kNotFound) return existing.status();
+  if (!existing.ok()) {
+    if (!dir.snapshot_enabled) {
+      if (!config_.allow_snapshot) {
+        return FailedPreconditionError(
+            path +
+                " is not snapshottable and allow_snapshot is false: an administrator must "
+                "run `hdfs dfsadmin -allowSnapshot " +
+                path + "`",
+            path);
+      }
+      Status allowed = client_.AllowSnapshot(path);
+      if (allowed.code() == Code::kPermissionDenied) {
+        return FailedPreconditionError(
+            path + " is not snapshottable, and user '" + config_.user +
+                "' may not make it so (only the HDFS superuser may): an administrator must run "
+                "`hdfs dfsadmin -allowSnapshot " +
+                path + "` (" + allowed.message() + ")",
+            path);
+      }
+      LIFEBOAT_RETURN_IF_ERROR(allowed);
+      host_.Info("allowed snapshots on " + path);
+    }
+    start = host_.NowUnixNanos();
+    StatusOr<std::string> created = client_.CreateSnapshot(path, name);
+    end = host_.NowUnixNanos();
+    if (!created.ok()) {
+      // Another call made it in the meantime: read it back below.
+      existing = client_.GetFileStatus(snapshot_path);
+      if (!existing.ok()) return created.status();
+      start = end = 0;
+    } else {
+      Status recorded = client_.SetXAttr(
+          path, attr, std::to_string(start) + " " + std::to_string(end) + " " + req.op_id());
+      if (!recorded.ok()) {
+        host_.Warn("cannot record the cut interval of " + snapshot_path + " (" +
+                   recorded.ToString() +
+                   "); a repeated cut will report the snapshot's time on the NameNode's clock");
+      }
+    }
+  }
+  if (start == 0) {
+    // A repeated cut: the interval the first one recorded, else the snapshot's own time.
+    StatusOr<std::string> recorded = client_.GetXAttr(path, attr);
+    long long s = 0;
+    long long e = 0;
+    char id[256] = {0};
+    if (recorded.ok() && std::sscanf(recorded->c_str(), "%lld %lld %255s", &s, &e, id) >= 2) {
+      start = s;
+      end = e;
+      op_id = id;
+    } else {
+      start = existing->modification_ms * 1000000;
+      end = start + 999999;
+    }
+  }
+
+  v1::CutResponse resp;
+  v1::SnapshotRef* ref = resp.mutable_snapshot();
+  ref->set_plugin(kPluginName);
+  ref->set_cluster(config_.cluster);
+  ref->mutable_data_set()->set_component(kComponent);
+  ref->mutable_data_set()->set_selector(path);
+  ref->set_restore_point_id(req.restore_point_id());
+  ref->set_snapshot_id(name);
+  ref->set_cut_start_unix_nanos(start);
+  ref->set_cut_end_unix_nanos(end);
+  ref->set_cut_op_id(op_id);
+  v1::MemberManifest* manifest = resp.mutable_manifest();
+  LIFEBOAT_RETURN_IF_ERROR(ListTree(call, snapshot_path, *manifest));
+  *manifest->mutable_snapshot() = *ref;
+  return resp;
+}
+
+StatusOr<v1::ReleaseResponse> HdfsPlugin::Release(sdk::Call& call, const v1::ReleaseRequest& req) {
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.snapshot().data_set()));
+  const std::string& name = req.snapshot().snapshot_id();
+  if (name.empty()) return InvalidArgumentError("release needs the snapshot reference's id");
+  LIFEBOAT_ASSIGN_OR_RETURN(bool deleted, client_.DeleteSnapshot(path, name));
+  Status removed = client_.RemoveXAttr(path, CutAttributeName(name));
+  if (!removed.ok() && deleted) {
+    host_.Warn("snapshot " + name + " of " + path +
+               " deleted, but not its cut attribute: " + removed.ToString());
+  }
+  v1::ReleaseResponse resp;
+  resp.set_released(true);
+  return resp;
+}
+
+}  // namespace lifeboat::hdfs

@@ -1,0 +1,83 @@
+// HdfsPlugin: the component plugin for HDFS, over WebHDFS.
+//
+// A data set {component "hdfs", selector "/a/b"} is the directory /a/b of the cluster. A cut
+// is an HDFS snapshot of that directory named after the restore point (config.h,
+// SnapshotName), taken after making the directory snapshottable when allowed; its manifest
+// lists the snapshot (sizes, times, owners, permissions). The cut's time interval, measured
+// on the host's clock, is kept on the directory as the extended attribute
+// user.lifeboat.cut.<snapshot name> ("<start ns> <end ns> <op id>"), so that a repeated cut
+// answers the same interval; release deletes the snapshot and that attribute.
+//
+// Done: describe, validate, probe, resolve, prepare, cut, release. Not yet (UNIMPLEMENTED):
+// plan_transfer, transfer, verify, commit, restore, expire, sync_security, fence, unfence
+// (plugins/hdfs/README.md says what is planned for each).
+//
+// Thread-safety: every operation may run concurrently with any other on the same instance;
+// the only shared state is the WebHDFS client, which is thread-safe. Two cuts of the same
+// restore point at once both succeed with the same snapshot (HDFS refuses the second
+// CREATESNAPSHOT, which is then read back).
+#ifndef LIFEBOAT_PLUGINS_HDFS_SRC_HDFS_PLUGIN_H_
+#define LIFEBOAT_PLUGINS_HDFS_SRC_HDFS_PLUGIN_H_
+
+#include <lifeboat/sdk/plugin.h>
+#include <lifeboat/status.h>
+
+#include <memory>
+#include <string>
+
+#include "config.h"
+#include "webhdfs.h"
+
+namespace lifeboat::hdfs {
+
+// The directory of a data set: its selector, checked (absolute, no "." or ".." component,
+// no ':') and without a trailing '/'. INVALID_ARGUMENT otherwise, or when the component is
+// not "hdfs".
+StatusOr<std::string> DataSetPath(const v1::DataSet& data_set);
+
+class HdfsPlugin : public sdk::ComponentPlugin {
+ public:
+  static v1::PluginDescriptor Describe();
+  // Checks the configuration without side effects (see config.h).
+  static Status Validate(const v1::PluginConfig& config);
+  static StatusOr<std::unique_ptr<HdfsPlugin>> Create(sdk::Host host,
+                                                      const v1::PluginConfig& config);
+
+  HdfsPlugin(sdk::Host host, Config config);
+
+  // HEALTHY when a NameNode is active and out of safe mode and every configured NameNode
+  // answers; DEGRADED when one of them does not answer, or in safe mode (reads only);
+  // UNREACHABLE when no NameNode is active. component_version is the active NameNode's
+  // Hadoop version; detail lists every NameNode with its state.
+  StatusOr<v1::ProbeResponse> Probe(sdk::Call& call, const v1::ProbeRequest& req) override;
+  // The selector is a directory path; NOT_FOUND when it does not exist, INVALID_ARGUMENT
+  // when it is not a directory.
+  StatusOr<v1::ResolveResponse> Resolve(sdk::Call& call, const v1::ResolveRequest& req) override;
+  // Checks that the data set can be cut: a directory, snapshottable or allowed to become so.
+  // No change is made. FAILED_PRECONDITION saying what an administrator must do otherwise.
+  StatusOr<v1::PrepareResponse> Prepare(sdk::Call& call, const v1::PrepareRequest& req) override;
+  // Creates (or finds, when repeated) the snapshot named after the restore point and lists
+  // it. FAILED_PRECONDITION when the directory is not snapshottable and may not or cannot be
+  // made so by this user (the message gives the administrator's command).
+  StatusOr<v1::CutResponse> Cut(sdk::Call& call, const v1::CutRequest& req) override;
+  // Deletes the snapshot of the reference and its cut attribute; released = true also when
+  // it was gone already.
+  StatusOr<v1::ReleaseResponse> Release(sdk::Call& call, const v1::ReleaseRequest& req) override;
+
+  WebHdfsClient& client() { return client_; }
+
+ private:
+  // Lists the tree under `root` (a snapshot path) into `manifest`, sorted by path.
+  Status ListTree(sdk::Call& call, const std::string& root, v1::MemberManifest& manifest);
+
+  sdk::Host host_;
+  Config config_;
+  WebHdfsClient client_;
+};
+
+// The extended attribute that records the cut of snapshot `snapshot_name`.
+std::string CutAttributeName(const std::string& snapshot_name);
+
+}  // namespace lifeboat::hdfs
+
+#endif  // LIFEBOAT_PLUGINS_HDFS_SRC_HDFS_PLUGIN_H_

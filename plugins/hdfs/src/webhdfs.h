@@ -1,0 +1,173 @@
+// A small WebHDFS client over libcurl, written from the WebHDFS REST API documentation:
+// metadata calls go to the NameNode; CREATE and OPEN are two steps (the NameNode answers 307
+// with a DataNode's URL, which takes or gives the data). Errors arrive as
+// {"RemoteException": {"exception", "javaClassName", "message"}} and become Status values
+// whose code says what the engine should do (see StatusFromResponse).
+//
+// High availability: the client knows every NameNode HTTP address of the cluster. A request
+// goes to the NameNode that last answered as active; when it cannot be reached or answers
+// StandbyException, the others are tried in order and the one that serves becomes current.
+// Without security, the user is passed as `user.name` (simple authentication).
+//
+// Thread-safety: every method may be called from several threads at once; each request uses
+// its own libcurl handle, and the current NameNode is an atomic index.
+#ifndef LIFEBOAT_PLUGINS_HDFS_SRC_WEBHDFS_H_
+#define LIFEBOAT_PLUGINS_HDFS_SRC_WEBHDFS_H_
+
+#include <lifeboat/status.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lifeboat::hdfs {
+
+// One item as WebHDFS's FileStatus describes it.
+struct FileStatus {
+  std::string path_suffix;  // the name within the listed directory ("" for GETFILESTATUS)
+  bool is_dir = false;
+  bool is_symlink = false;
+  uint64_t length = 0;
+  int64_t modification_ms = 0;
+  int64_t access_ms = 0;
+  std::string owner;
+  std::string group;
+  uint32_t permission = 0;  // octal digits as bits, e.g. 0755 (sticky bit included)
+  uint32_t replication = 0;
+  uint64_t block_size = 0;
+  bool snapshot_enabled = false;  // the directory is snapshottable
+  bool acl_bit = false;           // the item has an ACL beyond its permission bits
+  std::string symlink_target;
+};
+
+// A snapshot of a snapshottable directory (GETSNAPSHOTLIST).
+struct SnapshotInfo {
+  std::string name;
+  std::string full_path;
+  int64_t id = 0;
+  int64_t modification_ms = 0;  // the snapshot root's mtime: when the snapshot was taken
+  bool deleted = false;         // deletion pending (ordered snapshot deletion)
+};
+
+// What one NameNode says about itself (from its /jmx servlet).
+struct NameNodeState {
+  std::string address;  // as configured
+  bool reachable = false;
+  std::string state;    // "active", "standby", "observer", "initializing"
+  std::string version;  // e.g. "3.5.0"
+  bool safe_mode = false;
+  std::string safe_mode_detail;
+  std::string error;  // why it was not reachable or not understood
+};
+
+// The Status of a WebHDFS answer: OK for 2xx; otherwise the code the RemoteException (or the
+// HTTP code, when the body is not one) maps to, with a message naming `what` (operation and
+// path), the user, the exception and the server's message:
+//   FileNotFoundException                          NOT_FOUND
+//   AccessControlException, SecurityException     PERMISSION_DENIED
+//   FileAlreadyExistsException, AlreadyBeingCreated ALREADY_EXISTS
+//   SafeModeException, RetriableException, StandbyException, ConnectException  UNAVAILABLE
+//   SnapshotException, ParentNotDirectory, PathIsNotEmptyDirectory, quota    FAILED_PRECONDITION
+//   IllegalArgumentException, InvalidPathException, UnsupportedOperation      INVALID_ARGUMENT
+//   HTTP 401 (the cluster wants Kerberos/SPNEGO)   UNAUTHENTICATED
+//   other 5xx                                      UNAVAILABLE;  other             INTERNAL
+// `exception_out`, when given, receives the exception's short name ("" when none).
+Status StatusFromResponse(long http_code, std::string_view body, const std::string& what,
+                          const std::string& user, std::string* exception_out = nullptr);
+
+// Parses one FileStatus JSON object.
+StatusOr<FileStatus> ParseFileStatus(const nlohmann::json& j);
+
+class WebHdfsClient {
+ public:
+  struct Options {
+    std::vector<std::string> namenodes;  // base URLs "http://host:port", at least one
+    std::string user;                    // user.name
+    long connect_timeout_seconds = 10;
+    long timeout_seconds = 60;  // whole request, metadata calls (data calls: no total limit)
+  };
+  struct CreateOptions {
+    bool overwrite = false;
+    std::optional<uint32_t> permission;
+    std::optional<uint64_t> block_size;
+    std::optional<uint32_t> replication;
+  };
+
+  explicit WebHdfsClient(Options options);
+
+  const std::string& user() const { return options_.user; }
+  // The NameNode requests go to first (the last one that served).
+  std::string CurrentNameNode() const;
+
+  // GETFILESTATUS. NOT_FOUND when `path` does not exist.
+  StatusOr<FileStatus> GetFileStatus(const std::string& path);
+  // Every entry of directory `path`, paged with LISTSTATUS_BATCH (in name order).
+  StatusOr<std::vector<FileStatus>> ListStatus(const std::string& path);
+  // MKDIRS (parents included). OK when it exists already.
+  Status Mkdirs(const std::string& path, std::optional<uint32_t> permission = std::nullopt);
+  // CREATE with `data` as the whole content (NameNode, then the DataNode it names).
+  Status Create(const std::string& path, std::string_view data, const CreateOptions& options);
+  // OPEN: the whole content of a (small) file.
+  StatusOr<std::string> ReadAll(const std::string& path);
+  // DELETE; true when something was deleted, false when `path` did not exist.
+  StatusOr<bool> Delete(const std::string& path, bool recursive);
+  // RENAME; FAILED_PRECONDITION when HDFS refuses (answer false): the source is missing or
+  // the destination exists.
+  Status Rename(const std::string& from, const std::string& to);
+  Status SetPermission(const std::string& path, uint32_t permission);
+
+  // ALLOWSNAPSHOT (superuser only: PERMISSION_DENIED otherwise).
+  Status AllowSnapshot(const std::string& path);
+  // CREATESNAPSHOT; returns the snapshot's path. FAILED_PRECONDITION when the directory is
+  // not snapshottable or a snapshot of that name exists (exception "SnapshotException").
+  StatusOr<std::string> CreateSnapshot(const std::string& path, const std::string& name);
+  // DELETESNAPSHOT; false when no snapshot of that name exists.
+  StatusOr<bool> DeleteSnapshot(const std::string& path, const std::string& name);
+  // GETSNAPSHOTLIST (Hadoop 3.4+).
+  StatusOr<std::vector<SnapshotInfo>> GetSnapshotList(const std::string& path);
+
+  // SETXATTR (create or replace) and GETXATTRS of one attribute; the value is text.
+  Status SetXAttr(const std::string& path, const std::string& name, const std::string& value);
+  // NOT_FOUND when the item has no such attribute.
+  StatusOr<std::string> GetXAttr(const std::string& path, const std::string& name);
+  Status RemoveXAttr(const std::string& path, const std::string& name);
+
+  // State, version and safe mode of every configured NameNode, each asked directly.
+  std::vector<NameNodeState> ProbeNameNodes();
+
+ private:
+  struct Reply {
+    long code = 0;
+    std::string body;
+    std::string location;
+    std::string error;  // transport error, "" when an HTTP answer came
+  };
+  // One HTTP request; `upload` is sent as the body when given.
+  Reply Perform(const std::string& method, const std::string& url, const std::string* upload,
+                bool data_call);
+  // A NameNode operation with failover: `method` on `path` with `op` and `params` (already
+  // escaped). Returns the first answer that is not a transport error or StandbyException.
+  Reply NameNodeCall(const std::string& method, const std::string& path, const std::string& op,
+                     const std::string& params, std::string* served_by);
+  // NameNodeCall plus StatusFromResponse and JSON parsing of the body.
+  StatusOr<nlohmann::json> JsonCall(const std::string& method, const std::string& path,
+                                    const std::string& op, const std::string& params,
+                                    std::string* exception = nullptr);
+  std::string What(const std::string& op, const std::string& path) const;
+
+  Options options_;
+  std::atomic<size_t> current_{0};
+};
+
+// Percent-encodes everything but unreserved characters and, when `keep_slash`, '/'.
+std::string UrlEscape(std::string_view s, bool keep_slash);
+
+}  // namespace lifeboat::hdfs
+
+#endif  // LIFEBOAT_PLUGINS_HDFS_SRC_WEBHDFS_H_
