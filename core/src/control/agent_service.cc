@@ -42,6 +42,20 @@ class CancelWatcher {
     thread_.join();
   }
 
+  // Watches one call for as long as it lives (also when the call throws).
+  class Scope {
+   public:
+    Scope(CancelWatcher& w, const net::CallContext* ctx, std::atomic<bool>* flag)
+        : w_(w), id_(w.Watch(ctx, flag)) {}
+    ~Scope() { w_.Unwatch(id_); }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    CancelWatcher& w_;
+    const uint64_t id_;
+  };
+
   uint64_t Watch(const net::CallContext* ctx, std::atomic<bool>* flag) {
     uint64_t id;
     {
@@ -168,14 +182,13 @@ class AgentService::Impl {
     }
     const lb_op op = static_cast<lb_op>(req.op());
     std::atomic<bool> cancel{false};
-    const uint64_t watch = watcher_.Watch(&ctx, &cancel);
+    CancelWatcher::Scope watch(watcher_, &ctx, &cancel);
     CallOptions opts;
     opts.cancel = &cancel;
     opts.on_progress = [&ctx](const pb::Progress& p) { ctx.ReportProgress(ToChannel(p)); };
     const auto start = SteadyClock::now();
     std::string out;
     Status s = local_.Call(req.component(), op, req.request(), &out, opts);
-    watcher_.Unwatch(watch);
     const auto millis =
         std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start).count();
     const auto level = ctx.op_id().empty() ? spdlog::level::debug : spdlog::level::info;
