@@ -406,7 +406,7 @@ TEST_F(HandlerTest, AdminsMakeListAndRevokeTokens) {
 TEST_F(HandlerTest, ModulesAddRoutesWithRolesAndLiteralsWinOverParameters) {
   Route endpoints;
   endpoints.method = "GET";
-  endpoints.pattern = "/v1/services/{name}/endpoints";
+  endpoints.pattern = "/v1/extensions/{name}/echo";
   endpoints.min_role = Role::kViewer;
   endpoints.fn = [](const RouteRequest& r) {
     return JsonResponse(200, {{"service", r.path.at("name")}, {"caller", r.caller.name}});
@@ -414,7 +414,7 @@ TEST_F(HandlerTest, ModulesAddRoutesWithRolesAndLiteralsWinOverParameters) {
   ASSERT_TRUE(handler_->AddRoute(endpoints).ok());
   EXPECT_EQ(handler_->AddRoute(endpoints).code(), Code::kAlreadyExists);
   Route renamed = endpoints;
-  renamed.pattern = "/v1/services/{other}/endpoints";
+  renamed.pattern = "/v1/extensions/{other}/echo";
   EXPECT_EQ(handler_->AddRoute(renamed).code(), Code::kAlreadyExists) << "same shape";
   Route bad = endpoints;
   bad.pattern = "v1/x";
@@ -425,30 +425,30 @@ TEST_F(HandlerTest, ModulesAddRoutesWithRolesAndLiteralsWinOverParameters) {
   bad.fn = nullptr;
   EXPECT_EQ(handler_->AddRoute(bad).code(), Code::kInvalidArgument);
 
-  Response r = As(Role::kViewer, "GET", "/v1/services/sales/endpoints");
+  Response r = As(Role::kViewer, "GET", "/v1/extensions/sales/echo");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Json(r)["service"], "sales");
   EXPECT_EQ(Json(r)["caller"], "viewer-token");
 
-  Route failover;
-  failover.method = "POST";
-  failover.pattern = "/v1/services/{name}/failover";
-  failover.min_role = Role::kAdmin;
-  failover.fn = [](const RouteRequest&) { return JsonResponse(202, json::object()); };
-  ASSERT_TRUE(handler_->AddRoute(failover).ok());
-  EXPECT_EQ(As(Role::kOperator, "POST", "/v1/services/s/failover").status, 403);
-  EXPECT_EQ(As(Role::kAdmin, "POST", "/v1/services/s/failover").status, 202);
+  Route admin_only;
+  admin_only.method = "POST";
+  admin_only.pattern = "/v1/extensions/{name}/switch";
+  admin_only.min_role = Role::kAdmin;
+  admin_only.fn = [](const RouteRequest&) { return JsonResponse(202, json::object()); };
+  ASSERT_TRUE(handler_->AddRoute(admin_only).ok());
+  EXPECT_EQ(As(Role::kOperator, "POST", "/v1/extensions/s/switch").status, 403);
+  EXPECT_EQ(As(Role::kAdmin, "POST", "/v1/extensions/s/switch").status, 202);
 
   // A literal segment beats a parameter in the same place, whatever the order of adding.
   Route literal;
   literal.method = "GET";
-  literal.pattern = "/v1/services/special/endpoints";
+  literal.pattern = "/v1/extensions/special/echo";
   literal.fn = [](const RouteRequest&) { return JsonResponse(200, {{"literal", true}}); };
   ASSERT_TRUE(handler_->AddRoute(literal).ok());
-  EXPECT_TRUE(Json(As(Role::kViewer, "GET", "/v1/services/special/endpoints"))["literal"]);
+  EXPECT_TRUE(Json(As(Role::kViewer, "GET", "/v1/extensions/special/echo"))["literal"]);
   bool listed = false;
   for (const auto& info : handler_->Routes()) {
-    listed = listed || info.pattern == "/v1/services/{name}/failover";
+    listed = listed || info.pattern == "/v1/extensions/{name}/switch";
   }
   EXPECT_TRUE(listed);
 }
@@ -480,16 +480,15 @@ TEST_F(HandlerTest, MetricsParseAndCountJobsBytesAndRpo) {
 
 TEST_F(HandlerTest, MetricsCollectorsAddGaugesAndAFailingOneIsReported) {
   ASSERT_TRUE(handler_
-                  ->AddMetricsCollector("control",
-                                        [](MetricsWriter& w) {
-                                          return w.Add("lifeboat_cluster_healthy",
-                                                       "1 when the cluster's agent answers",
-                                                       MetricType::kGauge,
-                                                       {{{{"cluster", "a \"quoted\""}}, 1}});
-                                        })
+                  ->AddMetricsCollector(
+                      "extension",
+                      [](MetricsWriter& w) {
+                        return w.Add("lifeboat_test_healthy", "1 when the cluster's agent answers",
+                                     MetricType::kGauge, {{{{"cluster", "a \"quoted\""}}, 1}});
+                      })
                   .ok());
   EXPECT_EQ(
-      handler_->AddMetricsCollector("control", [](MetricsWriter&) { return OkStatus(); }).code(),
+      handler_->AddMetricsCollector("extension", [](MetricsWriter&) { return OkStatus(); }).code(),
       Code::kAlreadyExists);
   ASSERT_TRUE(
       handler_
@@ -499,8 +498,8 @@ TEST_F(HandlerTest, MetricsCollectorsAddGaugesAndAFailingOneIsReported) {
   Response r = As(Role::kViewer, "GET", "/metrics");
   auto parsed = lifeboat::testing::ParsePrometheusText(r.body);
   ASSERT_TRUE(parsed.error.empty()) << parsed.error << "\n" << r.body;
-  EXPECT_EQ(parsed.Value("lifeboat_cluster_healthy", {{"cluster", "a \"quoted\""}}), 1.0);
-  EXPECT_EQ(parsed.Value("lifeboat_metrics_collector_up", {{"collector", "control"}}), 1.0);
+  EXPECT_EQ(parsed.Value("lifeboat_test_healthy", {{"cluster", "a \"quoted\""}}), 1.0);
+  EXPECT_EQ(parsed.Value("lifeboat_metrics_collector_up", {{"collector", "extension"}}), 1.0);
   EXPECT_EQ(parsed.Value("lifeboat_metrics_collector_up", {{"collector", "broken"}}), 0.0);
 }
 
