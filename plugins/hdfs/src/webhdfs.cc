@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <set>
 
 namespace lifeboat::hdfs {
 namespace {
@@ -350,6 +351,88 @@ StatusOr<std::string> WebHdfsClient::ReadAll(const std::string& path) {
   return std::move(data.body);
 }
 
+StatusOr<std::string> WebHdfsClient::Read(const std::string& path, uint64_t offset,
+                                          uint64_t length) {
+  std::string params = "&offset=" + std::to_string(offset) + "&length=" + std::to_string(length);
+  Reply r = NameNodeCall("GET", path, "OPEN", params, nullptr);
+  if (!r.error.empty()) return UnavailableError(What("OPEN", path) + ": " + r.error, path);
+  if (r.code != 307) {
+    LIFEBOAT_RETURN_IF_ERROR(StatusFromResponse(r.code, r.body, What("OPEN", path), options_.user));
+    return r.body;
+  }
+  Reply data = Perform("GET", r.location, nullptr, /*data_call=*/true);
+  if (!data.error.empty()) {
+    return UnavailableError(What("OPEN", path) + ": DataNode: " + data.error, path);
+  }
+  LIFEBOAT_RETURN_IF_ERROR(
+      StatusFromResponse(data.code, data.body, What("OPEN", path), options_.user));
+  return std::move(data.body);
+}
+
+Status WebHdfsClient::Append(const std::string& path, std::string_view data) {
+  Reply r = NameNodeCall("POST", path, "APPEND", "", nullptr);
+  if (!r.error.empty()) return UnavailableError(What("APPEND", path) + ": " + r.error, path);
+  if (r.code != 307) {
+    LIFEBOAT_RETURN_IF_ERROR(
+        StatusFromResponse(r.code, r.body, What("APPEND", path), options_.user));
+    return InternalError(What("APPEND", path) + ": expected a redirect to a DataNode, got HTTP " +
+                             std::to_string(r.code),
+                         path);
+  }
+  std::string content(data);
+  Reply post = Perform("POST", r.location, &content, /*data_call=*/true);
+  if (!post.error.empty()) {
+    return UnavailableError(What("APPEND", path) + ": DataNode: " + post.error, path);
+  }
+  return StatusFromResponse(post.code, post.body, What("APPEND", path), options_.user);
+}
+
+Status WebHdfsClient::SetTimes(const std::string& path, int64_t modification_ms,
+                               int64_t access_ms) {
+  return JsonCall("PUT", path, "SETTIMES",
+                  "&modificationtime=" + std::to_string(modification_ms) +
+                      "&accesstime=" + std::to_string(access_ms))
+      .status();
+}
+
+Status WebHdfsClient::SetOwner(const std::string& path, const std::string& owner,
+                               const std::string& group) {
+  std::string params;
+  if (!owner.empty()) params += "&owner=" + UrlEscape(owner, false);
+  if (!group.empty()) params += "&group=" + UrlEscape(group, false);
+  return JsonCall("PUT", path, "SETOWNER", params).status();
+}
+
+StatusOr<WebHdfsClient::FileChecksum> WebHdfsClient::GetFileChecksum(const std::string& path) {
+  // The NameNode redirects to a DataNode, which computes it.
+  Reply r = NameNodeCall("GET", path, "GETFILECHECKSUM", "", nullptr);
+  if (!r.error.empty()) {
+    return UnavailableError(What("GETFILECHECKSUM", path) + ": " + r.error, path);
+  }
+  std::string body = r.body;
+  long code = r.code;
+  if (r.code == 307) {
+    Reply dn = Perform("GET", r.location, nullptr, /*data_call=*/false);
+    if (!dn.error.empty()) {
+      return UnavailableError(What("GETFILECHECKSUM", path) + ": DataNode: " + dn.error, path);
+    }
+    body = dn.body;
+    code = dn.code;
+  }
+  LIFEBOAT_RETURN_IF_ERROR(
+      StatusFromResponse(code, body, What("GETFILECHECKSUM", path), options_.user));
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j["FileChecksum"].is_object()) {
+    return InternalError(
+        What("GETFILECHECKSUM", path) + ": unexpected answer " + body.substr(0, 200), path);
+  }
+  FileChecksum sum;
+  sum.algorithm = j["FileChecksum"].value("algorithm", std::string());
+  sum.bytes = j["FileChecksum"].value("bytes", std::string());
+  sum.length = j["FileChecksum"].value("length", uint64_t{0});
+  return sum;
+}
+
 StatusOr<bool> WebHdfsClient::Delete(const std::string& path, bool recursive) {
   LIFEBOAT_ASSIGN_OR_RETURN(nlohmann::json j,
                             JsonCall("DELETE", path, "DELETE",
@@ -396,6 +479,92 @@ StatusOr<bool> WebHdfsClient::DeleteSnapshot(const std::string& path, const std:
     return false;
   }
   return j.status();
+}
+
+StatusOr<std::vector<SnapshotDiffEntry>> WebHdfsClient::GetSnapshotDiff(const std::string& path,
+                                                                        const std::string& from,
+                                                                        const std::string& to) {
+  std::vector<SnapshotDiffEntry> out;
+  const std::string names =
+      "&oldsnapshotname=" + UrlEscape(from, false) + "&snapshotname=" + UrlEscape(to, false);
+  std::string start_path;
+  int64_t index = -1;
+  for (int page = 0;; ++page) {
+    std::string params = names;
+    if (page > 0) {
+      params += "&snapshotdiffstartpath=" + UrlEscape(start_path, false) +
+                "&snapshotdiffindex=" + std::to_string(index);
+    }
+    std::string exception;
+    StatusOr<nlohmann::json> j =
+        JsonCall("GET", path, "GETSNAPSHOTDIFFLISTING", params, &exception);
+    if (!j.ok() && page == 0 && j.status().code() == Code::kInvalidArgument) {
+      break;  // an older NameNode: no paged listing; one GETSNAPSHOTDIFF below
+    }
+    if (!j.ok()) return j.status();
+    const nlohmann::json& listing = (*j)["SnapshotDiffReportListing"];
+    if (!listing.is_object()) {
+      return InternalError(
+          "GETSNAPSHOTDIFFLISTING " + path + ": unexpected answer " + j->dump().substr(0, 300),
+          path);
+    }
+    auto add = [&out](const nlohmann::json& list, SnapshotDiffEntry::Type type) {
+      if (!list.is_array()) return;
+      for (const nlohmann::json& e : list) {
+        SnapshotDiffEntry entry;
+        entry.type = type;
+        entry.source = e.value("sourcePath", std::string());
+        entry.target = e.value("targetPath", std::string());
+        // A rename is listed among the deletes, with the new path as targetPath.
+        if (type == SnapshotDiffEntry::kDelete && !entry.target.empty()) {
+          entry.type = SnapshotDiffEntry::kRename;
+        }
+        out.push_back(std::move(entry));
+      }
+    };
+    add(listing.value("deleteList", nlohmann::json()), SnapshotDiffEntry::kDelete);
+    add(listing.value("createList", nlohmann::json()), SnapshotDiffEntry::kCreate);
+    add(listing.value("modifyList", nlohmann::json()), SnapshotDiffEntry::kModify);
+    std::string last_path = listing.value("lastPath", std::string());
+    int64_t last_index = listing.value("lastIndex", int64_t{-1});
+    if (last_path.empty() && last_index == -1) {
+      // The listing reports a rename twice: in deleteList with its targetPath, and as a
+      // create of the target (isReference). Keep the rename only, as GETSNAPSHOTDIFF does.
+      std::set<std::string> rename_targets;
+      for (const SnapshotDiffEntry& e : out) {
+        if (e.type == SnapshotDiffEntry::kRename) rename_targets.insert(e.target);
+      }
+      std::erase_if(out, [&](const SnapshotDiffEntry& e) {
+        return e.type == SnapshotDiffEntry::kCreate && rename_targets.count(e.source) > 0;
+      });
+      return out;
+    }
+    if (last_path == start_path && last_index == index && page > 0) {
+      return InternalError("GETSNAPSHOTDIFFLISTING " + path + ": the listing does not advance (" +
+                               last_path + ", " + std::to_string(last_index) + ")",
+                           path);
+    }
+    start_path = last_path;
+    index = last_index;
+  }
+  LIFEBOAT_ASSIGN_OR_RETURN(nlohmann::json j, JsonCall("GET", path, "GETSNAPSHOTDIFF", names));
+  const nlohmann::json& list = j["SnapshotDiffReport"]["diffList"];
+  if (!list.is_array()) {
+    return InternalError(
+        "GETSNAPSHOTDIFF " + path + ": unexpected answer " + j.dump().substr(0, 300), path);
+  }
+  for (const nlohmann::json& e : list) {
+    SnapshotDiffEntry entry;
+    std::string type = e.value("type", std::string());
+    entry.type = type == "CREATE"   ? SnapshotDiffEntry::kCreate
+                 : type == "DELETE" ? SnapshotDiffEntry::kDelete
+                 : type == "RENAME" ? SnapshotDiffEntry::kRename
+                                    : SnapshotDiffEntry::kModify;
+    entry.source = e.value("sourcePath", std::string());
+    entry.target = e.value("targetPath", std::string());
+    out.push_back(std::move(entry));
+  }
+  return out;
 }
 
 StatusOr<std::vector<SnapshotInfo>> WebHdfsClient::GetSnapshotList(const std::string& path) {

@@ -55,6 +55,19 @@ struct SnapshotInfo {
   bool deleted = false;         // deletion pending (ordered snapshot deletion)
 };
 
+// One change between two snapshots of a directory. Paths are relative to the snapshottable
+// directory. As HDFS reports them: a created directory stands for its whole subtree (its
+// children are not listed); an overwritten file (CREATE with overwrite) is a DELETE and a
+// CREATE of the same path; a MODIFY of an item that was also renamed names it by its path
+// in the EARLIER snapshot (translate it through the renames). GETSNAPSHOTDIFFLISTING also
+// lists a rename's target as a create (isReference); the client drops that duplicate.
+struct SnapshotDiffEntry {
+  enum Type { kCreate, kModify, kDelete, kRename };
+  Type type = kModify;
+  std::string source;  // the path (for a rename: the old one)
+  std::string target;  // a rename's new path; "" otherwise
+};
+
 // What one NameNode says about itself (from its /jmx servlet).
 struct NameNodeState {
   std::string address;  // as configured
@@ -115,6 +128,23 @@ class WebHdfsClient {
   Status Create(const std::string& path, std::string_view data, const CreateOptions& options);
   // OPEN: the whole content of a (small) file.
   StatusOr<std::string> ReadAll(const std::string& path);
+  // OPEN of `length` bytes from `offset` (fewer at the end of the file).
+  StatusOr<std::string> Read(const std::string& path, uint64_t offset, uint64_t length);
+  // APPEND `data` to an existing file (NameNode, then the DataNode it names).
+  Status Append(const std::string& path, std::string_view data);
+  // SETTIMES; -1 leaves a time unchanged.
+  Status SetTimes(const std::string& path, int64_t modification_ms, int64_t access_ms);
+  // SETOWNER; an empty name leaves that part unchanged (changing the owner needs the
+  // superuser).
+  Status SetOwner(const std::string& path, const std::string& owner, const std::string& group);
+  // GETFILECHECKSUM: {algorithm, bytes (hex), length}. WebHDFS always answers the
+  // MD5-of-MD5-of-CRC32C form, which depends on the block size and bytes per checksum.
+  struct FileChecksum {
+    std::string algorithm;
+    std::string bytes;
+    uint64_t length = 0;
+  };
+  StatusOr<FileChecksum> GetFileChecksum(const std::string& path);
   // DELETE; true when something was deleted, false when `path` did not exist.
   StatusOr<bool> Delete(const std::string& path, bool recursive);
   // RENAME; FAILED_PRECONDITION when HDFS refuses (answer false): the source is missing or
@@ -129,6 +159,12 @@ class WebHdfsClient {
   StatusOr<std::string> CreateSnapshot(const std::string& path, const std::string& name);
   // DELETESNAPSHOT; false when no snapshot of that name exists.
   StatusOr<bool> DeleteSnapshot(const std::string& path, const std::string& name);
+  // The changes of directory `path` from snapshot `from` to snapshot `to` ("" = the live
+  // directory). GETSNAPSHOTDIFFLISTING, paged (Hadoop 3.4+: large diffs do not have to fit in
+  // one answer); GETSNAPSHOTDIFF where the server lacks it. Order: as the server lists them.
+  StatusOr<std::vector<SnapshotDiffEntry>> GetSnapshotDiff(const std::string& path,
+                                                           const std::string& from,
+                                                           const std::string& to);
   // GETSNAPSHOTLIST (Hadoop 3.4+).
   StatusOr<std::vector<SnapshotInfo>> GetSnapshotList(const std::string& path);
 

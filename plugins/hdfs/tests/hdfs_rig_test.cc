@@ -252,6 +252,94 @@ TEST_F(HdfsRigTest, SnapshotsAndExtendedAttributes) {
   EXPECT_FALSE(*deleted);
 }
 
+TEST_F(HdfsRigTest, DataPathRangesAppendTimesOwnerChecksum) {
+  WebHdfsClient& c = *primary_;
+  std::string content;
+  for (int i = 0; i < 5000; ++i) content += static_cast<char>('a' + i % 26);
+  WebHdfsClient::CreateOptions o;
+  o.block_size = 4096;
+  ASSERT_TRUE(c.Create(base_ + "/f", content.substr(0, 3000), o).ok());
+  ASSERT_TRUE(c.Append(base_ + "/f", content.substr(3000)).ok());
+  StatusOr<std::string> all = c.ReadAll(base_ + "/f");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(*all, content);
+  // A range across the block boundary, and one past the end.
+  StatusOr<std::string> range = c.Read(base_ + "/f", 4000, 200);
+  ASSERT_TRUE(range.ok()) << range.status().ToString();
+  EXPECT_EQ(*range, content.substr(4000, 200));
+  StatusOr<std::string> tail = c.Read(base_ + "/f", 4900, 1000);
+  ASSERT_TRUE(tail.ok()) << tail.status().ToString();
+  EXPECT_EQ(*tail, content.substr(4900));
+
+  ASSERT_TRUE(c.SetTimes(base_ + "/f", 1700000000123, -1).ok());
+  ASSERT_TRUE(c.SetOwner(base_ + "/f", "alice", "analysts").ok());
+  StatusOr<FileStatus> st = c.GetFileStatus(base_ + "/f");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->modification_ms, 1700000000123);
+  EXPECT_EQ(st->owner, "alice");
+  EXPECT_EQ(st->group, "analysts");
+  WebHdfsClient alice(Options("primary", "alice"));
+  EXPECT_EQ(alice.SetOwner(base_ + "/f", "bob", "").code(), Code::kPermissionDenied)
+      << "only the superuser gives files away";
+
+  // The HDFS checksum matches for equal content and block size, not across block sizes.
+  ASSERT_TRUE(c.Create(base_ + "/same", content, o).ok());
+  WebHdfsClient::CreateOptions other = o;
+  other.block_size = 2048;
+  ASSERT_TRUE(c.Create(base_ + "/other-blocks", content, other).ok());
+  StatusOr<WebHdfsClient::FileChecksum> a = c.GetFileChecksum(base_ + "/f");
+  StatusOr<WebHdfsClient::FileChecksum> b = c.GetFileChecksum(base_ + "/same");
+  StatusOr<WebHdfsClient::FileChecksum> d = c.GetFileChecksum(base_ + "/other-blocks");
+  ASSERT_TRUE(a.ok() && b.ok() && d.ok()) << a.status().ToString() << d.status().ToString();
+  EXPECT_NE(a->algorithm.find("CRC32C"), std::string::npos) << a->algorithm;
+  EXPECT_FALSE(a->bytes.empty());
+  EXPECT_EQ(a->bytes, b->bytes);
+  EXPECT_NE(a->bytes, d->bytes);
+}
+
+TEST_F(HdfsRigTest, SnapshotDiffListsChangesAcrossPages) {
+  WebHdfsClient& c = *primary_;
+  const std::string d = base_ + "/diff";
+  Write(d + "/keep.txt", "keep");
+  Write(d + "/gone.txt", "gone");
+  Write(d + "/sub/b.txt", "b");
+  Write(d + "/over.txt", "v1");
+  ASSERT_TRUE(c.AllowSnapshot(d).ok());
+  ASSERT_TRUE(c.CreateSnapshot(d, "s1").ok());
+  // More changes than one answer holds (the rig pages every 16 entries).
+  for (int i = 0; i < 40; ++i) Write(d + "/new-" + std::to_string(100 + i), "n");
+  ASSERT_TRUE(c.Delete(d + "/gone.txt", false).ok());
+  ASSERT_TRUE(c.Rename(d + "/sub", d + "/sub2").ok());
+  ASSERT_TRUE(c.Append(d + "/sub2/b.txt", "more").ok());
+  Write(d + "/over.txt", "v2");  // overwrite: a delete and a create of the same path
+  ASSERT_TRUE(c.CreateSnapshot(d, "s2").ok());
+
+  StatusOr<std::vector<SnapshotDiffEntry>> diff = c.GetSnapshotDiff(d, "s1", "s2");
+  ASSERT_TRUE(diff.ok()) << diff.status().ToString();
+  std::multiset<std::string> got;
+  for (const SnapshotDiffEntry& e : *diff) {
+    const char* type = e.type == SnapshotDiffEntry::kCreate   ? "C "
+                       : e.type == SnapshotDiffEntry::kDelete ? "D "
+                       : e.type == SnapshotDiffEntry::kRename ? "R "
+                                                              : "M ";
+    got.insert(type + e.source + (e.target.empty() ? "" : " -> " + e.target));
+  }
+  std::multiset<std::string> want = {"M ", "D gone.txt", "R sub -> sub2", "D over.txt",
+                                     "C over.txt",
+                                     // the modify of the renamed file names its old path
+                                     "M sub/b.txt"};
+  for (int i = 0; i < 40; ++i) want.insert("C new-" + std::to_string(100 + i));
+  EXPECT_EQ(got.size(), want.size());
+  for (const std::string& w : want) EXPECT_EQ(got.count(w), want.count(w)) << "want '" << w << "'";
+  for (const std::string& g : got) EXPECT_EQ(want.count(g), got.count(g)) << "got '" << g << "'";
+
+  // Against the live directory ("" = now): nothing changed since s2.
+  StatusOr<std::vector<SnapshotDiffEntry>> none = c.GetSnapshotDiff(d, "s2", "");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty());
+  EXPECT_FALSE(c.GetSnapshotDiff(d, "s1", "no-such").ok());
+}
+
 TEST_F(HdfsRigTest, PluginProbesBothClusters) {
   for (const std::string cluster : {"primary", "secondary"}) {
     lb_instance* inst = Instance(cluster);

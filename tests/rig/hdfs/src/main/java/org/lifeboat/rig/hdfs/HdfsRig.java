@@ -80,6 +80,8 @@ public final class HdfsRig {
     conf.setInt("dfs.namenode.safemode.extension", 0);
     // Small listing pages (default 1000), so that clients' paging is exercised by small trees.
     conf.setInt("dfs.ls.limit", 64);
+    // The same for GETSNAPSHOTDIFFLISTING (default 1000 entries per answer).
+    conf.setInt("dfs.namenode.snapshotdiff.listing.limit", 16);
     for (Map.Entry<String, String> o : args.options().entrySet()) {
       if (o.getKey().startsWith("conf.")) {
         conf.set(o.getKey().substring("conf.".length()), o.getValue());
