@@ -9,6 +9,9 @@
 //  - every answer has an HTTP status in 100..599 and converts back to a Beast response;
 //  - a JSON answer is valid JSON, and an error answer carries a known code name;
 //  - without a role byte, nothing behind a token is ever answered 2xx (no token is known).
+// What inputs make (tokens, clusters, audit records) stays in the state store, and listings
+// are linear in it; the engine is reopened on an empty directory every kInputsPerState
+// inputs, so that memory reflects one input's work rather than a million's.
 #include <lifeboat/core/api/api.h>
 #include <lifeboat/core/engine.h>
 #include <stdlib.h>
@@ -39,6 +42,21 @@ struct Fixture {
 };
 
 Fixture* g_fixture = nullptr;
+constexpr int kInputsPerState = 4096;
+int g_inputs = 0;
+
+void OpenFreshState() {
+  g_fixture->handler.reset();
+  g_fixture->engine.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(g_fixture->dir / "state", ec);
+  lifeboat::core::EngineOptions o;
+  o.state_dir = g_fixture->dir / "state";
+  auto engine = lifeboat::core::Engine::Open(o);
+  Check(engine.ok());
+  g_fixture->engine = std::move(engine).value();
+  g_fixture->handler = std::make_unique<api::ApiHandler>(*g_fixture->engine);
+}
 
 void RemoveStateDir() {
   if (g_fixture == nullptr) return;
@@ -53,18 +71,14 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   Check(::mkdtemp(tmpl) != nullptr);
   g_fixture = new Fixture();  // lives for the process: libFuzzer never returns to tear down
   g_fixture->dir = tmpl;
-  lifeboat::core::EngineOptions o;
-  o.state_dir = g_fixture->dir / "state";
-  auto engine = lifeboat::core::Engine::Open(o);
-  Check(engine.ok());
-  g_fixture->engine = std::move(engine).value();
-  g_fixture->handler = std::make_unique<api::ApiHandler>(*g_fixture->engine);
+  OpenFreshState();
   std::atexit(RemoveStateDir);
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
+  if (++g_inputs % kInputsPerState == 0) OpenFreshState();
   const int who = data[0] % 4;
   http::request_parser<http::string_body> parser;
   parser.eager(true);
