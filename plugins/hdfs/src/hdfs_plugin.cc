@@ -193,6 +193,29 @@ Status HdfsPlugin::ListTree(sdk::Call& call, const std::string& root,
   return OkStatus();
 }
 
+Status HdfsPlugin::EnsureSnapshottable(const std::string& path, const FileStatus& dir) {
+  if (dir.snapshot_enabled) return OkStatus();
+  if (!config_.allow_snapshot) {
+    return FailedPreconditionError(path +
+                                       " is not snapshottable and allow_snapshot is false: an "
+                                       "administrator must run `hdfs dfsadmin -allowSnapshot " +
+                                       path + "`",
+                                   path);
+  }
+  Status allowed = client_.AllowSnapshot(path);
+  if (allowed.code() == Code::kPermissionDenied) {
+    return FailedPreconditionError(
+        path + " is not snapshottable, and user '" + config_.user +
+            "' may not make it so (only the HDFS superuser may): an administrator must run "
+            "`hdfs dfsadmin -allowSnapshot " +
+            path + "` (" + allowed.message() + ")",
+        path);
+  }
+  LIFEBOAT_RETURN_IF_ERROR(allowed);
+  host_.Info("allowed snapshots on " + path);
+  return OkStatus();
+}
+
 StatusOr<v1::CutResponse> HdfsPlugin::Cut(sdk::Call& call, const v1::CutRequest& req) {
   if (req.cut_unix_nanos() != 0) {
     return UnimplementedError(
@@ -216,27 +239,7 @@ StatusOr<v1::CutResponse> HdfsPlugin::Cut(sdk::Call& call, const v1::CutRequest&
   StatusOr<FileStatus> existing = client_.GetFileStatus(snapshot_path);
   if (!existing.ok() && existing.status().code() != Code::kNotFound) return existing.status();
   if (!existing.ok()) {
-    if (!dir.snapshot_enabled) {
-      if (!config_.allow_snapshot) {
-        return FailedPreconditionError(
-            path +
-                " is not snapshottable and allow_snapshot is false: an administrator must "
-                "run `hdfs dfsadmin -allowSnapshot " +
-                path + "`",
-            path);
-      }
-      Status allowed = client_.AllowSnapshot(path);
-      if (allowed.code() == Code::kPermissionDenied) {
-        return FailedPreconditionError(
-            path + " is not snapshottable, and user '" + config_.user +
-                "' may not make it so (only the HDFS superuser may): an administrator must run "
-                "`hdfs dfsadmin -allowSnapshot " +
-                path + "` (" + allowed.message() + ")",
-            path);
-      }
-      LIFEBOAT_RETURN_IF_ERROR(allowed);
-      host_.Info("allowed snapshots on " + path);
-    }
+    LIFEBOAT_RETURN_IF_ERROR(EnsureSnapshottable(path, dir));
     start = host_.NowUnixNanos();
     StatusOr<std::string> created = client_.CreateSnapshot(path, name);
     end = host_.NowUnixNanos();
@@ -300,6 +303,55 @@ StatusOr<v1::ReleaseResponse> HdfsPlugin::Release(sdk::Call& call, const v1::Rel
   }
   v1::ReleaseResponse resp;
   resp.set_released(true);
+  return resp;
+}
+
+StatusOr<v1::CommitResponse> HdfsPlugin::Commit(sdk::Call& call, const v1::CommitRequest& req) {
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.snapshot().data_set()));
+  const std::string& name = req.snapshot().snapshot_id();
+  if (name.empty()) return InvalidArgumentError("commit needs the snapshot reference's id");
+  StatusOr<FileStatus> dir = client_.GetFileStatus(path);
+  if (!dir.ok() && dir.status().code() == Code::kNotFound) {
+    return FailedPreconditionError("nothing to commit: " + path +
+                                       " does not exist on HDFS cluster '" + config_.cluster +
+                                       "' (transfer the point first)",
+                                   path);
+  }
+  LIFEBOAT_RETURN_IF_ERROR(dir.status());
+  if (!dir->is_dir) {
+    return FailedPreconditionError(path + " on the target is a file, not the data set's directory",
+                                   path);
+  }
+  const std::string snapshot_path = Join(path, ".snapshot/" + name);
+  StatusOr<FileStatus> existing = client_.GetFileStatus(snapshot_path);
+  if (!existing.ok() && existing.status().code() != Code::kNotFound) return existing.status();
+  if (!existing.ok()) {
+    LIFEBOAT_RETURN_IF_ERROR(EnsureSnapshottable(path, *dir));
+    StatusOr<std::string> created = client_.CreateSnapshot(path, name);
+    // A concurrent or earlier commit of the same point made it: read it back.
+    existing = client_.GetFileStatus(snapshot_path);
+    if (!existing.ok()) return created.ok() ? existing.status() : created.status();
+  }
+  v1::CommitResponse resp;
+  v1::MemberManifest* manifest = resp.mutable_manifest();
+  LIFEBOAT_RETURN_IF_ERROR(ListTree(call, snapshot_path, *manifest));
+  *manifest->mutable_snapshot() = req.snapshot();
+  manifest->set_base_restore_point_id(req.base_restore_point_id());
+  // The snapshot's own time (NameNode clock), so that a repeated commit answers the same.
+  manifest->set_committed_unix_nanos(existing->modification_ms * 1000000);
+  return resp;
+}
+
+StatusOr<v1::ExpireResponse> HdfsPlugin::Expire(sdk::Call& call, const v1::ExpireRequest& req) {
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.data_set()));
+  v1::ExpireResponse resp;
+  for (const std::string& rp : req.restore_point_ids()) {
+    if (call.Cancelled()) return CancelledError("expire cancelled before point " + rp, path);
+    StatusOr<bool> deleted = client_.DeleteSnapshot(path, SnapshotName(config_, rp));
+    if (!deleted.ok() && deleted.status().code() == Code::kNotFound) deleted = false;
+    LIFEBOAT_RETURN_IF_ERROR(deleted.status());
+    (*deleted ? resp.add_removed() : resp.add_already_absent())->assign(rp);
+  }
   return resp;
 }
 

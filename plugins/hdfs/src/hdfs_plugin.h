@@ -8,8 +8,11 @@
 // user.lifeboat.cut.<snapshot name> ("<start ns> <end ns> <op id>"), so that a repeated cut
 // answers the same interval; release deletes the snapshot and that attribute.
 //
-// Done: describe, validate, probe, resolve, prepare, cut, release. Not yet (UNIMPLEMENTED):
-// plan_transfer, transfer, verify, commit, restore, expire, sync_security, fence, unfence
+// On the target, the data set lives at the same path, and each committed point is a
+// snapshot of the same name there (commit); expire deletes such snapshots.
+//
+// Done: describe, validate, probe, resolve, prepare, cut, release, commit, expire. Not yet
+// (UNIMPLEMENTED): plan_transfer, transfer, verify, restore, sync_security, fence, unfence
 // (plugins/hdfs/README.md says what is planned for each).
 //
 // Thread-safety: every operation may run concurrently with any other on the same instance;
@@ -63,12 +66,24 @@ class HdfsPlugin : public sdk::ComponentPlugin {
   // Deletes the snapshot of the reference and its cut attribute; released = true also when
   // it was gone already.
   StatusOr<v1::ReleaseResponse> Release(sdk::Call& call, const v1::ReleaseRequest& req) override;
+  // On the target: creates the snapshot of the same name on the same directory (making it
+  // snapshottable when allowed), so that the point is browsable there and the next
+  // incremental finds its base; answers the committed point's manifest (a listing of that
+  // snapshot). Repeated: answers the same. FAILED_PRECONDITION when the directory is
+  // missing (nothing was transferred) or may not be made snapshottable.
+  StatusOr<v1::CommitResponse> Commit(sdk::Call& call, const v1::CommitRequest& req) override;
+  // Deletes the snapshots of the named points of the data set on this cluster, and nothing
+  // else; points already gone are reported in already_absent.
+  StatusOr<v1::ExpireResponse> Expire(sdk::Call& call, const v1::ExpireRequest& req) override;
 
   WebHdfsClient& client() { return client_; }
 
  private:
   // Lists the tree under `root` (a snapshot path) into `manifest`, sorted by path.
   Status ListTree(sdk::Call& call, const std::string& root, v1::MemberManifest& manifest);
+  // Makes `path` snapshottable if it is not (and allowed); FAILED_PRECONDITION with the
+  // administrator's command otherwise.
+  Status EnsureSnapshottable(const std::string& path, const FileStatus& dir);
 
   sdk::Host host_;
   Config config_;

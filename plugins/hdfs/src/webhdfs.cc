@@ -474,8 +474,10 @@ StatusOr<bool> WebHdfsClient::DeleteSnapshot(const std::string& path, const std:
                                         "&snapshotname=" + UrlEscape(name, false), &exception);
   if (j.ok()) return true;
   // "Cannot delete snapshot NAME from path PATH: the snapshot does not exist."
+  // "...: the snapshot does not exist." / "Directory is not a snapshottable directory: P"
   if (exception == "SnapshotException" &&
-      j.status().message().find("does not exist") != std::string::npos) {
+      (j.status().message().find("does not exist") != std::string::npos ||
+       j.status().message().find("not a snapshottable directory") != std::string::npos)) {
     return false;
   }
   return j.status();

@@ -157,7 +157,8 @@ class WebHdfsClient {
   // CREATESNAPSHOT; returns the snapshot's path. FAILED_PRECONDITION when the directory is
   // not snapshottable or a snapshot of that name exists (exception "SnapshotException").
   StatusOr<std::string> CreateSnapshot(const std::string& path, const std::string& name);
-  // DELETESNAPSHOT; false when no snapshot of that name exists.
+  // DELETESNAPSHOT; false when no snapshot of that name exists (also when the directory is
+  // not snapshottable).
   StatusOr<bool> DeleteSnapshot(const std::string& path, const std::string& name);
   // The changes of directory `path` from snapshot `from` to snapshot `to` ("" = the live
   // directory). GETSNAPSHOTDIFFLISTING, paged (Hadoop 3.4+: large diffs do not have to fit in

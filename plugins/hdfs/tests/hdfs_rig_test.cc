@@ -459,6 +459,69 @@ TEST_F(HdfsRigTest, CutIsASnapshotNamedAfterThePointAndReleaseDropsIt) {
       << "releasing one point leaves the others";
 }
 
+TEST_F(HdfsRigTest, CommitMakesTheSameSnapshotOnTheTargetAndExpireRemovesIt) {
+  const std::string ds = base_ + "/sales";
+  Write(ds + "/a.txt", "hello");
+  lb_instance* source = Instance("primary");
+  lb_instance* target = Instance("secondary");
+  ASSERT_NE(source, nullptr);
+  ASSERT_NE(target, nullptr);
+  StatusOr<v1::CutResponse> cut = Cut(source, ds, "rp-1", "cut-1");
+  ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+
+  v1::CommitRequest commit;
+  commit.set_op_id("commit-1");
+  *commit.mutable_snapshot() = cut->snapshot();
+  StatusOr<v1::CommitResponse> nothing = Call<v1::CommitResponse>(target, LB_OP_COMMIT, commit);
+  EXPECT_EQ(nothing.status().code(), Code::kFailedPrecondition) << nothing.status().ToString();
+  EXPECT_NE(nothing.status().message().find("transfer the point first"), std::string::npos);
+
+  // What a transfer would have left on the target (transfer itself is not done yet).
+  WebHdfsClient secondary(Options("secondary", SuperUser()));
+  ASSERT_TRUE(secondary.Mkdirs(base_).ok());
+  ASSERT_TRUE(secondary.Create(ds + "/a.txt", "hello", WebHdfsClient::CreateOptions()).ok());
+  StatusOr<v1::CommitResponse> committed = Call<v1::CommitResponse>(target, LB_OP_COMMIT, commit);
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  EXPECT_TRUE(secondary.GetFileStatus(ds + "/.snapshot/lifeboat-rp-1").ok());
+  ASSERT_EQ(committed->manifest().entries_size(), 1);
+  EXPECT_EQ(committed->manifest().entries(0).path(), "a.txt");
+  EXPECT_EQ(committed->manifest().snapshot().restore_point_id(), "rp-1");
+  EXPECT_GT(committed->manifest().committed_unix_nanos(), 0);
+  // Changes after the commit stay out of the point; a repeated commit answers the same.
+  ASSERT_TRUE(secondary.Create(ds + "/b.txt", "later", WebHdfsClient::CreateOptions()).ok());
+  StatusOr<v1::CommitResponse> again = Call<v1::CommitResponse>(target, LB_OP_COMMIT, commit);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->SerializeAsString(), committed->SerializeAsString());
+
+  // A second point, then expire the first and one that never existed.
+  StatusOr<v1::CutResponse> cut2 = Cut(source, ds, "rp-2", "cut-2");
+  ASSERT_TRUE(cut2.ok()) << cut2.status().ToString();
+  *commit.mutable_snapshot() = cut2->snapshot();
+  commit.set_op_id("commit-2");
+  ASSERT_TRUE(Call<v1::CommitResponse>(target, LB_OP_COMMIT, commit).ok());
+  v1::ExpireRequest expire;
+  expire.set_op_id("expire-1");
+  *expire.mutable_data_set() = DataSet(ds);
+  expire.add_restore_point_ids("rp-1");
+  expire.add_restore_point_ids("rp-never");
+  StatusOr<v1::ExpireResponse> expired = Call<v1::ExpireResponse>(target, LB_OP_EXPIRE, expire);
+  ASSERT_TRUE(expired.ok()) << expired.status().ToString();
+  ASSERT_EQ(expired->removed_size(), 1);
+  EXPECT_EQ(expired->removed(0), "rp-1");
+  ASSERT_EQ(expired->already_absent_size(), 1);
+  EXPECT_EQ(expired->already_absent(0), "rp-never");
+  EXPECT_EQ(secondary.GetFileStatus(ds + "/.snapshot/lifeboat-rp-1").status().code(),
+            Code::kNotFound);
+  EXPECT_TRUE(secondary.GetFileStatus(ds + "/.snapshot/lifeboat-rp-2").ok());
+  EXPECT_TRUE(primary_->GetFileStatus(ds + "/.snapshot/lifeboat-rp-1").ok())
+      << "expire on the target leaves the source alone";
+  expired = Call<v1::ExpireResponse>(target, LB_OP_EXPIRE, expire);
+  ASSERT_TRUE(expired.ok()) << expired.status().ToString();
+  EXPECT_EQ(expired->removed_size(), 0);
+  EXPECT_EQ(expired->already_absent_size(), 2);
+  Remove(secondary, base_);
+}
+
 TEST_F(HdfsRigTest, CutSaysWhenAnAdministratorMustAllowSnapshots) {
   const std::string ds = base_ + "/guarded";
   Write(ds + "/a", "a");
