@@ -22,6 +22,7 @@ PACKAGES=(
   clang libclang-rt-14-dev           # libFuzzer targets (frame decoder, API requests)
   libacl1-dev                        # localfs: POSIX ACLs in sync_security
   iproute2                           # network namespaces in the control-plane test
+  maven openjdk-17-jdk-headless      # tests/rig: real clusters (HDFS) for the tests labelled rig
 )
 
 missing=()
