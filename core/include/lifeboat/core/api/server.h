@@ -34,7 +34,7 @@ struct ApiServerOptions {
   // connection, each at most this long; then the connection is closed.
   std::chrono::milliseconds request_timeout{30000};
   int io_threads = 1;
-  int handler_threads = 2;
+  int handler_threads = 4;  // calls at once (a verify holds one for its duration)
 };
 
 class ApiServer {
