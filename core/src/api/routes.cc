@@ -8,6 +8,7 @@
 #include <charconv>
 
 #include "http_text.h"
+#include "yaml_guard.h"
 
 namespace lifeboat::core::api {
 namespace {
@@ -164,14 +165,17 @@ StatusOr<std::vector<YamlDocument>> ApplyDocuments(const RouteRequest& r) {
       LIFEBOAT_RETURN_IF_ERROR(OnlyFields(f, {"name", "yaml"}));
       LIFEBOAT_ASSIGN_OR_RETURN(std::string name, StringField(f, "name", false));
       LIFEBOAT_ASSIGN_OR_RETURN(std::string yaml, StringField(f, "yaml", true));
-      LIFEBOAT_ASSIGN_OR_RETURN(auto parsed, ParseYaml(yaml, name.empty() ? "request" : name));
+      if (name.empty()) name = "request";
+      LIFEBOAT_RETURN_IF_ERROR(CheckYamlTerminates(yaml, name));
+      LIFEBOAT_ASSIGN_OR_RETURN(auto parsed, ParseYaml(yaml, name));
       docs.insert(docs.end(), parsed.begin(), parsed.end());
     }
   } else if (type.empty() || type == "application/yaml" || type == "application/x-yaml" ||
              type == "text/yaml" || type == "text/x-yaml" || type == "text/plain") {
     auto source = r.query.find("source");
-    LIFEBOAT_ASSIGN_OR_RETURN(
-        docs, ParseYaml(r.request.body, source == r.query.end() ? "request" : source->second));
+    const std::string name = source == r.query.end() ? "request" : source->second;
+    LIFEBOAT_RETURN_IF_ERROR(CheckYamlTerminates(r.request.body, name));
+    LIFEBOAT_ASSIGN_OR_RETURN(docs, ParseYaml(r.request.body, name));
   } else {
     return InvalidArgumentError(
         "POST /v1/apply takes YAML (Content-Type: application/yaml) or "

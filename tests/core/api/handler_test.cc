@@ -184,6 +184,14 @@ TEST_F(HandlerTest, ApplyRefusesMalformedBodies) {
   Response xml = apply("<a/>", "application/xml");
   EXPECT_EQ(xml.status, 400);
   EXPECT_NE(ErrorMessage(xml).find("application/xml"), std::string::npos);
+  // yaml-cpp 0.7 would allocate until the daemon dies (issue #1040; found by the fuzzer).
+  Response comma = apply("kind: Cluster\n---\n,", "application/yaml");
+  EXPECT_EQ(comma.status, 400);
+  EXPECT_NE(ErrorMessage(comma).find("request:3:1:"), std::string::npos) << ErrorMessage(comma);
+  Response comma_json =
+      apply(R"({"files": [{"name": "c.yaml", "yaml": ","}]})", "application/json");
+  EXPECT_EQ(comma_json.status, 400);
+  EXPECT_NE(ErrorMessage(comma_json).find("c.yaml:1:1:"), std::string::npos);
   Response empty = apply("", "application/yaml");
   EXPECT_EQ(empty.status, 400);
   EXPECT_NE(ErrorMessage(empty).find("no document"), std::string::npos) << ErrorMessage(empty);
