@@ -15,6 +15,7 @@
 
 #include "../lifeboat/cli.h"
 #include "../lifeboat/daemon.h"
+#include "../lifeboat/program.h"
 
 namespace lifeboat::cli {
 namespace {
@@ -154,9 +155,6 @@ StatusOr<int> Run(const AgentArgs& args) {
 
 int main(int argc, char** argv) {
   using namespace lifeboat::cli;
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
-      "lifeboat-agent", std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
-  spdlog::set_level(spdlog::level::info);
   CLI::App app{
       "lifeboat-agent - runs the component plugins of one cluster for the control service\n"
       "(lifeboatd), over mutual TLS.\n\n"
@@ -194,11 +192,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--node-name", args.node_name,
                  "Name in the channel's hello (default: lifeboat-agent@CLUSTER)");
-  app.add_option_function<std::string>(
-         "--log-level",
-         [](const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); },
-         "trace, debug, info (default), warn, error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  SetUpServiceLogging(app, "lifeboat-agent");
   app.footer(
       "Examples:\n"
       "  lifeboat-agent --cluster-file primary.yaml --listen 10.0.0.5:7443 \\\n"
@@ -209,20 +203,7 @@ int main(int argc, char** argv) {
       "lifeboatd reaches it through the cluster's `agent: {address: 10.0.0.5:7443}`; the\n"
       "agent's certificate must be valid for that host (or the cluster's agent.server_name).\n"
       "SIGTERM stops it cleanly. See docs/operations.md.");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;
-  }
-  if (lifeboat::Status bad = CheckFlags(args); !bad.ok()) {
-    std::cerr << "lifeboat-agent: error: " << bad.ToString() << "\n";
-    return kExitUsage;
-  }
-  lifeboat::StatusOr<int> rc = Run(args);
-  if (!rc.ok()) {
-    std::cerr << "lifeboat-agent: error: " << rc.status().ToString() << "\n";
-    return ExitCodeFor(rc.status());
-  }
-  return *rc;
+  return ParseAndRun(
+      app, argc, argv, "lifeboat-agent", [&] { return CheckFlags(args); },
+      [&] { return Run(args); });
 }

@@ -15,6 +15,7 @@
 
 #include "../lifeboat/cli.h"
 #include "../lifeboat/daemon.h"
+#include "../lifeboat/program.h"
 
 namespace lifeboat::cli {
 namespace {
@@ -98,9 +99,6 @@ StatusOr<int> Run(const DaemonArgs& a) {
 
 int main(int argc, char** argv) {
   using namespace lifeboat::cli;
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
-      "lifeboatd", std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
-  spdlog::set_level(spdlog::level::info);
   CLI::App app{
       "lifeboatd - the Lifeboat control service: policies, scheduler, jobs, failover, and\n"
       "the HTTP/JSON API, reaching each cluster through its lifeboat-agent.\n\n"
@@ -144,11 +142,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--node-name", a.node_name, "Name in the agent channel's hello")
       ->capture_default_str();
-  app.add_option_function<std::string>(
-         "--log-level",
-         [](const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); },
-         "trace, debug, info (default), warn, error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  SetUpServiceLogging(app, "lifeboatd");
   app.footer(
       "Examples:\n"
       "  lifeboat --state-dir /var/lib/lifeboat token create ops --role admin --out ops.token\n"
@@ -159,20 +153,6 @@ int main(int argc, char** argv) {
       "  lifeboatd --state-dir .lifeboat --listen 127.0.0.1:7340 --embedded\n"
       "SIGTERM stops it cleanly (a job then running is cancelled and cleaned up).\n"
       "See docs/operations.md.");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;
-  }
-  if (lifeboat::Status bad = CheckFlags(a); !bad.ok()) {
-    std::cerr << "lifeboatd: error: " << bad.ToString() << "\n";
-    return kExitUsage;
-  }
-  lifeboat::StatusOr<int> rc = Run(a);
-  if (!rc.ok()) {
-    std::cerr << "lifeboatd: error: " << rc.status().ToString() << "\n";
-    return ExitCodeFor(rc.status());
-  }
-  return *rc;
+  return ParseAndRun(
+      app, argc, argv, "lifeboatd", [&] { return CheckFlags(a); }, [&] { return Run(a); });
 }
