@@ -8,7 +8,6 @@
 #include <charconv>
 
 #include "http_text.h"
-#include "yaml_guard.h"
 
 namespace lifeboat::core::api {
 namespace {
@@ -166,7 +165,6 @@ StatusOr<std::vector<YamlDocument>> ApplyDocuments(const RouteRequest& r) {
       LIFEBOAT_ASSIGN_OR_RETURN(std::string name, StringField(f, "name", false));
       LIFEBOAT_ASSIGN_OR_RETURN(std::string yaml, StringField(f, "yaml", true));
       if (name.empty()) name = "request";
-      LIFEBOAT_RETURN_IF_ERROR(CheckYamlTerminates(yaml, name));
       LIFEBOAT_ASSIGN_OR_RETURN(auto parsed, ParseYaml(yaml, name));
       docs.insert(docs.end(), parsed.begin(), parsed.end());
     }
@@ -174,7 +172,6 @@ StatusOr<std::vector<YamlDocument>> ApplyDocuments(const RouteRequest& r) {
              type == "text/yaml" || type == "text/x-yaml" || type == "text/plain") {
     auto source = r.query.find("source");
     const std::string name = source == r.query.end() ? "request" : source->second;
-    LIFEBOAT_RETURN_IF_ERROR(CheckYamlTerminates(r.request.body, name));
     LIFEBOAT_ASSIGN_OR_RETURN(docs, ParseYaml(r.request.body, name));
   } else {
     return InvalidArgumentError(

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <utility>
 
+#include "yaml_guard.h"
 #include "yaml_values.h"
 
 namespace lifeboat::core {
@@ -774,6 +775,8 @@ std::string KindOf(const YamlDocument& doc) {
 StatusOr<std::vector<YamlDocument>> ParseAll(const Context& ctx, const std::string& text,
                                              const std::string& file) {
   std::vector<YAML::Node> roots;
+  // yaml-cpp 0.7's LoadAll never returns on some streams (yaml_guard.h): refuse those first.
+  LIFEBOAT_RETURN_IF_ERROR(CheckYamlTerminates(text, file));
   try {
     roots = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {

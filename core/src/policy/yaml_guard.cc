@@ -7,7 +7,7 @@
 
 #include <sstream>
 
-namespace lifeboat::core::api {
+namespace lifeboat::core {
 namespace {
 
 // Notices a document that starts where the previous one started: the parser did not advance.
@@ -65,4 +65,4 @@ Status CheckYamlTerminates(const std::string& text, const std::string& name) {
   return OkStatus();
 }
 
-}  // namespace lifeboat::core::api
+}  // namespace lifeboat::core
