@@ -1,0 +1,2 @@
+package org.lifeboat.rig.mm2;
+public final class Mm2Runner { public static void main(String[] a) {} }
