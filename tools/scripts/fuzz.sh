@@ -6,6 +6,10 @@
 # their libraries are built. Seeds: tests/fuzz/corpus/<name>/ when it exists. What a run
 # finds is kept in <build>/fuzz-corpus/<name>/; a crash leaves its input in
 # <build>/fuzz-artifacts/ and makes this script exit non-zero. LIFEBOAT_FUZZ_SECONDS=0 skips.
+# Bounds, so that a hang or a runaway allocation is a finding and never stalls CI: one input
+# may take ${LIFEBOAT_FUZZ_INPUT_SECONDS:-10} s (-timeout), allocate 1 GiB at once
+# (-malloc_limit_mb) and grow the process to 2 GiB (-rss_limit_mb); the whole run of a fuzzer
+# is killed 60 s past its time.
 set -euo pipefail
 top="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${LIFEBOAT_FUZZ_BUILD_DIR:-$top/build-fuzz}"
@@ -29,6 +33,7 @@ if [ ${#paths[@]} -eq 0 ]; then
   exit 1
 fi
 failed=()
+ran=0
 for p in "${paths[@]}"; do
   name="$(basename "$p" .path)"
   if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
@@ -39,7 +44,10 @@ for p in "${paths[@]}"; do
   dirs=("$corpus")
   [ -d "$top/tests/fuzz/corpus/$name" ] && dirs+=("$top/tests/fuzz/corpus/$name")
   echo "fuzz: $name for ${seconds}s"
-  if ! "$bin" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$artifacts/$name-" \
+  ran=$((ran + 1))
+  if ! timeout --kill-after=10 "$((seconds + 60))" \
+      "$bin" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$artifacts/$name-" \
+      -timeout="${LIFEBOAT_FUZZ_INPUT_SECONDS:-10}" -malloc_limit_mb=1024 -rss_limit_mb=2048 \
       "${dirs[@]}" >"$build/fuzz-$name.log" 2>&1; then
     failed+=("$name")
     tail -n 40 "$build/fuzz-$name.log" >&2
@@ -52,4 +60,8 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz: FAILED: ${failed[*]} (inputs in $build/fuzz-artifacts, logs $build/fuzz-<name>.log)" >&2
   exit 1
 fi
-echo "fuzz: ${#paths[@]} fuzzer(s) clean"
+if [ "$ran" -eq 0 ]; then
+  echo "fuzz: no fuzzer named $* (declared: $(for p in "${paths[@]}"; do basename "$p" .path; done | tr '\n' ' '))" >&2
+  exit 1
+fi
+echo "fuzz: $ran fuzzer(s) clean"
