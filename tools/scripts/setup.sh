@@ -23,6 +23,7 @@ PACKAGES=(
   libacl1-dev                        # localfs: POSIX ACLs in sync_security
   iproute2                           # network namespaces in the control-plane test
   maven openjdk-17-jdk-headless      # tests/rig: real clusters (HDFS) for the tests labelled rig
+  librdkafka-dev                     # Kafka: the plugin's client, rig tests, the MM2 benchmark
 )
 
 missing=()
