@@ -3,13 +3,13 @@
 # ~/.m2 is reused), starts one JVM per system in the background, waits until its endpoints
 # file appears, and stops it again.
 #
-#   tools/scripts/rig.sh start SYSTEM...    start (or keep, if already up) and wait until they answer
+#   tools/scripts/rig.sh start SYSTEM...    start (or keep, if already up) all at once, wait until they answer
 #   tools/scripts/rig.sh stop [SYSTEM...]   stop (all running when none is named)
 #   tools/scripts/rig.sh status [SYSTEM...] what runs: pid, memory, endpoints (exit 3 if one is down)
 #   tools/scripts/rig.sh env SYSTEM...      `export LIFEBOAT_RIG_<SYSTEM>=<endpoints file>` lines
 #   tools/scripts/rig.sh build              only build the launchers
 #
-# Systems: the folders of tests/rig with a jvm.flags file (now: hdfs). Files, under
+# Systems: the folders of tests/rig with a jvm.flags file (now: hdfs, kafka, kafka39). Files, under
 # ${LIFEBOAT_RIG_DIR:-${LIFEBOAT_BUILD_DIR:-build}/rig}: SYSTEM.json (endpoints, present only
 # while the system answers), SYSTEM.log, SYSTEM.pid, SYSTEM/ (data, wiped at each start),
 # jars/. Environment: LIFEBOAT_RIG_TIMEOUT (seconds to wait for a start, default 300),
@@ -75,7 +75,8 @@ build_jars() {
   echo "rig: launchers built in $((SECONDS - t0)) s" >&2
 }
 
-start_one() {
+# Launches the JVM of one system in the background (unless it is already up); wait_one waits.
+launch_one() {
   local sys="$1" pid
   pid="$(pid_of "$sys")"
   if [ -n "$pid" ] && [ -f "$rigdir/$sys.json" ]; then
@@ -91,18 +92,25 @@ start_one() {
   mkdir -p "$rigdir/$sys"
   local watch=()
   if [ -n "${LIFEBOAT_RIG_WATCH_PID:-}" ]; then watch=(--exit-with-pid "$LIFEBOAT_RIG_WATCH_PID"); fi
-  local t0
-  t0="$(date +%s%N)"
+  date +%s%N >"$rigdir/$sys.t0"
   # shellcheck disable=SC2086  # the flags are words
   setsid "$java" $flags -jar "$jar" --work-dir "$rigdir/$sys" --endpoints "$rigdir/$sys.json" \
     "${watch[@]}" </dev/null >"$rigdir/$sys.log" 2>&1 9>&- &
   pid=$!
   echo "$pid" >"$rigdir/$sys.pid"
+}
+
+# Waits until the endpoints file of a launched system appears; fails if it exits or times out.
+wait_one() {
+  local sys="$1" pid t0
+  pid="$(pid_of "$sys")"
+  [ -f "$rigdir/$sys.t0" ] || return 0  # was already up
+  t0="$(cat "$rigdir/$sys.t0")"
   local deadline=$((SECONDS + timeout_s))
   while [ ! -f "$rigdir/$sys.json" ]; do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
       tail -40 "$rigdir/$sys.log" >&2
-      rm -f "$rigdir/$sys.pid"
+      rm -f "$rigdir/$sys.pid" "$rigdir/$sys.t0"
       die "$sys: the launcher exited before it answered (log above: $rigdir/$sys.log)"
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
@@ -112,6 +120,7 @@ start_one() {
     fi
     sleep 0.2
   done
+  rm -f "$rigdir/$sys.t0"
   local ms=$((($(date +%s%N) - t0) / 1000000))
   echo "rig: $sys up in $((ms / 1000)).$(printf %03d $((ms % 1000))) s, RSS $(rss_mib "$pid") MiB (pid $pid, $rigdir/$sys.json)" >&2
 }
@@ -120,7 +129,7 @@ stop_one() {
   local sys="$1" pid
   pid="$(pid_of "$sys")"
   if [ -z "$pid" ]; then
-    rm -f "$rigdir/$sys.pid" "$rigdir/$sys.json"
+    rm -f "$rigdir/$sys.pid" "$rigdir/$sys.json" "$rigdir/$sys.t0"
     return 0
   fi
   local t0=$SECONDS rss
@@ -134,7 +143,7 @@ stop_one() {
     fi
     sleep 0.2
   done
-  rm -f "$rigdir/$sys.pid" "$rigdir/$sys.json"
+  rm -f "$rigdir/$sys.pid" "$rigdir/$sys.json" "$rigdir/$sys.t0"
   echo "rig: $sys stopped in $((SECONDS - t0)) s (RSS was $rss MiB)" >&2
 }
 
@@ -167,7 +176,10 @@ case "$cmd" in
     exec 9>"$rigdir/.lock"
     flock 9
     build_jars
-    for s in "$@"; do start_one "$s"; done
+    # All launchers at once: their starts overlap (each JVM is mostly single-threaded while it
+    # starts), which costs less wall time than one after the other.
+    for s in "$@"; do launch_one "$s"; done
+    for s in "$@"; do wait_one "$s"; done
     ;;
   stop)
     if [ $# -eq 0 ]; then set -- $(known_systems); fi

@@ -14,11 +14,13 @@ cd "$build"
 if [ "${LIFEBOAT_RIG:-1}" != 0 ]; then
   rig="$top/tools/scripts/rig.sh"
   export LIFEBOAT_RIG_WATCH_PID=$$ LIFEBOAT_RIG_REQUIRED=1
-  trap '"$rig" stop hdfs' EXIT
-  "$rig" start hdfs
-  eval "$("$rig" env hdfs)"
+  # The rigs start at once (rig.sh overlaps their starts): HDFS, Kafka 4.x and Kafka 3.9.
+  systems=(hdfs kafka kafka39)
+  trap '"$rig" stop "${systems[@]}"' EXIT
+  "$rig" start "${systems[@]}"
+  eval "$("$rig" env "${systems[@]}")"
   ctest --output-on-failure -j 2 "$@"
-  "$rig" stop hdfs
+  "$rig" stop "${systems[@]}"
 else
   ctest --output-on-failure -j 2 -LE rig "$@"
 fi
