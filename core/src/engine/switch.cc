@@ -68,6 +68,18 @@ StatusOr<v1::ServiceRoles> Engine::Roles(const std::string& service) const {
 
 Status Engine::PutRoles(const v1::ServiceRoles& roles, const std::string& actor,
                         const std::string& action) {
+  std::lock_guard<std::mutex> lock(roles_mu_);
+  return PutRolesLocked(roles, actor, action);
+}
+
+Status Engine::PutRolesLocked(const v1::ServiceRoles& roles, const std::string& actor,
+                              const std::string& action) {
+  auto stored = Roles(roles.service());
+  if (stored.ok() && stored->epoch() > roles.epoch()) {
+    return AbortedError("the roles of " + roles.service() + " moved to epoch " +
+                        std::to_string(stored->epoch()) + " meanwhile; not writing epoch " +
+                        std::to_string(roles.epoch()) + " (" + action + ")");
+  }
   StateStore::Batch batch;
   batch.PutRaw(Kind::kMeta, RolesKey(roles.service()), roles.SerializeAsString());
   LIFEBOAT_RETURN_IF_ERROR(Audit(batch, actor, action, roles.service(),
@@ -416,8 +428,16 @@ Status Engine::PayOwedFences(const std::string& cluster) {
                         "the owed fence of " + cluster + " failed: " + failed.ToString());
       continue;
     }
-    roles.mutable_fence_owed()->erase(owed);
-    LIFEBOAT_RETURN_IF_ERROR(PutRoles(roles, "health", "fence.paid"));
+    // The fences took time: a switch may have moved the roles on meanwhile. Take the owed
+    // fence off the record as it is now, and only while it is still this epoch's debt.
+    {
+      std::lock_guard<std::mutex> lock(roles_mu_);
+      LIFEBOAT_ASSIGN_OR_RETURN(v1::ServiceRoles now, Roles(svc.name()));
+      auto still = std::find(now.fence_owed().begin(), now.fence_owed().end(), cluster);
+      if (now.epoch() != roles.epoch() || still == now.fence_owed().end()) continue;
+      now.mutable_fence_owed()->erase(still);
+      LIFEBOAT_RETURN_IF_ERROR(PutRolesLocked(now, "health", "fence.paid"));
+    }
     (void)RecordEvent("warning", svc.name(), "fence_paid",
                       cluster + " answered again and was fenced at epoch " +
                           std::to_string(roles.epoch()) + ": it stays secondary");

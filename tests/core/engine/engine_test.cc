@@ -19,6 +19,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <random>
@@ -950,6 +951,86 @@ TEST_F(EngineTest, FailoverToTheSecondaryThenFailBackWithOnlyTheDelta) {
   std::string after = Backup();
   ASSERT_FALSE(after.empty());
   EXPECT_EQ(engine_->GetRestorePoint("sales", after)->target_cluster(), "dr");
+}
+
+// The primary's agent of the test below: cut off while `down` is set, and its first fence
+// after `hold_fence` is set waits until `release` is fulfilled, after saying so on `entered`
+// (a fake around the real local agent).
+class HeldFenceAgentFake : public CutOffAgentFake {
+ public:
+  HeldFenceAgentFake(std::unique_ptr<Agent> real, const std::atomic<bool>& down,
+                     std::atomic<bool>& hold_fence, std::promise<void>& entered,
+                     std::shared_future<void> release)
+      : CutOffAgentFake(std::move(real), down),
+        hold_fence_(hold_fence),
+        entered_(entered),
+        release_(std::move(release)) {}
+  Status Call(const std::string& component, lb_op op, const std::string& request,
+              std::string* response, const CallOptions& opts) override {
+    if (op == LB_OP_FENCE && hold_fence_.exchange(false)) {
+      entered_.set_value();
+      release_.wait();
+    }
+    return CutOffAgentFake::Call(component, op, request, response, opts);
+  }
+
+ private:
+  std::atomic<bool>& hold_fence_;
+  std::promise<void>& entered_;
+  std::shared_future<void> release_;
+};
+
+// Paying an owed fence takes as long as the fence; a failback that completes meanwhile moves
+// the roles to a new epoch. The payment used to write back the roles it had read before the
+// fence, turning the service back to epoch 2 with dr as primary after the failback had made
+// the primary primary again at epoch 3.
+TEST_F(EngineTest, AnOwedFencePaidDuringAFailbackNeverTurnsTheRolesBack) {
+  std::atomic<bool> primary_down{false};
+  std::atomic<bool> hold_fence{false};
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  make_agent_ = [&](const v1::Cluster& c,
+                    const PluginHost& host) -> StatusOr<std::unique_ptr<Agent>> {
+    auto real = std::make_unique<LocalAgent>(host, c);
+    if (c.name() != "primary") return std::unique_ptr<Agent>(std::move(real));
+    return std::unique_ptr<Agent>(std::make_unique<HeldFenceAgentFake>(
+        std::move(real), primary_down, hold_fence, entered, released));
+  };
+  ASSERT_TRUE(OpenEngine().ok());
+  ASSERT_TRUE(engine_->Apply(Config(), "test").ok());
+  ASSERT_FALSE(Backup().empty());
+
+  primary_down = true;
+  v1::SwitchSpec over;
+  over.add_services("sales");
+  auto failover = engine_->StartFailover(over, "admin");
+  ASSERT_TRUE(failover.ok()) << failover.status().ToString();
+  ASSERT_TRUE(engine_->RunJob(*failover).ok());
+  ASSERT_EQ(engine_->Roles("sales")->epoch(), 2u);
+  ASSERT_EQ(engine_->Roles("sales")->fence_owed_size(), 1);
+
+  // The old primary answers again; the health check starts paying the fence and is held in it.
+  primary_down = false;
+  hold_fence = true;
+  std::thread health([&] { (void)engine_->CheckClusters(); });
+  entered.get_future().wait();
+
+  // Meanwhile the operators fail back.
+  v1::SwitchSpec back;
+  back.add_services("sales");
+  auto failback = engine_->StartFailback(back, "admin");
+  ASSERT_TRUE(failback.ok()) << failback.status().ToString();
+  Status ran = engine_->RunJob(*failback);
+  release.set_value();
+  health.join();
+  ASSERT_TRUE(ran.ok()) << ran.ToString();
+
+  auto roles = engine_->Roles("sales");
+  ASSERT_TRUE(roles.ok());
+  EXPECT_EQ(roles->epoch(), 3u);
+  EXPECT_EQ(roles->primary_cluster(), "primary");
+  EXPECT_EQ(engine_->Endpoints("sales")->active_cluster(), "primary");
 }
 
 TEST_F(EngineTest, EachJobSyncsOwnersAndModesWithTheNameMap) {

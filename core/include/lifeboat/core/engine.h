@@ -205,8 +205,12 @@ class Engine {
   // Runs a failover/failback job's steps; `save` persists the job after each step.
   Status RunSwitch(v1::Job& job, const std::function<Status()>& save,
                    const std::atomic<bool>* cancel);
+  // Writes a service's roles; ABORTED (nothing written) when the stored epoch is already
+  // higher than `roles.epoch()`: an epoch only grows, whoever wrote last.
   Status PutRoles(const v1::ServiceRoles& roles, const std::string& actor,
                   const std::string& action);
+  Status PutRolesLocked(const v1::ServiceRoles& roles, const std::string& actor,
+                        const std::string& action);  // roles_mu_ held
   Status PayOwedFences(const std::string& cluster);
   int64_t Now() const { return options_.now(); }
   Status Audit(StateStore::Batch& batch, const std::string& actor, const std::string& action,
@@ -221,6 +225,7 @@ class Engine {
   std::map<std::string, std::unique_ptr<Agent>> agents_;
   std::unique_ptr<Scheduler> scheduler_;                // built by the first TickOnce
   std::map<std::string, uint64_t> scheduled_revision_;  // policy -> revision in scheduler_
+  std::mutex roles_mu_;  // makes each read-check-write of a roles record atomic
   mutable std::mutex health_mu_;
   std::map<std::string, v1::ClusterHealth> health_;  // cluster -> last check
   std::unique_ptr<Executor> executor_;               // last: stopped first
