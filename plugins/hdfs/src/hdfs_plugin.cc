@@ -61,7 +61,12 @@ v1::PluginDescriptor HdfsPlugin::Describe() {
   d.set_config_type(kConfigType);
   d.set_description(
       "HDFS over WebHDFS: cuts are HDFS snapshots named after the restore point; NameNode HA "
-      "followed. Early version: probe, resolve, prepare, cut and release only.");
+      "followed; incremental transfers from snapshot diffs, streamed DataNode to DataNode.");
+  // The data path (data_path.cc).
+  d.add_capabilities(v1::CAP_INCREMENTAL);
+  d.add_capabilities(v1::CAP_RESUMABLE_TRANSFER);
+  d.add_capabilities(v1::CAP_DIGEST_VERIFY);
+  d.add_capabilities(v1::CAP_RESTORE);
   return d;
 }
 
@@ -74,7 +79,10 @@ StatusOr<std::unique_ptr<HdfsPlugin>> HdfsPlugin::Create(sdk::Host host,
 }
 
 HdfsPlugin::HdfsPlugin(sdk::Host host, Config config)
-    : host_(host), config_(std::move(config)), client_(ClientOptions(config_)) {}
+    : host_(host),
+      config_(std::move(config)),
+      client_(ClientOptions(config_)),
+      instance_limit_(config_.bandwidth_bytes_per_second) {}
 
 StatusOr<v1::ProbeResponse> HdfsPlugin::Probe(sdk::Call& call, const v1::ProbeRequest& req) {
   std::vector<NameNodeState> states = client_.ProbeNameNodes();
@@ -327,6 +335,8 @@ StatusOr<v1::CommitResponse> HdfsPlugin::Commit(sdk::Call& call, const v1::Commi
   if (!existing.ok() && existing.status().code() != Code::kNotFound) return existing.status();
   if (!existing.ok()) {
     LIFEBOAT_RETURN_IF_ERROR(EnsureSnapshottable(path, *dir));
+    // Creating files moved the directories' times during the transfer: set them back.
+    LIFEBOAT_RETURN_IF_ERROR(ApplyDirectoryTimes(call, path, name));
     StatusOr<std::string> created = client_.CreateSnapshot(path, name);
     // A concurrent or earlier commit of the same point made it: read it back.
     existing = client_.GetFileStatus(snapshot_path);

@@ -29,6 +29,7 @@
 #include <string>
 
 #include "config.h"
+#include "copy.h"
 #include "webhdfs.h"
 
 namespace lifeboat::hdfs {
@@ -76,6 +77,37 @@ class HdfsPlugin : public sdk::ComponentPlugin {
   // else; points already gone are reported in already_absent.
   StatusOr<v1::ExpireResponse> Expire(sdk::Call& call, const v1::ExpireRequest& req) override;
 
+  // --- The data path (data_path.cc) -----------------------------------------------------
+  // On the target. Lists the new snapshot of the source and compares: incremental from the
+  // snapshot diff base -> new on the source (renames and deletes first, then creates and
+  // modifies, a MODIFY's path translated through the renames, as `distcp -update -diff`)
+  // when the base point's snapshot exists on both clusters and the target has not changed
+  // since it; otherwise a full comparison of the listings, with full_reason saying why.
+  // FAILED_PRECONDITION, naming changed paths, when the target changed since the base and
+  // force_full is not set. Tasks: a "tree" task first (renames, deletes, directories,
+  // metadata-only changes), then "copy" tasks (files; the big ones alone). The plan and the
+  // source's listing are recorded on the target (StateFile), which makes a repeat with the
+  // same op_id answer the same plan, and gives verify and commit what they need.
+  StatusOr<v1::PlanTransferResponse> PlanTransfer(sdk::Call& call,
+                                                  const v1::PlanTransferRequest& req) override;
+  // Runs one task of the plan (see copy.h for the copy of one file). Copy tasks wait until
+  // the plan's tree task has run (UNAVAILABLE after 10 minutes). Idempotent: files already
+  // copied for this snapshot are skipped (bytes_skipped); a cancelled copy resumes.
+  StatusOr<v1::TransferResponse> Transfer(sdk::Call& call, const v1::TransferRequest& req) override;
+  // Compares the target (the committed snapshot when there is one, else the live
+  // directory) with the source's listing recorded by the plan: missing, extra, type, size,
+  // mode, owner; at VERIFY_DIGEST each file's SHA-256 read back from the target against
+  // the one computed from the source while streaming, and the HDFS file checksum against
+  // the source's where the block sizes match. FAILED_PRECONDITION when no plan of this
+  // point was recorded here.
+  StatusOr<v1::VerifyResponse> Verify(sdk::Call& call, const v1::VerifyRequest& req) override;
+  // Copies <dir>/.snapshot/<point> of the cluster holding the point (this one, or
+  // req.source) to the destination (req.destination, or the data set itself): deletes
+  // what the point lacks, creates and updates the rest, keeping metadata and times.
+  // dry_run lists "delete P", "create P", "update P" and changes nothing. NOT_FOUND when
+  // the point is not held there.
+  StatusOr<v1::RestoreResponse> Restore(sdk::Call& call, const v1::RestoreRequest& req) override;
+
   WebHdfsClient& client() { return client_; }
 
  private:
@@ -84,11 +116,25 @@ class HdfsPlugin : public sdk::ComponentPlugin {
   // Makes `path` snapshottable if it is not (and allowed); FAILED_PRECONDITION with the
   // administrator's command otherwise.
   Status EnsureSnapshottable(const std::string& path, const FileStatus& dir);
+  // Data path helpers (data_path.cc).
+  Status RunTreeTask(sdk::Call& call, WebHdfsClient& src, const v1::TransferRequest& req,
+                     const std::string& path, v1::TransferResponse& resp);
+  Status RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::TransferRequest& req,
+                     const std::string& path, v1::TransferResponse& resp);
+  // Sets the directories' times of the point's recorded listing (run by commit before the
+  // snapshot: creating files moved them during the transfer).
+  Status ApplyDirectoryTimes(sdk::Call& call, const std::string& path,
+                             const std::string& snapshot_name);
+
 
   sdk::Host host_;
   Config config_;
   WebHdfsClient client_;
+  RateLimiter instance_limit_;  // config_.bandwidth_bytes_per_second, all transfers
 };
+
+// Where the target keeps the plan of a point: /.lifeboat/state<data set path>/<snapshot>.plan
+std::string StateFile(const std::string& data_set_path, const std::string& snapshot_name);
 
 // The extended attribute that records the cut of snapshot `snapshot_name`.
 std::string CutAttributeName(const std::string& snapshot_name);

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -625,6 +626,220 @@ StatusOr<std::string> WebHdfsClient::GetXAttr(const std::string& path, const std
 
 Status WebHdfsClient::RemoveXAttr(const std::string& path, const std::string& name) {
   return JsonCall("PUT", path, "REMOVEXATTR", "&xattr.name=" + UrlEscape(name, false)).status();
+}
+
+// --- The data path ------------------------------------------------------------------------
+
+namespace {
+
+struct StreamContext {
+  CURL* curl = nullptr;
+  const WebHdfsClient::Sink* sink = nullptr;
+  const WebHdfsClient::Source* source = nullptr;
+  std::string* error_body = nullptr;
+  bool stopped = false;
+};
+
+size_t StreamWrite(char* data, size_t size, size_t n, void* p) {
+  auto* ctx = static_cast<StreamContext*>(p);
+  long code = 0;
+  curl_easy_getinfo(ctx->curl, CURLINFO_RESPONSE_CODE, &code);
+  // An error's body is a RemoteException, never data for the sink.
+  if (ctx->sink == nullptr || code < 200 || code >= 300) {
+    if (ctx->error_body->size() < 64 * 1024) ctx->error_body->append(data, size * n);
+    return size * n;
+  }
+  if (!(*ctx->sink)(std::string_view(data, size * n))) {
+    ctx->stopped = true;
+    return 0;  // curl ends the transfer with CURLE_WRITE_ERROR
+  }
+  return size * n;
+}
+
+size_t StreamRead(char* buffer, size_t size, size_t n, void* p) {
+  auto* ctx = static_cast<StreamContext*>(p);
+  size_t got = (*ctx->source)(buffer, size * n);
+  if (got == WebHdfsClient::kAbortUpload) {
+    ctx->stopped = true;
+    return CURL_READFUNC_ABORT;
+  }
+  return got;
+}
+
+}  // namespace
+
+WebHdfsClient::Reply WebHdfsClient::PerformStream(const std::string& method, const std::string& url,
+                                                  const Sink* sink, const Source* source,
+                                                  bool* stopped) {
+  Reply r;
+  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  if (!curl) {
+    r.error = "curl_easy_init failed";
+    return r;
+  }
+  CURL* c = curl.get();
+  StreamContext ctx;
+  ctx.curl = c;
+  ctx.sink = sink;
+  ctx.source = source;
+  ctx.error_body = &r.body;
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, options_.connect_timeout_seconds);
+  // No total limit for data, but a stalled transfer (under 1 byte/s for the metadata
+  // timeout) is an error.
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, options_.timeout_seconds);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &StreamWrite);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &ctx);
+  curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
+  struct curl_slist* headers = nullptr;
+  if (source != nullptr) {
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, &StreamRead);
+    curl_easy_setopt(c, CURLOPT_READDATA, &ctx);
+    curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
+    headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+    headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+    headers = curl_slist_append(headers, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  }
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  CURLcode rc = curl_easy_perform(c);
+  if (headers != nullptr) curl_slist_free_all(headers);
+  if (stopped != nullptr) *stopped = ctx.stopped;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.code);
+  if (rc != CURLE_OK && !ctx.stopped) r.error = curl_easy_strerror(rc);
+  return r;
+}
+
+StatusOr<std::string> WebHdfsClient::Redirect(const std::string& method, const std::string& path,
+                                              const std::string& op, const std::string& params,
+                                              Reply* reply) {
+  *reply = NameNodeCall(method, path, op, params, nullptr);
+  if (!reply->error.empty()) {
+    return UnavailableError(What(op, path) + ": " + reply->error +
+                                "; check that the NameNodes run and that this host reaches "
+                                "their HTTP ports",
+                            path);
+  }
+  if (reply->code == 307 && !reply->location.empty()) return reply->location;
+  LIFEBOAT_RETURN_IF_ERROR(
+      StatusFromResponse(reply->code, reply->body, What(op, path), options_.user));
+  return std::string();
+}
+
+Status WebHdfsClient::ReadStream(const std::string& path, uint64_t offset, uint64_t length,
+                                 const Sink& sink) {
+  std::string params = "&offset=" + std::to_string(offset);
+  if (length > 0) params += "&length=" + std::to_string(length);
+  Reply nn;
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string url, Redirect("GET", path, "OPEN", params, &nn));
+  if (url.empty()) {
+    // Answered by the NameNode itself (an empty file needs no DataNode).
+    if (!nn.body.empty() && !sink(nn.body)) return CancelledError("read of " + path + " stopped");
+    return OkStatus();
+  }
+  bool stopped = false;
+  Reply r = PerformStream("GET", url, &sink, nullptr, &stopped);
+  if (stopped) return CancelledError("read of " + path + " stopped", path);
+  if (!r.error.empty()) {
+    return UnavailableError(
+        What("OPEN", path) + ": DataNode " + url.substr(0, url.find('?')) + ": " + r.error, path);
+  }
+  return StatusFromResponse(r.code, r.body, What("OPEN", path), options_.user);
+}
+
+Status WebHdfsClient::CreateStream(const std::string& path, const CreateOptions& options,
+                                   const Source& source) {
+  std::string params = std::string("&overwrite=") + (options.overwrite ? "true" : "false");
+  if (options.permission) params += "&permission=" + Octal(*options.permission);
+  if (options.block_size) params += "&blocksize=" + std::to_string(*options.block_size);
+  if (options.replication) params += "&replication=" + std::to_string(*options.replication);
+  Reply nn;
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string url, Redirect("PUT", path, "CREATE", params, &nn));
+  if (url.empty()) {
+    return InternalError(What("CREATE", path) + ": expected a redirect to a DataNode, got HTTP " +
+                             std::to_string(nn.code),
+                         path);
+  }
+  bool stopped = false;
+  Reply r = PerformStream("PUT", url, nullptr, &source, &stopped);
+  if (stopped) return AbortedError(What("CREATE", path) + ": the data source failed", path);
+  if (!r.error.empty()) {
+    return UnavailableError(What("CREATE", path) + ": DataNode: " + r.error, path);
+  }
+  return StatusFromResponse(r.code, r.body, What("CREATE", path), options_.user);
+}
+
+Status WebHdfsClient::AppendStream(const std::string& path, const Source& source) {
+  Reply nn;
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string url, Redirect("POST", path, "APPEND", "", &nn));
+  if (url.empty()) {
+    return InternalError(What("APPEND", path) + ": expected a redirect to a DataNode, got HTTP " +
+                             std::to_string(nn.code),
+                         path);
+  }
+  bool stopped = false;
+  Reply r = PerformStream("POST", url, nullptr, &source, &stopped);
+  if (stopped) return AbortedError(What("APPEND", path) + ": the data source failed", path);
+  if (!r.error.empty()) {
+    return UnavailableError(What("APPEND", path) + ": DataNode: " + r.error, path);
+  }
+  return StatusFromResponse(r.code, r.body, What("APPEND", path), options_.user);
+}
+
+StatusOr<std::vector<std::string>> WebHdfsClient::GetAclEntries(const std::string& path) {
+  LIFEBOAT_ASSIGN_OR_RETURN(nlohmann::json j, JsonCall("GET", path, "GETACLSTATUS", ""));
+  std::vector<std::string> out;
+  const nlohmann::json& entries = j["AclStatus"]["entries"];
+  if (entries.is_array()) {
+    for (const nlohmann::json& e : entries) {
+      if (e.is_string()) out.push_back(e.get<std::string>());
+    }
+  }
+  return out;
+}
+
+Status WebHdfsClient::SetAcl(const std::string& path, const std::vector<std::string>& entries) {
+  if (entries.empty()) return JsonCall("PUT", path, "REMOVEACL", "").status();
+  std::string spec;
+  for (const std::string& e : entries) spec += (spec.empty() ? "" : ",") + e;
+  return JsonCall("PUT", path, "SETACL", "&aclspec=" + UrlEscape(spec, false)).status();
+}
+
+StatusOr<std::map<std::string, std::string>> WebHdfsClient::GetXAttrsEncoded(
+    const std::string& path) {
+  LIFEBOAT_ASSIGN_OR_RETURN(nlohmann::json j, JsonCall("GET", path, "GETXATTRS", "&encoding=hex"));
+  std::map<std::string, std::string> out;
+  const nlohmann::json& list = j["XAttrs"];
+  if (list.is_array()) {
+    for (const nlohmann::json& x : list) {
+      std::string value = x.value("value", std::string());
+      if (x["value"].is_null()) value = "0x";
+      out[x.value("name", std::string())] = value;
+    }
+  }
+  return out;
+}
+
+Status WebHdfsClient::SetXAttrEncoded(const std::string& path, const std::string& name,
+                                      const std::string& encoded_value) {
+  std::string base =
+      "&xattr.name=" + UrlEscape(name, false) + "&xattr.value=" + UrlEscape(encoded_value, false);
+  if (JsonCall("PUT", path, "SETXATTR", base + "&flag=CREATE").ok()) return OkStatus();
+  return JsonCall("PUT", path, "SETXATTR", base + "&flag=REPLACE").status();
+}
+
+StatusOr<bool> WebHdfsClient::Truncate(const std::string& path, uint64_t new_length) {
+  LIFEBOAT_ASSIGN_OR_RETURN(nlohmann::json j, JsonCall("POST", path, "TRUNCATE",
+                                                       "&newlength=" + std::to_string(new_length)));
+  return j.value("boolean", false);
+}
+
+StatusOr<nlohmann::json> WebHdfsClient::RawCall(const std::string& method, const std::string& path,
+                                                const std::string& op, const std::string& params) {
+  return JsonCall(method, path, op, params);
 }
 
 std::vector<NameNodeState> WebHdfsClient::ProbeNameNodes() {

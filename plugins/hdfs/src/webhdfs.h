@@ -178,6 +178,47 @@ class WebHdfsClient {
   // State, version and safe mode of every configured NameNode, each asked directly.
   std::vector<NameNodeState> ProbeNameNodes();
 
+  // --- The data path: streamed reads and writes, ACLs, every xattr ----------------------
+  // Data never sits whole in memory: a read hands the body to `sink` as it arrives, a write
+  // pulls its body from `source` (HTTP chunked transfer, as Hadoop's own WebHdfsFileSystem
+  // sends it), so a write cut short by its source still ends as a well-formed request and
+  // leaves a closed file holding what was sent.
+
+  // Receives the next piece of a read; returns false to stop the read (the call then
+  // answers CANCELLED).
+  using Sink = std::function<bool(std::string_view piece)>;
+  // Fills up to `max` bytes of `buffer` with the next piece of a write; returns how many,
+  // 0 at the end of the data, or kAbortUpload to abort the request (the call then answers
+  // the error `source` recorded, or ABORTED).
+  using Source = std::function<size_t(char* buffer, size_t max)>;
+  static constexpr size_t kAbortUpload = static_cast<size_t>(-1);
+
+  // OPEN of `length` bytes from `offset` (0 = to the end), streamed into `sink`.
+  Status ReadStream(const std::string& path, uint64_t offset, uint64_t length, const Sink& sink);
+  // CREATE (two steps) with the body pulled from `source`.
+  Status CreateStream(const std::string& path, const CreateOptions& options, const Source& source);
+  // APPEND to an existing file with the body pulled from `source`.
+  Status AppendStream(const std::string& path, const Source& source);
+
+  // GETACLSTATUS: the entries beyond the permission bits, as HDFS lists them
+  // ("user:alice:rwx", "default:group::r-x", ...). An item without an ACL has none.
+  StatusOr<std::vector<std::string>> GetAclEntries(const std::string& path);
+  // SETACL with `entries` as the full ACL spec (the base entries user::, group::, other::
+  // included); REMOVEACL when `entries` is empty.
+  Status SetAcl(const std::string& path, const std::vector<std::string>& entries);
+  // Every extended attribute of `path`, name -> value hex-encoded as WebHDFS writes it
+  // ("0x..."), so that binary values survive; SetXAttrEncoded takes such a value back.
+  StatusOr<std::map<std::string, std::string>> GetXAttrsEncoded(const std::string& path);
+  Status SetXAttrEncoded(const std::string& path, const std::string& name,
+                         const std::string& encoded_value);
+  // TRUNCATE to `new_length`; true when done at once, false when block recovery runs
+  // (the file accepts appends once it has finished).
+  StatusOr<bool> Truncate(const std::string& path, uint64_t new_length);
+  // Any NameNode operation answering JSON (for tests and rarely used calls): `params`
+  // already escaped, each starting with '&'.
+  StatusOr<nlohmann::json> RawCall(const std::string& method, const std::string& path,
+                                   const std::string& op, const std::string& params);
+
  private:
   struct Reply {
     long code = 0;
@@ -185,6 +226,13 @@ class WebHdfsClient {
     std::string location;
     std::string error;  // transport error, "" when an HTTP answer came
   };
+  // A DataNode request streaming its body in and out (see Sink and Source).
+  Reply PerformStream(const std::string& method, const std::string& url, const Sink* sink,
+                      const Source* source, bool* stopped);
+  // The DataNode URL the NameNode redirects `op` on `path` to; "" with `reply` set when the
+  // NameNode answered by itself (e.g. OPEN of an empty file).
+  StatusOr<std::string> Redirect(const std::string& method, const std::string& path,
+                                 const std::string& op, const std::string& params, Reply* reply);
   // One HTTP request; `upload` is sent as the body when given.
   Reply Perform(const std::string& method, const std::string& url, const std::string* upload,
                 bool data_call);

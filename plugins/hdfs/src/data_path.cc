@@ -1,0 +1,960 @@
+// The hdfs plugin's data path: plan_transfer, transfer, verify, restore (see hdfs_plugin.h
+// for their contracts and README.md for the design).
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "copy.h"
+#include "hdfs_plugin.h"
+
+namespace lifeboat::hdfs {
+namespace {
+
+constexpr char kTreeAttr[] = "user.lifeboat.tree";
+constexpr char kChecksumAttr[] = "user.lifeboat.hdfs-checksum";
+// Files at least this large get a copy task of their own; smaller ones are batched.
+constexpr uint64_t kOwnTaskBytes = 4 << 20;
+constexpr uint64_t kBatchBytes = 64 << 20;
+constexpr size_t kBatchFiles = 64;
+// How long a copy task waits for its plan's tree task.
+constexpr auto kTreeWait = std::chrono::minutes(10);
+
+using Tree = std::map<std::string, FileStatus>;  // relative path -> status (path_suffix = it)
+
+std::string Join(const std::string& dir, const std::string& rel) {
+  if (rel.empty()) return dir;
+  return dir == "/" ? "/" + rel : dir + "/" + rel;
+}
+
+std::string SnapshotRoot(const std::string& dir, const std::string& name) {
+  return Join(dir, ".snapshot/" + name);
+}
+
+std::string Parent(const std::string& rel) {
+  size_t slash = rel.rfind('/');
+  return slash == std::string::npos ? "" : rel.substr(0, slash);
+}
+
+int Depth(const std::string& rel) {
+  if (rel.empty()) return 0;
+  return 1 + static_cast<int>(std::count(rel.begin(), rel.end(), '/'));
+}
+
+bool Under(const std::string& rel, const std::string& dir) {
+  return dir.empty() || rel == dir || rel.rfind(dir + "/", 0) == 0;
+}
+
+// Diff paths come as "a/b", "./a/b" or "" / "." for the root.
+std::string CleanDiffPath(std::string p) {
+  while (p.rfind("./", 0) == 0) p = p.substr(2);
+  if (p == ".") p.clear();
+  while (!p.empty() && p.front() == '/') p.erase(p.begin());
+  return p;
+}
+
+WebHdfsClient::Options PeerOptions(const Config& c) {
+  WebHdfsClient::Options o;
+  o.namenodes = c.namenodes;
+  o.user = c.user;
+  o.timeout_seconds = c.timeout_seconds;
+  return o;
+}
+
+// Lists the tree under `root` (every level, paged). `exists` says whether root exists.
+StatusOr<Tree> ListTreeMap(sdk::Call& call, WebHdfsClient& client, const std::string& root,
+                           bool* exists = nullptr) {
+  Tree out;
+  StatusOr<FileStatus> top = client.GetFileStatus(root);
+  if (!top.ok() && top.status().code() == Code::kNotFound) {
+    if (exists != nullptr) *exists = false;
+    return out;
+  }
+  LIFEBOAT_RETURN_IF_ERROR(top.status());
+  if (exists != nullptr) *exists = true;
+  std::vector<std::string> dirs = {""};
+  while (!dirs.empty()) {
+    if (call.Cancelled()) return CancelledError("cancelled while listing " + root, root);
+    std::string rel = dirs.back();
+    dirs.pop_back();
+    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<FileStatus> items, client.ListStatus(Join(root, rel)));
+    for (FileStatus& st : items) {
+      std::string p = rel.empty() ? st.path_suffix : rel + "/" + st.path_suffix;
+      if (rel.empty() && st.path_suffix.rfind(".lifeboat-tmp-", 0) == 0) continue;
+      st.path_suffix = p;
+      if (st.is_dir) dirs.push_back(p);
+      out.emplace(p, std::move(st));
+    }
+  }
+  return out;
+}
+
+bool SameMeta(const FileStatus& a, const FileStatus& b) {
+  return a.permission == b.permission && a.owner == b.owner && a.group == b.group &&
+         a.acl_bit == b.acl_bit;
+}
+
+bool SameFile(const FileStatus& src, const FileStatus& dst) {
+  return !dst.is_dir && !src.is_dir && src.length == dst.length &&
+         src.modification_ms == dst.modification_ms;
+}
+
+// What a comparison of two trees asks for.
+struct Changes {
+  std::vector<std::string> deletes;  // top-most items to remove from the destination
+  std::vector<FileStatus> dirs;      // directories to create or give their metadata
+  std::vector<FileStatus> copies;    // files to copy
+  std::vector<FileStatus> metas;     // files whose data is equal but metadata differs
+  uint64_t unchanged = 0;
+};
+
+Changes CompareTrees(const Tree& src, const Tree& dst) {
+  Changes c;
+  std::string deleted;  // the last deleted directory, to skip its subtree
+  for (const auto& [p, st] : dst) {
+    if (!deleted.empty() && Under(p, deleted)) continue;
+    auto it = src.find(p);
+    if (it == src.end() || it->second.is_dir != st.is_dir) {
+      c.deletes.push_back(p);
+      deleted = p;
+    }
+  }
+  for (const auto& [p, st] : src) {
+    if (st.is_symlink) continue;
+    auto it = dst.find(p);
+    bool present = it != dst.end() && it->second.is_dir == st.is_dir;
+    if (st.is_dir) {
+      if (!present || !SameMeta(st, it->second)) {
+        c.dirs.push_back(st);
+      } else {
+        ++c.unchanged;
+      }
+    } else if (present && SameFile(st, it->second)) {
+      if (SameMeta(st, it->second)) {
+        ++c.unchanged;
+      } else {
+        c.metas.push_back(st);
+      }
+    } else {
+      c.copies.push_back(st);
+    }
+  }
+  return c;
+}
+
+// The plan recorded on the target.
+struct PlanRecord {
+  std::string op_id;
+  v1::PlanTransferResponse plan;
+  Tree manifest;  // the source's listing at the snapshot
+};
+
+std::string ToHex(const std::string& bytes) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+  return out;
+}
+
+std::string FromHex(const std::string& hex) {
+  std::string out;
+  auto val = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out += static_cast<char>(val(hex[i]) * 16 + val(hex[i + 1]));
+  }
+  return out;
+}
+
+Status SavePlan(WebHdfsClient& client, const std::string& file, const PlanRecord& record) {
+  nlohmann::json entries = nlohmann::json::array();
+  for (const auto& [p, st] : record.manifest) entries.push_back(StatusToJson(st));
+  nlohmann::json j = {{"op_id", record.op_id},
+                      {"plan", ToHex(record.plan.SerializeAsString())},
+                      {"manifest", entries}};
+  WebHdfsClient::CreateOptions o;
+  o.overwrite = true;
+  o.permission = 0600;
+  Status s = client.Create(file, j.dump(), o);
+  if (s.code() == Code::kPermissionDenied) {
+    return PermissionDeniedError(
+        "cannot record the plan in " + file + " as user '" + client.user() +
+            "': the target keeps its transfer state under /.lifeboat, which that user must be "
+            "able to create (or an administrator creates /.lifeboat owned by it) (" +
+            s.message() + ")",
+        file);
+  }
+  return s;
+}
+
+StatusOr<PlanRecord> LoadPlan(WebHdfsClient& client, const std::string& file) {
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string body, client.ReadAll(file));
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  PlanRecord r;
+  if (j.is_discarded() || !j.is_object() || !r.plan.ParseFromString(FromHex(j.value("plan", "")))) {
+    return NotFoundError("the plan recorded in " + file + " is unreadable (cut short?)", file);
+  }
+  r.op_id = j.value("op_id", "");
+  for (const nlohmann::json& e : j["manifest"]) {
+    FileStatus st = StatusFromJson(e);
+    r.manifest.emplace(st.path_suffix, st);
+  }
+  return r;
+}
+
+// Translates `p` (a path in the base snapshot) through the renames, as DistCp does: the
+// rename of the longest source that is `p` itself (only for a MODIFY: a CREATE of the same
+// name is a new item) or one of its parents.
+std::string Translate(const std::string& p, bool is_modify,
+                      const std::vector<std::pair<std::string, std::string>>& renames) {
+  const std::pair<std::string, std::string>* best = nullptr;
+  for (const auto& r : renames) {
+    bool match = (p == r.first && is_modify) || (p != r.first && Under(p, r.first));
+    if (match && (best == nullptr || r.first.size() > best->first.size())) best = &r;
+  }
+  if (best == nullptr) return p;
+  return best->second + p.substr(best->first.size());
+}
+
+// Groups files into copy tasks, big ones alone.
+void AddCopyTasks(const std::vector<FileStatus>& files, bool wait_tree,
+                  v1::PlanTransferResponse& plan) {
+  std::vector<FileStatus> sorted = files;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const FileStatus& a, const FileStatus& b) { return a.path_suffix < b.path_suffix; });
+  nlohmann::json batch = nlohmann::json::array();
+  uint64_t batch_bytes = 0;
+  std::vector<std::string> batch_paths;
+  int n = 0;
+  auto flush = [&] {
+    if (batch.empty()) return;
+    v1::TransferTask* t = plan.add_tasks();
+    char id[32];
+    std::snprintf(id, sizeof id, "copy-%05d", n++);
+    t->set_task_id(id);
+    t->set_kind("copy");
+    for (const std::string& p : batch_paths) t->add_paths(p);
+    t->set_bytes(batch_bytes);
+    nlohmann::json j = {{"files", batch}, {"wait_tree", wait_tree}};
+    t->set_opaque(j.dump());
+    batch = nlohmann::json::array();
+    batch_paths.clear();
+    batch_bytes = 0;
+  };
+  for (const FileStatus& f : sorted) {
+    if (f.length >= kOwnTaskBytes) {
+      nlohmann::json one = nlohmann::json::array({StatusToJson(f)});
+      v1::TransferTask* t = plan.add_tasks();
+      char id[32];
+      std::snprintf(id, sizeof id, "copy-%05d", n++);
+      t->set_task_id(id);
+      t->set_kind("copy");
+      t->add_paths(f.path_suffix);
+      t->set_bytes(f.length);
+      t->set_opaque(nlohmann::json({{"files", one}, {"wait_tree", wait_tree}}).dump());
+      continue;
+    }
+    batch.push_back(StatusToJson(f));
+    batch_paths.push_back(f.path_suffix);
+    batch_bytes += f.length;
+    if (batch.size() >= kBatchFiles || batch_bytes >= kBatchBytes) flush();
+  }
+  flush();
+}
+
+// Runs `fn(i)` for i in [0, n) on up to `threads` threads; the first error stops the rest.
+Status ParallelFor(size_t n, int threads, const std::function<Status(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  Status first;
+  auto work = [&] {
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!first.ok()) return;
+      }
+      size_t i = next++;
+      if (i >= n) return;
+      Status s = fn(i);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        // CANCELLED only when nothing worse happened.
+        if (first.ok() || (first.code() == Code::kCancelled && s.code() != Code::kCancelled)) {
+          first = s;
+        }
+      }
+    }
+  };
+  int k = std::max(1, std::min<int>(threads, static_cast<int>(n)));
+  std::vector<std::thread> pool;
+  for (int t = 1; t < k; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  return first;
+}
+
+}  // namespace
+
+std::string StateFile(const std::string& data_set_path, const std::string& snapshot_name) {
+  return "/.lifeboat/state" + (data_set_path == "/" ? "" : data_set_path) + "/" + snapshot_name +
+         ".plan";
+}
+
+// ---- plan_transfer ------------------------------------------------------------------------
+
+StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
+                                                            const v1::PlanTransferRequest& req) {
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.snapshot().data_set()));
+  const std::string& name = req.snapshot().snapshot_id();
+  if (name.empty()) return InvalidArgumentError("plan_transfer needs the snapshot's id");
+  LIFEBOAT_ASSIGN_OR_RETURN(Config src_config, ParseConfig(req.source().config()));
+  WebHdfsClient src(PeerOptions(src_config));
+  WebHdfsClient& dst = client_;
+  const std::string state = StateFile(path, name);
+
+  // A repeat of the same plan answers what the first one recorded.
+  StatusOr<PlanRecord> recorded = LoadPlan(dst, state);
+  if (recorded.ok() && recorded->op_id == req.op_id()) return recorded->plan;
+
+  const std::string src_root = SnapshotRoot(path, name);
+  bool src_exists = false;
+  LIFEBOAT_ASSIGN_OR_RETURN(Tree source, ListTreeMap(call, src, src_root, &src_exists));
+  if (!src_exists) {
+    return NotFoundError("snapshot " + name + " of " + path + " is not on the source cluster '" +
+                             src_config.cluster + "' (released?): cut again",
+                         src_root);
+  }
+
+  v1::PlanTransferResponse plan;
+  std::string full_reason;
+  bool incremental = false;
+  const std::string base = req.base_restore_point_id();
+  const std::string base_name = base.empty() ? "" : SnapshotName(src_config, base);
+  if (!base.empty()) {
+    StatusOr<FileStatus> on_src = src.GetFileStatus(SnapshotRoot(path, base_name));
+    StatusOr<FileStatus> on_dst = dst.GetFileStatus(SnapshotRoot(path, base_name));
+    if (!on_src.ok() && on_src.status().code() != Code::kNotFound) return on_src.status();
+    if (!on_dst.ok() && on_dst.status().code() != Code::kNotFound) return on_dst.status();
+    if (req.force_full()) {
+      full_reason =
+          "a full comparison was asked for (force_full / --force-full): whatever "
+          "changed on the target is overwritten";
+    } else if (!on_src.ok()) {
+      full_reason = "the base point " + base + " (snapshot " + base_name +
+                    ") is gone on the source cluster: comparing full listings instead of a "
+                    "snapshot diff";
+    } else if (!on_dst.ok()) {
+      full_reason = "the base point " + base + " (snapshot " + base_name +
+                    ") is gone on the target cluster: comparing full listings instead of a "
+                    "snapshot diff";
+    } else {
+      // Did anything change on the target since the base? (A MODIFY whose status is equal
+      // in the base snapshot, e.g. a read that moved the access time, does not count.)
+      LIFEBOAT_ASSIGN_OR_RETURN(std::vector<SnapshotDiffEntry> changed,
+                                dst.GetSnapshotDiff(path, base_name, ""));
+      std::vector<std::string> described;
+      for (const SnapshotDiffEntry& e : changed) {
+        std::string p = CleanDiffPath(e.source);
+        if (e.type == SnapshotDiffEntry::kModify) {
+          StatusOr<FileStatus> then = dst.GetFileStatus(Join(SnapshotRoot(path, base_name), p));
+          StatusOr<FileStatus> now = dst.GetFileStatus(Join(path, p));
+          if (then.ok() && now.ok() && then->is_dir == now->is_dir && SameMeta(*then, *now) &&
+              (then->is_dir || SameFile(*then, *now))) {
+            continue;
+          }
+        }
+        const char* what = e.type == SnapshotDiffEntry::kCreate   ? "created "
+                           : e.type == SnapshotDiffEntry::kDelete ? "deleted "
+                           : e.type == SnapshotDiffEntry::kRename ? "renamed "
+                                                                  : "modified ";
+        std::string item = what + Join(path, p);
+        if (e.type == SnapshotDiffEntry::kRename)
+          item += " to " + Join(path, CleanDiffPath(e.target));
+        described.push_back(item);
+      }
+      if (!described.empty()) {
+        std::string list;
+        for (size_t i = 0; i < described.size() && i < 5; ++i) {
+          list += (i ? "; " : "") + described[i];
+        }
+        if (described.size() > 5) list += "; and " + std::to_string(described.size() - 5) + " more";
+        return FailedPreconditionError(
+            "the target cluster '" + config_.cluster + "' changed " + path +
+                " since the base point " + base + " (snapshot " + base_name + "): " + list +
+                ". An incremental copy would mix those changes with the source's. Run with "
+                "--force-full to overwrite them with a full comparison, or undo them",
+            path);
+      }
+      incremental = true;
+    }
+  }
+
+  const std::string dst_root = path;
+  nlohmann::json tree = {{"renames", nlohmann::json::array()},
+                         {"deletes", nlohmann::json::array()},
+                         {"dirs", nlohmann::json::array()},
+                         {"metas", nlohmann::json::array()}};
+  std::vector<FileStatus> copies;
+  uint64_t unchanged = 0;
+  uint64_t deleted = 0;
+  if (incremental) {
+    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<SnapshotDiffEntry> diff,
+                              src.GetSnapshotDiff(path, base_name, name));
+    std::vector<std::pair<std::string, std::string>> renames;
+    for (const SnapshotDiffEntry& e : diff) {
+      if (e.type == SnapshotDiffEntry::kRename) {
+        renames.emplace_back(CleanDiffPath(e.source), CleanDiffPath(e.target));
+        tree["renames"].push_back({renames.back().first, renames.back().second});
+      } else if (e.type == SnapshotDiffEntry::kDelete) {
+        tree["deletes"].push_back(CleanDiffPath(e.source));
+        ++deleted;
+      }
+    }
+    std::set<std::string> seen;
+    auto add_item = [&](const FileStatus& st, bool created, const std::string& old_path) {
+      if (!seen.insert(st.path_suffix).second || st.is_symlink) return;
+      if (st.is_dir) {
+        tree["dirs"].push_back(StatusToJson(st));
+        return;
+      }
+      if (!created) {
+        // A MODIFY: the data may be unchanged (permission, owner, times only).
+        StatusOr<FileStatus> now = dst.GetFileStatus(Join(dst_root, old_path));
+        if (now.ok() && SameFile(st, *now)) {
+          tree["metas"].push_back(StatusToJson(st));
+          return;
+        }
+      }
+      copies.push_back(st);
+    };
+    for (const SnapshotDiffEntry& e : diff) {
+      if (e.type != SnapshotDiffEntry::kCreate && e.type != SnapshotDiffEntry::kModify) continue;
+      const bool modify = e.type == SnapshotDiffEntry::kModify;
+      const std::string old_path = CleanDiffPath(e.source);
+      const std::string p = Translate(old_path, modify, renames);
+      auto it = source.find(p);
+      if (p.empty()) {
+        // The root itself: its metadata.
+        tree["root_meta"] = true;
+        continue;
+      }
+      if (it == source.end()) continue;  // gone again by the new snapshot
+      if (it->second.is_dir && !modify) {
+        // A created directory stands for its whole subtree.
+        for (auto sub = it; sub != source.end() && Under(sub->first, p); ++sub) {
+          add_item(sub->second, true, sub->first);
+        }
+      } else {
+        add_item(it->second, !modify, old_path);
+      }
+    }
+    unchanged = source.size() - seen.size();
+  } else {
+    bool dst_exists = false;
+    LIFEBOAT_ASSIGN_OR_RETURN(Tree target, ListTreeMap(call, dst, dst_root, &dst_exists));
+    Changes c = CompareTrees(source, target);
+    for (const std::string& d : c.deletes) tree["deletes"].push_back(d);
+    for (const FileStatus& d : c.dirs) tree["dirs"].push_back(StatusToJson(d));
+    for (const FileStatus& m : c.metas) tree["metas"].push_back(StatusToJson(m));
+    copies = c.copies;
+    unchanged = c.unchanged;
+    deleted = c.deletes.size();
+    tree["root_meta"] = true;
+  }
+  const bool has_tree = !tree["renames"].empty() || !tree["deletes"].empty() ||
+                        !tree["dirs"].empty() || !tree["metas"].empty() ||
+                        tree.value("root_meta", false);
+  if (has_tree) {
+    v1::TransferTask* t = plan.add_tasks();
+    t->set_task_id("tree");
+    t->set_kind("tree");
+    t->set_opaque(tree.dump());
+  }
+  AddCopyTasks(copies, has_tree, plan);
+  uint64_t bytes = 0;
+  for (const FileStatus& f : copies) bytes += f.length;
+  plan.set_incremental(incremental);
+  plan.set_full_reason(full_reason);
+  plan.set_bytes_to_copy(bytes);
+  plan.set_items_to_copy(copies.size());
+  plan.set_items_unchanged(unchanged);
+  plan.set_items_deleted(deleted);
+
+  PlanRecord record;
+  record.op_id = req.op_id();
+  record.plan = plan;
+  record.manifest = std::move(source);
+  LIFEBOAT_RETURN_IF_ERROR(SavePlan(dst, state, record));
+  host_.Info("plan of " + path + " at " + name + ": " +
+             (incremental ? "incremental from " + base : "full") + ", " +
+             std::to_string(copies.size()) + " files (" + std::to_string(bytes) +
+             " bytes) to copy, " + std::to_string(deleted) + " deletes" +
+             (full_reason.empty() ? "" : "; " + full_reason));
+  return plan;
+}
+
+// ---- transfer -----------------------------------------------------------------------------
+
+StatusOr<v1::TransferResponse> HdfsPlugin::Transfer(sdk::Call& call,
+                                                    const v1::TransferRequest& req) {
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.snapshot().data_set()));
+  LIFEBOAT_ASSIGN_OR_RETURN(Config src_config, ParseConfig(req.source().config()));
+  WebHdfsClient src(PeerOptions(src_config));
+  v1::TransferResponse resp;
+  if (req.task().kind() == "tree") {
+    LIFEBOAT_RETURN_IF_ERROR(RunTreeTask(call, src, req, path, resp));
+  } else if (req.task().kind() == "copy") {
+    LIFEBOAT_RETURN_IF_ERROR(RunCopyTask(call, src, req, path, resp));
+  } else {
+    return InvalidArgumentError("unknown hdfs transfer task kind '" + req.task().kind() + "'");
+  }
+  return resp;
+}
+
+Status HdfsPlugin::RunTreeTask(sdk::Call& call, WebHdfsClient& src, const v1::TransferRequest& req,
+                               const std::string& path, v1::TransferResponse& resp) {
+  WebHdfsClient& dst = client_;
+  const std::string& name = req.snapshot().snapshot_id();
+  const std::string done = name + " done";
+  StatusOr<std::string> marker = dst.GetXAttr(path, kTreeAttr);
+  if (marker.ok() && *marker == done) return OkStatus();
+  nlohmann::json tree = nlohmann::json::parse(req.task().opaque(), nullptr, false);
+  if (tree.is_discarded()) return InvalidArgumentError("the tree task's opaque is not JSON");
+  const std::string src_root = SnapshotRoot(path, name);
+  LIFEBOAT_RETURN_IF_ERROR(dst.Mkdirs(path));
+  uint64_t items = 0;
+  auto exists = [&](const std::string& p) -> StatusOr<bool> {
+    StatusOr<FileStatus> st = dst.GetFileStatus(p);
+    if (st.ok()) return true;
+    if (st.status().code() == Code::kNotFound) return false;
+    return st.status();
+  };
+
+  // Renames and deletes, as `distcp -diff`: every rename source and every deleted item
+  // leaves for a temporary directory, deepest first (so that a parent's move does not
+  // change a child's path); then the renamed ones come back to their new paths, shallowest
+  // first (so that a parent is in place before its children). Every step can be repeated.
+  const std::string tmp = Join(path, ".lifeboat-tmp-" + name);
+  struct Move {
+    std::string from;
+    std::string to;  // "" = deleted
+    std::string parked;
+  };
+  std::vector<Move> moves;
+  int i = 0;
+  for (const auto& r : tree["renames"]) {
+    moves.push_back(
+        {r[0].get<std::string>(), r[1].get<std::string>(), Join(tmp, "r" + std::to_string(i++))});
+  }
+  for (const auto& d : tree["deletes"]) {
+    moves.push_back({d.get<std::string>(), "", Join(tmp, "d" + std::to_string(i++))});
+  }
+  if (!moves.empty()) {
+    LIFEBOAT_RETURN_IF_ERROR(dst.Mkdirs(tmp, 0700));
+    std::vector<Move*> by_depth;
+    for (Move& m : moves) by_depth.push_back(&m);
+    std::stable_sort(by_depth.begin(), by_depth.end(),
+                     [](Move* a, Move* b) { return Depth(a->from) > Depth(b->from); });
+    for (Move* m : by_depth) {
+      if (call.Cancelled()) return CancelledError("tree task cancelled", path);
+      LIFEBOAT_ASSIGN_OR_RETURN(bool there, exists(Join(path, m->from)));
+      if (there) LIFEBOAT_RETURN_IF_ERROR(dst.Rename(Join(path, m->from), m->parked));
+      ++items;
+    }
+    std::stable_sort(by_depth.begin(), by_depth.end(),
+                     [](Move* a, Move* b) { return Depth(a->to) < Depth(b->to); });
+    for (Move* m : by_depth) {
+      if (m->to.empty()) continue;
+      LIFEBOAT_ASSIGN_OR_RETURN(bool parked, exists(m->parked));
+      if (!parked) continue;  // moved in an earlier run
+      const std::string to = Join(path, m->to);
+      LIFEBOAT_ASSIGN_OR_RETURN(bool occupied, exists(to));
+      if (occupied) LIFEBOAT_RETURN_IF_ERROR(dst.Delete(to, /*recursive=*/true).status());
+      LIFEBOAT_RETURN_IF_ERROR(dst.Mkdirs(Join(path, Parent(m->to))));
+      LIFEBOAT_RETURN_IF_ERROR(dst.Rename(m->parked, to));
+    }
+    LIFEBOAT_RETURN_IF_ERROR(dst.Delete(tmp, /*recursive=*/true).status());
+  }
+
+  // Directories (parents first), then metadata-only changes of files.
+  std::vector<FileStatus> dirs;
+  for (const auto& d : tree["dirs"]) dirs.push_back(StatusFromJson(d));
+  std::sort(dirs.begin(), dirs.end(),
+            [](const FileStatus& a, const FileStatus& b) { return a.path_suffix < b.path_suffix; });
+  for (const FileStatus& d : dirs) {
+    if (call.Cancelled()) return CancelledError("tree task cancelled", path);
+    const std::string to = Join(path, d.path_suffix);
+    StatusOr<FileStatus> now = dst.GetFileStatus(to);
+    if (now.ok() && !now->is_dir) {
+      LIFEBOAT_RETURN_IF_ERROR(dst.Delete(to, false).status());
+      now = NotFoundError(to);
+    }
+    if (!now.ok()) {
+      if (now.status().code() != Code::kNotFound) return now.status();
+      LIFEBOAT_RETURN_IF_ERROR(dst.Mkdirs(to));
+    }
+    LIFEBOAT_RETURN_IF_ERROR(
+        CopyMetadata(src, Join(src_root, d.path_suffix), d, dst, to, now.ok() ? &*now : nullptr));
+    ++items;
+  }
+  for (const auto& m : tree["metas"]) {
+    FileStatus st = StatusFromJson(m);
+    const std::string to = Join(path, st.path_suffix);
+    LIFEBOAT_RETURN_IF_ERROR(
+        CopyMetadata(src, Join(src_root, st.path_suffix), st, dst, to, nullptr));
+    LIFEBOAT_RETURN_IF_ERROR(dst.SetTimes(to, st.modification_ms, st.access_ms));
+    ++items;
+  }
+  if (tree.value("root_meta", false)) {
+    LIFEBOAT_ASSIGN_OR_RETURN(FileStatus root, src.GetFileStatus(src_root));
+    LIFEBOAT_ASSIGN_OR_RETURN(FileStatus now, dst.GetFileStatus(path));
+    LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(src, src_root, root, dst, path, &now));
+  }
+  LIFEBOAT_RETURN_IF_ERROR(dst.SetXAttr(path, kTreeAttr, done));
+  resp.set_items_done(items);
+  return OkStatus();
+}
+
+Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::TransferRequest& req,
+                               const std::string& path, v1::TransferResponse& resp) {
+  WebHdfsClient& dst = client_;
+  const std::string& name = req.snapshot().snapshot_id();
+  nlohmann::json task = nlohmann::json::parse(req.task().opaque(), nullptr, false);
+  if (task.is_discarded()) return InvalidArgumentError("the copy task's opaque is not JSON");
+  if (task.value("wait_tree", false)) {
+    // The engine starts tasks in plan order but runs several at once: the tree task
+    // (renames, deletes, directories) may still be running.
+    const auto deadline = std::chrono::steady_clock::now() + kTreeWait;
+    for (;;) {
+      StatusOr<std::string> marker = dst.GetXAttr(path, kTreeAttr);
+      if (marker.ok() && *marker == name + " done") break;
+      if (call.Cancelled()) return CancelledError("copy cancelled while waiting for the tree");
+      if (std::chrono::steady_clock::now() > deadline) {
+        return UnavailableError("the tree task of this plan (renames, deletes, directories of " +
+                                    path + ") has not finished: run it first",
+                                path);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  std::vector<FileStatus> files;
+  for (const auto& f : task["files"]) files.push_back(StatusFromJson(f));
+  const std::string src_root = SnapshotRoot(path, name);
+  RateLimiter call_limit(req.bandwidth_bytes_per_second());
+  std::mutex mu;
+  std::vector<uint64_t> sent(files.size(), 0);
+  uint64_t total = 0;
+  for (const FileStatus& f : files) total += f.length;
+  std::atomic<uint64_t> copied{0};
+  std::atomic<uint64_t> skipped{0};
+  std::atomic<uint64_t> items{0};
+  auto report = [&](size_t i, uint64_t n, const std::string& item) {
+    std::lock_guard<std::mutex> lock(mu);
+    sent[i] = n;
+    v1::Progress p;
+    p.set_phase("copy");
+    uint64_t done = 0;
+    for (uint64_t s : sent) done += s;
+    p.set_bytes_done(done);
+    p.set_bytes_total(total);
+    p.set_items_done(items.load());
+    p.set_items_total(files.size());
+    p.set_current_item(item);
+    call.ReportProgress(p);
+  };
+  Status s = ParallelFor(files.size(), config_.parallelism, [&](size_t i) -> Status {
+    if (call.Cancelled()) return CancelledError("transfer cancelled", path);
+    const FileStatus& st = files[i];
+    CopyOptions o;
+    o.identity = name + ":" + std::to_string(st.length) + ":" + std::to_string(st.modification_ms);
+    o.preserve_block_size = config_.preserve_block_size;
+    o.replication = config_.replication;
+    o.limiters = {&instance_limit_, &call_limit};
+    o.on_progress = [&, i](uint64_t n) { report(i, n, st.path_suffix); };
+    const std::string from = Join(src_root, st.path_suffix);
+    const std::string to = Join(path, st.path_suffix);
+    StatusOr<CopyResult> r = CopyFile(call, src, from, st, dst, to, o);
+    if (!r.ok()) return r.status();
+    copied += r->bytes_copied;
+    skipped += r->bytes_skipped;
+    if (!r->sha256_hex.empty()) {
+      // The HDFS checksum as a second, independent check where it can compare: same block
+      // size (and the same bytes per checksum, which both clusters are assumed to share).
+      StatusOr<FileStatus> written = dst.GetFileStatus(to);
+      if (written.ok() && written->block_size == st.block_size && st.length > 0) {
+        StatusOr<WebHdfsClient::FileChecksum> a = src.GetFileChecksum(from);
+        StatusOr<WebHdfsClient::FileChecksum> b = dst.GetFileChecksum(to);
+        if (a.ok() && b.ok()) {
+          if (a->bytes != b->bytes) {
+            return DataLossError("the HDFS checksum of " + to + " (" + b->bytes +
+                                     ") differs from the source's (" + a->bytes +
+                                     ") right after the copy",
+                                 to);
+          }
+          (void)dst.SetXAttr(to, kChecksumAttr, a->bytes);
+          (void)dst.SetTimes(to, st.modification_ms, st.access_ms);
+        }
+      }
+    }
+    ++items;
+    report(i, st.length - r->bytes_skipped, st.path_suffix);
+    return OkStatus();
+  });
+  resp.set_bytes_copied(copied.load());
+  resp.set_bytes_skipped(skipped.load());
+  resp.set_items_done(items.load());
+  return s;
+}
+
+// ---- verify -------------------------------------------------------------------------------
+
+StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::VerifyRequest& req) {
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.snapshot().data_set()));
+  const std::string& name = req.snapshot().snapshot_id();
+  StatusOr<PlanRecord> record = LoadPlan(client_, StateFile(path, name));
+  if (!record.ok()) {
+    if (record.status().code() == Code::kNotFound) {
+      return FailedPreconditionError("no plan of snapshot " + name + " of " + path +
+                                         " is recorded on cluster '" + config_.cluster + "' (" +
+                                         record.status().message() +
+                                         "): plan and transfer the point first",
+                                     path);
+    }
+    return record.status();
+  }
+  // The committed point when there is one, else what the transfer left.
+  std::string root = SnapshotRoot(path, name);
+  StatusOr<FileStatus> committed = client_.GetFileStatus(root);
+  if (!committed.ok()) {
+    if (committed.status().code() != Code::kNotFound) return committed.status();
+    root = path;
+  }
+  LIFEBOAT_ASSIGN_OR_RETURN(Tree target, ListTreeMap(call, client_, root));
+  v1::VerifyResponse resp;
+  std::mutex mu;
+  auto mismatch = [&](const std::string& p, const std::string& what, const std::string& expected,
+                      const std::string& found) {
+    std::lock_guard<std::mutex> lock(mu);
+    v1::Mismatch* m = resp.add_mismatches();
+    m->set_path(p);
+    m->set_what(what);
+    m->set_expected(expected);
+    m->set_found(found);
+  };
+  auto octal = [](uint32_t v) {
+    char b[16];
+    std::snprintf(b, sizeof b, "%04o", v);
+    return std::string(b);
+  };
+  std::vector<const FileStatus*> digests;
+  uint64_t bytes = 0;
+  for (const auto& [p, want] : record->manifest) {
+    if (want.is_symlink) continue;
+    auto it = target.find(p);
+    if (it == target.end()) {
+      mismatch(p, "missing", want.is_dir ? "directory" : "file", "");
+      continue;
+    }
+    const FileStatus& got = it->second;
+    if (got.is_dir != want.is_dir) {
+      mismatch(p, "type", want.is_dir ? "directory" : "file", got.is_dir ? "directory" : "file");
+      continue;
+    }
+    if (!want.is_dir && got.length != want.length) {
+      mismatch(p, "size", std::to_string(want.length), std::to_string(got.length));
+      continue;
+    }
+    if (got.permission != want.permission) {
+      mismatch(p, "mode", octal(want.permission), octal(got.permission));
+    }
+    if (got.owner != want.owner || got.group != want.group) {
+      mismatch(p, "owner", want.owner + ":" + want.group, got.owner + ":" + got.group);
+    }
+    if (!want.is_dir) {
+      bytes += want.length;
+      if (req.level() == v1::VERIFY_DIGEST) digests.push_back(&want);
+    }
+  }
+  for (const auto& [p, got] : target) {
+    if (record->manifest.count(p) == 0) mismatch(p, "extra", "", got.is_dir ? "directory" : "file");
+  }
+  std::atomic<uint64_t> done{0};
+  Status s = ParallelFor(digests.size(), config_.parallelism, [&](size_t i) -> Status {
+    if (call.Cancelled()) return CancelledError("verify cancelled", path);
+    const FileStatus& want = *digests[i];
+    const std::string file = Join(root, want.path_suffix);
+    StatusOr<std::string> expected = client_.GetXAttr(file, kDigestAttr);
+    if (!expected.ok()) {
+      if (expected.status().code() != Code::kNotFound) return expected.status();
+      mismatch(want.path_suffix, "digest", "a SHA-256 recorded by the transfer",
+               "none (not written by this transfer)");
+      return OkStatus();
+    }
+    StatusOr<std::string> got = DigestOf(call, client_, file, 0);
+    if (!got.ok()) {
+      if (got.status().code() == Code::kCancelled) return got.status();
+      // A DataNode that finds its replica corrupt fails the read: that is a mismatch.
+      mismatch(want.path_suffix, "digest", *expected, "unreadable: " + got.status().message());
+      return OkStatus();
+    }
+    if (*got != *expected) mismatch(want.path_suffix, "digest", *expected, *got);
+    StatusOr<std::string> checksum = client_.GetXAttr(file, kChecksumAttr);
+    if (checksum.ok()) {
+      StatusOr<WebHdfsClient::FileChecksum> now = client_.GetFileChecksum(file);
+      if (now.ok() && now->bytes != *checksum) {
+        mismatch(want.path_suffix, "checksum", *checksum, now->bytes);
+      }
+    }
+    v1::Progress p;
+    p.set_phase("verify");
+    p.set_items_done(++done);
+    p.set_items_total(digests.size());
+    std::lock_guard<std::mutex> lock(mu);
+    call.ReportProgress(p);
+    return OkStatus();
+  });
+  LIFEBOAT_RETURN_IF_ERROR(s);
+  std::sort(resp.mutable_mismatches()->begin(), resp.mutable_mismatches()->end(),
+            [](const v1::Mismatch& a, const v1::Mismatch& b) { return a.path() < b.path(); });
+  resp.set_ok(resp.mismatches_size() == 0);
+  resp.set_items_checked(record->manifest.size());
+  resp.set_bytes_checked(bytes);
+  return resp;
+}
+
+Status HdfsPlugin::ApplyDirectoryTimes(sdk::Call& call, const std::string& path,
+                                       const std::string& snapshot_name) {
+  StatusOr<PlanRecord> record = LoadPlan(client_, StateFile(path, snapshot_name));
+  if (!record.ok()) return OkStatus();  // nothing recorded: nothing to set
+  // Deepest first: setting a directory's times does not move its parent's.
+  std::vector<const FileStatus*> dirs;
+  for (const auto& [p, st] : record->manifest) {
+    if (st.is_dir) dirs.push_back(&st);
+  }
+  std::sort(dirs.begin(), dirs.end(), [](const FileStatus* a, const FileStatus* b) {
+    return Depth(a->path_suffix) > Depth(b->path_suffix);
+  });
+  for (const FileStatus* d : dirs) {
+    if (call.Cancelled()) return CancelledError("commit cancelled", path);
+    Status s = client_.SetTimes(Join(path, d->path_suffix), d->modification_ms, d->access_ms);
+    if (!s.ok() && s.code() != Code::kNotFound) return s;
+  }
+  return OkStatus();
+}
+
+// ---- restore ------------------------------------------------------------------------------
+
+StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::RestoreRequest& req) {
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.data_set()));
+  if (req.restore_point_id().empty()) return InvalidArgumentError("restore needs a restore point");
+  std::string dest = path;
+  if (!req.destination().empty()) {
+    v1::DataSet d;
+    d.set_component(kComponent);
+    d.set_selector(req.destination());
+    LIFEBOAT_ASSIGN_OR_RETURN(dest, DataSetPath(d));
+  }
+  // The cluster that holds the point: a peer, or this one.
+  std::unique_ptr<WebHdfsClient> peer;
+  Config holder_config = config_;
+  if (req.has_source() && !req.source().config().config_json().empty()) {
+    LIFEBOAT_ASSIGN_OR_RETURN(holder_config, ParseConfig(req.source().config()));
+    peer = std::make_unique<WebHdfsClient>(PeerOptions(holder_config));
+  }
+  WebHdfsClient& holder = peer ? *peer : client_;
+  const std::string name = SnapshotName(holder_config, req.restore_point_id());
+  const std::string src_root = SnapshotRoot(path, name);
+  bool held = false;
+  LIFEBOAT_ASSIGN_OR_RETURN(Tree source, ListTreeMap(call, holder, src_root, &held));
+  if (!held) {
+    return NotFoundError("restore point " + req.restore_point_id() + " of " + path +
+                             " is not on cluster '" + holder_config.cluster + "' (no snapshot " +
+                             src_root + "): expired, or never committed there",
+                         path);
+  }
+  bool dest_exists = false;
+  LIFEBOAT_ASSIGN_OR_RETURN(Tree target, ListTreeMap(call, client_, dest, &dest_exists));
+  // The point's own records (transfer state) are not data.
+  Changes c = CompareTrees(source, target);
+  v1::RestoreResponse resp;
+  for (const std::string& d : c.deletes) resp.add_changes("delete " + Join(dest, d));
+  for (const FileStatus& d : c.dirs) {
+    resp.add_changes((target.count(d.path_suffix) ? "update " : "create ") +
+                     Join(dest, d.path_suffix));
+  }
+  for (const FileStatus& f : c.copies) {
+    resp.add_changes((target.count(f.path_suffix) ? "update " : "create ") +
+                     Join(dest, f.path_suffix));
+  }
+  for (const FileStatus& f : c.metas) resp.add_changes("update " + Join(dest, f.path_suffix));
+  if (req.dry_run()) return resp;
+
+  LIFEBOAT_RETURN_IF_ERROR(client_.Mkdirs(dest));
+  for (const std::string& d : c.deletes) {
+    LIFEBOAT_RETURN_IF_ERROR(client_.Delete(Join(dest, d), /*recursive=*/true).status());
+  }
+  std::sort(c.dirs.begin(), c.dirs.end(),
+            [](const FileStatus& a, const FileStatus& b) { return a.path_suffix < b.path_suffix; });
+  for (const FileStatus& d : c.dirs) {
+    const std::string to = Join(dest, d.path_suffix);
+    LIFEBOAT_RETURN_IF_ERROR(client_.Mkdirs(to));
+    auto now = target.find(d.path_suffix);
+    LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(holder, Join(src_root, d.path_suffix), d, client_, to,
+                                          now != target.end() ? &now->second : nullptr));
+  }
+  RateLimiter none(0);
+  std::atomic<uint64_t> written{0};
+  std::mutex mu;
+  Status s = ParallelFor(c.copies.size(), config_.parallelism, [&](size_t i) -> Status {
+    const FileStatus& st = c.copies[i];
+    CopyOptions o;
+    o.record_state = false;
+    o.preserve_block_size = config_.preserve_block_size;
+    o.replication = config_.replication;
+    o.limiters = {&instance_limit_};
+    StatusOr<CopyResult> r = CopyFile(call, holder, Join(src_root, st.path_suffix), st, client_,
+                                      Join(dest, st.path_suffix), o);
+    if (!r.ok()) return r.status();
+    written += r->bytes_copied;
+    v1::Progress p;
+    p.set_phase("restore");
+    p.set_bytes_done(written.load());
+    p.set_current_item(st.path_suffix);
+    std::lock_guard<std::mutex> lock(mu);
+    call.ReportProgress(p);
+    return OkStatus();
+  });
+  LIFEBOAT_RETURN_IF_ERROR(s);
+  for (const FileStatus& m : c.metas) {
+    const std::string to = Join(dest, m.path_suffix);
+    LIFEBOAT_RETURN_IF_ERROR(
+        CopyMetadata(holder, Join(src_root, m.path_suffix), m, client_, to, nullptr));
+    LIFEBOAT_RETURN_IF_ERROR(client_.SetTimes(to, m.modification_ms, m.access_ms));
+  }
+  // The root's metadata, then every directory's times, deepest first.
+  LIFEBOAT_ASSIGN_OR_RETURN(FileStatus root, holder.GetFileStatus(src_root));
+  LIFEBOAT_ASSIGN_OR_RETURN(FileStatus now, client_.GetFileStatus(dest));
+  LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(holder, src_root, root, client_, dest, &now));
+  std::vector<const FileStatus*> dirs;
+  for (const auto& [p, st] : source) {
+    if (st.is_dir) dirs.push_back(&st);
+  }
+  std::sort(dirs.begin(), dirs.end(), [](const FileStatus* a, const FileStatus* b) {
+    return Depth(a->path_suffix) > Depth(b->path_suffix);
+  });
+  for (const FileStatus* d : dirs) {
+    LIFEBOAT_RETURN_IF_ERROR(
+        client_.SetTimes(Join(dest, d->path_suffix), d->modification_ms, d->access_ms));
+  }
+  LIFEBOAT_RETURN_IF_ERROR(client_.SetTimes(dest, root.modification_ms, root.access_ms));
+  resp.set_bytes_written(written.load());
+  return resp;
+}
+
+}  // namespace lifeboat::hdfs
