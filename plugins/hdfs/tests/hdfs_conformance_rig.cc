@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -106,16 +108,27 @@ class HdfsConformanceRig : public testing::ConformanceRig {
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
+  // Repeatable (the Expire check calls it after each point): call n creates
+  // a/created-n.txt, rewrites a/small.txt, deletes "name with space.txt" (then the file the
+  // previous call created) and renames a/b/c/deep.txt to a/moved.txt (then onwards).
   ChangeSet ApplyChanges() override {
+    const int n = ++changes_;
     ChangeSet cs;
-    Write("a/created.txt", "created");
+    Write("a/created-" + std::to_string(n) + ".txt", "created");
     cs.changed_bytes += 7;
     cs.changed_items += 1;
-    Write("a/small.txt", "small, modified");
-    cs.changed_bytes += 15;
+    const std::string modified = "small, modified " + std::to_string(n);
+    Write("a/small.txt", modified);
+    cs.changed_bytes += modified.size();
     cs.changed_items += 1;
-    EXPECT_TRUE(source_->Delete(data_set_ + "/name with space.txt", false).ok());
-    EXPECT_TRUE(source_->Rename(data_set_ + "/a/b/c/deep.txt", data_set_ + "/a/moved.txt").ok());
+    const std::string gone =
+        n == 1 ? "name with space.txt" : "a/created-" + std::to_string(n - 1) + ".txt";
+    EXPECT_TRUE(source_->Delete(data_set_ + "/" + gone, false).ok());
+    const std::string from = n == 1   ? "a/b/c/deep.txt"
+                             : n == 2 ? "a/moved.txt"
+                                      : "a/moved-" + std::to_string(n - 1) + ".txt";
+    const std::string to = n == 1 ? "a/moved.txt" : "a/moved-" + std::to_string(n) + ".txt";
+    EXPECT_TRUE(source_->Rename(data_set_ + "/" + from, data_set_ + "/" + to).ok());
     return cs;
   }
 
@@ -127,10 +140,54 @@ class HdfsConformanceRig : public testing::ConformanceRig {
     return Capture(*target_, destination);
   }
 
+  // Staged (before commit): the live file on the target is rewritten in place through HDFS
+  // with one byte flipped (TRUNCATE to 0 keeps the inode and its attributes, APPEND, then
+  // SETTIMES back), so size, times and the transfer's records stay. Committed: a snapshot's
+  // content cannot be changed through HDFS, so the byte is flipped in the block file on the
+  // secondary DataNode's disk (bit rot), found with GET_BLOCK_LOCATIONS.
   std::string CorruptTarget(const std::string& restore_point_id, bool staged) override {
-    ADD_FAILURE() << "not yet: the hdfs plugin has no staged or committed points on the target "
-                     "(transfer and commit are not done)";
-    return "";
+    const std::string rel = "a/small.txt";
+    const std::string live = data_set_ + "/" + rel;
+    if (staged) {
+      StatusOr<FileStatus> st = target_->GetFileStatus(live);
+      StatusOr<std::string> data = target_->ReadAll(live);
+      EXPECT_TRUE(st.ok() && data.ok() && !data->empty()) << "nothing to corrupt at " << live;
+      if (!st.ok() || !data.ok() || data->empty()) return rel;
+      std::string flipped = *data;
+      flipped[0] = static_cast<char>(flipped[0] ^ 0x01);
+      StatusOr<bool> cut = target_->Truncate(live, 0);
+      EXPECT_TRUE(cut.ok() && *cut) << cut.status().ToString();
+      Status appended = target_->Append(live, flipped);
+      EXPECT_TRUE(appended.ok()) << appended.ToString();
+      Status timed = target_->SetTimes(live, st->modification_ms, st->access_ms);
+      EXPECT_TRUE(timed.ok()) << timed.ToString();
+      return rel;
+    }
+    const std::string snap = data_set_ + "/.snapshot/lifeboat-" + restore_point_id + "/" + rel;
+    StatusOr<nlohmann::json> blocks = target_->RawCall("GET", snap, "GET_BLOCK_LOCATIONS", "");
+    EXPECT_TRUE(blocks.ok()) << blocks.status().ToString();
+    if (!blocks.ok()) return rel;
+    const nlohmann::json& located = (*blocks)["LocatedBlocks"]["locatedBlocks"];
+    EXPECT_TRUE(located.is_array() && !located.empty()) << blocks->dump();
+    if (!located.is_array() || located.empty()) return rel;
+    const std::string block =
+        "blk_" + std::to_string(located[0]["block"].value("blockId", int64_t{0}));
+    const std::string base = endpoints_["clusters"]["secondary"].value("base_dir", "");
+    bool flipped = false;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(base, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->path().filename() != block) continue;
+      std::fstream f(it->path(), std::ios::in | std::ios::out | std::ios::binary);
+      char c = 0;
+      f.read(&c, 1);
+      c = static_cast<char>(c ^ 0x01);
+      f.seekp(0);
+      f.write(&c, 1);
+      flipped = f.good();
+    }
+    EXPECT_TRUE(flipped) << "no block file " << block << " under " << base;
+    return rel;
   }
 
  private:
@@ -208,6 +265,7 @@ class HdfsConformanceRig : public testing::ConformanceRig {
   std::string restore_base_;
   std::unique_ptr<WebHdfsClient> source_;
   std::unique_ptr<WebHdfsClient> target_;
+  int changes_ = 0;
 };
 
 LIFEBOAT_CONFORMANCE_RIG("hdfs", HdfsConformanceRig);
