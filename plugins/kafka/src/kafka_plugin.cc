@@ -542,8 +542,12 @@ StatusOr<v1::PlanTransferResponse> KafkaPlugin::PlanTransfer(sdk::Call& call,
       LIFEBOAT_ASSIGN_OR_RETURN(std::unique_ptr<Reader> r,
                                 Reader::Open(source, topic, partition, start, end));
       std::vector<Record> sample;
-      LIFEBOAT_ASSIGN_OR_RETURN(bool whole, r->Next(sample, 20000, 8 << 20));
-      for (const auto& rec : sample) bytes += rec.Bytes();
+      bool whole = false;
+      while (!whole && sample.size() < 20000 && bytes < (8u << 20)) {
+        const size_t before = sample.size();
+        LIFEBOAT_ASSIGN_OR_RETURN(whole, r->Next(sample, 20000, 8 << 20));
+        for (size_t i = before; i < sample.size(); ++i) bytes += sample[i].Bytes();
+      }
       records = sample.size();
       if (!whole && !sample.empty()) {
         const int64_t span = end - start;

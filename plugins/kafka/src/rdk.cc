@@ -611,12 +611,8 @@ StatusOr<std::unique_ptr<Reader>> Reader::Open(const Config& config, const std::
   return r;
 }
 
-Reader::~Reader() {
-  if (rk_) {
-    (void)rd_kafka_assign(rk_.get(), nullptr);
-    (void)rd_kafka_consumer_close(rk_.get());
-  }
-}
+// No group, so nothing to leave: destroying the handle is enough.
+Reader::~Reader() = default;
 
 StatusOr<bool> Reader::Next(std::vector<Record>& out, int64_t max_records, uint64_t max_bytes) {
   if (done_) return true;

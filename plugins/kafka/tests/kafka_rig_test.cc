@@ -1,0 +1,587 @@
+// The kafka plugin against the Kafka rig (label rig): two real single-node KRaft clusters,
+// "primary" and "secondary", started by tools/scripts/rig.sh (system "kafka", 4.x; set
+// LIFEBOAT_KAFKA_RIG_SYSTEM=kafka39 for the 3.9.x pair). Each test uses topics and groups of
+// its own. Without the rig the tests skip, unless LIFEBOAT_RIG_REQUIRED=1.
+#include <gtest/gtest.h>
+#include <lifeboat/testing/fake_host.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "kafka_plugin.h"
+#include "offsets.h"
+#include "rdk.h"
+#include "rig_endpoints.h"
+
+extern "C" const lb_plugin_api* lifeboat_plugin_init(const lb_host_api* host);
+
+namespace lifeboat::kafka {
+namespace {
+
+using json = nlohmann::json;
+
+std::string RigSystem() {
+  const char* s = std::getenv("LIFEBOAT_KAFKA_RIG_SYSTEM");
+  return s != nullptr && *s != '\0' ? s : "kafka";
+}
+
+// Records the tests write: keys, values (some null), headers, explicit timestamps.
+std::vector<Record> MakeRecords(int n, int first, size_t value_bytes = 100) {
+  std::vector<Record> out;
+  for (int i = first; i < first + n; ++i) {
+    Record r;
+    r.key = "k" + std::to_string(i % 97);
+    if (i % 50 == 7) {
+      r.value = std::nullopt;  // a tombstone
+    } else {
+      std::string v(value_bytes, 'a');
+      for (size_t j = 0; j < v.size(); ++j) v[j] = static_cast<char>('a' + (i * 31 + j) % 26);
+      r.value = v;
+    }
+    r.headers.emplace_back("seq", std::to_string(i));
+    if (i % 3 == 0) r.headers.emplace_back("null-header", std::nullopt);
+    r.timestamp_ms = 1700000000000 + i;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// What must survive a copy, offsets left out.
+std::string Describe(const Record& r) {
+  std::string s =
+      (r.key ? "k=" + *r.key : "k=null") + " ts=" + std::to_string(r.timestamp_ms) +
+      (r.value ? " v=" + std::to_string(r.value->size()) + ":" + r.value->substr(0, 8) : " v=null");
+  for (const auto& [n, v] : r.headers) s += " h:" + n + "=" + (v ? *v : "null");
+  return s;
+}
+
+class KafkaRigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LIFEBOAT_RIG_ENDPOINTS(eps, RigSystem());
+    endpoints_ = eps;
+    static int counter = 0;
+    prefix_ = "t" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + "-";
+    api_ = lifeboat_plugin_init(host_.table());
+    src_ = MakeClient("primary");
+    dst_ = MakeClient("secondary");
+  }
+
+  void TearDown() override {
+    for (lb_instance* i : instances_) api_->destroy(i);
+  }
+
+  std::string Bootstrap(const std::string& cluster) const {
+    return endpoints_["clusters"][cluster]["bootstrap_servers"];
+  }
+
+  json ConfigJson(const std::string& cluster, const json& extra = json::object()) const {
+    json cfg = {{"bootstrap_servers", Bootstrap(cluster)}, {"timeout_seconds", 20}};
+    cfg.update(extra);
+    return cfg;
+  }
+  v1::PluginConfig PluginConfig(const std::string& cluster,
+                                const json& extra = json::object()) const {
+    v1::PluginConfig c;
+    c.set_plugin("kafka");
+    c.set_cluster(cluster);
+    c.set_config_json(ConfigJson(cluster, extra).dump());
+    return c;
+  }
+  Config ParsedConfig(const std::string& cluster, const json& extra = json::object()) const {
+    auto c = ParseConfig(PluginConfig(cluster, extra));
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    return *c;
+  }
+  std::unique_ptr<Client> MakeClient(const std::string& cluster) {
+    auto c = Client::Connect(ParsedConfig(cluster));
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    return c.ok() ? std::move(c).value() : nullptr;
+  }
+
+  lb_instance* Instance(const std::string& cluster, const json& extra = json::object()) {
+    StatusOr<lb_instance*> made = host_.Create(api_, PluginConfig(cluster, extra));
+    EXPECT_TRUE(made.ok()) << made.status().ToString();
+    if (!made.ok()) return nullptr;
+    instances_.push_back(*made);
+    return *made;
+  }
+
+  template <typename Resp, typename Req>
+  StatusOr<Resp> Call(lb_instance* instance, lb_op op, const Req& req) {
+    return host_.Call<Resp>(api_, instance, op, req);
+  }
+
+  v1::DataSet DataSet(const std::string& selector) const {
+    v1::DataSet ds;
+    ds.set_component("kafka");
+    ds.set_selector(selector);
+    return ds;
+  }
+
+  void CreateTopic(Client& c, const std::string& topic, int partitions,
+                   const std::map<std::string, std::string>& configs = {}) {
+    Status s = c.CreateTopic(topic, partitions, configs);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
+  // Writes `records` to topic/partition, in transactions of `per_txn` records; the
+  // transactions listed in `abort` (by index) are aborted instead of committed.
+  void Produce(const std::string& cluster, const std::string& topic, int32_t partition,
+               const std::vector<Record>& records, size_t per_txn = 100000,
+               std::set<size_t> abort = {}) {
+    auto w = TxnWriter::Open(ParsedConfig(cluster), "test-" + prefix_ + topic);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    for (size_t i = 0, txn = 0; i < records.size(); i += per_txn, ++txn) {
+      ASSERT_TRUE((*w)->Begin().ok());
+      for (size_t j = i; j < std::min(records.size(), i + per_txn); ++j) {
+        ASSERT_TRUE((*w)->Produce(topic, partition, records[j]).ok());
+      }
+      ASSERT_TRUE((*w)->Flush().ok());
+      if (abort.count(txn)) {
+        (*w)->Abort();
+      } else {
+        Status s = (*w)->Commit();
+        ASSERT_TRUE(s.ok()) << s.ToString();
+      }
+    }
+  }
+
+  // Every committed record of topic/partition from `from` on.
+  std::vector<Record> ReadAll(const std::string& cluster, const std::string& topic,
+                              int32_t partition, int64_t from = 0) {
+    Client& c = cluster == "primary" ? *src_ : *dst_;
+    auto wm = c.Watermarks(topic, partition, true);
+    EXPECT_TRUE(wm.ok()) << wm.status().ToString();
+    std::vector<Record> out;
+    if (!wm.ok()) return out;
+    auto r = Reader::Open(ParsedConfig(cluster), topic, partition, std::max(from, wm->first),
+                          wm->second);
+    EXPECT_TRUE(r.ok());
+    bool done = false;
+    while (r.ok() && !done) {
+      auto d = (*r)->Next(out, 100000, 1 << 30);
+      EXPECT_TRUE(d.ok()) << d.status().ToString();
+      if (!d.ok()) break;
+      done = *d;
+    }
+    return out;
+  }
+
+  static std::vector<std::string> Describe(const std::vector<Record>& rs) {
+    std::vector<std::string> out;
+    for (const auto& r : rs) out.push_back(kafka::Describe(r));
+    return out;
+  }
+
+  // A whole backup of `selector`: cut, plan, transfer every task, verify, commit.
+  struct Backup {
+    v1::SnapshotRef snap;
+    v1::PlanTransferResponse plan;
+    v1::CommitResponse commit;
+  };
+  Backup RunBackup(lb_instance* src, lb_instance* dst, const std::string& selector,
+                   const std::string& rp, const std::string& base,
+                   const json& source_extra = json::object()) {
+    Backup b;
+    auto t0 = std::chrono::steady_clock::now();
+    auto lap = [&](const char* what) {
+      std::cout << what << " "
+                << std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - t0)
+                       .count()
+                << " ms\n";
+    };
+    v1::CutRequest cut;
+    cut.set_op_id("cut-" + rp);
+    *cut.mutable_data_set() = DataSet(selector);
+    cut.set_restore_point_id(rp);
+    auto c = Call<v1::CutResponse>(src, LB_OP_CUT, cut);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    if (!c.ok()) return b;
+    b.snap = c->snapshot();
+    lap("cut");
+    v1::PlanTransferRequest plan;
+    plan.set_op_id("plan-" + rp);
+    *plan.mutable_source()->mutable_config() = PluginConfig("primary", source_extra);
+    *plan.mutable_snapshot() = b.snap;
+    plan.set_base_restore_point_id(base);
+    auto p = Call<v1::PlanTransferResponse>(dst, LB_OP_PLAN_TRANSFER, plan);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    if (!p.ok()) return b;
+    b.plan = *p;
+    lap("plan");
+    for (const auto& task : p->tasks()) {
+      auto t = Transfer(dst, b.snap, task);
+      EXPECT_TRUE(t.ok()) << task.task_id() << ": " << t.status().ToString();
+    }
+    lap("transfer");
+    auto v = Verify(dst, b.snap);
+    lap("verify");
+    EXPECT_TRUE(v.ok() && v->ok())
+        << (v.ok() ? std::to_string(v->mismatches_size()) + " mismatches" : v.status().ToString());
+    v1::CommitRequest commit;
+    commit.set_op_id("commit-" + rp);
+    *commit.mutable_snapshot() = b.snap;
+    commit.set_base_restore_point_id(base);
+    auto cm = Call<v1::CommitResponse>(dst, LB_OP_COMMIT, commit);
+    EXPECT_TRUE(cm.ok()) << cm.status().ToString();
+    if (cm.ok()) b.commit = *cm;
+    return b;
+  }
+
+  StatusOr<v1::TransferResponse> Transfer(lb_instance* dst, const v1::SnapshotRef& snap,
+                                          const v1::TransferTask& task, uint64_t bandwidth = 0) {
+    v1::TransferRequest req;
+    req.set_op_id("transfer-" + snap.restore_point_id() + "-" + task.task_id());
+    *req.mutable_source()->mutable_config() = PluginConfig("primary");
+    *req.mutable_snapshot() = snap;
+    *req.mutable_task() = task;
+    req.set_bandwidth_bytes_per_second(bandwidth);
+    return Call<v1::TransferResponse>(dst, LB_OP_TRANSFER, req);
+  }
+
+  StatusOr<v1::VerifyResponse> Verify(lb_instance* dst, const v1::SnapshotRef& snap) {
+    v1::VerifyRequest req;
+    req.set_op_id("verify-" + snap.restore_point_id());
+    *req.mutable_snapshot() = snap;
+    req.set_level(v1::VERIFY_DIGEST);
+    return Call<v1::VerifyResponse>(dst, LB_OP_VERIFY, req);
+  }
+
+  json endpoints_;
+  std::string prefix_;
+  lifeboat::testing::FakeHost host_;
+  const lb_plugin_api* api_ = nullptr;
+  std::vector<lb_instance*> instances_;
+  std::unique_ptr<Client> src_;
+  std::unique_ptr<Client> dst_;
+};
+
+TEST_F(KafkaRigTest, BackupCopiesEveryRecordAndIncrementalOnlyTheNewOnes) {
+  const std::string topic = prefix_ + "orders";
+  CreateTopic(*src_, topic, 3, {{"retention.ms", "86400000"}});
+  for (int p = 0; p < 3; ++p) Produce("primary", topic, p, MakeRecords(400, p * 1000));
+  lb_instance* src = Instance("primary");
+  lb_instance* dst = Instance("secondary");
+  Backup b1 = RunBackup(src, dst, topic, "rp1", "");
+  ASSERT_EQ(b1.plan.tasks_size(), 3);
+  EXPECT_EQ(b1.plan.items_to_copy(), 1200u);
+  for (int p = 0; p < 3; ++p) {
+    EXPECT_EQ(Describe(ReadAll("secondary", topic, p)), Describe(ReadAll("primary", topic, p)))
+        << "partition " << p;
+  }
+  // The replica took the partition count and the source's retention.
+  auto n = dst_->PartitionCount(topic);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 3);
+  auto cfg = dst_->TopicConfigs(topic);
+  ASSERT_TRUE(cfg.ok());
+  EXPECT_EQ((*cfg)["retention.ms"], "86400000");
+
+  // Only partition 1 gets new records: the next plan has one task of just those.
+  Produce("primary", topic, 1, MakeRecords(50, 5000));
+  Backup b2 = RunBackup(src, dst, topic, "rp2", "rp1");
+  EXPECT_TRUE(b2.plan.incremental()) << b2.plan.full_reason();
+  ASSERT_EQ(b2.plan.tasks_size(), 1);
+  EXPECT_EQ(b2.plan.tasks(0).task_id(), topic + "/1");
+  EXPECT_EQ(b2.plan.items_to_copy(), 50u);
+  EXPECT_EQ(Describe(ReadAll("secondary", topic, 1)), Describe(ReadAll("primary", topic, 1)));
+
+  // A repeated transfer moves nothing.
+  auto again = Transfer(dst, b2.snap, b2.plan.tasks(0));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->bytes_copied(), 0u);
+  EXPECT_EQ(ReadAll("secondary", topic, 1).size(), 450u);
+}
+
+TEST_F(KafkaRigTest, CompactedTopicWithCommittedAndAbortedTransactions) {
+  const std::string topic = prefix_ + "ledger";
+  CreateTopic(*src_, topic, 1, {{"cleanup.policy", "compact"}, {"min.compaction.lag.ms", "0"}});
+  // Five transactions of 40 records; the second and fourth are aborted.
+  std::vector<Record> all = MakeRecords(200, 0);
+  Produce("primary", topic, 0, all, 40, {1, 3});
+  std::vector<Record> committed;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if ((i / 40) % 2 == 0) committed.push_back(all[i]);
+  }
+  lb_instance* src = Instance("primary");
+  lb_instance* dst = Instance("secondary");
+  Backup b = RunBackup(src, dst, topic, "rp1", "");
+  ASSERT_EQ(b.plan.tasks_size(), 1);
+  EXPECT_EQ(Describe(ReadAll("secondary", topic, 0)), Describe(committed))
+      << "aborted records must not be copied, committed ones all, in order";
+  auto cfg = dst_->TopicConfigs(topic);
+  ASSERT_TRUE(cfg.ok());
+  EXPECT_EQ((*cfg)["cleanup.policy"], "compact");
+  EXPECT_EQ((*cfg)["min.compaction.lag.ms"], "0");
+}
+
+TEST_F(KafkaRigTest, ConsumerGroupTranslatedAndResumedWithoutSkipping) {
+  const std::string topic = prefix_ + "events";
+  const std::string group = prefix_ + "billing";
+  CreateTopic(*src_, topic, 2);
+  for (int p = 0; p < 2; ++p) Produce("primary", topic, p, MakeRecords(300, p * 1000));
+  // The group has read 123 records of partition 0 and all of partition 1 on the primary.
+  auto src_records0 = ReadAll("primary", topic, 0);
+  ASSERT_EQ(src_records0.size(), 300u);
+  const int64_t committed0 = src_records0[123].offset;
+  auto wm1 = src_->Watermarks(topic, 1, true);
+  ASSERT_TRUE(wm1.ok());
+  ASSERT_TRUE(
+      src_->AlterGroupOffsets(group, {{{topic, 0}, committed0}, {{topic, 1}, wm1->second}}).ok());
+
+  lb_instance* src = Instance("primary");
+  lb_instance* dst = Instance("secondary");
+  RunBackup(src, dst, topic + ";groups=" + prefix_ + "bill*", "rp1", "");
+  auto translated = dst_->GroupOffsets(group);
+  ASSERT_TRUE(translated.ok()) << translated.status().ToString();
+  ASSERT_EQ(translated->count({topic, 0}), 1u) << "no offset for partition 0 on the target";
+  // Resumed on the target, the group reads exactly what it had not read on the primary.
+  auto resumed = ReadAll("secondary", topic, 0, translated->at({topic, 0}));
+  std::vector<Record> unread(src_records0.begin() + 123, src_records0.end());
+  ASSERT_GE(resumed.size(), unread.size()) << "records were skipped";
+  EXPECT_EQ(Describe(std::vector<Record>(resumed.end() - static_cast<long>(unread.size()),
+                                         resumed.end())),
+            Describe(unread));
+  EXPECT_EQ(resumed.size(), unread.size()) << "exact translation: nothing re-read either";
+  auto tgt_wm1 = dst_->Watermarks(topic, 1, true);
+  ASSERT_TRUE(tgt_wm1.ok());
+  EXPECT_TRUE(ReadAll("secondary", topic, 1, translated->at({topic, 1})).empty())
+      << "a group that had read everything has nothing to read on the target";
+}
+
+TEST_F(KafkaRigTest, TopicWithMorePartitionsThanTheTarget) {
+  const std::string topic = prefix_ + "wide";
+  CreateTopic(*src_, topic, 3);
+  CreateTopic(*dst_, topic, 1);
+  for (int p = 0; p < 3; ++p) Produce("primary", topic, p, MakeRecords(10, p * 100));
+  lb_instance* src = Instance("primary");
+  lb_instance* strict = Instance("secondary");
+  v1::CutRequest cut;
+  cut.set_op_id("cut-1");
+  *cut.mutable_data_set() = DataSet(topic);
+  cut.set_restore_point_id("rp1");
+  auto c = Call<v1::CutResponse>(src, LB_OP_CUT, cut);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  v1::PlanTransferRequest plan;
+  plan.set_op_id("plan-1");
+  *plan.mutable_source()->mutable_config() = PluginConfig("primary");
+  *plan.mutable_snapshot() = c->snapshot();
+  auto refused = Call<v1::PlanTransferResponse>(strict, LB_OP_PLAN_TRANSFER, plan);
+  EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("has 1 partitions"), std::string::npos)
+      << refused.status().message();
+  lb_instance* adding = Instance("secondary", {{"on_fewer_partitions", "add"}});
+  auto planned = Call<v1::PlanTransferResponse>(adding, LB_OP_PLAN_TRANSFER, plan);
+  ASSERT_TRUE(planned.ok()) << planned.status().ToString();
+  auto n = dst_->PartitionCount(topic);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 3);
+  for (const auto& task : planned->tasks()) ASSERT_TRUE(Transfer(adding, c->snapshot(), task).ok());
+  for (int p = 0; p < 3; ++p) {
+    EXPECT_EQ(Describe(ReadAll("secondary", topic, p)), Describe(ReadAll("primary", topic, p)));
+  }
+}
+
+TEST_F(KafkaRigTest, AlignedCutTakesTheOffsetOfTimeT) {
+  const std::string topic = prefix_ + "timed";
+  CreateTopic(*src_, topic, 1);
+  Produce("primary", topic, 0, MakeRecords(100, 0));  // timestamps 1700000000000 + i
+  lb_instance* src = Instance("primary");
+  v1::CutRequest cut;
+  cut.set_op_id("cut-t");
+  *cut.mutable_data_set() = DataSet(topic);
+  cut.set_restore_point_id("rp-t");
+  cut.set_cut_unix_nanos((1700000000000 + 40) * 1000000);
+  auto c = Call<v1::CutResponse>(src, LB_OP_CUT, cut);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  json opaque = json::parse(c->snapshot().opaque());
+  ASSERT_EQ(opaque["partitions"].size(), 1u);
+  // Records 0..39 are before T: the cut is the offset of record 40.
+  auto records = ReadAll("primary", topic, 0);
+  EXPECT_EQ(opaque["partitions"][0]["cut"].get<int64_t>(), records[40].offset);
+  // A repeated cut answers the same; T = 0 cuts at the end.
+  auto again = Call<v1::CutResponse>(src, LB_OP_CUT, cut);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->snapshot().opaque(), c->snapshot().opaque());
+  cut.set_restore_point_id("rp-end");
+  cut.set_cut_unix_nanos(0);
+  auto end = Call<v1::CutResponse>(src, LB_OP_CUT, cut);
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(json::parse(end->snapshot().opaque())["partitions"][0]["cut"].get<int64_t>(),
+            records.back().offset + 2)
+      << "the end: after the last record and its commit marker";
+}
+
+TEST_F(KafkaRigTest, TransferKilledMidTransactionResumesWithoutDuplicatesOrGaps) {
+  const std::string topic = prefix_ + "big";
+  CreateTopic(*src_, topic, 1);
+  std::vector<Record> records = MakeRecords(60000, 0);
+  Produce("primary", topic, 0, records, 20000);
+  const json small_batches = {{"batch_records", 2000}};
+  lb_instance* src = Instance("primary");
+  lb_instance* dst = Instance("secondary", small_batches);
+  v1::CutRequest cut;
+  cut.set_op_id("cut-k");
+  *cut.mutable_data_set() = DataSet(topic);
+  cut.set_restore_point_id("rpk");
+  auto c = Call<v1::CutResponse>(src, LB_OP_CUT, cut);
+  ASSERT_TRUE(c.ok());
+  v1::PlanTransferRequest plan;
+  plan.set_op_id("plan-k");
+  *plan.mutable_source()->mutable_config() = PluginConfig("primary");
+  *plan.mutable_snapshot() = c->snapshot();
+  auto p = Call<v1::PlanTransferResponse>(dst, LB_OP_PLAN_TRANSFER, plan);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_EQ(p->tasks_size(), 1);
+
+  // A child process runs the transfer and is SIGKILLed once some batches are committed.
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // librdkafka's threads do not survive fork(): the child makes its own instance.
+    lb_instance* fresh = Instance("secondary", small_batches);
+    auto r = Transfer(fresh, c->snapshot(), p->tasks(0));
+    ::_exit(r.ok() ? 0 : 3);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  size_t copied_before_kill = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto wm = dst_->Watermarks(topic, 0, false);
+    if (wm.ok() && wm->second > 10000) {
+      copied_before_kill = static_cast<size_t>(wm->second);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_GT(copied_before_kill, 0u) << "the child copied nothing within a minute";
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the transfer finished before it was killed";
+  const size_t committed_at_kill = ReadAll("secondary", topic, 0).size();
+  EXPECT_LT(committed_at_kill, records.size());
+
+  auto resumed = Transfer(dst, c->snapshot(), p->tasks(0));
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_LT(resumed->items_done(), records.size()) << "the resumed transfer started over";
+  EXPECT_EQ(resumed->items_done() + committed_at_kill, records.size());
+  auto target = ReadAll("secondary", topic, 0);
+  ASSERT_EQ(target.size(), records.size()) << "duplicates or gaps";
+  EXPECT_EQ(Describe(target), Describe(records));
+  auto v = Verify(dst, c->snapshot());
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_TRUE(v->ok());
+}
+
+TEST_F(KafkaRigTest, BrokerRestartedMidTransfer) {
+  const std::string topic = prefix_ + "restart";
+  CreateTopic(*src_, topic, 1);
+  std::vector<Record> records = MakeRecords(20000, 0);
+  Produce("primary", topic, 0, records, 20000);
+  lb_instance* src = Instance("primary");
+  lb_instance* dst = Instance("secondary", {{"batch_records", 1000}});
+  v1::CutRequest cut;
+  cut.set_op_id("cut-r");
+  *cut.mutable_data_set() = DataSet(topic);
+  cut.set_restore_point_id("rpr");
+  auto c = Call<v1::CutResponse>(src, LB_OP_CUT, cut);
+  ASSERT_TRUE(c.ok());
+  v1::PlanTransferRequest plan;
+  plan.set_op_id("plan-r");
+  *plan.mutable_source()->mutable_config() = PluginConfig("primary");
+  *plan.mutable_snapshot() = c->snapshot();
+  auto p = Call<v1::PlanTransferResponse>(dst, LB_OP_PLAN_TRANSFER, plan);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_EQ(p->tasks_size(), 1);
+  // The target's broker goes down for 2 s while the throttled transfer runs (about 5 s).
+  const std::string request = endpoints_["clusters"]["secondary"]["restart_request"];
+  std::thread restarter([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    std::ofstream(request) << "2000";
+  });
+  int attempts = 0;
+  StatusOr<v1::TransferResponse> r = UnavailableError("not run");
+  while (attempts < 5) {
+    ++attempts;
+    r = Transfer(dst, c->snapshot(), p->tasks(0), 500000);
+    if (r.ok() || (r.status().code() != Code::kUnavailable && r.status().code() != Code::kAborted))
+      break;
+  }
+  restarter.join();
+  for (int i = 0; i < 300 && std::filesystem::exists(request); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(r.ok()) << "after " << attempts << " attempts: " << r.status().ToString();
+  EXPECT_FALSE(std::filesystem::exists(request + ".failed"));
+  auto target = ReadAll("secondary", topic, 0);
+  ASSERT_EQ(target.size(), records.size()) << "duplicates or gaps after the restart";
+  EXPECT_EQ(Describe(target), Describe(records));
+  std::cout << "transfer attempts across the restart: " << attempts << "\n";
+}
+
+TEST_F(KafkaRigTest, FenceRefusesOrdinaryProducersAndUnfenceLifts) {
+  if (endpoints_.value("authorizer", "").empty()) GTEST_SKIP() << "the rig has no authorizer";
+  const std::string topic = prefix_ + "fenced";
+  CreateTopic(*dst_, topic, 1);
+  json alice = {
+      {"bootstrap_servers", endpoints_["clusters"]["secondary"]["sasl_plain_bootstrap_servers"]},
+      {"security_protocol", "sasl_plaintext"},
+      {"sasl_username", "alice"},
+      {"sasl_password_env", "LIFEBOAT_KAFKA_TEST_ALICE"},
+      {"timeout_seconds", 10}};
+  ::setenv("LIFEBOAT_KAFKA_TEST_ALICE",
+           endpoints_["sasl_users"]["alice"].get<std::string>().c_str(), 1);
+  v1::PluginConfig ac;
+  ac.set_plugin("kafka");
+  ac.set_cluster("secondary");
+  ac.set_config_json(alice.dump());
+  auto alice_config = ParseConfig(ac);
+  ASSERT_TRUE(alice_config.ok()) << alice_config.status().ToString();
+  auto client = Client::Connect(*alice_config);
+  ASSERT_TRUE(client.ok());
+  auto write = [&](int i) {
+    return WriteTable(**client, topic, "k" + std::to_string(i), std::string("v"));
+  };
+  ASSERT_TRUE(write(1).ok()) << write(1).ToString();
+  lb_instance* dst = Instance("secondary");
+  v1::FenceRequest fence;
+  fence.set_op_id("fence-1");
+  *fence.mutable_data_set() = DataSet(topic);
+  fence.set_epoch(3);
+  fence.set_reason("failover drill");
+  auto f = Call<v1::FenceResponse>(dst, LB_OP_FENCE, fence);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_TRUE(f->fenced());
+  Status refused = write(2);
+  EXPECT_EQ(refused.code(), Code::kPermissionDenied) << refused.ToString();
+  auto probe = Call<v1::ProbeResponse>(dst, LB_OP_PROBE, v1::ProbeRequest());
+  ASSERT_TRUE(probe.ok());
+  ASSERT_EQ(probe->fenced_size(), 1);
+  EXPECT_EQ(probe->fenced(0).epoch(), 3u);
+  fence.set_epoch(2);
+  auto stale = Call<v1::FenceResponse>(dst, LB_OP_UNFENCE, fence);
+  EXPECT_EQ(stale.status().code(), Code::kFailedPrecondition);
+  fence.set_epoch(3);
+  auto lifted = Call<v1::FenceResponse>(dst, LB_OP_UNFENCE, fence);
+  ASSERT_TRUE(lifted.ok()) << lifted.status().ToString();
+  EXPECT_FALSE(lifted->fenced());
+  // ACL changes reach the authorizer's cache asynchronously.
+  Status after = write(3);
+  for (int i = 0; i < 50 && !after.ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    after = write(3);
+  }
+  EXPECT_TRUE(after.ok()) << after.ToString();
+}
+
+}  // namespace
+}  // namespace lifeboat::kafka
