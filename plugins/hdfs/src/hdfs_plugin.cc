@@ -5,6 +5,8 @@
 #include <deque>
 #include <sstream>
 
+#include "security.h"
+
 namespace lifeboat::hdfs {
 namespace {
 
@@ -59,6 +61,9 @@ v1::PluginDescriptor HdfsPlugin::Describe() {
   d.set_version(kPluginVersion);
   d.set_component(kComponent);
   d.set_config_type(kConfigType);
+  // Fencing and security sync: security.cc.
+  d.add_capabilities(v1::CAP_FENCING);
+  d.add_capabilities(v1::CAP_SECURITY_SYNC);
   d.set_description(
       "HDFS over WebHDFS: cuts are HDFS snapshots named after the restore point; NameNode HA "
       "followed; incremental transfers from snapshot diffs, streamed DataNode to DataNode.");
@@ -109,6 +114,7 @@ StatusOr<v1::ProbeResponse> HdfsPlugin::Probe(sdk::Call& call, const v1::ProbeRe
     resp.set_health(active->safe_mode || !all_reachable ? v1::DEGRADED : v1::HEALTHY);
   }
   resp.set_detail(detail);
+  if (active != nullptr) AddFencedDataSets(client_, resp);  // security.cc
   return resp;
 }
 

@@ -77,6 +77,23 @@ class HdfsPlugin : public sdk::ComponentPlugin {
   // else; points already gone are reported in already_absent.
   StatusOr<v1::ExpireResponse> Expire(sdk::Call& call, const v1::ExpireRequest& req) override;
 
+  // --- Fencing and security (security.cc; mechanism in security.h) ---------------------
+  // Removes the write bits of every directory and file of the data set (top-down; each
+  // item's original permission kept in its xattr user.lifeboat.fence.mode) and records the
+  // fence (epoch, reason, time) in user.lifeboat.fence on the directory; probe lists it.
+  // A repeated fence finishes an interrupted one and keeps the higher epoch; a repeated op_id
+  // answers the same. NOT_FOUND when the directory does not exist.
+  StatusOr<v1::FenceResponse> Fence(sdk::Call& call, const v1::FenceRequest& req) override;
+  // Puts back the permissions the fence recorded (those changed meanwhile by someone else
+  // stay), then removes the marker. FAILED_PRECONDITION when req.epoch is lower than the
+  // fence's; OK (fenced = false) when not fenced.
+  StatusOr<v1::FenceResponse> Unfence(sdk::Call& call, const v1::FenceRequest& req) override;
+  // On the target: owner, group, permission and ACL of every item present on both clusters
+  // made equal to the source's live data set, names through user_map / group_map.
+  // FAILED_PRECONDITION when the data set is fenced here (not for a dry run).
+  StatusOr<v1::SyncSecurityResponse> SyncSecurity(sdk::Call& call,
+                                                  const v1::SyncSecurityRequest& req) override;
+
   // --- The data path (data_path.cc) -----------------------------------------------------
   // On the target. Lists the new snapshot of the source and compares: incremental from the
   // snapshot diff base -> new on the source (renames and deletes first, then creates and
@@ -125,7 +142,6 @@ class HdfsPlugin : public sdk::ComponentPlugin {
   // snapshot: creating files moved them during the transfer).
   Status ApplyDirectoryTimes(sdk::Call& call, const std::string& path,
                              const std::string& snapshot_name);
-
 
   sdk::Host host_;
   Config config_;
