@@ -78,6 +78,12 @@ lb restore svc "$(lb -o json points list svc | json 'print(d[-1]["id"])')" --clu
 set -e
 [ "$rc" -ne 0 ] || fail "restoring into the fenced old primary was allowed"
 grep -qi "fence" "$work/refused.log" || fail "the refusal does not say fenced: $(cat "$work/refused.log")"
+# doctor names the plugin's version and which cluster holds fenced data sets: a, the old primary.
+doctor="$(lb doctor)" || true
+echo "$doctor" | grep -qE "^  localfs +HEALTHY version [0-9]" ||
+  fail "doctor does not show the plugin's version: $doctor"
+fenced="$(echo "$doctor" | awk '/^[^ ]/ {c = $1} /data set\(s\) fenced/ {print c}' | tr '\n' ' ')"
+[ "$fenced" = "a " ] || fail "doctor should show a (only) with a fenced data set, shows '$fenced': $doctor"
 
 # The service runs on b and changes a little; failback copies only that.
 echo "v2 written on b" > "$work/b/data/small"
@@ -90,5 +96,7 @@ echo "failback copied $copied bytes (the file changed on b), not the 8 MiB file"
 [ "$(cat "$work/a/data/small")" = "v2 written on b" ] || fail "the change did not come back to a"
 [ "$(lb -o json endpoints svc | json 'print(d["active_cluster"])')" = a ] || fail "not active on a again"
 lb roles svc | grep -q "epoch     3" || fail "roles are not at epoch 3"
-lb doctor >/dev/null || fail "doctor says a cluster is unhealthy"
+doctor="$(lb doctor)" || fail "doctor says a cluster is unhealthy: $doctor"
+fenced="$(echo "$doctor" | awk '/^[^ ]/ {c = $1} /data set\(s\) fenced/ {print c}' | tr '\n' ' ')"
+[ "$fenced" = "b " ] || fail "after failback b (only) should be fenced, doctor shows '$fenced': $doctor"
 echo "switch e2e: OK"

@@ -143,7 +143,8 @@ void AddSwitchCommands(CLI::App& app, GlobalOptions& global, ApiArgs& api, int* 
   });
 
   CLI::App* doctor = app.add_subcommand(
-      "doctor", "Check every cluster: agent reachable, clock offset, plugin health");
+      "doctor",
+      "Check every cluster: agent reachable, clock offset, plugin health and version, fences");
   doctor->footer(
       "Exit code 0 when every cluster is healthy, 1 otherwise.\nExample:\n  lifeboat doctor");
   doctor->callback([&global, &api, exit_code] {
@@ -166,8 +167,13 @@ void AddSwitchCommands(CLI::App& app, GlobalOptions& global, ApiArgs& api, int* 
         }
         std::printf("\n");
         for (const auto& c : h.components()) {
-          std::printf("  %-10s %s%s%s\n", c.component().c_str(), c.health().c_str(),
-                      c.detail().empty() ? "" : ": ", c.detail().c_str());
+          std::string facts;
+          if (!c.component_version().empty()) facts += " version " + c.component_version();
+          if (c.fenced_data_sets() > 0) {
+            facts += ", " + std::to_string(c.fenced_data_sets()) + " data set(s) fenced";
+          }
+          std::printf("  %-10s %s%s%s%s\n", c.component().c_str(), c.health().c_str(),
+                      facts.c_str(), c.detail().empty() ? "" : ": ", c.detail().c_str());
         }
         if (!h.detail().empty()) std::printf("  %s\n", h.detail().c_str());
       }

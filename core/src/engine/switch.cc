@@ -475,6 +475,8 @@ StatusOr<std::vector<v1::ClusterHealth>> Engine::CheckClusters() {
         }
         ch->set_health(pb::Health_Name(probe->health()));
         ch->set_detail(probe->detail());
+        ch->set_component_version(probe->component_version());
+        ch->set_fenced_data_sets(static_cast<uint32_t>(probe->fenced_size()));
         if (probe->health() != pb::HEALTHY) {
           bad.push_back(comp.component() + " " + pb::Health_Name(probe->health()));
         }
