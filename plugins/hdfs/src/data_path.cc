@@ -10,6 +10,7 @@
 
 #include "copy.h"
 #include "hdfs_plugin.h"
+#include "security.h"
 
 namespace lifeboat::hdfs {
 namespace {
@@ -859,6 +860,10 @@ StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::Res
     d.set_component(kComponent);
     d.set_selector(req.destination());
     LIFEBOAT_ASSIGN_OR_RETURN(dest, DataSetPath(d));
+  }
+  // A fenced data set must not change on this cluster (security.h); a dry run only reads.
+  if (!req.dry_run()) {
+    LIFEBOAT_RETURN_IF_ERROR(CheckNotFenced(client_, dest, "restore into " + dest));
   }
   // The cluster that holds the point: a peer, or this one.
   std::unique_ptr<WebHdfsClient> peer;

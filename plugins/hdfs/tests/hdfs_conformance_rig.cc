@@ -190,6 +190,42 @@ class HdfsConformanceRig : public testing::ConformanceRig {
     return rel;
   }
 
+  // --- Fencing and security sync (src/security.h) -------------------------------------
+  // An application of the secondary writes as the ordinary user "lifeboat-app" (simple
+  // authentication): a new file in the data set's directory. Before the first write the
+  // administrator lets that user write there (mode 0777 on the target's directory).
+  Status ApplicationWriteOnTarget() override {
+    if (!app_) {
+      LIFEBOAT_RETURN_IF_ERROR(target_->SetPermission(data_set_, 0777));
+      WebHdfsClient::Options o = ClientOptions("secondary");
+      o.user = "lifeboat-app";
+      app_ = std::make_unique<WebHdfsClient>(o);
+    }
+    return app_->Create(data_set_ + "/app-write-" + std::to_string(++app_writes_), "app",
+                        WebHdfsClient::CreateOptions());
+  }
+  // a/small.txt on the source: another owner and group, mode 0640 and an ACL entry.
+  std::string ChangeSourceSecurity() override {
+    const std::string path = data_set_ + "/a/small.txt";
+    EXPECT_TRUE(source_->SetOwner(path, "alice", "staff").ok());
+    EXPECT_TRUE(
+        source_
+            ->SetAcl(path, {"user::rw-", "user:bob:rw-", "group::r--", "mask::rw-", "other::---"})
+            .ok());
+    return "a/small.txt";
+  }
+  std::string CaptureSecurity(bool target, const std::string& path) const override {
+    WebHdfsClient& c = target ? *target_ : *source_;
+    StatusOr<FileStatus> st = c.GetFileStatus(data_set_ + "/" + path);
+    StatusOr<std::vector<std::string>> acl = c.GetAclEntries(data_set_ + "/" + path);
+    if (!st.ok() || !acl.ok()) return "unreadable";
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", st->permission);
+    std::string out = st->owner + ":" + st->group + " " + mode;
+    for (const std::string& e : *acl) out += " " + e;
+    return out;
+  }
+
  private:
   std::string User() const { return endpoints_["clusters"]["primary"].value("user", "root"); }
 
@@ -265,6 +301,8 @@ class HdfsConformanceRig : public testing::ConformanceRig {
   std::string restore_base_;
   std::unique_ptr<WebHdfsClient> source_;
   std::unique_ptr<WebHdfsClient> target_;
+  std::unique_ptr<WebHdfsClient> app_;  // "lifeboat-app" on the secondary
+  int app_writes_ = 0;
   int changes_ = 0;
 };
 
