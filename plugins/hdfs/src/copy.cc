@@ -349,7 +349,10 @@ StatusOr<CopyResult> CopyFile(sdk::Call& call, WebHdfsClient& src, const std::st
                             src_path);
   }
   result.sha256_hex = sha.FinishHex();
-  LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(src, src_path, st, dst, dst_path, nullptr));
+  // What the new file got by itself (a parent's default ACL, the umask) is compared, so
+  // that an inherited ACL the source's file does not have is removed.
+  LIFEBOAT_ASSIGN_OR_RETURN(FileStatus created, dst.GetFileStatus(dst_path));
+  LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(src, src_path, st, dst, dst_path, &created));
   if (options.record_state) {
     LIFEBOAT_RETURN_IF_ERROR(dst.SetXAttr(dst_path, kDigestAttr, result.sha256_hex));
     LIFEBOAT_RETURN_IF_ERROR(dst.SetXAttr(dst_path, kCopyAttr, options.identity + " done"));

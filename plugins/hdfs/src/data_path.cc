@@ -439,6 +439,13 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
       const bool modify = e.type == SnapshotDiffEntry::kModify;
       const std::string old_path = CleanDiffPath(e.source);
       const std::string p = Translate(old_path, modify, renames);
+      // GETSNAPSHOTDIFFLISTING also lists a rename's target as a create, named under the old
+      // path of a renamed parent (seen on 3.5.0: rename a/b/f to moved-a/g after a to moved-a
+      // lists "a/g" as created): it is the rename, not a new item.
+      if (!modify && std::any_of(renames.begin(), renames.end(),
+                                 [&](const auto& r) { return r.second == p; })) {
+        continue;
+      }
       auto it = source.find(p);
       if (p.empty()) {
         // The root itself: its metadata.
@@ -599,6 +606,9 @@ Status HdfsPlugin::RunTreeTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
     if (!now.ok()) {
       if (now.status().code() != Code::kNotFound) return now.status();
       LIFEBOAT_RETURN_IF_ERROR(dst.Mkdirs(to));
+      // A parent's default ACL may have given it an ACL the source's lacks: compare.
+      now = dst.GetFileStatus(to);
+      LIFEBOAT_RETURN_IF_ERROR(now.status());
     }
     LIFEBOAT_RETURN_IF_ERROR(
         CopyMetadata(src, Join(src_root, d.path_suffix), d, dst, to, now.ok() ? &*now : nullptr));
@@ -909,9 +919,10 @@ StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::Res
   for (const FileStatus& d : c.dirs) {
     const std::string to = Join(dest, d.path_suffix);
     LIFEBOAT_RETURN_IF_ERROR(client_.Mkdirs(to));
-    auto now = target.find(d.path_suffix);
-    LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(holder, Join(src_root, d.path_suffix), d, client_, to,
-                                          now != target.end() ? &now->second : nullptr));
+    // As made (a parent's default ACL may have given it one the point's lacks).
+    LIFEBOAT_ASSIGN_OR_RETURN(FileStatus now, client_.GetFileStatus(to));
+    LIFEBOAT_RETURN_IF_ERROR(
+        CopyMetadata(holder, Join(src_root, d.path_suffix), d, client_, to, &now));
   }
   RateLimiter none(0);
   std::atomic<uint64_t> written{0};
