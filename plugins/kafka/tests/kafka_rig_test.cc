@@ -33,6 +33,18 @@ std::string RigSystem() {
   return s != nullptr && *s != '\0' ? s : "kafka";
 }
 
+// The tests' record timestamps: an hour ago, fixed for the process. Not a constant in the
+// past: the brokers delete a segment whose newest timestamp is older than the topic's
+// retention.ms (default 7 days) at their retention check (30 s after start, then every 5 min),
+// and records stamped 2023 vanished mid-test from whichever test ran at that moment.
+int64_t TimestampBase() {
+  static const int64_t base = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count() -
+                              3600 * 1000;
+  return base;
+}
+
 // Records the tests write: keys, values (some null), headers, explicit timestamps.
 std::vector<Record> MakeRecords(int n, int first, size_t value_bytes = 100) {
   std::vector<Record> out;
@@ -48,7 +60,7 @@ std::vector<Record> MakeRecords(int n, int first, size_t value_bytes = 100) {
     }
     r.headers.emplace_back("seq", std::to_string(i));
     if (i % 3 == 0) r.headers.emplace_back("null-header", std::nullopt);
-    r.timestamp_ms = 1700000000000 + i;
+    r.timestamp_ms = TimestampBase() + i;
     out.push_back(std::move(r));
   }
   return out;
@@ -408,13 +420,13 @@ TEST_F(KafkaRigTest, TopicWithMorePartitionsThanTheTarget) {
 TEST_F(KafkaRigTest, AlignedCutTakesTheOffsetOfTimeT) {
   const std::string topic = prefix_ + "timed";
   CreateTopic(*src_, topic, 1);
-  Produce("primary", topic, 0, MakeRecords(100, 0));  // timestamps 1700000000000 + i
+  Produce("primary", topic, 0, MakeRecords(100, 0));  // timestamps TimestampBase() + i
   lb_instance* src = Instance("primary");
   v1::CutRequest cut;
   cut.set_op_id("cut-t");
   *cut.mutable_data_set() = DataSet(topic);
   cut.set_restore_point_id("rp-t");
-  cut.set_cut_unix_nanos((1700000000000 + 40) * 1000000);
+  cut.set_cut_unix_nanos((TimestampBase() + 40) * 1000000);
   auto c = Call<v1::CutResponse>(src, LB_OP_CUT, cut);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   json opaque = json::parse(c->snapshot().opaque());
