@@ -101,6 +101,20 @@ StatusOr<KafkaHandle> MakeHandleWith(const Config& config, rd_kafka_type_t type,
   return KafkaHandle(rk);
 }
 
+// Fetches the metadata of `topic` into the producer's cache. Without it, the first record for
+// a topic the producer has not seen waits for librdkafka's 1 s topic scan before it is even
+// partitioned (measured: every first flush and every first commit of a new producer took
+// ~1 s against the rig). Best effort: on failure the produce path still gets there by itself.
+void WarmTopic(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  if (t == nullptr) return;
+  const struct rd_kafka_metadata* md = nullptr;
+  if (rd_kafka_metadata(rk, 0, t, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_metadata_destroy(md);
+  }
+  rd_kafka_topic_destroy(t);
+}
+
 std::optional<std::string> Bytes(const void* p, size_t n) {
   if (p == nullptr) return std::nullopt;
   return std::string(static_cast<const char*>(p), n);
@@ -769,6 +783,9 @@ Status TxnWriter::Produce(const std::string& topic, int32_t partition, const Rec
                           v ? v->data() : nullptr, v ? static_cast<ssize_t>(v->size()) : 0);
     }
   }
+  if (warmed_.insert(topic).second) {
+    WarmTopic(rk_.get(), topic, static_cast<int>(config_.timeout_seconds * 1000));
+  }
   size_t index = pending_->offsets.size();
   pending_->offsets.push_back(-1);
   while (true) {
@@ -885,6 +902,7 @@ Status WriteTable(Client& client, const std::string& topic, const std::string& k
                             MakeHandleWith(client.config(), RD_KAFKA_PRODUCER,
                                            {{"enable.idempotence", "true"}, {"linger.ms", "0"}},
                                            &OnTableDelivery, &result));
+  WarmTopic(rk.get(), topic, static_cast<int>(client.config().timeout_seconds * 1000));
   rd_kafka_resp_err_t err =
       rd_kafka_producev(rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
                         RD_KAFKA_V_KEY(key.data(), key.size()),

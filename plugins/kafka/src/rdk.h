@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -179,6 +180,7 @@ class TxnWriter {
   TxnWriter() = default;
   Status TxnError(rd_kafka_error_t* error, const std::string& what);
   Config config_;
+  std::set<std::string> warmed_;  // topics whose metadata this producer fetched already
   // Before rk_: destroying the handle may still deliver reports into it.
   std::unique_ptr<Pending> pending_;
   KafkaHandle rk_;
