@@ -192,10 +192,100 @@ int64_t HostNowUnixNanos(lb_host_ctx*) {
       .count();
 }
 
+int32_t HostEmitChunk(lb_call* call, const uint8_t* data, size_t size) {
+  if (call == nullptr) return 1;
+  auto* state = reinterpret_cast<CallState*>(call);
+  if (HostIsCancelled(call) != 0 || !state->options.on_chunk) return 1;
+  try {
+    Status s = state->options.on_chunk(std::string_view(reinterpret_cast<const char*>(data), size));
+    return s.ok() ? 0 : 1;
+  } catch (const std::exception& e) {
+    spdlog::error("peer stream sink threw ({}); stopping the read", e.what());
+  } catch (...) {
+    spdlog::error("peer stream sink threw; stopping the read");
+  }
+  return 1;
+}
+
+void SendDetail(void (*on_error)(void*, const uint8_t*, size_t), void* ctx, const Status& s) {
+  if (on_error == nullptr) return;
+  v1::StatusDetail detail;
+  detail.set_code(static_cast<int32_t>(s.code()));
+  detail.set_message(s.message());
+  detail.set_subject(s.subject());
+  detail.set_retryable(IsRetryable(s.code()));
+  detail.set_data_loss(s.code() == Code::kDataLoss);
+  const std::string bytes = detail.SerializeAsString();
+  on_error(ctx, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+lb_code HostPeerRead(lb_call* call, const uint8_t* request, size_t request_size,
+                     lb_code (*on_chunk)(void* ctx, const uint8_t* data, size_t size),
+                     void (*on_error)(void* ctx, const uint8_t* detail, size_t size), void* ctx) {
+  // The plugin's own code runs again inside on_chunk: keep naming it in log lines.
+  const LoadedPlugin* plugin = t_current_plugin;
+  Status result;
+  bool sink_stopped = false;
+  try {
+    v1::PeerReadRequest req;
+    if (call == nullptr || on_chunk == nullptr) {
+      result = InvalidArgumentError("peer_read needs a call and an on_chunk callback");
+    } else if (request_size > static_cast<size_t>(INT_MAX) ||
+               !req.ParseFromArray(request, static_cast<int>(request_size))) {
+      result = InvalidArgumentError("peer_read: the request of " + std::to_string(request_size) +
+                                    " bytes is not a valid " + req.GetTypeName());
+    } else {
+      auto* state = reinterpret_cast<CallState*>(call);
+      if (!state->options.peer_read) {
+        result = UnavailableError("this host cannot reach peer cluster " +
+                                  req.peer().config().cluster() +
+                                  " for a peer read: the call came without a way to reach its "
+                                  "peers (is the engine older than the plugin?)");
+      } else {
+        lb_code stop_code = LB_OK;
+        ByteSink sink = [&](std::string_view chunk) -> Status {
+          lb_code c;
+          {
+            std::optional<CurrentPlugin> current;
+            if (plugin != nullptr) current.emplace(*plugin);
+            c = on_chunk(ctx, reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size());
+          }
+          if (c == LB_OK) return OkStatus();
+          stop_code = c;
+          return Status(static_cast<Code>(c), "the plugin stopped the peer read");
+        };
+        // The plugin's cancel flag and a failed progress callback both stop the read.
+        std::atomic<bool> cancel{false};
+        const std::atomic<bool>* cancel_flag = state->options.cancel;
+        if (state->callback_failed.load()) cancel = true;
+        result =
+            state->options.peer_read(req, sink, cancel_flag != nullptr ? cancel_flag : &cancel);
+        if (!result.ok() && stop_code != LB_OK) {
+          sink_stopped = true;
+          return stop_code;
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    result = InternalError(std::string("peer_read failed in the host: ") + e.what());
+  } catch (...) {
+    result = InternalError("peer_read failed in the host");
+  }
+  if (result.ok()) return LB_OK;
+  if (!sink_stopped) {
+    try {
+      SendDetail(on_error, ctx, result);
+    } catch (...) {
+      // The code alone reaches the plugin.
+    }
+  }
+  return static_cast<lb_code>(result.code());
+}
+
 // One table for the whole process: plugins may keep the pointer until they are unloaded.
 const lb_host_api kHostApi = {
     sizeof(lb_host_api), LIFEBOAT_ABI_MAJOR, LIFEBOAT_ABI_MINOR, &HostBufferAssign, &HostLog,
-    &HostReportProgress, &HostIsCancelled,   &HostNowUnixNanos,
+    &HostReportProgress, &HostIsCancelled,   &HostNowUnixNanos,  &HostEmitChunk,    &HostPeerRead,
 };
 
 // --- helpers -------------------------------------------------------------------------
@@ -248,6 +338,8 @@ std::string OpName(lb_op op) {
       return "fence";
     case LB_OP_UNFENCE:
       return "unfence";
+    case LB_OP_READ:
+      return "read";
     default:
       return "operation " + std::to_string(static_cast<int>(op));
   }
@@ -611,6 +703,10 @@ StatusOr<v1::FenceResponse> PluginInstance::Fence(const v1::FenceRequest& req,
 StatusOr<v1::FenceResponse> PluginInstance::Unfence(const v1::FenceRequest& req,
                                                     const CallOptions& opts) {
   return Invoke<v1::FenceResponse>(LB_OP_UNFENCE, req, opts);
+}
+StatusOr<v1::ReadResponse> PluginInstance::Read(const v1::ReadRequest& req,
+                                                const CallOptions& opts) {
+  return Invoke<v1::ReadResponse>(LB_OP_READ, req, opts);
 }
 
 // --- PluginHost ----------------------------------------------------------------------

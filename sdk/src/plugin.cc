@@ -7,6 +7,7 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <string_view>
 
 namespace lifeboat::sdk {
 namespace {
@@ -157,6 +158,8 @@ lb_code Invoke(lb_instance* instance, lb_call* call, lb_op op, const uint8_t* da
         return Run(&P::Fence, inst, call, data, size, out);
       case LB_OP_UNFENCE:
         return Run(&P::Unfence, inst, call, data, size, out);
+      case LB_OP_READ:
+        return Run(&P::Read, inst, call, data, size, out);
       default:
         return WriteStatus(out, UnimplementedError("operation " + std::to_string(op) +
                                                    " is not known to this plugin"));
@@ -195,6 +198,84 @@ bool Call::Cancelled() const { return api_->is_cancelled(call_) != 0; }
 void Call::ReportProgress(const v1::Progress& progress) const {
   std::string bytes = progress.SerializeAsString();
   api_->report_progress(call_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+// True when the host table holds `field` (appended after ABI 1.0 and so perhaps absent).
+#define LIFEBOAT_HOST_HAS(api, field)                                           \
+  ((api) != nullptr &&                                                          \
+   (api)->struct_size >= offsetof(lb_host_api, field) + sizeof((api)->field) && \
+   (api)->field != nullptr)
+
+bool Call::HostHasPeerStream() const {
+  return LIFEBOAT_HOST_HAS(api_, emit_chunk) && LIFEBOAT_HOST_HAS(api_, peer_read);
+}
+
+Status Call::EmitChunk(std::string_view data) const {
+  if (!LIFEBOAT_HOST_HAS(api_, emit_chunk)) {
+    return UnimplementedError("this host (ABI " + std::to_string(api_->abi_major) + "." +
+                              std::to_string(api_->abi_minor) +
+                              ") has no peer stream (emit_chunk needs ABI 1.1)");
+  }
+  if (api_->emit_chunk(call_, reinterpret_cast<const uint8_t*>(data.data()), data.size()) != 0) {
+    return CancelledError("the reader of this stream is gone or the call was cancelled");
+  }
+  return OkStatus();
+}
+
+namespace {
+
+struct PeerReadContext {
+  const PeerChunkHandler* on_chunk;
+  Status failure;      // on_chunk's refusal, or what it threw
+  std::string detail;  // the host's StatusDetail, when the read failed elsewhere
+};
+
+void PeerReadError(void* ctx, const uint8_t* detail, size_t size) {
+  try {
+    static_cast<PeerReadContext*>(ctx)->detail.assign(reinterpret_cast<const char*>(detail), size);
+  } catch (...) {
+    // Out of memory for the message: the code alone reaches the plugin.
+  }
+}
+
+lb_code PeerReadTrampoline(void* ctx, const uint8_t* data, size_t size) {
+  auto* c = static_cast<PeerReadContext*>(ctx);
+  try {
+    Status s = (*c->on_chunk)(std::string_view(reinterpret_cast<const char*>(data), size));
+    if (s.ok()) return LB_OK;
+    c->failure = s;
+  } catch (...) {
+    c->failure = FromException();
+  }
+  return static_cast<lb_code>(c->failure.code());
+}
+
+}  // namespace
+
+Status Call::ReadPeer(const v1::Peer& peer, const v1::ReadRequest& request,
+                      const PeerChunkHandler& on_chunk) const {
+  if (!LIFEBOAT_HOST_HAS(api_, peer_read)) {
+    return UnimplementedError(
+        "this host (ABI " + std::to_string(api_->abi_major) + "." +
+        std::to_string(api_->abi_minor) +
+        ") has no peer stream (peer_read needs ABI 1.1); upgrade the agent, or make the peer "
+        "reachable directly");
+  }
+  v1::PeerReadRequest req;
+  *req.mutable_peer() = peer;
+  *req.mutable_read() = request;
+  const std::string bytes = req.SerializeAsString();
+  PeerReadContext ctx{&on_chunk, OkStatus(), {}};
+  lb_code code = api_->peer_read(call_, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                 bytes.size(), &PeerReadTrampoline, &PeerReadError, &ctx);
+  if (code == LB_OK) return OkStatus();
+  if (!ctx.failure.ok()) return ctx.failure;
+  v1::StatusDetail detail;
+  if (!ctx.detail.empty() && detail.ParseFromString(ctx.detail) && detail.code() == code) {
+    return Status(static_cast<Code>(code), detail.message(), detail.subject());
+  }
+  return Status(static_cast<Code>(code), "peer read of " + request.item() + " from cluster " +
+                                             peer.config().cluster() + " failed");
 }
 
 StatusOr<v1::ProbeResponse> ComponentPlugin::Probe(Call&, const v1::ProbeRequest&) {
@@ -240,6 +321,9 @@ StatusOr<v1::FenceResponse> ComponentPlugin::Fence(Call&, const v1::FenceRequest
 }
 StatusOr<v1::FenceResponse> ComponentPlugin::Unfence(Call&, const v1::FenceRequest&) {
   return Unimplemented("unfence");
+}
+StatusOr<v1::ReadResponse> ComponentPlugin::Read(Call&, const v1::ReadRequest&) {
+  return Unimplemented("read (the peer stream)");
 }
 
 namespace internal {

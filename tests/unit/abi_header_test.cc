@@ -21,6 +21,7 @@ namespace {
 // One entry per released ABI version. Never edit an entry; add one for a new version.
 const std::map<std::string, std::string> kPinnedDigests = {
     {"1.0", "b3323b1da1b40c992bb0e4c67929b80fde8f4496870e55642101a74677a6bc1f"},
+    {"1.1", "7d0277b6ef7e1526075e704b2fa40f454eec8743e4f529b5c24215a307bfa42b"},
 };
 
 std::string ReadFile(const char* path) {

@@ -34,10 +34,35 @@ class BoundaryPlugin : public lifeboat::sdk::ComponentPlugin {
   StatusOr<v1::ProbeResponse> Probe(lifeboat::sdk::Call&, const v1::ProbeRequest&) override {
     throw std::runtime_error("probe exploded");
   }
-  StatusOr<v1::ResolveResponse> Resolve(lifeboat::sdk::Call&,
+  StatusOr<v1::ResolveResponse> Resolve(lifeboat::sdk::Call& call,
                                         const v1::ResolveRequest& req) override {
     v1::ResolveResponse resp;
+    if (req.selector() == "peer") {
+      // Reads item "x" from the peer; the selector answered is what arrived (or why not).
+      v1::Peer peer;
+      peer.mutable_config()->set_cluster("other");
+      v1::ReadRequest read;
+      read.set_item("x");
+      std::string got;
+      Status s = call.ReadPeer(peer, read, [&](std::string_view chunk) {
+        got.append(chunk);
+        return got.size() > 100 ? Status(Code::kAborted, "enough") : lifeboat::OkStatus();
+      });
+      if (!s.ok()) return s;
+      resp.add_data_sets()->set_selector(got);
+      return resp;
+    }
     resp.add_data_sets()->set_selector(req.selector());
+    return resp;
+  }
+  StatusOr<v1::ReadResponse> Read(lifeboat::sdk::Call& call, const v1::ReadRequest& req) override {
+    for (const char* part : {"hel", "lo"}) {
+      Status s = call.EmitChunk(part);
+      if (!s.ok()) return s;
+    }
+    v1::ReadResponse resp;
+    resp.set_bytes(5);
+    (void)req;
     return resp;
   }
 };
@@ -122,6 +147,76 @@ TEST_F(SdkBoundaryTest, CreateRefusesWhatValidateRefuses) {
   auto made = host_.Create(api_, bad);
   EXPECT_EQ(made.status().code(), Code::kInvalidArgument);
   EXPECT_EQ(made.status().message(), "bad config");
+}
+
+TEST_F(SdkBoundaryTest, ReadEmitsThroughTheHost) {
+  auto resp = host_.Call<v1::ReadResponse>(api_, instance_, LB_OP_READ, v1::ReadRequest());
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(host_.Emitted(), "hello");
+  // A reader that is gone (the fake's cancel) stops the read: CANCELLED, nothing emitted.
+  host_.ClearEmitted();
+  host_.CancelNow();
+  auto stopped = host_.Call<v1::ReadResponse>(api_, instance_, LB_OP_READ, v1::ReadRequest());
+  EXPECT_EQ(stopped.status().code(), Code::kCancelled);
+  EXPECT_EQ(host_.Emitted(), "");
+  host_.ClearCancel();
+}
+
+TEST_F(SdkBoundaryTest, ReadPeerDeliversInOrderAndCarriesFailures) {
+  v1::ResolveRequest req;
+  req.set_selector("peer");
+  host_.SetPeerReader([](const v1::PeerReadRequest& r, const auto& sink) -> Status {
+    if (r.read().item() != "x" || r.peer().config().cluster() != "other") {
+      return lifeboat::InvalidArgumentError("wrong request");
+    }
+    for (const char* part : {"ab", "cd", "ef"}) {
+      Status s = sink(part);
+      if (!s.ok()) return s;
+    }
+    return lifeboat::OkStatus();
+  });
+  auto resp = host_.Call<v1::ResolveResponse>(api_, instance_, LB_OP_RESOLVE, req);
+  ASSERT_TRUE(resp.ok()) << resp.status().ToString();
+  EXPECT_EQ(resp->data_sets(0).selector(), "abcdef");
+  // The peer's failure arrives with its code and message.
+  host_.SetPeerReader([](const v1::PeerReadRequest&, const auto&) -> Status {
+    return lifeboat::UnavailableError("peer cluster other is unreachable");
+  });
+  auto failed = host_.Call<v1::ResolveResponse>(api_, instance_, LB_OP_RESOLVE, req);
+  EXPECT_EQ(failed.status().code(), Code::kUnavailable);
+  EXPECT_EQ(failed.status().message(), "peer cluster other is unreachable");
+  // The plugin's own refusal (its handler stops the read) is what ReadPeer returns.
+  host_.SetPeerReader([](const v1::PeerReadRequest&, const auto& sink) -> Status {
+    for (int i = 0; i < 1000; ++i) {
+      Status s = sink(std::string(10, 'z'));
+      if (!s.ok()) return s;
+    }
+    return lifeboat::OkStatus();
+  });
+  auto stopped = host_.Call<v1::ResolveResponse>(api_, instance_, LB_OP_RESOLVE, req);
+  EXPECT_EQ(stopped.status().code(), Code::kAborted);
+  EXPECT_EQ(stopped.status().message(), "enough");
+}
+
+// A plugin of ABI 1.1 on an ABI 1.0 host: it loads, and the peer stream answers UNIMPLEMENTED
+// (never retried) instead of calling a function the host does not have.
+TEST(SdkBoundaryOldHost, ThePeerStreamIsUnimplementedOnAnAbi10Host) {
+  lifeboat::testing::FakeHost host;
+  const lb_host_api old = host.Abi10Table();
+  const lb_plugin_api* api = lifeboat_plugin_init(&old);
+  ASSERT_NE(api, nullptr) << "an ABI 1.0 host is still a host this plugin works with";
+  auto made = host.Create(api, v1::PluginConfig());
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  v1::ResolveRequest req;
+  req.set_selector("peer");
+  auto read = host.Call<v1::ResolveResponse>(api, *made, LB_OP_RESOLVE, req);
+  EXPECT_EQ(read.status().code(), Code::kUnimplemented) << read.status().ToString();
+  EXPECT_NE(read.status().message().find("ABI 1.0"), std::string::npos);
+  auto emit = host.Call<v1::ReadResponse>(api, *made, LB_OP_READ, v1::ReadRequest());
+  EXPECT_EQ(emit.status().code(), Code::kUnimplemented) << emit.status().ToString();
+  EXPECT_EQ(host.Emitted(), "");
+  api->destroy(*made);
+  ASSERT_NE(lifeboat_plugin_init(host.table()), nullptr);
 }
 
 // Runs last in this binary's order of declaration; it re-initialises the library with

@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define LIFEBOAT_ABI_MAJOR 1
-#define LIFEBOAT_ABI_MINOR 0
+#define LIFEBOAT_ABI_MINOR 1
 
 /* Name of the one symbol every plugin library exports. */
 #define LIFEBOAT_PLUGIN_INIT_SYMBOL "lifeboat_plugin_init"
@@ -81,7 +81,10 @@ typedef enum lb_op {
   LB_OP_EXPIRE = 11,
   LB_OP_SYNC_SECURITY = 12,
   LB_OP_FENCE = 13,
-  LB_OP_UNFENCE = 14
+  LB_OP_UNFENCE = 14,
+  /* ABI 1.1: serve a byte range of an item of a snapshot or point this instance holds to a
+   * peer (ReadRequest -> ReadResponse); the bytes leave through host->emit_chunk. */
+  LB_OP_READ = 15
 } lb_op;
 
 /* Opaque handles. The host owns lb_host_ctx, lb_call and lb_out; the plugin owns
@@ -109,6 +112,29 @@ typedef struct lb_host_api {
   /* Wall clock of the host, nanoseconds since the Unix epoch (UTC). Cut times are taken
    * from this clock so that they can be compared across agents. */
   int64_t (*now_unix_nanos)(lb_host_ctx* ctx);
+
+  /* ---- ABI 1.1 (check struct_size before use: an ABI 1.0 host does not have them) ---- */
+
+  /* Serving side of a peer read (LB_OP_READ only): hands the next `size` bytes of the
+   * requested range to the reader, in order. Blocks while the reader's window is full (flow
+   * control). Returns 0 to go on, 1 to stop: the reader is gone, the call was cancelled, or
+   * the call is not a read; the plugin then returns LB_CANCELLED. The bytes are copied
+   * before it returns. */
+  int32_t (*emit_chunk)(lb_call* call, const uint8_t* data, size_t size);
+  /* Reading side: reads a byte range of an item held by a peer instance of the same plugin
+   * on another cluster (`request`: a serialized lifeboat.v1.PeerReadRequest). The host runs
+   * LB_OP_READ on the peer (through the peers' agents, or in-process when there are none)
+   * and calls on_chunk(ctx, data, size) with the bytes in order, on the calling thread;
+   * `data` is valid during that call only. A non-LB_OK return of on_chunk stops the read,
+   * and peer_read returns that code. Returns LB_OK when the whole range arrived. On any
+   * other result the host first calls on_error(ctx, detail, size) once with a serialized
+   * lifeboat.v1.StatusDetail saying why (UNAVAILABLE naming the peer when it cannot be
+   * reached, CANCELLED when the call was cancelled, the serving plugin's own status); it
+   * does not call on_error when on_chunk stopped the read. (An error callback rather than an
+   * lb_out: lb_out is the host's, and a plugin cannot make one.) */
+  lb_code (*peer_read)(lb_call* call, const uint8_t* request, size_t request_size,
+                       lb_code (*on_chunk)(void* ctx, const uint8_t* data, size_t size),
+                       void (*on_error)(void* ctx, const uint8_t* detail, size_t size), void* ctx);
 } lb_host_api;
 
 /* What a plugin offers. */

@@ -1,6 +1,7 @@
 #include <lifeboat/testing/fake_host.h>
 
 #include <chrono>
+#include <cstddef>
 
 namespace lifeboat::testing {
 
@@ -17,6 +18,75 @@ FakeHost::FakeHost() {
   table_.report_progress = &FakeHost::ReportProgress;
   table_.is_cancelled = &FakeHost::IsCancelled;
   table_.now_unix_nanos = &FakeHost::Now;
+  table_.emit_chunk = &FakeHost::EmitChunk;
+  table_.peer_read = &FakeHost::PeerRead;
+}
+
+lb_host_api FakeHost::Abi10Table() const {
+  lb_host_api t = table_;
+  t.abi_minor = 0;
+  t.struct_size = offsetof(lb_host_api, now_unix_nanos) + sizeof(t.now_unix_nanos);
+  t.emit_chunk = nullptr;
+  t.peer_read = nullptr;
+  return t;
+}
+
+std::string FakeHost::Emitted() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return emitted_;
+}
+
+void FakeHost::ClearEmitted() {
+  std::lock_guard<std::mutex> lock(mu_);
+  emitted_.clear();
+}
+
+void FakeHost::SetPeerReader(PeerReader reader) {
+  std::lock_guard<std::mutex> lock(mu_);
+  peer_reader_ = std::move(reader);
+}
+
+int32_t FakeHost::EmitChunk(lb_call* call, const uint8_t* data, size_t size) {
+  FakeHost* self = Self(call);
+  if (self->cancelled_.load()) return 1;
+  std::lock_guard<std::mutex> lock(self->mu_);
+  self->emitted_.append(reinterpret_cast<const char*>(data), size);
+  return 0;
+}
+
+lb_code FakeHost::PeerRead(lb_call* call, const uint8_t* request, size_t size,
+                           lb_code (*on_chunk)(void*, const uint8_t*, size_t),
+                           void (*on_error)(void*, const uint8_t*, size_t), void* ctx) {
+  FakeHost* self = Self(call);
+  v1::PeerReadRequest req;
+  Status result;
+  lb_code stopped = LB_OK;
+  PeerReader reader;
+  {
+    std::lock_guard<std::mutex> lock(self->mu_);
+    reader = self->peer_reader_;
+  }
+  if (!req.ParseFromArray(request, static_cast<int>(size))) {
+    result = InvalidArgumentError("peer_read: not a PeerReadRequest");
+  } else if (!reader) {
+    result = UnavailableError("the fake host has no peer reader");
+  } else {
+    result = reader(req, [&](std::string_view chunk) -> Status {
+      lb_code c = on_chunk(ctx, reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size());
+      if (c == LB_OK) return OkStatus();
+      stopped = c;
+      return Status(static_cast<Code>(c), "stopped by the plugin");
+    });
+  }
+  if (result.ok()) return LB_OK;
+  if (stopped != LB_OK) return stopped;
+  v1::StatusDetail d;
+  d.set_code(static_cast<int32_t>(result.code()));
+  d.set_message(result.message());
+  const std::string bytes = d.SerializeAsString();
+  if (on_error != nullptr)
+    on_error(ctx, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  return static_cast<lb_code>(result.code());
 }
 
 void FakeHost::CancelWhen(std::function<bool(const v1::Progress&)> predicate) {

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lifeboat::core {
@@ -60,12 +61,30 @@ StatusOr<std::string> Sha256File(const std::filesystem::path& file);
 // for a value this build does not know.
 std::string OpName(lb_op op);
 
+// Receives bytes of a peer stream in order; the view is valid during the call only. A non-OK
+// status stops the stream.
+using ByteSink = std::function<Status(std::string_view chunk)>;
+
+// Serves a plugin's peer_read (abi.h): reads `request.read()` from the peer that
+// `request.peer()` names and hands the bytes to `sink` in order, on the calling thread. OK
+// when the whole range arrived; otherwise why not (sink's status included). `cancel` is the
+// call's flag (may be null).
+using PeerReader = std::function<Status(const ::lifeboat::v1::PeerReadRequest& request,
+                                        const ByteSink& sink, const std::atomic<bool>* cancel)>;
+
 // Lets a caller observe and stop one plugin call.
 struct CallOptions {
   // Called for every progress report of the call, on the calling thread.
   std::function<void(const ::lifeboat::v1::Progress&)> on_progress;
   // When set and true, the plugin is asked to stop at its next safe point.
   const std::atomic<bool>* cancel = nullptr;
+  // LB_OP_READ only: where the plugin's emit_chunk bytes go, on the plugin's thread. A non-OK
+  // status (the reader is gone) makes emit_chunk answer "stop". Unset: emit_chunk answers
+  // "stop" (the call is not a read).
+  ByteSink on_chunk;
+  // How this call's peer_read reaches peers. Unset: peer_read fails UNAVAILABLE saying that
+  // this host has no way to reach the peer.
+  PeerReader peer_read;
 };
 
 class LoadedPlugin;
@@ -111,6 +130,9 @@ class PluginInstance {
                                                 const CallOptions& opts = {});
   StatusOr<::lifeboat::v1::FenceResponse> Unfence(const ::lifeboat::v1::FenceRequest& req,
                                                   const CallOptions& opts = {});
+  // ABI 1.1: the bytes go to opts.on_chunk. UNIMPLEMENTED from a plugin built for ABI 1.0.
+  StatusOr<::lifeboat::v1::ReadResponse> Read(const ::lifeboat::v1::ReadRequest& req,
+                                              const CallOptions& opts);
 
   // The untyped form of the calls above: `request` is the serialized request of `op`; on OK,
   // `*response` holds the serialized response (not yet parsed). For agents that forward

@@ -15,6 +15,7 @@
 #include <lifeboat/v1/plugin.pb.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,7 +53,12 @@ class Host {
   lb_host_ctx* ctx_ = nullptr;
 };
 
-// Services for one call: progress and cancellation. Valid only during the call.
+// Receives the bytes of a peer read in order; the view is valid during the call only. A
+// non-OK status stops the read and becomes ReadPeer's result.
+using PeerChunkHandler = std::function<Status(std::string_view chunk)>;
+
+// Services for one call: progress, cancellation and the peer stream. Valid only during the
+// call.
 class Call {
  public:
   Call(const lb_host_api* api, lb_call* call, Host host) : api_(api), call_(call), host_(host) {}
@@ -62,6 +68,24 @@ class Call {
   bool Cancelled() const;
   void ReportProgress(const v1::Progress& progress) const;
   const Host& host() const { return host_; }
+
+  // Serving side of a peer read (only inside Read()): sends the next bytes of the range to
+  // the reader, blocking while its window is full. OK to go on; CANCELLED when the reader is
+  // gone or the call was cancelled (return it); UNIMPLEMENTED on an ABI 1.0 host.
+  Status EmitChunk(std::string_view data) const;
+
+  // Reading side: reads `request.item` [offset, offset+length) of the snapshot named in
+  // `request` from `peer` (the Peer of the operation, as the engine filled it), handing the
+  // bytes to `on_chunk` in order on this thread. OK when the whole range arrived. Otherwise
+  // the first failure: on_chunk's status, the serving plugin's status (code and message as
+  // it said them), UNAVAILABLE naming the peer when it cannot be reached, CANCELLED when
+  // this call was cancelled, UNIMPLEMENTED (never retried) when this host is older than ABI
+  // 1.1 or the peer's plugin does not serve reads.
+  Status ReadPeer(const v1::Peer& peer, const v1::ReadRequest& request,
+                  const PeerChunkHandler& on_chunk) const;
+
+  // True when the host offers the peer stream (ABI 1.1 or newer).
+  bool HostHasPeerStream() const;
 
  private:
   const lb_host_api* api_;
@@ -94,6 +118,10 @@ class ComponentPlugin {
                                                           const v1::SyncSecurityRequest& req);
   virtual StatusOr<v1::FenceResponse> Fence(Call& call, const v1::FenceRequest& req);
   virtual StatusOr<v1::FenceResponse> Unfence(Call& call, const v1::FenceRequest& req);
+  // ABI 1.1. Serves a byte range of an item to a peer through call.EmitChunk(); see
+  // ReadRequest in plugin.proto for the contract. Read-only; may run concurrently with any
+  // other operation. Declare CAP_PEER_READ when implemented.
+  virtual StatusOr<v1::ReadResponse> Read(Call& call, const v1::ReadRequest& req);
 };
 
 namespace internal {

@@ -18,6 +18,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lifeboat::testing {
@@ -42,6 +43,18 @@ class FakeHost {
 
   std::vector<std::string> Logs() const;
   std::vector<v1::Progress> ProgressReports() const;
+
+  // The peer stream (ABI 1.1). Bytes a plugin's Read emitted, in order, since the last Clear.
+  std::string Emitted() const;
+  void ClearEmitted();
+  // Answers the plugin's peer_read: hands `sink` the bytes of `req` (or fails). Unset:
+  // peer_read fails UNAVAILABLE.
+  using PeerReader = std::function<Status(const v1::PeerReadRequest& req,
+                                          const std::function<Status(std::string_view)>& sink)>;
+  void SetPeerReader(PeerReader reader);
+  // A copy of this host's table as an ABI 1.0 host has it (no peer stream), for testing a
+  // plugin's behaviour on an older host.
+  lb_host_api Abi10Table() const;
 
   // Serializes `req`, invokes `op` on `instance` of `api`, and parses the response.
   template <typename Resp, typename Req>
@@ -69,8 +82,14 @@ class FakeHost {
   static void ReportProgress(lb_call* call, const uint8_t* data, size_t size);
   static int32_t IsCancelled(lb_call* call);
   static int64_t Now(lb_host_ctx* ctx);
+  static int32_t EmitChunk(lb_call* call, const uint8_t* data, size_t size);
+  static lb_code PeerRead(lb_call* call, const uint8_t* request, size_t size,
+                          lb_code (*on_chunk)(void*, const uint8_t*, size_t),
+                          void (*on_error)(void*, const uint8_t*, size_t), void* ctx);
 
-  lb_host_api table_;
+  lb_host_api table_{};  // zeroed: a field this fake does not fill is NULL, never garbage
+  std::string emitted_;
+  PeerReader peer_reader_;
   std::atomic<bool> cancelled_{false};
   std::atomic<int64_t> now_{0};
   mutable std::mutex mu_;
