@@ -340,6 +340,7 @@ class Engine::JobRunner {
         *req.mutable_data_set() = ToPlugin(spec);
         req.set_restore_point_id(rp_.id());
         req.set_cut_unix_nanos(t);
+        req.set_consistency(v1::ConsistencyMode_Name(rp_.consistency()));
         auto r = Call<pb::CutResponse>(source_, spec.component(), LB_OP_CUT, req, Options());
         if (!r.ok()) {
           results[k] = r.status().WithContext("cut " + Name(spec));
