@@ -26,8 +26,9 @@ import org.apache.hadoop.tools.mapred.CopyMapper;
  * </pre>
  *
  * DISTCP-ARGS are DistCp's own ({@code -update -diff s1 s2 -pugpbrtax hdfs://a/x hdfs://b/x}).
- * {@code --maps N} runs up to N map tasks at once (mapreduce.local.map.tasks.maximum) and asks
- * DistCp for N maps ({@code -m N}). The default file system is the local one, so the job's
+ * {@code --maps N} asks DistCp for N maps ({@code -m N}) and runs up to N at once
+ * (mapreduce.local.map.tasks.maximum) in the local job runner (see ParallelLocalProvider: Hadoop's
+ * own local mode would make them one). The default file system is the local one, so the job's
  * staging area is under DIR; sources and targets are full hdfs:// URIs. Exit code 0 when the
  * job succeeded, 1 otherwise (the JSON line then has "ok": false and "error").
  */
@@ -54,7 +55,9 @@ public final class DistCpRunner {
       fail("usage: --work-dir DIR [--maps N] -- DISTCP-ARGS");
     }
     Configuration conf = new Configuration();
-    conf.set("mapreduce.framework.name", "local");
+    // The local job runner, but with DistCp's -m maps (ParallelLocalProvider); --maps 1 is
+    // what Hadoop's own local mode gives (it forces one map).
+    conf.set("mapreduce.framework.name", maps > 1 ? ParallelLocalProvider.FRAMEWORK : "local");
     conf.set("fs.defaultFS", "file:///");
     conf.set("hadoop.tmp.dir", workDir + "/tmp");
     conf.set("mapreduce.jobtracker.staging.root.dir", workDir + "/staging");
