@@ -322,6 +322,9 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   // A repeat of the same plan answers what the first one recorded.
   StatusOr<PlanRecord> recorded = LoadPlan(dst, state);
   if (recorded.ok() && recorded->op_id == req.op_id()) return recorded->plan;
+  // The copy writes the live directory here and gives items the source's (writable)
+  // permissions: not while it is fenced (security.h; README "Fencing and the data path").
+  LIFEBOAT_RETURN_IF_ERROR(CheckNotFenced(dst, path, "a backup into hdfs:" + path));
 
   const std::string src_root = SnapshotRoot(path, name);
   bool src_exists = false;
@@ -514,6 +517,8 @@ StatusOr<v1::TransferResponse> HdfsPlugin::Transfer(sdk::Call& call,
   LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.snapshot().data_set()));
   LIFEBOAT_ASSIGN_OR_RETURN(Config src_config, ParseConfig(req.source().config()));
   WebHdfsClient src(PeerOptions(src_config));
+  // Fenced after the plan: the copy would write the fenced directory (see PlanTransfer).
+  LIFEBOAT_RETURN_IF_ERROR(CheckNotFenced(client_, path, "a backup into hdfs:" + path));
   v1::TransferResponse resp;
   if (req.task().kind() == "tree") {
     LIFEBOAT_RETURN_IF_ERROR(RunTreeTask(call, src, req, path, resp));

@@ -444,6 +444,53 @@ TEST_F(HdfsSecurityRigTest, FenceOfAMissingDirectoryIsNotFound) {
             Code::kInvalidArgument);
 }
 
+// A backup into a fenced target would write its live directory (the data set lives at the
+// same path on the target) and give the copied items the source's writable permissions:
+// plan_transfer and transfer refuse it until the unfence. (Before: the plan went ahead.)
+TEST_F(HdfsSecurityRigTest, BackupIntoAFencedTargetIsRefusedUntilUnfenced) {
+  Put(*primary_, ds_ + "/file.txt", "data", 0644);
+  ASSERT_TRUE(secondary_->Mkdirs(ds_).ok());
+  lb_instance* source = Instance("primary");
+  lb_instance* target = Instance("secondary");
+  ASSERT_NE(source, nullptr);
+  ASSERT_NE(target, nullptr);
+  ASSERT_TRUE(Fence(target, 3, "fence").ok());
+  v1::CutRequest cut;
+  cut.set_op_id("cut");
+  *cut.mutable_data_set() = DataSet();
+  cut.set_restore_point_id("rp1");
+  StatusOr<v1::CutResponse> cutted = host_.Call<v1::CutResponse>(api_, source, LB_OP_CUT, cut);
+  ASSERT_TRUE(cutted.ok()) << cutted.status().ToString();
+  v1::PlanTransferRequest plan;
+  plan.set_op_id("plan");
+  *plan.mutable_source()->mutable_config() = Config("primary");
+  *plan.mutable_snapshot() = cutted->snapshot();
+  StatusOr<v1::PlanTransferResponse> refused =
+      host_.Call<v1::PlanTransferResponse>(api_, target, LB_OP_PLAN_TRANSFER, plan);
+  EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("fenced at epoch 3"), std::string::npos)
+      << refused.status().ToString();
+  ASSERT_TRUE(Unfence(target, 3, "unfence").ok());
+  plan.set_op_id("plan-2");
+  StatusOr<v1::PlanTransferResponse> planned =
+      host_.Call<v1::PlanTransferResponse>(api_, target, LB_OP_PLAN_TRANSFER, plan);
+  ASSERT_TRUE(planned.ok()) << planned.status().ToString();
+  // A fence between the plan and the copy stops the copy.
+  ASSERT_TRUE(Fence(target, 4, "fence-2").ok());
+  ASSERT_GT(planned->tasks_size(), 0);
+  v1::TransferRequest transfer;
+  transfer.set_op_id("transfer");
+  *transfer.mutable_source()->mutable_config() = Config("primary");
+  *transfer.mutable_snapshot() = cutted->snapshot();
+  *transfer.mutable_task() = planned->tasks(0);
+  StatusOr<v1::TransferResponse> stopped =
+      host_.Call<v1::TransferResponse>(api_, target, LB_OP_TRANSFER, transfer);
+  EXPECT_EQ(stopped.status().code(), Code::kFailedPrecondition) << stopped.status().ToString();
+  ASSERT_TRUE(Unfence(target, 4, "unfence-2").ok());
+  (void)primary_->DeleteSnapshot(ds_, "lifeboat-rp1");
+  (void)secondary_->Delete("/.lifeboat/state" + ds_, /*recursive=*/true);
+}
+
 class HdfsSyncSecurityRigTest : public HdfsSecurityRigTest {
  protected:
   // The same tree on both clusters (made by the superuser), security set per cluster later.
