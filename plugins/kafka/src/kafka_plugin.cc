@@ -345,7 +345,12 @@ StatusOr<v1::CutResponse> KafkaPlugin::Cut(sdk::Call& call, const v1::CutRequest
     const int64_t start = host_.NowUnixNanos();
     LIFEBOAT_ASSIGN_OR_RETURN(std::string cluster_id, client_->ClusterId());
     LIFEBOAT_ASSIGN_OR_RETURN(std::vector<TopicInfo> topics, MatchingTopics(sel));
-    const int64_t t_ms = req.cut_unix_nanos() / 1000000;
+    // Only aligned mode cuts at T (and an older engine that does not say: T as given). In
+    // crash mode T is merely when the cut was asked for, and quiesced mode pauses the
+    // writers: both take the end, the last stable offset, so that nothing written before
+    // the cut is left out because of a producer-set timestamp.
+    const bool at_t = req.consistency().empty() || req.consistency() == "ALIGNED";
+    const int64_t t_ms = at_t ? req.cut_unix_nanos() / 1000000 : 0;
     std::vector<TopicPartition> tps;
     for (const auto& t : topics) {
       for (int32_t p = 0; p < t.partitions; ++p) tps.emplace_back(t.name, p);
@@ -359,6 +364,8 @@ StatusOr<v1::CutResponse> KafkaPlugin::Cut(sdk::Call& call, const v1::CutRequest
     cut["selector"] = selector;
     cut["mode"] = t_ms > 0 ? "time" : "end";
     cut["t_ms"] = t_ms;
+    cut["consistency"] = req.consistency();
+    cut["requested_unix_nanos"] = req.cut_unix_nanos();
     json parts = json::array();
     for (const auto& [topic, partition] : tps) {
       if (call.Cancelled()) return CancelledError("cut cancelled");

@@ -417,7 +417,7 @@ TEST_F(KafkaRigTest, TopicWithMorePartitionsThanTheTarget) {
   }
 }
 
-TEST_F(KafkaRigTest, AlignedCutTakesTheOffsetOfTimeT) {
+TEST_F(KafkaRigTest, AlignedCutTakesTheOffsetOfTimeTAndCrashTheLastStableOffset) {
   const std::string topic = prefix_ + "timed";
   CreateTopic(*src_, topic, 1);
   Produce("primary", topic, 0, MakeRecords(100, 0));  // timestamps TimestampBase() + i
@@ -427,6 +427,7 @@ TEST_F(KafkaRigTest, AlignedCutTakesTheOffsetOfTimeT) {
   *cut.mutable_data_set() = DataSet(topic);
   cut.set_restore_point_id("rp-t");
   cut.set_cut_unix_nanos((TimestampBase() + 40) * 1000000);
+  cut.set_consistency("ALIGNED");
   auto c = Call<v1::CutResponse>(src, LB_OP_CUT, cut);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   json opaque = json::parse(c->snapshot().opaque());
@@ -445,6 +446,24 @@ TEST_F(KafkaRigTest, AlignedCutTakesTheOffsetOfTimeT) {
   EXPECT_EQ(json::parse(end->snapshot().opaque())["partitions"][0]["cut"].get<int64_t>(),
             records.back().offset + 2)
       << "the end: after the last record and its commit marker";
+  // Crash mode (and quiesced) cut at the end, the last stable offset, whatever T says: there
+  // T is only when the cut was asked for. An engine that gives no mode gets T as given.
+  for (const char* mode : {"CRASH", "QUIESCED"}) {
+    cut.set_restore_point_id(std::string("rp-") + mode);
+    cut.set_cut_unix_nanos((TimestampBase() + 40) * 1000000);
+    cut.set_consistency(mode);
+    auto crash = Call<v1::CutResponse>(src, LB_OP_CUT, cut);
+    ASSERT_TRUE(crash.ok()) << crash.status().ToString();
+    EXPECT_EQ(json::parse(crash->snapshot().opaque())["partitions"][0]["cut"].get<int64_t>(),
+              records.back().offset + 2)
+        << mode << " mode cuts at the last stable offset, not at T";
+  }
+  cut.set_restore_point_id("rp-unsaid");
+  cut.set_consistency("");
+  auto unsaid = Call<v1::CutResponse>(src, LB_OP_CUT, cut);
+  ASSERT_TRUE(unsaid.ok()) << unsaid.status().ToString();
+  EXPECT_EQ(json::parse(unsaid->snapshot().opaque())["partitions"][0]["cut"].get<int64_t>(),
+            records[40].offset);
 }
 
 TEST_F(KafkaRigTest, TransferKilledMidTransactionResumesWithoutDuplicatesOrGaps) {
