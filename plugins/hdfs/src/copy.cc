@@ -217,6 +217,25 @@ Status CopyMetadata(WebHdfsClient& src, const std::string& src_path, const FileS
   return OkStatus();
 }
 
+namespace {
+
+// Metadata, times, and the "done" mark of a file whose data is in place.
+Status FinishCopy(WebHdfsClient& src, const std::string& src_path, const FileStatus& st,
+                  WebHdfsClient& dst, const std::string& dst_path, const CopyOptions& options) {
+  // What the new file got by itself (a parent's default ACL, the umask) is compared, so
+  // that an inherited ACL the source's file does not have is removed.
+  LIFEBOAT_ASSIGN_OR_RETURN(FileStatus created, dst.GetFileStatus(dst_path));
+  LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(src, src_path, st, dst, dst_path, &created));
+  // After every write (extended attributes do not move the modification time).
+  LIFEBOAT_RETURN_IF_ERROR(dst.SetTimes(dst_path, st.modification_ms, st.access_ms));
+  if (options.record_state) {
+    LIFEBOAT_RETURN_IF_ERROR(dst.SetXAttr(dst_path, kCopyAttr, options.identity + " done"));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 StatusOr<CopyResult> CopyFile(sdk::Call& call, WebHdfsClient& src, const std::string& src_path,
                               const FileStatus& st, WebHdfsClient& dst, const std::string& dst_path,
                               const CopyOptions& options) {
@@ -235,6 +254,13 @@ StatusOr<CopyResult> CopyFile(sdk::Call& call, WebHdfsClient& src, const std::st
     StatusOr<std::string> marker = dst.GetXAttr(dst_path, kCopyAttr);
     if (marker.ok() && *marker == options.identity + " done" && there->length == st.length) {
       result.bytes_skipped = st.length;
+      return result;
+    }
+    if (marker.ok() && *marker == options.identity + " data" && there->length == st.length) {
+      // Data copied by an earlier call that failed afterwards: finish the metadata.
+      result.bytes_skipped = st.length;
+      LIFEBOAT_ASSIGN_OR_RETURN(result.sha256_hex, dst.GetXAttr(dst_path, kDigestAttr));
+      LIFEBOAT_RETURN_IF_ERROR(FinishCopy(src, src_path, st, dst, dst_path, options));
       return result;
     }
     if (marker.ok() && *marker == options.identity + " partial" && there->length > 0 &&
@@ -289,8 +315,11 @@ StatusOr<CopyResult> CopyFile(sdk::Call& call, WebHdfsClient& src, const std::st
     if (n == 0) {
       Status s = pipe.status();
       if (!s.ok()) {
+        // End the write cleanly: the target keeps a correct prefix, closed (an aborted
+        // request could leave the file open under a lease for a minute), and a retry
+        // resumes after it.
         source_error = s;
-        return WebHdfsClient::kAbortUpload;
+        return 0;
       }
       return 0;
     }
@@ -322,8 +351,14 @@ StatusOr<CopyResult> CopyFile(sdk::Call& call, WebHdfsClient& src, const std::st
   pipe.ReaderGone();
   if (reader.joinable()) reader.join();
   result.bytes_copied = sent;
+  if (!source_error.ok() && written.ok() && options.record_state) {
+    (void)dst.SetXAttr(dst_path, kCopyAttr, options.identity + " partial");
+  }
   if (!source_error.ok()) {
-    return Status(source_error.code(),
+    // A read that broke off mid-stream (a DataNode or NameNode gone) is worth a retry.
+    const Code code =
+        source_error.code() == Code::kInternal ? Code::kUnavailable : source_error.code();
+    return Status(code,
                   "copying " + src_path + " to " + dst_path +
                       ": reading the source failed: " + source_error.message(),
                   src_path);
@@ -349,16 +384,13 @@ StatusOr<CopyResult> CopyFile(sdk::Call& call, WebHdfsClient& src, const std::st
                             src_path);
   }
   result.sha256_hex = sha.FinishHex();
-  // What the new file got by itself (a parent's default ACL, the umask) is compared, so
-  // that an inherited ACL the source's file does not have is removed.
-  LIFEBOAT_ASSIGN_OR_RETURN(FileStatus created, dst.GetFileStatus(dst_path));
-  LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(src, src_path, st, dst, dst_path, &created));
   if (options.record_state) {
+    // The data is complete: a failure in what follows (metadata) is retried without
+    // moving the data again.
     LIFEBOAT_RETURN_IF_ERROR(dst.SetXAttr(dst_path, kDigestAttr, result.sha256_hex));
-    LIFEBOAT_RETURN_IF_ERROR(dst.SetXAttr(dst_path, kCopyAttr, options.identity + " done"));
+    LIFEBOAT_RETURN_IF_ERROR(dst.SetXAttr(dst_path, kCopyAttr, options.identity + " data"));
   }
-  // Last: any write above would move the modification time again.
-  LIFEBOAT_RETURN_IF_ERROR(dst.SetTimes(dst_path, st.modification_ms, st.access_ms));
+  LIFEBOAT_RETURN_IF_ERROR(FinishCopy(src, src_path, st, dst, dst_path, options));
   return result;
 }
 

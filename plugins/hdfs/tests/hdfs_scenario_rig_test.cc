@@ -12,9 +12,11 @@
 #include <lifeboat/testing/fake_host.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <random>
 #include <string>
@@ -460,6 +462,67 @@ TEST_F(HdfsScenarioTest, RestoreDryRunListsAndChangesNothing) {
   EXPECT_EQ(*dst_->ReadAll(dir_ + "-restored/a.txt"), "a");
   EXPECT_EQ(*dst_->ReadAll(dir_ + "-restored/d/b.txt"), "b");
   EXPECT_EQ(dst_->GetFileStatus(dir_ + "-restored/extra.txt").status().code(), Code::kNotFound);
+}
+
+TEST_F(HdfsScenarioTest, PrimaryNameNodeRestartedMidTransferResumes) {
+  const std::string request = endpoints_["clusters"]["primary"].value("restart_request", "");
+  if (request.empty()) GTEST_SKIP() << "this rig has no NameNode restarts (older launcher)";
+  constexpr size_t kBig = 16 << 20;
+  Write("big.bin", RandomBytes(kBig, 3), /*block_size=*/1 << 20);
+  Write("small.txt", "small");
+  StatusOr<v1::SnapshotRef> snap = CutPoint("rp1");
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  StatusOr<v1::PlanTransferResponse> plan = Plan(*snap, "");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  // Throttled to 4 MiB/s (about 4 s for the big file); the primary's NameNode goes down
+  // for a second once a quarter of it has moved.
+  std::atomic<bool> requested{false};
+  host_.CancelWhen([&](const v1::Progress& p) {
+    if (!requested && p.bytes_done() >= kBig / 4) {
+      requested = true;
+      std::ofstream(request) << "1000";
+    }
+    return false;
+  });
+  for (const v1::TransferTask& task : plan->tasks()) {
+    v1::TransferRequest req;
+    req.set_op_id("transfer-" + task.task_id());
+    *req.mutable_source()->mutable_config() = Config("primary");
+    *req.mutable_snapshot() = *snap;
+    *req.mutable_task() = task;
+    req.set_bandwidth_bytes_per_second(4 << 20);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+    for (;;) {
+      StatusOr<v1::TransferResponse> r = Call<v1::TransferResponse>(target_, LB_OP_TRANSFER, req);
+      if (r.ok()) {
+        if (task.bytes() == kBig && retries_ > 0) {
+          EXPECT_LT(r->bytes_copied(), kBig) << "the big file was copied again from the start";
+          EXPECT_GT(r->bytes_skipped(), 0u);
+        }
+        break;
+      }
+      ++retries_;
+      std::cerr << "retrying " << task.task_id() << " after: " << r.status().ToString() << "\n";
+      ASSERT_EQ(r.status().code(), Code::kUnavailable) << r.status().ToString();
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << r.status().ToString();
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+  host_.ClearCancel();
+  EXPECT_TRUE(requested) << "the restart was never asked for";
+  EXPECT_GT(retries_, 0) << "the restart did not interrupt the transfer";
+  // The launcher removes the request once the NameNode is back.
+  for (int i = 0; i < 300 && std::filesystem::exists(request); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_FALSE(std::filesystem::exists(request + ".failed"));
+  v1::VerifyRequest vr;
+  vr.set_op_id("verify-rp1");
+  *vr.mutable_snapshot() = *snap;
+  vr.set_level(v1::VERIFY_DIGEST);
+  StatusOr<v1::VerifyResponse> verified = Call<v1::VerifyResponse>(target_, LB_OP_VERIFY, vr);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_TRUE(verified->ok()) << verified->mismatches_size() << " mismatches";
 }
 
 }  // namespace

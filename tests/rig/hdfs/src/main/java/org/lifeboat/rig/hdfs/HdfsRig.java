@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,7 +33,13 @@ import org.lifeboat.rig.Rig;
  *
  * The endpoints file holds, per cluster: {@code namenode_rpc} (host:port), {@code
  * namenode_http} (host:port), {@code webhdfs} (base URL), {@code user} (the superuser: the
- * JVM's user), {@code base_dir}, and the DataNodes' addresses.
+ * JVM's user), {@code base_dir}, the DataNodes' addresses, and {@code restart_request}.
+ *
+ * <p>NameNode restarts: a test asks for one by writing the file {@code restart_request}
+ * ({@code <control_dir>/restart-<cluster>}; its content: milliseconds to stay down, or empty).
+ * The launcher polls every 100 ms, restarts that cluster's NameNode on the same ports
+ * (MiniDFSCluster.restartNameNode), waits until it is active with its DataNodes, and deletes
+ * the request ({@code restart-<cluster>.failed} with the reason appears instead if it fails).
  */
 public final class HdfsRig {
   private HdfsRig() {}
@@ -45,10 +52,15 @@ public final class HdfsRig {
     int datanodes = Integer.parseInt(args.option("datanodes", "1"));
     String user = UserGroupInformation.getCurrentUser().getShortUserName();
     Map<String, Object> clusters = new LinkedHashMap<>();
+    Map<String, MiniDFSCluster> running = new LinkedHashMap<>();
+    Path controlDir = args.workDir().resolve("control");
+    Files.createDirectories(controlDir);
     for (String name : List.of("primary", "secondary")) {
       long t0 = System.nanoTime();
       MiniDFSCluster cluster = startCluster(args, name, datanodes, closer);
+      running.put(name, cluster);
       Map<String, Object> ep = endpoints(cluster, args.workDir().resolve(name), user);
+      ep.put("restart_request", controlDir.resolve("restart-" + name).toAbsolutePath().toString());
       waitForWebHdfs((String) ep.get("webhdfs"), user);
       Rig.log(
           "hdfs " + name + ": " + ep.get("namenode_http") + " up in "
@@ -58,7 +70,51 @@ public final class HdfsRig {
     Map<String, Object> fields = new LinkedHashMap<>();
     fields.put("version", VersionInfo.getVersion());
     fields.put("clusters", clusters);
+    fields.put("control_dir", controlDir.toAbsolutePath().toString());
+    Thread poller = new Thread(() -> pollRestarts(controlDir, running), "hdfs-rig-restarts");
+    poller.setDaemon(true);
+    poller.start();
     return fields;
+  }
+
+  /** Serves the NameNode restart requests in {@code controlDir} until the JVM exits. */
+  private static void pollRestarts(Path controlDir, Map<String, MiniDFSCluster> clusters) {
+    while (true) {
+      for (Map.Entry<String, MiniDFSCluster> c : clusters.entrySet()) {
+        Path req = controlDir.resolve("restart-" + c.getKey());
+        if (!Files.exists(req)) {
+          continue;
+        }
+        Path failed = controlDir.resolve("restart-" + c.getKey() + ".failed");
+        try {
+          Files.deleteIfExists(failed);
+          String text = Files.readString(req).trim();
+          long downMs = text.isEmpty() ? 0 : Long.parseLong(text);
+          long t0 = System.nanoTime();
+          Rig.log("hdfs " + c.getKey() + ": NameNode restart requested (down " + downMs + " ms)");
+          c.getValue().shutdownNameNode(0);
+          Thread.sleep(downMs);
+          c.getValue().restartNameNode(0, true);
+          c.getValue().waitActive();
+          Rig.log("hdfs " + c.getKey() + ": NameNode restarted in "
+              + (System.nanoTime() - t0) / 1_000_000 + " ms (incl. down time)");
+          Files.deleteIfExists(req);
+        } catch (Exception e) {
+          Rig.log("hdfs " + c.getKey() + ": NameNode restart failed: " + e);
+          try {
+            Rig.writeAtomically(failed, e + "\n");
+            Files.deleteIfExists(req);
+          } catch (IOException io) {
+            Rig.log("hdfs " + c.getKey() + ": could not report the failure: " + io);
+          }
+        }
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
   }
 
   private static MiniDFSCluster startCluster(
