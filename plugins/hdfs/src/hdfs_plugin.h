@@ -11,9 +11,20 @@
 // On the target, the data set lives at the same path, and each committed point is a
 // snapshot of the same name there (commit); expire deletes such snapshots.
 //
-// Done: describe, validate, probe, resolve, prepare, cut, release, commit, expire. Not yet
-// (UNIMPLEMENTED): plan_transfer, transfer, verify, restore, sync_security, fence, unfence
-// (plugins/hdfs/README.md says what is planned for each).
+// The data path (data_path.cc, copy.cc) runs on the target: plan_transfer lists the source's
+// new snapshot and plans from the snapshot diff base -> new (renames and deletes first, as
+// `distcp -update -diff`), or from a full comparison of the listings (no base, base gone,
+// force_full), refusing when the target changed since the base; transfer runs the plan's
+// "tree" task, then "copy" tasks that stream each file from a source DataNode to a target
+// DataNode (never whole in memory), with a SHA-256 on the way and the file's metadata;
+// verify reads the copies back against those digests; restore copies a point's snapshot to
+// a destination. State lives on the target cluster, not in memory: the plan and the
+// source's listing in /.lifeboat/state/<data set>/<snapshot>.plan, and per file the
+// attributes user.lifeboat.copy / .sha256 / .hdfs-checksum (copy.h), so every call can be
+// repeated or resumed after a crash.
+//
+// Done: describe, validate, probe, resolve, prepare, cut, release, plan_transfer, transfer,
+// verify, commit, restore, expire (plugins/hdfs/README.md says how, and what is left).
 //
 // Thread-safety: every operation may run concurrently with any other on the same instance;
 // the only shared state is the WebHDFS client, which is thread-safe. Two cuts of the same
