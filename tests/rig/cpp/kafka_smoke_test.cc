@@ -215,7 +215,13 @@ TEST_P(KafkaRigSmoke, ProduceConsumeKeepsKeyValueHeadersAndTimestamp) {
   std::string topic = NewTopic(primary_, 2);
   KafkaPtr p = Producer(primary_, {{"enable.idempotence", "true"}});
   ASSERT_TRUE(p);
-  const int64_t ts = 1700000000000;  // a fixed CreateTime, kept by the broker
+  // An explicit CreateTime, kept by the broker: an hour ago, well inside the retention (a
+  // fixed time in the past, older than retention.ms, lets the broker's retention check delete
+  // the records under the test).
+  const int64_t ts = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count() -
+                     3600 * 1000;
   for (int i = 0; i < 5; ++i) {
     ASSERT_EQ(ProduceOne(p.get(), topic, 1, "key" + std::to_string(i), "value" + std::to_string(i),
                          ts + i, {{"h1", "x" + std::to_string(i)}, {"h2", ""}}),
