@@ -103,6 +103,13 @@ StatusOr<int> Run(const AgentArgs& args) {
   }
   control::AgentServiceOptions so;
   so.allowed_client_names = args.allowed_clients;
+  // The peer stream: this agent calls its peers' agents with its own certificate (which then
+  // carries clientAuth as well as serverAuth), verified against the same CA.
+  so.peer_tls.enabled = !args.insecure_plaintext;
+  so.peer_tls.ca_file = args.tls_ca;
+  so.peer_tls.cert_file = args.tls_cert;
+  so.peer_tls.key_file = args.tls_key;
+  so.node_name = args.node_name.empty() ? "lifeboat-agent@" + cluster.name() : args.node_name;
   control::AgentService service(host, cluster, so);
   // Instantiate every component now, so that a configuration error shows at start (the
   // agent serves anyway: lifeboatd's health check reports the component, and a fixed file

@@ -1,6 +1,7 @@
 // AgentService: the agent's methods, each a thin shell over a LocalAgent.
 #include <lifeboat/agent/v1/agent.pb.h>
 #include <lifeboat/core/control/agent_service.h>
+#include <lifeboat/core/control/remote_agent.h>
 #include <lifeboat/core/v1/rpc.pb.h>
 #include <spdlog/spdlog.h>
 
@@ -11,8 +12,10 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "ops.h"
+#include "push.h"
 
 namespace lifeboat::core::control {
 namespace {
@@ -144,9 +147,22 @@ class AgentService::Impl {
       : cluster_(cluster),
         options_(std::move(options)),
         local_(host, std::move(cluster)),
-        started_(WallNanos()) {
+        started_(WallNanos()),
+        hub_(PushTimeouts{options_.push_wait}),
+        pusher_(local_, PusherFor(options_, cluster_.name())) {
     if (options_.agent_version.empty()) options_.agent_version = LIFEBOAT_CONTROL_VERSION;
   }
+
+  static PusherOptions PusherFor(const AgentServiceOptions& o, const std::string& cluster) {
+    PusherOptions p;
+    p.tls = o.peer_tls;
+    p.node_name = o.node_name + "@" + cluster;
+    p.cluster = cluster;
+    p.connect_timeout = o.peer_connect_timeout;
+    return p;
+  }
+
+  ~Impl() { hub_.Shutdown(); }
 
   const std::string& cluster() const { return cluster_.name(); }
 
@@ -181,11 +197,17 @@ class AgentService::Impl {
                                 "; upgrade the agent of cluster " + cluster());
     }
     const lb_op op = static_cast<lb_op>(req.op());
+    if (op == LB_OP_READ) {
+      return InvalidArgumentError(std::string("plugin operation read streams its bytes: call ") +
+                                  kAgentReadMethod + ", not " + kAgentCallMethod);
+    }
     std::atomic<bool> cancel{false};
     CancelWatcher::Scope watch(watcher_, &ctx, &cancel);
     CallOptions opts;
     opts.cancel = &cancel;
     opts.on_progress = [&ctx](const pb::Progress& p) { ctx.ReportProgress(ToChannel(p)); };
+    opts.peer_read = [this](const pb::PeerReadRequest& r, const ByteSink& sink,
+                            const std::atomic<bool>* flag) { return PeerRead(r, sink, flag); };
     const auto start = SteadyClock::now();
     std::string out;
     Status s = local_.Call(req.component(), op, req.request(), &out, opts);
@@ -200,6 +222,155 @@ class AgentService::Impl {
     pbc::CallResponse resp;
     resp.set_response(std::move(out));
     return resp.SerializeAsString();
+  }
+
+  // agent.v1.Read: runs the plugin's read with its bytes going to the stream.
+  Status HandleRead(net::CallContext& ctx, const std::string& bytes, net::StreamWriter& out) {
+    pbc::ReadCall req;
+    LIFEBOAT_RETURN_IF_ERROR(Parse(bytes, &req, kAgentReadMethod));
+    LIFEBOAT_RETURN_IF_ERROR(CheckCaller(ctx, req.cluster()));
+    std::atomic<bool> cancel{false};
+    CancelWatcher::Scope watch(watcher_, &ctx, &cancel);
+    CallOptions opts;
+    opts.cancel = &cancel;
+    const auto start = SteadyClock::now();
+    Status s = local_.Read(
+        req.component(), req.request(), [&out](std::string_view chunk) { return out.Write(chunk); },
+        opts);
+    const auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start).count();
+    spdlog::log(s.ok() || s.code() == Code::kCancelled ? spdlog::level::debug : spdlog::level::warn,
+                "{} read for {} ({}): {} bytes, {} in {} ms", req.component(),
+                ctx.peer().common_name.empty() ? ctx.peer().node_name : ctx.peer().common_name,
+                ctx.peer().address, out.bytes_written(), s.ok() ? "OK" : s.ToString(), millis);
+    return s;
+  }
+
+  // A plugin's peer_read on this agent: agent.v1.Read on the peer's agent.
+  Status PeerRead(const pb::PeerReadRequest& req, const ByteSink& sink,
+                  const std::atomic<bool>* cancel) {
+    const pb::Peer& peer = req.peer();
+    const std::string& component =
+        peer.component().empty() ? req.read().snapshot().data_set().component() : peer.component();
+    CallOptions opts;
+    opts.cancel = cancel;
+    if (peer.transfer() == "push") {
+      // The source's agent connects to us (StartPush, by lifeboatd) and serves this read.
+      return hub_.Read(peer.push_session(),
+                       "cluster " + peer.config().cluster() +
+                           (peer.agent_address().empty() ? "" : " (" + peer.agent_address() + ")"),
+                       component, req.read().SerializeAsString(), sink, cancel);
+    }
+    if (peer.agent_address().empty()) {
+      if (peer.config().cluster() == cluster()) {
+        return local_.Read(component, req.read().SerializeAsString(), sink, opts);
+      }
+      return UnavailableError("cannot read from peer cluster " + peer.config().cluster() +
+                              ": the engine named no agent address for it, and it is not this "
+                              "agent's cluster (" +
+                              cluster() + "); give cluster " + peer.config().cluster() +
+                              " an `agent: {address: ...}`");
+    }
+    LIFEBOAT_ASSIGN_OR_RETURN(RemoteAgent * agent, PeerAgent(peer));
+    Status s = agent->Read(component, req.read().SerializeAsString(), sink, opts);
+    if (s.code() == Code::kUnavailable || s.code() == Code::kDeadlineExceeded ||
+        s.code() == Code::kUnauthenticated) {
+      return s.WithContext("peer stream from cluster " + peer.config().cluster() + " to cluster " +
+                           cluster() + " (this agent must reach " + peer.agent_address() +
+                           " with a certificate the peer's --allow-client lists)");
+    }
+    return s;
+  }
+
+  // peer_connections clients per peer agent (address, certificate name, cluster), kept for
+  // the agent's life; reads take them in turn.
+  StatusOr<RemoteAgent*> PeerAgent(const pb::Peer& peer) {
+    const std::string key =
+        peer.config().cluster() + "\n" + peer.agent_address() + "\n" + peer.agent_server_name();
+    std::lock_guard lock(peers_mu_);
+    PeerPool& pool = peers_[key];
+    if (pool.clients.empty()) {
+      const int n = std::max(1, options_.peer_connections);
+      for (int i = 0; i < n; ++i) {
+        v1::Cluster c;
+        c.set_name(peer.config().cluster());
+        c.mutable_agent()->set_address(peer.agent_address());
+        c.mutable_agent()->set_server_name(peer.agent_server_name());
+        RemoteAgentOptions o;
+        o.tls = options_.peer_tls;
+        o.node_name = options_.node_name + "@" + cluster();
+        o.long_deadline = options_.peer_read_deadline;
+        o.connect_timeout = options_.peer_connect_timeout;
+        auto made = RemoteAgent::Create(std::move(c), o);
+        if (!made.ok()) {
+          pool.clients.clear();
+          return made.status().WithContext("peer stream from cluster " + peer.config().cluster());
+        }
+        pool.clients.push_back(std::move(made).value());
+      }
+      spdlog::info(
+          "peer stream: cluster {} reads from the agent of cluster {} at {} ({} connections)",
+          cluster(), peer.config().cluster(), peer.agent_address(), n);
+    }
+    return pool.clients[pool.next++ % pool.clients.size()].get();
+  }
+
+  // ---- push mode -----------------------------------------------------------------------
+
+  StatusOr<std::string> HandleStartPush(net::CallContext& ctx, const std::string& bytes) {
+    pbc::StartPushRequest req;
+    LIFEBOAT_RETURN_IF_ERROR(Parse(bytes, &req, kAgentStartPushMethod));
+    LIFEBOAT_RETURN_IF_ERROR(CheckCaller(ctx, req.cluster()));
+    if (req.session().empty()) return InvalidArgumentError("StartPush needs a session");
+    LIFEBOAT_RETURN_IF_ERROR(pusher_.Start(req.session(), req.target_cluster(),
+                                           req.target_address(), req.target_server_name()));
+    return pbc::StartPushResponse().SerializeAsString();
+  }
+
+  StatusOr<std::string> HandleStopPush(net::CallContext& ctx, const std::string& bytes) {
+    pbc::StopPushRequest req;
+    LIFEBOAT_RETURN_IF_ERROR(Parse(bytes, &req, kAgentStopPushMethod));
+    LIFEBOAT_RETURN_IF_ERROR(CheckCaller(ctx, req.cluster()));
+    Pusher::Served served = pusher_.Stop(req.session());
+    pbc::StopPushResponse resp;
+    resp.set_reads_served(served.reads);
+    resp.set_bytes_served(served.bytes);
+    return resp.SerializeAsString();
+  }
+
+  StatusOr<std::string> HandlePushNext(net::CallContext& ctx, const std::string& bytes) {
+    pbc::PushNextRequest req;
+    LIFEBOAT_RETURN_IF_ERROR(Parse(bytes, &req, kAgentPushNextMethod));
+    LIFEBOAT_RETURN_IF_ERROR(CheckCaller(ctx, req.cluster()));
+    pbc::PushNextResponse resp;
+    std::optional<PushHub::Taken> taken = hub_.Next(req.session());
+    if (!taken) {
+      resp.set_idle(true);
+    } else {
+      resp.set_read_id(taken->id);
+      resp.set_component(taken->component);
+      resp.set_request(std::move(taken->request));
+    }
+    return resp.SerializeAsString();
+  }
+
+  StatusOr<std::string> HandlePushChunk(net::CallContext& ctx, const std::string& bytes) {
+    pbc::PushChunkRequest req;
+    LIFEBOAT_RETURN_IF_ERROR(Parse(bytes, &req, kAgentPushChunkMethod));
+    LIFEBOAT_RETURN_IF_ERROR(CheckCaller(ctx, req.cluster()));
+    LIFEBOAT_RETURN_IF_ERROR(hub_.Chunk(req.read_id(), std::move(*req.mutable_data())));
+    return pbc::PushChunkResponse().SerializeAsString();
+  }
+
+  StatusOr<std::string> HandlePushDone(net::CallContext& ctx, const std::string& bytes) {
+    pbc::PushDoneRequest req;
+    LIFEBOAT_RETURN_IF_ERROR(Parse(bytes, &req, kAgentPushDoneMethod));
+    LIFEBOAT_RETURN_IF_ERROR(CheckCaller(ctx, req.cluster()));
+    Status result = req.code() == 0
+                        ? OkStatus()
+                        : Status(static_cast<Code>(req.code()), req.message(), req.subject());
+    LIFEBOAT_RETURN_IF_ERROR(hub_.Done(req.read_id(), std::move(result)));
+    return pbc::PushDoneResponse().SerializeAsString();
   }
 
   StatusOr<std::string> HandlePeerConfig(net::CallContext& ctx, const std::string& bytes) {
@@ -282,6 +453,14 @@ class AgentService::Impl {
   AgentServiceOptions options_;
   LocalAgent local_;
   const int64_t started_;
+  struct PeerPool {
+    std::vector<std::unique_ptr<RemoteAgent>> clients;
+    size_t next = 0;
+  };
+  std::mutex peers_mu_;
+  std::map<std::string, PeerPool> peers_;
+  PushHub hub_;
+  Pusher pusher_;  // after local_: it runs reads on it
   CancelWatcher watcher_;
 };
 
@@ -303,6 +482,11 @@ Status AgentService::Register(net::Server& server) {
       {kAgentDescribeMethod, &Impl::HandleDescribe},
       {kAgentClockMethod, &Impl::HandleClock},
       {kAgentInfoMethod, &Impl::HandleInfo},
+      {kAgentStartPushMethod, &Impl::HandleStartPush},
+      {kAgentStopPushMethod, &Impl::HandleStopPush},
+      {kAgentPushNextMethod, &Impl::HandlePushNext},
+      {kAgentPushChunkMethod, &Impl::HandlePushChunk},
+      {kAgentPushDoneMethod, &Impl::HandlePushDone},
   };
   for (const auto& [name, method] : methods) {
     LIFEBOAT_RETURN_IF_ERROR(server.Register(
@@ -310,7 +494,11 @@ Status AgentService::Register(net::Server& server) {
           return (impl->*method)(ctx, request);
         }));
   }
-  return OkStatus();
+  return server.RegisterStream(
+      kAgentReadMethod,
+      [impl](net::CallContext& ctx, const std::string& request, net::StreamWriter& out) {
+        return impl->HandleRead(ctx, request, out);
+      });
 }
 
 }  // namespace lifeboat::core::control

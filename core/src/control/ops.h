@@ -13,7 +13,7 @@ namespace lifeboat::core::control {
 
 // The newest operation this build knows (lb_op values run from LB_OP_PROBE to it). An agent
 // answers a newer one UNIMPLEMENTED, which the engine never retries.
-inline constexpr int32_t kNewestKnownOp = LB_OP_UNFENCE;
+inline constexpr int32_t kNewestKnownOp = LB_OP_READ;
 
 // The op_id of a serialized plugin request: field 1 (a string) of every request message
 // except probe's and resolve's (sdk/proto/lifeboat/v1/plugin.proto); "" for those two, and

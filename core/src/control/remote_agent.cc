@@ -218,6 +218,37 @@ StatusOr<int64_t> RemoteAgent::ClockNow() {
   return resp.unix_nanos();
 }
 
+Status RemoteAgent::Read(const std::string& component, const std::string& request,
+                         const ByteSink& sink, const CallOptions& opts) {
+  pbc::ReadCall req;
+  req.set_cluster(cluster());
+  req.set_component(component);
+  req.set_request(request);
+  net::CallOptions co;
+  co.deadline = options_.long_deadline;
+  co.cancel = opts.cancel;
+  Status s = client_->Fetch(kAgentReadMethod, req.SerializeAsString(), sink, co);
+  return Annotate(s);
+}
+
+Status RemoteAgent::StartPush(const std::string& session, const std::string& target_cluster,
+                              const std::string& address, const std::string& server_name) {
+  pbc::StartPushRequest req;
+  req.set_cluster(cluster());
+  req.set_session(session);
+  req.set_target_cluster(target_cluster);
+  req.set_target_address(address);
+  req.set_target_server_name(server_name);
+  return ShortCall(kAgentStartPushMethod, req.SerializeAsString()).status();
+}
+
+Status RemoteAgent::StopPush(const std::string& session) {
+  pbc::StopPushRequest req;
+  req.set_cluster(cluster());
+  req.set_session(session);
+  return ShortCall(kAgentStopPushMethod, req.SerializeAsString()).status();
+}
+
 StatusOr<AgentInfo> RemoteAgent::Info() {
   pbc::InfoRequest req;
   req.set_cluster(cluster());

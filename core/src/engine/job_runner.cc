@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <deque>
 #include <map>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -118,6 +119,77 @@ class Engine::JobRunner {
   CallOptions Options() {
     CallOptions o;
     o.cancel = &stop_;
+    return o;
+  }
+
+  // The Peer of an operation that reads from `holder`: its plugin configuration and where
+  // its agent serves the peer stream (empty in-process). The plugin passes it to its host's
+  // peer_read; the engine itself never moves the bytes.
+  StatusOr<pb::Peer> MakePeer(Agent* holder, const std::string& component) {
+    pb::Peer peer;
+    LIFEBOAT_ASSIGN_OR_RETURN(*peer.mutable_config(), holder->PeerConfig(component));
+    auto [address, server_name] = holder->BulkAddress();
+    peer.set_agent_address(address);
+    peer.set_agent_server_name(server_name);
+    peer.set_component(component);
+    if (!push_session_.empty()) {
+      peer.set_transfer("push");
+      peer.set_push_session(push_session_);
+    }
+    return peer;
+  }
+
+  // Push mode (policy `transfer: push`): for the duration of one step, `holder`'s agent opens
+  // the connection to `reader`'s agent and serves its reads over it (MakePeer names the
+  // session). The engine only instructs; the bytes go agent to agent.
+  class PushScope {
+   public:
+    PushScope(JobRunner& r, Agent* holder, Agent* reader, const v1::Policy& policy)
+        : r_(r), holder_(holder) {
+      if (policy.transfer() != v1::TRANSFER_PUSH) return;
+      auto [address, server_name] = reader->BulkAddress();
+      const std::string session = "push-" + r.job_.id() + "-" + reader->cluster();
+      status_ = holder->StartPush(session, reader->cluster(), address, server_name);
+      if (!status_.ok()) {
+        status_ = status_.WithContext("push mode: starting the push from cluster " +
+                                      holder->cluster() + " to cluster " + reader->cluster());
+        return;
+      }
+      r.push_session_ = session;
+      r.Note("push mode: the agent of cluster " + holder->cluster() + " connects to the agent of " +
+             reader->cluster() + " and sends the data over that connection");
+    }
+    ~PushScope() {
+      if (r_.push_session_.empty()) return;
+      Status s = holder_->StopPush(r_.push_session_);
+      if (!s.ok()) r_.Note("push mode: stopping the push session: " + s.ToString());
+      r_.push_session_.clear();
+    }
+    PushScope(const PushScope&) = delete;
+    PushScope& operator=(const PushScope&) = delete;
+    const Status& status() const { return status_; }
+
+   private:
+    JobRunner& r_;
+    Agent* holder_;
+    Status status_;
+  };
+
+  // Options of a call whose plugin may read from `holder` through peer_read. They reach the
+  // plugin only when the reading cluster's agent runs in this process (the embedded mode):
+  // then the read runs `holder`'s plugin in-process too. A remote agent answers peer_read
+  // itself, agent to agent (these options do not cross the channel).
+  CallOptions PeerOptions(Agent* holder) {
+    CallOptions o = Options();
+    o.peer_read = [holder](const pb::PeerReadRequest& req, const ByteSink& sink,
+                           const std::atomic<bool>* cancel) {
+      CallOptions read;
+      read.cancel = cancel;
+      const std::string& component = req.peer().component().empty()
+                                         ? req.read().snapshot().data_set().component()
+                                         : req.peer().component();
+      return holder->Read(component, req.read().SerializeAsString(), sink, read);
+    };
     return o;
   }
 
@@ -474,6 +546,8 @@ class Engine::JobRunner {
   }
 
   Status Transfer(const v1::Policy& policy) {
+    PushScope push(*this, source_, target_, policy);
+    LIFEBOAT_RETURN_IF_ERROR(push.status());
     // Plan every member once; the plan and its tasks are recorded in one batch.
     LIFEBOAT_ASSIGN_OR_RETURN(auto tasks, e_.Tasks(job_.id()));
     std::map<std::string, v1::Task> by_id;
@@ -484,12 +558,12 @@ class Engine::JobRunner {
       const v1::Member& m = rp_.members(i);
       pb::PlanTransferRequest req;
       req.set_op_id("plan-" + rp_.id() + "-" + std::to_string(i));
-      LIFEBOAT_ASSIGN_OR_RETURN(*req.mutable_source()->mutable_config(),
-                                source_->PeerConfig(m.data_set().component()));
+      LIFEBOAT_ASSIGN_OR_RETURN(*req.mutable_source(), MakePeer(source_, m.data_set().component()));
       req.mutable_snapshot()->ParseFromString(m.snapshot());
       req.set_base_restore_point_id(rp_.base_restore_point_id());
+      req.set_force_full(job_.force_full());
       auto plan = Call<pb::PlanTransferResponse>(target_, m.data_set().component(),
-                                                 LB_OP_PLAN_TRANSFER, req, Options());
+                                                 LB_OP_PLAN_TRANSFER, req, PeerOptions(source_));
       if (!plan.ok()) return plan.status().WithContext("plan " + Name(m.data_set()));
       if (!rp_.base_restore_point_id().empty() && !plan->incremental()) {
         Note("full copy of " + Name(m.data_set()) + ": " + plan->full_reason());
@@ -572,12 +646,12 @@ class Engine::JobRunner {
     const v1::Member* member = &rp_.members(index);
     pb::TransferRequest req;
     req.set_op_id(task.op_id());
-    LIFEBOAT_ASSIGN_OR_RETURN(*req.mutable_source()->mutable_config(),
-                              source_->PeerConfig(member->data_set().component()));
+    LIFEBOAT_ASSIGN_OR_RETURN(*req.mutable_source(),
+                              MakePeer(source_, member->data_set().component()));
     req.mutable_snapshot()->ParseFromString(member->snapshot());
     req.mutable_task()->ParseFromString(task.payload());
     req.set_bandwidth_bytes_per_second(bandwidth);
-    CallOptions opts = Options();
+    CallOptions opts = PeerOptions(source_);
     opts.on_progress = [&](const pb::Progress& p) {
       if (cancel_ != nullptr && cancel_->load()) stop_ = true;
       {
@@ -669,21 +743,26 @@ class Engine::JobRunner {
   // never allowed to undo it.
   void SyncSecurity(const v1::Policy& policy) {
     if (!policy.sync_security()) return;
+    PushScope push(*this, source_, target_, policy);
+    if (!push.status().ok()) {
+      Note("security sync skipped: " + push.status().ToString());
+      return;
+    }
     for (int i = 0; i < service_.data_sets_size(); ++i) {
       const v1::DataSetSpec& spec = service_.data_sets(i);
       pb::SyncSecurityRequest req;
       req.set_op_id("security-" + rp_.id() + "-" + std::to_string(i));
-      auto peer = source_->PeerConfig(spec.component());
+      auto peer = MakePeer(source_, spec.component());
       if (!peer.ok()) {
         Note("security sync of " + Name(spec) + " skipped: " + peer.status().ToString());
         continue;
       }
-      *req.mutable_source()->mutable_config() = *peer;
+      *req.mutable_source() = *peer;
       *req.mutable_data_set() = ToPlugin(spec);
       req.mutable_user_map()->insert(policy.user_map().begin(), policy.user_map().end());
       req.mutable_group_map()->insert(policy.group_map().begin(), policy.group_map().end());
       auto r = Call<pb::SyncSecurityResponse>(target_, spec.component(), LB_OP_SYNC_SECURITY, req,
-                                              Options());
+                                              PeerOptions(source_));
       if (r.ok()) {
         Note("security of " + Name(spec) + ": " + std::to_string(r->changes_size()) + " changes, " +
              std::to_string(r->items_compared()) + " items compared");
@@ -789,13 +868,18 @@ class Engine::JobRunner {
     if (job_.restore().cluster() != rp.target_cluster()) {
       LIFEBOAT_ASSIGN_OR_RETURN(holder, e_.AgentFor(rp.target_cluster()));
     }
+    std::optional<PushScope> push;
+    if (holder != nullptr) {
+      push.emplace(*this, holder, agent, job_.policy());
+      LIFEBOAT_RETURN_IF_ERROR(push->status());
+    }
     for (int i = 0; i < rp.members_size(); ++i) {
       const v1::Member& m = rp.members(i);
       pb::RestoreRequest req;
       if (holder != nullptr) {
-        auto peer = holder->PeerConfig(m.data_set().component());
+        auto peer = MakePeer(holder, m.data_set().component());
         if (!peer.ok()) return peer.status().WithContext("restore " + Name(m.data_set()));
-        *req.mutable_source()->mutable_config() = *peer;
+        *req.mutable_source() = *peer;
       }
       req.set_op_id("restore-" + job_.id() + "-" + std::to_string(i));
       *req.mutable_data_set() = ToPlugin(m.data_set());
@@ -805,8 +889,8 @@ class Engine::JobRunner {
         req.set_destination(job_.restore().destination() + m.data_set().selector());
       }
       req.set_dry_run(job_.restore().dry_run());
-      auto r =
-          Call<pb::RestoreResponse>(agent, m.data_set().component(), LB_OP_RESTORE, req, Options());
+      auto r = Call<pb::RestoreResponse>(agent, m.data_set().component(), LB_OP_RESTORE, req,
+                                         holder != nullptr ? PeerOptions(holder) : Options());
       if (!r.ok()) return r.status().WithContext("restore " + Name(m.data_set()));
       for (const auto& c : r->changes()) Note(Name(m.data_set()) + ": " + c);
       {
@@ -831,6 +915,8 @@ class Engine::JobRunner {
   const std::atomic<bool>* cancel_;
   std::function<void(const JobProgress&)> on_progress_;
   std::atomic<bool> stop_{false};
+  // The push session in force (PushScope), "" in pull mode.
+  std::string push_session_;
   std::mutex mu_;
   std::map<std::string, uint64_t> in_flight_;
 };

@@ -42,6 +42,28 @@ Status LocalAgent::Call(const std::string& component, lb_op op, const std::strin
   return instance->InvokeRaw(op, request, response, opts);
 }
 
+Status Agent::Read(const std::string& component, const std::string&, const ByteSink&,
+                   const CallOptions&) {
+  return UnimplementedError("the agent of cluster " + cluster() +
+                            " cannot serve peer reads of component " + component);
+}
+
+Status Agent::StartPush(const std::string&, const std::string&, const std::string&,
+                        const std::string&) {
+  return OkStatus();
+}
+
+Status Agent::StopPush(const std::string&) { return OkStatus(); }
+
+Status LocalAgent::Read(const std::string& component, const std::string& request,
+                        const ByteSink& sink, const CallOptions& opts) {
+  LIFEBOAT_ASSIGN_OR_RETURN(PluginInstance * instance, Instance(component));
+  CallOptions read = opts;
+  read.on_chunk = sink;
+  std::string response;
+  return instance->InvokeRaw(LB_OP_READ, request, &response, read);
+}
+
 StatusOr<lifeboat::v1::PluginDescriptor> LocalAgent::Describe(const std::string& component) {
   LIFEBOAT_ASSIGN_OR_RETURN(PluginInstance * instance, Instance(component));
   return instance->descriptor();

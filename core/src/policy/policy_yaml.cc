@@ -640,6 +640,11 @@ StatusOr<v1::Policy> ParsePolicy(const Context& ctx, const Fields& f) {
           {{"none", v1::VERIFY_NONE}, {"size", v1::VERIFY_SIZE}, {"digest", v1::VERIFY_DIGEST}}));
   policy.set_verification(verification ? *verification : v1::VERIFY_DIGEST);
 
+  LIFEBOAT_ASSIGN_OR_RETURN(
+      auto transfer, f.Enum<v1::TransferMode>(
+                         "transfer", {{"pull", v1::TRANSFER_PULL}, {"push", v1::TRANSFER_PUSH}}));
+  policy.set_transfer(transfer ? *transfer : v1::TRANSFER_PULL);
+
   LIFEBOAT_ASSIGN_OR_RETURN(auto sync_security, f.Bool("sync_security"));
   policy.set_sync_security(sync_security.value_or(false));
   if (f.Has("name_map")) {
@@ -743,7 +748,7 @@ StatusOr<YamlDocument> ParseDocument(const Context& ctx, const YAML::Node& root,
         Fields::Read(ctx, root, start, "",
                      {"kind", "name", "service", "schedule", "rpo", "retention", "consistency",
                       "max_clock_skew", "bandwidth", "parallelism", "verification", "sync_security",
-                      "name_map", "priority", "paused", "hooks"}));
+                      "name_map", "priority", "paused", "hooks", "transfer"}));
     LIFEBOAT_ASSIGN_OR_RETURN(doc.value, ParsePolicy(ctx, f));
   } else {
     YAML::Mark at = Context::MarkOf(kind_node, kind_entry->first.Mark());

@@ -189,6 +189,7 @@ std::string ToYaml(const v1::Policy& policy) {
     default:  // unspecified: left out, the parser's default applies
       break;
   }
+  if (policy.transfer() == v1::TRANSFER_PUSH) Field(out, 0, "transfer", "push");
   Field(out, 0, "sync_security", policy.sync_security() ? "true" : "false");
   if (!policy.user_map().empty() || !policy.group_map().empty()) {
     out += "name_map:\n";

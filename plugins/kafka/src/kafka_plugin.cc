@@ -518,7 +518,22 @@ StatusOr<v1::PlanTransferResponse> KafkaPlugin::PlanTransfer(sdk::Call& call,
   }
   LIFEBOAT_ASSIGN_OR_RETURN(auto table, ReadTable(*client_, config_.state_topic));
   v1::PlanTransferResponse resp;
+  // Incremental: the base point is committed here and no partition starts below what the base
+  // already held (a partition without a progress record that is new since the base, or was
+  // empty in it, starts at its first offset, which is all of its change).
   bool all_have_progress = true;
+  std::map<std::string, int64_t> in_base;  // partition -> the base's source end
+  bool base_known = false;
+  if (!req.base_restore_point_id().empty()) {
+    auto it = table.find(MapKey(req.base_restore_point_id(), cut["selector"]));
+    if (it != table.end()) {
+      LIFEBOAT_ASSIGN_OR_RETURN(json base, ParseJson(it->second, "offset map " + it->first));
+      base_known = true;
+      for (const auto& part : base["partitions"]) {
+        in_base[PartitionPath(part["topic"], part["partition"])] = part["src_end"].get<int64_t>();
+      }
+    }
+  }
   for (const auto& part : cut["partitions"]) {
     if (call.Cancelled()) return CancelledError("plan cancelled");
     const std::string topic = part["topic"];
@@ -536,7 +551,8 @@ StatusOr<v1::PlanTransferResponse> KafkaPlugin::PlanTransfer(sdk::Call& call,
                         ") were deleted by retention before they were replicated");
       }
       start = std::max(start, next);
-    } else {
+    } else if (auto b = in_base.find(PartitionPath(topic, partition));
+               !base_known || (b != in_base.end() && b->second > start)) {
       all_have_progress = false;
     }
     if (start >= end) {
@@ -583,10 +599,13 @@ StatusOr<v1::PlanTransferResponse> KafkaPlugin::PlanTransfer(sdk::Call& call,
     resp.set_bytes_to_copy(resp.bytes_to_copy() + bytes);
     resp.set_items_to_copy(resp.items_to_copy() + records);
   }
-  resp.set_incremental(!req.base_restore_point_id().empty() && all_have_progress);
-  if (!req.base_restore_point_id().empty() && !all_have_progress) {
+  resp.set_incremental(!req.base_restore_point_id().empty() && base_known && all_have_progress);
+  if (!req.base_restore_point_id().empty() && !base_known) {
+    resp.set_full_reason("the base point " + req.base_restore_point_id() +
+                         " has no offset map on this cluster (not committed here, or expired)");
+  } else if (!req.base_restore_point_id().empty() && !all_have_progress) {
     resp.set_full_reason(
-        "partitions without a progress record on the target start at the "
+        "partitions of the base point without a progress record on the target start at the "
         "source's first offset");
   }
   for (const auto& n : notes)
@@ -701,6 +720,10 @@ StatusOr<v1::VerifyResponse> KafkaPlugin::Verify(sdk::Call& call, const v1::Veri
     }
   }
   resp.set_ok(resp.mismatches_size() == 0);
+  for (const auto& m : resp.mismatches()) {
+    host_.Warn("kafka verify " + rp + ": " + m.path() + ": " + m.what() + ", expected " +
+               m.expected() + ", found " + m.found());
+  }
   return resp;
 }
 
@@ -990,6 +1013,19 @@ std::vector<std::pair<std::string, bool>> FenceResources(const Selector& sel,
 StatusOr<v1::SyncSecurityResponse> KafkaPlugin::SyncSecurity(sdk::Call& call,
                                                              const v1::SyncSecurityRequest& req) {
   LIFEBOAT_ASSIGN_OR_RETURN(Selector sel, DataSetSelector(req.data_set()));
+  // A repeated op id answers what the first call did (the ACLs are equal by then, so a
+  // second comparison would report nothing).
+  const std::string op_key = "op/sync_security/" + req.op_id();
+  if (!req.dry_run() && !req.op_id().empty()) {
+    LIFEBOAT_ASSIGN_OR_RETURN(json done, ReadState(op_key));
+    if (!done.is_null()) {
+      v1::SyncSecurityResponse resp;
+      for (const auto& c : done["changes"]) resp.add_changes(c.get<std::string>());
+      resp.set_items_compared(done.value("items_compared", uint64_t{0}));
+      resp.set_items_only_on_source(done.value("items_only_on_source", uint64_t{0}));
+      return resp;
+    }
+  }
   LIFEBOAT_ASSIGN_OR_RETURN(std::unique_ptr<Client> src, PeerClient(req.source(), nullptr));
   LIFEBOAT_ASSIGN_OR_RETURN(std::vector<Acl> src_acls, src->DescribeTopicAcls());
   LIFEBOAT_ASSIGN_OR_RETURN(std::vector<Acl> dst_acls, client_->DescribeTopicAcls());
@@ -1033,6 +1069,13 @@ StatusOr<v1::SyncSecurityResponse> KafkaPlugin::SyncSecurity(sdk::Call& call,
     }
   }
   resp.set_items_compared(compared.size());
+  if (!req.dry_run() && !req.op_id().empty()) {
+    json done = {{"changes", json::array()},
+                 {"items_compared", resp.items_compared()},
+                 {"items_only_on_source", resp.items_only_on_source()}};
+    for (const auto& c : resp.changes()) done["changes"].push_back(c);
+    LIFEBOAT_RETURN_IF_ERROR(WriteState(op_key, done));
+  }
   return resp;
 }
 

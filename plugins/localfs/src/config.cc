@@ -8,7 +8,7 @@
 
 namespace lifeboat::localfs {
 
-StatusOr<Config> ParseConfig(const v1::PluginConfig& plugin_config) {
+StatusOr<Config> ParsePeerConfig(const v1::PluginConfig& plugin_config) {
   LIFEBOAT_ASSIGN_OR_RETURN(sdk::ConfigReader reader,
                             sdk::ConfigReader::Parse(plugin_config.config_json(), kConfigType));
   Config config;
@@ -18,6 +18,24 @@ StatusOr<Config> ParseConfig(const v1::PluginConfig& plugin_config) {
   config.parallelism = static_cast<int>(parallelism);
   LIFEBOAT_ASSIGN_OR_RETURN(config.chunk_bytes,
                             reader.Int("chunk_bytes", 8 << 20, 4096, int64_t{1} << 30));
+  // Not LIFEBOAT_ASSIGN_OR_RETURN: GCC 12 warns (-Wmaybe-uninitialized, a false positive) on the
+  // string it moves into.
+  StatusOr<std::string> peer_access = reader.String("peer_access", "auto");
+  if (!peer_access.ok()) return peer_access.status();
+  const std::string& access = *peer_access;
+  if (access == "auto") {
+    config.peer_access = PeerAccess::kAuto;
+  } else if (access == "path") {
+    config.peer_access = PeerAccess::kPath;
+  } else if (access == "stream") {
+    config.peer_access = PeerAccess::kStream;
+  } else {
+    return InvalidArgumentError(std::string(kConfigType) +
+                                    ": field 'peer_access' must be \"auto\", \"path\" or "
+                                    "\"stream\", found '" +
+                                    access + "'",
+                                "peer_access");
+  }
   LIFEBOAT_RETURN_IF_ERROR(reader.Finish());
 
   std::string& root = config.root;
@@ -33,6 +51,12 @@ StatusOr<Config> ParseConfig(const v1::PluginConfig& plugin_config) {
                                 "root");
   }
   while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return config;
+}
+
+StatusOr<Config> ParseConfig(const v1::PluginConfig& plugin_config) {
+  LIFEBOAT_ASSIGN_OR_RETURN(Config config, ParsePeerConfig(plugin_config));
+  const std::string& root = config.root;
   struct stat st;
   if (::stat(root.c_str(), &st) != 0) {
     return InvalidArgumentError(std::string(kConfigType) + ": field 'root' names '" + root +

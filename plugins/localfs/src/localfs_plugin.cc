@@ -30,6 +30,7 @@ v1::PluginDescriptor LocalfsPlugin::Describe() {
   d.add_capabilities(v1::CAP_RESTORE);
   d.add_capabilities(v1::CAP_SECURITY_SYNC);
   d.add_capabilities(v1::CAP_FENCING);
+  d.add_capabilities(v1::CAP_PEER_READ);
   return d;
 }
 

@@ -26,6 +26,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "config.h"
 #include "layout.h"
@@ -64,8 +65,22 @@ class LocalfsPlugin : public sdk::ComponentPlugin {
   // Immutable attribute or write bits on every item, recorded for unfence (fence.cc).
   StatusOr<v1::FenceResponse> Fence(sdk::Call& call, const v1::FenceRequest& req) override;
   StatusOr<v1::FenceResponse> Unfence(sdk::Call& call, const v1::FenceRequest& req) override;
+  // The peer stream's serving side: an item of a snapshot or point (peer.h), through
+  // call.EmitChunk (read.cc).
+  StatusOr<v1::ReadResponse> Read(sdk::Call& call, const v1::ReadRequest& req) override;
 
  private:
+  // The files of a cut record or point manifest that Read serves, parsed once per version
+  // of the file.
+  struct ServedManifest {
+    std::string cut_op_id;
+    std::unordered_set<std::string> files;
+    uint64_t file_inode = 0;
+    int64_t file_mtime_ns = 0;
+  };
+  StatusOr<std::shared_ptr<const ServedManifest>> LoadServedManifest(const std::string& file,
+                                                                     bool is_cut);
+
   // The cut manifest staged on the target for one restore point, parsed once and shared by
   // the transfers of its tasks.
   struct StagedCut {
@@ -122,6 +137,8 @@ class LocalfsPlugin : public sdk::ComponentPlugin {
   LockTable locks_;
   std::mutex staged_mu_;
   std::map<std::string, std::shared_ptr<const StagedCut>> staged_;
+  std::mutex served_mu_;
+  std::map<std::string, std::shared_ptr<const ServedManifest>> served_;
 };
 
 }  // namespace lifeboat::localfs

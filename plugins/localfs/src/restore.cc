@@ -4,7 +4,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <functional>
+#include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "copy.h"
 #include "fence.h"
@@ -12,6 +15,7 @@
 #include "localfs_plugin.h"
 #include "manifest_io.h"
 #include "parallel.h"
+#include "peer.h"
 #include "sha256.h"
 
 namespace lifeboat::localfs {
@@ -56,23 +60,24 @@ Action Decide(const v1::Entry& e, const struct stat* st, const std::string& abs,
 // Copies the point's file `from` to `dst` through a temporary name in the same directory,
 // checking it against the manifest digest on the way. DATA_LOSS when the point's file does
 // not match its manifest.
-Status RestoreFile(const std::string& from, const std::string& dst, const v1::Entry& e,
-                   uint64_t chunk_bytes, const ChunkCallback& on_chunk) {
-  UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in.valid()) {
-    if (errno == ENOENT) {
-      return DataLossError("the restore point lacks " + e.path() + " (" + from +
-                               "); verify the point and restore from another one",
-                           from);
-    }
-    return ErrnoError(errno, "cannot open", from);
-  }
+// Copies [0, length) of a point's file into `out_fd` (feeding `sha`): from a file of this host,
+// or through the peer stream. OUT_OF_RANGE when the source is shorter; NOT_FOUND when absent.
+using FileCopier = std::function<Status(int out_fd, const std::string& out_path, uint64_t length,
+                                        Sha256& sha, const ChunkCallback& on_chunk)>;
+
+// `from` names the point's copy in messages (a path, or the item and the peer).
+Status RestoreFile(const FileCopier& copy, const std::string& from, const std::string& dst,
+                   const v1::Entry& e, const ChunkCallback& on_chunk) {
   std::string tmp = JoinPath(ParentOf(dst), UniqueName(".lbrestore."));
   UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!out.valid()) return ErrnoError(errno, "cannot create", tmp);
   Sha256 sha;
-  Status s = CopyRange(in.get(), from, out.get(), tmp, 0, e.size(), chunk_bytes, sha, on_chunk);
-  if (s.ok() && sha.Finish() != e.digest()) {
+  Status s = copy(out.get(), tmp, e.size(), sha, on_chunk);
+  if (s.code() == Code::kNotFound) {
+    s = DataLossError("the restore point lacks " + e.path() + " (" + from +
+                          "); verify the point and restore from another one",
+                      from);
+  } else if (s.ok() && sha.Finish() != e.digest()) {
     s = DataLossError("the restore point's copy of " + e.path() + " (" + from +
                           ") does not match its manifest digest; verify the point and restore "
                           "from another one",
@@ -118,19 +123,35 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
   // directories; a network plugin would stream it from the peer's agent instead).
   Layout from = layout_;
   std::string where = "this cluster";
+  std::optional<PeerSource> peer;
   if (req.has_source()) {
-    StatusOr<Config> source = ParseConfig(req.source().config());
+    StatusOr<PeerSource> source = PeerSource::Open(call, req.source(), config_.peer_access);
     if (!source.ok()) return source.status().WithContext("restore source configuration");
-    from = Layout(source->root);
-    where = "cluster " + req.source().config().cluster() + " (" + source->root + ")";
+    peer.emplace(std::move(source).value());
+    from = peer->layout();
+    where = peer->where();
   }
+  const bool streamed = peer.has_value() && !peer->by_path();
+  v1::SnapshotRef point_ref;
+  *point_ref.mutable_data_set() = req.data_set();
+  point_ref.set_restore_point_id(rp);
   const std::string point = from.Point(key, rp);
-  StatusOr<v1::MemberManifest> loaded =
-      ReadProto<v1::MemberManifest>(JoinPath(point, kManifestFile));
+  StatusOr<v1::MemberManifest> loaded = [&]() -> StatusOr<v1::MemberManifest> {
+    if (!streamed) return ReadProto<v1::MemberManifest>(JoinPath(point, kManifestFile));
+    LIFEBOAT_ASSIGN_OR_RETURN(std::string bytes, peer->ReadRecord(point_ref, kItemPoint));
+    v1::MemberManifest m;
+    if (!m.ParseFromString(bytes)) {
+      return DataLossError("the manifest of restore point " + rp + " of " + name + " on " + where +
+                               " is corrupt; verify the point there",
+                           rp);
+    }
+    return m;
+  }();
   if (!loaded.ok()) {
     if (loaded.status().code() != Code::kNotFound) return loaded.status();
     std::string available;
-    for (const auto& p : ListPointsIn(from, key)) {
+    // Through the stream the peer's points cannot be listed; its NOT_FOUND says enough.
+    for (const auto& p : streamed ? std::vector<std::string>{} : ListPointsIn(from, key)) {
       available += (available.empty() ? "" : ", ") + p;
     }
     return NotFoundError("restore point " + rp + " of " + name + " is not committed on " + where +
@@ -250,9 +271,29 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
       if (call.Cancelled()) return CancelledError("restore cancelled; restore again to finish");
       return OkStatus();
     };
-    LIFEBOAT_RETURN_IF_ERROR(RestoreFile(JoinPath(point_tree, e.path()),
-                                         JoinPath(dest_dir, e.path()), e,
-                                         static_cast<uint64_t>(config_.chunk_bytes), on_chunk));
+    const uint64_t chunk = static_cast<uint64_t>(config_.chunk_bytes);
+    if (streamed) {
+      FileCopier copy = [&](int out_fd, const std::string& out_path, uint64_t length, Sha256& sha,
+                            const ChunkCallback& cb) {
+        return peer->CopyItem(point_ref, kItemPointPrefix + e.path(), out_fd, out_path, 0, length,
+                              chunk, sha, cb);
+      };
+      LIFEBOAT_RETURN_IF_ERROR(RestoreFile(copy, kItemPointPrefix + e.path() + " of " + where,
+                                           JoinPath(dest_dir, e.path()), e, on_chunk));
+    } else {
+      const std::string from_file = JoinPath(point_tree, e.path());
+      FileCopier copy = [&](int out_fd, const std::string& out_path, uint64_t length, Sha256& sha,
+                            const ChunkCallback& cb) -> Status {
+        UniqueFd in(::open(from_file.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!in.valid()) {
+          if (errno == ENOENT) return NotFoundError(from_file + " does not exist", from_file);
+          return ErrnoError(errno, "cannot open", from_file);
+        }
+        return CopyRange(in.get(), from_file, out_fd, out_path, 0, length, chunk, sha, cb);
+      };
+      LIFEBOAT_RETURN_IF_ERROR(
+          RestoreFile(copy, from_file, JoinPath(dest_dir, e.path()), e, on_chunk));
+    }
     progress.Add(0, 1, e.path(), false);
     return OkStatus();
   });

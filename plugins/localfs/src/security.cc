@@ -19,6 +19,7 @@
 #include "fs.h"
 #include "localfs_plugin.h"
 #include "manifest_io.h"
+#include "peer.h"
 
 namespace lifeboat::localfs {
 namespace {
@@ -178,9 +179,16 @@ StatusOr<v1::SyncSecurityResponse> LocalfsPlugin::SyncSecurity(sdk::Call& call,
       }
     }
   }
-  StatusOr<Config> source = ParseConfig(req.source().config());
+  StatusOr<PeerSource> source = PeerSource::Open(call, req.source(), config_.peer_access);
   if (!source.ok()) return source.status().WithContext("source configuration");
-  const Layout source_layout(source->root);
+  if (!source->by_path()) {
+    // The live data set's owners, modes and ACLs are not a snapshot item; serving them (with
+    // the names resolved on the source's host) is the next step of the peer stream.
+    return UnimplementedError("security sync reads the source's live data set by path, and " +
+                              source->where() +
+                              " is not reachable by path from this host; not supported yet");
+  }
+  const Layout& source_layout = source->layout();
   const std::string& selector = req.data_set().selector();
   const std::string name = DataSetName(req.data_set());
   const std::string key = DataSetKey(selector);

@@ -16,6 +16,7 @@
 #include "localfs_plugin.h"
 #include "manifest_io.h"
 #include "parallel.h"
+#include "peer.h"
 #include "sha256.h"
 
 namespace lifeboat::localfs {
@@ -211,9 +212,8 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
   if (!base_rp.empty()) {
     LIFEBOAT_RETURN_IF_ERROR(ValidateRestorePointId(base_rp, "base_restore_point_id"));
   }
-  StatusOr<Config> source = ParseConfig(req.source().config());
+  StatusOr<PeerSource> source = PeerSource::Open(call, req.source(), config_.peer_access);
   if (!source.ok()) return source.status().WithContext("source configuration");
-  const Layout source_layout(source->root);
   const std::string& rp = ref.restore_point_id();
   const std::string name = DataSetName(ref.data_set());
   const std::string key = DataSetKey(ref.data_set().selector());
@@ -233,8 +233,10 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
     return v1::PlanTransferResponse();  // nothing left to move
   }
 
-  const std::string source_cut_file = JoinPath(source_layout.Snapshot(key, rp), kCutFile);
-  StatusOr<std::string> cut_bytes = ReadFileBytes(source_cut_file);
+  const std::string source_cut_file = source->by_path()
+                                          ? JoinPath(source->layout().Snapshot(key, rp), kCutFile)
+                                          : "the cut record of " + source->where();
+  StatusOr<std::string> cut_bytes = source->ReadRecord(ref, kItemCut);
   if (!cut_bytes.ok()) {
     if (cut_bytes.status().code() == Code::kNotFound) {
       return NotFoundError("the source has no complete cut of restore point " + rp + " of " + name +

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <functional>
 #include <mutex>
 #include <unordered_set>
 
@@ -13,6 +14,7 @@
 #include "localfs_plugin.h"
 #include "manifest_io.h"
 #include "parallel.h"
+#include "peer.h"
 #include "sha256.h"
 #include "stage.h"
 
@@ -55,22 +57,19 @@ StatusOr<bool> CompleteFileAt(const std::string& path, uint64_t size) {
   return false;
 }
 
-// Copies `from` into `part` from scratch (or resuming from the part's length when `resume`),
-// checking the content against `e`, then sets its metadata and renames it to `final_path`.
-// ABORTED with `changed` as message when `from` does not hold the content of `e`, or with
-// `missing` when it does not exist; the part is then removed.
-Status CopyVerified(const std::string& from, const std::string& part, const std::string& final_path,
-                    const v1::Entry& e, bool resume, uint64_t chunk_bytes,
-                    const ChunkCallback& on_chunk,
-                    const std::function<void(uint64_t)>& on_resumed_prefix,
-                    const std::string& changed, const std::string& missing) {
-  UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in.valid()) {
-    if (errno == ENOENT) {
-      return AbortedError(missing, e.path());
-    }
-    return ErrnoError(errno, "cannot open", from);
-  }
+// Copies a file into `part` from scratch (or resuming from the part's length when `resume`)
+// with `copy_range` (which copies [offset, offset+length) of the source into the part's fd at
+// the same offset, feeding the digest; OUT_OF_RANGE when the source is shorter, NOT_FOUND when
+// it is gone), checking the content against `e`, then sets its metadata and renames it to
+// `final_path`. ABORTED with `changed` as message when the source does not hold the content of
+// `e`, or with `missing` when it does not exist; the part is then removed.
+using RangeCopier = std::function<Status(int out_fd, uint64_t offset, uint64_t length, Sha256& sha,
+                                         const ChunkCallback& on_chunk)>;
+Status CopyVerifiedWith(const RangeCopier& copy_range, const std::string& part,
+                        const std::string& final_path, const v1::Entry& e, bool resume,
+                        const ChunkCallback& on_chunk,
+                        const std::function<void(uint64_t)>& on_resumed_prefix,
+                        const std::string& changed, const std::string& missing) {
   UniqueFd out(::open(part.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!out.valid()) return ErrnoError(errno, "cannot create", part);
   struct stat st;
@@ -93,8 +92,11 @@ Status CopyVerified(const std::string& from, const std::string& part, const std:
     if (have == 0 && ::ftruncate(out.get(), 0) != 0) {
       return ErrnoError(errno, "cannot truncate", part);
     }
-    Status copied = CopyRange(in.get(), from, out.get(), part, have, e.size() - have, chunk_bytes,
-                              sha, on_chunk);
+    Status copied = copy_range(out.get(), have, e.size() - have, sha, on_chunk);
+    if (copied.code() == Code::kNotFound) {
+      ::unlink(part.c_str());
+      return AbortedError(missing, e.path());
+    }
     if (copied.code() == Code::kOutOfRange) {
       ::unlink(part.c_str());
       return AbortedError(changed, e.path());
@@ -114,6 +116,27 @@ Status CopyVerified(const std::string& from, const std::string& part, const std:
   }
   ::unlink(part.c_str());
   return AbortedError(changed, e.path());
+}
+
+// CopyVerifiedWith() from the file `from` of this host.
+Status CopyVerified(const std::string& from, const std::string& part, const std::string& final_path,
+                    const v1::Entry& e, bool resume, uint64_t chunk_bytes,
+                    const ChunkCallback& on_chunk,
+                    const std::function<void(uint64_t)>& on_resumed_prefix,
+                    const std::string& changed, const std::string& missing) {
+  UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) {
+    if (errno == ENOENT) {
+      return AbortedError(missing, e.path());
+    }
+    return ErrnoError(errno, "cannot open", from);
+  }
+  RangeCopier copy = [&](int out_fd, uint64_t offset, uint64_t length, Sha256& sha,
+                         const ChunkCallback& cb) {
+    return CopyRange(in.get(), from, out_fd, part, offset, length, chunk_bytes, sha, cb);
+  };
+  return CopyVerifiedWith(copy, part, final_path, e, resume, on_chunk, on_resumed_prefix, changed,
+                          missing);
 }
 
 }  // namespace
@@ -264,9 +287,9 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
       counters.items++;
     }
   } else {
-    StatusOr<Config> source = ParseConfig(req.source().config());
+    StatusOr<PeerSource> source = PeerSource::Open(call, req.source(), config_.peer_access);
     if (!source.ok()) return source.status().WithContext("source configuration");
-    const std::string source_tree = JoinPath(Layout(source->root).Snapshot(key, rp), kTreeDir);
+    const std::string source_tree = JoinPath(source->layout().Snapshot(key, rp), kTreeDir);
     const std::string live_dir = layout_.DataDir(ref.data_set().selector());
     Throttle throttle(req.bandwidth_bytes_per_second());
     ProgressReporter progress(call, "transfer", task.bytes(), items.size());
@@ -326,13 +349,29 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
         if (stop.load()) return CancelledError("stopped by a failure of another file");
         return OkStatus();
       };
-      Status s = CopyVerified(
-          JoinPath(source_tree, e.path()), PartPath(tree, e.path(), staged->index), dst, e,
-          /*resume=*/staged->same_boot, chunk, on_chunk,
-          [&](uint64_t prefix) { progress.Add(prefix, 0, e.path(), false); },
-          e.path() + " changed on the source since the cut; cut the restore point again",
-          e.path() + " is no longer in the source's snapshot of restore point " + rp +
-              " (released or cut again?); cut the restore point again");
+      const std::string part = PartPath(tree, e.path(), staged->index);
+      const std::string changed =
+          e.path() + " changed on the source since the cut; cut the restore point again";
+      const std::string missing = e.path() + " is no longer in the source's snapshot of restore " +
+                                  "point " + rp + " (released or cut again?); cut the restore " +
+                                  "point again";
+      auto on_prefix = [&](uint64_t prefix) { progress.Add(prefix, 0, e.path(), false); };
+      Status s;
+      if (source->by_path()) {
+        s = CopyVerified(JoinPath(source_tree, e.path()), part, dst, e,
+                         /*resume=*/staged->same_boot, chunk, on_chunk, on_prefix, changed,
+                         missing);
+      } else {
+        // Through the peer stream: the same checks, resume from the part's length included
+        // (the read starts at that offset).
+        RangeCopier copy = [&](int out_fd, uint64_t offset, uint64_t length, Sha256& sha,
+                               const ChunkCallback& cb) {
+          return source->CopyItem(ref, kItemTreePrefix + e.path(), out_fd, part, offset, length,
+                                  chunk, sha, cb);
+        };
+        s = CopyVerifiedWith(copy, part, dst, e, /*resume=*/staged->same_boot, on_chunk, on_prefix,
+                             changed, missing);
+      }
       LIFEBOAT_RETURN_IF_ERROR(s);
       counters.items++;
       progress.Add(0, 1, e.path(), false);

@@ -314,7 +314,7 @@ const Refusal kRefusals[] = {
     {"UnknownTopField", kPolicy + "retries: 3\n", 5, 1, "retries",
      "unknown field; known fields: kind, name, service, schedule, rpo, retention, consistency, "
      "max_clock_skew, bandwidth, parallelism, verification, sync_security, name_map, priority, "
-     "paused, hooks"},
+     "paused, hooks, transfer"},
     {"UnknownNestedField", kPolicy + "retention: {keep: 3, kep: 4}\n", 5, 22, "retention.kep",
      "unknown field; known fields: keep, max_age"},
     {"UnknownScheduleField", "kind: Policy\nname: p\nservice: s\nschedule: {every: 1h}\n", 4, 12,

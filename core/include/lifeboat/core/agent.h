@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 namespace lifeboat::core {
 
@@ -42,6 +43,29 @@ class Agent {
   // moment it answers. The coordinator brackets the call with its own clock readings to
   // estimate the agent's offset (NTP-style); UNAVAILABLE when the agent cannot be reached.
   virtual StatusOr<int64_t> ClockNow() = 0;
+
+  // Runs LB_OP_READ (ABI 1.1: the peer stream's serving side) on the plugin serving
+  // `component`: `request` is a serialized lifeboat.v1.ReadRequest; the bytes go to `sink`
+  // in order on the calling thread. OK when the whole range was sent; otherwise the plugin's
+  // status, or the channel's (UNAVAILABLE naming the cluster when its agent is out of
+  // reach). Default: UNIMPLEMENTED. For a plugin's peer_read only — the engine never moves
+  // bulk bytes itself.
+  virtual Status Read(const std::string& component, const std::string& request,
+                      const ByteSink& sink, const CallOptions& opts);
+
+  // Where a peer cluster's agent reaches this cluster's agent for bulk data (the cluster's
+  // `agent:` address and certificate name); both empty when the agent runs in this process.
+  virtual std::pair<std::string, std::string> BulkAddress() const { return {}; }
+
+  // Push mode: makes this cluster's agent open a connection to the agent of `target_cluster`
+  // at `address` (certificate name `server_name`, "" = the host) and serve, over it, the reads
+  // that the target's plugins make with a Peer naming `session`, until StopPush(session).
+  // Idempotent per session. Default (an agent in this process): OK, nothing to do — the
+  // engine's in-process peer_read serves the reads.
+  virtual Status StartPush(const std::string& session, const std::string& target_cluster,
+                           const std::string& address, const std::string& server_name);
+  // Ends a push session (unknown sessions: OK).
+  virtual Status StopPush(const std::string& session);
 
   // Typed form of Call().
   template <typename Resp, typename Req>
@@ -72,6 +96,8 @@ class LocalAgent : public Agent {
   StatusOr<lifeboat::v1::PluginConfig> PeerConfig(const std::string& component) override;
   StatusOr<lifeboat::v1::PluginDescriptor> Describe(const std::string& component) override;
   StatusOr<int64_t> ClockNow() override;
+  Status Read(const std::string& component, const std::string& request, const ByteSink& sink,
+              const CallOptions& opts) override;
 
  private:
   StatusOr<PluginInstance*> Instance(const std::string& component);

@@ -10,6 +10,19 @@
 //   agent.v1.Describe    the descriptor of the plugin serving a component
 //   agent.v1.Clock       the agent's wall clock, read in the handler
 //   agent.v1.Info        cluster name, components with plugin name and version, agent version
+//   agent.v1.Read        (stream) bytes of an item of a snapshot or point, for a peer agent
+//                        whose plugin reads from this cluster (the peer stream, ABI 1.1)
+//
+// The peer stream: a plugin on this agent that reads from its peer (a transfer's source, a
+// restore's point holder) calls its host's peer_read; this agent answers it by calling
+// agent.v1.Read on the peer's agent (Peer.agent_address), with its own certificate
+// (AgentServiceOptions::peer_tls) — one client per peer address, kept open. The bytes go agent
+// to agent; lifeboatd never carries them.
+//
+// Push mode (a Peer with transfer "push"): the reading agent does not connect; its peer_read
+// waits until the source's agent — told by lifeboatd (agent.v1.StartPush) — connects to it and
+// fetches the read (agent.v1.PushNext), then takes the bytes it sends (agent.v1.PushChunk,
+// agent.v1.PushDone). For networks where only one side may open connections.
 //
 // Messages: core/src/control/proto/lifeboat/agent/v1/agent.proto. Every request names
 // the cluster its caller expects; an agent serving another cluster refuses it with
@@ -45,6 +58,7 @@
 #include <lifeboat/core/v1/model.pb.h>
 #include <lifeboat/status.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -58,6 +72,15 @@ inline constexpr const char* kAgentPeerConfigMethod = "agent.v1.PeerConfig";
 inline constexpr const char* kAgentDescribeMethod = "agent.v1.Describe";
 inline constexpr const char* kAgentClockMethod = "agent.v1.Clock";
 inline constexpr const char* kAgentInfoMethod = "agent.v1.Info";
+// A stream method, agent to agent: the peer stream's serving side (LB_OP_READ).
+inline constexpr const char* kAgentReadMethod = "agent.v1.Read";
+// Push mode (policy `transfer: push`; agent.proto): lifeboatd starts and stops a session on the
+// source's agent, which then calls the reading agent's PushNext / PushChunk / PushDone.
+inline constexpr const char* kAgentStartPushMethod = "agent.v1.StartPush";
+inline constexpr const char* kAgentStopPushMethod = "agent.v1.StopPush";
+inline constexpr const char* kAgentPushNextMethod = "agent.v1.PushNext";
+inline constexpr const char* kAgentPushChunkMethod = "agent.v1.PushChunk";
+inline constexpr const char* kAgentPushDoneMethod = "agent.v1.PushDone";
 
 // The largest frame either end of the agent channel accepts. A cut's answer carries the data
 // set's manifest (one entry per file), so it is larger than the channel's default; an answer
@@ -87,6 +110,21 @@ struct AgentServiceOptions {
   // lets calls through.
   std::vector<std::string> allowed_client_names;
   std::string agent_version;  // empty: this build's version
+  // How this agent reaches its peers' agents for the peer stream: the channel's CA, and this
+  // agent's certificate and key (which then needs extendedKeyUsage clientAuth as well as
+  // serverAuth). The server name is taken from each Peer. enabled = false: plain TCP (tests).
+  net::TlsOptions peer_tls;
+  std::string node_name = "lifeboat-agent";
+  // Deadline of one peer read (the whole stream of one item range).
+  std::chrono::milliseconds peer_read_deadline{std::chrono::hours(6)};
+  std::chrono::milliseconds peer_connect_timeout{5000};
+  // Connections to each peer agent; reads take them in turn. TLS of one connection runs on one
+  // I/O thread, so a single connection is bound by one core's cipher speed: two let the
+  // concurrent reads of a transfer (localfs: `parallelism` files at once) use two cores.
+  int peer_connections = 2;
+  // Push mode, reading side: how long a read waits for the source's agent to fetch it before
+  // it fails UNAVAILABLE (the source's agent is not pushing, or cannot reach this agent).
+  std::chrono::milliseconds push_wait{30000};
 };
 
 // Server options suited to an agent: many workers (a transfer holds one for its whole run and

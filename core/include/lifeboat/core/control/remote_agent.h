@@ -77,6 +77,18 @@ class RemoteAgent : public Agent {
   StatusOr<lifeboat::v1::PluginConfig> PeerConfig(const std::string& component) override;
   StatusOr<lifeboat::v1::PluginDescriptor> Describe(const std::string& component) override;
   StatusOr<int64_t> ClockNow() override;
+  // agent.v1.Read over the channel (a Fetch with flow control). Used agent to agent by the
+  // peer stream; lifeboatd never calls it.
+  Status Read(const std::string& component, const std::string& request, const ByteSink& sink,
+              const CallOptions& opts) override;
+  // agent.v1.StartPush / agent.v1.StopPush on the agent (instructions only: the bytes flow
+  // between the agents).
+  Status StartPush(const std::string& session, const std::string& target_cluster,
+                   const std::string& address, const std::string& server_name) override;
+  Status StopPush(const std::string& session) override;
+  std::pair<std::string, std::string> BulkAddress() const override {
+    return {cluster_.agent().address(), cluster_.agent().server_name()};
+  }
 
   // Who the agent is. FAILED_PRECONDITION when it serves another cluster.
   StatusOr<AgentInfo> Info();
