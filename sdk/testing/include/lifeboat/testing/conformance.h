@@ -45,8 +45,10 @@
 namespace lifeboat::testing {
 
 // A description of a data set's content, item by item, comparable across clusters:
-// key = item path relative to the data set, value = everything that must survive a
-// round trip (type, size, mode, content digest, link target, ...), in any stable text.
+// key = item path relative to the data set (a file; for Kafka a partition "topic/N"),
+// value = everything that must survive a round trip (type, size, mode, content digest,
+// link target, ...; for Kafka the record count and a digest of the records), in any
+// stable text. The key is also what verify must name in a mismatch (CorruptTarget).
 using ContentMap = std::map<std::string, std::string>;
 
 // A configuration the plugin must refuse, and a piece of text its message must contain.
@@ -56,7 +58,9 @@ struct BadConfig {
   std::string expected_in_message;
 };
 
-// What ApplyChanges() did, so the suite knows what an incremental must move.
+// What ApplyChanges() did, so the suite knows what an incremental must move. "Items" and
+// "bytes" are counted as the plugin's plan counts items_to_copy and bytes_to_copy (files and
+// their bytes for a file system; records and their key/value/header bytes for Kafka).
 struct ChangeSet {
   uint64_t changed_bytes = 0;  // bytes of created and modified items
   uint64_t changed_items = 0;  // created + modified items (not deletes, not renames)
@@ -85,7 +89,9 @@ class ConformanceRig {
   // empty file, small files, and at least one item of `large_bytes` that takes several
   // transfer units (so that a transfer can be stopped half-way).
   virtual void Populate(uint64_t large_bytes) = 0;
-  // Creates one item, modifies one, deletes one and renames one on the source.
+  // Creates one item, modifies one, deletes one and renames one on the source, as far as the
+  // component has these changes (Kafka: creates a topic, appends to a partition, deletes a
+  // topic; it has no rename). The ContentMap before and after must differ.
   virtual ChangeSet ApplyChanges() = 0;
   // The source data set's content now.
   virtual ContentMap CaptureSource() const = 0;
