@@ -868,15 +868,29 @@ StatusOr<v1::CommitResponse> KafkaPlugin::Commit(sdk::Call& call, const v1::Comm
 StatusOr<v1::RestoreResponse> KafkaPlugin::Restore(sdk::Call& call, const v1::RestoreRequest& req) {
   LIFEBOAT_ASSIGN_OR_RETURN(Selector sel, DataSetSelector(req.data_set()));
   const std::string selector = sel.ToString();
+  // The cluster holding the point: a peer (failback: the secondary's replicas copied back
+  // into this cluster), or this one.
+  std::unique_ptr<Client> peer;
+  Config holder_config = config_;
   if (req.has_source()) {
-    return UnimplementedError(
-        "kafka restore from a peer cluster is not done: fail back by running backups in the "
-        "reverse direction (README.md, failover)");
+    LIFEBOAT_ASSIGN_OR_RETURN(peer, PeerClient(req.source(), &holder_config));
   }
-  LIFEBOAT_ASSIGN_OR_RETURN(json map, ReadState(MapKey(req.restore_point_id(), selector)));
+  Client& holder = peer ? *peer : *client_;
+  json map;
+  {
+    StatusOr<int32_t> has_state = holder.PartitionCount(holder_config.state_topic);
+    if (has_state.ok()) {
+      LIFEBOAT_ASSIGN_OR_RETURN(auto table, ReadTable(holder, holder_config.state_topic));
+      if (auto it = table.find(MapKey(req.restore_point_id(), selector)); it != table.end()) {
+        LIFEBOAT_ASSIGN_OR_RETURN(map, ParseJson(it->second, "offset map " + it->first));
+      }
+    } else if (has_state.status().code() != Code::kNotFound) {
+      return has_state.status();
+    }
+  }
   if (map.is_null()) {
     return NotFoundError("restore point " + req.restore_point_id() + " of kafka:" + selector +
-                             " has no offset map on cluster '" + config_.cluster +
+                             " has no offset map on cluster '" + holder_config.cluster +
                              "' (never committed here, or expired)",
                          req.restore_point_id());
   }
@@ -890,6 +904,8 @@ StatusOr<v1::RestoreResponse> KafkaPlugin::Restore(sdk::Call& call, const v1::Re
                                          "); unfence it before restoring into it",
                                      selector);
     }
+  }
+  if (req.destination().empty() && !peer) {
     // The records are in the replica topics already; Kafka cannot cut a log's tail, so the
     // point is "restored" by pointing the groups at it again.
     for (const auto& [group, g] : map["groups"].items()) {
@@ -914,13 +930,39 @@ StatusOr<v1::RestoreResponse> KafkaPlugin::Restore(sdk::Call& call, const v1::Re
     }
     return resp;
   }
-  // Into destination-prefixed topics of this cluster: the point's records, exactly once.
+  // Into topics <destination><source topic> of this cluster: the replicas' records up to the
+  // point, read from the holder (this cluster or the peer), exactly once. From a peer with no
+  // destination, into the topics of the data set themselves, which must then be empty here
+  // (appending the point to records this cluster holds would duplicate them).
   std::map<std::string, int32_t> partitions;
   for (const auto& part : map["partitions"]) {
     std::string t = part["target_topic"];
     partitions[t] = std::max(partitions[t], part["partition"].get<int32_t>() + 1);
   }
-  LIFEBOAT_ASSIGN_OR_RETURN(std::string self_id, client_->ClusterId());
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string holder_id, holder.ClusterId());
+  if (req.destination().empty()) {
+    for (const auto& part : map["partitions"]) {
+      const std::string dest = part["topic"];
+      StatusOr<int32_t> exists = client_->PartitionCount(dest);
+      if (!exists.ok() && exists.status().code() != Code::kNotFound) return exists.status();
+      if (!exists.ok() || *exists <= part["partition"].get<int32_t>()) continue;
+      LIFEBOAT_ASSIGN_OR_RETURN(auto wm, client_->Watermarks(dest, part["partition"], false));
+      if (wm.second > wm.first) {
+        // Already holding this very copy (a repeated restore) is fine: its progress says so.
+        LIFEBOAT_ASSIGN_OR_RETURN(json prog, ReadState(ProgressKey(holder_id, part["target_topic"],
+                                                                   part["partition"], dest)));
+        if (!prog.is_null()) continue;
+        return FailedPreconditionError(
+            "cannot restore " + req.restore_point_id() + " of kafka:" + selector + " from '" +
+                holder_config.cluster + "' into " + PartitionPath(dest, part["partition"]) +
+                " on cluster '" + config_.cluster + "': it holds records already (offsets [" +
+                std::to_string(wm.first) + ", " + std::to_string(wm.second) +
+                ")), and appending the point would duplicate them. Restore under a topic "
+                "prefix (destination), or delete the topic first",
+            PartitionPath(dest, part["partition"]));
+      }
+    }
+  }
   for (const auto& part : map["partitions"]) {
     const std::string replica = part["target_topic"];
     const std::string dest = req.destination() + part["topic"].get<std::string>();
@@ -933,22 +975,22 @@ StatusOr<v1::RestoreResponse> KafkaPlugin::Restore(sdk::Call& call, const v1::Re
     StatusOr<int32_t> have = client_->PartitionCount(dest);
     if (!have.ok()) {
       if (have.status().code() != Code::kNotFound) return have.status();
-      LIFEBOAT_ASSIGN_OR_RETURN(auto configs, client_->TopicConfigs(replica));
+      LIFEBOAT_ASSIGN_OR_RETURN(auto configs, holder.TopicConfigs(replica));
       auto want = Relevant(configs);
       want["message.timestamp.type"] = "CreateTime";
       LIFEBOAT_RETURN_IF_ERROR(client_->CreateTopic(dest, partitions[replica], want));
     }
-    LIFEBOAT_ASSIGN_OR_RETURN(auto wm, client_->Watermarks(replica, partition, false));
+    LIFEBOAT_ASSIGN_OR_RETURN(auto wm, holder.Watermarks(replica, partition, false));
     CopyJob job;
     job.topic = replica;
     job.partition = partition;
     job.target_topic = dest;
     job.start = wm.first;
     job.end = part["tgt_end"];
-    job.progress_key = ProgressKey(self_id, replica, partition, dest);
+    job.progress_key = ProgressKey(holder_id, replica, partition, dest);
     job.restore_point_id = req.restore_point_id();
     job.bandwidth_bytes_per_second = config_.bandwidth_bytes_per_second;
-    LIFEBOAT_ASSIGN_OR_RETURN(CopyResult r, CopyPartition(call, config_, *client_, job));
+    LIFEBOAT_ASSIGN_OR_RETURN(CopyResult r, CopyPartition(call, holder_config, *client_, job));
     resp.set_bytes_written(resp.bytes_written() + r.bytes_copied);
     if (!r.already_done) {
       resp.add_changes("copied " + std::to_string(r.records_copied) + " records of " +

@@ -238,8 +238,7 @@ class KafkaRigTest : public ::testing::Test {
     lap("transfer");
     auto v = Verify(dst, b.snap);
     lap("verify");
-    EXPECT_TRUE(v.ok() && v->ok())
-        << (v.ok() ? std::to_string(v->mismatches_size()) + " mismatches" : v.status().ToString());
+    EXPECT_TRUE(v.ok() && v->ok()) << (v.ok() ? v->DebugString() : v.status().ToString());
     v1::CommitRequest commit;
     commit.set_op_id("commit-" + rp);
     *commit.mutable_snapshot() = b.snap;
@@ -571,6 +570,56 @@ TEST_F(KafkaRigTest, BrokerRestartedMidTransfer) {
   ASSERT_EQ(target.size(), records.size()) << "duplicates or gaps after the restart";
   EXPECT_EQ(Describe(target), Describe(records));
   std::cout << "transfer attempts across the restart: " << attempts << "\n";
+}
+
+TEST_F(KafkaRigTest, RestoreFromThePeerCopiesThePointBackExactlyOnce) {
+  const std::string topic = prefix_ + "failback";
+  CreateTopic(*src_, topic, 2);
+  for (int p = 0; p < 2; ++p) Produce("primary", topic, p, MakeRecords(150, p * 1000));
+  std::vector<std::vector<std::string>> at_point;
+  for (int p = 0; p < 2; ++p) at_point.push_back(Describe(ReadAll("primary", topic, p)));
+  lb_instance* src = Instance("primary");
+  lb_instance* dst = Instance("secondary");
+  RunBackup(src, dst, topic, "rp1", "");
+  // Records written after the point are not part of it.
+  Produce("primary", topic, 0, MakeRecords(10, 5000));
+
+  v1::RestoreRequest req;
+  req.set_op_id("restore-peer-1");
+  *req.mutable_data_set() = DataSet(topic);
+  req.set_restore_point_id("rp1");
+  *req.mutable_source()->mutable_config() = PluginConfig("secondary");
+  // Into the live topic, which holds records: refused, appending would duplicate them.
+  auto refused = Call<v1::RestoreResponse>(src, LB_OP_RESTORE, req);
+  EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("duplicate"), std::string::npos)
+      << refused.status().message();
+  // Under a prefix: the point as the secondary holds it.
+  req.set_destination("fb-");
+  auto prefixed = Call<v1::RestoreResponse>(src, LB_OP_RESTORE, req);
+  ASSERT_TRUE(prefixed.ok()) << prefixed.status().ToString();
+  for (int p = 0; p < 2; ++p) {
+    EXPECT_EQ(Describe(ReadAll("primary", "fb-" + topic, p)), at_point[p]) << "partition " << p;
+  }
+  // The old primary lost the topic: restored in place, exactly once (a repeat writes nothing).
+  ASSERT_TRUE(src_->DeleteTopic(topic).ok());
+  for (int i = 0; i < 100 && src_->PartitionCount(topic).ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  req.set_destination("");
+  auto in_place = Call<v1::RestoreResponse>(src, LB_OP_RESTORE, req);
+  ASSERT_TRUE(in_place.ok()) << in_place.status().ToString();
+  EXPECT_GT(in_place->bytes_written(), 0u);
+  auto again = Call<v1::RestoreResponse>(src, LB_OP_RESTORE, req);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->bytes_written(), 0u) << "a repeated restore wrote records again";
+  for (int p = 0; p < 2; ++p) {
+    EXPECT_EQ(Describe(ReadAll("primary", topic, p)), at_point[p]) << "partition " << p;
+  }
+  // A point the peer does not hold.
+  req.set_restore_point_id("rp-none");
+  auto missing = Call<v1::RestoreResponse>(src, LB_OP_RESTORE, req);
+  EXPECT_EQ(missing.status().code(), Code::kNotFound) << missing.status().ToString();
 }
 
 TEST_F(KafkaRigTest, FenceRefusesOrdinaryProducersAndUnfenceLifts) {
