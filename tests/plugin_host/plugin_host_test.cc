@@ -379,6 +379,32 @@ TEST(PluginHostTest, APluginAnsweringGarbageYieldsInternal) {
                 {"plugin garbage failed prepare with ABORTED and gave no message"});
 }
 
+// ABI 1.1 appended LB_OP_READ and two host functions. A plugin built for 1.0 still loads, and
+// answers the newer operation UNIMPLEMENTED (which the engine never retries); an SDK plugin
+// that does not serve reads answers it UNIMPLEMENTED too.
+TEST(PluginHostTest, AnAbi10PluginLoadsAndAnswersTheReadOperationUnimplemented) {
+  PluginHost host({Case("abi10"), Case("good")});
+  std::vector<LoadReport> reports = host.LoadAll();
+  ASSERT_EQ(reports.size(), 2u);
+  for (const auto& r : reports) ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(reports[0].descriptor.abi_minor(), 0u);
+  for (const char* name : {"abi10", "echo"}) {
+    auto inst = host.Instantiate(
+        Config(name, "primary", name == std::string("echo") ? R"({"greeting": "hi"})" : "{}"));
+    ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+    uint64_t emitted = 0;
+    CallOptions opts;
+    opts.on_chunk = [&](std::string_view c) {
+      emitted += c.size();
+      return OkStatus();
+    };
+    auto r = (*inst)->Read(::lifeboat::v1::ReadRequest(), opts);
+    EXPECT_EQ(r.status().code(), Code::kUnimplemented) << name << ": " << r.status().ToString();
+    EXPECT_EQ(emitted, 0u);
+  }
+  EXPECT_EQ(OpName(LB_OP_READ), "read");
+}
+
 // --- lifetime -----------------------------------------------------------------------------
 
 TEST(PluginHostTest, AnInstanceKeepsItsLibraryLoadedAfterTheHostIsGone) {

@@ -16,8 +16,8 @@ namespace lifeboat::core::control {
 inline constexpr int32_t kNewestKnownOp = LB_OP_READ;
 
 // The op_id of a serialized plugin request: field 1 (a string) of every request message
-// except probe's and resolve's (sdk/proto/lifeboat/v1/plugin.proto); "" for those two, and
-// for bytes that do not parse.
+// except probe's, resolve's and read's (sdk/proto/lifeboat/v1/plugin.proto); "" for those
+// three, and for bytes that do not parse.
 std::string PluginOpId(lb_op op, const std::string& request);
 
 }  // namespace lifeboat::core::control

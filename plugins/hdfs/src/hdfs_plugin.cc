@@ -231,9 +231,13 @@ Status HdfsPlugin::EnsureSnapshottable(const std::string& path, const FileStatus
 }
 
 StatusOr<v1::CutResponse> HdfsPlugin::Cut(sdk::Call& call, const v1::CutRequest& req) {
-  if (req.cut_unix_nanos() != 0) {
+  // No CAP_CUT_AT_TIME: a snapshot is taken now. A T already past (the engine's crash and
+  // quiesced modes name the point's time) is served by a snapshot taken now, its interval
+  // reported as it was; a T in the future cannot be.
+  if (req.cut_unix_nanos() > host_.NowUnixNanos() + 5'000'000'000) {
     return UnimplementedError(
-        "hdfs cuts are taken now; a cut at a given time T is not possible (no CAP_CUT_AT_TIME)");
+        "hdfs cuts are taken now; a cut at a future time T is not possible (no "
+        "CAP_CUT_AT_TIME)");
   }
   if (req.restore_point_id().empty()) {
     return InvalidArgumentError("cut needs a restore_point_id: the snapshot is named after it");

@@ -1,0 +1,540 @@
+// The peer stream (ABI 1.1) end to end in one process: two AgentServices over loopback with
+// mutual TLS (the test PKI) and the real localfs plugin with `peer_access: stream`, so that
+// cluster b reads cluster a's snapshot through agent.v1.Read although both roots are on this
+// host. Covers: a transfer and a restore through the stream (digests checked, resume after a
+// cancel), an item outside the snapshot refused, a reader that goes away or cancels
+// mid-stream, a truncated source file, an unreachable peer (UNAVAILABLE naming it), and the
+// embedded mode (the engine's in-process peer_read).
+#include <lifeboat/core/control/agent_service.h>
+#include <lifeboat/core/control/remote_agent.h>
+#include <lifeboat/core/engine.h>
+#include <lifeboat/core/net/server.h>
+#include <lifeboat/core/policy_yaml.h>
+#include <lifeboat/v1/plugin.pb.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "test_certs.h"
+
+namespace lifeboat::core::control {
+namespace {
+
+namespace fs = std::filesystem;
+namespace pb = ::lifeboat::v1;
+using namespace std::chrono_literals;
+
+void WriteFile(const fs::path& p, const std::string& content) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << content;
+}
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// 3 MiB that are not all the same byte, so that an offset mistake shows in the digest.
+std::string Patterned(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + i / 4096) & 0xff);
+  return s;
+}
+
+v1::Cluster Cluster(const std::string& name, const fs::path& root, const std::string& access) {
+  v1::Cluster c;
+  c.set_name(name);
+  auto* comp = c.add_components();
+  comp->set_component("localfs");
+  comp->set_config_json("{\"root\": \"" + root.string() +
+                        "\", \"chunk_bytes\": 65536, \"peer_access\": \"" + access + "\"}");
+  return c;
+}
+
+pb::DataSet Sales() {
+  pb::DataSet ds;
+  ds.set_component("localfs");
+  ds.set_selector("/sales");
+  return ds;
+}
+
+class PeerStreamTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto pki = net::testing::MakeTestPki();
+    ASSERT_TRUE(pki.ok()) << pki.status().ToString();
+    pki_ = std::move(pki).value().release();
+  }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+
+  void SetUp() override {
+    char tmpl[] = "/tmp/lifeboat-peer-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    base_ = tmpl;
+    WriteFile(base_ / "a" / "sales" / "orders.csv", "id,amount\n1,10\n");
+    WriteFile(base_ / "a" / "sales" / "big.bin", Patterned(3 << 20));
+    WriteFile(base_ / "a" / "sales" / "sub" / "empty.txt", "");
+    fs::create_directories(base_ / "b");
+    host_ = std::make_unique<PluginHost>(std::vector<fs::path>{LIFEBOAT_TEST_PLUGIN_DIR});
+    for (const auto& r : host_->LoadAll()) ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  }
+  void TearDown() override {
+    servers_.clear();
+    services_.clear();
+    std::error_code ec;
+    fs::remove_all(base_, ec);
+  }
+
+  uint16_t StartAgent(const v1::Cluster& cluster, bool may_connect = true) {
+    AgentServiceOptions options;
+    // Agents call each other with a client certificate of the same CA. One that may not
+    // connect presents an expired certificate: every agent refuses it at the handshake.
+    options.peer_tls = may_connect ? pki_->ClientTls() : pki_->ClientTlsWith(pki_->expired_client);
+    options.peer_connect_timeout = 2000ms;
+    options.push_wait = 3000ms;
+    auto service = std::make_unique<AgentService>(*host_, cluster, std::move(options));
+    net::ServerOptions so = AgentServerOptions();
+    so.tls = pki_->ServerTls();
+    so.node_name = "agent@" + cluster.name();
+    auto server = std::make_unique<net::Server>(so);
+    EXPECT_TRUE(service->Register(*server).ok());
+    auto port = server->Start();
+    EXPECT_TRUE(port.ok()) << port.status().ToString();
+    services_.push_back(std::move(service));
+    servers_.push_back(std::move(server));
+    return port.ok() ? *port : 0;
+  }
+
+  static std::unique_ptr<RemoteAgent> Remote(v1::Cluster cluster, uint16_t port) {
+    cluster.mutable_agent()->set_address("127.0.0.1:" + std::to_string(port));
+    RemoteAgentOptions o;
+    o.tls = pki_->ClientTls();
+    o.reconnect_backoff_min = 10ms;
+    o.reconnect_backoff_max = 200ms;
+    auto agent = RemoteAgent::Create(std::move(cluster), std::move(o));
+    EXPECT_TRUE(agent.ok()) << agent.status().ToString();
+    return agent.ok() ? std::move(agent).value() : nullptr;
+  }
+
+  // Both agents up, a's data set cut as rp1; the Peer that names a's agent.
+  void StartBoth() {
+    port_a_ = StartAgent(A());
+    port_b_ = StartAgent(B());
+    a_ = Remote(A(), port_a_);
+    b_ = Remote(B(), port_b_);
+    ASSERT_TRUE(a_ && b_);
+    pb::CutRequest cut;
+    cut.set_op_id("cut-rp1-0");
+    *cut.mutable_data_set() = Sales();
+    cut.set_restore_point_id("rp1");
+    auto made = a_->Invoke<pb::CutResponse>("localfs", LB_OP_CUT, cut);
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    snapshot_ = made->snapshot();
+    auto config = a_->PeerConfig("localfs");
+    ASSERT_TRUE(config.ok());
+    *peer_.mutable_config() = *config;
+    peer_.set_agent_address("127.0.0.1:" + std::to_string(port_a_));
+    peer_.set_component("localfs");
+  }
+
+  StatusOr<pb::PlanTransferResponse> Plan() {
+    pb::PlanTransferRequest req;
+    req.set_op_id("plan-rp1-0");
+    *req.mutable_source() = peer_;
+    *req.mutable_snapshot() = snapshot_;
+    return b_->Invoke<pb::PlanTransferResponse>("localfs", LB_OP_PLAN_TRANSFER, req);
+  }
+
+  StatusOr<pb::TransferResponse> Transfer(const pb::TransferTask& task, uint64_t bandwidth = 0,
+                                          const std::atomic<bool>* cancel = nullptr,
+                                          std::atomic<int>* reports = nullptr) {
+    pb::TransferRequest req;
+    req.set_op_id("transfer-rp1-0-" + task.task_id());
+    *req.mutable_source() = peer_;
+    *req.mutable_snapshot() = snapshot_;
+    *req.mutable_task() = task;
+    req.set_bandwidth_bytes_per_second(bandwidth);
+    CallOptions opts;
+    opts.cancel = cancel;
+    opts.on_progress = [reports](const pb::Progress& p) {
+      if (reports != nullptr && p.bytes_done() > 0) ++*reports;
+    };
+    return b_->Invoke<pb::TransferResponse>("localfs", LB_OP_TRANSFER, req, opts);
+  }
+
+  // Reads an item of rp1 from a's agent as a peer agent would (agent.v1.Read).
+  Status ReadFromA(const std::string& item, const ByteSink& sink, uint64_t offset = 0,
+                   uint64_t length = 0, const std::atomic<bool>* cancel = nullptr) {
+    pb::ReadRequest req;
+    *req.mutable_snapshot() = snapshot_;
+    req.set_item(item);
+    req.set_offset(offset);
+    req.set_length(length);
+    CallOptions opts;
+    opts.cancel = cancel;
+    return a_->Read("localfs", req.SerializeAsString(), sink, opts);
+  }
+
+  v1::Cluster A() const { return Cluster("a", base_ / "a", "path"); }
+  v1::Cluster B() const { return Cluster("b", base_ / "b", "stream"); }
+
+  static inline net::testing::TestPki* pki_ = nullptr;
+  fs::path base_;
+  std::unique_ptr<PluginHost> host_;
+  std::vector<std::unique_ptr<AgentService>> services_;
+  std::vector<std::unique_ptr<net::Server>> servers_;  // stopped before services_
+  uint16_t port_a_ = 0, port_b_ = 0;
+  std::unique_ptr<RemoteAgent> a_, b_;
+  pb::SnapshotRef snapshot_;
+  pb::Peer peer_;
+};
+
+TEST_F(PeerStreamTest, ATransferAndARestoreGoAgentToAgentThroughTheStream) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  auto plan = Plan();
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ASSERT_GT(plan->tasks_size(), 0);
+  const uint64_t served_before = servers_[0]->stats().calls_started;
+  bool cancelled_once = false;
+  for (const auto& t : plan->tasks()) {
+    if (t.bytes() >= (3u << 20)) {
+      // Slowed down and cancelled once it reported progress: the part stays, and the next
+      // run resumes it from its length (a read from that offset), digest and all.
+      std::atomic<bool> cancel{false};
+      std::atomic<int> reports{0};
+      std::thread canceller([&] {
+        for (int i = 0; i < 3000 && reports.load() == 0; ++i) std::this_thread::sleep_for(5ms);
+        cancel = true;
+      });
+      auto r = Transfer(t, 512 << 10, &cancel, &reports);
+      canceller.join();
+      EXPECT_EQ(r.status().code(), Code::kCancelled) << r.status().ToString();
+      cancelled_once = true;
+    }
+    auto r = Transfer(t);
+    ASSERT_TRUE(r.ok()) << t.task_id() << ": " << r.status().ToString();
+  }
+  EXPECT_TRUE(cancelled_once);
+  EXPECT_GT(servers_[0]->stats().calls_started, served_before + 2)
+      << "a's agent served the reads (agent.v1.Read)";
+
+  pb::VerifyRequest verify;
+  verify.set_op_id("verify-rp1-0");
+  *verify.mutable_snapshot() = snapshot_;
+  verify.set_level(pb::VERIFY_DIGEST);
+  auto verified = b_->Invoke<pb::VerifyResponse>("localfs", LB_OP_VERIFY, verify);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_TRUE(verified->ok());
+  pb::CommitRequest commit;
+  commit.set_op_id("commit-rp1-0");
+  *commit.mutable_snapshot() = snapshot_;
+  ASSERT_TRUE(b_->Invoke<pb::CommitResponse>("localfs", LB_OP_COMMIT, commit).ok());
+
+  // Back to a from b's point, through the stream the other way (a reads b's point).
+  fs::remove_all(base_ / "a" / "sales");
+  WriteFile(base_ / "a" / "sales" / "extra.txt", "not in the point\n");
+  auto config_b = b_->PeerConfig("localfs");
+  ASSERT_TRUE(config_b.ok());
+  pb::RestoreRequest restore;
+  restore.set_op_id("restore-1");
+  *restore.mutable_data_set() = Sales();
+  restore.set_restore_point_id("rp1");
+  *restore.mutable_source()->mutable_config() = *config_b;
+  restore.mutable_source()->set_agent_address("127.0.0.1:" + std::to_string(port_b_));
+  // a's own config reads peers by path; the restore must still work: b's root is here.
+  auto restored = a_->Invoke<pb::RestoreResponse>("localfs", LB_OP_RESTORE, restore);
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  EXPECT_EQ(ReadFile(base_ / "a" / "sales" / "orders.csv"), "id,amount\n1,10\n");
+  EXPECT_EQ(ReadFile(base_ / "a" / "sales" / "big.bin"), Patterned(3 << 20));
+  EXPECT_FALSE(fs::exists(base_ / "a" / "sales" / "extra.txt"));
+
+  // And b restores its own point into a new place on b, unaffected.
+  pb::RestoreRequest local;
+  local.set_op_id("restore-2");
+  *local.mutable_data_set() = Sales();
+  local.set_restore_point_id("rp1");
+  local.set_destination("/copy");
+  ASSERT_TRUE(b_->Invoke<pb::RestoreResponse>("localfs", LB_OP_RESTORE, local).ok());
+  EXPECT_EQ(ReadFile(base_ / "b" / "copy" / "big.bin"), Patterned(3 << 20));
+}
+
+TEST_F(PeerStreamTest, ARestoreOfAPeersPointReadsItThroughTheStream) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  // b commits rp1 (through the stream), then c — a third cluster whose config forces the
+  // stream — restores from b's point: the "point" and "point/<path>" items.
+  auto plan = Plan();
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  for (const auto& t : plan->tasks()) ASSERT_TRUE(Transfer(t).ok());
+  pb::CommitRequest commit;
+  commit.set_op_id("commit-rp1-0");
+  *commit.mutable_snapshot() = snapshot_;
+  ASSERT_TRUE(b_->Invoke<pb::CommitResponse>("localfs", LB_OP_COMMIT, commit).ok());
+  fs::create_directories(base_ / "c");
+  const v1::Cluster c_cluster = Cluster("c", base_ / "c", "stream");
+  auto c = Remote(c_cluster, StartAgent(c_cluster));
+  ASSERT_NE(c, nullptr);
+  pb::RestoreRequest restore;
+  restore.set_op_id("restore-c");
+  *restore.mutable_data_set() = Sales();
+  restore.set_restore_point_id("rp1");
+  *restore.mutable_source()->mutable_config() = *b_->PeerConfig("localfs");
+  restore.mutable_source()->set_agent_address("127.0.0.1:" + std::to_string(port_b_));
+  auto restored = c->Invoke<pb::RestoreResponse>("localfs", LB_OP_RESTORE, restore);
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  EXPECT_EQ(ReadFile(base_ / "c" / "sales" / "big.bin"), Patterned(3 << 20));
+  EXPECT_EQ(restored->bytes_written(), (3u << 20) + 15u);
+  // A point b does not hold: NOT_FOUND from b, through the stream.
+  restore.set_op_id("restore-c-2");
+  restore.set_restore_point_id("rp9");
+  EXPECT_EQ(c->Invoke<pb::RestoreResponse>("localfs", LB_OP_RESTORE, restore).status().code(),
+            Code::kNotFound);
+}
+
+TEST_F(PeerStreamTest, ServesOnlyItemsOfTheSnapshot) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  std::string got;
+  auto collect = [&](std::string_view chunk) {
+    got.append(chunk);
+    return OkStatus();
+  };
+  ASSERT_TRUE(ReadFromA("tree/orders.csv", collect).ok());
+  EXPECT_EQ(got, "id,amount\n1,10\n");
+  got.clear();
+  ASSERT_TRUE(ReadFromA("tree/big.bin", collect, 1000, 5000).ok());
+  EXPECT_EQ(got, Patterned(3 << 20).substr(1000, 5000));
+  got.clear();
+  ASSERT_TRUE(ReadFromA("cut", collect).ok());
+  pb::CutResponse cut;
+  ASSERT_TRUE(cut.ParseFromString(got));
+  EXPECT_EQ(cut.snapshot().cut_op_id(), snapshot_.cut_op_id());
+
+  // Live data, other paths, escapes, directories and unknown item kinds are refused.
+  WriteFile(base_ / "a" / "sales" / "later.txt", "written after the cut\n");
+  for (const std::string item : {"tree/later.txt", "tree/../../../../etc/passwd", "tree/sub",
+                                 "tree//orders.csv", "../cut.pb", "live/orders.csv", ""}) {
+    Status s = ReadFromA(item, collect);
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << item << ": " << s.ToString();
+  }
+  // A snapshot a does not hold, and an offset past the end.
+  pb::SnapshotRef saved = snapshot_;
+  snapshot_.set_restore_point_id("rp-none");
+  EXPECT_EQ(ReadFromA("tree/orders.csv", collect).code(), Code::kNotFound);
+  EXPECT_EQ(ReadFromA("cut", collect).code(), Code::kNotFound);
+  snapshot_ = saved;
+  EXPECT_EQ(ReadFromA("tree/orders.csv", collect, 1000).code(), Code::kOutOfRange);
+  // A cut of the same point made by another operation: ABORTED, cut again.
+  snapshot_.set_cut_op_id("some-other-cut");
+  EXPECT_EQ(ReadFromA("tree/orders.csv", collect).code(), Code::kAborted);
+  snapshot_ = saved;
+  // Plugin operation read is a stream: agent.v1.Call refuses it.
+  pb::ReadRequest rr;
+  *rr.mutable_snapshot() = snapshot_;
+  rr.set_item("cut");
+  std::string out;
+  EXPECT_EQ(a_->Call("localfs", LB_OP_READ, rr.SerializeAsString(), &out, {}).code(),
+            Code::kInvalidArgument);
+}
+
+TEST_F(PeerStreamTest, AReaderThatGoesAwayOrCancelsStopsTheStream) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  // The sink refuses after the first chunk (the reader is gone): that status comes back, and
+  // the agent serves the next read as usual.
+  int chunks = 0;
+  Status gone = ReadFromA("tree/big.bin", [&](std::string_view) -> Status {
+    ++chunks;
+    return Status(Code::kAborted, "reader gone");
+  });
+  EXPECT_EQ(gone.code(), Code::kAborted) << gone.ToString();
+  EXPECT_EQ(chunks, 1);
+  // Cancelled mid-stream by the caller's flag.
+  std::atomic<bool> cancel{false};
+  uint64_t got = 0;
+  Status cancelled = ReadFromA(
+      "tree/big.bin",
+      [&](std::string_view chunk) {
+        got += chunk.size();
+        cancel = true;
+        return OkStatus();
+      },
+      0, 0, &cancel);
+  EXPECT_EQ(cancelled.code(), Code::kCancelled) << cancelled.ToString();
+  EXPECT_LT(got, 3u << 20);
+  std::string whole;
+  ASSERT_TRUE(ReadFromA("tree/big.bin", [&](std::string_view c) {
+                whole.append(c);
+                return OkStatus();
+              }).ok());
+  EXPECT_EQ(whole, Patterned(3 << 20));
+}
+
+TEST_F(PeerStreamTest, ATruncatedSourceFileFailsTheTransferWithoutAFalseCopy) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  auto plan = Plan();
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  // The snapshot's copy shrinks after the cut (a hard link of the live file, truncated): the
+  // stream ends early, and the transfer says the source changed — nothing lands under the
+  // file's name.
+  fs::resize_file(base_ / "a" / "sales" / "big.bin", 1 << 20);
+  bool seen = false;
+  for (const auto& t : plan->tasks()) {
+    auto r = Transfer(t);
+    if (t.bytes() >= (3u << 20)) {
+      seen = true;
+      EXPECT_EQ(r.status().code(), Code::kAborted) << r.status().ToString();
+      EXPECT_NE(r.status().message().find("changed on the source"), std::string::npos)
+          << r.status().ToString();
+    }
+  }
+  EXPECT_TRUE(seen);
+  bool landed = false;
+  for (const auto& e : fs::recursive_directory_iterator(base_ / "b")) {
+    if (e.path().filename() == "big.bin") landed = true;
+  }
+  EXPECT_FALSE(landed);
+}
+
+TEST_F(PeerStreamTest, AnUnreachablePeerIsUnavailableNamingIt) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  // A port nobody listens on: bind one, note it, close it.
+  net::ServerOptions so;
+  so.tls.enabled = false;
+  uint16_t dead = 0;
+  {
+    net::Server s(so);
+    auto p = s.Start();
+    ASSERT_TRUE(p.ok());
+    dead = *p;
+  }
+  peer_.set_agent_address("127.0.0.1:" + std::to_string(dead));
+  auto plan = Plan();
+  ASSERT_EQ(plan.status().code(), Code::kUnavailable) << plan.status().ToString();
+  const std::string m = plan.status().message();
+  EXPECT_NE(m.find("cluster a"), std::string::npos) << m;
+  EXPECT_NE(m.find("127.0.0.1:" + std::to_string(dead)), std::string::npos) << m;
+  // No address at all: UNAVAILABLE saying what to configure.
+  peer_.clear_agent_address();
+  plan = Plan();
+  EXPECT_EQ(plan.status().code(), Code::kUnavailable) << plan.status().ToString();
+  EXPECT_NE(plan.status().message().find("agent: {address"), std::string::npos);
+}
+
+TEST_F(PeerStreamTest, TheEmbeddedModeReadsThePeerInProcess) {
+  // No agents: the engine's peer_read runs a's plugin in this process. b forces the stream.
+  EngineOptions o;
+  o.state_dir = base_ / "state";
+  o.plugin_dirs = {LIFEBOAT_TEST_PLUGIN_DIR};
+  o.first_backoff_millis = 1;
+  auto engine = Engine::Open(o);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  const std::string yaml =
+      "kind: Cluster\nname: a\ncomponents: [{component: localfs, config: {root: \"" +
+      (base_ / "a").string() +
+      "\"}}]\n---\nkind: Cluster\nname: b\ncomponents: [{component: localfs, config: {root: \"" +
+      (base_ / "b").string() +
+      "\", peer_access: stream}}]\n---\nkind: Service\nname: sales\nprimary: a\nsecondary: b\n"
+      "data_sets: [localfs:/sales]\n---\nkind: Policy\nname: sales-daily\nservice: sales\n"
+      "schedule: {cron: \"0 3 * * *\"}\nrpo: 1d\nretention: {keep: 3}\n";
+  auto docs = ParseYaml(yaml, "embedded.yaml");
+  ASSERT_TRUE(docs.ok()) << docs.status().ToString();
+  ASSERT_TRUE((*engine)->Apply(*docs, "test").ok());
+  auto id = (*engine)->StartBackup("sales-daily", "manual", "test");
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  Status run = (*engine)->RunJob(*id);
+  ASSERT_TRUE(run.ok()) << run.ToString();
+  auto job = (*engine)->GetJob(*id);
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->bytes_done(), (3u << 20) + 15u);
+  // The point's files are a's.
+  const fs::path points = base_ / "b" / ".lifeboat" / "points" / "%2Fsales";
+  EXPECT_EQ(ReadFile(points / job->restore_point_id() / "tree" / "big.bin"), Patterned(3 << 20));
+}
+
+TEST_F(PeerStreamTest, PushModeServesTheReadersReadsOverAConnectionTheSourceOpens) {
+  // b cannot open connections to anyone (its peer certificate is refused); a can reach b.
+  port_a_ = StartAgent(A());
+  port_b_ = StartAgent(B(), /*may_connect=*/false);
+  EngineOptions o;
+  o.state_dir = base_ / "state";
+  o.first_backoff_millis = 1;
+  o.max_attempts = 2;
+  RemoteAgentOptions ro;
+  ro.tls = pki_->ClientTls();
+  ro.reconnect_backoff_min = 10ms;
+  ro.reconnect_backoff_max = 200ms;
+  o.make_agent = MakeAgentFactory(ro);
+  auto engine = Engine::Open(o);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  auto yaml = [&](const std::string& mode) {
+    return "kind: Cluster\nname: a\nagent: {address: \"127.0.0.1:" + std::to_string(port_a_) +
+           "\"}\ncomponents: [{component: localfs, config: {root: \"" + (base_ / "a").string() +
+           "\"}}]\n---\nkind: Cluster\nname: b\nagent: {address: \"127.0.0.1:" +
+           std::to_string(port_b_) + "\"}\ncomponents: [{component: localfs, config: {root: \"" +
+           (base_ / "b").string() +
+           "\", peer_access: stream}}]\n---\nkind: Service\nname: sales\nprimary: a\n"
+           "secondary: b\ndata_sets: [localfs:/sales]\n---\nkind: Policy\nname: sales-daily\n"
+           "service: sales\nschedule: {cron: \"0 3 * * *\"}\nrpo: 1d\nretention: {keep: 3}\n"
+           "transfer: " +
+           mode + "\n";
+  };
+  // Pull: b would have to connect to a, and cannot.
+  auto docs = ParseYaml(yaml("pull"), "pull.yaml");
+  ASSERT_TRUE(docs.ok()) << docs.status().ToString();
+  ASSERT_TRUE((*engine)->Apply(*docs, "test").ok());
+  auto id = (*engine)->StartBackup("sales-daily", "manual", "test");
+  ASSERT_TRUE(id.ok());
+  Status pulled = (*engine)->RunJob(*id);
+  EXPECT_FALSE(pulled.ok()) << "b reached a although its certificate is refused";
+  // Push: a's agent connects to b's and serves b's reads over it.
+  docs = ParseYaml(yaml("push"), "push.yaml");
+  ASSERT_TRUE(docs.ok()) << docs.status().ToString();
+  ASSERT_TRUE((*engine)->Apply(*docs, "test").ok());
+  id = (*engine)->StartBackup("sales-daily", "manual", "test");
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  Status pushed = (*engine)->RunJob(*id);
+  ASSERT_TRUE(pushed.ok()) << pushed.ToString();
+  auto job = (*engine)->GetJob(*id);
+  ASSERT_TRUE(job.ok());
+  const fs::path points = base_ / "b" / ".lifeboat" / "points" / "%2Fsales";
+  EXPECT_EQ(ReadFile(points / job->restore_point_id() / "tree" / "big.bin"), Patterned(3 << 20));
+  bool said = false;
+  for (const auto& line : job->log()) {
+    if (line.find("push mode") != std::string::npos) said = true;
+  }
+  EXPECT_TRUE(said) << "the job log says the data was pushed";
+}
+
+TEST_F(PeerStreamTest, APushReadNobodyServesIsUnavailable) {
+  ASSERT_NO_FATAL_FAILURE(StartBoth());
+  // A Peer in push mode whose session nobody started: b's read waits push_wait, then fails.
+  peer_.set_transfer("push");
+  peer_.set_push_session("never-started");
+  auto plan = Plan();
+  EXPECT_EQ(plan.status().code(), Code::kUnavailable) << plan.status().ToString();
+  EXPECT_NE(plan.status().message().find("fetched no read"), std::string::npos);
+  // Started by hand (as lifeboatd would): the same plan now succeeds.
+  peer_.set_push_session("s1");
+  ASSERT_TRUE(a_->StartPush("s1", "b", "127.0.0.1:" + std::to_string(port_b_), "").ok());
+  plan = Plan();
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  for (const auto& t : plan->tasks()) {
+    auto r = Transfer(t);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  EXPECT_TRUE(a_->StopPush("s1").ok());
+  EXPECT_TRUE(a_->StopPush("s1").ok()) << "stopping twice is fine";
+}
+
+}  // namespace
+}  // namespace lifeboat::core::control
