@@ -186,13 +186,21 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
   static std::string policy_name;
   CLI::App* run = app.add_subcommand("run", "Back up a policy's service now");
   run->add_option("POLICY", policy_name)->required();
+  static bool force_full = false;
+  run->add_flag("--force-full", force_full,
+                "Compare full listings instead of copying the change since the last point, "
+                "overwriting whatever changed on the secondary since then (a plugin that finds "
+                "the secondary changed refuses an incremental and says to use this)");
   run->footer(
-      "Example:\n  lifeboat run sales-hourly\nCtrl-C cancels the job; its partial work "
-      "is cleaned up.");
+      "Examples:\n  lifeboat run sales-hourly\n  lifeboat run sales-hourly --force-full   # "
+      "the secondary was changed by hand: overwrite it\nCtrl-C cancels the job; its partial "
+      "work is cleaned up. A full copy done instead of an incremental is noted in the job "
+      "(`lifeboat jobs show JOB`) with its reason.");
   run->callback([&global, exit_code] {
     *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
-      LIFEBOAT_ASSIGN_OR_RETURN(
-          json started, s.client->Call("POST", "/v1/policies/" + Seg(policy_name) + "/run"));
+      LIFEBOAT_ASSIGN_OR_RETURN(json started,
+                                s.client->Call("POST", "/v1/policies/" + Seg(policy_name) + "/run" +
+                                                           (force_full ? "?force_full=true" : "")));
       return FollowJob(*s.client, started.value("job_id", ""));
     });
   });

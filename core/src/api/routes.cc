@@ -296,8 +296,17 @@ void RegisterEngineRoutes(ApiHandler& h) {
 
   // ---- jobs ------------------------------------------------------------------------------
   Add(h, "POST", "/v1/policies/{policy}/run", kOperator,
-      "Back up a policy's service now (202 + job id)", [&e](const RouteRequest& r) {
-        auto id = e.StartBackup(r.path.at("policy"), "manual", r.caller.name);  // audited
+      "Back up a policy's service now (202 + job id); ?force_full=true: full comparisons, "
+      "overwriting changes made on the target since the base point",
+      [&e](const RouteRequest& r) {
+        bool force_full = false;
+        if (auto it = r.query.find("force_full"); it != r.query.end()) {
+          auto b = ParseBoolParam("force_full", it->second);
+          if (!b.ok()) return ErrorResponse(b.status());
+          force_full = *b;
+        }
+        auto id = e.StartBackup(r.path.at("policy"), "manual", r.caller.name,  // audited
+                                force_full);
         if (!id.ok()) return ErrorResponse(id.status());
         Status s = e.Submit(*id);
         if (!s.ok() && s.code() != Code::kAlreadyExists) {
@@ -307,7 +316,8 @@ void RegisterEngineRoutes(ApiHandler& h) {
                                              *id + "` starts it"));
         }
         return Accepted(*id);
-      });
+      },
+      {"force_full"});
   Add(h, "GET", "/v1/jobs", kViewer, "Jobs, oldest first; ?limit=N: the newest N",
       [&e](const RouteRequest& r) { return NewestResponse(r, "jobs", [&] { return e.Jobs(); }); },
       {"limit"});

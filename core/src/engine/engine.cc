@@ -319,7 +319,8 @@ StatusOr<std::vector<v1::Cluster>> Engine::Clusters() const {
 // ---- jobs --------------------------------------------------------------------------------
 
 StatusOr<std::string> Engine::StartBackup(const std::string& policy_name,
-                                          const std::string& trigger, const std::string& actor) {
+                                          const std::string& trigger, const std::string& actor,
+                                          bool force_full) {
   LIFEBOAT_ASSIGN_OR_RETURN(v1::Policy policy, GetPolicy(policy_name));
   std::lock_guard<std::mutex> lock(mu_);
   LIFEBOAT_ASSIGN_OR_RETURN(auto jobs, store_->List<v1::Job>(Kind::kJobs));
@@ -342,10 +343,12 @@ StatusOr<std::string> Engine::StartBackup(const std::string& policy_name,
   job.set_state(v1::JOB_PENDING);
   job.set_phase(v1::PHASE_PLAN);
   job.set_trigger(trigger);
+  job.set_force_full(force_full);
   job.set_created_unix_nanos(Now());
   StateStore::Batch batch;
   batch.Put(Kind::kJobs, job.id(), job);
-  LIFEBOAT_RETURN_IF_ERROR(Audit(batch, actor, "job.backup", job.id(), policy_name));
+  LIFEBOAT_RETURN_IF_ERROR(Audit(batch, actor, "job.backup", job.id(),
+                                 force_full ? policy_name + " (force full)" : policy_name));
   LIFEBOAT_RETURN_IF_ERROR(store_->Write(batch, /*sync=*/true));
   return job.id();
 }

@@ -345,21 +345,12 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
     StatusOr<FileStatus> on_dst = dst.GetFileStatus(SnapshotRoot(path, base_name));
     if (!on_src.ok() && on_src.status().code() != Code::kNotFound) return on_src.status();
     if (!on_dst.ok() && on_dst.status().code() != Code::kNotFound) return on_dst.status();
-    if (req.force_full()) {
-      full_reason =
-          "a full comparison was asked for (force_full / --force-full): whatever "
-          "changed on the target is overwritten";
-    } else if (!on_src.ok()) {
-      full_reason = "the base point " + base + " (snapshot " + base_name +
-                    ") is gone on the source cluster: comparing full listings instead of a "
-                    "snapshot diff";
-    } else if (!on_dst.ok()) {
-      full_reason = "the base point " + base + " (snapshot " + base_name +
-                    ") is gone on the target cluster: comparing full listings instead of a "
-                    "snapshot diff";
-    } else {
-      // Did anything change on the target since the base? (A MODIFY whose status is equal
-      // in the base snapshot, e.g. a read that moved the access time, does not count.)
+    // Did anything change on the target since the base? Checked whenever the base is
+    // there, also before a full comparison (which would silently overwrite such changes);
+    // only force_full overwrites them.
+    if (!req.force_full() && on_dst.ok()) {
+      // (A MODIFY whose status is equal in the base snapshot, e.g. a read that moved the
+      // access time, does not count.)
       LIFEBOAT_ASSIGN_OR_RETURN(std::vector<SnapshotDiffEntry> changed,
                                 dst.GetSnapshotDiff(path, base_name, ""));
       std::vector<std::string> described;
@@ -391,10 +382,25 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
         return FailedPreconditionError(
             "the target cluster '" + config_.cluster + "' changed " + path +
                 " since the base point " + base + " (snapshot " + base_name + "): " + list +
-                ". An incremental copy would mix those changes with the source's. Run with "
-                "--force-full to overwrite them with a full comparison, or undo them",
+                ". Copying now would mix those changes with the source's or lose them "
+                "unnoticed. Run with --force-full to overwrite them with a full comparison, "
+                "or undo them",
             path);
       }
+    }
+    if (req.force_full()) {
+      full_reason =
+          "a full comparison was asked for (force_full / --force-full): whatever "
+          "changed on the target is overwritten";
+    } else if (!on_src.ok()) {
+      full_reason = "the base point " + base + " (snapshot " + base_name +
+                    ") is gone on the source cluster: comparing full listings instead of a "
+                    "snapshot diff";
+    } else if (!on_dst.ok()) {
+      full_reason = "the base point " + base + " (snapshot " + base_name +
+                    ") is gone on the target cluster: comparing full listings instead of a "
+                    "snapshot diff";
+    } else {
       incremental = true;
     }
   }

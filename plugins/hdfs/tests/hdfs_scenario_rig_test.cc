@@ -397,6 +397,22 @@ TEST_F(HdfsScenarioTest, TargetChangedSinceBaseIsRefusedUnlessForced) {
   ExpectSameTree("rp2");
 }
 
+// The engine releases the source's cut after each backup today, so the base is often gone
+// on the source: a change on the target must still be refused, not overwritten silently.
+TEST_F(HdfsScenarioTest, TargetChangedIsRefusedAlsoWhenTheBaseIsGoneOnTheSource) {
+  Write("a.txt", "a");
+  ASSERT_TRUE(Backup("rp1", "").ok());
+  ASSERT_TRUE(src_->DeleteSnapshot(dir_, "lifeboat-rp1").ok());
+  WebHdfsClient::CreateOptions o;
+  ASSERT_TRUE(dst_->Create(dir_ + "/intruder.txt", "not from the primary", o).ok());
+  StatusOr<v1::SnapshotRef> snap = CutPoint("rp2");
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  StatusOr<v1::PlanTransferResponse> refused = Plan(*snap, "rp1");
+  ASSERT_FALSE(refused.ok()) << "a full comparison would have deleted intruder.txt unasked";
+  EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("intruder.txt"), std::string::npos);
+}
+
 TEST_F(HdfsScenarioTest, BaseGoneOnTheSourceFallsBackToFullLoudly) {
   Write("a.txt", "a");
   ASSERT_TRUE(Backup("rp1", "").ok());

@@ -97,9 +97,11 @@ class Engine {
 
   // ---- jobs ----------------------------------------------------------------------------
   // Records a backup job of `policy` (PENDING) and returns its id. FAILED_PRECONDITION when
-  // a backup of the same policy is still unfinished (runs never overlap).
+  // a backup of the same policy is still unfinished (runs never overlap). `force_full`: the
+  // plugins plan full comparisons (PlanTransferRequest.force_full), e.g. to overwrite
+  // changes made on the target since the base point.
   StatusOr<std::string> StartBackup(const std::string& policy, const std::string& trigger,
-                                    const std::string& actor);
+                                    const std::string& actor, bool force_full = false);
   // Records a restore job of a committed restore point.
   StatusOr<std::string> StartRestore(const std::string& service, const v1::RestoreSpec& spec,
                                      const std::string& actor);
