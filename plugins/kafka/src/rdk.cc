@@ -849,10 +849,16 @@ void TxnWriter::Abort() {
 
 StatusOr<std::map<std::string, std::string>> ReadTable(Client& client, const std::string& topic) {
   // The end: the high watermark including open transactions, so that a record committed
-  // behind another writer's open transaction is not missed (the read waits for it).
+  // behind another writer's open transaction is not missed (the read waits for it). Asked
+  // read_uncommitted: librdkafka's default isolation (read_committed, also on a producer
+  // handle) answers the last stable offset, which lags a just-committed transaction until the
+  // broker has written its markers (commit_transaction returns before that), so verify and
+  // commit right after a transfer read a stale progress record.
   int64_t low = 0, high = 0;
   {
-    LIFEBOAT_ASSIGN_OR_RETURN(KafkaHandle rk, MakeHandle(client.config(), RD_KAFKA_PRODUCER, {}));
+    LIFEBOAT_ASSIGN_OR_RETURN(KafkaHandle rk, MakeHandle(client.config(), RD_KAFKA_CONSUMER,
+                                                         {{"isolation.level", "read_uncommitted"},
+                                                          {"group.id", "lifeboat-watermarks"}}));
     rd_kafka_resp_err_t err =
         rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), 0, &low, &high,
                                          static_cast<int>(client.config().timeout_seconds * 1000));

@@ -622,6 +622,32 @@ TEST_F(KafkaRigTest, RestoreFromThePeerCopiesThePointBackExactlyOnce) {
   EXPECT_EQ(missing.status().code(), Code::kNotFound) << missing.status().ToString();
 }
 
+// The state table is read right after a transaction wrote it, as verify and commit do after
+// the last transfer: commit_transaction returns before the broker has written the commit
+// markers, so the last stable offset may still be below the new record for a moment. The
+// read must wait for it, not stop at that last stable offset.
+TEST_F(KafkaRigTest, StateTableSeesATransactionJustCommitted) {
+  const std::string table = prefix_ + "table";
+  ASSERT_TRUE(EnsureStateTopic(*dst_, table).ok());
+  auto w = TxnWriter::Open(ParsedConfig("secondary"), "test-" + table);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  int stale = 0;
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE((*w)->Begin().ok());
+    Record r;
+    r.key = "progress";
+    r.value = std::to_string(i);
+    r.timestamp_ms = 0;
+    ASSERT_TRUE((*w)->Produce(table, 0, r).ok());
+    Status s = (*w)->Commit();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    auto read = ReadTable(*dst_, table);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    if ((*read)["progress"] != std::to_string(i)) ++stale;
+  }
+  EXPECT_EQ(stale, 0) << "reads right after a commit missed the committed record";
+}
+
 TEST_F(KafkaRigTest, FenceRefusesOrdinaryProducersAndUnfenceLifts) {
   if (endpoints_.value("authorizer", "").empty()) GTEST_SKIP() << "the rig has no authorizer";
   const std::string topic = prefix_ + "fenced";
