@@ -620,6 +620,44 @@ TEST_P(ConformanceTest, SyncSecurity) {
   EXPECT_EQ(by_state->changes_size(), 0) << "a second sync found more to change";
 }
 
+// ABI 1.1: a plugin that serves peer reads (CAP_PEER_READ) must serve only what belongs to
+// a snapshot it holds. Item names are the plugin's own, so the suite checks the refusals every
+// plugin owes: no item name, escapes, absolute paths, and a snapshot it never cut. A refused
+// read emits nothing.
+TEST_P(ConformanceTest, PeerReadServesOnlyItsSnapshots) {
+  if (!Declares(src_->descriptor(), v1::CAP_PEER_READ)) {
+    GTEST_SKIP() << "the descriptor does not declare CAP_PEER_READ";
+  }
+  rig_->Populate(1024);
+  v1::CutResponse cut = Cut("rp1", "cut-rp1");
+  v1::SnapshotRef never = cut.snapshot();
+  never.set_restore_point_id("never-cut");
+  struct Case {
+    v1::SnapshotRef snapshot;
+    std::string item;
+  };
+  const std::vector<Case> cases = {{cut.snapshot(), ""},
+                                   {cut.snapshot(), "../../../../../../etc/passwd"},
+                                   {cut.snapshot(), "/etc/passwd"},
+                                   {cut.snapshot(), "tree/../../../../../../etc/passwd"},
+                                   {never, "cut"}};
+  for (const auto& c : cases) {
+    v1::ReadRequest req;
+    *req.mutable_snapshot() = c.snapshot;
+    req.set_item(c.item);
+    uint64_t emitted = 0;
+    core::CallOptions opts;
+    opts.on_chunk = [&](std::string_view chunk) {
+      emitted += chunk.size();
+      return OkStatus();
+    };
+    auto r = src_->Read(req, opts);
+    EXPECT_FALSE(r.ok()) << "read of '" << c.item << "' of " << c.snapshot.restore_point_id()
+                         << " was served";
+    EXPECT_EQ(emitted, 0u) << "a refused read emitted bytes: '" << c.item << "'";
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Plugins, ConformanceTest, ::testing::ValuesIn(RigNames()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
