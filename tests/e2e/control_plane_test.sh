@@ -12,7 +12,14 @@
 #   4. the service changes on the secondary; the old primary's agent comes back: it is fenced
 #      at once (the owed fence is paid) and stays secondary.
 #   5. failback: only the change is copied (the replicate step's bytes are printed); the
-#      endpoint lookup names the primary again; SIGTERM stops every process cleanly (exit 0).
+#      endpoint lookup names the primary again.
+#   6. push mode (policy `transfer: push`): b's route to a is cut, so b cannot open a connection
+#      to a; a backup still lands on b — a's agent connects to b's and sends the bytes. SIGTERM
+#      stops every process cleanly (exit 0).
+# Bulk data goes agent to agent through the peer stream (agent.v1.Read): each cluster's config
+# says `peer_access: stream`, and each agent runs in a mount namespace of its own where the
+# other cluster's root is hidden under an empty tmpfs (where `unshare -m` is allowed), so no
+# byte can come by path. The agents' namespaces are joined by a veth pair of their own.
 # Usage: control_plane_test.sh LIFEBOAT LIFEBOATD LIFEBOAT_AGENT PLUGIN_DIR
 set -euo pipefail
 bin="$1"
@@ -76,8 +83,17 @@ if [ "${LIFEBOAT_E2E_NO_NETNS:-0}" != 1 ] && ip netns add "$ns_c" 2>/dev/null; t
     set -- $l
     ip -n "$1" link set "$2" up
   done
+  # Agent to agent (the peer stream): a pair of their own, and a host route to the other's
+  # agent address through it.
+  ip link add "vab$id" netns "$ns_a" type veth peer name "vba$id" netns "$ns_b"
+  ip -n "$ns_a" addr add 10.77.3.1/24 dev "vab$id"
+  ip -n "$ns_b" addr add 10.77.3.2/24 dev "vba$id"
+  ip -n "$ns_a" link set "vab$id" up
+  ip -n "$ns_b" link set "vba$id" up
+  ip -n "$ns_a" route add 10.77.2.2/32 dev "vab$id"
+  ip -n "$ns_b" route add 10.77.1.2/32 dev "vba$id"
   addr_a=10.77.1.2 addr_b=10.77.2.2
-  step "network: namespaces $ns_c (lifeboatd), $ns_a (agent a), $ns_b (agent b), veth pairs"
+  step "network: namespaces $ns_c (lifeboatd), $ns_a (agent a), $ns_b (agent b), veth pairs (c-a, c-b, a-b)"
 else
   addr_a=127.0.0.1 addr_b=127.0.0.1
   step "network: no network namespaces ('ip netns add' refused, or LIFEBOAT_E2E_NO_NETNS=1):" \
@@ -98,10 +114,11 @@ cert() {  # cert NAME SAN EXTENDED_KEY_USAGE
     -CAcreateserial -days 2 -extfile "$pki/$1.ext" -out "$pki/$1.pem" 2>/dev/null
   chmod 600 "$pki/$1.key"
 }
-cert agent-a "IP:$addr_a,DNS:agent-a" serverAuth
-cert agent-b "IP:$addr_b,DNS:agent-b" serverAuth
+# Agents serve (serverAuth) and call each other for the peer stream (clientAuth).
+cert agent-a "IP:$addr_a,DNS:agent-a" serverAuth,clientAuth
+cert agent-b "IP:$addr_b,DNS:agent-b" serverAuth,clientAuth
 cert lifeboatd "" clientAuth
-step "pki: a CA, agent-a and agent-b server certificates, a lifeboatd client certificate"
+step "pki: a CA, agent-a and agent-b certificates (server and client), a lifeboatd client certificate"
 
 # ---- the clusters' data and the configuration ---------------------------------------------
 mkdir -p "$work/a/sales/2026" "$work/a/meta" "$work/b"
@@ -109,12 +126,26 @@ for i in $(seq 1 8); do head -c 131072 /dev/urandom > "$work/a/sales/2026/part-$
 printf 'id,amount\n1,10\n' > "$work/a/sales/orders.csv"
 echo '{"v": 1}' > "$work/a/meta/schema.json"
 
+# Each agent in a mount namespace of its own, the other cluster's root hidden (empty tmpfs).
+if unshare -m --propagation private true 2>/dev/null; then
+  hide=1
+  step "mount namespaces: each agent sees only its own cluster's root"
+else
+  hide=0
+  step "mount namespaces: 'unshare -m' refused; the roots stay visible (peer_access: stream" \
+    "still sends every byte through the agents)"
+fi
 start_agent() {  # start_agent NAME ADDRESS PORT
-  local name="$1" address="$2" port="$3" ns
-  [ "$name" = a ] && ns="$ns_a" || ns="$ns_b"
+  local name="$1" address="$2" port="$3" ns other
+  [ "$name" = a ] && ns="$ns_a" other=b || ns="$ns_b" other=a
   local cmd=("$agent_bin" --cluster-file "$work/clusters.yaml" --cluster "$name"
     --listen "$address:$port" --plugin-dir "$plugins" --tls-ca "$pki/ca.pem"
-    --tls-cert "$pki/agent-$name.pem" --tls-key "$pki/agent-$name.key" --allow-client lifeboatd)
+    --tls-cert "$pki/agent-$name.pem" --tls-key "$pki/agent-$name.key" --allow-client lifeboatd
+    --allow-client "agent-$other")
+  if [ "$hide" = 1 ]; then
+    cmd=(unshare -m --propagation private sh -c \
+      'mount -t tmpfs -o size=1m,mode=0 lifeboat-hidden "$0" && exec "$@"' "$work/$other" "${cmd[@]}")
+  fi
   if [ "$netns" = 1 ]; then cmd=(ip netns exec "$ns" "${cmd[@]}"); fi
   "${cmd[@]}" >>"$work/agent-$name.log" 2>&1 &
   eval "agent_${name}_pid=$!"
@@ -127,12 +158,12 @@ clusters_yaml() {  # clusters_yaml PORT_A PORT_B (0: not known yet, no agent add
   echo "kind: Cluster"
   echo "name: a"
   [ "$1" = 0 ] || echo "agent: {address: \"$addr_a:$1\"}"
-  echo "components: [{component: localfs, config: {root: \"$work/a\"}}]"
+  echo "components: [{component: localfs, config: {root: \"$work/a\", peer_access: stream}}]"
   echo "---"
   echo "kind: Cluster"
   echo "name: b"
   [ "$2" = 0 ] || echo "agent: {address: \"$addr_b:$2\"}"
-  echo "components: [{component: localfs, config: {root: \"$work/b\"}}]"
+  echo "components: [{component: localfs, config: {root: \"$work/b\", peer_access: stream}}]"
 }
 
 # The agents read their cluster from the same YAML lifeboatd applies. On loopback the ports
@@ -167,7 +198,7 @@ wait_for 20 "agent b listens" agent_listens b
 port_a="$(agent_port a)" port_b="$(agent_port b)"
 clusters_yaml "$port_a" "$port_b" > "$work/clusters.yaml"
 grep -q "component localfs: plugin localfs" "$work/agent-a.log" || fail "agent a has no localfs"
-step "agents: a on $addr_a:$port_a, b on $addr_b:$port_b (mutual TLS, only CN lifeboatd)"
+step "agents: a on $addr_a:$port_a, b on $addr_b:$port_b (mutual TLS; allowed CNs: lifeboatd and the peer agent)"
 
 cat > "$work/service.yaml" <<YAML
 kind: Service
@@ -214,7 +245,9 @@ rp1="$(as viewer -o json points list svc | json 'print(d[-1]["id"])')"
 as viewer doctor >"$work/doctor1.out" || fail "doctor: $(cat "$work/doctor1.out")"
 grep -qE "^a +healthy" "$work/doctor1.out" && grep -qE "^b +healthy" "$work/doctor1.out" ||
   fail "doctor does not find both clusters healthy: $(cat "$work/doctor1.out")"
-step "backup 1: point $rp1 on b; doctor: a and b healthy"
+grep -q "peer stream: cluster b reads from the agent of cluster a at $addr_a:$port_a" \
+  "$work/agent-b.log" || fail "agent b did not read through the peer stream"
+step "backup 1: point $rp1 on b, read by b's agent from a's (peer stream); doctor: a and b healthy"
 
 # ---- 2. the primary is lost in the middle of a backup --------------------------------------
 head -c $((24 * 1024 * 1024)) /dev/urandom > "$work/a/sales/2026/big"
@@ -293,7 +326,33 @@ echo "    failback replicate copied $copied bytes (the changed orders.csv) of th
 active="$(api viewer /v1/services/svc/endpoints | json 'print(d["active_cluster"])')"
 [ "$active" = a ] || fail "after the failback the endpoint lookup answers $active"
 as viewer doctor >/dev/null || fail "doctor after the failback: $(as viewer doctor 2>&1)"
-step "failback: $copied bytes copied; endpoints -> a; doctor: healthy"
+grep -q "peer stream: cluster a reads from the agent of cluster b at $addr_b:$port_b" \
+  "$work/agent-a.log" || fail "agent a did not read the failback through the peer stream"
+step "failback: $copied bytes copied (a's agent read them from b's); endpoints -> a; doctor: healthy"
+
+# ---- 6. push mode: the reading side cannot reach the source ---------------------------------
+if [ "$netns" = 1 ]; then
+  ip -n "$ns_b" route del 10.77.1.2/32 dev "vba$id"
+  if ip netns exec "$ns_b" timeout 3 bash -c "exec 3<>/dev/tcp/$addr_a/$port_a" 2>/dev/null; then
+    fail "b still reaches a's agent after its route was cut"
+  fi
+  cut_note="b's route to a cut: b cannot connect to a"
+else
+  cut_note="loopback fallback: nothing to cut, b could still reach a"
+fi
+sed 's/^bandwidth: 4MB\/s$/bandwidth: 4MB\/s\ntransfer: push/' "$work/service.yaml" > "$work/push.yaml"
+grep -q "^transfer: push" "$work/push.yaml" || fail "could not write the push policy"
+as operator apply -f "$work/push.yaml" >/dev/null || fail "applying the push policy failed"
+head -c 300000 /dev/urandom > "$work/a/sales/2026/pushed"
+as operator run svc-daily >"$work/run-push.out" 2>&1 ||
+  fail "the push-mode backup failed: $(cat "$work/run-push.out")"
+newest="$work/b/.lifeboat/points/%2Fsales/$(cat "$work/b/.lifeboat/points/%2Fsales/CURRENT")"
+cmp -s "$work/a/sales/2026/pushed" "$newest/tree/2026/pushed" ||
+  fail "the pushed file did not land in b's newest point"
+grep -qE "push session .* to cluster b .* stopped: [1-9][0-9]* reads" "$work/agent-a.log" ||
+  fail "agent a did not push: $(grep -i push "$work/agent-a.log" | tail -n 3)"
+step "push mode: $cut_note; a backup landed on b through a connection a's agent opened" \
+  "($(grep -oE 'stopped: [0-9]+ reads, [0-9]+ bytes' "$work/agent-a.log" | tail -n 1))"
 
 # ---- clean exits ----------------------------------------------------------------------------
 for p in "$lifeboatd_pid" "$agent_a_pid" "$agent_b_pid"; do kill -TERM "$p"; done
