@@ -643,7 +643,8 @@ StatusOr<v1::Policy> ParsePolicy(const Context& ctx, const Fields& f) {
   LIFEBOAT_ASSIGN_OR_RETURN(
       auto transfer, f.Enum<v1::TransferMode>(
                          "transfer", {{"pull", v1::TRANSFER_PULL}, {"push", v1::TRANSFER_PUSH}}));
-  policy.set_transfer(transfer ? *transfer : v1::TRANSFER_PULL);
+  // Left unspecified when absent (= pull), so that a policy renders back as it was written.
+  if (transfer) policy.set_transfer(*transfer);
 
   LIFEBOAT_ASSIGN_OR_RETURN(auto sync_security, f.Bool("sync_security"));
   policy.set_sync_security(sync_security.value_or(false));

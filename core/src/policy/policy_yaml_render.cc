@@ -190,6 +190,7 @@ std::string ToYaml(const v1::Policy& policy) {
       break;
   }
   if (policy.transfer() == v1::TRANSFER_PUSH) Field(out, 0, "transfer", "push");
+  if (policy.transfer() == v1::TRANSFER_PULL) Field(out, 0, "transfer", "pull");
   Field(out, 0, "sync_security", policy.sync_security() ? "true" : "false");
   if (!policy.user_map().empty() || !policy.group_map().empty()) {
     out += "name_map:\n";

@@ -141,7 +141,8 @@ TEST(ConfigTest, DescriptorNamesThePluginAndItsCapabilities) {
   std::vector<int> caps(d.capabilities().begin(), d.capabilities().end());
   EXPECT_THAT(caps, ::testing::UnorderedElementsAre(v1::CAP_INCREMENTAL, v1::CAP_RESUMABLE_TRANSFER,
                                                     v1::CAP_DIGEST_VERIFY, v1::CAP_RESTORE,
-                                                    v1::CAP_SECURITY_SYNC, v1::CAP_FENCING));
+                                                    v1::CAP_SECURITY_SYNC, v1::CAP_FENCING,
+                                                    v1::CAP_PEER_READ));
 }
 
 }  // namespace
