@@ -756,37 +756,28 @@ Status WebHdfsClient::CreateStream(const std::string& path, const CreateOptions&
   if (options.permission) params += "&permission=" + Octal(*options.permission);
   if (options.block_size) params += "&blocksize=" + std::to_string(*options.block_size);
   if (options.replication) params += "&replication=" + std::to_string(*options.replication);
-  Reply nn;
-  LIFEBOAT_ASSIGN_OR_RETURN(std::string url, Redirect("PUT", path, "CREATE", params, &nn));
-  if (url.empty()) {
-    return InternalError(What("CREATE", path) + ": expected a redirect to a DataNode, got HTTP " +
-                             std::to_string(nn.code),
-                         path);
-  }
-  bool stopped = false;
-  Reply r = PerformStream("PUT", url, nullptr, &source, &stopped);
-  if (stopped) return AbortedError(What("CREATE", path) + ": the data source failed", path);
-  if (!r.error.empty()) {
-    return UnavailableError(What("CREATE", path) + ": DataNode: " + r.error, path);
-  }
-  return StatusFromResponse(r.code, r.body, What("CREATE", path), options_.user);
+  return UploadStream("PUT", "CREATE", path, params, source);
 }
 
 Status WebHdfsClient::AppendStream(const std::string& path, const Source& source) {
+  return UploadStream("POST", "APPEND", path, "", source);
+}
+
+Status WebHdfsClient::UploadStream(const std::string& method, const std::string& op,
+                                   const std::string& path, const std::string& params,
+                                   const Source& source) {
   Reply nn;
-  LIFEBOAT_ASSIGN_OR_RETURN(std::string url, Redirect("POST", path, "APPEND", "", &nn));
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string url, Redirect(method, path, op, params, &nn));
   if (url.empty()) {
-    return InternalError(What("APPEND", path) + ": expected a redirect to a DataNode, got HTTP " +
-                             std::to_string(nn.code),
-                         path);
+    return InternalError(
+        What(op, path) + ": expected a redirect to a DataNode, got HTTP " + std::to_string(nn.code),
+        path);
   }
   bool stopped = false;
-  Reply r = PerformStream("POST", url, nullptr, &source, &stopped);
-  if (stopped) return AbortedError(What("APPEND", path) + ": the data source failed", path);
-  if (!r.error.empty()) {
-    return UnavailableError(What("APPEND", path) + ": DataNode: " + r.error, path);
-  }
-  return StatusFromResponse(r.code, r.body, What("APPEND", path), options_.user);
+  Reply r = PerformStream(method, url, nullptr, &source, &stopped);
+  if (stopped) return AbortedError(What(op, path) + ": the data source failed", path);
+  if (!r.error.empty()) return UnavailableError(What(op, path) + ": DataNode: " + r.error, path);
+  return StatusFromResponse(r.code, r.body, What(op, path), options_.user);
 }
 
 StatusOr<std::vector<std::string>> WebHdfsClient::GetAclEntries(const std::string& path) {

@@ -227,6 +227,10 @@ class WebHdfsClient {
     std::string error;  // transport error, "" when an HTTP answer came
   };
   // A DataNode request streaming its body in and out (see Sink and Source).
+  // The two-step upload of CREATE and APPEND: the NameNode's redirect, then `source`
+  // streamed to the DataNode it names.
+  Status UploadStream(const std::string& method, const std::string& op, const std::string& path,
+                      const std::string& params, const Source& source);
   Reply PerformStream(const std::string& method, const std::string& url, const Sink* sink,
                       const Source* source, bool* stopped);
   // The DataNode URL the NameNode redirects `op` on `path` to; "" with `reply` set when the
