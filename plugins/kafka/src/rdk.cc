@@ -237,17 +237,50 @@ StatusOr<int32_t> Client::PartitionCount(const std::string& topic) {
                        topic);
 }
 
+StatusOr<rd_kafka_t*> Client::Uncommitted() {
+  std::lock_guard<std::mutex> lock(uncommitted_mu_);
+  if (!uncommitted_) {
+    // read_uncommitted: librdkafka's default isolation (read_committed, also on a producer
+    // handle) answers the last stable offset to a watermark query.
+    LIFEBOAT_ASSIGN_OR_RETURN(uncommitted_, MakeHandle(config_, RD_KAFKA_CONSUMER,
+                                                       {{"isolation.level", "read_uncommitted"},
+                                                        {"enable.auto.commit", "false"},
+                                                        {"group.id", "lifeboat-watermarks"}}));
+  }
+  return uncommitted_.get();
+}
+
 StatusOr<std::pair<int64_t, int64_t>> Client::Watermarks(const std::string& topic,
                                                          int32_t partition, bool committed) {
+  rd_kafka_t* rk = rk_.get();
+  if (!committed) {
+    LIFEBOAT_ASSIGN_OR_RETURN(rk, Uncommitted());
+  }
   int64_t low = 0, high = 0;
-  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk_.get(), topic.c_str(), partition,
-                                                             &low, &high, TimeoutMs());
+  rd_kafka_resp_err_t err =
+      rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high, TimeoutMs());
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return ErrorStatus(err, "offsets of " + topic + "/" + std::to_string(partition) +
                                 " on kafka cluster '" + config_.cluster + "'");
   }
-  (void)committed;  // the handle is read_committed: high is the last stable offset
   return std::make_pair(low, high);
+}
+
+Status Client::WaitStable(const std::string& topic, int32_t partition, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    LIFEBOAT_ASSIGN_OR_RETURN(auto end, Watermarks(topic, partition, false));
+    LIFEBOAT_ASSIGN_OR_RETURN(auto stable, Watermarks(topic, partition, true));
+    if (stable.second >= end.second) return OkStatus();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return UnavailableError(topic + "/" + std::to_string(partition) + " on kafka cluster '" +
+                              config_.cluster + "' is not stable after " +
+                              std::to_string(timeout_ms) + " ms: last stable offset " +
+                              std::to_string(stable.second) + ", high watermark " +
+                              std::to_string(end.second) + " (a transaction is still open)");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 StatusOr<std::map<TopicPartition, int64_t>> Client::OffsetsForTime(
@@ -849,24 +882,12 @@ void TxnWriter::Abort() {
 
 StatusOr<std::map<std::string, std::string>> ReadTable(Client& client, const std::string& topic) {
   // The end: the high watermark including open transactions, so that a record committed
-  // behind another writer's open transaction is not missed (the read waits for it). Asked
-  // read_uncommitted: librdkafka's default isolation (read_committed, also on a producer
-  // handle) answers the last stable offset, which lags a just-committed transaction until the
-  // broker has written its markers (commit_transaction returns before that), so verify and
-  // commit right after a transfer read a stale progress record.
-  int64_t low = 0, high = 0;
-  {
-    LIFEBOAT_ASSIGN_OR_RETURN(KafkaHandle rk, MakeHandle(client.config(), RD_KAFKA_CONSUMER,
-                                                         {{"isolation.level", "read_uncommitted"},
-                                                          {"group.id", "lifeboat-watermarks"}}));
-    rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), 0, &low, &high,
-                                         static_cast<int>(client.config().timeout_seconds * 1000));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return ErrorStatus(err, "reading the state topic " + topic + " of kafka cluster '" +
-                                  client.config().cluster + "'");
-    }
-  }
+  // behind another writer's open transaction is not missed (the read waits for it). Not the
+  // last stable offset, which lags a just-committed transaction until the broker has written
+  // its markers (commit_transaction returns before that), so verify and commit right after a
+  // transfer would read a stale progress record.
+  LIFEBOAT_ASSIGN_OR_RETURN(auto wm, client.Watermarks(topic, 0, false));
+  const int64_t low = wm.first, high = wm.second;
   std::map<std::string, std::string> table;
   LIFEBOAT_ASSIGN_OR_RETURN(std::unique_ptr<Reader> r,
                             Reader::Open(client.config(), topic, 0, low, high));

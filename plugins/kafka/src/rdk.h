@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -88,9 +89,14 @@ class Client {
   // Partition count of `topic`; NOT_FOUND when it does not exist.
   StatusOr<int32_t> PartitionCount(const std::string& topic);
   // [low, high) of a partition. With `committed`, high is the last stable offset (records
-  // of open transactions excluded).
+  // of open transactions excluded; it lags a just-committed transaction until the broker has
+  // written its markers); without, high is the high watermark (every record appended).
   StatusOr<std::pair<int64_t, int64_t>> Watermarks(const std::string& topic, int32_t partition,
                                                    bool committed);
+  // Waits until the partition's last stable offset reaches its high watermark, i.e. until
+  // every transaction on it is decided and its markers are written (commit_transaction
+  // returns before that). DEADLINE_EXCEEDED after `timeout_ms`, naming the two offsets.
+  Status WaitStable(const std::string& topic, int32_t partition, int timeout_ms);
   // The earliest offset whose timestamp is >= `timestamp_ms` per partition, -1 when none.
   StatusOr<std::map<TopicPartition, int64_t>> OffsetsForTime(
       const std::vector<TopicPartition>& partitions, int64_t timestamp_ms);
@@ -123,9 +129,13 @@ class Client {
  private:
   Client(Config config, KafkaHandle rk) : config_(std::move(config)), rk_(std::move(rk)) {}
   int TimeoutMs() const { return static_cast<int>(config_.timeout_seconds * 1000); }
+  // The read_uncommitted handle for high watermarks, made on first use.
+  StatusOr<rd_kafka_t*> Uncommitted();
 
   Config config_;
-  KafkaHandle rk_;
+  KafkaHandle rk_;  // read_committed: watermark queries answer the last stable offset
+  std::mutex uncommitted_mu_;
+  KafkaHandle uncommitted_;  // guarded by uncommitted_mu_ until set
 };
 
 // Makes a librdkafka handle of `type` with the connection properties of `config` plus

@@ -287,6 +287,11 @@ class KafkaConformanceRig : public testing::ConformanceRig {
     ASSERT_TRUE((*w)->Flush().ok());
     Status s = (*w)->Commit();
     ASSERT_TRUE(s.ok()) << s.ToString();
+    // CaptureSource reads up to the last stable offset, which lags the commit until the
+    // broker has written the markers: a capture right after Populate saw "gone" empty while
+    // the cut, a moment later, held its records (RoundTrip failed once in CI that way).
+    s = src_->WaitStable(prefix_ + name, partition, 20000);
+    ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
   // Partitions of the topics named `match`*, keyed by name minus `strip`, as

@@ -165,6 +165,10 @@ class KafkaRigTest : public ::testing::Test {
         ASSERT_TRUE(s.ok()) << s.ToString();
       }
     }
+    // ReadAll reads up to the last stable offset, which lags the last commit until the
+    // broker has written its markers.
+    Status s = (cluster == "primary" ? *src_ : *dst_).WaitStable(topic, partition, 20000);
+    ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
   // Every committed record of topic/partition from `from` on.
@@ -646,6 +650,35 @@ TEST_F(KafkaRigTest, StateTableSeesATransactionJustCommitted) {
     if ((*read)["progress"] != std::to_string(i)) ++stale;
   }
   EXPECT_EQ(stale, 0) << "reads right after a commit missed the committed record";
+}
+
+// Watermarks(committed = false) ignored its flag and answered the last stable offset, so
+// the plugin's "is there anything in this partition" checks and WaitStable could not see
+// records of an open transaction.
+TEST_F(KafkaRigTest, WatermarksTellTheHighWatermarkFromTheLastStableOffset) {
+  const std::string topic = prefix_ + "open";
+  CreateTopic(*src_, topic, 1);
+  Produce("primary", topic, 0, MakeRecords(3, 0));
+  auto before = src_->Watermarks(topic, 0, false);  // 3 records and the commit marker
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  auto w = TxnWriter::Open(ParsedConfig("primary"), "test-" + topic + "-open");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_TRUE((*w)->Begin().ok());
+  for (const auto& r : MakeRecords(5, 100)) ASSERT_TRUE((*w)->Produce(topic, 0, r).ok());
+  ASSERT_TRUE((*w)->Flush().ok());
+  auto stable = src_->Watermarks(topic, 0, true);
+  auto end = src_->Watermarks(topic, 0, false);
+  ASSERT_TRUE(stable.ok()) << stable.status().ToString();
+  ASSERT_TRUE(end.ok()) << end.status().ToString();
+  EXPECT_EQ(stable->second, before->second) << "the open transaction's records are not stable";
+  EXPECT_EQ(end->second, before->second + 5)
+      << "the high watermark counts the open transaction's records";
+  Status waited = src_->WaitStable(topic, 0, 500);
+  EXPECT_EQ(waited.code(), Code::kUnavailable) << waited.ToString();
+  ASSERT_TRUE((*w)->Commit().ok());
+  waited = src_->WaitStable(topic, 0, 20000);
+  EXPECT_TRUE(waited.ok()) << waited.ToString();
+  EXPECT_EQ(ReadAll("primary", topic, 0).size(), 8u);  // records, markers not counted
 }
 
 TEST_F(KafkaRigTest, FenceRefusesOrdinaryProducersAndUnfenceLifts) {
