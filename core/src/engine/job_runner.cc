@@ -222,9 +222,15 @@ class Engine::JobRunner {
     job_.set_error(s.ToString());
     if (job_.kind() != v1::JOB_BACKUP || rp_.id().empty()) return;
     if (job_.state() == v1::JOB_PARKED) return;  // an operator may fix and resume it
-    // Abandoned: drop what was made so far on both sides, so that nothing is orphaned.
-    CleanUpAbandonedPoint();
-    rp_.set_state(v1::RP_FAILED);
+    if (rp_.state() == v1::RP_COMMITTED) {
+      // Failed or cancelled after the commit (releasing cuts, retention): the point is whole
+      // and visible, and stays; what was left undone is retried by the next backup.
+      Note("restore point " + rp_.id() + " was committed before this and stays");
+    } else {
+      // Abandoned: drop what was made so far on both sides, so that nothing is orphaned.
+      CleanUpAbandonedPoint();
+      rp_.set_state(v1::RP_FAILED);
+    }
     (void)e_.RecordEvent("critical", job_.service(), "job_failed",
                          "job " + job_.id() + " " + s.ToString());
   }
@@ -254,7 +260,11 @@ class Engine::JobRunner {
         rel.mutable_snapshot()->ParseFromString(m.snapshot());
         auto r =
             (*source)->Invoke<pb::ReleaseResponse>(m.data_set().component(), LB_OP_RELEASE, rel);
-        if (!r.ok()) Note("could not release " + Name(m.data_set()) + ": " + r.status().ToString());
+        if (r.ok()) {
+          rp_.mutable_members(i)->set_source_released(true);
+        } else {
+          Note("could not release " + Name(m.data_set()) + ": " + r.status().ToString());
+        }
       }
       if (target.ok()) {
         pb::ExpireRequest ex;
@@ -780,32 +790,118 @@ class Engine::JobRunner {
     }
   }
 
-  Status Expire(const v1::Policy& policy) {
-    SyncSecurity(policy);
-    // The source-side snapshots are no longer needed.
+  // Whether the plugin of `component` on `agent` plans from the base point's cut on the
+  // source (CAP_DIFF_FROM_BASE_CUT), so that the newest committed cut must be kept.
+  StatusOr<bool> KeepsBaseCut(Agent* agent, const std::string& component) {
+    LIFEBOAT_ASSIGN_OR_RETURN(pb::PluginDescriptor d, agent->Describe(component));
+    return std::find(d.capabilities().begin(), d.capabilities().end(),
+                     pb::CAP_DIFF_FROM_BASE_CUT) != d.capabilities().end();
+  }
+
+  // Releases member `i` of `point` on `agent`, its source. OK also when the plugin has no
+  // release or the cut is gone already.
+  Status ReleaseCut(Agent* agent, const v1::RestorePoint& point, int i) {
+    const v1::Member& m = point.members(i);
+    pb::ReleaseRequest req;
+    req.set_op_id("release-" + point.id() + "-" + std::to_string(i));
+    req.mutable_snapshot()->ParseFromString(m.snapshot());
+    auto r = Call<pb::ReleaseResponse>(agent, m.data_set().component(), LB_OP_RELEASE, req,
+                                       Options());
+    if (r.ok() || r.status().code() == Code::kUnimplemented ||
+        r.status().code() == Code::kNotFound) {
+      return OkStatus();
+    }
+    return r.status().WithContext("release " + Name(m.data_set()) + " of " + point.id() + " on " +
+                                  point.source_cluster());
+  }
+
+  // The cuts on the source once this point has committed. A plugin that diffs from the base's
+  // cut (CAP_DIFF_FROM_BASE_CUT: HDFS) keeps this point's cut as the base of the next backup
+  // in this direction, and the cuts of older points of the service are released now that a
+  // newer one has committed on their target; other plugins' cuts are released at once. A cut
+  // of an older point whose source cannot be reached now is left for the next backup (its
+  // member stays unreleased), never allowed to fail this one.
+  Status ReleaseCuts() {
     for (int i = 0; i < rp_.members_size(); ++i) {
       const v1::Member& m = rp_.members(i);
-      pb::ReleaseRequest req;
-      req.set_op_id("release-" + rp_.id() + "-" + std::to_string(i));
-      req.mutable_snapshot()->ParseFromString(m.snapshot());
-      auto r = Call<pb::ReleaseResponse>(source_, m.data_set().component(), LB_OP_RELEASE, req,
-                                         Options());
-      if (!r.ok() && r.status().code() != Code::kUnimplemented) {
-        return r.status().WithContext("release " + Name(m.data_set()));
+      if (m.snapshot().empty() || m.source_released()) continue;
+      StatusOr<bool> keep = KeepsBaseCut(source_, m.data_set().component());
+      Status s = !keep.ok() ? keep.status() : *keep ? OkStatus() : ReleaseCut(source_, rp_, i);
+      if (s.code() == Code::kCancelled) return s;
+      if (!s.ok()) {
+        Note("the cut of " + Name(m.data_set()) + " stays on " + rp_.source_cluster() +
+             " until the next backup: " + s.ToString());
+        continue;
+      }
+      if (!*keep) rp_.mutable_members(i)->set_source_released(true);
+    }
+    LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
+
+    LIFEBOAT_ASSIGN_OR_RETURN(auto points, e_.RestorePoints(service_.name()));
+    std::map<std::string, std::string> newest;  // target cluster -> newest committed point
+    for (const auto& p : points) {
+      if (p.state() != v1::RP_COMMITTED) continue;
+      std::string& n = newest[p.target_cluster()];
+      if (p.id() > n) n = p.id();
+    }
+    for (v1::RestorePoint p : points) {
+      if (p.id() == rp_.id() || newest[p.target_cluster()] == p.id()) continue;
+      if (p.state() != v1::RP_COMMITTED && p.state() != v1::RP_EXPIRED) continue;
+      bool changed = false;
+      for (int i = 0; i < p.members_size(); ++i) {
+        const v1::Member& m = p.members(i);
+        if (m.snapshot().empty() || m.source_released()) continue;
+        auto agent = e_.AgentFor(p.source_cluster());
+        Status s = agent.ok() ? ReleaseCut(*agent, p, i) : agent.status();
+        if (s.code() == Code::kCancelled) return s;
+        if (!s.ok()) {
+          Note("the cut of " + Name(m.data_set()) + " for " + p.id() + " stays on " +
+               p.source_cluster() + " until the next backup: " + s.ToString());
+          continue;
+        }
+        p.mutable_members(i)->set_source_released(true);
+        changed = true;
+        Note("released the cut of " + Name(m.data_set()) + " for " + p.id() + " on " +
+             p.source_cluster() + " (superseded by " + rp_.id() + ")");
+      }
+      if (changed) {
+        StateStore::Batch batch;
+        batch.Put(Kind::kRestorePoints, Key(p.service(), p.id()), p);
+        LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true, &batch));
       }
     }
+    return OkStatus();
+  }
+
+  Status Expire(const v1::Policy& policy) {
+    SyncSecurity(policy);
+    LIFEBOAT_RETURN_IF_ERROR(ReleaseCuts());
     LIFEBOAT_ASSIGN_OR_RETURN(auto victims, RetentionVictims(policy));
     for (v1::RestorePoint victim : victims) {
+      Status failed;
       for (int i = 0; i < victim.members_size(); ++i) {
         const v1::Member& m = victim.members(i);
         pb::ExpireRequest req;
         req.set_op_id("expire-" + victim.id() + "-" + std::to_string(i));
         *req.mutable_data_set() = ToPlugin(m.data_set());
         req.add_restore_point_ids(victim.id());
-        LIFEBOAT_ASSIGN_OR_RETURN(Agent * holder, e_.AgentFor(victim.target_cluster()));
-        auto r = Call<pb::ExpireResponse>(holder, m.data_set().component(), LB_OP_EXPIRE, req,
-                                          Options());
-        if (!r.ok()) return r.status().WithContext("expire " + victim.id());
+        auto holder = e_.AgentFor(victim.target_cluster());
+        auto r = holder.ok() ? Call<pb::ExpireResponse>(*holder, m.data_set().component(),
+                                                        LB_OP_EXPIRE, req, Options())
+                             : StatusOr<pb::ExpireResponse>(holder.status());
+        if (!r.ok()) {
+          if (r.status().code() == Code::kCancelled) return r.status();
+          failed = r.status().WithContext("expire " + Name(m.data_set()) + " of " + victim.id() +
+                                          " on " + victim.target_cluster());
+          break;
+        }
+      }
+      if (!failed.ok()) {
+        // The point stays committed and the next backup's retention tries again.
+        Note(failed.ToString() + "; retention tries again after the next backup");
+        (void)e_.RecordEvent("warning", job_.service(), "expire_failed",
+                             "job " + job_.id() + ": " + failed.ToString());
+        continue;
       }
       victim.set_state(v1::RP_EXPIRED);
       StateStore::Batch batch;

@@ -69,6 +69,9 @@ v1::PluginDescriptor HdfsPlugin::Describe() {
       "followed; incremental transfers from snapshot diffs, streamed DataNode to DataNode.");
   // The data path (data_path.cc).
   d.add_capabilities(v1::CAP_INCREMENTAL);
+  // The incremental is a snapshot diff from the base's snapshot on the source: the engine
+  // keeps the newest committed point's snapshot until a newer point commits.
+  d.add_capabilities(v1::CAP_DIFF_FROM_BASE_CUT);
   d.add_capabilities(v1::CAP_RESUMABLE_TRANSFER);
   d.add_capabilities(v1::CAP_DIGEST_VERIFY);
   d.add_capabilities(v1::CAP_RESTORE);

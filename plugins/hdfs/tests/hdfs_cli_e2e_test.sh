@@ -84,19 +84,20 @@ printf 'line 2\n' | curl -sf -X POST -T - "$(curl -s -i -X POST \
 lb run svc-hourly >"$work/run2.log" 2>&1 || fail "the incremental run failed: $(tail -5 "$work/run2.log")"
 [ "$(get "$nn2" "$dir/a/uno.txt")" = "one" ] || fail "the rename did not reach the secondary"
 [ "$(get "$nn2" "$dir/log.txt")" = "$(printf 'line 1\nline 2')" ] || fail "the append did not reach the secondary"
-# The engine releases the source's cut after each backup (today), so the base may be gone
-# on the source: then the run is a full comparison and the job says why; otherwise it is
-# an incremental of the change alone.
+# The plugin plans from the base's snapshot (CAP_DIFF_FROM_BASE_CUT), so the engine keeps the
+# newest committed point's cut on the primary: the second run is an incremental of the change
+# alone (the engine used to release every cut, and each run after the first was a full
+# comparison), and it releases the first point's snapshot now that a newer one is committed.
 lb --output json jobs list | json '
 j = d[-1]
 assert j["state"] == "JOB_SUCCEEDED", j
 total = int(j.get("bytes_total", j.get("bytesTotal", 0)))
-full = [l for l in j.get("log", []) if "full copy" in l]
-if full:
-    assert "gone on the source" in full[0], full
-    assert total == 17, "the full comparison planned %d bytes, wanted 17 (log.txt, uno.txt)" % total
-else:
-    assert total == 14, "the incremental planned %d bytes, wanted 14 (log.txt; the rename moves nothing)" % total'
+assert not [l for l in j.get("log", []) if "full copy" in l], j.get("log")
+assert total == 14, "the incremental planned %d bytes, wanted 14 (log.txt; the rename moves nothing)" % total'
+snaps="$(op GET "$nn1" "$dir" GETSNAPSHOTLIST "" |
+  python3 -c "import json,sys; print(' '.join(sorted(x['fullPath'].rsplit('/',1)[1] for x in json.load(sys.stdin)['SnapshotList'])))")"
+rp2="$(lb --output json jobs list | json 'print(d[-1].get("restore_point_id", d[-1].get("restorePointId")))')"
+[ "$snaps" = "lifeboat-$rp2" ] || fail "the primary holds snapshots '$snaps', wanted only lifeboat-$rp2"
 
 # 2. Someone writes on the secondary: the next run refuses and says what to do.
 put "$nn2" "$dir/intruder.txt" "not from the primary"

@@ -1072,5 +1072,150 @@ TEST_F(EngineTest, EachJobSyncsOwnersAndModesWithTheNameMap) {
   EXPECT_NE(log.find("security of localfs:/warehouse/sales"), std::string::npos) << log;
 }
 
+
+// A primary agent that may declare CAP_DIFF_FROM_BASE_CUT for its plugins (as the hdfs plugin
+// does) and may lose the connection exactly when the engine releases a cut (a fake: it wraps
+// the real local agent, whose localfs does the work).
+class CutReleaseAgentFake : public Agent {
+ public:
+  CutReleaseAgentFake(std::unique_ptr<Agent> real, bool keeps_base_cut,
+                      const std::atomic<bool>& release_lost, std::atomic<int>& releases)
+      : real_(std::move(real)),
+        keeps_base_cut_(keeps_base_cut),
+        release_lost_(release_lost),
+        releases_(releases) {}
+  const std::string& cluster() const override { return real_->cluster(); }
+  Status Call(const std::string& component, lb_op op, const std::string& request,
+              std::string* response, const CallOptions& opts) override {
+    if (op == LB_OP_RELEASE) {
+      if (release_lost_) return UnavailableError("agent of " + cluster() + " does not answer");
+      ++releases_;
+    }
+    return real_->Call(component, op, request, response, opts);
+  }
+  StatusOr<lifeboat::v1::PluginConfig> PeerConfig(const std::string& c) override {
+    return real_->PeerConfig(c);
+  }
+  StatusOr<lifeboat::v1::PluginDescriptor> Describe(const std::string& c) override {
+    auto d = real_->Describe(c);
+    if (d.ok() && keeps_base_cut_) d->add_capabilities(lifeboat::v1::CAP_DIFF_FROM_BASE_CUT);
+    return d;
+  }
+  StatusOr<int64_t> ClockNow() override { return real_->ClockNow(); }
+
+ private:
+  std::unique_ptr<Agent> real_;
+  bool keeps_base_cut_;
+  const std::atomic<bool>& release_lost_;
+  std::atomic<int>& releases_;
+};
+
+class CutReleaseTest : public EngineTest {
+ protected:
+  void Open(bool keeps_base_cut) {
+    make_agent_ = [this, keeps_base_cut](
+                      const v1::Cluster& c,
+                      const PluginHost& host) -> StatusOr<std::unique_ptr<Agent>> {
+      auto real = std::make_unique<LocalAgent>(host, c);
+      if (c.name() != "primary") return std::unique_ptr<Agent>(std::move(real));
+      return std::unique_ptr<Agent>(std::make_unique<CutReleaseAgentFake>(
+          std::move(real), keeps_base_cut, release_lost_, releases_));
+    };
+    ASSERT_TRUE(OpenEngine().ok());
+    ASSERT_TRUE(engine_->Apply(Config(), "test").ok());
+  }
+
+  // The restore points whose cuts localfs still holds on the primary (either data set).
+  std::set<std::string> CutsOnThePrimary() const {
+    std::set<std::string> out;
+    const fs::path dir = base_ / "primary" / ".lifeboat" / "snapshots";
+    if (!fs::exists(dir)) return out;
+    for (const auto& key : fs::directory_iterator(dir)) {
+      for (const auto& cut : fs::directory_iterator(key.path())) {
+        const std::string name = cut.path().filename().string();
+        if (name.rfind("rp-", 0) == 0) out.insert(name);
+      }
+    }
+    return out;
+  }
+
+  std::atomic<bool> release_lost_{false};
+  std::atomic<int> releases_{0};
+};
+
+// A plugin that plans from the base's cut (hdfs: a snapshot diff) needs the newest committed
+// point's cut on the source for the next backup; the engine used to release every cut right
+// after its commit, so every HDFS backup after the first was a full comparison.
+TEST_F(CutReleaseTest, TheNewestCommittedCutIsKeptForAPluginThatDiffsFromIt) {
+  Open(/*keeps_base_cut=*/true);
+  std::string rp1 = Backup();
+  ASSERT_FALSE(rp1.empty());
+  EXPECT_EQ(CutsOnThePrimary(), std::set<std::string>{rp1});
+  EXPECT_EQ(releases_, 0);
+
+  Write(Sales() / "orders.csv", "id,amount\n1,10\n2,20\n");
+  std::string rp2 = Backup();
+  ASSERT_FALSE(rp2.empty());
+  EXPECT_EQ(CutsOnThePrimary(), std::set<std::string>{rp2}) << "rp1's cut is superseded";
+  auto p1 = engine_->GetRestorePoint("sales", rp1);
+  auto p2 = engine_->GetRestorePoint("sales", rp2);
+  ASSERT_TRUE(p1.ok() && p2.ok());
+  EXPECT_EQ(p2->base_restore_point_id(), rp1);
+  for (const auto& m : p1->members()) EXPECT_TRUE(m.source_released()) << m.data_set().selector();
+  for (const auto& m : p2->members()) EXPECT_FALSE(m.source_released()) << m.data_set().selector();
+}
+
+TEST_F(CutReleaseTest, OtherPluginsCutsAreReleasedAtTheirCommit) {
+  Open(/*keeps_base_cut=*/false);
+  std::string rp1 = Backup();
+  ASSERT_FALSE(rp1.empty());
+  EXPECT_TRUE(CutsOnThePrimary().empty());
+  auto p1 = engine_->GetRestorePoint("sales", rp1);
+  ASSERT_TRUE(p1.ok());
+  for (const auto& m : p1->members()) EXPECT_TRUE(m.source_released()) << m.data_set().selector();
+}
+
+// The primary lost just after a commit, before its cut was released: the release failed, the
+// job failed, and the failure path treated the committed point as abandoned — it expired the
+// newest restore point on the secondary, the one a failover needs.
+TEST_F(CutReleaseTest, ACommittedPointSurvivesAPrimaryLostBeforeItsCutIsReleased) {
+  Open(/*keeps_base_cut=*/false);
+  auto sales_1 = CaptureTree(Sales());
+  release_lost_ = true;
+  auto id = engine_->StartBackup("sales-hourly", "manual", "test");
+  ASSERT_TRUE(id.ok());
+  Status s = engine_->RunJob(*id);
+  EXPECT_TRUE(s.ok()) << "the point is committed; the cut is released later: " << s.ToString();
+  auto job = engine_->GetJob(*id);
+  ASSERT_TRUE(job.ok());
+  const std::string rp1 = job->restore_point_id();
+  auto p1 = engine_->GetRestorePoint("sales", rp1);
+  ASSERT_TRUE(p1.ok());
+  EXPECT_EQ(p1->state(), v1::RP_COMMITTED);
+  EXPECT_EQ(CutsOnThePrimary(), std::set<std::string>{rp1}) << "left for the next backup";
+  std::string log;
+  for (const auto& line : job->log()) log += line + "\n";
+  EXPECT_NE(log.find("stays on primary until the next backup"), std::string::npos) << log;
+
+  // The point restores whole.
+  v1::RestoreSpec spec;
+  spec.set_restore_point_id(rp1);
+  spec.set_destination("/check");
+  auto restore = engine_->StartRestore("sales", spec, "test");
+  ASSERT_TRUE(restore.ok());
+  ASSERT_TRUE(engine_->RunJob(*restore).ok());
+  EXPECT_EQ(CaptureTree(base_ / "secondary" / "check" / "warehouse" / "sales"), sales_1);
+
+  // The primary answers again: the next backup releases what was left, and its own cut.
+  release_lost_ = false;
+  std::string rp2 = Backup();
+  ASSERT_FALSE(rp2.empty());
+  EXPECT_TRUE(CutsOnThePrimary().empty());
+  p1 = engine_->GetRestorePoint("sales", rp1);
+  ASSERT_TRUE(p1.ok());
+  EXPECT_EQ(p1->state(), v1::RP_COMMITTED);
+  for (const auto& m : p1->members()) EXPECT_TRUE(m.source_released()) << m.data_set().selector();
+}
+
 }  // namespace
 }  // namespace lifeboat::core
