@@ -110,7 +110,9 @@ StatusOr<Resolution> EndpointResolver::Resolve(const std::string& service) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(service);
-    if (it != cache_.end() && now - it->second.fetched < options_.ttl) return it->second.answer;
+    if (it != cache_.end() && !it->second.invalidated && now - it->second.fetched < options_.ttl) {
+      return it->second.answer;
+    }
   }
   StatusOr<Resolution> fetched = Fetch(service);
   std::lock_guard<std::mutex> lock(mu_);
@@ -129,7 +131,7 @@ StatusOr<Resolution> EndpointResolver::Resolve(const std::string& service) {
     kept.stale = true;
     return kept;
   }
-  cache_[service] = Cached{*fetched, now};
+  cache_[service] = Cached{*fetched, now, false};
   return *fetched;
 }
 
@@ -146,7 +148,9 @@ StatusOr<std::string> EndpointResolver::Address(const std::string& service,
 void EndpointResolver::Invalidate(const std::string& service) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = cache_.find(service);
-  if (it != cache_.end()) it->second.fetched = std::chrono::steady_clock::time_point();
+  // A flag, not a zero fetch time: steady_clock counts from boot, so in a machine's first
+  // `ttl` a zero time still looked fresh and Invalidate did nothing.
+  if (it != cache_.end()) it->second.invalidated = true;
 }
 
 }  // namespace lifeboat::client

@@ -374,10 +374,32 @@ class Engine::JobRunner {
     }
     // The base: the newest committed point of the service on this job's target.
     LIFEBOAT_ASSIGN_OR_RETURN(auto points, e_.RestorePoints(service_.name()));
+    const v1::RestorePoint* newest = nullptr;
     for (const auto& p : points) {
-      if (p.state() == v1::RP_COMMITTED && p.target_cluster() == target_cluster_ &&
-          p.id() > rp.base_restore_point_id()) {
+      if (p.state() != v1::RP_COMMITTED) continue;
+      if (p.target_cluster() == target_cluster_ && p.id() > rp.base_restore_point_id()) {
         rp.set_base_restore_point_id(p.id());
+      }
+      if (newest == nullptr || p.id() > newest->id()) newest = &p;
+    }
+    // A plugin that diffs from the base's cut (CAP_DIFF_FROM_BASE_CUT) may build on a newer
+    // point that went the other way — the last backup of a failback: this job's target still
+    // holds that point's cut (the newest point's cut is kept) and this job's source holds it
+    // committed. Its plan refuses, loudly, when the target changed since that cut (after an
+    // unplanned failover: writes the old primary took after the last point).
+    const bool reverse = newest != nullptr && newest->id() > rp.base_restore_point_id() &&
+                         newest->source_cluster() == target_cluster_ &&
+                         newest->target_cluster() == source_cluster_;
+    for (auto& m : *rp.mutable_members()) {
+      m.set_base_restore_point_id(rp.base_restore_point_id());
+      if (!reverse) continue;
+      LIFEBOAT_ASSIGN_OR_RETURN(bool keeps, KeepsBaseCut(source_, m.data_set().component()));
+      for (const auto& held : newest->members()) {
+        if (keeps && held.data_set().component() == m.data_set().component() &&
+            held.data_set().selector() == m.data_set().selector() && !held.snapshot().empty() &&
+            !held.source_released()) {
+          m.set_base_restore_point_id(newest->id());
+        }
       }
     }
     LIFEBOAT_ASSIGN_OR_RETURN(uint64_t seq, e_.store_->NextSequence("restore_point"));
@@ -570,12 +592,16 @@ class Engine::JobRunner {
       req.set_op_id("plan-" + rp_.id() + "-" + std::to_string(i));
       LIFEBOAT_ASSIGN_OR_RETURN(*req.mutable_source(), MakePeer(source_, m.data_set().component()));
       req.mutable_snapshot()->ParseFromString(m.snapshot());
-      req.set_base_restore_point_id(rp_.base_restore_point_id());
+      req.set_base_restore_point_id(BaseOf(m));
       req.set_force_full(job_.force_full());
       auto plan = Call<pb::PlanTransferResponse>(target_, m.data_set().component(),
                                                  LB_OP_PLAN_TRANSFER, req, PeerOptions(source_));
       if (!plan.ok()) return plan.status().WithContext("plan " + Name(m.data_set()));
-      if (!rp_.base_restore_point_id().empty() && !plan->incremental()) {
+      if (!BaseOf(m).empty() && BaseOf(m) != rp_.base_restore_point_id()) {
+        Note(Name(m.data_set()) + " builds on " + BaseOf(m) + ", the point " + target_cluster_ +
+             " sent to " + source_cluster_ + " last (its cut is still on " + target_cluster_ + ")");
+      }
+      if (!BaseOf(m).empty() && !plan->incremental()) {
         Note("full copy of " + Name(m.data_set()) + ": " + plan->full_reason());
         (void)e_.RecordEvent("warning", job_.service(), "full_copy",
                              Name(m.data_set()) + ": " + plan->full_reason());
@@ -733,12 +759,11 @@ class Engine::JobRunner {
         pb::CommitRequest req;
         req.set_op_id("commit-" + rp_.id() + "-" + std::to_string(i));
         req.mutable_snapshot()->ParseFromString(m.snapshot());
-        req.set_base_restore_point_id(rp_.base_restore_point_id());
+        req.set_base_restore_point_id(BaseOf(m));
         auto r = Call<pb::CommitResponse>(target_, m.data_set().component(), LB_OP_COMMIT, req,
                                           Options());
         if (!r.ok()) return r.status().WithContext("commit " + Name(m.data_set()));
         rp_.mutable_members(i)->set_committed(true);
-        rp_.mutable_members(i)->set_base_restore_point_id(rp_.base_restore_point_id());
         LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
       }
     }
@@ -790,6 +815,13 @@ class Engine::JobRunner {
     }
   }
 
+  // The point member `m` builds on: its own base (set when the point was made), or the
+  // point's for a point recorded before members had one.
+  const std::string& BaseOf(const v1::Member& m) const {
+    return m.base_restore_point_id().empty() ? rp_.base_restore_point_id()
+                                             : m.base_restore_point_id();
+  }
+
   // Whether the plugin of `component` on `agent` plans from the base point's cut on the
   // source (CAP_DIFF_FROM_BASE_CUT), so that the newest committed cut must be kept.
   StatusOr<bool> KeepsBaseCut(Agent* agent, const std::string& component) {
@@ -805,8 +837,8 @@ class Engine::JobRunner {
     pb::ReleaseRequest req;
     req.set_op_id("release-" + point.id() + "-" + std::to_string(i));
     req.mutable_snapshot()->ParseFromString(m.snapshot());
-    auto r = Call<pb::ReleaseResponse>(agent, m.data_set().component(), LB_OP_RELEASE, req,
-                                       Options());
+    auto r =
+        Call<pb::ReleaseResponse>(agent, m.data_set().component(), LB_OP_RELEASE, req, Options());
     if (r.ok() || r.status().code() == Code::kUnimplemented ||
         r.status().code() == Code::kNotFound) {
       return OkStatus();
@@ -816,11 +848,11 @@ class Engine::JobRunner {
   }
 
   // The cuts on the source once this point has committed. A plugin that diffs from the base's
-  // cut (CAP_DIFF_FROM_BASE_CUT: HDFS) keeps this point's cut as the base of the next backup
-  // in this direction, and the cuts of older points of the service are released now that a
-  // newer one has committed on their target; other plugins' cuts are released at once. A cut
-  // of an older point whose source cannot be reached now is left for the next backup (its
-  // member stays unreleased), never allowed to fail this one.
+  // cut (CAP_DIFF_FROM_BASE_CUT: HDFS) keeps this point's cut — the base of the next backup in
+  // this direction, or, after a failback, in the other — and the cuts of every older point of
+  // the service are released now that a newer one has committed; other plugins' cuts are
+  // released at once. A cut whose source cannot be reached now is left for the next backup
+  // (its member stays unreleased), never allowed to fail this one.
   Status ReleaseCuts() {
     for (int i = 0; i < rp_.members_size(); ++i) {
       const v1::Member& m = rp_.members(i);
@@ -838,14 +870,8 @@ class Engine::JobRunner {
     LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
 
     LIFEBOAT_ASSIGN_OR_RETURN(auto points, e_.RestorePoints(service_.name()));
-    std::map<std::string, std::string> newest;  // target cluster -> newest committed point
-    for (const auto& p : points) {
-      if (p.state() != v1::RP_COMMITTED) continue;
-      std::string& n = newest[p.target_cluster()];
-      if (p.id() > n) n = p.id();
-    }
     for (v1::RestorePoint p : points) {
-      if (p.id() == rp_.id() || newest[p.target_cluster()] == p.id()) continue;
+      if (p.id() >= rp_.id()) continue;  // this point, and any newer (none: one job at a time)
       if (p.state() != v1::RP_COMMITTED && p.state() != v1::RP_EXPIRED) continue;
       bool changed = false;
       for (int i = 0; i < p.members_size(); ++i) {

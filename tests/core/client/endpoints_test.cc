@@ -101,7 +101,10 @@ class EndpointResolverTest : public ::testing::Test {
     client::EndpointResolverOptions o;
     o.server_url = control_->Url();
     o.token = token;
-    o.ttl = std::chrono::hours(1);  // only Invalidate() refreshes, so the test decides when
+    // Only Invalidate() refreshes, so the test decides when. Longer than any machine's uptime:
+    // Invalidate used to set a zero fetch time, which steady_clock (counting from boot) still
+    // took as fresh in a machine's first `ttl` — these tests failed on a machine up < 1 h.
+    o.ttl = std::chrono::hours(24 * 365 * 100);
     return o;
   }
 

@@ -1072,7 +1072,6 @@ TEST_F(EngineTest, EachJobSyncsOwnersAndModesWithTheNameMap) {
   EXPECT_NE(log.find("security of localfs:/warehouse/sales"), std::string::npos) << log;
 }
 
-
 // A primary agent that may declare CAP_DIFF_FROM_BASE_CUT for its plugins (as the hdfs plugin
 // does) and may lose the connection exactly when the engine releases a cut (a fake: it wraps
 // the real local agent, whose localfs does the work).
@@ -1117,18 +1116,20 @@ class CutReleaseTest : public EngineTest {
                       const v1::Cluster& c,
                       const PluginHost& host) -> StatusOr<std::unique_ptr<Agent>> {
       auto real = std::make_unique<LocalAgent>(host, c);
-      if (c.name() != "primary") return std::unique_ptr<Agent>(std::move(real));
+      const bool primary = c.name() == "primary";
       return std::unique_ptr<Agent>(std::make_unique<CutReleaseAgentFake>(
-          std::move(real), keeps_base_cut, release_lost_, releases_));
+          std::move(real), keeps_base_cut, primary ? release_lost_ : never_lost_,
+          primary ? releases_ : dr_releases_));
     };
     ASSERT_TRUE(OpenEngine().ok());
     ASSERT_TRUE(engine_->Apply(Config(), "test").ok());
   }
 
   // The restore points whose cuts localfs still holds on the primary (either data set).
-  std::set<std::string> CutsOnThePrimary() const {
+  std::set<std::string> CutsOnThePrimary() const { return CutsOn("primary"); }
+  std::set<std::string> CutsOn(const std::string& root) const {
     std::set<std::string> out;
-    const fs::path dir = base_ / "primary" / ".lifeboat" / "snapshots";
+    const fs::path dir = base_ / root / ".lifeboat" / "snapshots";
     if (!fs::exists(dir)) return out;
     for (const auto& key : fs::directory_iterator(dir)) {
       for (const auto& cut : fs::directory_iterator(key.path())) {
@@ -1140,7 +1141,9 @@ class CutReleaseTest : public EngineTest {
   }
 
   std::atomic<bool> release_lost_{false};
+  std::atomic<bool> never_lost_{false};
   std::atomic<int> releases_{0};
+  std::atomic<int> dr_releases_{0};
 };
 
 // A plugin that plans from the base's cut (hdfs: a snapshot diff) needs the newest committed
@@ -1215,6 +1218,60 @@ TEST_F(CutReleaseTest, ACommittedPointSurvivesAPrimaryLostBeforeItsCutIsReleased
   ASSERT_TRUE(p1.ok());
   EXPECT_EQ(p1->state(), v1::RP_COMMITTED);
   for (const auto& m : p1->members()) EXPECT_TRUE(m.source_released()) << m.data_set().selector();
+}
+
+// After a failback the newest point went dr -> primary, and dr still holds its cut: the next
+// primary -> dr backup of a plugin that diffs from the base's cut builds on that point (both
+// clusters hold it), not on the last primary -> dr point from before the failover, which dr
+// has long changed since (the hdfs plugin would refuse it as "target changed").
+TEST_F(CutReleaseTest, AfterAFailbackTheNextBackupBuildsOnThePointThatCameBack) {
+  Open(/*keeps_base_cut=*/true);
+  std::string rp1 = Backup();
+  ASSERT_FALSE(rp1.empty());
+  v1::SwitchSpec move;
+  move.add_services("sales");
+  auto failover = engine_->StartFailover(move, "admin");
+  ASSERT_TRUE(failover.ok());
+  ASSERT_TRUE(engine_->RunJob(*failover).ok());
+  const fs::path dr_sales = base_ / "secondary" / "warehouse" / "sales";
+  Write(dr_sales / "orders.csv", "id,amount\n1,10\n2,20\n3,30\n");
+
+  // dr -> primary: the first backup in this direction has no point on primary to build on.
+  std::string rp2 = Backup();
+  ASSERT_FALSE(rp2.empty());
+  auto p2 = engine_->GetRestorePoint("sales", rp2);
+  ASSERT_TRUE(p2.ok());
+  EXPECT_EQ(p2->source_cluster(), "dr");
+  EXPECT_EQ(CutsOn("secondary"), std::set<std::string>{rp2});
+  EXPECT_TRUE(CutsOnThePrimary().empty()) << "rp1's cut is superseded by rp2";
+
+  auto failback = engine_->StartFailback(move, "admin");
+  ASSERT_TRUE(failback.ok());
+  Status s = engine_->RunJob(*failback);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(engine_->Roles("sales")->primary_cluster(), "primary");
+  auto points = engine_->RestorePoints("sales");
+  ASSERT_TRUE(points.ok());
+  std::string came_back;  // the failback's final point, dr -> primary
+  for (const auto& p : *points) {
+    if (p.state() == v1::RP_COMMITTED && p.id() > came_back) came_back = p.id();
+  }
+  ASSERT_GT(came_back, rp2);
+  EXPECT_EQ(CutsOn("secondary"), std::set<std::string>{came_back});
+
+  std::string rp5 = Backup();
+  ASSERT_FALSE(rp5.empty());
+  auto p5 = engine_->GetRestorePoint("sales", rp5);
+  ASSERT_TRUE(p5.ok());
+  EXPECT_EQ(p5->target_cluster(), "dr");
+  EXPECT_EQ(p5->base_restore_point_id(), rp1) << "the newest point committed on dr";
+  for (const auto& m : p5->members()) {
+    EXPECT_EQ(m.base_restore_point_id(), came_back) << m.data_set().selector();
+  }
+  EXPECT_EQ(CutsOnThePrimary(), std::set<std::string>{rp5});
+  EXPECT_TRUE(CutsOn("secondary").empty()) << "the point that came back is superseded";
+  auto restored_on_dr = CaptureTree(dr_sales);
+  EXPECT_EQ(restored_on_dr, CaptureTree(Sales()));
 }
 
 }  // namespace

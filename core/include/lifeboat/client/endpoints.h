@@ -63,6 +63,7 @@ class EndpointResolver {
   struct Cached {
     Resolution answer;
     std::chrono::steady_clock::time_point fetched;
+    bool invalidated = false;  // Invalidate(): ask again, whatever the age
   };
   StatusOr<Resolution> Fetch(const std::string& service) const;
 
