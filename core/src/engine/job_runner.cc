@@ -794,6 +794,13 @@ class Engine::JobRunner {
       }
       *req.mutable_source() = *peer;
       *req.mutable_data_set() = ToPlugin(spec);
+      // This point's cut of the data set, still on the source (released after the sync).
+      for (const v1::Member& m : rp_.members()) {
+        if (m.data_set().component() == spec.component() &&
+            m.data_set().selector() == spec.selector() && !m.snapshot().empty()) {
+          req.mutable_snapshot()->ParseFromString(m.snapshot());
+        }
+      }
       req.mutable_user_map()->insert(policy.user_map().begin(), policy.user_map().end());
       req.mutable_group_map()->insert(policy.group_map().begin(), policy.group_map().end());
       auto r = Call<pb::SyncSecurityResponse>(target_, spec.component(), LB_OP_SYNC_SECURITY, req,

@@ -338,6 +338,7 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
   // as it is without the fence (the immutable attribute changes nothing recorded).
   const std::map<std::string, uint32_t> unfenced_modes = FencedOriginalModes(layout_, selector);
   NameCache names;
+  std::map<uint32_t, std::string> named_users, named_groups;
   uint64_t total_bytes = 0;
   std::unordered_map<std::string, DigestCache::Record> records;
   for (CutItem& item : items) {
@@ -364,6 +365,19 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
     }
     e.set_owner(names.User(e.uid()));
     e.set_group(names.Group(e.gid()));
+    named_users[e.uid()] = e.owner();
+    named_groups[e.gid()] = e.group();
+    // Named ACL entries: a peer that reads this manifest through the stream cannot ask this
+    // host's user database what their ids are called.
+    for (const std::string* text : {&e.acl_access(), &e.acl_default()}) {
+      if (text->empty()) continue;
+      StatusOr<Acl> acl = Acl::FromText(*text);
+      if (!acl.ok()) continue;
+      for (const AclEntry& a : acl->entries()) {
+        if (a.tag == AclEntry::kUser) named_users[a.id] = names.User(a.id);
+        if (a.tag == AclEntry::kGroup) named_groups[a.id] = names.Group(a.id);
+      }
+    }
   }
   std::sort(items.begin(), items.end(),
             [](const CutItem& a, const CutItem& b) { return a.entry.path() < b.entry.path(); });
@@ -384,6 +398,12 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
   manifest->mutable_entries()->Reserve(static_cast<int>(items.size()));
   for (CutItem& item : items) *manifest->add_entries() = std::move(item.entry);
   manifest->set_total_bytes(total_bytes);
+  for (const auto& [id, n] : named_users) {
+    if (!n.empty()) (*manifest->mutable_user_names())[id] = n;
+  }
+  for (const auto& [id, n] : named_groups) {
+    if (!n.empty()) (*manifest->mutable_group_names())[id] = n;
+  }
   manifest->set_manifest_digest(ManifestDigest(*manifest));
 
   cache.ReplaceRecords(std::move(records));

@@ -72,7 +72,11 @@ std::optional<uint32_t> LookUpGroup(const std::string& name) {
 // too, and left alone it stands for the same id here.
 class IdTranslator {
  public:
-  IdTranslator(const NameMap& users, const NameMap& groups) : users_(users), groups_(groups) {}
+  // `source_names`: the names the source's host gave the ids (a cut manifest read through
+  // the stream); null when the source tree is on this host and its user database names them.
+  IdTranslator(const NameMap& users, const NameMap& groups,
+               const v1::MemberManifest* source_names = nullptr)
+      : users_(users), groups_(groups), source_names_(source_names) {}
 
   // The uid (or gid, with `group`) here for source id `id`. FAILED_PRECONDITION naming the
   // name, how it was reached and the path when this cluster has no such user or group.
@@ -81,7 +85,7 @@ class IdTranslator {
     auto& cache = group ? group_ids_ : user_ids_;
     auto it = cache.find(id);
     if (it == cache.end()) {
-      std::string source = group ? names_.Group(id) : names_.User(id);
+      std::string source = SourceName(group, id);
       if (source.empty()) source = std::to_string(id);
       const NameMap& map = group ? groups_ : users_;
       auto mapped = map.find(source);
@@ -112,8 +116,16 @@ class IdTranslator {
     bool mapped = false;
     std::optional<uint32_t> id;  // its id here, when it exists
   };
+  std::string SourceName(bool group, uint32_t id) {
+    if (source_names_ == nullptr) return group ? names_.Group(id) : names_.User(id);
+    const auto& names = group ? source_names_->group_names() : source_names_->user_names();
+    auto it = names.find(id);
+    return it == names.end() ? "" : it->second;
+  }
+
   const NameMap& users_;
   const NameMap& groups_;
+  const v1::MemberManifest* source_names_;
   NameCache names_;
   std::map<uint32_t, Resolution> user_ids_;
   std::map<uint32_t, Resolution> group_ids_;
@@ -149,6 +161,53 @@ std::string Octal(uint32_t mode) {
   return buf;
 }
 
+// One item of the source's data set: from a walk of its tree (by path), or from the entries
+// of its cut's manifest (through the peer stream). ACLs are read when first needed.
+struct SourceItem {
+  std::string rel;    // "" for the data set's directory itself
+  struct stat st {};  // st_mode (type and bits), st_uid, st_gid are what counts
+  std::optional<Acl> access, default_acl;  // set up front from a manifest
+};
+
+// The source's items through the peer stream: the cut `ref`'s record, read whole.
+StatusOr<std::vector<SourceItem>> ItemsOfTheCut(const PeerSource& source,
+                                                const v1::SnapshotRef& ref,
+                                                v1::MemberManifest& manifest) {
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string bytes, source.ReadRecord(ref, kItemCut));
+  v1::CutResponse cut;
+  if (!cut.ParseFromString(bytes)) {
+    return DataLossError("the cut record of " + ref.restore_point_id() + " from " + source.where() +
+                         " is not a cut record (" + std::to_string(bytes.size()) + " bytes)");
+  }
+  manifest = std::move(*cut.mutable_manifest());
+  std::vector<SourceItem> items;
+  items.reserve(static_cast<size_t>(manifest.entries_size()));
+  for (const v1::Entry& e : manifest.entries()) {
+    SourceItem item;
+    item.rel = e.path();
+    switch (e.type()) {
+      case v1::ENTRY_DIRECTORY:
+        item.st.st_mode = S_IFDIR;
+        break;
+      case v1::ENTRY_FILE:
+        item.st.st_mode = S_IFREG;
+        break;
+      case v1::ENTRY_SYMLINK:
+        item.st.st_mode = S_IFLNK;
+        break;
+      default:
+        continue;
+    }
+    item.st.st_mode |= e.mode() & 07777;
+    item.st.st_uid = e.uid();
+    item.st.st_gid = e.gid();
+    LIFEBOAT_ASSIGN_OR_RETURN(item.access, Acl::FromText(e.acl_access()));
+    LIFEBOAT_ASSIGN_OR_RETURN(item.default_acl, Acl::FromText(e.acl_default()));
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
 // What one item needs.
 struct SecurityChange {
   std::string rel;
@@ -181,14 +240,22 @@ StatusOr<v1::SyncSecurityResponse> LocalfsPlugin::SyncSecurity(sdk::Call& call,
   }
   StatusOr<PeerSource> source = PeerSource::Open(call, req.source(), config_.peer_access);
   if (!source.ok()) return source.status().WithContext("source configuration");
-  if (!source->by_path()) {
-    // The live data set's owners, modes and ACLs are not a snapshot item; serving them (with
-    // the names resolved on the source's host) is the next step of the peer stream.
-    return UnimplementedError("security sync reads the source's live data set by path, and " +
-                              source->where() +
-                              " is not reachable by path from this host; not supported yet");
+  if (!source->by_path() && !req.has_snapshot()) {
+    // The live data set's owners, modes and ACLs are not an item of the stream; its cut's
+    // manifest is, and the engine names the cut it just committed.
+    return InvalidArgumentError(
+        "security sync reads the source's live data set by path, and " + source->where() +
+            " is not reachable by path from this host; name a cut of the data set on the "
+            "source (snapshot) to sync from its manifest through the peer stream",
+        "snapshot");
   }
-  const Layout& source_layout = source->layout();
+  if (req.has_snapshot() && (req.snapshot().data_set().selector() != req.data_set().selector() ||
+                             req.snapshot().data_set().component() != req.data_set().component())) {
+    return InvalidArgumentError("the snapshot of sync_security is a cut of " +
+                                    DataSetName(req.snapshot().data_set()) + ", not of " +
+                                    DataSetName(req.data_set()),
+                                "snapshot");
+  }
   const std::string& selector = req.data_set().selector();
   const std::string name = DataSetName(req.data_set());
   const std::string key = DataSetKey(selector);
@@ -206,25 +273,40 @@ StatusOr<v1::SyncSecurityResponse> LocalfsPlugin::SyncSecurity(sdk::Call& call,
     LIFEBOAT_RETURN_IF_ERROR(CheckNotFenced(layout_, selector, "sync_security of " + selector));
   }
 
-  const std::string src_dir = source_layout.DataDir(selector);
+  // By path: the live data set. Through the stream: the cut's manifest, which holds every
+  // item but the data set's directory itself (its owner and mode are left as they are).
+  const std::string src_dir = source->by_path()
+                                  ? source->layout().DataDir(selector)
+                                  : source->where() + " cut " + req.snapshot().restore_point_id();
   const std::string dst_dir = layout_.DataDir(selector);
-  struct stat src_root, dst_root;
-  if (::lstat(src_dir.c_str(), &src_root) != 0 || !S_ISDIR(src_root.st_mode)) {
-    return NotFoundError("data set " + name + " has no directory " + src_dir +
-                             " on the source; check the selector and the source's root",
-                         src_dir);
+  struct stat dst_root;
+  std::vector<SourceItem> items;
+  v1::MemberManifest manifest;  // through the stream: the cut's, for the ids' names
+  if (source->by_path()) {
+    struct stat src_root;
+    if (::lstat(src_dir.c_str(), &src_root) != 0 || !S_ISDIR(src_root.st_mode)) {
+      return NotFoundError("data set " + name + " has no directory " + src_dir +
+                               " on the source; check the selector and the source's root",
+                           src_dir);
+    }
+    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<WalkEntry> walked, WalkTree(src_dir));
+    items.reserve(walked.size() + 1);
+    items.push_back(SourceItem{"", src_root, std::nullopt, std::nullopt});
+    for (WalkEntry& w : walked) {
+      items.push_back(SourceItem{std::move(w.rel), w.st, std::nullopt, std::nullopt});
+    }
+  } else {
+    LIFEBOAT_ASSIGN_OR_RETURN(items, ItemsOfTheCut(*source, req.snapshot(), manifest));
   }
   if (::lstat(dst_dir.c_str(), &dst_root) != 0 || !S_ISDIR(dst_root.st_mode)) {
     return NotFoundError("data set " + name + " has no directory " + dst_dir +
                              " on this cluster, so there is nothing to sync; restore it first",
                          dst_dir);
   }
-  LIFEBOAT_ASSIGN_OR_RETURN(std::vector<WalkEntry> walked, WalkTree(src_dir));
-  walked.insert(walked.begin(), WalkEntry{"", src_root});
 
   // Everything is decided before anything changes: an unknown name stops the sync with
   // nothing half done.
-  IdTranslator ids(req.user_map(), req.group_map());
+  IdTranslator ids(req.user_map(), req.group_map(), source->by_path() ? nullptr : &manifest);
   NameCache here;
   auto user_name = [&](uint32_t uid) {
     const std::string& n = here.User(uid);
@@ -243,7 +325,7 @@ StatusOr<v1::SyncSecurityResponse> LocalfsPlugin::SyncSecurity(sdk::Call& call,
   v1::SyncSecurityResponse resp;
   std::vector<SecurityChange> changes;
   size_t seen = 0;
-  for (const WalkEntry& w : walked) {
+  for (SourceItem& w : items) {
     if (++seen % 256 == 0 && call.Cancelled()) {
       return CancelledError("sync_security cancelled before changing anything; run it again");
     }
@@ -283,17 +365,21 @@ StatusOr<v1::SyncSecurityResponse> LocalfsPlugin::SyncSecurity(sdk::Call& call,
         c.mode = true;
         note("mode " + Octal(st.st_mode) + " -> " + Octal(c.mode_bits));
       }
-      LIFEBOAT_ASSIGN_OR_RETURN(Acl src_access, ReadAcl(src, AclKind::kAccess));
-      LIFEBOAT_ASSIGN_OR_RETURN(c.access_acl, TranslateAcl(src_access, ids, "access ACL", shown));
+      if (!w.access) {
+        LIFEBOAT_ASSIGN_OR_RETURN(w.access, ReadAcl(src, AclKind::kAccess));
+      }
+      LIFEBOAT_ASSIGN_OR_RETURN(c.access_acl, TranslateAcl(*w.access, ids, "access ACL", shown));
       LIFEBOAT_ASSIGN_OR_RETURN(Acl dst_access, ReadAcl(dst, AclKind::kAccess));
       if (c.access_acl != dst_access) {
         c.access = true;
         note("access ACL " + acl_text(dst_access) + " -> " + acl_text(c.access_acl));
       }
       if (is_dir) {
-        LIFEBOAT_ASSIGN_OR_RETURN(Acl src_default, ReadAcl(src, AclKind::kDefault));
+        if (!w.default_acl) {
+          LIFEBOAT_ASSIGN_OR_RETURN(w.default_acl, ReadAcl(src, AclKind::kDefault));
+        }
         LIFEBOAT_ASSIGN_OR_RETURN(c.default_acl_value,
-                                  TranslateAcl(src_default, ids, "default ACL", shown));
+                                  TranslateAcl(*w.default_acl, ids, "default ACL", shown));
         LIFEBOAT_ASSIGN_OR_RETURN(Acl dst_default, ReadAcl(dst, AclKind::kDefault));
         if (c.default_acl_value != dst_default) {
           c.default_acl = true;

@@ -2,15 +2,18 @@
 // mutual TLS (the test PKI) and the real localfs plugin with `peer_access: stream`, so that
 // cluster b reads cluster a's snapshot through agent.v1.Read although both roots are on this
 // host. Covers: a transfer and a restore through the stream (digests checked, resume after a
-// cancel), an item outside the snapshot refused, a reader that goes away or cancels
-// mid-stream, a truncated source file, an unreachable peer (UNAVAILABLE naming it), and the
-// embedded mode (the engine's in-process peer_read).
+// cancel), a security sync from the cut's manifest, an item outside the snapshot refused, a reader
+// that goes away or cancels mid-stream, a truncated source file, an unreachable peer (UNAVAILABLE
+// naming it), and the embedded mode (the engine's in-process peer_read).
+#include <acl/libacl.h>
 #include <lifeboat/core/control/agent_service.h>
 #include <lifeboat/core/control/remote_agent.h>
 #include <lifeboat/core/engine.h>
 #include <lifeboat/core/net/server.h>
 #include <lifeboat/core/policy_yaml.h>
 #include <lifeboat/v1/plugin.pb.h>
+#include <sys/acl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -300,6 +303,75 @@ TEST_F(PeerStreamTest, ARestoreOfAPeersPointReadsItThroughTheStream) {
   restore.set_restore_point_id("rp9");
   EXPECT_EQ(c->Invoke<pb::RestoreResponse>("localfs", LB_OP_RESTORE, restore).status().code(),
             Code::kNotFound);
+}
+
+// The ACL of `type` on `path` in libacl's short form with numeric ids.
+std::string AclText(const fs::path& path, acl_type_t type) {
+  acl_t acl = ::acl_get_file(path.c_str(), type);
+  if (acl == nullptr) return "error";
+  char* text = ::acl_to_any_text(acl, nullptr, ',', TEXT_ABBREVIATE | TEXT_NUMERIC_IDS);
+  std::string out = text == nullptr ? "error" : text;
+  ::acl_free(text);
+  ::acl_free(acl);
+  return out;
+}
+
+// The live data set's owners, modes and ACLs are no item of the stream, so a target that
+// reads its source through the stream could not sync them (UNIMPLEMENTED). It now takes them
+// from the cut's manifest, with the ids named as the source's host names them.
+TEST_F(PeerStreamTest, SecuritySyncsFromTheCutsManifestThroughTheStream) {
+  if (::geteuid() != 0) GTEST_SKIP() << "changing owners needs root";
+  const fs::path a_orders = base_ / "a" / "sales" / "orders.csv";
+  ASSERT_EQ(::lchown(a_orders.c_str(), 2, 2), 0);  // bin:bin
+  ASSERT_EQ(::chmod(a_orders.c_str(), 0640), 0);
+  acl_t acl = ::acl_from_text("u::rwx,u:daemon:r-x,g::r-x,m::r-x,o::---");
+  ASSERT_NE(acl, nullptr);
+  ASSERT_EQ(::acl_set_file((base_ / "a" / "sales" / "sub").c_str(), ACL_TYPE_ACCESS, acl), 0);
+  ::acl_free(acl);
+  ASSERT_NO_FATAL_FAILURE(StartBoth());  // the cut records them
+  auto plan = Plan();
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  for (const auto& t : plan->tasks()) ASSERT_TRUE(Transfer(t).ok());
+  pb::CommitRequest commit;
+  commit.set_op_id("commit-rp1-0");
+  *commit.mutable_snapshot() = snapshot_;
+  ASSERT_TRUE(b_->Invoke<pb::CommitResponse>("localfs", LB_OP_COMMIT, commit).ok());
+  pb::RestoreRequest restore;  // b's live copy
+  restore.set_op_id("restore-live");
+  *restore.mutable_data_set() = Sales();
+  restore.set_restore_point_id("rp1");
+  ASSERT_TRUE(b_->Invoke<pb::RestoreResponse>("localfs", LB_OP_RESTORE, restore).ok());
+  // b's copy drifts.
+  const fs::path b_orders = base_ / "b" / "sales" / "orders.csv";
+  const fs::path b_sub = base_ / "b" / "sales" / "sub";
+  ASSERT_EQ(::lchown(b_orders.c_str(), 0, 0), 0);
+  ASSERT_EQ(::chmod(b_orders.c_str(), 0666), 0);
+  ASSERT_EQ(::acl_delete_def_file(b_sub.c_str()), 0);
+  acl = ::acl_from_text("u::rwx,g::r-x,o::r-x");
+  ASSERT_EQ(::acl_set_file(b_sub.c_str(), ACL_TYPE_ACCESS, acl), 0);
+  ::acl_free(acl);
+
+  pb::SyncSecurityRequest sync;
+  sync.set_op_id("security-1");
+  *sync.mutable_source() = peer_;
+  *sync.mutable_data_set() = Sales();
+  (*sync.mutable_user_map())["bin"] = "daemon";  // b knows "bin" as "daemon"
+  // Without a cut to read, the stream has nothing to offer: a clear refusal.
+  auto refused = b_->Invoke<pb::SyncSecurityResponse>("localfs", LB_OP_SYNC_SECURITY, sync);
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("snapshot"), std::string::npos);
+
+  *sync.mutable_snapshot() = snapshot_;
+  auto synced = b_->Invoke<pb::SyncSecurityResponse>("localfs", LB_OP_SYNC_SECURITY, sync);
+  ASSERT_TRUE(synced.ok()) << synced.status().ToString();
+  struct stat st {};
+  ASSERT_EQ(::lstat(b_orders.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 1u) << "bin on a is daemon on b";
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(AclText(b_sub, ACL_TYPE_ACCESS), "u::rwx,u:1:r-x,g::r-x,m::r-x,o::---");
+  std::string changes;
+  for (const auto& c : synced->changes()) changes += c + "\n";
+  EXPECT_NE(changes.find("update orders.csv: owner root -> daemon"), std::string::npos) << changes;
 }
 
 TEST_F(PeerStreamTest, ServesOnlyItemsOfTheSnapshot) {
