@@ -217,6 +217,7 @@ schedule: {cron: "0 3 * * *"}
 rpo: 1d
 retention: {keep: 5}
 bandwidth: 4MB/s
+sync_security: true
 YAML
 
 # ---- lifeboatd, with tokens made before it holds the state directory ----------------------
@@ -351,8 +352,43 @@ cmp -s "$work/a/sales/2026/pushed" "$newest/tree/2026/pushed" ||
   fail "the pushed file did not land in b's newest point"
 grep -qE "push session .* to cluster b .* stopped: [1-9][0-9]* reads" "$work/agent-a.log" ||
   fail "agent a did not push: $(grep -i push "$work/agent-a.log" | tail -n 3)"
+# b holds a live /sales since the first failover, fenced since the failback: the job does not
+# sync security into it (a demoted cluster refuses writes) and says why.
+as viewer -o json jobs list | json '
+j = [j for j in d if j.get("kind") == "JOB_BACKUP"][-1]
+log = j.get("log", [])
+assert any(l.startswith("security of localfs:/sales: not synced: it is fenced on b") for l in log), log
+assert not any("security sync" in l and "failed" in l for l in log), log' ||
+  fail "the push-mode backup into the fenced b did not skip its security sync"
 step "push mode: $cut_note; a backup landed on b through a connection a's agent opened" \
-  "($(grep -oE 'stopped: [0-9]+ reads, [0-9]+ bytes' "$work/agent-a.log" | tail -n 1))"
+  "($(grep -oE 'stopped: [1-9][0-9]* reads, [0-9]+ bytes' "$work/agent-a.log" | tail -n 1))"
+
+# ---- 7. a push-mode failback: the old primary cannot reach the new one's agent ------------
+# A planned failover to b and back with `transfer: push` in force: the failback's replicate
+# steps read b -> a, and b's agent opens the connection to a's (a's route to b is cut).
+if [ "$netns" = 1 ]; then
+  ip -n "$ns_b" route add 10.77.1.2/32 dev "vba$id"
+  ip -n "$ns_a" route del 10.77.2.2/32 dev "vab$id"
+  if ip netns exec "$ns_a" timeout 3 bash -c "exec 3<>/dev/tcp/$addr_b/$port_b" 2>/dev/null; then
+    fail "a still reaches b's agent after its route was cut"
+  fi
+  cut_note="a's route to b cut: a cannot connect to b"
+else
+  cut_note="loopback fallback: nothing to cut, a could still reach b"
+fi
+as admin failover svc --reason "e2e: planned move" >"$work/failover2.out" 2>&1 ||
+  fail "the planned failover failed: $(cat "$work/failover2.out")"
+printf 'id,amount\n1,10\n2,20\n3,30\n' > "$work/b/sales/orders.csv"
+as admin failback svc >"$work/failback2.out" 2>&1 ||
+  fail "the push-mode failback failed: $(cat "$work/failback2.out")"
+[ "$(cat "$work/a/sales/orders.csv")" = "$(printf 'id,amount\n1,10\n2,20\n3,30')" ] ||
+  fail "the change made on b did not come back to a in push mode"
+grep -qE "push session .* to cluster a .* stopped: [1-9][0-9]* reads" "$work/agent-b.log" ||
+  fail "agent b did not push the failback: $(grep -i push "$work/agent-b.log" | tail -n 3)"
+active="$(api viewer /v1/services/svc/endpoints | json 'print(d["active_cluster"])')"
+[ "$active" = a ] || fail "after the push-mode failback the endpoint lookup answers $active"
+step "push-mode failback: $cut_note; b's agent pushed the failback to a" \
+  "($(grep -oE 'stopped: [1-9][0-9]* reads, [0-9]+ bytes' "$work/agent-b.log" | tail -n 1)); endpoints -> a"
 
 # ---- clean exits ----------------------------------------------------------------------------
 for p in "$lifeboatd_pid" "$agent_a_pid" "$agent_b_pid"; do kill -TERM "$p"; done

@@ -778,12 +778,38 @@ class Engine::JobRunner {
   // never allowed to undo it.
   void SyncSecurity(const v1::Policy& policy) {
     if (!policy.sync_security()) return;
+    // A fenced data set on the target (a demoted cluster, e.g. the old primary after a
+    // failback) refuses every write, security included; its live copy takes the point's
+    // owners and modes with the data when a failover applies the point.
+    std::map<std::string, std::map<std::string, uint64_t>> fenced;  // component -> selector
+    std::vector<int> to_sync;
+    for (int i = 0; i < service_.data_sets_size(); ++i) {
+      const v1::DataSetSpec& spec = service_.data_sets(i);
+      if (!fenced.count(spec.component())) {
+        auto& sets = fenced[spec.component()];
+        auto probe = Call<pb::ProbeResponse>(target_, spec.component(), LB_OP_PROBE,
+                                             pb::ProbeRequest{}, Options());
+        // A failed probe: the sync itself reports what is wrong.
+        if (probe.ok()) {
+          for (const auto& f : probe->fenced()) sets[f.data_set().selector()] = f.epoch();
+        }
+      }
+      auto is_fenced = fenced[spec.component()].find(spec.selector());
+      if (is_fenced == fenced[spec.component()].end()) {
+        to_sync.push_back(i);
+        continue;
+      }
+      Note("security of " + Name(spec) + ": not synced: it is fenced on " + target_cluster_ +
+           " (epoch " + std::to_string(is_fenced->second) +
+           "); the point carries the source's security and a failover applies it");
+    }
+    if (to_sync.empty()) return;
     PushScope push(*this, source_, target_, policy);
     if (!push.status().ok()) {
       Note("security sync skipped: " + push.status().ToString());
       return;
     }
-    for (int i = 0; i < service_.data_sets_size(); ++i) {
+    for (int i : to_sync) {
       const v1::DataSetSpec& spec = service_.data_sets(i);
       pb::SyncSecurityRequest req;
       req.set_op_id("security-" + rp_.id() + "-" + std::to_string(i));
