@@ -331,16 +331,25 @@ grep -q "peer stream: cluster a reads from the agent of cluster b at $addr_b:$po
   "$work/agent-a.log" || fail "agent a did not read the failback through the peer stream"
 step "failback: $copied bytes copied (a's agent read them from b's); endpoints -> a; doctor: healthy"
 
-# ---- 6. push mode: the reading side cannot reach the source ---------------------------------
-if [ "$netns" = 1 ]; then
-  ip -n "$ns_b" route del 10.77.1.2/32 dev "vba$id"
-  if ip netns exec "$ns_b" timeout 3 bash -c "exec 3<>/dev/tcp/$addr_a/$port_a" 2>/dev/null; then
-    fail "b still reaches a's agent after its route was cut"
+# cut_route FROM TO: FROM's agent can no longer connect to TO's (its host route goes), shown
+# by a TCP connect that fails; sets cut_note. On the loopback fallback nothing can be cut.
+cut_route() {
+  local from="$1" to="$2" ns dev dst port
+  if [ "$netns" != 1 ]; then
+    cut_note="loopback fallback: nothing to cut, $from could still reach $to"
+    return
   fi
-  cut_note="b's route to a cut: b cannot connect to a"
-else
-  cut_note="loopback fallback: nothing to cut, b could still reach a"
-fi
+  if [ "$from" = a ]; then ns="$ns_a" dev="vab$id" dst="$addr_b" port="$port_b"
+  else ns="$ns_b" dev="vba$id" dst="$addr_a" port="$port_a"; fi
+  ip -n "$ns" route del "$dst/32" dev "$dev"
+  if ip netns exec "$ns" timeout 3 bash -c "exec 3<>/dev/tcp/$dst/$port" 2>/dev/null; then
+    fail "$from still reaches $to's agent after its route was cut"
+  fi
+  cut_note="$from's route to $to cut: $from cannot connect to $to"
+}
+
+# ---- 6. push mode: the reading side cannot reach the source ---------------------------------
+cut_route b a
 sed 's/^bandwidth: 4MB\/s$/bandwidth: 4MB\/s\ntransfer: push/' "$work/service.yaml" > "$work/push.yaml"
 grep -q "^transfer: push" "$work/push.yaml" || fail "could not write the push policy"
 as operator apply -f "$work/push.yaml" >/dev/null || fail "applying the push policy failed"
@@ -366,16 +375,8 @@ step "push mode: $cut_note; a backup landed on b through a connection a's agent 
 # ---- 7. a push-mode failback: the old primary cannot reach the new one's agent ------------
 # A planned failover to b and back with `transfer: push` in force: the failback's replicate
 # steps read b -> a, and b's agent opens the connection to a's (a's route to b is cut).
-if [ "$netns" = 1 ]; then
-  ip -n "$ns_b" route add 10.77.1.2/32 dev "vba$id"
-  ip -n "$ns_a" route del 10.77.2.2/32 dev "vab$id"
-  if ip netns exec "$ns_a" timeout 3 bash -c "exec 3<>/dev/tcp/$addr_b/$port_b" 2>/dev/null; then
-    fail "a still reaches b's agent after its route was cut"
-  fi
-  cut_note="a's route to b cut: a cannot connect to b"
-else
-  cut_note="loopback fallback: nothing to cut, a could still reach b"
-fi
+[ "$netns" = 1 ] && ip -n "$ns_b" route add 10.77.1.2/32 dev "vba$id"
+cut_route a b
 as admin failover svc --reason "e2e: planned move" >"$work/failover2.out" 2>&1 ||
   fail "the planned failover failed: $(cat "$work/failover2.out")"
 printf 'id,amount\n1,10\n2,20\n3,30\n' > "$work/b/sales/orders.csv"

@@ -177,6 +177,17 @@ class PeerStreamTest : public ::testing::Test {
     return b_->Invoke<pb::TransferResponse>("localfs", LB_OP_TRANSFER, req, opts);
   }
 
+  // b plans rp1, transfers every task through the stream and commits it.
+  void TransferAndCommit() {
+    auto plan = Plan();
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    for (const auto& t : plan->tasks()) ASSERT_TRUE(Transfer(t).ok()) << t.task_id();
+    pb::CommitRequest commit;
+    commit.set_op_id("commit-rp1-0");
+    *commit.mutable_snapshot() = snapshot_;
+    ASSERT_TRUE(b_->Invoke<pb::CommitResponse>("localfs", LB_OP_COMMIT, commit).ok());
+  }
+
   // Reads an item of rp1 from a's agent as a peer agent would (agent.v1.Read).
   Status ReadFromA(const std::string& item, const ByteSink& sink, uint64_t offset = 0,
                    uint64_t length = 0, const std::atomic<bool>* cancel = nullptr) {
@@ -277,13 +288,7 @@ TEST_F(PeerStreamTest, ARestoreOfAPeersPointReadsItThroughTheStream) {
   ASSERT_NO_FATAL_FAILURE(StartBoth());
   // b commits rp1 (through the stream), then c — a third cluster whose config forces the
   // stream — restores from b's point: the "point" and "point/<path>" items.
-  auto plan = Plan();
-  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
-  for (const auto& t : plan->tasks()) ASSERT_TRUE(Transfer(t).ok());
-  pb::CommitRequest commit;
-  commit.set_op_id("commit-rp1-0");
-  *commit.mutable_snapshot() = snapshot_;
-  ASSERT_TRUE(b_->Invoke<pb::CommitResponse>("localfs", LB_OP_COMMIT, commit).ok());
+  ASSERT_NO_FATAL_FAILURE(TransferAndCommit());
   fs::create_directories(base_ / "c");
   const v1::Cluster c_cluster = Cluster("c", base_ / "c", "stream");
   auto c = Remote(c_cluster, StartAgent(c_cluster));
@@ -329,13 +334,7 @@ TEST_F(PeerStreamTest, SecuritySyncsFromTheCutsManifestThroughTheStream) {
   ASSERT_EQ(::acl_set_file((base_ / "a" / "sales" / "sub").c_str(), ACL_TYPE_ACCESS, acl), 0);
   ::acl_free(acl);
   ASSERT_NO_FATAL_FAILURE(StartBoth());  // the cut records them
-  auto plan = Plan();
-  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
-  for (const auto& t : plan->tasks()) ASSERT_TRUE(Transfer(t).ok());
-  pb::CommitRequest commit;
-  commit.set_op_id("commit-rp1-0");
-  *commit.mutable_snapshot() = snapshot_;
-  ASSERT_TRUE(b_->Invoke<pb::CommitResponse>("localfs", LB_OP_COMMIT, commit).ok());
+  ASSERT_NO_FATAL_FAILURE(TransferAndCommit());
   pb::RestoreRequest restore;  // b's live copy
   restore.set_op_id("restore-live");
   *restore.mutable_data_set() = Sales();

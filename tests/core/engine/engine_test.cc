@@ -122,6 +122,15 @@ class EngineTest : public ::testing::Test {
     return docs;
   }
 
+  // Restores `point` of "sales" with `spec`'s destination or cluster (set by the caller).
+  void Restore(const std::string& point, v1::RestoreSpec spec) {
+    spec.set_restore_point_id(point);
+    auto restore = engine_->StartRestore("sales", spec, "test");
+    ASSERT_TRUE(restore.ok()) << restore.status().ToString();
+    Status s = engine_->RunJob(*restore);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+
   std::string Backup() {
     auto id = engine_->StartBackup("sales-hourly", "manual", "test");
     EXPECT_TRUE(id.ok()) << id.status().ToString();
@@ -1043,12 +1052,9 @@ TEST_F(EngineTest, EachJobSyncsOwnersAndModesWithTheNameMap) {
   std::string rp1 = Backup();
   ASSERT_FALSE(rp1.empty());
   // The secondary's live copy, as after a drill.
-  v1::RestoreSpec spec;
-  spec.set_restore_point_id(rp1);
-  spec.set_cluster("dr");
-  auto restore = engine_->StartRestore("sales", spec, "test");
-  ASSERT_TRUE(restore.ok());
-  ASSERT_TRUE(engine_->RunJob(*restore).ok());
+  v1::RestoreSpec on_dr;
+  on_dr.set_cluster("dr");
+  ASSERT_NO_FATAL_FAILURE(Restore(rp1, on_dr));
   const fs::path dr_orders = base_ / "secondary" / "warehouse" / "sales" / "orders.csv";
   ASSERT_TRUE(fs::exists(dr_orders));
 
@@ -1201,12 +1207,9 @@ TEST_F(CutReleaseTest, ACommittedPointSurvivesAPrimaryLostBeforeItsCutIsReleased
   EXPECT_NE(log.find("stays on primary until the next backup"), std::string::npos) << log;
 
   // The point restores whole.
-  v1::RestoreSpec spec;
-  spec.set_restore_point_id(rp1);
-  spec.set_destination("/check");
-  auto restore = engine_->StartRestore("sales", spec, "test");
-  ASSERT_TRUE(restore.ok());
-  ASSERT_TRUE(engine_->RunJob(*restore).ok());
+  v1::RestoreSpec into_check;
+  into_check.set_destination("/check");
+  ASSERT_NO_FATAL_FAILURE(Restore(rp1, into_check));
   EXPECT_EQ(CaptureTree(base_ / "secondary" / "check" / "warehouse" / "sales"), sales_1);
 
   // The primary answers again: the next backup releases what was left, and its own cut.
