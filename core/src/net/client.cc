@@ -718,6 +718,11 @@ StatusOr<std::string> Client::Impl::Invoke(const std::string& method, const std:
 
   const std::string op = options.op_id.empty() ? "" : " (op_id " + options.op_id + ")";
   uint64_t consumed = 0;
+  auto cancelled = [&] {
+    c->Abandon(call_id);
+    return CancelledError("call of " + method + op + " to " + Target() +
+                          " cancelled by the caller; the server was told to stop");
+  };
   std::unique_lock lock(call->mu);
   for (;;) {
     if (call->progress.has_value()) {
@@ -731,6 +736,13 @@ StatusOr<std::string> Client::Impl::Invoke(const std::string& method, const std:
       continue;
     }
     if (!call->chunks.empty()) {
+      // A cancel stops the delivery too, not only the wait: chunks the server sent before it
+      // heard of the cancel are dropped (a sink that set the flag got all of them, and the
+      // call answered OK, when they were already buffered).
+      if (options.cancel != nullptr && options.cancel->load()) {
+        lock.unlock();
+        return cancelled();
+      }
       std::string chunk = std::move(call->chunks.front());
       call->chunks.pop_front();
       call->buffered -= chunk.size();
@@ -759,9 +771,7 @@ StatusOr<std::string> Client::Impl::Invoke(const std::string& method, const std:
     if (call->done) break;
     if (options.cancel != nullptr && options.cancel->load()) {
       lock.unlock();
-      c->Abandon(call_id);
-      return CancelledError("call of " + method + op + " to " + Target() +
-                            " cancelled by the caller; the server was told to stop");
+      return cancelled();
     }
     const auto now = Clock::now();
     if (now >= deadline) {
