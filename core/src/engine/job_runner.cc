@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -903,6 +904,7 @@ class Engine::JobRunner {
     LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
 
     LIFEBOAT_ASSIGN_OR_RETURN(auto points, e_.RestorePoints(service_.name()));
+    std::set<std::string> unreachable;  // sources tried once in this job, with every retry
     for (v1::RestorePoint p : points) {
       if (p.id() >= rp_.id()) continue;  // this point, and any newer (none: one job at a time)
       if (p.state() != v1::RP_COMMITTED && p.state() != v1::RP_EXPIRED) continue;
@@ -910,9 +912,11 @@ class Engine::JobRunner {
       for (int i = 0; i < p.members_size(); ++i) {
         const v1::Member& m = p.members(i);
         if (m.snapshot().empty() || m.source_released()) continue;
+        if (unreachable.count(p.source_cluster())) continue;
         auto agent = e_.AgentFor(p.source_cluster());
         Status s = agent.ok() ? ReleaseCut(*agent, p, i) : agent.status();
         if (s.code() == Code::kCancelled) return s;
+        if (IsRetryable(s.code())) unreachable.insert(p.source_cluster());
         if (!s.ok()) {
           Note("the cut of " + Name(m.data_set()) + " for " + p.id() + " stays on " +
                p.source_cluster() + " until the next backup: " + s.ToString());
