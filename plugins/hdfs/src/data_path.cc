@@ -209,6 +209,27 @@ StatusOr<PlanRecord> LoadPlan(WebHdfsClient& client, const std::string& file) {
   return r;
 }
 
+// The permissions of a tree listed under `root` apart from the fence `root` carries, if any
+// (security.h, UnfencedPermission): a fenced item shows its recorded original, so that the
+// fence's own changes are neither differences to copy nor mismatches. Only items without a
+// write bit can be fenced, and only they cost a call; nothing is asked of an unfenced tree.
+Status UnfenceView(sdk::Call& call, WebHdfsClient& client, const std::string& root, Tree& tree,
+                   int parallelism) {
+  LIFEBOAT_ASSIGN_OR_RETURN(bool fenced, FencedAt(client, root));
+  if (!fenced) return OkStatus();
+  std::vector<FileStatus*> candidates;
+  for (auto& [p, st] : tree) {
+    if (!st.is_symlink && (st.permission & 0222) == 0) candidates.push_back(&st);
+  }
+  return ParallelFor(candidates.size(), parallelism, [&](size_t i) -> Status {
+    if (call.Cancelled()) return CancelledError("cancelled while reading the fence of " + root);
+    FileStatus& st = *candidates[i];
+    LIFEBOAT_ASSIGN_OR_RETURN(
+        st.permission, UnfencedPermission(client, Join(root, st.path_suffix), st.permission));
+    return OkStatus();
+  });
+}
+
 // Translates `p` (a path in the base snapshot) through the renames, as DistCp does: the
 // rename of the longest source that is `p` itself (only for a MODIFY: a CREATE of the same
 // name is a new item) or one of its parents.
@@ -269,37 +290,6 @@ void AddCopyTasks(const std::vector<FileStatus>& files, bool wait_tree,
   flush();
 }
 
-// Runs `fn(i)` for i in [0, n) on up to `threads` threads; the first error stops the rest.
-Status ParallelFor(size_t n, int threads, const std::function<Status(size_t)>& fn) {
-  std::atomic<size_t> next{0};
-  std::mutex mu;
-  Status first;
-  auto work = [&] {
-    for (;;) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!first.ok()) return;
-      }
-      size_t i = next++;
-      if (i >= n) return;
-      Status s = fn(i);
-      if (!s.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        // CANCELLED only when nothing worse happened.
-        if (first.ok() || (first.code() == Code::kCancelled && s.code() != Code::kCancelled)) {
-          first = s;
-        }
-      }
-    }
-  };
-  int k = std::max(1, std::min<int>(threads, static_cast<int>(n)));
-  std::vector<std::thread> pool;
-  for (int t = 1; t < k; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  return first;
-}
-
 }  // namespace
 
 std::string StateFile(const std::string& data_set_path, const std::string& snapshot_name) {
@@ -322,9 +312,9 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   // A repeat of the same plan answers what the first one recorded.
   StatusOr<PlanRecord> recorded = LoadPlan(dst, state);
   if (recorded.ok() && recorded->op_id == req.op_id()) return recorded->plan;
-  // The copy writes the live directory here and gives items the source's (writable)
-  // permissions: not while it is fenced (security.h; README "Fencing and the data path").
-  LIFEBOAT_RETURN_IF_ERROR(CheckNotFenced(dst, path, "a backup into hdfs:" + path));
+  // A fenced target is planned like any other: its items are compared by their permissions
+  // apart from the fence, and transfer writes them fenced (README "Fencing and the data
+  // path"; docs/decisions.md D12).
 
   const std::string src_root = SnapshotRoot(path, name);
   bool src_exists = false;
@@ -334,6 +324,9 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
                              src_config.cluster + "' (released?): cut again",
                          src_root);
   }
+  // A fenced source (a failback fences the current primary before its last backup) lists
+  // its fence's permissions: the copies carry the originals.
+  LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, src, src_root, source, config_.parallelism));
 
   v1::PlanTransferResponse plan;
   std::string full_reason;
@@ -350,20 +343,33 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
     // only force_full overwrites them.
     if (!req.force_full() && on_dst.ok()) {
       // (A MODIFY whose status is equal in the base snapshot, e.g. a read that moved the
-      // access time, does not count.)
+      // access time, does not count; nor does a fence's or an unfence's permission change:
+      // permissions are compared apart from the fence, as unfence would leave them. Under a
+      // fence every item is a MODIFY, hence the calls in parallel.)
       LIFEBOAT_ASSIGN_OR_RETURN(std::vector<SnapshotDiffEntry> changed,
                                 dst.GetSnapshotDiff(path, base_name, ""));
+      const std::string base_root = SnapshotRoot(path, base_name);
+      std::vector<char> counts(changed.size(), 1);
+      LIFEBOAT_RETURN_IF_ERROR(
+          ParallelFor(changed.size(), config_.parallelism, [&](size_t i) -> Status {
+            const SnapshotDiffEntry& e = changed[i];
+            if (e.type != SnapshotDiffEntry::kModify) return OkStatus();
+            const std::string p = CleanDiffPath(e.source);
+            StatusOr<FileStatus> then = dst.GetFileStatus(Join(base_root, p));
+            StatusOr<FileStatus> now = dst.GetFileStatus(Join(path, p));
+            if (!then.ok() || !now.ok() || then->is_dir != now->is_dir) return OkStatus();
+            LIFEBOAT_ASSIGN_OR_RETURN(
+                then->permission, UnfencedPermission(dst, Join(base_root, p), then->permission));
+            LIFEBOAT_ASSIGN_OR_RETURN(now->permission,
+                                      UnfencedPermission(dst, Join(path, p), now->permission));
+            if (SameMeta(*then, *now) && (then->is_dir || SameFile(*then, *now))) counts[i] = 0;
+            return OkStatus();
+          }));
       std::vector<std::string> described;
-      for (const SnapshotDiffEntry& e : changed) {
+      for (size_t i = 0; i < changed.size(); ++i) {
+        if (!counts[i]) continue;
+        const SnapshotDiffEntry& e = changed[i];
         std::string p = CleanDiffPath(e.source);
-        if (e.type == SnapshotDiffEntry::kModify) {
-          StatusOr<FileStatus> then = dst.GetFileStatus(Join(SnapshotRoot(path, base_name), p));
-          StatusOr<FileStatus> now = dst.GetFileStatus(Join(path, p));
-          if (then.ok() && now.ok() && then->is_dir == now->is_dir && SameMeta(*then, *now) &&
-              (then->is_dir || SameFile(*then, *now))) {
-            continue;
-          }
-        }
         const char* what = e.type == SnapshotDiffEntry::kCreate   ? "created "
                            : e.type == SnapshotDiffEntry::kDelete ? "deleted "
                            : e.type == SnapshotDiffEntry::kRename ? "renamed "
@@ -475,6 +481,8 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   } else {
     bool dst_exists = false;
     LIFEBOAT_ASSIGN_OR_RETURN(Tree target, ListTreeMap(call, dst, dst_root, &dst_exists));
+    // A fenced target's items compare by their permissions apart from the fence.
+    LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, dst, dst_root, target, config_.parallelism));
     Changes c = CompareTrees(source, target);
     for (const std::string& d : c.deletes) tree["deletes"].push_back(d);
     for (const FileStatus& d : c.dirs) tree["dirs"].push_back(StatusToJson(d));
@@ -523,21 +531,44 @@ StatusOr<v1::TransferResponse> HdfsPlugin::Transfer(sdk::Call& call,
   LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.snapshot().data_set()));
   LIFEBOAT_ASSIGN_OR_RETURN(Config src_config, ParseConfig(req.source().config()));
   WebHdfsClient src(PeerOptions(src_config));
-  // Fenced after the plan: the copy would write the fenced directory (see PlanTransfer).
-  LIFEBOAT_RETURN_IF_ERROR(CheckNotFenced(client_, path, "a backup into hdfs:" + path));
-  v1::TransferResponse resp;
-  if (req.task().kind() == "tree") {
-    LIFEBOAT_RETURN_IF_ERROR(RunTreeTask(call, src, req, path, resp));
-  } else if (req.task().kind() == "copy") {
-    LIFEBOAT_RETURN_IF_ERROR(RunCopyTask(call, src, req, path, resp));
-  } else {
+  if (req.task().kind() != "tree" && req.task().kind() != "copy") {
     return InvalidArgumentError("unknown hdfs transfer task kind '" + req.task().kind() + "'");
   }
+  // A fenced data set stays fenced: what the task writes gets the fence's permissions, the
+  // source's recorded as the originals (security.h; README "Fencing and the data path").
+  LIFEBOAT_ASSIGN_OR_RETURN(bool fenced, FencedAt(client_, path));
+  v1::TransferResponse resp;
+  Status done = req.task().kind() == "tree" ? RunTreeTask(call, src, req, path, fenced, resp)
+                                            : RunCopyTask(call, src, req, path, fenced, resp);
+  // A fence (or an unfence) that walked the tree while this task wrote may have missed what
+  // the task wrote, or found it half done: settle each of its items with the state now.
+  // (The fence writes its marker before it changes any item, so a fence under way shows.)
+  LIFEBOAT_ASSIGN_OR_RETURN(bool fenced_now, FencedAt(client_, path));
+  if (fenced_now != fenced) {
+    host_.Warn("hdfs:" + path + " was " + (fenced_now ? "fenced" : "unfenced") +
+               " while transfer task " + req.task().task_id() +
+               " wrote it: settling the task's items");
+    nlohmann::json task = nlohmann::json::parse(req.task().opaque(), nullptr, false);
+    std::vector<std::string> items;
+    if (task.is_object()) {
+      for (const auto& r : task.value("renames", nlohmann::json::array()))
+        items.push_back(r[1].get<std::string>());
+      for (const char* key : {"dirs", "metas", "files"}) {
+        for (const auto& f : task.value(key, nlohmann::json::array()))
+          items.push_back(StatusFromJson(f).path_suffix);
+      }
+      if (task.value("root_meta", false)) items.push_back("");
+    }
+    LIFEBOAT_RETURN_IF_ERROR(ParallelFor(items.size(), config_.parallelism, [&](size_t i) {
+      return SettleFence(client_, Join(path, items[i]), fenced_now);
+    }));
+  }
+  LIFEBOAT_RETURN_IF_ERROR(done);
   return resp;
 }
 
 Status HdfsPlugin::RunTreeTask(sdk::Call& call, WebHdfsClient& src, const v1::TransferRequest& req,
-                               const std::string& path, v1::TransferResponse& resp) {
+                               const std::string& path, bool fenced, v1::TransferResponse& resp) {
   WebHdfsClient& dst = client_;
   const std::string& name = req.snapshot().snapshot_id();
   const std::string done = name + " done";
@@ -616,27 +647,31 @@ Status HdfsPlugin::RunTreeTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
     }
     if (!now.ok()) {
       if (now.status().code() != Code::kNotFound) return now.status();
-      LIFEBOAT_RETURN_IF_ERROR(dst.Mkdirs(to));
+      // Fenced: made without write bits at once (the superuser still writes into it).
+      LIFEBOAT_RETURN_IF_ERROR(
+          dst.Mkdirs(to, fenced ? std::optional<uint32_t>(FencedPermission(d.permission) & 0777)
+                                : std::nullopt));
       // A parent's default ACL may have given it an ACL the source's lacks: compare.
       now = dst.GetFileStatus(to);
       LIFEBOAT_RETURN_IF_ERROR(now.status());
     }
-    LIFEBOAT_RETURN_IF_ERROR(
-        CopyMetadata(src, Join(src_root, d.path_suffix), d, dst, to, now.ok() ? &*now : nullptr));
+    LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(src, Join(src_root, d.path_suffix), d, dst, to,
+                                          now.ok() ? &*now : nullptr, fenced));
     ++items;
   }
   for (const auto& m : tree["metas"]) {
     FileStatus st = StatusFromJson(m);
     const std::string to = Join(path, st.path_suffix);
     LIFEBOAT_RETURN_IF_ERROR(
-        CopyMetadata(src, Join(src_root, st.path_suffix), st, dst, to, nullptr));
+        CopyMetadata(src, Join(src_root, st.path_suffix), st, dst, to, nullptr, fenced));
     LIFEBOAT_RETURN_IF_ERROR(dst.SetTimes(to, st.modification_ms, st.access_ms));
     ++items;
   }
   if (tree.value("root_meta", false)) {
     LIFEBOAT_ASSIGN_OR_RETURN(FileStatus root, src.GetFileStatus(src_root));
+    LIFEBOAT_ASSIGN_OR_RETURN(root.permission, UnfencedPermission(src, src_root, root.permission));
     LIFEBOAT_ASSIGN_OR_RETURN(FileStatus now, dst.GetFileStatus(path));
-    LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(src, src_root, root, dst, path, &now));
+    LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(src, src_root, root, dst, path, &now, fenced));
   }
   LIFEBOAT_RETURN_IF_ERROR(dst.SetXAttr(path, kTreeAttr, done));
   resp.set_items_done(items);
@@ -644,7 +679,7 @@ Status HdfsPlugin::RunTreeTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
 }
 
 Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::TransferRequest& req,
-                               const std::string& path, v1::TransferResponse& resp) {
+                               const std::string& path, bool fenced, v1::TransferResponse& resp) {
   WebHdfsClient& dst = client_;
   const std::string& name = req.snapshot().snapshot_id();
   nlohmann::json task = nlohmann::json::parse(req.task().opaque(), nullptr, false);
@@ -697,6 +732,7 @@ Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
     o.identity = name + ":" + std::to_string(st.length) + ":" + std::to_string(st.modification_ms);
     o.preserve_block_size = config_.preserve_block_size;
     o.replication = config_.replication;
+    o.fenced = fenced;
     o.limiters = {&instance_limit_, &call_limit};
     o.on_progress = [&, i](uint64_t n) { report(i, n, st.path_suffix); };
     const std::string from = Join(src_root, st.path_suffix);
@@ -758,6 +794,8 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
     root = path;
   }
   LIFEBOAT_ASSIGN_OR_RETURN(Tree target, ListTreeMap(call, client_, root));
+  // A fenced target holds the source's permissions as the fence's originals.
+  LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, client_, root, target, config_.parallelism));
   v1::VerifyResponse resp;
   std::mutex mu;
   auto mismatch = [&](const std::string& p, const std::string& what, const std::string& expected,
@@ -883,6 +921,10 @@ StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::Res
     LIFEBOAT_ASSIGN_OR_RETURN(dest, DataSetPath(d));
   }
   // A fenced data set must not change on this cluster (security.h); a dry run only reads.
+  // Lifeboat's own apply (the last step of a failover or failback) restores after the
+  // unfence, so it is not refused either; a backup writes a fenced target as the superuser
+  // and keeps it fenced, a restore would make it the point's, writable, while its cluster
+  // is demoted (README "Fencing and the data path").
   if (!req.dry_run()) {
     LIFEBOAT_RETURN_IF_ERROR(CheckNotFenced(client_, dest, "restore into " + dest));
   }
@@ -906,6 +948,12 @@ StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::Res
   }
   bool dest_exists = false;
   LIFEBOAT_ASSIGN_OR_RETURN(Tree target, ListTreeMap(call, client_, dest, &dest_exists));
+  // A point committed into a fenced target holds the fence's permissions and the source's as
+  // their originals: restore those (and compare a fenced destination the same way).
+  LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, holder, src_root, source, config_.parallelism));
+  if (dest_exists) {
+    LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, client_, dest, target, config_.parallelism));
+  }
   // The point's own records (transfer state) are not data.
   Changes c = CompareTrees(source, target);
   v1::RestoreResponse resp;
@@ -966,6 +1014,7 @@ StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::Res
   }
   // The root's metadata, then every directory's times, deepest first.
   LIFEBOAT_ASSIGN_OR_RETURN(FileStatus root, holder.GetFileStatus(src_root));
+  LIFEBOAT_ASSIGN_OR_RETURN(root.permission, UnfencedPermission(holder, src_root, root.permission));
   LIFEBOAT_ASSIGN_OR_RETURN(FileStatus now, client_.GetFileStatus(dest));
   LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(holder, src_root, root, client_, dest, &now));
   std::vector<const FileStatus*> dirs;

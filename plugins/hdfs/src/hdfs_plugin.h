@@ -144,11 +144,12 @@ class HdfsPlugin : public sdk::ComponentPlugin {
   // Makes `path` snapshottable if it is not (and allowed); FAILED_PRECONDITION with the
   // administrator's command otherwise.
   Status EnsureSnapshottable(const std::string& path, const FileStatus& dir);
-  // Data path helpers (data_path.cc).
+  // Data path helpers (data_path.cc). `fenced`: the target data set is fenced, so what the
+  // task writes is written fenced (CopyMetadata, CopyOptions::fenced).
   Status RunTreeTask(sdk::Call& call, WebHdfsClient& src, const v1::TransferRequest& req,
-                     const std::string& path, v1::TransferResponse& resp);
+                     const std::string& path, bool fenced, v1::TransferResponse& resp);
   Status RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::TransferRequest& req,
-                     const std::string& path, v1::TransferResponse& resp);
+                     const std::string& path, bool fenced, v1::TransferResponse& resp);
   // Sets the directories' times of the point's recorded listing (run by commit before the
   // snapshot: creating files moved them during the transfer).
   Status ApplyDirectoryTimes(sdk::Call& call, const std::string& path,
