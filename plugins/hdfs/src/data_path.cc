@@ -151,6 +151,10 @@ struct PlanRecord {
   std::string op_id;
   v1::PlanTransferResponse plan;
   Tree manifest;  // the source's listing at the snapshot
+  // The base point's snapshot when the plan found the target unchanged since it (its
+  // snapshot diff base -> live), so that verify may take the files this point did not copy
+  // from the base's verified record; "" otherwise (no base, or force_full).
+  std::string base;
 };
 
 std::string ToHex(const std::string& bytes) {
@@ -178,6 +182,7 @@ Status SavePlan(WebHdfsClient& client, const std::string& file, const PlanRecord
   for (const auto& [p, st] : record.manifest) entries.push_back(StatusToJson(st));
   nlohmann::json j = {{"op_id", record.op_id},
                       {"plan", ToHex(record.plan.SerializeAsString())},
+                      {"base", record.base},
                       {"manifest", entries}};
   WebHdfsClient::CreateOptions o;
   o.overwrite = true;
@@ -202,6 +207,7 @@ StatusOr<PlanRecord> LoadPlan(WebHdfsClient& client, const std::string& file) {
     return NotFoundError("the plan recorded in " + file + " is unreadable (cut short?)", file);
   }
   r.op_id = j.value("op_id", "");
+  r.base = j.value("base", "");
   for (const nlohmann::json& e : j["manifest"]) {
     FileStatus st = StatusFromJson(e);
     r.manifest.emplace(st.path_suffix, st);
@@ -331,6 +337,7 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   v1::PlanTransferResponse plan;
   std::string full_reason;
   bool incremental = false;
+  bool base_on_target = false;
   const std::string base = req.base_restore_point_id();
   const std::string base_name = base.empty() ? "" : SnapshotName(src_config, base);
   if (!base.empty()) {
@@ -338,6 +345,7 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
     StatusOr<FileStatus> on_dst = dst.GetFileStatus(SnapshotRoot(path, base_name));
     if (!on_src.ok() && on_src.status().code() != Code::kNotFound) return on_src.status();
     if (!on_dst.ok() && on_dst.status().code() != Code::kNotFound) return on_dst.status();
+    base_on_target = on_dst.ok();
     // Did anything change on the target since the base? Checked whenever the base is
     // there, also before a full comparison (which would silently overwrite such changes);
     // only force_full overwrites them.
@@ -515,6 +523,9 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   record.op_id = req.op_id();
   record.plan = plan;
   record.manifest = std::move(source);
+  // The target was found equal to the base point (its diff checked above): verify may take
+  // the files this point does not copy from the base's verified record.
+  if (!base.empty() && !req.force_full() && base_on_target) record.base = base_name;
   LIFEBOAT_RETURN_IF_ERROR(SavePlan(dst, state, record));
   host_.Info("plan of " + path + " at " + name + ": " +
              (incremental ? "incremental from " + base : "full") + ", " +
@@ -772,6 +783,67 @@ Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
 
 // ---- verify -------------------------------------------------------------------------------
 
+namespace {
+
+// What a verify vouched for about one file of a point: the source version (length, mtime),
+// the SHA-256 streamed from the source when it was copied, the source's HDFS checksum
+// ("" where the block sizes differed, or an empty file).
+struct FileRecord {
+  uint64_t length = 0;
+  int64_t mtime = 0;
+  std::string sha256;
+  std::string checksum;
+};
+using FileRecords = std::map<std::string, FileRecord>;
+
+// Where a verified point's records live, next to its plan: <snapshot>.verified.
+std::string RecordsFile(const std::string& data_set_path, const std::string& snapshot_name) {
+  std::string plan = StateFile(data_set_path, snapshot_name);
+  return plan.substr(0, plan.size() - std::string(".plan").size()) + ".verified";
+}
+
+Status SaveRecords(WebHdfsClient& client, const std::string& file, const FileRecords& records) {
+  nlohmann::json files = nlohmann::json::object();
+  for (const auto& [p, r] : records) files[p] = {r.length, r.mtime, r.sha256, r.checksum};
+  WebHdfsClient::CreateOptions o;
+  o.overwrite = true;
+  o.permission = 0600;
+  return client.Create(file, nlohmann::json({{"files", files}}).dump(), o);
+}
+
+// Empty when there is no record (never verified, or verified before records were kept).
+FileRecords LoadRecords(WebHdfsClient& client, const std::string& file) {
+  FileRecords out;
+  StatusOr<std::string> body = client.ReadAll(file);
+  if (!body.ok()) return out;
+  nlohmann::json j = nlohmann::json::parse(*body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j["files"].is_object()) return out;
+  for (const auto& [p, v] : j["files"].items()) {
+    if (!v.is_array() || v.size() != 4) continue;
+    out[p] = {v[0].get<uint64_t>(), v[1].get<int64_t>(), v[2].get<std::string>(),
+              v[3].get<std::string>()};
+  }
+  return out;
+}
+
+// The source version a copy marker (user.lifeboat.copy = "<snapshot>:<length>:<mtime> done")
+// names, when it says done: "<length>:<mtime>"; "" otherwise.
+std::string DoneVersion(const std::string& marker) {
+  const std::string done = " done";
+  if (marker.size() <= done.size() ||
+      marker.compare(marker.size() - done.size(), done.size(), done) != 0) {
+    return "";
+  }
+  const std::string identity = marker.substr(0, marker.size() - done.size());
+  size_t mtime = identity.rfind(':');
+  if (mtime == std::string::npos || mtime == 0) return "";
+  size_t length = identity.rfind(':', mtime - 1);
+  if (length == std::string::npos) return "";
+  return identity.substr(length + 1);
+}
+
+}  // namespace
+
 StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::VerifyRequest& req) {
   LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.snapshot().data_set()));
   const std::string& name = req.snapshot().snapshot_id();
@@ -786,6 +858,16 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
     }
     return record.status();
   }
+  // Levels (README, "verify"): NONE compares the listing only; SIZE (and an unspecified
+  // level) also vouches for every file's bytes without reading them: a file this point
+  // copied by the SHA-256 streamed from the source (its record) and the HDFS checksum the
+  // target's DataNodes compute now against the source's; a file it did not copy by the base
+  // point's verified record; DIGEST reads every file of the point back besides.
+  const v1::VerifyLevel level =
+      req.level() == v1::VERIFY_LEVEL_UNSPECIFIED ? v1::VERIFY_SIZE : req.level();
+  const bool check_records = level == v1::VERIFY_SIZE || level == v1::VERIFY_DIGEST;
+  const bool read_back = level == v1::VERIFY_DIGEST;
+
   // The committed point when there is one, else what the transfer left.
   std::string root = SnapshotRoot(path, name);
   StatusOr<FileStatus> committed = client_.GetFileStatus(root);
@@ -812,7 +894,7 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
     std::snprintf(b, sizeof b, "%04o", v);
     return std::string(b);
   };
-  std::vector<const FileStatus*> digests;
+  std::vector<const FileStatus*> files;
   uint64_t bytes = 0;
   for (const auto& [p, want] : record->manifest) {
     if (want.is_symlink) continue;
@@ -830,6 +912,13 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
       mismatch(p, "size", std::to_string(want.length), std::to_string(got.length));
       continue;
     }
+    // A file's time is the source version's (set by the copy, kept by everything after it),
+    // so an unchanged length with another time is another version. (Directories' times are
+    // set by commit: a verify before it would find them moved.)
+    if (!want.is_dir && got.modification_ms != want.modification_ms) {
+      mismatch(p, "mtime", std::to_string(want.modification_ms),
+               std::to_string(got.modification_ms));
+    }
     if (got.permission != want.permission) {
       mismatch(p, "mode", octal(want.permission), octal(got.permission));
     }
@@ -838,53 +927,134 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
     }
     if (!want.is_dir) {
       bytes += want.length;
-      if (req.level() == v1::VERIFY_DIGEST) digests.push_back(&want);
+      if (check_records) files.push_back(&want);
     }
   }
   for (const auto& [p, got] : target) {
     if (record->manifest.count(p) == 0) mismatch(p, "extra", "", got.is_dir ? "directory" : "file");
   }
-  std::atomic<uint64_t> done{0};
-  Status s = ParallelFor(digests.size(), config_.parallelism, [&](size_t i) -> Status {
+
+  // The files this point copied; the others were on the target already (unchanged since the
+  // base, renamed, or with metadata changes only).
+  std::set<std::string> copied;
+  for (const v1::TransferTask& t : record->plan.tasks()) {
+    if (t.kind() == "copy") copied.insert(t.paths().begin(), t.paths().end());
+  }
+  const FileRecords base = record->base.empty() || !check_records
+                               ? FileRecords()
+                               : LoadRecords(client_, RecordsFile(path, record->base));
+  std::vector<FileRecord> records(files.size());
+  std::atomic<uint64_t> done{0}, by_base{0}, by_own{0}, checksums{0}, read{0}, read_bytes{0};
+  Status s = ParallelFor(files.size(), config_.parallelism, [&](size_t i) -> Status {
     if (call.Cancelled()) return CancelledError("verify cancelled", path);
-    const FileStatus& want = *digests[i];
-    const std::string file = Join(root, want.path_suffix);
-    StatusOr<std::string> expected = client_.GetXAttr(file, kDigestAttr);
-    if (!expected.ok()) {
-      if (expected.status().code() != Code::kNotFound) return expected.status();
-      mismatch(want.path_suffix, "digest", "a SHA-256 recorded by the transfer",
-               "none (not written by this transfer)");
-      return OkStatus();
-    }
-    StatusOr<std::string> got = DigestOf(call, client_, file, 0);
-    if (!got.ok()) {
-      if (got.status().code() == Code::kCancelled) return got.status();
-      // A DataNode that finds its replica corrupt fails the read: that is a mismatch.
-      mismatch(want.path_suffix, "digest", *expected, "unreadable: " + got.status().message());
-      return OkStatus();
-    }
-    if (*got != *expected) mismatch(want.path_suffix, "digest", *expected, *got);
-    StatusOr<std::string> checksum = client_.GetXAttr(file, kChecksumAttr);
-    if (checksum.ok()) {
-      StatusOr<WebHdfsClient::FileChecksum> now = client_.GetFileChecksum(file);
-      if (now.ok() && now->bytes != *checksum) {
-        mismatch(want.path_suffix, "checksum", *checksum, now->bytes);
+    const FileStatus& want = *files[i];
+    const std::string& p = want.path_suffix;
+    const std::string file = Join(root, p);
+    const std::string version =
+        std::to_string(want.length) + ":" + std::to_string(want.modification_ms);
+    records[i].length = want.length;
+    records[i].mtime = want.modification_ms;
+    auto report = [&] {
+      v1::Progress progress;
+      progress.set_phase("verify");
+      progress.set_items_done(++done);
+      progress.set_items_total(files.size());
+      std::lock_guard<std::mutex> lock(mu);
+      call.ReportProgress(progress);
+    };
+    const bool this_point = copied.count(p) > 0;
+    if (!this_point && !read_back) {
+      // Not copied by this point, at the same path, length and time as in the base point,
+      // which verify vouched for: the same bytes (the plan found the target unchanged since).
+      auto b = base.find(p);
+      if (b != base.end() && b->second.length == want.length &&
+          b->second.mtime == want.modification_ms) {
+        records[i] = b->second;
+        ++by_base;
+        report();
+        return OkStatus();
       }
     }
-    v1::Progress p;
-    p.set_phase("verify");
-    p.set_items_done(++done);
-    p.set_items_total(digests.size());
-    std::lock_guard<std::mutex> lock(mu);
-    call.ReportProgress(p);
+    // The file's own record, written by the copy that brought these bytes.
+    StatusOr<std::map<std::string, std::string>> attrs = client_.GetXAttrsText(file);
+    if (!attrs.ok()) return attrs.status();
+    auto attr = [&](const char* key) {
+      auto it = attrs->find(key);
+      return it == attrs->end() ? std::string() : it->second;
+    };
+    const std::string marker = attr(kCopyAttr);
+    records[i].sha256 = attr(kDigestAttr);
+    records[i].checksum = attr(kChecksumAttr);
+    const bool ours =
+        this_point ? marker == name + ":" + version + " done" : DoneVersion(marker) == version;
+    if (!ours || records[i].sha256.empty()) {
+      mismatch(p, "record",
+               this_point ? "copied by this point (" + name + ":" + version + " done)"
+                          : "a copy of this version (<point>:" + version + " done)",
+               marker.empty() ? "none: not written by a Lifeboat transfer" : marker);
+      report();
+      return OkStatus();
+    }
+    if (!this_point) ++by_own;
+    // No bytes travel: the target's DataNodes compute the checksum from the CRCs they keep,
+    // so any rewrite through HDFS shows. (Bytes rotting on a disk under intact CRCs do not:
+    // that is what DIGEST's read-back, or the DataNodes' own block scanner, finds.)
+    if (!records[i].checksum.empty()) {
+      StatusOr<WebHdfsClient::FileChecksum> now = client_.GetFileChecksum(file);
+      if (!now.ok()) {
+        if (now.status().code() == Code::kCancelled) return now.status();
+        mismatch(p, "checksum", records[i].checksum, "unreadable: " + now.status().message());
+      } else if (now->bytes != records[i].checksum) {
+        mismatch(p, "checksum", records[i].checksum, now->bytes);
+      }
+      ++checksums;
+    }
+    // Read back at DIGEST; and at SIZE a file that no checksum vouches for (block sizes differ:
+    // the HDFS checksums cannot compare), as its streamed digest is then the only check.
+    if (read_back || (records[i].checksum.empty() && want.length > 0)) {
+      uint64_t n = 0;
+      StatusOr<std::string> got = DigestOf(call, client_, file, 0, &n);
+      if (!got.ok()) {
+        if (got.status().code() == Code::kCancelled) return got.status();
+        // A DataNode that finds its replica corrupt fails the read: that is a mismatch.
+        mismatch(p, "digest", records[i].sha256, "unreadable: " + got.status().message());
+      } else if (*got != records[i].sha256) {
+        mismatch(p, "digest", records[i].sha256, *got);
+      }
+      ++read;
+      read_bytes += n;
+    }
+    report();
     return OkStatus();
   });
   LIFEBOAT_RETURN_IF_ERROR(s);
-  std::sort(resp.mutable_mismatches()->begin(), resp.mutable_mismatches()->end(),
-            [](const v1::Mismatch& a, const v1::Mismatch& b) { return a.path() < b.path(); });
+  // By path; a file's own mismatches in the order they were found.
+  std::stable_sort(
+      resp.mutable_mismatches()->begin(), resp.mutable_mismatches()->end(),
+      [](const v1::Mismatch& a, const v1::Mismatch& b) { return a.path() < b.path(); });
   resp.set_ok(resp.mismatches_size() == 0);
   resp.set_items_checked(record->manifest.size());
   resp.set_bytes_checked(bytes);
+  if (check_records) {
+    host_.Info("verify of " + path + " at " + name + " (" + v1::VerifyLevel_Name(level) +
+               "): " + std::to_string(files.size()) + " files, " + std::to_string(copied.size()) +
+               " copied by this point, " + std::to_string(by_base.load()) +
+               " by the base point's record, " + std::to_string(by_own.load()) +
+               " by their own record, " + std::to_string(checksums.load()) +
+               " HDFS checksums compared, " + std::to_string(read.load()) + " read back (" +
+               std::to_string(read_bytes.load()) + " bytes); " +
+               std::to_string(resp.mismatches_size()) + " mismatches");
+  }
+  // What this point's verify vouched for, for the next point's (only when all of it held).
+  if (resp.ok() && check_records) {
+    FileRecords out;
+    for (size_t i = 0; i < files.size(); ++i) out[files[i]->path_suffix] = records[i];
+    Status saved = SaveRecords(client_, RecordsFile(path, name), out);
+    if (!saved.ok()) {
+      host_.Warn("verify records of " + path + " at " + name + " not kept (" + saved.ToString() +
+                 "): the next point's verify checks each file's own record instead");
+    }
+  }
   return resp;
 }
 
