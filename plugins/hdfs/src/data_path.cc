@@ -819,7 +819,11 @@ FileRecords LoadRecords(WebHdfsClient& client, const std::string& file) {
   nlohmann::json j = nlohmann::json::parse(*body, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j["files"].is_object()) return out;
   for (const auto& [p, v] : j["files"].items()) {
-    if (!v.is_array() || v.size() != 4) continue;
+    // An entry that does not parse is left out: that file falls back to its own record.
+    if (!v.is_array() || v.size() != 4 || !v[0].is_number_unsigned() || !v[1].is_number_integer() ||
+        !v[2].is_string() || !v[3].is_string()) {
+      continue;
+    }
     out[p] = {v[0].get<uint64_t>(), v[1].get<int64_t>(), v[2].get<std::string>(),
               v[3].get<std::string>()};
   }
