@@ -554,7 +554,10 @@ StatusOr<v1::TransferResponse> HdfsPlugin::Transfer(sdk::Call& call,
   // A fence (or an unfence) that walked the tree while this task wrote may have missed what
   // the task wrote, or found it half done: settle each of its items with the state now.
   // (The fence writes its marker before it changes any item, so a fence under way shows.)
-  LIFEBOAT_ASSIGN_OR_RETURN(bool fenced_now, FencedAt(client_, path));
+  StatusOr<bool> fenced_after = FencedAt(client_, path);
+  // The task's own error first (a cancellation stays one); a retry checks again.
+  if (!fenced_after.ok()) return done.ok() ? fenced_after.status() : done;
+  const bool fenced_now = *fenced_after;
   if (fenced_now != fenced) {
     host_.Warn("hdfs:" + path + " was " + (fenced_now ? "fenced" : "unfenced") +
                " while transfer task " + req.task().task_id() +
