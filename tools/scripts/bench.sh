@@ -12,7 +12,7 @@ top="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${LIFEBOAT_BUILD_DIR:-$top/build}"
 if [ "${1:-}" = "hdfs" ]; then
   shift
-  "$top/tools/scripts/build.sh" --target hdfs_distcp_bench >/dev/null
+  "$top/tools/scripts/build.sh" hdfs_distcp_bench >/dev/null
   if [ -z "${LIFEBOAT_RIG_HDFS:-}" ]; then
     "$top/tools/scripts/rig.sh" start hdfs
     trap '"$top/tools/scripts/rig.sh" stop hdfs' EXIT
@@ -23,7 +23,7 @@ if [ "${1:-}" = "hdfs" ]; then
 fi
 if [ "${1:-}" = "kafka" ]; then
   shift
-  "$top/tools/scripts/build.sh" --target kafka_mm2_bench >/dev/null
+  "$top/tools/scripts/build.sh" kafka_mm2_bench >/dev/null
   if [ -z "${LIFEBOAT_RIG_KAFKA:-}" ]; then
     "$top/tools/scripts/rig.sh" start kafka
     trap '"$top/tools/scripts/rig.sh" stop kafka' EXIT
@@ -32,5 +32,5 @@ if [ "${1:-}" = "kafka" ]; then
   "$build/tests/bench/kafka_mm2_bench" "$@"
   exit 0
 fi
-"$top/tools/scripts/build.sh" --target localfs_bench lifeboat_plugin_localfs >/dev/null
+"$top/tools/scripts/build.sh" localfs_bench lifeboat_plugin_localfs >/dev/null
 "$build/tests/bench/localfs_bench" --dir "${LIFEBOAT_BENCH_DIR:-/tmp/lifeboat-bench}" "$@"

@@ -2,11 +2,14 @@
 
 #include <openssl/evp.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <deque>
 #include <thread>
+
+#include "security.h"
 
 namespace lifeboat::hdfs {
 namespace {
@@ -111,6 +114,38 @@ std::string Sha256::FinishHex() {
   return hex;
 }
 
+// (copy.h)
+// Runs `fn(i)` for i in [0, n) on up to `threads` threads; the first error stops the rest.
+Status ParallelFor(size_t n, int threads, const std::function<Status(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  Status first;
+  auto work = [&] {
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!first.ok()) return;
+      }
+      size_t i = next++;
+      if (i >= n) return;
+      Status s = fn(i);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        // CANCELLED only when nothing worse happened.
+        if (first.ok() || (first.code() == Code::kCancelled && s.code() != Code::kCancelled)) {
+          first = s;
+        }
+      }
+    }
+  };
+  int k = std::max(1, std::min<int>(threads, static_cast<int>(n)));
+  std::vector<std::thread> pool;
+  for (int t = 1; t < k; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  return first;
+}
+
 void RateLimiter::Acquire(uint64_t bytes) {
   if (rate_ == 0 || bytes == 0) return;
   std::chrono::duration<double> wait{0};
@@ -174,8 +209,16 @@ StatusOr<std::string> DigestOf(sdk::Call& call, WebHdfsClient& client, const std
   return sha.FinishHex();
 }
 
-Status CopyMetadata(WebHdfsClient& src, const std::string& src_path, const FileStatus& st,
-                    WebHdfsClient& dst, const std::string& dst_path, const FileStatus* current) {
+Status CopyMetadata(WebHdfsClient& src, const std::string& src_path, const FileStatus& source,
+                    WebHdfsClient& dst, const std::string& dst_path, const FileStatus* current,
+                    bool fenced) {
+  // Into a fenced data set: the source's permission becomes the fence's original, the item
+  // gets it without the write bits (the ACL spec below too, as its mask is the group bits).
+  FileStatus st = source;
+  if (fenced) {
+    LIFEBOAT_RETURN_IF_ERROR(RecordFenceOriginal(dst, dst_path, source.permission));
+    st.permission = FencedPermission(source.permission);
+  }
   if (current == nullptr || current->permission != st.permission) {
     LIFEBOAT_RETURN_IF_ERROR(dst.SetPermission(dst_path, st.permission));
   }
@@ -225,7 +268,8 @@ Status FinishCopy(WebHdfsClient& src, const std::string& src_path, const FileSta
   // What the new file got by itself (a parent's default ACL, the umask) is compared, so
   // that an inherited ACL the source's file does not have is removed.
   LIFEBOAT_ASSIGN_OR_RETURN(FileStatus created, dst.GetFileStatus(dst_path));
-  LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(src, src_path, st, dst, dst_path, &created));
+  LIFEBOAT_RETURN_IF_ERROR(
+      CopyMetadata(src, src_path, st, dst, dst_path, &created, options.fenced));
   // After every write (extended attributes do not move the modification time).
   LIFEBOAT_RETURN_IF_ERROR(dst.SetTimes(dst_path, st.modification_ms, st.access_ms));
   if (options.record_state) {
@@ -338,7 +382,9 @@ StatusOr<CopyResult> CopyFile(sdk::Call& call, WebHdfsClient& src, const std::st
   } else {
     WebHdfsClient::CreateOptions co;
     co.overwrite = true;
-    co.permission = st.permission & 0777;
+    // Fenced: created without write bits at once, so that no application can open it for
+    // append between the close and the metadata (the superuser writes it regardless).
+    co.permission = (options.fenced ? FencedPermission(st.permission) : st.permission) & 0777;
     if (options.preserve_block_size && st.block_size > 0) co.block_size = st.block_size;
     if (options.replication == 0 && st.replication > 0) co.replication = st.replication;
     if (options.replication > 0) co.replication = static_cast<uint32_t>(options.replication);

@@ -84,6 +84,9 @@ struct CopyOptions {
   bool preserve_block_size = true;
   int32_t replication = 0;             // 0 = the source's, -1 = the target's default, else this
   std::vector<RateLimiter*> limiters;  // every cap the bytes pass through
+  // The target data set is fenced (security.h): the copy is written without write bits,
+  // the source's permission recorded as the fence's original.
+  bool fenced = false;
   // Called with the bytes sent so far by this copy (from the calling thread).
   std::function<void(uint64_t bytes_sent)> on_progress;
 };
@@ -103,10 +106,18 @@ StatusOr<CopyResult> CopyFile(sdk::Call& call, WebHdfsClient& src, const std::st
                               const CopyOptions& options);
 
 // Makes the target item's permission, owner, group, ACL and extended attributes (except
-// user.lifeboat.*) those of the source item (`st` its status; `current` the target's
-// status, when known, to skip what is equal already). Times are left to the caller.
+// user.lifeboat.*) those of the source item (`st` its status, its permission apart from any
+// fence of the source: UnfencedPermission; `current` the target's status, when known, to
+// skip what is equal already). `fenced`: the target data set is fenced, so the item gets the
+// permission without write bits and records it as its fence original (RecordFenceOriginal).
+// Times are left to the caller.
 Status CopyMetadata(WebHdfsClient& src, const std::string& src_path, const FileStatus& st,
-                    WebHdfsClient& dst, const std::string& dst_path, const FileStatus* current);
+                    WebHdfsClient& dst, const std::string& dst_path, const FileStatus* current,
+                    bool fenced = false);
+
+// Runs `fn(i)` for i in [0, n) on up to `threads` threads (the calling one included); the
+// first error stops the rest and is returned (CANCELLED only when nothing worse happened).
+Status ParallelFor(size_t n, int threads, const std::function<Status(size_t)>& fn);
 
 // SHA-256 (hex) of the first `length` bytes of `path` (all of it when length is 0 and
 // `whole`), streamed.

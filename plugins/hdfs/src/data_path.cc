@@ -151,6 +151,10 @@ struct PlanRecord {
   std::string op_id;
   v1::PlanTransferResponse plan;
   Tree manifest;  // the source's listing at the snapshot
+  // The base point's snapshot when the plan found the target unchanged since it (its
+  // snapshot diff base -> live), so that verify may take the files this point did not copy
+  // from the base's verified record; "" otherwise (no base, or force_full).
+  std::string base;
 };
 
 std::string ToHex(const std::string& bytes) {
@@ -178,6 +182,7 @@ Status SavePlan(WebHdfsClient& client, const std::string& file, const PlanRecord
   for (const auto& [p, st] : record.manifest) entries.push_back(StatusToJson(st));
   nlohmann::json j = {{"op_id", record.op_id},
                       {"plan", ToHex(record.plan.SerializeAsString())},
+                      {"base", record.base},
                       {"manifest", entries}};
   WebHdfsClient::CreateOptions o;
   o.overwrite = true;
@@ -202,11 +207,33 @@ StatusOr<PlanRecord> LoadPlan(WebHdfsClient& client, const std::string& file) {
     return NotFoundError("the plan recorded in " + file + " is unreadable (cut short?)", file);
   }
   r.op_id = j.value("op_id", "");
+  r.base = j.value("base", "");
   for (const nlohmann::json& e : j["manifest"]) {
     FileStatus st = StatusFromJson(e);
     r.manifest.emplace(st.path_suffix, st);
   }
   return r;
+}
+
+// The permissions of a tree listed under `root` apart from the fence `root` carries, if any
+// (security.h, UnfencedPermission): a fenced item shows its recorded original, so that the
+// fence's own changes are neither differences to copy nor mismatches. Only items without a
+// write bit can be fenced, and only they cost a call; nothing is asked of an unfenced tree.
+Status UnfenceView(sdk::Call& call, WebHdfsClient& client, const std::string& root, Tree& tree,
+                   int parallelism) {
+  LIFEBOAT_ASSIGN_OR_RETURN(bool fenced, FencedAt(client, root));
+  if (!fenced) return OkStatus();
+  std::vector<FileStatus*> candidates;
+  for (auto& [p, st] : tree) {
+    if (!st.is_symlink && (st.permission & 0222) == 0) candidates.push_back(&st);
+  }
+  return ParallelFor(candidates.size(), parallelism, [&](size_t i) -> Status {
+    if (call.Cancelled()) return CancelledError("cancelled while reading the fence of " + root);
+    FileStatus& st = *candidates[i];
+    LIFEBOAT_ASSIGN_OR_RETURN(
+        st.permission, UnfencedPermission(client, Join(root, st.path_suffix), st.permission));
+    return OkStatus();
+  });
 }
 
 // Translates `p` (a path in the base snapshot) through the renames, as DistCp does: the
@@ -269,37 +296,6 @@ void AddCopyTasks(const std::vector<FileStatus>& files, bool wait_tree,
   flush();
 }
 
-// Runs `fn(i)` for i in [0, n) on up to `threads` threads; the first error stops the rest.
-Status ParallelFor(size_t n, int threads, const std::function<Status(size_t)>& fn) {
-  std::atomic<size_t> next{0};
-  std::mutex mu;
-  Status first;
-  auto work = [&] {
-    for (;;) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!first.ok()) return;
-      }
-      size_t i = next++;
-      if (i >= n) return;
-      Status s = fn(i);
-      if (!s.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        // CANCELLED only when nothing worse happened.
-        if (first.ok() || (first.code() == Code::kCancelled && s.code() != Code::kCancelled)) {
-          first = s;
-        }
-      }
-    }
-  };
-  int k = std::max(1, std::min<int>(threads, static_cast<int>(n)));
-  std::vector<std::thread> pool;
-  for (int t = 1; t < k; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  return first;
-}
-
 }  // namespace
 
 std::string StateFile(const std::string& data_set_path, const std::string& snapshot_name) {
@@ -322,9 +318,9 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   // A repeat of the same plan answers what the first one recorded.
   StatusOr<PlanRecord> recorded = LoadPlan(dst, state);
   if (recorded.ok() && recorded->op_id == req.op_id()) return recorded->plan;
-  // The copy writes the live directory here and gives items the source's (writable)
-  // permissions: not while it is fenced (security.h; README "Fencing and the data path").
-  LIFEBOAT_RETURN_IF_ERROR(CheckNotFenced(dst, path, "a backup into hdfs:" + path));
+  // A fenced target is planned like any other: its items are compared by their permissions
+  // apart from the fence, and transfer writes them fenced (README "Fencing and the data
+  // path"; docs/decisions.md D12).
 
   const std::string src_root = SnapshotRoot(path, name);
   bool src_exists = false;
@@ -334,10 +330,14 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
                              src_config.cluster + "' (released?): cut again",
                          src_root);
   }
+  // A fenced source (a failback fences the current primary before its last backup) lists
+  // its fence's permissions: the copies carry the originals.
+  LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, src, src_root, source, config_.parallelism));
 
   v1::PlanTransferResponse plan;
   std::string full_reason;
   bool incremental = false;
+  bool base_on_target = false;
   const std::string base = req.base_restore_point_id();
   const std::string base_name = base.empty() ? "" : SnapshotName(src_config, base);
   if (!base.empty()) {
@@ -345,25 +345,39 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
     StatusOr<FileStatus> on_dst = dst.GetFileStatus(SnapshotRoot(path, base_name));
     if (!on_src.ok() && on_src.status().code() != Code::kNotFound) return on_src.status();
     if (!on_dst.ok() && on_dst.status().code() != Code::kNotFound) return on_dst.status();
+    base_on_target = on_dst.ok();
     // Did anything change on the target since the base? Checked whenever the base is
     // there, also before a full comparison (which would silently overwrite such changes);
     // only force_full overwrites them.
     if (!req.force_full() && on_dst.ok()) {
       // (A MODIFY whose status is equal in the base snapshot, e.g. a read that moved the
-      // access time, does not count.)
+      // access time, does not count; nor does a fence's or an unfence's permission change:
+      // permissions are compared apart from the fence, as unfence would leave them. Under a
+      // fence every item is a MODIFY, hence the calls in parallel.)
       LIFEBOAT_ASSIGN_OR_RETURN(std::vector<SnapshotDiffEntry> changed,
                                 dst.GetSnapshotDiff(path, base_name, ""));
+      const std::string base_root = SnapshotRoot(path, base_name);
+      std::vector<char> counts(changed.size(), 1);
+      LIFEBOAT_RETURN_IF_ERROR(
+          ParallelFor(changed.size(), config_.parallelism, [&](size_t i) -> Status {
+            const SnapshotDiffEntry& e = changed[i];
+            if (e.type != SnapshotDiffEntry::kModify) return OkStatus();
+            const std::string p = CleanDiffPath(e.source);
+            StatusOr<FileStatus> then = dst.GetFileStatus(Join(base_root, p));
+            StatusOr<FileStatus> now = dst.GetFileStatus(Join(path, p));
+            if (!then.ok() || !now.ok() || then->is_dir != now->is_dir) return OkStatus();
+            LIFEBOAT_ASSIGN_OR_RETURN(
+                then->permission, UnfencedPermission(dst, Join(base_root, p), then->permission));
+            LIFEBOAT_ASSIGN_OR_RETURN(now->permission,
+                                      UnfencedPermission(dst, Join(path, p), now->permission));
+            if (SameMeta(*then, *now) && (then->is_dir || SameFile(*then, *now))) counts[i] = 0;
+            return OkStatus();
+          }));
       std::vector<std::string> described;
-      for (const SnapshotDiffEntry& e : changed) {
+      for (size_t i = 0; i < changed.size(); ++i) {
+        if (!counts[i]) continue;
+        const SnapshotDiffEntry& e = changed[i];
         std::string p = CleanDiffPath(e.source);
-        if (e.type == SnapshotDiffEntry::kModify) {
-          StatusOr<FileStatus> then = dst.GetFileStatus(Join(SnapshotRoot(path, base_name), p));
-          StatusOr<FileStatus> now = dst.GetFileStatus(Join(path, p));
-          if (then.ok() && now.ok() && then->is_dir == now->is_dir && SameMeta(*then, *now) &&
-              (then->is_dir || SameFile(*then, *now))) {
-            continue;
-          }
-        }
         const char* what = e.type == SnapshotDiffEntry::kCreate   ? "created "
                            : e.type == SnapshotDiffEntry::kDelete ? "deleted "
                            : e.type == SnapshotDiffEntry::kRename ? "renamed "
@@ -475,6 +489,8 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   } else {
     bool dst_exists = false;
     LIFEBOAT_ASSIGN_OR_RETURN(Tree target, ListTreeMap(call, dst, dst_root, &dst_exists));
+    // A fenced target's items compare by their permissions apart from the fence.
+    LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, dst, dst_root, target, config_.parallelism));
     Changes c = CompareTrees(source, target);
     for (const std::string& d : c.deletes) tree["deletes"].push_back(d);
     for (const FileStatus& d : c.dirs) tree["dirs"].push_back(StatusToJson(d));
@@ -507,6 +523,9 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   record.op_id = req.op_id();
   record.plan = plan;
   record.manifest = std::move(source);
+  // The target was found equal to the base point (its diff checked above): verify may take
+  // the files this point does not copy from the base's verified record.
+  if (!base.empty() && !req.force_full() && base_on_target) record.base = base_name;
   LIFEBOAT_RETURN_IF_ERROR(SavePlan(dst, state, record));
   host_.Info("plan of " + path + " at " + name + ": " +
              (incremental ? "incremental from " + base : "full") + ", " +
@@ -523,21 +542,47 @@ StatusOr<v1::TransferResponse> HdfsPlugin::Transfer(sdk::Call& call,
   LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.snapshot().data_set()));
   LIFEBOAT_ASSIGN_OR_RETURN(Config src_config, ParseConfig(req.source().config()));
   WebHdfsClient src(PeerOptions(src_config));
-  // Fenced after the plan: the copy would write the fenced directory (see PlanTransfer).
-  LIFEBOAT_RETURN_IF_ERROR(CheckNotFenced(client_, path, "a backup into hdfs:" + path));
-  v1::TransferResponse resp;
-  if (req.task().kind() == "tree") {
-    LIFEBOAT_RETURN_IF_ERROR(RunTreeTask(call, src, req, path, resp));
-  } else if (req.task().kind() == "copy") {
-    LIFEBOAT_RETURN_IF_ERROR(RunCopyTask(call, src, req, path, resp));
-  } else {
+  if (req.task().kind() != "tree" && req.task().kind() != "copy") {
     return InvalidArgumentError("unknown hdfs transfer task kind '" + req.task().kind() + "'");
   }
+  // A fenced data set stays fenced: what the task writes gets the fence's permissions, the
+  // source's recorded as the originals (security.h; README "Fencing and the data path").
+  LIFEBOAT_ASSIGN_OR_RETURN(bool fenced, FencedAt(client_, path));
+  v1::TransferResponse resp;
+  Status done = req.task().kind() == "tree" ? RunTreeTask(call, src, req, path, fenced, resp)
+                                            : RunCopyTask(call, src, req, path, fenced, resp);
+  // A fence (or an unfence) that walked the tree while this task wrote may have missed what
+  // the task wrote, or found it half done: settle each of its items with the state now.
+  // (The fence writes its marker before it changes any item, so a fence under way shows.)
+  StatusOr<bool> fenced_after = FencedAt(client_, path);
+  // The task's own error first (a cancellation stays one); a retry checks again.
+  if (!fenced_after.ok()) return done.ok() ? fenced_after.status() : done;
+  const bool fenced_now = *fenced_after;
+  if (fenced_now != fenced) {
+    host_.Warn("hdfs:" + path + " was " + (fenced_now ? "fenced" : "unfenced") +
+               " while transfer task " + req.task().task_id() +
+               " wrote it: settling the task's items");
+    nlohmann::json task = nlohmann::json::parse(req.task().opaque(), nullptr, false);
+    std::vector<std::string> items;
+    if (task.is_object()) {
+      for (const auto& r : task.value("renames", nlohmann::json::array()))
+        items.push_back(r[1].get<std::string>());
+      for (const char* key : {"dirs", "metas", "files"}) {
+        for (const auto& f : task.value(key, nlohmann::json::array()))
+          items.push_back(StatusFromJson(f).path_suffix);
+      }
+      if (task.value("root_meta", false)) items.push_back("");
+    }
+    LIFEBOAT_RETURN_IF_ERROR(ParallelFor(items.size(), config_.parallelism, [&](size_t i) {
+      return SettleFence(client_, Join(path, items[i]), fenced_now);
+    }));
+  }
+  LIFEBOAT_RETURN_IF_ERROR(done);
   return resp;
 }
 
 Status HdfsPlugin::RunTreeTask(sdk::Call& call, WebHdfsClient& src, const v1::TransferRequest& req,
-                               const std::string& path, v1::TransferResponse& resp) {
+                               const std::string& path, bool fenced, v1::TransferResponse& resp) {
   WebHdfsClient& dst = client_;
   const std::string& name = req.snapshot().snapshot_id();
   const std::string done = name + " done";
@@ -616,27 +661,31 @@ Status HdfsPlugin::RunTreeTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
     }
     if (!now.ok()) {
       if (now.status().code() != Code::kNotFound) return now.status();
-      LIFEBOAT_RETURN_IF_ERROR(dst.Mkdirs(to));
+      // Fenced: made without write bits at once (the superuser still writes into it).
+      LIFEBOAT_RETURN_IF_ERROR(
+          dst.Mkdirs(to, fenced ? std::optional<uint32_t>(FencedPermission(d.permission) & 0777)
+                                : std::nullopt));
       // A parent's default ACL may have given it an ACL the source's lacks: compare.
       now = dst.GetFileStatus(to);
       LIFEBOAT_RETURN_IF_ERROR(now.status());
     }
-    LIFEBOAT_RETURN_IF_ERROR(
-        CopyMetadata(src, Join(src_root, d.path_suffix), d, dst, to, now.ok() ? &*now : nullptr));
+    LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(src, Join(src_root, d.path_suffix), d, dst, to,
+                                          now.ok() ? &*now : nullptr, fenced));
     ++items;
   }
   for (const auto& m : tree["metas"]) {
     FileStatus st = StatusFromJson(m);
     const std::string to = Join(path, st.path_suffix);
     LIFEBOAT_RETURN_IF_ERROR(
-        CopyMetadata(src, Join(src_root, st.path_suffix), st, dst, to, nullptr));
+        CopyMetadata(src, Join(src_root, st.path_suffix), st, dst, to, nullptr, fenced));
     LIFEBOAT_RETURN_IF_ERROR(dst.SetTimes(to, st.modification_ms, st.access_ms));
     ++items;
   }
   if (tree.value("root_meta", false)) {
     LIFEBOAT_ASSIGN_OR_RETURN(FileStatus root, src.GetFileStatus(src_root));
+    LIFEBOAT_ASSIGN_OR_RETURN(root.permission, UnfencedPermission(src, src_root, root.permission));
     LIFEBOAT_ASSIGN_OR_RETURN(FileStatus now, dst.GetFileStatus(path));
-    LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(src, src_root, root, dst, path, &now));
+    LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(src, src_root, root, dst, path, &now, fenced));
   }
   LIFEBOAT_RETURN_IF_ERROR(dst.SetXAttr(path, kTreeAttr, done));
   resp.set_items_done(items);
@@ -644,7 +693,7 @@ Status HdfsPlugin::RunTreeTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
 }
 
 Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::TransferRequest& req,
-                               const std::string& path, v1::TransferResponse& resp) {
+                               const std::string& path, bool fenced, v1::TransferResponse& resp) {
   WebHdfsClient& dst = client_;
   const std::string& name = req.snapshot().snapshot_id();
   nlohmann::json task = nlohmann::json::parse(req.task().opaque(), nullptr, false);
@@ -697,6 +746,7 @@ Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
     o.identity = name + ":" + std::to_string(st.length) + ":" + std::to_string(st.modification_ms);
     o.preserve_block_size = config_.preserve_block_size;
     o.replication = config_.replication;
+    o.fenced = fenced;
     o.limiters = {&instance_limit_, &call_limit};
     o.on_progress = [&, i](uint64_t n) { report(i, n, st.path_suffix); };
     const std::string from = Join(src_root, st.path_suffix);
@@ -736,6 +786,71 @@ Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
 
 // ---- verify -------------------------------------------------------------------------------
 
+namespace {
+
+// What a verify vouched for about one file of a point: the source version (length, mtime),
+// the SHA-256 streamed from the source when it was copied, the source's HDFS checksum
+// ("" where the block sizes differed, or an empty file).
+struct FileRecord {
+  uint64_t length = 0;
+  int64_t mtime = 0;
+  std::string sha256;
+  std::string checksum;
+};
+using FileRecords = std::map<std::string, FileRecord>;
+
+// Where a verified point's records live, next to its plan: <snapshot>.verified.
+std::string RecordsFile(const std::string& data_set_path, const std::string& snapshot_name) {
+  std::string plan = StateFile(data_set_path, snapshot_name);
+  return plan.substr(0, plan.size() - std::string(".plan").size()) + ".verified";
+}
+
+Status SaveRecords(WebHdfsClient& client, const std::string& file, const FileRecords& records) {
+  nlohmann::json files = nlohmann::json::object();
+  for (const auto& [p, r] : records) files[p] = {r.length, r.mtime, r.sha256, r.checksum};
+  WebHdfsClient::CreateOptions o;
+  o.overwrite = true;
+  o.permission = 0600;
+  return client.Create(file, nlohmann::json({{"files", files}}).dump(), o);
+}
+
+// Empty when there is no record (never verified, or verified before records were kept).
+FileRecords LoadRecords(WebHdfsClient& client, const std::string& file) {
+  FileRecords out;
+  StatusOr<std::string> body = client.ReadAll(file);
+  if (!body.ok()) return out;
+  nlohmann::json j = nlohmann::json::parse(*body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j["files"].is_object()) return out;
+  for (const auto& [p, v] : j["files"].items()) {
+    // An entry that does not parse is left out: that file falls back to its own record.
+    if (!v.is_array() || v.size() != 4 || !v[0].is_number_unsigned() || !v[1].is_number_integer() ||
+        !v[2].is_string() || !v[3].is_string()) {
+      continue;
+    }
+    out[p] = {v[0].get<uint64_t>(), v[1].get<int64_t>(), v[2].get<std::string>(),
+              v[3].get<std::string>()};
+  }
+  return out;
+}
+
+// The source version a copy marker (user.lifeboat.copy = "<snapshot>:<length>:<mtime> done")
+// names, when it says done: "<length>:<mtime>"; "" otherwise.
+std::string DoneVersion(const std::string& marker) {
+  const std::string done = " done";
+  if (marker.size() <= done.size() ||
+      marker.compare(marker.size() - done.size(), done.size(), done) != 0) {
+    return "";
+  }
+  const std::string identity = marker.substr(0, marker.size() - done.size());
+  size_t mtime = identity.rfind(':');
+  if (mtime == std::string::npos || mtime == 0) return "";
+  size_t length = identity.rfind(':', mtime - 1);
+  if (length == std::string::npos) return "";
+  return identity.substr(length + 1);
+}
+
+}  // namespace
+
 StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::VerifyRequest& req) {
   LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.snapshot().data_set()));
   const std::string& name = req.snapshot().snapshot_id();
@@ -750,6 +865,16 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
     }
     return record.status();
   }
+  // Levels (README, "verify"): NONE compares the listing only; SIZE (and an unspecified
+  // level) also vouches for every file's bytes without reading them: a file this point
+  // copied by the SHA-256 streamed from the source (its record) and the HDFS checksum the
+  // target's DataNodes compute now against the source's; a file it did not copy by the base
+  // point's verified record; DIGEST reads every file of the point back besides.
+  const v1::VerifyLevel level =
+      req.level() == v1::VERIFY_LEVEL_UNSPECIFIED ? v1::VERIFY_SIZE : req.level();
+  const bool check_records = level == v1::VERIFY_SIZE || level == v1::VERIFY_DIGEST;
+  const bool read_back = level == v1::VERIFY_DIGEST;
+
   // The committed point when there is one, else what the transfer left.
   std::string root = SnapshotRoot(path, name);
   StatusOr<FileStatus> committed = client_.GetFileStatus(root);
@@ -758,6 +883,8 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
     root = path;
   }
   LIFEBOAT_ASSIGN_OR_RETURN(Tree target, ListTreeMap(call, client_, root));
+  // A fenced target holds the source's permissions as the fence's originals.
+  LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, client_, root, target, config_.parallelism));
   v1::VerifyResponse resp;
   std::mutex mu;
   auto mismatch = [&](const std::string& p, const std::string& what, const std::string& expected,
@@ -774,7 +901,7 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
     std::snprintf(b, sizeof b, "%04o", v);
     return std::string(b);
   };
-  std::vector<const FileStatus*> digests;
+  std::vector<const FileStatus*> files;
   uint64_t bytes = 0;
   for (const auto& [p, want] : record->manifest) {
     if (want.is_symlink) continue;
@@ -792,6 +919,13 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
       mismatch(p, "size", std::to_string(want.length), std::to_string(got.length));
       continue;
     }
+    // A file's time is the source version's (set by the copy, kept by everything after it),
+    // so an unchanged length with another time is another version. (Directories' times are
+    // set by commit: a verify before it would find them moved.)
+    if (!want.is_dir && got.modification_ms != want.modification_ms) {
+      mismatch(p, "mtime", std::to_string(want.modification_ms),
+               std::to_string(got.modification_ms));
+    }
     if (got.permission != want.permission) {
       mismatch(p, "mode", octal(want.permission), octal(got.permission));
     }
@@ -800,53 +934,134 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
     }
     if (!want.is_dir) {
       bytes += want.length;
-      if (req.level() == v1::VERIFY_DIGEST) digests.push_back(&want);
+      if (check_records) files.push_back(&want);
     }
   }
   for (const auto& [p, got] : target) {
     if (record->manifest.count(p) == 0) mismatch(p, "extra", "", got.is_dir ? "directory" : "file");
   }
-  std::atomic<uint64_t> done{0};
-  Status s = ParallelFor(digests.size(), config_.parallelism, [&](size_t i) -> Status {
+
+  // The files this point copied; the others were on the target already (unchanged since the
+  // base, renamed, or with metadata changes only).
+  std::set<std::string> copied;
+  for (const v1::TransferTask& t : record->plan.tasks()) {
+    if (t.kind() == "copy") copied.insert(t.paths().begin(), t.paths().end());
+  }
+  const FileRecords base = record->base.empty() || !check_records
+                               ? FileRecords()
+                               : LoadRecords(client_, RecordsFile(path, record->base));
+  std::vector<FileRecord> records(files.size());
+  std::atomic<uint64_t> done{0}, by_base{0}, by_own{0}, checksums{0}, read{0}, read_bytes{0};
+  Status s = ParallelFor(files.size(), config_.parallelism, [&](size_t i) -> Status {
     if (call.Cancelled()) return CancelledError("verify cancelled", path);
-    const FileStatus& want = *digests[i];
-    const std::string file = Join(root, want.path_suffix);
-    StatusOr<std::string> expected = client_.GetXAttr(file, kDigestAttr);
-    if (!expected.ok()) {
-      if (expected.status().code() != Code::kNotFound) return expected.status();
-      mismatch(want.path_suffix, "digest", "a SHA-256 recorded by the transfer",
-               "none (not written by this transfer)");
-      return OkStatus();
-    }
-    StatusOr<std::string> got = DigestOf(call, client_, file, 0);
-    if (!got.ok()) {
-      if (got.status().code() == Code::kCancelled) return got.status();
-      // A DataNode that finds its replica corrupt fails the read: that is a mismatch.
-      mismatch(want.path_suffix, "digest", *expected, "unreadable: " + got.status().message());
-      return OkStatus();
-    }
-    if (*got != *expected) mismatch(want.path_suffix, "digest", *expected, *got);
-    StatusOr<std::string> checksum = client_.GetXAttr(file, kChecksumAttr);
-    if (checksum.ok()) {
-      StatusOr<WebHdfsClient::FileChecksum> now = client_.GetFileChecksum(file);
-      if (now.ok() && now->bytes != *checksum) {
-        mismatch(want.path_suffix, "checksum", *checksum, now->bytes);
+    const FileStatus& want = *files[i];
+    const std::string& p = want.path_suffix;
+    const std::string file = Join(root, p);
+    const std::string version =
+        std::to_string(want.length) + ":" + std::to_string(want.modification_ms);
+    records[i].length = want.length;
+    records[i].mtime = want.modification_ms;
+    auto report = [&] {
+      v1::Progress progress;
+      progress.set_phase("verify");
+      progress.set_items_done(++done);
+      progress.set_items_total(files.size());
+      std::lock_guard<std::mutex> lock(mu);
+      call.ReportProgress(progress);
+    };
+    const bool this_point = copied.count(p) > 0;
+    if (!this_point && !read_back) {
+      // Not copied by this point, at the same path, length and time as in the base point,
+      // which verify vouched for: the same bytes (the plan found the target unchanged since).
+      auto b = base.find(p);
+      if (b != base.end() && b->second.length == want.length &&
+          b->second.mtime == want.modification_ms) {
+        records[i] = b->second;
+        ++by_base;
+        report();
+        return OkStatus();
       }
     }
-    v1::Progress p;
-    p.set_phase("verify");
-    p.set_items_done(++done);
-    p.set_items_total(digests.size());
-    std::lock_guard<std::mutex> lock(mu);
-    call.ReportProgress(p);
+    // The file's own record, written by the copy that brought these bytes.
+    StatusOr<std::map<std::string, std::string>> attrs = client_.GetXAttrsText(file);
+    if (!attrs.ok()) return attrs.status();
+    auto attr = [&](const char* key) {
+      auto it = attrs->find(key);
+      return it == attrs->end() ? std::string() : it->second;
+    };
+    const std::string marker = attr(kCopyAttr);
+    records[i].sha256 = attr(kDigestAttr);
+    records[i].checksum = attr(kChecksumAttr);
+    const bool ours =
+        this_point ? marker == name + ":" + version + " done" : DoneVersion(marker) == version;
+    if (!ours || records[i].sha256.empty()) {
+      mismatch(p, "record",
+               this_point ? "copied by this point (" + name + ":" + version + " done)"
+                          : "a copy of this version (<point>:" + version + " done)",
+               marker.empty() ? "none: not written by a Lifeboat transfer" : marker);
+      report();
+      return OkStatus();
+    }
+    if (!this_point) ++by_own;
+    // No bytes travel: the target's DataNodes compute the checksum from the CRCs they keep,
+    // so any rewrite through HDFS shows. (Bytes rotting on a disk under intact CRCs do not:
+    // that is what DIGEST's read-back, or the DataNodes' own block scanner, finds.)
+    if (!records[i].checksum.empty()) {
+      StatusOr<WebHdfsClient::FileChecksum> now = client_.GetFileChecksum(file);
+      if (!now.ok()) {
+        if (now.status().code() == Code::kCancelled) return now.status();
+        mismatch(p, "checksum", records[i].checksum, "unreadable: " + now.status().message());
+      } else if (now->bytes != records[i].checksum) {
+        mismatch(p, "checksum", records[i].checksum, now->bytes);
+      }
+      ++checksums;
+    }
+    // Read back at DIGEST; and at SIZE a file that no checksum vouches for (block sizes differ:
+    // the HDFS checksums cannot compare), as its streamed digest is then the only check.
+    if (read_back || (records[i].checksum.empty() && want.length > 0)) {
+      uint64_t n = 0;
+      StatusOr<std::string> got = DigestOf(call, client_, file, 0, &n);
+      if (!got.ok()) {
+        if (got.status().code() == Code::kCancelled) return got.status();
+        // A DataNode that finds its replica corrupt fails the read: that is a mismatch.
+        mismatch(p, "digest", records[i].sha256, "unreadable: " + got.status().message());
+      } else if (*got != records[i].sha256) {
+        mismatch(p, "digest", records[i].sha256, *got);
+      }
+      ++read;
+      read_bytes += n;
+    }
+    report();
     return OkStatus();
   });
   LIFEBOAT_RETURN_IF_ERROR(s);
-  std::sort(resp.mutable_mismatches()->begin(), resp.mutable_mismatches()->end(),
-            [](const v1::Mismatch& a, const v1::Mismatch& b) { return a.path() < b.path(); });
+  // By path; a file's own mismatches in the order they were found.
+  std::stable_sort(
+      resp.mutable_mismatches()->begin(), resp.mutable_mismatches()->end(),
+      [](const v1::Mismatch& a, const v1::Mismatch& b) { return a.path() < b.path(); });
   resp.set_ok(resp.mismatches_size() == 0);
   resp.set_items_checked(record->manifest.size());
   resp.set_bytes_checked(bytes);
+  if (check_records) {
+    host_.Info("verify of " + path + " at " + name + " (" + v1::VerifyLevel_Name(level) +
+               "): " + std::to_string(files.size()) + " files, " + std::to_string(copied.size()) +
+               " copied by this point, " + std::to_string(by_base.load()) +
+               " by the base point's record, " + std::to_string(by_own.load()) +
+               " by their own record, " + std::to_string(checksums.load()) +
+               " HDFS checksums compared, " + std::to_string(read.load()) + " read back (" +
+               std::to_string(read_bytes.load()) + " bytes); " +
+               std::to_string(resp.mismatches_size()) + " mismatches");
+  }
+  // What this point's verify vouched for, for the next point's (only when all of it held).
+  if (resp.ok() && check_records) {
+    FileRecords out;
+    for (size_t i = 0; i < files.size(); ++i) out[files[i]->path_suffix] = records[i];
+    Status saved = SaveRecords(client_, RecordsFile(path, name), out);
+    if (!saved.ok()) {
+      host_.Warn("verify records of " + path + " at " + name + " not kept (" + saved.ToString() +
+                 "): the next point's verify checks each file's own record instead");
+    }
+  }
   return resp;
 }
 
@@ -883,6 +1098,10 @@ StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::Res
     LIFEBOAT_ASSIGN_OR_RETURN(dest, DataSetPath(d));
   }
   // A fenced data set must not change on this cluster (security.h); a dry run only reads.
+  // Lifeboat's own apply (the last step of a failover or failback) restores after the
+  // unfence, so it is not refused either; a backup writes a fenced target as the superuser
+  // and keeps it fenced, a restore would make it the point's, writable, while its cluster
+  // is demoted (README "Fencing and the data path").
   if (!req.dry_run()) {
     LIFEBOAT_RETURN_IF_ERROR(CheckNotFenced(client_, dest, "restore into " + dest));
   }
@@ -906,6 +1125,12 @@ StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::Res
   }
   bool dest_exists = false;
   LIFEBOAT_ASSIGN_OR_RETURN(Tree target, ListTreeMap(call, client_, dest, &dest_exists));
+  // A point committed into a fenced target holds the fence's permissions and the source's as
+  // their originals: restore those (and compare a fenced destination the same way).
+  LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, holder, src_root, source, config_.parallelism));
+  if (dest_exists) {
+    LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, client_, dest, target, config_.parallelism));
+  }
   // The point's own records (transfer state) are not data.
   Changes c = CompareTrees(source, target);
   v1::RestoreResponse resp;
@@ -966,6 +1191,7 @@ StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::Res
   }
   // The root's metadata, then every directory's times, deepest first.
   LIFEBOAT_ASSIGN_OR_RETURN(FileStatus root, holder.GetFileStatus(src_root));
+  LIFEBOAT_ASSIGN_OR_RETURN(root.permission, UnfencedPermission(holder, src_root, root.permission));
   LIFEBOAT_ASSIGN_OR_RETURN(FileStatus now, client_.GetFileStatus(dest));
   LIFEBOAT_RETURN_IF_ERROR(CopyMetadata(holder, src_root, root, client_, dest, &now));
   std::vector<const FileStatus*> dirs;

@@ -207,7 +207,21 @@ Status HdfsPlugin::ListTree(sdk::Call& call, const std::string& root,
   std::sort(manifest.mutable_entries()->begin(), manifest.mutable_entries()->end(),
             [](const v1::Entry& a, const v1::Entry& b) { return a.path() < b.path(); });
   manifest.set_total_bytes(total);
-  return OkStatus();
+  // A fenced data set (a source cut after a failback fenced it; a point committed into a
+  // fenced target) lists the fence's permissions: the manifest gives the originals.
+  LIFEBOAT_ASSIGN_OR_RETURN(bool fenced, FencedAt(client_, root));
+  if (!fenced) return OkStatus();
+  std::vector<v1::Entry*> candidates;
+  for (v1::Entry& e : *manifest.mutable_entries()) {
+    if (e.type() != v1::ENTRY_SYMLINK && (e.mode() & 0222) == 0) candidates.push_back(&e);
+  }
+  return ParallelFor(candidates.size(), config_.parallelism, [&](size_t i) -> Status {
+    v1::Entry& e = *candidates[i];
+    LIFEBOAT_ASSIGN_OR_RETURN(uint32_t mode,
+                              UnfencedPermission(client_, root + "/" + e.path(), e.mode()));
+    e.set_mode(mode);
+    return OkStatus();
+  });
 }
 
 Status HdfsPlugin::EnsureSnapshottable(const std::string& path, const FileStatus& dir) {

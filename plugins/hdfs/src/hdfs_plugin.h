@@ -17,11 +17,16 @@
 // force_full), refusing when the target changed since the base; transfer runs the plan's
 // "tree" task, then "copy" tasks that stream each file from a source DataNode to a target
 // DataNode (never whole in memory), with a SHA-256 on the way and the file's metadata;
-// verify reads the copies back against those digests; restore copies a point's snapshot to
-// a destination. State lives on the target cluster, not in memory: the plan and the
-// source's listing in /.lifeboat/state/<data set>/<snapshot>.plan, and per file the
-// attributes user.lifeboat.copy / .sha256 / .hdfs-checksum (copy.h), so every call can be
-// repeated or resumed after a crash.
+// verify vouches for the copies by those digests and the HDFS checksums (and reads them back
+// at VERIFY_DIGEST); restore copies a point's snapshot to a destination. State lives on the
+// target cluster, not in memory: the plan and the source's listing in
+// /.lifeboat/state/<data set>/<snapshot>.plan, what a clean verify vouched for in
+// <snapshot>.verified beside it, and per file the attributes user.lifeboat.copy / .sha256 /
+// .hdfs-checksum (copy.h), so every call can be repeated or resumed after a crash.
+//
+// A fenced data set (security.h) is written as the superuser and kept fenced: what the data
+// path writes gets the fence's permissions, the source's recorded as the originals, and
+// wherever permissions are compared a fenced item counts with its original.
 //
 // Done: describe, validate, probe, resolve, prepare, cut, release, plan_transfer, transfer,
 // verify, commit, restore, expire (plugins/hdfs/README.md says how, and what is left).
@@ -112,28 +117,40 @@ class HdfsPlugin : public sdk::ComponentPlugin {
   // when the base point's snapshot exists on both clusters and the target has not changed
   // since it; otherwise a full comparison of the listings, with full_reason saying why.
   // FAILED_PRECONDITION, naming changed paths, when the target changed since the base and
-  // force_full is not set. Tasks: a "tree" task first (renames, deletes, directories,
-  // metadata-only changes), then "copy" tasks (files; the big ones alone). The plan and the
-  // source's listing are recorded on the target (StateFile), which makes a repeat with the
-  // same op_id answer the same plan, and gives verify and commit what they need.
+  // force_full is not set (a fence's own permission changes are not changes). Tasks: a
+  // "tree" task first (renames, deletes, directories, metadata-only changes), then "copy"
+  // tasks (files; the big ones alone). The plan and the source's listing are recorded on the
+  // target (StateFile), which makes a repeat with the same op_id answer the same plan, and
+  // gives verify and commit what they need. A fenced target is planned like any other.
   StatusOr<v1::PlanTransferResponse> PlanTransfer(sdk::Call& call,
                                                   const v1::PlanTransferRequest& req) override;
   // Runs one task of the plan (see copy.h for the copy of one file). Copy tasks wait until
   // the plan's tree task has run (UNAVAILABLE after 10 minutes). Idempotent: files already
-  // copied for this snapshot are skipped (bytes_skipped); a cancelled copy resumes.
+  // copied for this snapshot are skipped (bytes_skipped); a cancelled copy resumes. Into a
+  // fenced data set, what it writes is written fenced (and a fence or unfence that came
+  // while it wrote is settled for the task's items).
   StatusOr<v1::TransferResponse> Transfer(sdk::Call& call, const v1::TransferRequest& req) override;
   // Compares the target (the committed snapshot when there is one, else the live
   // directory) with the source's listing recorded by the plan: missing, extra, type, size,
-  // mode, owner; at VERIFY_DIGEST each file's SHA-256 read back from the target against
-  // the one computed from the source while streaming, and the HDFS file checksum against
-  // the source's where the block sizes match. FAILED_PRECONDITION when no plan of this
-  // point was recorded here.
+  // a file's mtime, mode (a fenced item's original), owner. At VERIFY_SIZE (and unspecified)
+  // every file's bytes are vouched for without reading them: a file this point copied by
+  // its transfer record (done, SHA-256 streamed from the source) and its HDFS file checksum
+  // now against the source's; a file it did not copy by the base point's verified record
+  // (same path, length, mtime), else by its own record and checksum; a file whose checksum
+  // cannot compare (other block size) is read back. VERIFY_DIGEST reads every file of the
+  // point back against its streamed SHA-256 besides (the only check that finds bytes rotted
+  // on a DataNode's disk under intact CRCs). VERIFY_NONE: the listing only. A clean verify
+  // records what it vouched for (<snapshot>.verified) for the next point's. Mismatch kinds:
+  // missing, extra, type, size, mtime, mode, owner, record, checksum, digest.
+  // FAILED_PRECONDITION when no plan of this point was recorded here.
   StatusOr<v1::VerifyResponse> Verify(sdk::Call& call, const v1::VerifyRequest& req) override;
   // Copies <dir>/.snapshot/<point> of the cluster holding the point (this one, or
   // req.source) to the destination (req.destination, or the data set itself): deletes
   // what the point lacks, creates and updates the rest, keeping metadata and times.
   // dry_run lists "delete P", "create P", "update P" and changes nothing. NOT_FOUND when
-  // the point is not held there.
+  // the point is not held there. A point committed into a fenced target restores the
+  // source's permissions (the fence's originals). FAILED_PRECONDITION into a fenced
+  // destination (not for a dry run): the engine applies a point after the unfence.
   StatusOr<v1::RestoreResponse> Restore(sdk::Call& call, const v1::RestoreRequest& req) override;
 
   WebHdfsClient& client() { return client_; }
@@ -144,11 +161,12 @@ class HdfsPlugin : public sdk::ComponentPlugin {
   // Makes `path` snapshottable if it is not (and allowed); FAILED_PRECONDITION with the
   // administrator's command otherwise.
   Status EnsureSnapshottable(const std::string& path, const FileStatus& dir);
-  // Data path helpers (data_path.cc).
+  // Data path helpers (data_path.cc). `fenced`: the target data set is fenced, so what the
+  // task writes is written fenced (CopyMetadata, CopyOptions::fenced).
   Status RunTreeTask(sdk::Call& call, WebHdfsClient& src, const v1::TransferRequest& req,
-                     const std::string& path, v1::TransferResponse& resp);
+                     const std::string& path, bool fenced, v1::TransferResponse& resp);
   Status RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::TransferRequest& req,
-                     const std::string& path, v1::TransferResponse& resp);
+                     const std::string& path, bool fenced, v1::TransferResponse& resp);
   // Sets the directories' times of the point's recorded listing (run by commit before the
   // snapshot: creating files moved them during the transfer).
   Status ApplyDirectoryTimes(sdk::Call& call, const std::string& path,

@@ -338,6 +338,51 @@ Status CheckNotFenced(WebHdfsClient& client, const std::string& path, std::strin
   return OkStatus();
 }
 
+std::string FenceModeText(uint32_t permission) { return OctalText(permission); }
+
+std::optional<uint32_t> ParseFenceModeText(const std::string& text) { return ParseOctalText(text); }
+
+StatusOr<bool> FencedAt(WebHdfsClient& client, const std::string& root) {
+  StatusOr<std::string> marker = client.GetXAttr(root, kFenceMarkerAttr);
+  if (marker.ok()) return true;
+  if (marker.status().code() == Code::kNotFound) return false;
+  return marker.status();
+}
+
+StatusOr<uint32_t> UnfencedPermission(WebHdfsClient& client, const std::string& path,
+                                      uint32_t permission) {
+  // A fence leaves no write bit: an item with one is not (or no longer) fenced.
+  if ((permission & 0222) != 0) return permission;
+  StatusOr<std::string> original = client.GetXAttr(path, kFenceModeAttr);
+  if (!original.ok()) {
+    if (original.status().code() == Code::kNotFound) return permission;
+    return original.status();
+  }
+  std::optional<uint32_t> mode = ParseOctalText(*original);
+  // Someone set another permission during the fence: theirs stands (as for unfence).
+  if (!mode || FencedPermission(*mode) != permission) return permission;
+  return *mode;
+}
+
+Status RecordFenceOriginal(WebHdfsClient& client, const std::string& path,
+                           uint32_t source_permission) {
+  if ((source_permission & 0222) == 0) return RemoveXAttrIfPresent(client, path, kFenceModeAttr);
+  return client.SetXAttr(path, kFenceModeAttr, OctalText(source_permission));
+}
+
+Status SettleFence(WebHdfsClient& client, const std::string& path, bool fenced) {
+  StatusOr<FileStatus> st = client.GetFileStatus(path);
+  if (!st.ok()) return st.status().code() == Code::kNotFound ? OkStatus() : st.status();
+  if (fenced) {
+    if ((st->permission & 0222) == 0) return OkStatus();
+    LIFEBOAT_RETURN_IF_ERROR(client.SetXAttr(path, kFenceModeAttr, OctalText(st->permission)));
+    return client.SetPermission(path, FencedPermission(st->permission));
+  }
+  LIFEBOAT_ASSIGN_OR_RETURN(uint32_t original, UnfencedPermission(client, path, st->permission));
+  if (original != st->permission) LIFEBOAT_RETURN_IF_ERROR(client.SetPermission(path, original));
+  return RemoveXAttrIfPresent(client, path, kFenceModeAttr);
+}
+
 void AddFencedDataSets(WebHdfsClient& client, v1::ProbeResponse& probe) {
   StatusOr<std::vector<FileStatus>> index = client.ListStatus(kFenceIndexDir);
   if (!index.ok()) {

@@ -78,6 +78,46 @@ StatusOr<std::optional<FenceMarker>> ReadFenceMarker(WebHdfsClient& client,
 // for fenced directories below `path`.
 Status CheckNotFenced(WebHdfsClient& client, const std::string& path, std::string_view action);
 
+// --- The data path and a fenced data set (README "Fencing and the data path") -------------
+// Backups keep flowing into a fenced data set (after a failover the demoted cluster is the
+// target; a failback replicates into it before unfencing it). Lifeboat writes it as the
+// superuser and keeps it fenced: an item it writes gets the source's permission without the
+// write bits, and the source's permission as its fence original (what unfence puts back).
+// Wherever the data path compares or copies permissions it reads a fenced item's original.
+
+// The permission `permission` without its write bits: what a fence leaves.
+constexpr uint32_t FencedPermission(uint32_t permission) { return permission & ~0222u; }
+
+// The octal text of user.lifeboat.fence.mode ("0644", sticky bit included), and back.
+std::string FenceModeText(uint32_t permission);
+std::optional<uint32_t> ParseFenceModeText(const std::string& text);
+
+// Whether `root` (a data set directory, or one of its snapshots, whose extended attributes
+// are the directory's at the snapshot's time) carries a fence marker, complete or not.
+// false when `root` does not exist.
+StatusOr<bool> FencedAt(WebHdfsClient& client, const std::string& root);
+
+// The permission the item at `path` (live or in a snapshot) has apart from a fence: its
+// recorded original when it has one and its `permission` is exactly that original without
+// the write bits (the rule unfence applies), else `permission`. Costs one GETXATTRS, and
+// only for an item without any write bit.
+StatusOr<uint32_t> UnfencedPermission(WebHdfsClient& client, const std::string& path,
+                                      uint32_t permission);
+
+// For an item Lifeboat writes into a fenced data set: records `source_permission` as the
+// item's fence original (replacing an older one), or removes the record when that
+// permission has no write bit (unfence must then leave the item alone). The caller then
+// sets FencedPermission(source_permission). Recording first, as the fence does: an
+// interruption leaves an item that unfence restores correctly.
+Status RecordFenceOriginal(WebHdfsClient& client, const std::string& path,
+                           uint32_t source_permission);
+
+// Brings one item Lifeboat wrote in line with a fence that came or went while it wrote:
+// fenced = true strips the write bits of the item's current permission after recording it
+// (as the fence does for the items it walks); false puts a recorded original back and
+// removes the record (as unfence does). NOT_FOUND items are skipped (OK).
+Status SettleFence(WebHdfsClient& client, const std::string& path, bool fenced);
+
 // The fenced data sets of the cluster (from the fence index, each confirmed by its marker),
 // appended to `probe.fenced`; a problem reading them (e.g. the index is not readable by this
 // user) is added to `probe.detail`, never an error.

@@ -624,6 +624,21 @@ StatusOr<std::string> WebHdfsClient::GetXAttr(const std::string& path, const std
   return NotFoundError(What("GETXATTRS", path) + ": no attribute " + name, path);
 }
 
+StatusOr<std::map<std::string, std::string>> WebHdfsClient::GetXAttrsText(const std::string& path) {
+  LIFEBOAT_ASSIGN_OR_RETURN(nlohmann::json j, JsonCall("GET", path, "GETXATTRS", "&encoding=text"));
+  std::map<std::string, std::string> out;
+  const nlohmann::json& list = j["XAttrs"];
+  if (list.is_array()) {
+    for (const nlohmann::json& x : list) {
+      std::string v = x.contains("value") && x["value"].is_string() ? x["value"].get<std::string>()
+                                                                    : std::string();
+      if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+      out[x.value("name", std::string())] = v;
+    }
+  }
+  return out;
+}
+
 Status WebHdfsClient::RemoveXAttr(const std::string& path, const std::string& name) {
   return JsonCall("PUT", path, "REMOVEXATTR", "&xattr.name=" + UrlEscape(name, false)).status();
 }

@@ -174,6 +174,10 @@ class WebHdfsClient {
   // NOT_FOUND when the item has no such attribute.
   StatusOr<std::string> GetXAttr(const std::string& path, const std::string& name);
   Status RemoveXAttr(const std::string& path, const std::string& name);
+  // Every extended attribute of `path` (one GETXATTRS), name -> value as text (the quotes
+  // WebHDFS puts around a text value removed). For Lifeboat's own text attributes; binary
+  // values are what GetXAttrsEncoded is for.
+  StatusOr<std::map<std::string, std::string>> GetXAttrsText(const std::string& path);
 
   // State, version and safe mode of every configured NameNode, each asked directly.
   std::vector<NameNodeState> ProbeNameNodes();

@@ -444,51 +444,327 @@ TEST_F(HdfsSecurityRigTest, FenceOfAMissingDirectoryIsNotFound) {
             Code::kInvalidArgument);
 }
 
-// A backup into a fenced target would write its live directory (the data set lives at the
-// same path on the target) and give the copied items the source's writable permissions:
-// plan_transfer and transfer refuse it until the unfence. (Before: the plan went ahead.)
-TEST_F(HdfsSecurityRigTest, BackupIntoAFencedTargetIsRefusedUntilUnfenced) {
-  Put(*primary_, ds_ + "/file.txt", "data", 0644);
-  ASSERT_TRUE(secondary_->Mkdirs(ds_).ok());
+// Backups into a fenced target (docs/decisions.md D12; README "Fencing and the data path"):
+// after a failover the old primary is fenced and is the target of the backups from the new
+// primary, and a failback replicates into it while it is still fenced (then fences the
+// current primary, replicates again, and only then unfences and applies). So the data path
+// writes a fenced data set as the superuser, keeping it fenced: every item it writes loses
+// its write bits and records the source's permission as the fence's original; the fence's
+// own permission changes are not changes of the target; an application's are. (Before:
+// plan_transfer refused any backup into a fenced data set, and a failback could not run.)
+class HdfsFencedTargetRigTest : public HdfsSecurityRigTest {
+ protected:
+  void SetUp() override {
+    HdfsSecurityRigTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    target_alice_ = std::make_unique<WebHdfsClient>(Options("secondary", "alice"));
+    target_bob_ = std::make_unique<WebHdfsClient>(Options("secondary", "bob"));
+  }
+  void TearDown() override {
+    for (WebHdfsClient* c : {primary_.get(), secondary_.get()}) {
+      if (c == nullptr) continue;
+      StatusOr<std::vector<SnapshotInfo>> snaps = c->GetSnapshotList(ds_);
+      if (snaps.ok()) {
+        for (const SnapshotInfo& s : *snaps) (void)c->DeleteSnapshot(ds_, s.name);
+      }
+      (void)c->Delete("/.lifeboat/state" + ds_, /*recursive=*/true);
+    }
+    HdfsSecurityRigTest::TearDown();
+  }
+
+  // Cut on the source, plan, every task, verify at both levels (before the commit, as the
+  // engine does, and at the cheap level after it), commit.
+  StatusOr<v1::PlanTransferResponse> Backup(lb_instance* source, lb_instance* target,
+                                            const std::string& rp, const std::string& base) {
+    v1::CutRequest cut;
+    cut.set_op_id("cut-" + rp);
+    *cut.mutable_data_set() = DataSet();
+    cut.set_restore_point_id(rp);
+    LIFEBOAT_ASSIGN_OR_RETURN(v1::CutResponse cutted,
+                              host_.Call<v1::CutResponse>(api_, source, LB_OP_CUT, cut));
+    cut_manifest_ = cutted.manifest();
+    v1::PlanTransferRequest plan;
+    plan.set_op_id("plan-" + rp);
+    *plan.mutable_source()->mutable_config() = Config("primary");
+    *plan.mutable_snapshot() = cutted.snapshot();
+    plan.set_base_restore_point_id(base);
+    LIFEBOAT_ASSIGN_OR_RETURN(
+        v1::PlanTransferResponse planned,
+        host_.Call<v1::PlanTransferResponse>(api_, target, LB_OP_PLAN_TRANSFER, plan));
+    for (const v1::TransferTask& task : planned.tasks()) {
+      v1::TransferRequest t;
+      t.set_op_id("transfer-" + rp + "-" + task.task_id());
+      *t.mutable_source()->mutable_config() = Config("primary");
+      *t.mutable_snapshot() = cutted.snapshot();
+      *t.mutable_task() = task;
+      LIFEBOAT_RETURN_IF_ERROR(
+          host_.Call<v1::TransferResponse>(api_, target, LB_OP_TRANSFER, t).status());
+    }
+    auto verify = [&](v1::VerifyLevel level, const std::string& when) -> Status {
+      v1::VerifyRequest v;
+      v.set_op_id("verify-" + rp + "-" + when + "-" + std::to_string(level));
+      *v.mutable_snapshot() = cutted.snapshot();
+      v.set_level(level);
+      LIFEBOAT_ASSIGN_OR_RETURN(v1::VerifyResponse r,
+                                host_.Call<v1::VerifyResponse>(api_, target, LB_OP_VERIFY, v));
+      for (const v1::Mismatch& m : r.mismatches()) {
+        ADD_FAILURE() << rp << ": verify " << when << " at level " << level << ": " << m.path()
+                      << " " << m.what() << " expected '" << m.expected() << "' found '"
+                      << m.found() << "'";
+      }
+      return OkStatus();
+    };
+    LIFEBOAT_RETURN_IF_ERROR(verify(v1::VERIFY_SIZE, "staged"));
+    LIFEBOAT_RETURN_IF_ERROR(verify(v1::VERIFY_DIGEST, "staged"));
+    v1::CommitRequest commit;
+    commit.set_op_id("commit-" + rp);
+    *commit.mutable_snapshot() = cutted.snapshot();
+    commit.set_base_restore_point_id(base);
+    LIFEBOAT_ASSIGN_OR_RETURN(v1::CommitResponse committed,
+                              host_.Call<v1::CommitResponse>(api_, target, LB_OP_COMMIT, commit));
+    commit_manifest_ = committed.manifest();
+    LIFEBOAT_RETURN_IF_ERROR(verify(v1::VERIFY_SIZE, "committed"));
+    return planned;
+  }
+
+  // The target's live tree is fenced like the source's point `rp`: no item has a write bit,
+  // an item whose source permission has one records it in user.lifeboat.fence.mode (what
+  // unfence puts back), the others record nothing; owners are the source's.
+  void ExpectFencedCopyOf(const std::string& rp) {
+    const std::string point = ds_ + "/.snapshot/lifeboat-" + rp;
+    std::map<std::string, std::string> want;
+    std::map<std::string, std::string> got;
+    std::vector<std::string> todo = {""};
+    while (!todo.empty()) {
+      const std::string rel = todo.back();
+      todo.pop_back();
+      StatusOr<FileStatus> src = primary_->GetFileStatus(rel.empty() ? point : point + "/" + rel);
+      const std::string live = rel.empty() ? ds_ : ds_ + "/" + rel;
+      StatusOr<FileStatus> dst = secondary_->GetFileStatus(live);
+      ASSERT_TRUE(src.ok()) << rel << ": " << src.status().ToString();
+      ASSERT_TRUE(dst.ok()) << rel << ": " << dst.status().ToString();
+      char text[64];
+      std::snprintf(text, sizeof text, "%04o", src->permission & ~0222u);
+      std::string w = src->owner + ":" + src->group + " " + text + " fence.mode=";
+      if (src->permission & 0222) {
+        std::snprintf(text, sizeof text, "%04o", src->permission);
+        w += text;
+      }
+      want[rel] = w;
+      StatusOr<std::string> mode = secondary_->GetXAttr(live, kFenceModeAttr);
+      std::snprintf(text, sizeof text, "%04o", dst->permission);
+      got[rel] = dst->owner + ":" + dst->group + " " + text +
+                 " fence.mode=" + (mode.ok() ? *mode : std::string());
+      if (!src->is_dir) continue;
+      StatusOr<std::vector<FileStatus>> items =
+          primary_->ListStatus(point + (rel.empty() ? "" : "/" + rel));
+      ASSERT_TRUE(items.ok()) << items.status().ToString();
+      for (const FileStatus& i : *items)
+        todo.push_back(rel.empty() ? i.path_suffix : rel + "/" + i.path_suffix);
+    }
+    EXPECT_EQ(got, want) << "the target is not fenced like point " << rp;
+  }
+
+  // Every kind of application write on the target, as alice (owner) and bob (named ACL
+  // entries); the failures by kind.
+  std::map<std::string, Status> TargetWrites(int n) {
+    std::map<std::string, Status> failed;
+    const std::string k = std::to_string(n);
+    auto check = [&](const std::string& kind, Status s) {
+      if (!s.ok()) failed.emplace(kind, s);
+    };
+    WebHdfsClient::CreateOptions o;
+    check("create", target_alice_->Create(ds_ + "/app-" + k, "new", o));
+    check("create in subdirectory", target_alice_->Create(ds_ + "/sub/deeper/app-" + k, "new", o));
+    check("append", target_alice_->Append(ds_ + "/file.txt", "+" + k));
+    check("delete", target_alice_->Delete(ds_ + "/keep.txt", false).status());
+    check("rename", target_alice_->Rename(ds_ + "/sub/deeper/inner.txt", ds_ + "/sub/app-" + k));
+    check("mkdir", target_alice_->Mkdirs(ds_ + "/sub/app-dir-" + k));
+    check("write through an ACL entry (bob)",
+          target_bob_->Create(ds_ + "/shared/bob-" + k, "b", o));
+    check("append through an ACL entry (bob)", target_bob_->Append(ds_ + "/acl.txt", "b"));
+    return failed;
+  }
+
+  // Path -> content of every file under `root`.
+  static std::map<std::string, std::string> Contents(WebHdfsClient& c, const std::string& root) {
+    std::map<std::string, std::string> out;
+    std::vector<std::string> todo = {""};
+    while (!todo.empty()) {
+      const std::string rel = todo.back();
+      todo.pop_back();
+      StatusOr<std::vector<FileStatus>> items = c.ListStatus(rel.empty() ? root : root + "/" + rel);
+      EXPECT_TRUE(items.ok()) << items.status().ToString();
+      if (!items.ok()) return out;
+      for (const FileStatus& i : *items) {
+        const std::string p = rel.empty() ? i.path_suffix : rel + "/" + i.path_suffix;
+        if (i.is_dir) {
+          todo.push_back(p);
+          continue;
+        }
+        StatusOr<std::string> data = c.ReadAll(root + "/" + p);
+        out[p] = data.ok() ? *data : "<unreadable: " + data.status().ToString() + ">";
+      }
+    }
+    return out;
+  }
+
+  // The mode a manifest gives `rel` (-1 when absent).
+  static int64_t ModeIn(const v1::MemberManifest& m, const std::string& rel) {
+    for (const v1::Entry& e : m.entries()) {
+      if (e.path() == rel) return e.mode();
+    }
+    return -1;
+  }
+  // The tree task's JSON of a plan (renames, deletes, dirs, metas), {} without one.
+  static nlohmann::json TreeTask(const v1::PlanTransferResponse& plan) {
+    for (const v1::TransferTask& t : plan.tasks()) {
+      if (t.kind() == "tree") return nlohmann::json::parse(t.opaque());
+    }
+    return nlohmann::json::object();
+  }
+
+  std::unique_ptr<WebHdfsClient> target_alice_;
+  std::unique_ptr<WebHdfsClient> target_bob_;
+  v1::MemberManifest cut_manifest_;
+  v1::MemberManifest commit_manifest_;
+};
+
+TEST_F(HdfsFencedTargetRigTest, BackupsIntoAFencedTargetKeepItFencedAndUnfenceGivesSourceModes) {
+  // The source: alice's tree (modes, a read-only file, a sticky directory, ACLs naming bob)
+  // and items to delete and rename later.
+  PopulateAsAlice();
+  Put(*alice_, ds_ + "/keep.txt", "kept", 0644);
+  Put(*alice_, ds_ + "/gone.txt", "deleted later", 0644);
+  Put(*alice_, ds_ + "/mover.txt", "renamed later", 0600);
+  ASSERT_TRUE(alice_->Mkdirs(ds_ + "/olddir", 0750).ok());
+  Put(*alice_, ds_ + "/olddir/x.txt", "in a renamed directory", 0640);
   lb_instance* source = Instance("primary");
   lb_instance* target = Instance("secondary");
   ASSERT_NE(source, nullptr);
   ASSERT_NE(target, nullptr);
-  ASSERT_TRUE(Fence(target, 3, "fence").ok());
+
+  // rp1 before any fence: the point both clusters share.
+  StatusOr<v1::PlanTransferResponse> rp1 = Backup(source, target, "rp1", "");
+  ASSERT_TRUE(rp1.ok()) << rp1.status().ToString();
+
+  // The target is demoted: fenced at epoch 7. Its fence changes the permission of every item.
+  ASSERT_TRUE(Fence(target, 7, "fence-target").ok());
+
+  // Every kind of change on the source, then an incremental into the fenced target: the
+  // fence's own changes are not changes of the target since rp1.
+  Put(*alice_, ds_ + "/created.txt", "created", 0600);
+  ASSERT_TRUE(alice_->Append(ds_ + "/file.txt", " world").ok());
+  Put(*alice_, ds_ + "/sub/deeper/inner.txt", "inner, rewritten", 0640);
+  ASSERT_TRUE(alice_->Delete(ds_ + "/gone.txt", false).ok());
+  ASSERT_TRUE(alice_->Rename(ds_ + "/mover.txt", ds_ + "/sub/moved.txt").ok());
+  ASSERT_TRUE(alice_->Rename(ds_ + "/olddir", ds_ + "/newdir").ok());
+  ASSERT_TRUE(alice_->SetPermission(ds_ + "/keep.txt", 0444).ok());  // writable -> read-only
+  ASSERT_TRUE(alice_->SetPermission(ds_ + "/ro.txt", 0664).ok());    // read-only -> writable
+  ASSERT_TRUE(alice_->Mkdirs(ds_ + "/newtree/a", 0750).ok());
+  Put(*alice_, ds_ + "/newtree/a/b.txt", "a new subtree", 0664);
+  StatusOr<v1::PlanTransferResponse> rp2 = Backup(source, target, "rp2", "rp1");
+  ASSERT_TRUE(rp2.ok()) << rp2.status().ToString();
+  EXPECT_TRUE(rp2->incremental()) << rp2->full_reason();
+  EXPECT_EQ(rp2->items_to_copy(), 4u) << "created, file (appended), inner (rewritten), b.txt";
+  ExpectFencedCopyOf("rp2");
+  // The committed point lists the source's modes (the originals), not the fence's.
+  EXPECT_EQ(ModeIn(commit_manifest_, "file.txt"), 0644);
+  EXPECT_EQ(ModeIn(commit_manifest_, "sub"), 0755);
+  // Applications still cannot write it.
+  std::map<std::string, Status> during = TargetWrites(1);
+  for (const char* kind :
+       {"create", "create in subdirectory", "append", "delete", "rename", "mkdir",
+        "write through an ACL entry (bob)", "append through an ACL entry (bob)"}) {
+    auto it = during.find(kind);
+    if (it == during.end()) {
+      ADD_FAILURE() << kind << " went through the fence after a backup into it";
+      continue;
+    }
+    EXPECT_EQ(it->second.code(), Code::kPermissionDenied) << kind << ": " << it->second.ToString();
+  }
+
+  // A full comparison into the fenced target (the base is gone on the source): creates,
+  // overwrites and deletes; what Lifeboat wrote under the fence in rp2 is not a change.
+  ASSERT_TRUE(primary_->DeleteSnapshot(ds_, "lifeboat-rp2").ok());
+  Put(*alice_, ds_ + "/created-2.txt", "created again", 0644);
+  Put(*alice_, ds_ + "/created.txt", "overwritten", 0640);
+  ASSERT_TRUE(alice_->Delete(ds_ + "/newdir", /*recursive=*/true).ok());
+  StatusOr<v1::PlanTransferResponse> rp3 = Backup(source, target, "rp3", "rp2");
+  ASSERT_TRUE(rp3.ok()) << rp3.status().ToString();
+  EXPECT_FALSE(rp3->incremental());
+  EXPECT_EQ(rp3->items_to_copy(), 2u) << "created-2.txt, created.txt";
+  EXPECT_EQ(rp3->items_deleted(), 1u);
+  EXPECT_EQ(TreeTask(*rp3).value("metas", nlohmann::json::array()).size(), 0u)
+      << "the fenced modes are not differences: " << TreeTask(*rp3).dump();
+  EXPECT_EQ(TreeTask(*rp3).value("dirs", nlohmann::json::array()).size(), 0u)
+      << TreeTask(*rp3).dump();
+  ExpectFencedCopyOf("rp3");
+
+  // An application's change on the target still counts: alice, the owner, may chmod.
+  StatusOr<FileStatus> fenced_mode = secondary_->GetFileStatus(ds_ + "/file.txt");
+  ASSERT_TRUE(fenced_mode.ok());
+  ASSERT_TRUE(target_alice_->SetPermission(ds_ + "/file.txt", 0666).ok());
   v1::CutRequest cut;
-  cut.set_op_id("cut");
+  cut.set_op_id("cut-rp4");
   *cut.mutable_data_set() = DataSet();
-  cut.set_restore_point_id("rp1");
-  StatusOr<v1::CutResponse> cutted = host_.Call<v1::CutResponse>(api_, source, LB_OP_CUT, cut);
-  ASSERT_TRUE(cutted.ok()) << cutted.status().ToString();
+  cut.set_restore_point_id("rp4");
+  StatusOr<v1::CutResponse> cut4 = host_.Call<v1::CutResponse>(api_, source, LB_OP_CUT, cut);
+  ASSERT_TRUE(cut4.ok()) << cut4.status().ToString();
   v1::PlanTransferRequest plan;
-  plan.set_op_id("plan");
+  plan.set_op_id("plan-rp4-refused");
   *plan.mutable_source()->mutable_config() = Config("primary");
-  *plan.mutable_snapshot() = cutted->snapshot();
+  *plan.mutable_snapshot() = cut4->snapshot();
+  plan.set_base_restore_point_id("rp3");
   StatusOr<v1::PlanTransferResponse> refused =
       host_.Call<v1::PlanTransferResponse>(api_, target, LB_OP_PLAN_TRANSFER, plan);
   EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition) << refused.status().ToString();
-  EXPECT_NE(refused.status().message().find("fenced at epoch 3"), std::string::npos)
+  EXPECT_NE(refused.status().message().find("file.txt"), std::string::npos)
       << refused.status().ToString();
-  ASSERT_TRUE(Unfence(target, 3, "unfence").ok());
-  plan.set_op_id("plan-2");
-  StatusOr<v1::PlanTransferResponse> planned =
-      host_.Call<v1::PlanTransferResponse>(api_, target, LB_OP_PLAN_TRANSFER, plan);
-  ASSERT_TRUE(planned.ok()) << planned.status().ToString();
-  // A fence between the plan and the copy stops the copy.
-  ASSERT_TRUE(Fence(target, 4, "fence-2").ok());
-  ASSERT_GT(planned->tasks_size(), 0);
-  v1::TransferRequest transfer;
-  transfer.set_op_id("transfer");
-  *transfer.mutable_source()->mutable_config() = Config("primary");
-  *transfer.mutable_snapshot() = cutted->snapshot();
-  *transfer.mutable_task() = planned->tasks(0);
-  StatusOr<v1::TransferResponse> stopped =
-      host_.Call<v1::TransferResponse>(api_, target, LB_OP_TRANSFER, transfer);
-  EXPECT_EQ(stopped.status().code(), Code::kFailedPrecondition) << stopped.status().ToString();
-  ASSERT_TRUE(Unfence(target, 4, "unfence-2").ok());
-  (void)primary_->DeleteSnapshot(ds_, "lifeboat-rp1");
-  (void)secondary_->Delete("/.lifeboat/state" + ds_, /*recursive=*/true);
+  ASSERT_TRUE(primary_->DeleteSnapshot(ds_, "lifeboat-rp4").ok());
+  // Undone (the fenced mode again): no change left.
+  ASSERT_TRUE(target_alice_->SetPermission(ds_ + "/file.txt", fenced_mode->permission).ok());
+
+  // The failback's order: the current primary (the source) is fenced too, the last changes
+  // replicate from it into the still fenced target; the source's listing then shows fenced
+  // modes, and the copies must carry the originals.
+  ASSERT_TRUE(Fence(source, 8, "fence-source").ok());
+  StatusOr<v1::PlanTransferResponse> rp4 = Backup(source, target, "rp4", "rp3");
+  ASSERT_TRUE(rp4.ok()) << rp4.status().ToString();
+  EXPECT_TRUE(rp4->incremental()) << rp4->full_reason();
+  EXPECT_EQ(rp4->bytes_to_copy(), 0u);
+  // The fenced source's cut lists its originals too.
+  EXPECT_EQ(ModeIn(cut_manifest_, "file.txt"), 0644);
+  EXPECT_EQ(ModeIn(commit_manifest_, "file.txt"), 0644);
+
+  // Restore into the fenced data set stays refused: the engine's apply runs after unfence.
+  v1::RestoreRequest apply;
+  apply.set_op_id("apply-while-fenced");
+  *apply.mutable_data_set() = DataSet();
+  apply.set_restore_point_id("rp4");
+  StatusOr<v1::RestoreResponse> not_yet =
+      host_.Call<v1::RestoreResponse>(api_, target, LB_OP_RESTORE, apply);
+  EXPECT_EQ(not_yet.status().code(), Code::kFailedPrecondition) << not_yet.status().ToString();
+
+  // Unfence (epoch 8), then apply the newest point, as the failback does: nothing to change,
+  // and the permissions are exactly the source's.
+  ASSERT_TRUE(Unfence(target, 8, "unfence-target").ok());
+  apply.set_op_id("apply");
+  StatusOr<v1::RestoreResponse> applied =
+      host_.Call<v1::RestoreResponse>(api_, target, LB_OP_RESTORE, apply);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_EQ(applied->changes_size(), 0) << ::testing::PrintToString(applied->changes());
+  ASSERT_TRUE(Unfence(source, 8, "unfence-source").ok());
+  EXPECT_EQ(Security(*secondary_, ds_), Security(*primary_, ds_));
+  EXPECT_EQ(Contents(*secondary_, ds_), Contents(*primary_, ds_));
+  for (const auto& [rel, text] : Security(*secondary_, ds_)) {
+    const std::string p = rel == "." ? ds_ : ds_ + "/" + rel;
+    EXPECT_EQ(secondary_->GetXAttr(p, kFenceModeAttr).status().code(), Code::kNotFound) << p;
+  }
+  // And applications write again.
+  std::map<std::string, Status> after = TargetWrites(2);
+  for (const auto& [kind, s] : after)
+    ADD_FAILURE() << "after the unfence, " << kind << ": " << s.ToString();
 }
 
 class HdfsSyncSecurityRigTest : public HdfsSecurityRigTest {
