@@ -732,8 +732,10 @@ class Engine::JobRunner {
         req.set_op_id("verify-" + rp_.id() + "-" + std::to_string(i));
         req.mutable_snapshot()->ParseFromString(m.snapshot());
         req.set_level(ToPlugin(policy.verification()));
+        LIFEBOAT_ASSIGN_OR_RETURN(*req.mutable_source(),
+                                  MakePeer(source_, m.data_set().component()));
         auto r = Call<pb::VerifyResponse>(target_, m.data_set().component(), LB_OP_VERIFY, req,
-                                          Options());
+                                          PeerOptions(source_));
         if (!r.ok()) return r.status().WithContext("verify " + Name(m.data_set()));
         if (!r->ok()) {
           std::string first = r->mismatches_size() > 0

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -950,8 +951,16 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
   const FileRecords base = record->base.empty() || !check_records
                                ? FileRecords()
                                : LoadRecords(client_, RecordsFile(path, record->base));
+  // The source's snapshot, for files that nothing here vouches for (request's `source`).
+  std::optional<WebHdfsClient> src;
+  if (req.has_source() && check_records) {
+    LIFEBOAT_ASSIGN_OR_RETURN(Config src_config, ParseConfig(req.source().config()));
+    src.emplace(PeerOptions(src_config));
+  }
+  const std::string src_root = SnapshotRoot(path, name);
   std::vector<FileRecord> records(files.size());
-  std::atomic<uint64_t> done{0}, by_base{0}, by_own{0}, checksums{0}, read{0}, read_bytes{0};
+  std::atomic<uint64_t> done{0}, by_base{0}, by_own{0}, by_source{0}, checksums{0}, read{0},
+      read_bytes{0};
   Status s = ParallelFor(files.size(), config_.parallelism, [&](size_t i) -> Status {
     if (call.Cancelled()) return CancelledError("verify cancelled", path);
     const FileStatus& want = *files[i];
@@ -994,6 +1003,47 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
     records[i].checksum = attr(kChecksumAttr);
     const bool ours =
         this_point ? marker == name + ":" + version + " done" : DoneVersion(marker) == version;
+    if ((!ours || records[i].sha256.empty()) && !this_point && src) {
+      // Bytes no Lifeboat copy wrote, which this point did not copy either: the old primary's
+      // own files in the first backup into it after a failover (the plan found them equal by
+      // length and time). The DataNodes of both clusters compute the HDFS checksum, no bytes
+      // travel; at DIGEST both sides are read. (Different block sizes: the checksums cannot
+      // compare, so both are read at SIZE too.)
+      records[i] = FileRecord{want.length, want.modification_ms, "", ""};
+      StatusOr<WebHdfsClient::FileChecksum> here = client_.GetFileChecksum(file);
+      StatusOr<WebHdfsClient::FileChecksum> there = src->GetFileChecksum(Join(src_root, p));
+      if (!here.ok() || !there.ok()) {
+        const Status& bad = here.ok() ? there.status() : here.status();
+        if (bad.code() == Code::kCancelled) return bad;
+        mismatch(p, "checksum", here.ok() ? "the source's" : "this cluster's",
+                 "unreadable: " + bad.message());
+        report();
+        return OkStatus();
+      }
+      ++by_source;
+      const bool comparable = here->algorithm == there->algorithm;
+      if (comparable && here->bytes != there->bytes) {
+        mismatch(p, "checksum", there->bytes + " (source)", here->bytes);
+      } else if (read_back || !comparable) {
+        uint64_t n = 0, m = 0;
+        StatusOr<std::string> got = DigestOf(call, client_, file, 0, &n);
+        StatusOr<std::string> want_digest = DigestOf(call, *src, Join(src_root, p), 0, &m);
+        if (!got.ok() || !want_digest.ok()) {
+          const Status& bad = got.ok() ? want_digest.status() : got.status();
+          if (bad.code() == Code::kCancelled) return bad;
+          mismatch(p, "digest", "readable on both clusters", "unreadable: " + bad.message());
+        } else if (*got != *want_digest) {
+          mismatch(p, "digest", *want_digest + " (source)", *got);
+        } else {
+          records[i].sha256 = *got;
+        }
+        ++read;
+        read_bytes += n;
+      }
+      if (comparable) records[i].checksum = here->bytes;
+      report();
+      return OkStatus();
+    }
     if (!ours || records[i].sha256.empty()) {
       mismatch(p, "record",
                this_point ? "copied by this point (" + name + ":" + version + " done)"
@@ -1047,7 +1097,8 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
                "): " + std::to_string(files.size()) + " files, " + std::to_string(copied.size()) +
                " copied by this point, " + std::to_string(by_base.load()) +
                " by the base point's record, " + std::to_string(by_own.load()) +
-               " by their own record, " + std::to_string(checksums.load()) +
+               " by their own record, " + std::to_string(by_source.load()) +
+               " against the source's snapshot, " + std::to_string(checksums.load()) +
                " HDFS checksums compared, " + std::to_string(read.load()) + " read back (" +
                std::to_string(read_bytes.load()) + " bytes); " +
                std::to_string(resp.mismatches_size()) + " mismatches");

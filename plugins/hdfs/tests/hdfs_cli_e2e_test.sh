@@ -123,4 +123,33 @@ lb --output json jobs list | json '
 j = d[-1]
 assert j["state"] == "JOB_SUCCEEDED", j
 assert any("full copy" in l and "force" in l for l in j.get("log", [])), j.get("log")'
-echo "hdfs cli e2e: 4 runs (full, incremental, refused, forced) passed"
+
+# 4. A planned failover to the secondary, a backup back into the fenced old primary, and a
+# failback: every HDFS run builds on the newest point's snapshot, whichever way it went.
+last_bytes() { lb --output json jobs list | json '
+j = [j for j in d if j.get("kind") == "JOB_BACKUP"][-1]
+assert j["state"] == "JOB_SUCCEEDED", j
+assert not [l for l in j.get("log", []) if "full copy" in l], j.get("log")
+print(int(j.get("bytes_total", j.get("bytesTotal", 0))))'; }
+lb failover svc --reason "e2e: planned" >"$work/failover.log" 2>&1 ||
+  fail "the failover failed: $(tail -5 "$work/failover.log")"
+put "$nn2" "$dir/on-secondary.txt" "written while sec was primary"
+lb run svc-hourly >"$work/run5.log" 2>&1 || fail "the backup sec -> prim failed: $(tail -5 "$work/run5.log")"
+[ "$(last_bytes)" = 29 ] || fail "sec -> prim planned $(last_bytes) bytes, wanted 29 (on-secondary.txt)"
+[ "$(get "$nn1" "$dir/on-secondary.txt")" = "written while sec was primary" ] ||
+  fail "the backup into the fenced primary did not land"
+put "$nn2" "$dir/a/two.txt" "two, changed on sec"
+lb failback svc >"$work/failback.log" 2>&1 || fail "the failback failed: $(tail -5 "$work/failback.log")"
+[ "$(get "$nn1" "$dir/a/two.txt")" = "two, changed on sec" ] || fail "the failback did not bring a/two.txt"
+lb --output json roles svc | json 'assert d["primary_cluster"] == "prim" and int(d["epoch"]) == 3, d'
+printf 'line 3\n' | curl -sf -X POST -T - "$(curl -s -i -X POST \
+  "http://$nn1/webhdfs/v1$dir/log.txt?op=APPEND&user.name=$user" | tr -d '\r' |
+  awk 'tolower($1) == "location:" {print $2}')" >/dev/null
+lb run svc-hourly >"$work/run6.log" 2>&1 || fail "the run after the failback failed: $(tail -5 "$work/run6.log")"
+[ "$(last_bytes)" = 21 ] || fail "the run after the failback planned $(last_bytes) bytes, wanted 21 (log.txt)"
+lb --output json jobs list | json '
+j = [j for j in d if j.get("kind") == "JOB_BACKUP"][-1]
+assert any(" builds on " in l for l in j.get("log", [])), j.get("log")'
+[ "$(get "$nn2" "$dir/log.txt")" = "$(printf 'line 1\nline 2\nline 3')" ] ||
+  fail "the run after the failback did not reach the secondary"
+echo "hdfs cli e2e: 6 runs (full, incremental, refused, forced, into the fenced primary, after a failback) and a failover and failback passed"
