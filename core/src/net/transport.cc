@@ -334,7 +334,10 @@ bool Transport::DeliverFrames() {
         return true;
       case FrameDecoder::FrameKind::kData:
         if (on_data_) {
-          if (data.chunk.size() < kDetachBytes) {
+          // Only a buffer that is mostly this chunk is handed over: a stream's window bounds
+          // the chunks' bytes, and so, at most twice over, the memory they hold (a small chunk
+          // in a megabyte buffer left from an earlier frame is copied out instead).
+          if (data.chunk.size() < kDetachBytes || data.chunk.size() * 2 < decoder_.buffer_bytes()) {
             on_data_(data, nullptr);
             break;
           }

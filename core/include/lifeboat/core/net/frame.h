@@ -115,6 +115,8 @@ class FrameDecoder {
   uint64_t frames_decoded() const { return frames_; }
   // Bytes fed and not yet decoded.
   size_t buffered_bytes() const { return end_ - begin_; }
+  // The size of the buffer the decoder reads into (what DetachData hands over with a chunk).
+  size_t buffer_bytes() const { return buf_.size(); }
   uint32_t max_frame_bytes() const { return max_frame_bytes_; }
 
  private:
