@@ -3,7 +3,8 @@
 // cluster a holds a cut of one file of --mib MiB (default 256) in a directory on tmpfs
 // (/dev/shm when it exists, so the disk is not what is measured). In the same run, 3 rounds,
 // order alternating, medians:
-//   tcp        a plain loopback TCP copy of the same number of bytes (1 MiB writes and reads)
+//   tcp        a plain loopback TCP copy of the same number of bytes (1 MiB buffers; asio::write
+//              hands the kernel 64 KiB per send)
 //   read x1    agent.v1.Read of the whole file through one connection, as a peer agent calls
 //              it (RemoteAgent::Read: plugin pread -> emit_chunk -> TLS channel -> sink)
 //   read x2    two reads of half the file each at once, on two connections (what the agent's

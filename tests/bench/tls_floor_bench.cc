@@ -1,8 +1,9 @@
 // The floor under any bulk stream over TLS on this machine (docs/benchmarks.md, "The peer
 // stream ... ceiling"): what OpenSSL alone costs, with no channel, no plugin and no file.
 // In one process, as the benchmarks' two agents are, 3 rounds, order alternating, medians:
-//   tcp        a plain loopback TCP copy of --mib MiB (1 MiB writes and reads), as in
-//              channel_bench and peer_stream_bench
+//   tcp        a plain loopback TCP copy of --mib MiB, 1 MiB write(2)s and read(2)s (the
+//              copies in channel_bench and peer_stream_bench go through asio::write, which
+//              sends 64 KiB at a time, and are slower: docs/benchmarks.md)
 //   tls        the same bytes through TLS 1.3 with AES-128-GCM and client certificates (the
 //              test PKI), OpenSSL on blocking sockets: SSL_write of 1 MiB from memory, SSL_read
 //              into 1 MiB that is dropped; each 16 KiB record its own write(2)
