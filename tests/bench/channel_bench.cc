@@ -3,7 +3,8 @@
 //                     and 16 caller threads multiplexed on one connection (rate = items/s).
 //   BM_BulkStream     a Fetch of --bulk_mib MiB (default 256) through the channel over TLS,
 //                     against a plain loopback TCP copy of the same bytes (one writer thread,
-//                     one reader, 1 MiB writes and reads) in the same run: 3 rounds, order
+//                     one reader, 1 MiB buffers; asio::write hands the kernel 64 KiB per
+//                     send) in the same run: 3 rounds, order
 //                     alternating, medians. Counter `ratio` = TLS channel rate / TCP rate
 //                     (target >= 0.8). `plain_channel_MiB_s` is the channel without TLS, to
 //                     tell the protocol's cost from the cipher's.

@@ -6,7 +6,8 @@
 //  - every decoded envelope re-encodes and decodes to the same message;
 //  - the fast data-frame encoder agrees with protobuf's for every decoded data chunk;
 //  - the in-place data-frame reader (ParseDataFrame, NextFast) agrees with protobuf's parser
-//    whenever it accepts a body, and NextFast yields what Next yields;
+//    whenever it accepts a body, and NextFast yields what Next yields — also when data chunks
+//    are taken out of the decoder (DetachData, byte 0's top bit) while it is fed in pieces;
 //  - the decoder never holds more than one frame plus one piece.
 #include <lifeboat/core/net/frame.h>
 
@@ -71,23 +72,39 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint32_t limit = 16u << (data[1] % 16);  // 16 B .. 512 KiB
   std::string_view stream(reinterpret_cast<const char*>(data) + 2, size - 2);
   CheckFastRead(stream);
-  // The same stream through NextFast: the same frames, data chunks possibly as views.
+  // The same stream through NextFast: the same frames, data chunks possibly as views. With
+  // byte 0's top bit, fed in pieces (sized as below) and every data chunk detached, the
+  // decoder going on in the previous chunk's buffer.
+  const bool detach = (data[0] & 0x80) != 0;
   std::vector<std::string> fast_frames;
   {
     FrameDecoder fast(limit);
-    fast.Feed(stream);
-    for (;;) {
-      v1::Envelope e;
-      FrameDecoder::DataView view;
-      auto kind = fast.NextFast(&e, &view);
-      if (!kind.ok() || *kind == FrameDecoder::FrameKind::kNeedMore) break;
-      if (*kind == FrameDecoder::FrameKind::kData) {
-        e.Clear();
-        e.set_call_id(view.call_id);
-        e.mutable_data()->set_chunk(std::string(view.chunk));
-        e.mutable_data()->set_last(view.last);
+    std::string recycled;
+    bool broken = false;
+    const size_t fast_piece = detach ? piece : stream.size() + 1;
+    for (size_t pos = 0; pos < stream.size() && !broken; pos += fast_piece) {
+      fast.Feed(stream.substr(pos, fast_piece));
+      for (;;) {
+        v1::Envelope e;
+        FrameDecoder::DataView view;
+        auto kind = fast.NextFast(&e, &view);
+        if (!kind.ok()) broken = true;
+        if (!kind.ok() || *kind == FrameDecoder::FrameKind::kNeedMore) break;
+        if (*kind == FrameDecoder::FrameKind::kData) {
+          e.Clear();
+          e.set_call_id(view.call_id);
+          e.mutable_data()->set_chunk(std::string(view.chunk));
+          e.mutable_data()->set_last(view.last);
+          if (detach) {
+            const size_t pending = fast.buffered_bytes();
+            FrameDecoder::Detached owned = fast.DetachData(std::move(recycled));
+            Check(owned.chunk() == e.data().chunk());
+            Check(fast.buffered_bytes() == pending);
+            recycled = std::move(owned.buffer);
+          }
+        }
+        fast_frames.push_back(e.SerializeAsString());
       }
-      fast_frames.push_back(e.SerializeAsString());
     }
   }
   size_t decoded = 0;

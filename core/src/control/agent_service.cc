@@ -134,6 +134,11 @@ net::ServerOptions AgentServerOptions() {
   o.node_name = "lifeboat-agent";
   o.max_frame_bytes = kAgentMaxFrameBytes;
   o.worker_threads = 64;
+  // A connection's TLS runs on the I/O thread that serves it. Peer agents read through
+  // AgentServiceOptions::peer_connections (2) connections so that the cipher of their
+  // concurrent reads uses two cores; with one I/O thread here the serving side encrypted all
+  // of them on one.
+  o.io_threads = 2;
   o.remember_failures = false;
   // Answers can be large (a cut's manifest); a thousand per method is plenty for retries
   // after a reconnect, which come within minutes.

@@ -60,8 +60,18 @@ struct PendingCall {
   bool stream = false;
   uint64_t window = 0;
   uint64_t buffered = 0;
-  std::deque<std::string> chunks;
-  std::vector<std::string> spare;  // consumed chunk buffers, refilled by the next chunks
+  // A chunk received: bytes [offset, offset + size) of `buffer`, which is either the
+  // transport's (a large chunk left where TLS decrypted it: given back with ReturnReadBuffer)
+  // or one of `spare` (a small chunk, copied).
+  struct Chunk {
+    std::string buffer;
+    size_t offset = 0;
+    size_t size = 0;
+    bool transport_buffer = false;
+    std::string_view bytes() const { return std::string_view(buffer).substr(offset, size); }
+  };
+  std::deque<Chunk> chunks;
+  std::vector<std::string> spare;  // consumed chunk buffers, refilled by the next small chunks
   bool last_seen = false;
 
   void Fail(const Status& why) {
@@ -320,9 +330,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
                      [self = shared_from_this()](const Status& why, CloseKind kind) {
                        self->OnClosed(why, kind);
                      },
-                     [self = shared_from_this()](const FrameDecoder::DataView& data) {
+                     [self = shared_from_this()](const FrameDecoder::DataView& data,
+                                                 FrameDecoder::Detached* owned) {
                        if (self->ready_) {
-                         self->OnData(data);
+                         self->OnData(data, owned);
                        } else {
                          self->ProtocolError("sent data before answering our hello");
                        }
@@ -469,7 +480,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
         view.call_id = envelope.call_id();
         view.chunk = envelope.data().chunk();
         view.last = envelope.data().last();
-        OnData(view);
+        OnData(view, nullptr);
         return;
       }
       case v1::Envelope::kPong: {
@@ -498,7 +509,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     }
   }
 
-  void OnData(const FrameDecoder::DataView& data) {
+  void OnData(const FrameDecoder::DataView& data, FrameDecoder::Detached* owned) {
     last_rx_ = Clock::now();
     std::shared_ptr<PendingCall> call = Find(data.call_id, false);
     if (!call) return;  // the caller gave up on it
@@ -512,12 +523,19 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
         // The server may not send more than the window we granted.
         overflow = call->buffered > call->window;
         if (!overflow && !data.chunk.empty()) {
-          std::string chunk;
-          if (!call->spare.empty()) {
-            chunk = std::move(call->spare.back());
-            call->spare.pop_back();
+          PendingCall::Chunk chunk;
+          if (owned != nullptr) {
+            chunk.buffer = std::move(owned->buffer);
+            chunk.offset = owned->offset;
+            chunk.transport_buffer = true;
+          } else {
+            if (!call->spare.empty()) {
+              chunk.buffer = std::move(call->spare.back());
+              call->spare.pop_back();
+            }
+            chunk.buffer.assign(data.chunk);
           }
-          chunk.assign(data.chunk);
+          chunk.size = data.chunk.size();
           call->chunks.push_back(std::move(chunk));
         }
         if (data.last) call->last_seen = true;
@@ -743,18 +761,22 @@ StatusOr<std::string> Client::Impl::Invoke(const std::string& method, const std:
         lock.unlock();
         return cancelled();
       }
-      std::string chunk = std::move(call->chunks.front());
+      PendingCall::Chunk chunk = std::move(call->chunks.front());
       call->chunks.pop_front();
-      call->buffered -= chunk.size();
+      call->buffered -= chunk.size;
       lock.unlock();
-      Status delivered = (*on_chunk)(chunk);
-      consumed += chunk.size();
-      lock.lock();
-      if (call->spare.size() < 2) {
-        chunk.clear();
-        call->spare.push_back(std::move(chunk));
+      Status delivered = (*on_chunk)(chunk.bytes());
+      consumed += chunk.size;
+      if (chunk.transport_buffer) {
+        c->transport().ReturnReadBuffer(std::move(chunk.buffer));
+      } else {
+        lock.lock();
+        if (call->spare.size() < 2) {
+          chunk.buffer.clear();
+          call->spare.push_back(std::move(chunk.buffer));
+        }
+        lock.unlock();
       }
-      lock.unlock();
       if (!delivered.ok()) {
         c->Abandon(call_id);
         return delivered;

@@ -144,6 +144,29 @@ StatusOr<std::string> EncodeFrame(const v1::Envelope& envelope, uint32_t max_fra
 FrameDecoder::FrameDecoder(uint32_t max_frame_bytes)
     : max_frame_bytes_(std::clamp<uint32_t>(max_frame_bytes, 1, kMaxFrameBytesLimit)) {}
 
+FrameDecoder::Detached FrameDecoder::DetachData(std::string replacement) {
+  Detached out;
+  if (data_offset_ == std::string::npos) return out;
+  out.offset = data_offset_;
+  out.size = data_size_;
+  data_offset_ = std::string::npos;
+  const size_t pending = end_ - begin_;
+  out.buffer = std::move(buf_);
+  buf_ = std::move(replacement);
+  if (buf_.size() < pending) buf_.resize(pending);
+  if (pending > 0) std::memcpy(buf_.data(), out.buffer.data() + begin_, pending);
+  begin_ = 0;
+  end_ = pending;
+  return out;
+}
+
+size_t FrameDecoder::BytesToFrameEnd() const {
+  const size_t available = end_ - begin_;
+  if (!error_.ok() || available < kFrameHeaderBytes) return 0;
+  const size_t frame = kFrameHeaderBytes + ReadBigEndian32(buf_.data() + begin_);
+  return frame > available ? frame - available : 0;
+}
+
 void FrameDecoder::Compact(size_t extra) {
   if (begin_ > 0) {
     std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
@@ -154,11 +177,15 @@ void FrameDecoder::Compact(size_t extra) {
 }
 
 std::span<char> FrameDecoder::Prepare(size_t min_bytes) {
+  data_offset_ = std::string::npos;
   if (buf_.size() - end_ < min_bytes) Compact(min_bytes);
   return std::span<char>(buf_.data() + end_, buf_.size() - end_);
 }
 
-void FrameDecoder::Commit(size_t n) { end_ = std::min(end_ + n, buf_.size()); }
+void FrameDecoder::Commit(size_t n) {
+  data_offset_ = std::string::npos;
+  end_ = std::min(end_ + n, buf_.size());
+}
 
 void FrameDecoder::Feed(std::string_view bytes) {
   if (bytes.empty()) return;
@@ -168,6 +195,7 @@ void FrameDecoder::Feed(std::string_view bytes) {
 }
 
 StatusOr<std::optional<std::string_view>> FrameDecoder::NextBody() {
+  data_offset_ = std::string::npos;
   if (!error_.ok()) return error_;
   const size_t available = end_ - begin_;
   if (available < kFrameHeaderBytes) return std::optional<std::string_view>();
@@ -223,6 +251,9 @@ StatusOr<FrameDecoder::FrameKind> FrameDecoder::NextFast(v1::Envelope* envelope,
   if (!body) return FrameKind::kNeedMore;
   if (std::optional<DataView> view = ParseDataFrame(*body)) {
     *data = *view;
+    const char* at = view->chunk.empty() ? body->data() : view->chunk.data();
+    data_offset_ = static_cast<size_t>(at - buf_.data());
+    data_size_ = view->chunk.size();
     return FrameKind::kData;
   }
   if (!envelope->ParseFromArray(body->data(), static_cast<int>(body->size()))) {

@@ -4,6 +4,8 @@
 
 #include <openssl/err.h>
 
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -23,8 +25,17 @@ constexpr int kTlsReadsPerTurn = 64;
 constexpr size_t kCoalesceBytes = 64 << 10;
 // Written frame buffers kept for reuse (TakeBuffer).
 constexpr size_t kSpareBuffers = 4;
+// Data chunks at least this large are handed to the reader in the decoder's buffer
+// (FrameDecoder::DetachData) instead of being copied out of it.
+constexpr size_t kDetachBytes = 64 << 10;
+// Decoder buffers kept for reuse (ReturnReadBuffer). In a steady stream the reader gives one
+// back for each chunk the decoder hands over, so a few suffice; the chunks waiting in a
+// stream's window (up to 8 of 1 MiB) hold buffers of their own.
+constexpr size_t kSpareReadBuffers = 3;
 // A write of many frames stops adding frames after this many bytes.
 constexpr size_t kMaxWriteBatchBytes = 4 << 20;
+// TLS records are gathered up to this many bytes before a send() (see transport.h).
+constexpr size_t kGatherBytes = 256 << 10;
 
 }  // namespace
 
@@ -37,7 +48,7 @@ Transport::Transport(asio::io_context& io, SSL_CTX* tls, uint32_t max_frame_byte
       close_timer_(strand_) {}
 
 Transport::~Transport() {
-  // SSL_set_fd made a BIO that does not own the descriptor; the socket closes it.
+  // The BIOs do not own the descriptor; the socket closes it.
   if (ssl_ != nullptr) SSL_free(ssl_);
 }
 
@@ -56,15 +67,100 @@ std::optional<Status> Transport::TlsError(int r, std::string_view what) {
       what);
 }
 
+// The gathering BIO's methods. Its data pointer is the Transport, which frees the SSL object
+// (and with it the BIO) before it dies.
+BIO_METHOD* Transport::GatherMethod() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "lifeboat gather");
+    if (m == nullptr) return m;
+    BIO_meth_set_write_ex(m, [](BIO* b, const char* data, size_t size, size_t* written) -> int {
+      BIO_clear_retry_flags(b);
+      auto* t = static_cast<Transport*>(BIO_get_data(b));
+      if (!t->GatherWrite(data, size)) {
+        BIO_set_retry_write(b);
+        return 0;
+      }
+      *written = size;
+      return 1;
+    });
+    BIO_meth_set_ctrl(m, [](BIO* b, int cmd, long, void*) -> long {
+      auto* t = static_cast<Transport*>(BIO_get_data(b));
+      switch (cmd) {
+        case BIO_CTRL_FLUSH: {
+          // OpenSSL flushes after each handshake flight and alert.
+          BIO_clear_retry_flags(b);
+          const SendResult r = t->SendGathered();
+          if (r == SendResult::kDone) return 1;
+          if (r == SendResult::kWouldBlock) BIO_set_retry_write(b);
+          return 0;
+        }
+        case BIO_CTRL_WPENDING:
+        case BIO_CTRL_PENDING:
+          return static_cast<long>(t->tx_.size() - t->tx_sent_);
+        case BIO_CTRL_DUP:
+          return 1;
+        default:
+          return 0;
+      }
+    });
+    BIO_meth_set_create(m, [](BIO* b) -> int {
+      BIO_set_init(b, 1);
+      return 1;
+    });
+    return m;
+  }();
+  return method;
+}
+
+bool Transport::GatherWrite(const char* data, size_t size) {
+  if (tx_.size() - tx_sent_ >= kGatherBytes) {
+    const SendResult r = SendGathered();
+    if (r == SendResult::kFailed) return false;  // errno tells; the next flush reports it
+    if (r == SendResult::kWouldBlock && tx_.size() - tx_sent_ >= kGatherBytes) return false;
+  }
+  if (tx_sent_ == tx_.size()) {
+    tx_.clear();
+    tx_sent_ = 0;
+  }
+  tx_.append(data, size);
+  return true;
+}
+
+Transport::SendResult Transport::SendGathered() {
+  while (tx_sent_ < tx_.size()) {
+    // MSG_NOSIGNAL: a peer gone away is an error to report, not a SIGPIPE for the process.
+    const ssize_t n =
+        ::send(socket_.native_handle(), tx_.data() + tx_sent_, tx_.size() - tx_sent_, MSG_NOSIGNAL);
+    if (n >= 0) {
+      tx_sent_ += static_cast<size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return SendResult::kWouldBlock;
+    return SendResult::kFailed;
+  }
+  tx_.clear();
+  tx_sent_ = 0;
+  return SendResult::kDone;
+}
+
 Status Transport::PrepareTls(bool server) {
   ssl_ = SSL_new(tls_);
   if (ssl_ == nullptr) return InternalError("cannot create a TLS session (SSL_new failed)");
   boost::system::error_code ec;
   socket_.native_non_blocking(true, ec);
   if (ec) return UnavailableError("cannot make the socket non-blocking: " + ec.message());
-  if (SSL_set_fd(ssl_, socket_.native_handle()) != 1) {
-    return InternalError("cannot attach TLS to the socket (SSL_set_fd failed)");
+  BIO_METHOD* gather = GatherMethod();
+  BIO* rbio = BIO_new_socket(socket_.native_handle(), BIO_NOCLOSE);
+  BIO* wbio = gather != nullptr ? BIO_new(gather) : nullptr;
+  if (rbio == nullptr || wbio == nullptr) {
+    BIO_free(rbio);
+    BIO_free(wbio);
+    return InternalError("cannot attach TLS to the socket (BIO_new failed)");
   }
+  BIO_set_data(wbio, this);
+  // The SSL object owns both BIOs from here; the socket BIO does not close the descriptor.
+  SSL_set_bio(ssl_, rbio, wbio);
   if (server) {
     SSL_set_accept_state(ssl_);
   } else {
@@ -126,6 +222,21 @@ std::string Transport::TakeBuffer() {
   return buffer;
 }
 
+void Transport::ReturnReadBuffer(std::string buffer) {
+  std::lock_guard lock(spare_mu_);
+  if (read_spare_.size() < kSpareReadBuffers) read_spare_.push_back(std::move(buffer));
+}
+
+size_t Transport::ReadSize(size_t space) const {
+  // A large frame's reads stop at its end, so that the next frame starts a buffer of its own
+  // and its data chunk can be handed over without moving anything (DeliverFrames).
+  const size_t to_end = decoder_.BytesToFrameEnd();
+  if (to_end > 0 && decoder_.buffered_bytes() + to_end >= kDetachBytes) {
+    return std::min(space, to_end);
+  }
+  return space;
+}
+
 void Transport::DoRead() {
   if (closing_) return;
   if (ssl_ != nullptr) {
@@ -133,7 +244,7 @@ void Transport::DoRead() {
     return;
   }
   std::span<char> space = decoder_.Prepare(kReadBytes);
-  socket_.async_read_some(asio::buffer(space.data(), space.size()),
+  socket_.async_read_some(asio::buffer(space.data(), ReadSize(space.size())),
                           [self = shared_from_this()](const boost::system::error_code& ec,
                                                       size_t n) { self->OnPlainRead(ec, n); });
 }
@@ -159,10 +270,11 @@ void Transport::ReadTls() {
   for (int round = 0; round < kTlsReadsPerTurn; ++round) {
     if (closing_) return;
     std::span<char> space = decoder_.Prepare(kTlsReadBytes);
+    const size_t want = ReadSize(space.size());
     size_t got = 0;
     ERR_clear_error();
     errno = 0;
-    const int r = SSL_read_ex(ssl_, space.data(), space.size(), &got);
+    const int r = SSL_read_ex(ssl_, space.data(), want, &got);
     if (r == 1) {
       decoder_.Commit(got);
       if (!DeliverFrames()) return;
@@ -170,6 +282,17 @@ void Transport::ReadTls() {
     }
     const int err = SSL_get_error(ssl_, r);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      // Reading can make TLS write (an alert, a key update's answer): records gathered then
+      // go out with the next write, or now when no write is under way.
+      if (tx_sent_ < tx_.size() && !write_in_progress_) {
+        write_in_progress_ = true;
+        writing_.clear();
+        write_batch_ = 0;
+        write_index_ = 0;
+        write_offset_ = 0;
+        WriteTls();
+        if (closing_) return;
+      }
       socket_.async_wait(
           err == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write,
           [self = shared_from_this()](const boost::system::error_code& ec) {
@@ -211,7 +334,26 @@ bool Transport::DeliverFrames() {
         return true;
       case FrameDecoder::FrameKind::kData:
         if (on_data_) {
-          on_data_(data);
+          // Only a buffer that is mostly this chunk is handed over: a stream's window bounds
+          // the chunks' bytes, and so, at most twice over, the memory they hold (a small chunk
+          // in a megabyte buffer left from an earlier frame is copied out instead).
+          if (data.chunk.size() < kDetachBytes || data.chunk.size() * 2 < decoder_.buffer_bytes()) {
+            on_data_(data, nullptr);
+            break;
+          }
+          std::string replacement;
+          {
+            std::lock_guard lock(spare_mu_);
+            if (!read_spare_.empty()) {
+              replacement = std::move(read_spare_.back());
+              read_spare_.pop_back();
+            }
+          }
+          FrameDecoder::Detached owned = decoder_.DetachData(std::move(replacement));
+          // The view into the buffer stays valid: moving a string keeps its heap block.
+          data.chunk = owned.chunk();
+          on_data_(data, &owned);
+          if (!owned.buffer.empty()) ReturnReadBuffer(std::move(owned.buffer));
           break;
         }
         rx_.Clear();
@@ -332,7 +474,28 @@ void Transport::WriteTls() {
                       : UnavailableError("the peer " + remote_ + " closed the connection"));
     return;
   }
-  OnWritten(OkStatus());
+  // Every frame is in TLS records; send the records still gathered.
+  switch (SendGathered()) {
+    case SendResult::kDone:
+      OnWritten(OkStatus());
+      return;
+    case SendResult::kWouldBlock:
+      socket_.async_wait(tcp::socket::wait_write,
+                         [self = shared_from_this()](const boost::system::error_code& ec) {
+                           if (self->closed_) return;
+                           if (ec) {
+                             self->OnWritten(UnavailableError("writing to " + self->remote_ +
+                                                              " failed: " + ec.message()));
+                             return;
+                           }
+                           self->WriteTls();
+                         });
+      return;
+    case SendResult::kFailed:
+    default:
+      OnWritten(UnavailableError("writing to " + remote_ + " failed: " + std::strerror(errno)));
+      return;
+  }
 }
 
 void Transport::OnWritten(const Status& failure) {

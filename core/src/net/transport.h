@@ -2,9 +2,12 @@
 // reader and a write queue, driven on a strand of the owner's io_context. The server's and
 // the client's connections are built on it; it knows frames, not calls.
 //
-// TLS runs OpenSSL directly on the socket (non-blocking, a socket BIO, read-ahead), with Asio
-// only waiting for readiness. Asio's ssl::stream would copy every byte twice more through its
-// BIO pair and move it in 16 KiB pieces; bulk streams are where that shows (benchmarks.md).
+// TLS runs OpenSSL directly on the socket (non-blocking, a socket BIO with read-ahead for
+// reads), with Asio only waiting for readiness. Asio's ssl::stream would copy every byte twice
+// more through its BIO pair and move it in 16 KiB pieces; bulk streams are where that shows
+// (benchmarks.md). Writes go through a gathering BIO of our own: TLS 1.3 records carry at most
+// 16 KiB, and handing each to the kernel alone cost a send() per record and a wake-up of the
+// receiving end per record; records are gathered and sent kGatherBytes at a time.
 //
 // Thread-safety: Send*, Close, open() and queued_bytes() from any thread; everything else
 // (and every callback) on the strand.
@@ -45,7 +48,10 @@ class Transport : public std::enable_shared_from_this<Transport> {
   using CloseFn = std::function<void(const Status&, CloseKind)>;
   using DoneFn = std::function<void(const Status&)>;
   // A data chunk seen in place (FrameDecoder::NextFast); the view dies when the call returns.
-  using DataFn = std::function<void(const FrameDecoder::DataView&)>;
+  // For large chunks `owned` is not null: it holds the decoder's buffer with the chunk in it
+  // (FrameDecoder::DetachData), and the callee may move the buffer out to keep the bytes without
+  // copying them; it then gives the buffer back with ReturnReadBuffer once done with it.
+  using DataFn = std::function<void(const FrameDecoder::DataView&, FrameDecoder::Detached* owned)>;
 
   // `tls` may be null: plain TCP. The context must outlive the transport.
   Transport(asio::io_context& io, SSL_CTX* tls, uint32_t max_frame_bytes);
@@ -81,6 +87,11 @@ class Transport : public std::enable_shared_from_this<Transport> {
   // buffers instead of allocating (and page-faulting in) a new megabyte per chunk.
   std::string TakeBuffer();
 
+  // A buffer taken from a DataFn's `owned` chunk, for the decoder to read into again (any
+  // thread). Keeps a few (the megabyte buffers of a bulk stream are not page-faulted in anew for
+  // every chunk); frees the rest.
+  void ReturnReadBuffer(std::string buffer);
+
   // Queues an encoded frame (any thread). Dropped once closing.
   void SendFrame(std::string frame);
   // Encodes and queues (any thread). RESOURCE_EXHAUSTED when over the frame limit (nothing
@@ -100,6 +111,8 @@ class Transport : public std::enable_shared_from_this<Transport> {
  private:
   void StepHandshake();
   void DoRead();
+  // How much of `space` (free room in the decoder) the next read should fill.
+  size_t ReadSize(size_t space) const;
   void ReadTls();
   void OnPlainRead(const boost::system::error_code& ec, size_t n);
   // Decodes and delivers what the decoder holds; false when the transport closed meanwhile.
@@ -113,6 +126,14 @@ class Transport : public std::enable_shared_from_this<Transport> {
   void FinishClose();
   // A failed SSL call (result `r`) as a status; EOF-like endings as std::nullopt.
   std::optional<Status> TlsError(int r, std::string_view what);
+
+  // The gathering BIO (TLS only). GatherWrite takes a record's bytes into tx_ (sending first
+  // when tx_ holds kGatherBytes or more); false: the socket is full, retry when writable.
+  // SendGathered sends what tx_ holds: kDone (all out), kWouldBlock, or kFailed (errno set).
+  enum class SendResult { kDone, kWouldBlock, kFailed };
+  static BIO_METHOD* GatherMethod();
+  bool GatherWrite(const char* data, size_t size);
+  SendResult SendGathered();
 
   Strand strand_;
   tcp::socket socket_;
@@ -128,7 +149,13 @@ class Transport : public std::enable_shared_from_this<Transport> {
   v1::Envelope rx_;
 
   std::mutex spare_mu_;
-  std::vector<std::string> spare_;  // written frame buffers, for TakeBuffer()
+  std::vector<std::string> spare_;       // written frame buffers, for TakeBuffer()
+  std::vector<std::string> read_spare_;  // decoder buffers given back (ReturnReadBuffer)
+
+  // TLS records not yet sent (the gathering BIO's buffer): bytes [tx_sent_, size) are pending.
+  // Touched by OpenSSL calls (on the strand) and the write path.
+  std::string tx_;
+  size_t tx_sent_ = 0;
 
   std::deque<std::string> queue_;
   std::vector<std::string> writing_;

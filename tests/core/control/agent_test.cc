@@ -154,6 +154,13 @@ pb::DataSet Sales() {
   return ds;
 }
 
+// The serving agent encrypted every peer connection on its one I/O thread, so the second
+// connection of a peer's pool (AgentServiceOptions::peer_connections) bought no second core
+// on the sending side, where the cipher runs.
+TEST(AgentServerOptionsTest, EncryptsEachPeerConnectionOfAPoolOnAThreadOfItsOwn) {
+  EXPECT_GE(AgentServerOptions().io_threads, AgentServiceOptions().peer_connections);
+}
+
 TEST_F(AgentTest, InfoPeerConfigDescribeClockAndProbe) {
   auto remote = Remote(A(), StartAgent(A()));
   ASSERT_NE(remote, nullptr);

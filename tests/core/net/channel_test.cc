@@ -279,6 +279,86 @@ TEST_F(ChannelTest, BulkFetchOf64MiBWithDigestAndBoundedMemory) {
   EXPECT_GT(worst_ahead, 0);  // the producer did run ahead, so the bound was tested
 }
 
+// Large chunks reach the caller in the buffers TLS decrypted them into (no copy), and small
+// ones copied; two streams interleaved on one connection, with calls between their frames,
+// must each get exactly their bytes while buffers are handed over and recycled.
+TEST_F(ChannelTest, InterleavedStreamsOfLargeAndSmallChunksKeepTheirBytes) {
+  constexpr uint64_t kTotal = 24ull << 20;
+  auto server = StartServer(ServerOpts(), [&](Server& s) {
+    ASSERT_TRUE(s.Register("test.Echo", Echo()).ok());
+    ASSERT_TRUE(
+        s.RegisterStream("test.Blob",
+                         [&](CallContext&, const std::string& req, StreamWriter& out) -> Status {
+                           // The request names the seed; piece sizes cycle through large
+                           // (handed over), threshold-sized and small (copied) chunks.
+                           uint64_t state = std::stoull(req);
+                           const size_t sizes[] = {1 << 20, 64 << 10, (64 << 10) - 1, 100, 700001};
+                           std::string piece;
+                           uint64_t left = kTotal;
+                           for (size_t i = 0; left > 0; ++i) {
+                             piece.resize(std::min<uint64_t>(left, sizes[i % 5]));
+                             Fill(&state, piece.data(), piece.size());
+                             LIFEBOAT_RETURN_IF_ERROR(out.Write(piece));
+                             left -= piece.size();
+                           }
+                           return OkStatus();
+                         })
+            .ok());
+  });
+  ClientOptions co = ClientOpts(server->port());
+  co.stream_window_bytes = 4u << 20;
+  Client client(co);
+  auto expected = [](uint64_t seed) {
+    // The same bytes, produced the same way: the digest of kTotal bytes in the same pieces.
+    Sha256 sha;
+    uint64_t state = seed;
+    const size_t sizes[] = {1 << 20, 64 << 10, (64 << 10) - 1, 100, 700001};
+    std::string piece;
+    uint64_t left = kTotal;
+    for (size_t i = 0; left > 0; ++i) {
+      piece.resize(std::min<uint64_t>(left, sizes[i % 5]));
+      Fill(&state, piece.data(), piece.size());
+      sha.Update(piece);
+      left -= piece.size();
+    }
+    return sha.Final();
+  };
+  std::atomic<int> echoes{0};
+  std::atomic<bool> streaming{true};
+  std::thread caller([&] {
+    while (streaming) {
+      auto r = client.Call("test.Echo", "x");
+      if (r.ok() && *r == "echo:x") ++echoes;
+    }
+  });
+  std::vector<std::string> digests(2);
+  std::vector<Status> results(2);
+  std::vector<std::thread> fetchers;
+  for (int i = 0; i < 2; ++i) {
+    fetchers.emplace_back([&, i] {
+      Sha256 sha;
+      CallOptions opts;
+      opts.deadline = 120s;
+      results[i] = client.Fetch(
+          "test.Blob", std::to_string(1000 + i),
+          [&](std::string_view chunk) {
+            sha.Update(chunk);
+            return OkStatus();
+          },
+          opts);
+      digests[i] = sha.Final();
+    });
+  }
+  for (auto& t : fetchers) t.join();
+  streaming = false;
+  caller.join();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(results[i].ok()) << results[i].ToString();
+    EXPECT_EQ(digests[i], expected(1000 + i)) << "stream " << i;
+  }
+  EXPECT_GT(echoes.load(), 0);
+}
+
 TEST_F(ChannelTest, StreamFailuresReachTheCaller) {
   auto server = StartServer(ServerOpts(), [&](Server& s) {
     ASSERT_TRUE(s.RegisterStream("test.Broken",

@@ -146,6 +146,58 @@ TEST(FrameTest, NextFastSeesDataInPlaceAndParsesTheRest) {
   EXPECT_EQ(*decoder.NextFast(&e, &view), FrameDecoder::FrameKind::kNeedMore);
 }
 
+TEST(FrameTest, DetachDataHandsOverTheChunkAndTheDecoderGoesOn) {
+  const std::string big(200000, 'b');
+  std::string stream;
+  ASSERT_TRUE(AppendDataFrame(9, big, false, kDefaultMaxFrameBytes, &stream).ok());
+  const size_t first = stream.size();
+  ASSERT_TRUE(AppendFrame(RequestEnvelope(10, "after"), kDefaultMaxFrameBytes, &stream).ok());
+  ASSERT_TRUE(AppendDataFrame(9, "tail", true, kDefaultMaxFrameBytes, &stream).ok());
+  FrameDecoder decoder;
+  // Fed in pieces, the last of which runs past the first frame into the second.
+  decoder.Feed(stream.substr(0, 100000));
+  v1::Envelope e;
+  FrameDecoder::DataView view;
+  ASSERT_EQ(*decoder.NextFast(&e, &view), FrameDecoder::FrameKind::kNeedMore);
+  EXPECT_EQ(decoder.DetachData("unused").buffer, "");  // no data frame was just returned
+  decoder.Feed(stream.substr(100000, first + 20 - 100000));
+  ASSERT_EQ(*decoder.NextFast(&e, &view), FrameDecoder::FrameKind::kData);
+  EXPECT_EQ(view.call_id, 9u);
+  const size_t rest = decoder.buffered_bytes();
+  EXPECT_EQ(rest, 20u);
+  FrameDecoder::Detached owned = decoder.DetachData(std::string(16, 'r'));
+  EXPECT_EQ(owned.chunk(), big);
+  EXPECT_EQ(owned.chunk().data(), view.chunk.data());  // the same bytes, not a copy
+  EXPECT_EQ(decoder.buffered_bytes(), rest);
+  // Only once per data frame.
+  EXPECT_EQ(decoder.DetachData({}).buffer, "");
+  decoder.Feed(stream.substr(first + 20));
+  ASSERT_EQ(*decoder.NextFast(&e, &view), FrameDecoder::FrameKind::kEnvelope);
+  EXPECT_EQ(e.request().payload(), "after");
+  ASSERT_EQ(*decoder.NextFast(&e, &view), FrameDecoder::FrameKind::kData);
+  EXPECT_EQ(view.chunk, "tail");
+  EXPECT_TRUE(view.last);
+  owned = decoder.DetachData({});
+  EXPECT_EQ(owned.chunk(), "tail");
+  EXPECT_EQ(*decoder.NextFast(&e, &view), FrameDecoder::FrameKind::kNeedMore);
+  EXPECT_TRUE(decoder.Finish().ok());
+  EXPECT_EQ(decoder.frames_decoded(), 3u);
+}
+
+TEST(FrameTest, BytesToFrameEndCountsWhatTheFrameStillNeeds) {
+  std::string stream;
+  ASSERT_TRUE(
+      AppendDataFrame(3, std::string(1000, 'x'), false, kDefaultMaxFrameBytes, &stream).ok());
+  FrameDecoder decoder;
+  EXPECT_EQ(decoder.BytesToFrameEnd(), 0u);  // nothing buffered
+  decoder.Feed(stream.substr(0, 3));
+  EXPECT_EQ(decoder.BytesToFrameEnd(), 0u);  // the length is not known yet
+  decoder.Feed(stream.substr(3, 97));
+  EXPECT_EQ(decoder.BytesToFrameEnd(), stream.size() - 100);
+  decoder.Feed(stream.substr(100));
+  EXPECT_EQ(decoder.BytesToFrameEnd(), 0u);  // complete
+}
+
 TEST(FrameTest, ParseDataFrameRefusesNonCanonicalBodies) {
   EXPECT_FALSE(ParseDataFrame("").has_value());                          // no data field
   EXPECT_FALSE(ParseDataFrame(std::string("\x08\x00\x3a\x00", 4)));      // call id 0 spelled out

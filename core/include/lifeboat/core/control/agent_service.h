@@ -128,8 +128,9 @@ struct AgentServiceOptions {
 };
 
 // Server options suited to an agent: many workers (a transfer holds one for its whole run and
-// a clock reading must not queue behind transfers), only successes remembered, frames up to
-// kAgentMaxFrameBytes. Set host, port, tls and node_name on the result.
+// a clock reading must not queue behind transfers), two I/O threads (the TLS of a peer's two
+// connections on two cores), only successes remembered, frames up to kAgentMaxFrameBytes. Set
+// host, port, tls and node_name on the result.
 net::ServerOptions AgentServerOptions();
 
 class AgentService {

@@ -86,6 +86,26 @@ class FrameDecoder {
   };
   StatusOr<FrameKind> NextFast(v1::Envelope* envelope, DataView* data);
 
+  // Bulk streams without a second copy: right after NextFast returned kData, hands over the
+  // buffer that holds that chunk, so that the caller may keep the bytes for as long as it likes
+  // (the chunk is bytes [offset, offset + size) of `buffer`). The decoder goes on in
+  // `replacement` (a buffer handed over earlier, say; its size is reused as room), into which it
+  // moves the bytes it holds past the chunk's frame — none when reads stopped at the frame's end
+  // (see BytesToFrameEnd). Precondition: the last call of any method was a NextFast that
+  // returned kData; otherwise the result is empty and nothing changes.
+  struct Detached {
+    std::string buffer;
+    size_t offset = 0;
+    size_t size = 0;
+    std::string_view chunk() const { return std::string_view(buffer).substr(offset, size); }
+  };
+  Detached DetachData(std::string replacement);
+
+  // Bytes still missing to complete the frame being received (header included); 0 when no
+  // frame header is buffered yet (the length is unknown) or the buffered bytes complete it.
+  // A reader that wants frames to end where its reads end asks for no more than this.
+  size_t BytesToFrameEnd() const;
+
   // At the end of the stream: OK when no partial frame is pending; otherwise DATA_LOSS saying
   // which frame was cut short and how many of its bytes arrived. Also returns the decoder's
   // error if it is broken.
@@ -95,6 +115,8 @@ class FrameDecoder {
   uint64_t frames_decoded() const { return frames_; }
   // Bytes fed and not yet decoded.
   size_t buffered_bytes() const { return end_ - begin_; }
+  // The size of the buffer the decoder reads into (what DetachData hands over with a chunk).
+  size_t buffer_bytes() const { return buf_.size(); }
   uint32_t max_frame_bytes() const { return max_frame_bytes_; }
 
  private:
@@ -111,6 +133,10 @@ class FrameDecoder {
   uint64_t frames_ = 0;
   uint64_t offset_ = 0;  // stream offset of buf_[begin_]
   Status error_;
+  // The chunk NextFast last returned as kData, as an offset into buf_ (npos: none, or another
+  // call came since).
+  size_t data_offset_ = std::string::npos;
+  size_t data_size_ = 0;
 };
 
 // Reads `body` (one frame's bytes) as a data envelope in the canonical encoding:
