@@ -12,6 +12,7 @@
 #include <lifeboat/core/net/client.h>
 #include <lifeboat/core/net/server.h>
 
+#include "bench_util.h"
 #include "test_certs.h"
 
 #include <benchmark/benchmark.h>
@@ -182,26 +183,15 @@ double ChannelFetch(net::Client& client, uint64_t bytes) {
   return s.ok() && got == bytes ? seconds : -1;
 }
 
-// CPU seconds used by this process so far (all threads, user + system).
-double ProcessCpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto sec = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
-}
-
 // Runs `copy` and returns {seconds of wall time, CPU seconds}.
 template <typename F>
 std::pair<double, double> Timed(F&& copy) {
-  const double cpu = ProcessCpuSeconds();
+  const double cpu = lifeboat::bench::CpuSeconds();
   const double wall = copy();
-  return {wall, ProcessCpuSeconds() - cpu};
+  return {wall, lifeboat::bench::CpuSeconds() - cpu};
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using lifeboat::bench::Median;
 
 void BM_BulkStream(benchmark::State& state) {
   const uint64_t bytes = g_bulk_mib << 20;
@@ -255,20 +245,10 @@ BENCHMARK(BM_BulkStream)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealT
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Our own flag first; Google Benchmark refuses flags it does not know.
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    constexpr std::string_view kFlag = "--bulk_mib=";
-    if (std::string_view(argv[i]).substr(0, kFlag.size()) == kFlag) {
-      g_bulk_mib = std::max<uint64_t>(1, std::strtoull(argv[i] + kFlag.size(), nullptr, 10));
-    } else {
-      args.push_back(argv[i]);
-    }
-  }
-  int n = static_cast<int>(args.size());
-  benchmark::Initialize(&n, args.data());
-  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return lifeboat::bench::RunBenchmarks(
+      argc, argv, {{"--bulk_mib=", [](std::string_view v) {
+                      g_bulk_mib =
+                          std::max<uint64_t>(1, std::strtoull(std::string(v).c_str(), nullptr, 10));
+                      return true;
+                    }}});
 }

@@ -36,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "test_certs.h"
 
 namespace {
@@ -53,17 +54,8 @@ uint64_t g_mib = 256;
 std::string g_only;  // empty: every case
 constexpr size_t kPiece = 1 << 20;
 
-double CpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto sec = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using lifeboat::bench::CpuSeconds;
+using lifeboat::bench::Median;
 
 double PlainTcpCopy(uint64_t bytes) {
   static const std::string piece(kPiece, 'p');
@@ -318,26 +310,19 @@ BENCHMARK(BM_PeerStream)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealT
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    constexpr std::string_view kFlag = "--mib=";
-    constexpr std::string_view kOnly = "--only=";
-    if (std::string_view(argv[i]).substr(0, kFlag.size()) == kFlag) {
-      g_mib = std::max<uint64_t>(2, std::strtoull(argv[i] + kFlag.size(), nullptr, 10));
-    } else if (std::string_view(argv[i]).substr(0, kOnly.size()) == kOnly) {
-      g_only = argv[i] + kOnly.size();
-      if (g_only != "tcp" && g_only != "x1" && g_only != "x2" && g_only != "transfer") {
-        std::cerr << "peer_stream_bench: --only takes tcp, x1, x2 or transfer\n";
-        return 1;
-      }
-    } else {
-      args.push_back(argv[i]);
-    }
-  }
-  int n = static_cast<int>(args.size());
-  benchmark::Initialize(&n, args.data());
-  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return lifeboat::bench::RunBenchmarks(
+      argc, argv,
+      {{"--mib=",
+        [](std::string_view v) {
+          g_mib = std::max<uint64_t>(2, std::strtoull(std::string(v).c_str(), nullptr, 10));
+          return true;
+        }},
+       {"--only=", [](std::string_view v) {
+          g_only = std::string(v);
+          if (g_only == "tcp" || g_only == "x1" || g_only == "x2" || g_only == "transfer") {
+            return true;
+          }
+          std::cerr << "peer_stream_bench: --only takes tcp, x1, x2 or transfer\n";
+          return false;
+        }}});
 }

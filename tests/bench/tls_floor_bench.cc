@@ -36,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "test_certs.h"
 
 namespace {
@@ -46,17 +47,8 @@ namespace net = lifeboat::core::net;
 uint64_t g_mib = 1024;
 constexpr size_t kPiece = 1 << 20;
 
-double CpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto sec = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
-  return sec(ru.ru_utime) + sec(ru.ru_stime);
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using lifeboat::bench::CpuSeconds;
+using lifeboat::bench::Median;
 
 [[noreturn]] void Die(const std::string& what) {
   std::cerr << "tls_floor_bench: " << what << "\n";
@@ -273,19 +265,10 @@ BENCHMARK(BM_TlsFloor)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTim
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    constexpr std::string_view kFlag = "--mib=";
-    if (std::string_view(argv[i]).substr(0, kFlag.size()) == kFlag) {
-      g_mib = std::max<uint64_t>(2, std::strtoull(argv[i] + kFlag.size(), nullptr, 10));
-    } else {
-      args.push_back(argv[i]);
-    }
-  }
-  int n = static_cast<int>(args.size());
-  benchmark::Initialize(&n, args.data());
-  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return lifeboat::bench::RunBenchmarks(
+      argc, argv, {{"--mib=", [](std::string_view v) {
+                      g_mib =
+                          std::max<uint64_t>(2, std::strtoull(std::string(v).c_str(), nullptr, 10));
+                      return true;
+                    }}});
 }
