@@ -152,4 +152,22 @@ j = [j for j in d if j.get("kind") == "JOB_BACKUP"][-1]
 assert any(" builds on " in l for l in j.get("log", [])), j.get("log")'
 [ "$(get "$nn2" "$dir/log.txt")" = "$(printf 'line 1\nline 2\nline 3')" ] ||
   fail "the run after the failback did not reach the secondary"
-echo "hdfs cli e2e: 6 runs (full, incremental, refused, forced, into the fenced primary, after a failback) and a failover and failback passed"
+
+# 5. The primary takes a write after its last point, then fails over: the first backup into
+# it finds that write, parks naming it (nothing overwritten unasked), and --force-full
+# overwrites it with the secondary's state.
+put "$nn1" "$dir/late.txt" "written after the last point"
+lb failover svc --reason "e2e: second move" >"$work/failover2.log" 2>&1 ||
+  fail "the second failover failed: $(tail -5 "$work/failover2.log")"
+set +e
+lb run svc-hourly >"$work/run7.log" 2>&1
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "a backup over the old primary's late write succeeded"
+grep -q "late.txt" "$work/run7.log" || fail "the refusal does not name late.txt: $(cat "$work/run7.log")"
+parked="$(lb --output json jobs list | json 'print(d[-1]["id"]); assert d[-1]["state"] == "JOB_PARKED", d[-1]')"
+lb jobs cancel "$parked" >/dev/null
+lb run svc-hourly --force-full >"$work/run8.log" 2>&1 || fail "the forced run failed: $(tail -5 "$work/run8.log")"
+curl -sf "http://$nn1/webhdfs/v1$dir/late.txt?op=GETFILESTATUS&user.name=$user" >/dev/null &&
+  fail "the forced run left the old primary's late write"
+echo "hdfs cli e2e: 8 runs (full, incremental, refused, forced, into the fenced primary, after a failback, over a late write refused then forced) and two failovers and a failback passed"
