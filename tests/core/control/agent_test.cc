@@ -26,6 +26,7 @@
 #include <sstream>
 #include <thread>
 
+#include "agent_fixture.h"
 #include "test_certs.h"
 
 namespace lifeboat::core::control {
@@ -34,6 +35,8 @@ namespace {
 namespace fs = std::filesystem;
 namespace pb = ::lifeboat::v1;
 using namespace std::chrono_literals;
+using testing::ReadFile;
+using testing::WriteFile;
 
 std::string g_self;  // this binary, for the agent child process
 
@@ -41,18 +44,6 @@ int64_t WallNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-void WriteFile(const fs::path& p, const std::string& content) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << content;
-}
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 bool Eventually(const std::function<bool()>& condition, std::chrono::seconds limit = 30s) {
@@ -73,78 +64,18 @@ v1::Cluster LocalfsCluster(const std::string& name, const fs::path& root) {
   return c;
 }
 
-class AgentTest : public ::testing::Test {
- public:
-  static const net::testing::TestPki* Pki() { return pki_; }
-
+class AgentTest : public testing::AgentFixture {
  protected:
-  static void SetUpTestSuite() {
-    auto pki = net::testing::MakeTestPki();
-    ASSERT_TRUE(pki.ok()) << pki.status().ToString();
-    pki_ = std::move(pki).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
-
   void SetUp() override {
-    char tmpl[] = "/tmp/lifeboat-agent-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    base_ = tmpl;
+    ASSERT_NO_FATAL_FAILURE(AgentFixture::SetUp());
     WriteFile(base_ / "a" / "sales" / "orders.csv", "id,amount\n1,10\n");
     WriteFile(base_ / "a" / "sales" / "big.bin", std::string(4 << 20, 'x'));
     WriteFile(base_ / "a" / "meta" / "schema.json", "{}\n");
     fs::create_directories(base_ / "b");
-    host_ = std::make_unique<PluginHost>(std::vector<fs::path>{LIFEBOAT_TEST_PLUGIN_DIR});
-    for (const auto& r : host_->LoadAll()) ASSERT_TRUE(r.status.ok()) << r.status.ToString();
-  }
-  void TearDown() override {
-    servers_.clear();
-    services_.clear();
-    std::error_code ec;
-    fs::remove_all(base_, ec);
-  }
-
-  // Starts an agent for `cluster`; returns its port.
-  uint16_t StartAgent(const v1::Cluster& cluster, AgentServiceOptions options = {}) {
-    auto service = std::make_unique<AgentService>(*host_, cluster, std::move(options));
-    net::ServerOptions so = AgentServerOptions();
-    so.tls = pki_->ServerTls();
-    so.node_name = "agent@" + cluster.name();
-    auto server = std::make_unique<net::Server>(so);
-    EXPECT_TRUE(service->Register(*server).ok());
-    auto port = server->Start();
-    EXPECT_TRUE(port.ok()) << port.status().ToString();
-    services_.push_back(std::move(service));
-    servers_.push_back(std::move(server));
-    return port.ok() ? *port : 0;
-  }
-
-  static RemoteAgentOptions ClientOptions() {
-    RemoteAgentOptions o;
-    o.tls = pki_->ClientTls();
-    o.reconnect_backoff_min = 10ms;
-    o.reconnect_backoff_max = 200ms;
-    return o;
-  }
-
-  static std::unique_ptr<RemoteAgent> Remote(v1::Cluster cluster, uint16_t port,
-                                             RemoteAgentOptions o = ClientOptions()) {
-    cluster.mutable_agent()->set_address("127.0.0.1:" + std::to_string(port));
-    auto agent = RemoteAgent::Create(std::move(cluster), std::move(o));
-    EXPECT_TRUE(agent.ok()) << agent.status().ToString();
-    return agent.ok() ? std::move(agent).value() : nullptr;
   }
 
   v1::Cluster A() const { return LocalfsCluster("a", base_ / "a"); }
   v1::Cluster B() const { return LocalfsCluster("b", base_ / "b"); }
-
-  static inline net::testing::TestPki* pki_ = nullptr;
-  fs::path base_;
-  std::unique_ptr<PluginHost> host_;
-  std::vector<std::unique_ptr<AgentService>> services_;
-  std::vector<std::unique_ptr<net::Server>> servers_;  // stopped (destroyed) before services_
 };
 
 pb::DataSet Sales() {

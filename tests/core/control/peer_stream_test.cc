@@ -25,6 +25,7 @@
 #include <sstream>
 #include <thread>
 
+#include "agent_fixture.h"
 #include "test_certs.h"
 
 namespace lifeboat::core::control {
@@ -33,18 +34,8 @@ namespace {
 namespace fs = std::filesystem;
 namespace pb = ::lifeboat::v1;
 using namespace std::chrono_literals;
-
-void WriteFile(const fs::path& p, const std::string& content) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << content;
-}
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::ReadFile;
+using testing::WriteFile;
 
 // 3 MiB that are not all the same byte, so that an offset mistake shows in the digest.
 std::string Patterned(size_t n) {
@@ -70,34 +61,14 @@ pb::DataSet Sales() {
   return ds;
 }
 
-class PeerStreamTest : public ::testing::Test {
+class PeerStreamTest : public testing::AgentFixture {
  protected:
-  static void SetUpTestSuite() {
-    auto pki = net::testing::MakeTestPki();
-    ASSERT_TRUE(pki.ok()) << pki.status().ToString();
-    pki_ = std::move(pki).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
-
   void SetUp() override {
-    char tmpl[] = "/tmp/lifeboat-peer-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    base_ = tmpl;
+    ASSERT_NO_FATAL_FAILURE(AgentFixture::SetUp());
     WriteFile(base_ / "a" / "sales" / "orders.csv", "id,amount\n1,10\n");
     WriteFile(base_ / "a" / "sales" / "big.bin", Patterned(3 << 20));
     WriteFile(base_ / "a" / "sales" / "sub" / "empty.txt", "");
     fs::create_directories(base_ / "b");
-    host_ = std::make_unique<PluginHost>(std::vector<fs::path>{LIFEBOAT_TEST_PLUGIN_DIR});
-    for (const auto& r : host_->LoadAll()) ASSERT_TRUE(r.status.ok()) << r.status.ToString();
-  }
-  void TearDown() override {
-    servers_.clear();
-    services_.clear();
-    std::error_code ec;
-    fs::remove_all(base_, ec);
   }
 
   uint16_t StartAgent(const v1::Cluster& cluster, bool may_connect = true) {
@@ -107,28 +78,7 @@ class PeerStreamTest : public ::testing::Test {
     options.peer_tls = may_connect ? pki_->ClientTls() : pki_->ClientTlsWith(pki_->expired_client);
     options.peer_connect_timeout = 2000ms;
     options.push_wait = 3000ms;
-    auto service = std::make_unique<AgentService>(*host_, cluster, std::move(options));
-    net::ServerOptions so = AgentServerOptions();
-    so.tls = pki_->ServerTls();
-    so.node_name = "agent@" + cluster.name();
-    auto server = std::make_unique<net::Server>(so);
-    EXPECT_TRUE(service->Register(*server).ok());
-    auto port = server->Start();
-    EXPECT_TRUE(port.ok()) << port.status().ToString();
-    services_.push_back(std::move(service));
-    servers_.push_back(std::move(server));
-    return port.ok() ? *port : 0;
-  }
-
-  static std::unique_ptr<RemoteAgent> Remote(v1::Cluster cluster, uint16_t port) {
-    cluster.mutable_agent()->set_address("127.0.0.1:" + std::to_string(port));
-    RemoteAgentOptions o;
-    o.tls = pki_->ClientTls();
-    o.reconnect_backoff_min = 10ms;
-    o.reconnect_backoff_max = 200ms;
-    auto agent = RemoteAgent::Create(std::move(cluster), std::move(o));
-    EXPECT_TRUE(agent.ok()) << agent.status().ToString();
-    return agent.ok() ? std::move(agent).value() : nullptr;
+    return AgentFixture::StartAgent(cluster, std::move(options));
   }
 
   // Both agents up, a's data set cut as rp1; the Peer that names a's agent.
@@ -204,11 +154,6 @@ class PeerStreamTest : public ::testing::Test {
   v1::Cluster A() const { return Cluster("a", base_ / "a", "path"); }
   v1::Cluster B() const { return Cluster("b", base_ / "b", "stream"); }
 
-  static inline net::testing::TestPki* pki_ = nullptr;
-  fs::path base_;
-  std::unique_ptr<PluginHost> host_;
-  std::vector<std::unique_ptr<AgentService>> services_;
-  std::vector<std::unique_ptr<net::Server>> servers_;  // stopped before services_
   uint16_t port_a_ = 0, port_b_ = 0;
   std::unique_ptr<RemoteAgent> a_, b_;
   pb::SnapshotRef snapshot_;
