@@ -13,6 +13,7 @@
 #include <lifeboat/core/net/server.h>
 
 #include "bench_util.h"
+#include "tcp_copy.h"
 #include "test_certs.h"
 
 #include <benchmark/benchmark.h>
@@ -136,34 +137,7 @@ BENCHMARK(BM_SmallCall)->UseRealTime();
 BENCHMARK(BM_SmallCall)->Threads(4)->UseRealTime();
 BENCHMARK(BM_SmallCall)->Threads(16)->UseRealTime();
 
-// Seconds to move `bytes` through a plain loopback TCP connection.
-double PlainTcpCopy(uint64_t bytes) {
-  asio::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  const auto start = Clock::now();
-  std::thread writer([&] {
-    tcp::socket s = acceptor.accept();
-    uint64_t left = bytes;
-    while (left > 0) {
-      const size_t n = std::min<uint64_t>(left, kPiece);
-      asio::write(s, asio::buffer(Piece().data(), n));
-      left -= n;
-    }
-  });
-  tcp::socket s(io);
-  s.connect(acceptor.local_endpoint());
-  std::vector<char> buf(kPiece);
-  uint64_t got = 0;
-  boost::system::error_code ec;
-  while (got < bytes) {
-    size_t n = s.read_some(asio::buffer(buf), ec);
-    if (ec) break;
-    got += n;
-  }
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  writer.join();
-  return got == bytes ? seconds : -1;
-}
+using lifeboat::bench::PlainTcpCopy;  // the peer: a plain loopback TCP copy
 
 // Seconds to Fetch `bytes` through the channel.
 double ChannelFetch(net::Client& client, uint64_t bytes) {

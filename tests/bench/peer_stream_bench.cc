@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "bench_util.h"
+#include "tcp_copy.h"
 #include "test_certs.h"
 
 namespace {
@@ -57,34 +58,7 @@ constexpr size_t kPiece = 1 << 20;
 using lifeboat::bench::CpuSeconds;
 using lifeboat::bench::Median;
 
-double PlainTcpCopy(uint64_t bytes) {
-  static const std::string piece(kPiece, 'p');
-  asio::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  const auto start = Clock::now();
-  std::thread writer([&] {
-    tcp::socket s = acceptor.accept();
-    uint64_t left = bytes;
-    while (left > 0) {
-      const size_t n = std::min<uint64_t>(left, kPiece);
-      asio::write(s, asio::buffer(piece.data(), n));
-      left -= n;
-    }
-  });
-  tcp::socket s(io);
-  s.connect(acceptor.local_endpoint());
-  std::vector<char> buf(kPiece);
-  uint64_t got = 0;
-  boost::system::error_code ec;
-  while (got < bytes) {
-    size_t n = s.read_some(asio::buffer(buf), ec);
-    if (ec) break;
-    got += n;
-  }
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  writer.join();
-  return got == bytes ? seconds : -1;
-}
+using lifeboat::bench::PlainTcpCopy;
 
 lifeboat::core::v1::Cluster LocalfsCluster(const std::string& name, const fs::path& root) {
   lifeboat::core::v1::Cluster c;
