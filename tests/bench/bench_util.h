@@ -9,6 +9,8 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <string>
@@ -29,6 +31,23 @@ inline double CpuSeconds() {
 inline double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
+}
+
+// 1 MiB of non-repeating-looking bytes (xorshift), for benchmarks that send it over and over.
+inline const std::string& Piece() {
+  static const std::string* piece = [] {
+    constexpr size_t kBytes = 1 << 20;
+    auto* p = new std::string(kBytes, '\0');
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < kBytes; i += 8) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      std::memcpy(p->data() + i, &x, 8);
+    }
+    return p;
+  }();
+  return *piece;
 }
 
 // Runs the registered benchmarks. Each `flags` entry, e.g. {"--mib=", handler}, takes the

@@ -38,21 +38,7 @@ using Clock = std::chrono::steady_clock;
 uint64_t g_bulk_mib = 256;
 constexpr size_t kPiece = 1 << 20;
 
-// The bytes every bulk run moves: 1 MiB of non-repeating-looking data, sent over and over.
-const std::string& Piece() {
-  static const std::string* piece = [] {
-    auto* p = new std::string(kPiece, '\0');
-    uint64_t x = 0x9E3779B97F4A7C15ull;
-    for (size_t i = 0; i < kPiece; i += 8) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      std::memcpy(p->data() + i, &x, 8);
-    }
-    return p;
-  }();
-  return *piece;
-}
+using lifeboat::bench::Piece;  // the bytes every bulk run moves, sent over and over
 
 // A server (TLS or plain) with bench.Echo and the stream bench.Blob, and a client of it.
 struct Channel {

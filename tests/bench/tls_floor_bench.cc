@@ -56,20 +56,7 @@ using lifeboat::bench::Median;
   std::exit(1);
 }
 
-const std::string& Piece() {
-  static const std::string* piece = [] {
-    auto* p = new std::string(kPiece, '\0');
-    uint64_t x = 0x9E3779B97F4A7C15ull;
-    for (size_t i = 0; i < kPiece; i += 8) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      std::memcpy(p->data() + i, &x, 8);
-    }
-    return p;
-  }();
-  return *piece;
-}
+using lifeboat::bench::Piece;
 
 // Both ends' contexts as the channel makes them where it matters for bulk data: TLS 1.3,
 // AES-128-GCM, read-ahead with a 128 KiB buffer, client certificates required.

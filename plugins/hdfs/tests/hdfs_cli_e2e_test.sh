@@ -45,6 +45,21 @@ trap cleanup EXIT
 lb() { "$bin" --plugin-dir "$plugins" --state-dir "$work/state" "$@"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 
+# refused LOG PATH WHAT: a run that must fail, its message naming PATH.
+refused() {
+  local rc=0
+  lb run svc-hourly >"$work/$1.log" 2>&1 || rc=$?
+  [ "$rc" -ne 0 ] || fail "$3 succeeded"
+  grep -q "$2" "$work/$1.log" || fail "the refusal does not name $2: $(cat "$work/$1.log")"
+}
+# forced LOG: the refused run's job is parked; cancel it and run again with --force-full.
+forced() {
+  local parked
+  parked="$(lb --output json jobs list | json 'print(d[-1]["id"]); assert d[-1]["state"] == "JOB_PARKED", d[-1]')"
+  lb jobs cancel "$parked" >/dev/null
+  lb run svc-hourly --force-full >"$work/$1.log" 2>&1 || fail "the forced run failed: $(tail -5 "$work/$1.log")"
+}
+
 put "$nn1" "$dir/a/one.txt" "one"
 put "$nn1" "$dir/a/two.txt" "two"
 put "$nn1" "$dir/log.txt" "line 1
@@ -102,20 +117,13 @@ rp2="$(lb --output json jobs list | json 'print(d[-1].get("restore_point_id", d[
 # 2. Someone writes on the secondary: the next run refuses and says what to do.
 put "$nn2" "$dir/intruder.txt" "not from the primary"
 put "$nn1" "$dir/a/two.txt" "two, changed"
-set +e
-lb run svc-hourly >"$work/run3.log" 2>&1
-rc=$?
-set -e
-[ "$rc" -ne 0 ] || fail "a run over a changed secondary succeeded"
-grep -q "intruder.txt" "$work/run3.log" || fail "the refusal does not name the changed path: $(cat "$work/run3.log")"
+refused run3 intruder.txt "a run over a changed secondary"
 grep -q -- "--force-full" "$work/run3.log" || fail "the refusal does not say --force-full: $(cat "$work/run3.log")"
 lb run --help | grep -q -- "--force-full" || fail "run --help does not teach --force-full"
 
 # 3. The refused job is parked (an operator may fix the secondary and resume it); cancel it,
 # then --force-full overwrites the secondary, and the job says why it copied in full.
-parked="$(lb --output json jobs list | json 'print(d[-1]["id"]); assert d[-1]["state"] == "JOB_PARKED", d[-1]')"
-lb jobs cancel "$parked" >/dev/null
-lb run svc-hourly --force-full >"$work/run4.log" 2>&1 || fail "the forced run failed: $(tail -5 "$work/run4.log")"
+forced run4
 curl -sf "http://$nn2/webhdfs/v1$dir/intruder.txt?op=GETFILESTATUS&user.name=$user" >/dev/null &&
   fail "the forced run left the secondary's own file"
 [ "$(get "$nn2" "$dir/a/two.txt")" = "two, changed" ] || fail "the forced run did not copy a/two.txt"
@@ -159,15 +167,8 @@ assert any(" builds on " in l for l in j.get("log", [])), j.get("log")'
 put "$nn1" "$dir/late.txt" "written after the last point"
 lb failover svc --reason "e2e: second move" >"$work/failover2.log" 2>&1 ||
   fail "the second failover failed: $(tail -5 "$work/failover2.log")"
-set +e
-lb run svc-hourly >"$work/run7.log" 2>&1
-rc=$?
-set -e
-[ "$rc" -ne 0 ] || fail "a backup over the old primary's late write succeeded"
-grep -q "late.txt" "$work/run7.log" || fail "the refusal does not name late.txt: $(cat "$work/run7.log")"
-parked="$(lb --output json jobs list | json 'print(d[-1]["id"]); assert d[-1]["state"] == "JOB_PARKED", d[-1]')"
-lb jobs cancel "$parked" >/dev/null
-lb run svc-hourly --force-full >"$work/run8.log" 2>&1 || fail "the forced run failed: $(tail -5 "$work/run8.log")"
+refused run7 late.txt "a backup over the old primary's late write"
+forced run8
 curl -sf "http://$nn1/webhdfs/v1$dir/late.txt?op=GETFILESTATUS&user.name=$user" >/dev/null &&
   fail "the forced run left the old primary's late write"
 echo "hdfs cli e2e: 8 runs (full, incremental, refused, forced, into the fenced primary, after a failback, over a late write refused then forced) and two failovers and a failback passed"

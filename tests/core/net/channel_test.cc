@@ -279,6 +279,21 @@ TEST_F(ChannelTest, BulkFetchOf64MiBWithDigestAndBoundedMemory) {
   EXPECT_GT(worst_ahead, 0);  // the producer did run ahead, so the bound was tested
 }
 
+// `total` bytes from `seed` in pieces whose sizes cycle through large (handed over in TLS's
+// buffer), threshold-sized and small (copied) chunks, each given to `emit` in order.
+Status MixedPieces(uint64_t seed, uint64_t total,
+                   const std::function<Status(const std::string&)>& emit) {
+  const size_t sizes[] = {1 << 20, 64 << 10, (64 << 10) - 1, 100, 700001};
+  std::string piece;
+  for (size_t i = 0; total > 0; ++i) {
+    piece.resize(std::min<uint64_t>(total, sizes[i % 5]));
+    Fill(&seed, piece.data(), piece.size());
+    LIFEBOAT_RETURN_IF_ERROR(emit(piece));
+    total -= piece.size();
+  }
+  return OkStatus();
+}
+
 // Large chunks reach the caller in the buffers TLS decrypted them into (no copy), and small
 // ones copied; two streams interleaved on one connection, with calls between their frames,
 // must each get exactly their bytes while buffers are handed over and recycled.
@@ -286,24 +301,16 @@ TEST_F(ChannelTest, InterleavedStreamsOfLargeAndSmallChunksKeepTheirBytes) {
   constexpr uint64_t kTotal = 24ull << 20;
   auto server = StartServer(ServerOpts(), [&](Server& s) {
     ASSERT_TRUE(s.Register("test.Echo", Echo()).ok());
-    ASSERT_TRUE(
-        s.RegisterStream("test.Blob",
-                         [&](CallContext&, const std::string& req, StreamWriter& out) -> Status {
-                           // The request names the seed; piece sizes cycle through large
-                           // (handed over), threshold-sized and small (copied) chunks.
-                           uint64_t state = std::stoull(req);
-                           const size_t sizes[] = {1 << 20, 64 << 10, (64 << 10) - 1, 100, 700001};
-                           std::string piece;
-                           uint64_t left = kTotal;
-                           for (size_t i = 0; left > 0; ++i) {
-                             piece.resize(std::min<uint64_t>(left, sizes[i % 5]));
-                             Fill(&state, piece.data(), piece.size());
-                             LIFEBOAT_RETURN_IF_ERROR(out.Write(piece));
-                             left -= piece.size();
-                           }
-                           return OkStatus();
-                         })
-            .ok());
+    ASSERT_TRUE(s.RegisterStream(
+                     "test.Blob",
+                     [&](CallContext&, const std::string& req, StreamWriter& out) -> Status {
+                       // The request names the seed; piece sizes cycle through large
+                       // (handed over), threshold-sized and small (copied) chunks.
+                       return MixedPieces(std::stoull(req), kTotal, [&](const std::string& piece) {
+                         return out.Write(piece);
+                       });
+                     })
+                    .ok());
   });
   ClientOptions co = ClientOpts(server->port());
   co.stream_window_bytes = 4u << 20;
@@ -311,16 +318,11 @@ TEST_F(ChannelTest, InterleavedStreamsOfLargeAndSmallChunksKeepTheirBytes) {
   auto expected = [](uint64_t seed) {
     // The same bytes, produced the same way: the digest of kTotal bytes in the same pieces.
     Sha256 sha;
-    uint64_t state = seed;
-    const size_t sizes[] = {1 << 20, 64 << 10, (64 << 10) - 1, 100, 700001};
-    std::string piece;
-    uint64_t left = kTotal;
-    for (size_t i = 0; left > 0; ++i) {
-      piece.resize(std::min<uint64_t>(left, sizes[i % 5]));
-      Fill(&state, piece.data(), piece.size());
+    Status made = MixedPieces(seed, kTotal, [&](const std::string& piece) {
       sha.Update(piece);
-      left -= piece.size();
-    }
+      return OkStatus();
+    });
+    EXPECT_TRUE(made.ok());
     return sha.Final();
   };
   std::atomic<int> echoes{0};
