@@ -732,8 +732,15 @@ class Engine::JobRunner {
         req.set_op_id("verify-" + rp_.id() + "-" + std::to_string(i));
         req.mutable_snapshot()->ParseFromString(m.snapshot());
         req.set_level(ToPlugin(policy.verification()));
-        LIFEBOAT_ASSIGN_OR_RETURN(*req.mutable_source(),
-                                  MakePeer(source_, m.data_set().component()));
+        // The source helps (a plugin may compare with it what nothing on the target vouches
+        // for) but is not needed: a source lost since the copy must not fail the verify.
+        auto peer = MakePeer(source_, m.data_set().component());
+        if (peer.ok()) {
+          *req.mutable_source() = *peer;
+        } else {
+          Note("verify of " + Name(m.data_set()) +
+               " without the source: " + peer.status().ToString());
+        }
         auto r = Call<pb::VerifyResponse>(target_, m.data_set().component(), LB_OP_VERIFY, req,
                                           PeerOptions(source_));
         if (!r.ok()) return r.status().WithContext("verify " + Name(m.data_set()));
