@@ -70,6 +70,12 @@ export function spread(nanos) {
   return `${(n / 1e9).toFixed(2)} s`;
 }
 
+// Nanoseconds as milliseconds with one decimal; no "-0.0".
+export function millis(nanos) {
+  const ms = num(nanos) / 1e6;
+  return `${Math.abs(ms) < 0.05 ? '0.0' : ms.toFixed(1)} ms`;
+}
+
 // "JOB_SUCCEEDED" -> "succeeded" (as the CLI shows enum names).
 export function enumName(value, prefix) {
   if (!value) return '—';

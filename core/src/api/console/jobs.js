@@ -3,7 +3,7 @@
 import {get, post, seg} from './api.js';
 import {field, h, put, putKeepingFocus, select, table} from './dom.js';
 import {bytes, dataSet, duration, enumName, jobEnded, nanosToMillis, num} from './format.js';
-import {RateMeter, progressBlock, startedMillis} from './progress.js';
+import {RateMeter, progressBlock, progressOf, startedMillis} from './progress.js';
 import {jobLink, jobStateBadge, kindName, pointLink, section, serviceLink, when} from './ui.js';
 
 const KINDS = ['JOB_BACKUP', 'JOB_RESTORE', 'JOB_VERIFY', 'JOB_FAILOVER', 'JOB_FAILBACK'];
@@ -166,7 +166,8 @@ export async function renderList(ctx) {
 
 // ---- one job ------------------------------------------------------------------------------
 
-function facts(job) {
+function facts(job, live) {
+  const p = progressOf(job, live);
   const spec = job.switch_spec;
   const restore = job.restore;
   const rows = [
@@ -180,8 +181,8 @@ function facts(job) {
     ['Started', when(job.started_unix_nanos)],
     ['Finished', when(job.finished_unix_nanos)],
     ['Took', jobDuration(job)],
-    ['Bytes', `${bytes(job.bytes_done)} of ${bytes(job.bytes_total)}`],
-    ['Items', `${num(job.items_done)} of ${num(job.items_total)}`],
+    ['Bytes', `${bytes(p.bytesDone)} of ${bytes(p.bytesTotal)}`],
+    ['Items', `${p.itemsDone} of ${p.itemsTotal}`],
     ['Full comparison', job.force_full ? 'yes (--force-full)' : null],
     ['Cancel requested', job.cancel_requested ? 'yes' : null],
     ['Restore', restore && restore.restore_point_id
@@ -246,6 +247,7 @@ export async function renderJob(ctx, id) {
   const rates = new RateMeter();
   let block = null;
   let lastKey = '';
+  let eventsFor = null;
 
   await ctx.every(1000, async () => {
     const a = await get(`/v1/jobs/${seg(id)}`);
@@ -264,6 +266,7 @@ export async function renderJob(ctx, id) {
       put(progressBox);
       block = null;
     }
+    putKeepingFocus(factsBox, facts(job, a.progress));
     const key = JSON.stringify([job, a.tasks]);
     if (key === lastKey) return !ended;
     lastKey = key;
@@ -285,8 +288,7 @@ export async function renderJob(ctx, id) {
       });
       buttons.push(b);
     }
-    put(actions, buttons);
-    putKeepingFocus(factsBox, facts(job));
+    putKeepingFocus(actions, buttons);
     if ((job.steps || []).length || job.kind === 'JOB_FAILOVER' || job.kind === 'JOB_FAILBACK') {
       put(stepsSection, section('Steps', stepsTable(job)));
     }
@@ -294,7 +296,9 @@ export async function renderJob(ctx, id) {
       !(job.switch_spec && job.switch_spec.dry_run) ? await rolesAfter(job) : null);
     putKeepingFocus(tasksBox, tasksTable(a.tasks || []));
     put(logBox, (job.log || []).length ? h('pre', {class: 'log', tabindex: 0}, job.log.join('\n')) : h('p', {class: 'muted'}, 'No log line.'));
-    if (job.service) {
+    // The events: once when the page opens, once when the job ends.
+    if (job.service && (eventsFor === null || (ended && eventsFor !== 'ended'))) {
+      eventsFor = ended ? 'ended' : 'open';
       const ev = await get('/v1/events?limit=2000');
       const from = nanosToMillis(job.created_unix_nanos) - 1000;
       const to = (nanosToMillis(job.finished_unix_nanos) || Date.now()) + 60000;

@@ -3,7 +3,7 @@
 // intervals and digests.
 import {ApiError, get, post, seg} from './api.js';
 import {h, put, putKeepingFocus, table} from './dom.js';
-import {bytes, dataSet, enumName, hex, num, spread} from './format.js';
+import {bytes, dataSet, enumName, hex, millis, num, spread} from './format.js';
 import {openRestoreDialog, openSwitchDialog} from './switch.js';
 import {drawCutIntervals, drawTimeline} from './timeline.js';
 import {healthBadge, jobLink, jobStateBadge, kindName, pointStateBadge, rpoBadge, section, when} from './ui.js';
@@ -147,7 +147,7 @@ function pointDetail(ctx, data, point, name) {
       h('dt', {}, 'Job'), h('dd', {}, jobLink(point.job_id)),
       h('dt', {}, 'Clusters'), h('dd', {}, `${point.source_cluster || '?'} → ${point.target_cluster || '?'}`),
       (point.clocks || []).length ? [h('dt', {}, 'Clocks at the cut'), h('dd', {}, point.clocks.map((c) =>
-        `${c.cluster} ${(num(c.offset_nanos) / 1e6).toFixed(1)} ± ${(num(c.round_trip_nanos) / 2e6).toFixed(1)} ms`).join('; '))] : null),
+        `${c.cluster} ${millis(num(c.offset_nanos))} ± ${millis(num(c.round_trip_nanos) / 2)}`).join('; '))] : null),
     buttons.length ? h('div', {class: 'buttons left'}, buttons) : null,
     verifyResult,
     h('h3', {}, 'Cut intervals'),
@@ -183,13 +183,21 @@ function recentJobs(data) {
 export async function render(ctx, name) {
   const head = h('div', {id: 'service-head'});
   const timeline = h('div', {class: 'timeline-box', id: 'timeline'});
+  let zoom = false;
+  const zoomButton = h('button', {type: 'button', 'aria-pressed': 'false', id: 'zoom-button', class: 'quiet small'},
+    'Zoom to the points');
+  zoomButton.addEventListener('click', () => {
+    zoom = !zoom;
+    zoomButton.setAttribute('aria-pressed', String(zoom));
+    if (data) drawPoints();
+  });
   const pointsBox = h('div', {id: 'points'});
   const detail = h('div', {id: 'detail'});
   const jobsBox = h('div', {id: 'service-jobs'});
   put(ctx.main,
     h('p', {class: 'crumbs'}, h('a', {href: '#/services'}, 'Services'), ' / ', name),
     head,
-    section('Restore points', timeline,
+    section('Restore points', h('div', {class: 'buttons left'}, zoomButton), timeline,
       h('p', {class: 'legend muted small'},
         h('span', {class: 'key key-committed'}), ' committed ', h('span', {class: 'key key-pending'}), ' pending ',
         h('span', {class: 'key key-failed'}), ' failed ', h('span', {class: 'key key-expired'}), ' expired · ',
@@ -216,7 +224,7 @@ export async function render(ctx, name) {
   const drawPoints = () => {
     const verification = verificationOf(data);
     const rpo = num(data.status.rpo_seconds);
-    putKeepingFocus(timeline, drawTimeline(data.points, {rpoSeconds: rpo, nowMs: Date.now(), selected, verification, onSelect: select}));
+    putKeepingFocus(timeline, drawTimeline(data.points, {rpoSeconds: rpo, nowMs: Date.now(), selected, verification, onSelect: select, zoom}));
     putKeepingFocus(pointsBox, pointsTable(data, verification, select));
   };
 

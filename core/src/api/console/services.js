@@ -2,6 +2,7 @@
 // health of its clusters and its last job; then every cluster's health.
 import {get, seg} from './api.js';
 import {h, put, putKeepingFocus, table} from './dom.js';
+import {millis, num} from './format.js';
 import {healthBadge, jobLink, jobStateBadge, kindName, rpoBadge, section, serviceLink, when} from './ui.js';
 
 export async function load() {
@@ -53,7 +54,7 @@ export function clustersTable(clusters) {
     {label: 'Cluster', cell: (c) => h('strong', {}, c.cluster)},
     {label: 'Health', cell: (c) => healthBadge(c.state)},
     {label: 'Clock offset', class: 'num', cell: (c) => (c.state === 'CLUSTER_UNREACHABLE' || !c.clock
-      ? '—' : `${(Number(c.clock.offset_nanos || 0) / 1e6).toFixed(1)} ms`)},
+      ? '—' : millis(num(c.clock.offset_nanos)))},
     {label: 'Components', cell: (c) => h('ul', {class: 'plain'}, (c.components || []).map((comp) =>
       h('li', {}, h('strong', {}, comp.component), ' ', comp.health || '',
         comp.component_version ? ` (${comp.component_version})` : '',

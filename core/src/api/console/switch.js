@@ -82,8 +82,7 @@ function lossSummary(kind, roles, points) {
       h('dt', {}, 'Its age'), h('dd', {id: 'point-age'}, duration(ageSeconds))),
     h('p', {}, h('strong', {}, 'Writes that will not come along: '),
       `everything written to the service on ${from} after ${time(cutMs)} — the last ${duration(ageSeconds)}, ` +
-      `and more until ${from}'s writers stop. ${from} is fenced and keeps those writes; a failback later brings ` +
-      `back only what ${to} writes from now on.`));
+      `and more until ${from}'s writers stop. They stay on ${from}, fenced, and are in no restore point.`));
 }
 
 // Failover (to the secondary, now) or failback (planned) of one service.
@@ -168,6 +167,7 @@ export function openRestoreDialog(ctx, {service, point, clusters}) {
   const dryLog = h('div', {id: 'dry-run-log'});
   const error = h('p', {class: 'error', role: 'alert', hidden: true});
   let dryFor = null; // the parameters the last successful dry run was for
+  let drySaid = []; // what the status said after it
   const params = () => JSON.stringify([destination.value.trim(), cluster.value]);
   const confirm = typedConfirmation(service, `Restore ${service}`, () => dryFor === params());
   const cancel = h('button', {type: 'button', class: 'quiet'}, 'Cancel');
@@ -175,6 +175,8 @@ export function openRestoreDialog(ctx, {service, point, clusters}) {
   const invalidate = () => {
     if (dryFor !== null && dryFor !== params()) {
       put(dryStatus, 'The destination or cluster changed: run the dry run again.');
+    } else if (dryFor !== null) {
+      put(dryStatus, ...drySaid);
     }
     confirm.update();
   };
@@ -218,8 +220,9 @@ export function openRestoreDialog(ctx, {service, point, clusters}) {
         : h('p', {class: 'muted'}, 'Nothing would change.'));
       if (job.state === 'JOB_SUCCEEDED') {
         dryFor = wanted;
-        put(dryStatus, `Dry run ${started.job_id} `, jobStateBadge(job.state),
-          `: ${num(job.items_done)} change(s) listed, nothing done.`);
+        drySaid = [`Dry run ${started.job_id} `, jobStateBadge(job.state),
+          `: ${num(job.items_done)} change(s) listed, nothing done.`];
+        put(dryStatus, ...drySaid);
       } else {
         put(dryStatus, `Dry run ${started.job_id} `, jobStateBadge(job.state), `: ${job.error || 'see the job'}`);
       }

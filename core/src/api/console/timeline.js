@@ -55,18 +55,29 @@ function ticks(min, max, count) {
 }
 
 function tickLabel(ms, span) {
-  const t = time(ms);
-  // A span under two days: the time of day says enough.
-  return span < 2 * 86400e3 ? t.slice(11, 16) : t.slice(5, 16);
+  const t = time(ms); // "2026-11-25 09:45:03"
+  if (span < 20 * 60e3) return t.slice(11, 19); // minutes apart: the seconds matter
+  if (span < 2 * 86400e3) return t.slice(11, 16); // within two days: the time of day
+  return t.slice(5, 16);
 }
 
 // points: RestorePoint JSON; verification(point) -> 'VERIFY_DIGEST' | 'VERIFY_SIZE' |
 // 'VERIFY_NONE' | ''; onSelect(id). Returns the <svg>.
-export function drawTimeline(points, {rpoSeconds, nowMs, selected, verification, onSelect}) {
+// `zoom`: the axis spans the points only, instead of the RPO window up to now.
+export function drawTimeline(points, {rpoSeconds, nowMs, selected, verification, onSelect, zoom}) {
   const cuts = points.map((p) => nanosToMillis(p.cut_unix_nanos)).filter((t) => t > 0);
   const window = (rpoSeconds > 0 ? rpoSeconds : 3600) * 1000;
   let min = Math.min(nowMs - window, ...cuts);
   let max = Math.max(nowMs, ...cuts);
+  if (zoom && cuts.length > 0) {
+    min = Math.min(...cuts);
+    max = Math.max(...cuts);
+    if (max - min < 60e3) {
+      const mid = (min + max) / 2;
+      min = mid - 30e3;
+      max = mid + 30e3;
+    }
+  }
   const pad = Math.max((max - min) * 0.04, 1000);
   min -= pad;
   max += pad;
@@ -76,11 +87,17 @@ export function drawTimeline(points, {rpoSeconds, nowMs, selected, verification,
     viewBox: `0 0 ${W} ${H}`, class: 'timeline', role: 'group',
     'aria-label': `Timeline of ${points.length} restore points, oldest left, now right`,
   });
+  const clamp = (v) => Math.min(W - RIGHT, Math.max(LEFT, v));
+  const nowX = x(nowMs);
+  const nowShown = nowX >= LEFT && nowX <= W - RIGHT;
   if (rpoSeconds > 0) {
-    const x0 = Math.max(LEFT, x(nowMs - rpoSeconds * 1000));
-    svg.append(
-      s('rect', {class: 'rpo-window', x: x0, y: 24, width: Math.max(1, x(nowMs) - x0), height: AXIS - 24}),
-      s('text', {class: 'rpo-label', x: x(nowMs) - 4, y: 38, 'text-anchor': 'end'}, `RPO window`));
+    const x0 = clamp(x(nowMs - rpoSeconds * 1000));
+    const x1 = clamp(nowX);
+    if (x1 - x0 > 0) {
+      svg.append(
+        s('rect', {class: 'rpo-window', x: x0, y: 24, width: x1 - x0, height: AXIS - 24}),
+        s('text', {class: 'rpo-label', x: x1 - 4, y: 38, 'text-anchor': 'end'}, 'RPO window'));
+    }
   }
   svg.append(s('line', {class: 'axis', x1: LEFT, x2: W - RIGHT, y1: AXIS, y2: AXIS}));
   for (const t of ticks(min + pad, max - pad, 6)) {
@@ -88,9 +105,11 @@ export function drawTimeline(points, {rpoSeconds, nowMs, selected, verification,
       s('line', {class: 'tick', x1: x(t), x2: x(t), y1: AXIS, y2: AXIS + 5}),
       s('text', {class: 'tick-label', x: x(t), y: AXIS + 20, 'text-anchor': 'middle'}, tickLabel(t, max - min)));
   }
-  svg.append(
-    s('line', {class: 'now', x1: x(nowMs), x2: x(nowMs), y1: 20, y2: AXIS}),
-    s('text', {class: 'now-label', x: x(nowMs), y: 16, 'text-anchor': 'middle'}, 'now'));
+  if (nowShown) {
+    svg.append(
+      s('line', {class: 'now', x1: nowX, x2: nowX, y1: 20, y2: AXIS}),
+      s('text', {class: 'now-label', x: nowX, y: 16, 'text-anchor': 'middle'}, 'now'));
+  }
 
   const placed = place(points, x);
   for (const p of points) {
@@ -155,7 +174,7 @@ export function drawCutIntervals(point) {
   svg.append(
     s('line', {class: 'now', x1: x(0), x2: x(0), y1: 4, y2: height - 18}),
     s('text', {class: 'tick-label', x: x(0), y: height - 4, 'text-anchor': 'middle'}, 'T'),
-    s('text', {class: 'tick-label', x: x(lo), y: height - 4, 'text-anchor': 'start'}, `${((lo) / 1e6).toFixed(1)} ms`),
+    lo < 0 ? s('text', {class: 'tick-label', x: x(lo), y: height - 4, 'text-anchor': 'start'}, `${(lo / 1e6).toFixed(1)} ms`) : null,
     s('text', {class: 'tick-label', x: x(hi), y: height - 4, 'text-anchor': 'end'}, `+${(hi / 1e6).toFixed(1)} ms`));
   members.forEach((m, i) => {
     const y = 8 + i * rowH;
