@@ -345,6 +345,9 @@ test('events and audit filter; policies show as YAML', async () => {
   await page.waitForSelector('#point-detail');
   await checkAccessibility(page, 'the service page (admin)');
   await shot(page, '14-service-admin');
+  // What a laptop screen shows of it (docs/console.png is one of these).
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({path: path.join(SHOTS, '15-service-screen.png')});
   await page.context().close();
 });
 
