@@ -24,7 +24,14 @@ PACKAGES=(
   iproute2                           # network namespaces in the control-plane test
   maven openjdk-17-jdk-headless      # tests/rig: real clusters (HDFS) for the tests labelled rig
   librdkafka-dev                     # Kafka: the plugin's client, rig tests, the MM2 benchmark
+  chromium chromium-driver fonts-dejavu-core  # the web console's browser tests (headless)
 )
+# Node.js and npm run the console's browser tests (playwright-core, pinned in
+# tests/e2e/console/package-lock.json; any Node.js from 18 on). Debian's only when none is
+# installed: a machine image may bring its own node, whose package conflicts with Debian's npm.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -262,6 +262,7 @@ ApiHandler::ApiHandler(Engine& engine, ApiOptions options)
   RegisterEngineRoutes(*this);
   RegisterControlRoutes(*this);
   RegisterTokenRoutes(*this);
+  RegisterConsoleRoutes(*this);
   Route metrics;
   metrics.method = "GET";
   metrics.pattern = "/metrics";
@@ -315,7 +316,9 @@ Status ApiHandler::AddRoute(Route route) {
                                     "': a parameter is empty or repeated");
       }
     } else {
-      if (seg.empty() || seg.find_first_of("{}") != std::string::npos) {
+      // "/" alone (the console's page) is the one pattern with an empty segment.
+      const bool root = route.pattern == "/";
+      if ((seg.empty() && !root) || seg.find_first_of("{}") != std::string::npos) {
         return InvalidArgumentError("route pattern '" + route.pattern +
                                     "': empty segment or stray brace");
       }

@@ -416,7 +416,9 @@ void RegisterEngineRoutes(ApiHandler& h) {
       [&e](const RouteRequest& r) {
         auto body = JsonObjectBody(r.request);
         if (!body.ok()) return ErrorResponse(body.status());
-        Status known = OnlyFields(*body, {"restore_point", "destination", "cluster", "dry_run"});
+        // "confirm" (the service's name, typed by the operator) is sent by the console.
+        Status known =
+            OnlyFields(*body, {"restore_point", "destination", "cluster", "dry_run", "confirm"});
         if (!known.ok()) return ErrorResponse(known);
         auto point = StringField(*body, "restore_point", true);
         if (!point.ok()) return ErrorResponse(point.status());

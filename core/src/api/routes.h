@@ -13,8 +13,10 @@ namespace lifeboat::core::api {
 void RegisterEngineRoutes(ApiHandler& handler);
 // Endpoint lookup, roles, failover, failback, cluster health, and their /metrics gauges.
 void RegisterControlRoutes(ApiHandler& handler);
-// /v1/tokens (admin).
+// /v1/tokens (admin) and /v1/whoami (any token).
 void RegisterTokenRoutes(ApiHandler& handler);
+// The web console: GET / and GET /console/{asset}, embedded in the binary (no token).
+void RegisterConsoleRoutes(ApiHandler& handler);
 // The engine's /metrics samples: jobs by kind and state, bytes transferred, RPO per service.
 Status CollectEngineMetrics(const ApiHandler& handler, MetricsWriter& out);
 

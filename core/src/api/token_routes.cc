@@ -1,4 +1,4 @@
-// /v1/tokens: make, list and revoke API tokens (admin only).
+// /v1/tokens: make, list and revoke API tokens (admin only); /v1/whoami (any token).
 #include <lifeboat/core/api/tokens.h>
 
 #include <cassert>
@@ -79,7 +79,16 @@ void RegisterTokenRoutes(ApiHandler& h) {
     if (!s.ok()) return ErrorResponse(s);
     return JsonResponse(200, {{"name", name}, {"revoked", true}});
   };
-  for (Route* r : {&list, &create, &revoke}) {
+  // Who the token is: the console shows only the buttons the token's role may press.
+  Route whoami;
+  whoami.method = "GET";
+  whoami.pattern = "/v1/whoami";
+  whoami.min_role = Role::kViewer;
+  whoami.summary = "The caller's token name and role";
+  whoami.fn = [](const RouteRequest& r) {
+    return JsonResponse(200, {{"name", r.caller.name}, {"role", RoleName(r.caller.role)}});
+  };
+  for (Route* r : {&list, &create, &revoke, &whoami}) {
     Status s = h.AddRoute(std::move(*r));
     assert(s.ok());
     (void)s;
