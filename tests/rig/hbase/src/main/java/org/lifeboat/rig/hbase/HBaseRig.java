@@ -155,7 +155,7 @@ public final class HBaseRig {
     ep.put("user", user);
     // The cluster's local files (MiniZK, the DFS's blocks, logs): a random directory that
     // HBaseTestingUtility picked under the work directory.
-    ep.put("base_dir", util.getDataTestDir().toAbsolutePath().toString());
+    ep.put("base_dir", new java.io.File(util.getDataTestDir().toString()).getAbsolutePath());
     return ep;
   }
 
