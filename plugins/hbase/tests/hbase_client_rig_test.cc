@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <map>
@@ -300,12 +301,18 @@ TEST_F(HBaseClientRig, FlushSnapshotCopiedOverWebHdfsClonesOnTheOtherCluster) {
         << f.archive_path;
   }
 
-  ASSERT_TRUE(secondary_.thrift->CreateNamespace(ns).ok());
   EXPECT_FALSE(Listed(*secondary_.master, snapshot));
   auto copied = CopySnapshot(primary_, secondary_, snapshot);
   ASSERT_TRUE(copied.ok()) << copied.status().ToString();
   EXPECT_EQ(*copied, 4) << "every HFile had to come from archive/";
   EXPECT_TRUE(Listed(*secondary_.master, snapshot)) << "the target's master reads the copy";
+
+  // A clone needs its namespace on the target.
+  Status no_ns = secondary_.master->CloneSnapshot(snapshot, table);
+  EXPECT_EQ(no_ns.code(), Code::kNotFound) << no_ns.ToString();
+  EXPECT_NE(no_ns.message().find("NamespaceNotFoundException"), std::string::npos)
+      << no_ns.ToString();
+  ASSERT_TRUE(secondary_.thrift->CreateNamespace(ns).ok());
 
   Status cloned = secondary_.master->CloneSnapshot(snapshot, table);
   ASSERT_TRUE(cloned.ok()) << cloned.ToString();
@@ -497,6 +504,23 @@ TEST_F(HBaseClientRig, DeadServersAreUnavailable) {
   short_wait.rpc.call_timeout = std::chrono::seconds(5);
   MasterClient wrong(secondary_.thrift->address(), short_wait);
   EXPECT_FALSE(wrong.Ping().ok());
+}
+
+// The in-process Thrift2 server (hbase-thrift 2.6.1, -threadpool) speaks the unframed binary
+// protocol: a framed or compact client gets an error (not an answer, and not a hang).
+TEST_F(HBaseClientRig, Thrift2ServerSpeaksUnframedBinary) {
+  auto plain = primary_.thrift->ListNamespaces();
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_NE(std::find(plain->begin(), plain->end(), "default"), plain->end());
+  for (auto [framed, compact] : {std::pair{true, false}, std::pair{false, true}}) {
+    Thrift2Client::Options o;
+    o.framed = framed;
+    o.compact = compact;
+    o.call_timeout = std::chrono::seconds(5);
+    Thrift2Client other(primary_.thrift->address(), o);
+    auto ns = other.ListNamespaces();
+    EXPECT_FALSE(ns.ok()) << "framed=" << framed << " compact=" << compact;
+  }
 }
 
 }  // namespace
