@@ -161,11 +161,27 @@ StatusOr<SnapshotFiles> ReadSnapshot(const Cluster& c, const std::string& snapsh
   return f;
 }
 
+// The snapshot's descriptor files go to .hbase-snapshot/.tmp/<name> first, and that directory
+// is renamed into place, so the target's master never sees half a snapshot (ExportSnapshot's
+// order). Returns false with `error` set on failure.
+bool CommitSnapshot(const Cluster& to, const std::string& snapshot, const SnapshotFiles& files,
+                    std::string* error) {
+  const std::string tmp = to.root + "/" + std::string(kSnapshotDir) + "/.tmp/" + snapshot;
+  if (!to.hdfs->Write(tmp + "/" + std::string(kSnapshotInfoFile), files.info_bytes, error) ||
+      !to.hdfs->Write(tmp + "/" + std::string(kDataManifestFile), files.manifest_bytes, error)) {
+    return false;
+  }
+  if (!to.hdfs->Rename(tmp, to.root + "/" + SnapshotDirectory(snapshot))) {
+    *error = "could not rename " + tmp + " into .hbase-snapshot/";
+    return false;
+  }
+  return true;
+}
+
 // What ExportSnapshot does, without MapReduce: every HFile the manifest references, read from
 // data/ or (when a compaction, split or drop moved it) archive/, is written to the target
-// root's archive/; then the descriptor files go to .hbase-snapshot/.tmp/<name> and that
-// directory is renamed into place, so the target's master never sees half a snapshot.
-// Returns how many HFiles were read from archive/.
+// root's archive/; then the descriptor files are committed (CommitSnapshot). Returns how many
+// HFiles were read from archive/.
 StatusOr<int> CopySnapshot(const Cluster& from, const Cluster& to, const std::string& snapshot) {
   LIFEBOAT_ASSIGN_OR_RETURN(SnapshotFiles files, ReadSnapshot(from, snapshot));
   LIFEBOAT_ASSIGN_OR_RETURN(auto store_files, ListStoreFiles(files.manifest));
@@ -190,15 +206,8 @@ StatusOr<int> CopySnapshot(const Cluster& from, const Cluster& to, const std::st
       return InternalError(error);
     }
   }
-  const std::string tmp = to.root + "/" + std::string(kSnapshotDir) + "/.tmp/" + snapshot;
   std::string error;
-  if (!to.hdfs->Write(tmp + "/" + std::string(kSnapshotInfoFile), files.info_bytes, &error) ||
-      !to.hdfs->Write(tmp + "/" + std::string(kDataManifestFile), files.manifest_bytes, &error)) {
-    return InternalError(error);
-  }
-  if (!to.hdfs->Rename(tmp, to.root + "/" + SnapshotDirectory(snapshot))) {
-    return InternalError("could not rename " + tmp + " into .hbase-snapshot/");
-  }
+  if (!CommitSnapshot(to, snapshot, files, &error)) return InternalError(error);
   return from_archive;
 }
 
@@ -401,11 +410,8 @@ TEST_F(HBaseClientRig, ASecondPointNeedsOnlyTheNewStoreFiles) {
     ++written;
   }
   EXPECT_EQ(written, 2);
-  const std::string dir = secondary_.root + "/" + SnapshotDirectory(second) + "/";
   std::string error;
-  ASSERT_TRUE(secondary_.hdfs->Write(dir + std::string(kSnapshotInfoFile), b->info_bytes, &error));
-  ASSERT_TRUE(
-      secondary_.hdfs->Write(dir + std::string(kDataManifestFile), b->manifest_bytes, &error));
+  ASSERT_TRUE(CommitSnapshot(secondary_, second, *b, &error)) << error;
   ASSERT_TRUE(secondary_.master->CloneSnapshot(second, table).ok());
   auto after = ReadAll(*secondary_.thrift, table);
   ASSERT_TRUE(after.ok()) << after.status().ToString();
