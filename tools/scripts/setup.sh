@@ -25,6 +25,7 @@ PACKAGES=(
   maven openjdk-17-jdk-headless      # tests/rig: real clusters (HDFS) for the tests labelled rig
   librdkafka-dev                     # Kafka: the plugin's client, rig tests, the MM2 benchmark
   chromium chromium-driver fonts-dejavu-core  # the web console's browser tests (headless)
+  thrift-compiler libthrift-dev      # HBase, Hive: Thrift clients (IDL subsets generated at build time)
 )
 # Node.js and npm run the console's browser tests (playwright-core, pinned in
 # tests/e2e/console/package-lock.json; any Node.js from 18 on). Debian's only when none is
