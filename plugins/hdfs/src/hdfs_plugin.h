@@ -42,7 +42,9 @@
 #include <lifeboat/status.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "config.h"
 #include "copy.h"
@@ -158,6 +160,13 @@ class HdfsPlugin : public sdk::ComponentPlugin {
  private:
   // Lists the tree under `root` (a snapshot path) into `manifest`, sorted by path.
   Status ListTree(sdk::Call& call, const std::string& root, v1::MemberManifest& manifest);
+  // The cut's record of files open at snapshot `name` of `path` (open_files.h), encoded for
+  // SnapshotRef.opaque; the manifest's entries of those files are set to what the point
+  // holds. `open_now`: what fsck said just after the snapshot; nullopt for a repeated cut
+  // (which answers what the first one kept, or looks again).
+  std::string RecordOpenFiles(const std::string& path, const std::string& name, int64_t snapshot_ms,
+                              std::optional<StatusOr<std::vector<OpenFile>>>& open_now,
+                              v1::MemberManifest& manifest);
   // Makes `path` snapshottable if it is not (and allowed); FAILED_PRECONDITION with the
   // administrator's command otherwise.
   Status EnsureSnapshottable(const std::string& path, const FileStatus& dir);
