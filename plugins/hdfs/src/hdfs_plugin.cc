@@ -275,7 +275,7 @@ StatusOr<v1::CutResponse> HdfsPlugin::Cut(sdk::Call& call, const v1::CutRequest&
   // The files open for write at the snapshot (open_files.h): asked right after it is taken,
   // before the listing, so that a file that closes meanwhile shows closed (after the
   // snapshot's time) in the listing.
-  std::optional<StatusOr<std::vector<OpenFile>>> open_now;
+  std::optional<OpenFilesSeen> open_now;
   StatusOr<FileStatus> existing = client_.GetFileStatus(snapshot_path);
   if (!existing.ok() && existing.status().code() != Code::kNotFound) return existing.status();
   if (!existing.ok()) {
@@ -283,7 +283,7 @@ StatusOr<v1::CutResponse> HdfsPlugin::Cut(sdk::Call& call, const v1::CutRequest&
     start = host_.NowUnixNanos();
     StatusOr<std::string> created = client_.CreateSnapshot(path, name);
     end = host_.NowUnixNanos();
-    if (created.ok()) open_now = client_.ListOpenFiles(path);
+    if (created.ok()) open_now = LookForOpenFiles(path);
     // The snapshot's time (NameNode clock, as the files' times): a file modified at or
     // after it was open at the snapshot. (Another call may also have made it: read back.)
     existing = client_.GetFileStatus(snapshot_path);
@@ -334,9 +334,16 @@ StatusOr<v1::CutResponse> HdfsPlugin::Cut(sdk::Call& call, const v1::CutRequest&
   return resp;
 }
 
+OpenFilesSeen HdfsPlugin::LookForOpenFiles(const std::string& path) {
+  OpenFilesSeen seen;
+  seen.files = client_.ListOpenFiles(path);
+  seen.looked_unix_ms = host_.NowUnixNanos() / 1000000;
+  return seen;
+}
+
 std::string HdfsPlugin::RecordOpenFiles(const std::string& path, const std::string& name,
                                         int64_t snapshot_ms,
-                                        std::optional<StatusOr<std::vector<OpenFile>>>& open_now,
+                                        std::optional<OpenFilesSeen>& open_now,
                                         v1::MemberManifest& manifest) {
   const std::string attr = kOpenAttrPrefix + name;
   if (!open_now) {
@@ -351,14 +358,14 @@ std::string HdfsPlugin::RecordOpenFiles(const std::string& path, const std::stri
         return *kept;
       }
     }
-    open_now = client_.ListOpenFiles(path);
+    open_now = LookForOpenFiles(path);
   }
   CutRecord record = FindOpenAtCut(path, snapshot_ms, *open_now, manifest);
   StatusOr<std::string> capture = client_.NameNodeConf(kCaptureOpenFilesKey);
   record.capture_openfiles = capture.ok() ? *capture : "";
-  if (!open_now->ok()) {
+  if (!open_now->files.ok()) {
     host_.Warn("cannot list the files open for write in " + path + " (" +
-               open_now->status().ToString() +
+               open_now->files.status().ToString() +
                "): a file still open at the cut is held at whatever length the snapshot shows "
                "when it is copied; files closed after the snapshot are found by their time");
   }

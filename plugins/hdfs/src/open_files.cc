@@ -11,6 +11,7 @@ std::string EncodeCutRecord(const CutRecord& record) {
   return nlohmann::json({{"snapshot_ms", record.snapshot_ms},
                          {"detection", record.detection},
                          {"capture_openfiles", record.capture_openfiles},
+                         {"looked_unix_ms", record.looked_unix_ms},
                          {"open", open}})
       .dump();
 }
@@ -22,6 +23,7 @@ CutRecord DecodeCutRecord(std::string_view text) {
   r.snapshot_ms = j.value("snapshot_ms", int64_t{0});
   r.detection = j.value("detection", std::string());
   r.capture_openfiles = j.value("capture_openfiles", std::string());
+  r.looked_unix_ms = j.value("looked_unix_ms", int64_t{0});
   const nlohmann::json open = j.value("open", nlohmann::json::array());
   for (const nlohmann::json& o : open) {
     if (!o.is_array() || o.size() != 4 || !o[0].is_string() || !o[1].is_number_unsigned() ||
@@ -34,19 +36,20 @@ CutRecord DecodeCutRecord(std::string_view text) {
   return r;
 }
 
-CutRecord FindOpenAtCut(const std::string& path, int64_t snapshot_ms,
-                        const StatusOr<std::vector<OpenFile>>& fsck, v1::MemberManifest& manifest) {
+CutRecord FindOpenAtCut(const std::string& path, int64_t snapshot_ms, const OpenFilesSeen& fsck,
+                        v1::MemberManifest& manifest) {
   CutRecord record;
   record.snapshot_ms = snapshot_ms;
+  record.looked_unix_ms = fsck.looked_unix_ms;
   std::map<std::string, uint64_t> listed_open;  // relative path -> length fsck saw
-  if (fsck.ok()) {
+  if (fsck.files.ok()) {
     record.detection = "fsck";
     const std::string prefix = path == "/" ? "/" : path + "/";
-    for (const OpenFile& f : *fsck) {
+    for (const OpenFile& f : *fsck.files) {
       if (f.path.rfind(prefix, 0) == 0) listed_open[f.path.substr(prefix.size())] = f.length;
     }
   } else {
-    record.detection = "fsck failed: " + fsck.status().message();
+    record.detection = "fsck failed: " + fsck.files.status().message();
   }
   for (const v1::Entry& e : manifest.entries()) {
     if (e.type() != v1::ENTRY_FILE) continue;

@@ -51,7 +51,16 @@ struct CutRecord {
   // dfs.namenode.snapshot.capture.openfiles as the source's NameNode says: "true" (the
   // snapshot itself froze open files), "false", or "" (unknown).
   std::string capture_openfiles;
+  // When fsck answered (this host's clock, as the cut's interval): a file held "open" holds
+  // at most what the NameNode knew then.
+  int64_t looked_unix_ms = 0;
   std::vector<OpenAtCut> open;
+};
+
+// What fsck said just after a snapshot, and when it said it.
+struct OpenFilesSeen {
+  StatusOr<std::vector<OpenFile>> files = std::vector<OpenFile>();
+  int64_t looked_unix_ms = 0;  // this host's clock
 };
 inline constexpr char kOpenAttrPrefix[] = "user.lifeboat.open.";
 inline constexpr char kCaptureOpenFilesKey[] = "dfs.namenode.snapshot.capture.openfiles";
@@ -65,8 +74,8 @@ CutRecord DecodeCutRecord(std::string_view text);
 // entries of open files are set to what the point holds. A file is open at the cut when
 // fsck lists it, or when the listing shows it modified at or after the snapshot (a file
 // closed meanwhile: only a file open at the snapshot can change its snapshot view).
-CutRecord FindOpenAtCut(const std::string& path, int64_t snapshot_ms,
-                        const StatusOr<std::vector<OpenFile>>& fsck, v1::MemberManifest& manifest);
+CutRecord FindOpenAtCut(const std::string& path, int64_t snapshot_ms, const OpenFilesSeen& fsck,
+                        v1::MemberManifest& manifest);
 
 // Sets the entries of `record`'s open files in `manifest` to what the point holds.
 void HoldOpenFiles(const CutRecord& record, v1::MemberManifest& manifest);
