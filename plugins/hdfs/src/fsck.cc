@@ -2,6 +2,7 @@
 // for write: no WebHDFS operation says so) and /conf (a setting such as
 // dfs.namenode.snapshot.capture.openfiles). Both answer text for people, so the parsers are
 // strict about what they accept and say what they did not understand.
+#include <cstring>
 #include <deque>
 
 #include "webhdfs.h"
@@ -38,36 +39,45 @@ std::string Unescape(std::string_view s) {
 }  // namespace
 
 StatusOr<std::vector<OpenFile>> ParseFsckOpenFiles(std::string_view report) {
+  // Each open file is printed as "<path> <length> bytes, replicated: replication=3, 2
+  // block(s), OPENFORWRITE: " (or "erasure-coded: policy=..."), WITHOUT a line break before
+  // the next one (seen on 3.5.0: only a block problem or every hundredth file starts a new
+  // line). So the report is cut at each mark; what precedes a mark, after the last line
+  // break, is that file's "<path> <length> bytes, ...": the last " bytes, " ends the length,
+  // so a path with " bytes, " in its name still parses.
   std::vector<OpenFile> out;
-  std::string last;  // the last non-empty line: how the report ended
-  std::string before_last;
-  size_t start = 0;
-  while (start <= report.size()) {
-    size_t end = report.find('\n', start);
-    if (end == std::string_view::npos) end = report.size();
-    std::string_view line = report.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    start = end + 1;
-    if (line.empty()) continue;
-    before_last = last;
-    last = std::string(line);
-    // "<path> <length> bytes, replicated: replication=3, 2 block(s), OPENFORWRITE: " (or
-    // "erasure-coded: policy=..."): the last " bytes, " before the mark ends the length, so
-    // a path with " bytes, " in its name still parses.
-    size_t mark = line.find(kOpenMark);
-    if (mark == std::string_view::npos || line.front() != '/') continue;
-    size_t bytes = line.rfind(" bytes, ", mark);
-    if (bytes == std::string_view::npos || bytes == 0) continue;
-    size_t space = line.rfind(' ', bytes - 1);
+  size_t pos = 0;
+  size_t mark;
+  while ((mark = report.find(kOpenMark, pos)) != std::string_view::npos) {
+    std::string_view item = report.substr(pos, mark - pos);
+    pos = mark + std::strlen(kOpenMark);
+    if (size_t nl = item.rfind('\n'); nl != std::string_view::npos) item.remove_prefix(nl + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    size_t bytes = item.rfind(" bytes, ");
+    if (item.empty() || item.front() != '/' || bytes == std::string_view::npos || bytes == 0) {
+      continue;
+    }
+    size_t space = item.rfind(' ', bytes - 1);
     if (space == std::string_view::npos) continue;
-    std::string_view digits = line.substr(space + 1, bytes - space - 1);
+    std::string_view digits = item.substr(space + 1, bytes - space - 1);
     if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) {
       continue;
     }
-    OpenFile f;
-    f.path = std::string(line.substr(0, space));
-    f.length = std::stoull(std::string(digits));
-    out.push_back(std::move(f));
+    out.push_back({std::string(item.substr(0, space)), std::stoull(std::string(digits))});
+  }
+  // How the report ended: its last non-empty line.
+  std::string_view rest = report;
+  while (!rest.empty() && (rest.back() == '\n' || rest.back() == '\r' || rest.back() == ' ')) {
+    rest.remove_suffix(1);
+  }
+  size_t nl = rest.rfind('\n');
+  const std::string last(nl == std::string_view::npos ? rest : rest.substr(nl + 1));
+  std::string before_last;
+  if (nl != std::string_view::npos) {
+    std::string_view head = rest.substr(0, nl);
+    while (!head.empty() && (head.back() == '\n' || head.back() == '\r')) head.remove_suffix(1);
+    size_t nl2 = head.rfind('\n');
+    before_last = std::string(nl2 == std::string_view::npos ? head : head.substr(nl2 + 1));
   }
   if (last.find("does not exist") != std::string::npos) return NotFoundError("fsck: " + last);
   const bool finished = last.rfind("The filesystem under path ", 0) == 0 &&
@@ -116,7 +126,10 @@ StatusOr<std::vector<OpenFile>> WebHdfsClient::ListOpenFiles(const std::string& 
       while ((nl = partial.find('\n')) != std::string::npos) {
         std::string line = partial.substr(0, nl);
         partial.erase(0, nl + 1);
-        if (line.find(kOpenMark) != std::string::npos) lines += line + "\n";
+        if (line.find(kOpenMark) != std::string::npos) {
+          lines += line + "\n";
+          continue;
+        }
         if (line.empty()) continue;
         tail.push_back(std::move(line));
         if (tail.size() > 4) tail.pop_front();
@@ -137,7 +150,11 @@ StatusOr<std::vector<OpenFile>> WebHdfsClient::ListOpenFiles(const std::string& 
       }
       return s;
     }
-    if (!partial.empty()) tail.push_back(partial);
+    if (partial.find(kOpenMark) != std::string::npos) {
+      lines += partial + "\n";
+    } else if (!partial.empty()) {
+      tail.push_back(partial);
+    }
     for (const std::string& t : tail) lines += t + "\n";
     StatusOr<std::vector<OpenFile>> parsed = ParseFsckOpenFiles(lines);
     if (!parsed.ok() && (lines.find("StandbyException") != std::string::npos ||

@@ -342,8 +342,7 @@ OpenFilesSeen HdfsPlugin::LookForOpenFiles(const std::string& path) {
 }
 
 std::string HdfsPlugin::RecordOpenFiles(const std::string& path, const std::string& name,
-                                        int64_t snapshot_ms,
-                                        std::optional<OpenFilesSeen>& open_now,
+                                        int64_t snapshot_ms, std::optional<OpenFilesSeen>& open_now,
                                         v1::MemberManifest& manifest) {
   const std::string attr = kOpenAttrPrefix + name;
   if (!open_now) {

@@ -166,8 +166,7 @@ class HdfsPlugin : public sdk::ComponentPlugin {
   // holds. `open_now`: what fsck said just after the snapshot; nullopt for a repeated cut
   // (which answers what the first one kept, or looks again).
   std::string RecordOpenFiles(const std::string& path, const std::string& name, int64_t snapshot_ms,
-                              std::optional<OpenFilesSeen>& open_now,
-                              v1::MemberManifest& manifest);
+                              std::optional<OpenFilesSeen>& open_now, v1::MemberManifest& manifest);
   // The files open for write under `path` now (fsck), and when the answer came.
   OpenFilesSeen LookForOpenFiles(const std::string& path);
   // Makes `path` snapshottable if it is not (and allowed); FAILED_PRECONDITION with the
