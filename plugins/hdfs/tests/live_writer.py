@@ -1,24 +1,27 @@
 #!/usr/bin/env python3
-"""A writer as real ones behave, for hdfs_live_writer_e2e: it keeps files open for a few
-hundred milliseconds each, over WebHDFS (a CREATE whose body is streamed in pieces, then an
-APPEND in pieces to one log), until CONTROL/stop exists.
+"""Writers as real ones behave, for hdfs_live_writer_e2e: they keep files open for a few
+hundred milliseconds each, over WebHDFS, until CONTROL/stop exists: one creates new files
+(a CREATE whose body is streamed in pieces), one appends to a log in pieces, at once.
 
     live_writer.py NAMENODE_HTTP USER DIR CONTROL
 
 Every piece is logged, before it is sent, to CONTROL/pieces as "relative-path<TAB>end
 offset<TAB>unix ms", so that a test can tell when each byte of a file was written.
-Quiescing: while CONTROL/pause exists, the writer finishes the file it has open, creates
-CONTROL/paused, and waits. A failed request ends the writer with a message (exit 1).
+Quiescing: while CONTROL/pause exists, each writer finishes the file it has open and waits;
+CONTROL/paused appears once both wait. A failed request ends the writers with a message
+(exit 1).
 """
 import http.client
 import json
 import os
 import sys
+import threading
 import time
 import urllib.parse
 
 nn, user, base, ctl = sys.argv[1:5]
 pieces_log = open(os.path.join(ctl, "pieces"), "a", buffering=1)
+pieces_lock = threading.Lock()
 
 
 def location(method, path, op, **params):
@@ -43,7 +46,8 @@ def stream(method, url, rel, offset, pieces, gap):
         if i:
             time.sleep(gap)
         offset += len(piece)
-        pieces_log.write("%s\t%d\t%d\n" % (rel, offset, int(time.time() * 1000)))
+        with pieces_lock:
+            pieces_log.write("%s\t%d\t%d\n" % (rel, offset, int(time.time() * 1000)))
         conn.send(b"%x\r\n%s\r\n" % (len(piece), piece))
     conn.send(b"0\r\n\r\n")
     resp = conn.getresponse()
@@ -53,29 +57,75 @@ def stream(method, url, rel, offset, pieces, gap):
     return offset
 
 
-def main():
-    log, log_len, n = "events.log", 0, 0
-    log_len = stream("PUT", location("PUT", base + "/" + log, "CREATE", overwrite="true"),
-                     log, 0, [b"start\n"], 0)
-    while not os.path.exists(os.path.join(ctl, "stop")):
-        if os.path.exists(os.path.join(ctl, "pause")):
+def paused(idle, lock):
+    """Quiescing: each writer finishes its file, then waits while CONTROL/pause exists; the
+    last one to stop creates CONTROL/paused."""
+    if not os.path.exists(os.path.join(ctl, "pause")):
+        return False
+    with lock:
+        idle[0] += 1
+        if idle[0] == WRITERS:
             open(os.path.join(ctl, "paused"), "w").close()
-            while os.path.exists(os.path.join(ctl, "pause")) and not os.path.exists(
-                    os.path.join(ctl, "stop")):
-                time.sleep(0.02)
-            if os.path.exists(os.path.join(ctl, "paused")):
-                os.unlink(os.path.join(ctl, "paused"))
+    while os.path.exists(os.path.join(ctl, "pause")) and not os.path.exists(
+            os.path.join(ctl, "stop")):
+        time.sleep(0.02)
+    with lock:
+        idle[0] -= 1
+        if os.path.exists(os.path.join(ctl, "paused")):
+            os.unlink(os.path.join(ctl, "paused"))
+    return True
+
+
+def parts(idle, lock, done):
+    """New files, each open for 150-400 ms."""
+    n = 0
+    while not os.path.exists(os.path.join(ctl, "stop")):
+        if paused(idle, lock):
             continue
         n += 1
-        if n % 3 == 0:
-            log_len = stream("POST", location("POST", base + "/" + log, "APPEND"), log, log_len,
-                             [b"event %d.%d\n" % (n, i) for i in range(3)], 0.1)
-        else:
-            rel = "part-%05d.txt" % n
-            stream("PUT", location("PUT", base + "/" + rel, "CREATE", overwrite="true"), rel, 0,
-                   [b"record %d.%d\n" % (n, i) for i in range(4)], 0.05 + (n % 4) * 0.025)
+        rel = "part-%05d.txt" % n
+        stream("PUT", location("PUT", base + "/" + rel, "CREATE", overwrite="true"), rel, 0,
+               [b"record %d.%d\n" % (n, i) for i in range(4)], 0.05 + (n % 4) * 0.025)
+    done.append(n)
+
+
+def appends(idle, lock, done):
+    """One log, appended to in pieces over 200 ms, again and again: open most of the time."""
+    log = "events.log"
+    length = stream("PUT", location("PUT", base + "/" + log, "CREATE", overwrite="true"), log, 0,
+                    [b"start\n"], 0)
+    n = 0
+    while not os.path.exists(os.path.join(ctl, "stop")):
+        if paused(idle, lock):
+            continue
+        n += 1
+        length = stream("POST", location("POST", base + "/" + log, "APPEND"), log, length,
+                        [b"event %d.%d\n" % (n, i) for i in range(3)], 0.1)
+    done.append(n)
+
+
+WRITERS = 2
+
+
+def main():
+    idle, lock, done, errors = [0], threading.Lock(), [], []
+
+    def run(fn):
+        try:
+            fn(idle, lock, done)
+        except Exception as e:  # the test reports it
+            errors.append(e)
+            open(os.path.join(ctl, "stop"), "w").close()
+
+    threads = [threading.Thread(target=run, args=(fn,)) for fn in (parts, appends)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
     with open(os.path.join(ctl, "written"), "w") as f:
-        f.write(str(n))
+        f.write(str(sum(done)))
 
 
 try:
