@@ -168,6 +168,7 @@ nlohmann::json StatusToJson(const FileStatus& st) {
                       {"g", st.group},           {"x", st.permission}, {"r", st.replication},
                       {"b", st.block_size},      {"acl", st.acl_bit}};
   if (st.is_symlink) j["s"] = st.symlink_target;
+  if (st.file_id != 0) j["i"] = st.file_id;
   return j;
 }
 
@@ -184,6 +185,7 @@ FileStatus StatusFromJson(const nlohmann::json& j) {
   st.replication = j.value("r", uint32_t{0});
   st.block_size = j.value("b", uint64_t{0});
   st.acl_bit = j.value("acl", false);
+  st.file_id = j.value("i", uint64_t{0});
   if (j.contains("s")) {
     st.is_symlink = true;
     st.symlink_target = j.value("s", std::string());

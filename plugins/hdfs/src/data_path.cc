@@ -11,6 +11,7 @@
 
 #include "copy.h"
 #include "hdfs_plugin.h"
+#include "open_files.h"
 #include "security.h"
 
 namespace lifeboat::hdfs {
@@ -156,6 +157,12 @@ struct PlanRecord {
   // snapshot diff base -> live), so that verify may take the files this point did not copy
   // from the base's verified record; "" otherwise (no base, or force_full).
   std::string base;
+  // The files open for write at the cut, as the point holds them (open_files.h; their
+  // entries in `manifest` are held so), and how the cut found them.
+  std::map<std::string, OpenAtCut> open;
+  CutRecord cut;  // its `open` is left empty: the held files are in `open`
+  // The cluster the listing came from (PluginConfig.cluster): inode ids compare only there.
+  std::string source_cluster;
 };
 
 std::string ToHex(const std::string& bytes) {
@@ -181,9 +188,14 @@ std::string FromHex(const std::string& hex) {
 Status SavePlan(WebHdfsClient& client, const std::string& file, const PlanRecord& record) {
   nlohmann::json entries = nlohmann::json::array();
   for (const auto& [p, st] : record.manifest) entries.push_back(StatusToJson(st));
+  CutRecord cut = record.cut;
+  cut.open.clear();
+  for (const auto& [p, o] : record.open) cut.open.push_back(o);
   nlohmann::json j = {{"op_id", record.op_id},
                       {"plan", ToHex(record.plan.SerializeAsString())},
                       {"base", record.base},
+                      {"source_cluster", record.source_cluster},
+                      {"cut", nlohmann::json::parse(EncodeCutRecord(cut))},
                       {"manifest", entries}};
   WebHdfsClient::CreateOptions o;
   o.overwrite = true;
@@ -209,6 +221,10 @@ StatusOr<PlanRecord> LoadPlan(WebHdfsClient& client, const std::string& file) {
   }
   r.op_id = j.value("op_id", "");
   r.base = j.value("base", "");
+  r.source_cluster = j.value("source_cluster", "");
+  if (j.contains("cut")) r.cut = DecodeCutRecord(j["cut"].dump());
+  for (const OpenAtCut& o : r.cut.open) r.open[o.path] = o;
+  r.cut.open.clear();
   for (const nlohmann::json& e : j["manifest"]) {
     FileStatus st = StatusFromJson(e);
     r.manifest.emplace(st.path_suffix, st);
@@ -251,9 +267,17 @@ std::string Translate(const std::string& p, bool is_modify,
   return best->second + p.substr(best->first.size());
 }
 
-// Groups files into copy tasks, big ones alone.
+std::vector<OpenAtCut> OpenList(const std::map<std::string, OpenAtCut>& open) {
+  std::vector<OpenAtCut> out;
+  for (const auto& [p, o] : open) out.push_back(o);
+  return out;
+}
+
+// Groups files into copy tasks, big ones alone. A task names its files that were open at the
+// cut ("open"): they are copied as the prefix the point holds, so their HDFS checksum cannot
+// compare with the source's (which covers the whole file as it is now).
 void AddCopyTasks(const std::vector<FileStatus>& files, bool wait_tree,
-                  v1::PlanTransferResponse& plan) {
+                  const std::map<std::string, OpenAtCut>& open, v1::PlanTransferResponse& plan) {
   std::vector<FileStatus> sorted = files;
   std::sort(sorted.begin(), sorted.end(),
             [](const FileStatus& a, const FileStatus& b) { return a.path_suffix < b.path_suffix; });
@@ -268,9 +292,14 @@ void AddCopyTasks(const std::vector<FileStatus>& files, bool wait_tree,
     std::snprintf(id, sizeof id, "copy-%05d", n++);
     t->set_task_id(id);
     t->set_kind("copy");
-    for (const std::string& p : batch_paths) t->add_paths(p);
+    nlohmann::json opened = nlohmann::json::array();
+    for (const std::string& p : batch_paths) {
+      t->add_paths(p);
+      if (open.count(p)) opened.push_back(p);
+    }
     t->set_bytes(batch_bytes);
     nlohmann::json j = {{"files", batch}, {"wait_tree", wait_tree}};
+    if (!opened.empty()) j["open"] = opened;
     t->set_opaque(j.dump());
     batch = nlohmann::json::array();
     batch_paths.clear();
@@ -286,7 +315,9 @@ void AddCopyTasks(const std::vector<FileStatus>& files, bool wait_tree,
       t->set_kind("copy");
       t->add_paths(f.path_suffix);
       t->set_bytes(f.length);
-      t->set_opaque(nlohmann::json({{"files", one}, {"wait_tree", wait_tree}}).dump());
+      nlohmann::json j = {{"files", one}, {"wait_tree", wait_tree}};
+      if (open.count(f.path_suffix)) j["open"] = nlohmann::json::array({f.path_suffix});
+      t->set_opaque(j.dump());
       continue;
     }
     batch.push_back(StatusToJson(f));
@@ -334,11 +365,26 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   // A fenced source (a failback fences the current primary before its last backup) lists
   // its fence's permissions: the copies carry the originals.
   LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, src, src_root, source, config_.parallelism));
+  // Files open for write at the cut: held at what the cut recorded, whatever the snapshot
+  // shows now (open_files.h).
+  const CutRecord cut = DecodeCutRecord(req.snapshot().opaque());
+  int64_t snapshot_ms = cut.snapshot_ms;
+  if (snapshot_ms == 0) {
+    // A cut by an older plugin: the snapshot's own time still tells which files closed after.
+    LIFEBOAT_ASSIGN_OR_RETURN(FileStatus root, src.GetFileStatus(src_root));
+    snapshot_ms = root.modification_ms;
+  }
+  const std::map<std::string, OpenAtCut> open = HoldAtCut(cut, snapshot_ms, source);
 
   v1::PlanTransferResponse plan;
   std::string full_reason;
   bool incremental = false;
   bool base_on_target = false;
+  std::optional<PlanRecord> base_record;
+  bool base_reverse = false;
+  // Files of the base that were open at its cut on this cluster and were closed since at the
+  // length the base holds (only their time moved): compared and given their time back.
+  std::set<std::string> recheck;
   const std::string base = req.base_restore_point_id();
   const std::string base_name = base.empty() ? "" : SnapshotName(src_config, base);
   if (!base.empty()) {
@@ -347,6 +393,22 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
     if (!on_src.ok() && on_src.status().code() != Code::kNotFound) return on_src.status();
     if (!on_dst.ok() && on_dst.status().code() != Code::kNotFound) return on_dst.status();
     base_on_target = on_dst.ok();
+    // What the base point holds (its plan's record of the source's listing): kept on the
+    // cluster it was copied to, this one; or the source, when the base went the other way
+    // (the last backup of a failback, or the failover's point): then this cluster was the
+    // base's source, and its files that were open at the base's cut may have changed since.
+    if (!req.force_full() && on_src.ok() && on_dst.ok()) {
+      StatusOr<PlanRecord> b = LoadPlan(dst, StateFile(path, base_name));
+      if (!b.ok() && b.status().code() == Code::kNotFound) {
+        b = LoadPlan(src, StateFile(path, base_name));
+        base_reverse = b.ok();
+      }
+      if (b.ok()) {
+        base_record = std::move(*b);
+      } else if (b.status().code() != Code::kNotFound) {
+        return b.status();
+      }
+    }
     // Did anything change on the target since the base? Checked whenever the base is
     // there, also before a full comparison (which would silently overwrite such changes);
     // only force_full overwrites them.
@@ -375,6 +437,22 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
             return OkStatus();
           }));
       std::vector<std::string> described;
+      if (base_reverse) {
+        // A file open at the base's cut here is in the base as the cut held it; a snapshot
+        // diff of this cluster does not show what was written to it after (open_files.h).
+        for (const auto& [p, o] : base_record->open) {
+          StatusOr<FileStatus> now = dst.GetFileStatus(Join(path, p));
+          if (!now.ok() || now->is_dir) continue;  // gone or replaced: the diff names it
+          if (now->length != o.length) {
+            described.push_back("written to " + Join(path, p) + " after the base point's cut (" +
+                                std::to_string(now->length) + " bytes now, " +
+                                std::to_string(o.length) +
+                                " in the base: the file was open for write at the cut)");
+          } else if (now->modification_ms != o.mtime_ms) {
+            recheck.insert(p);
+          }
+        }
+      }
       for (size_t i = 0; i < changed.size(); ++i) {
         if (!counts[i]) continue;
         const SnapshotDiffEntry& e = changed[i];
@@ -415,6 +493,11 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
       full_reason = "the base point " + base + " (snapshot " + base_name +
                     ") is gone on the target cluster: comparing full listings instead of a "
                     "snapshot diff";
+    } else if (!base_record) {
+      full_reason = "the record of what the base point " + base + " holds (" +
+                    StateFile(path, base_name) +
+                    ") is on neither cluster: comparing full listings instead of a snapshot "
+                    "diff";
     } else {
       incremental = true;
     }
@@ -428,6 +511,7 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   std::vector<FileStatus> copies;
   uint64_t unchanged = 0;
   uint64_t deleted = 0;
+  uint64_t outside_diff = 0;  // files the snapshot diff did not list, found changed
   if (incremental) {
     LIFEBOAT_ASSIGN_OR_RETURN(std::vector<SnapshotDiffEntry> diff,
                               src.GetSnapshotDiff(path, base_name, name));
@@ -486,6 +570,37 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
         add_item(it->second, !modify, old_path);
       }
     }
+    // What a snapshot diff leaves out (open_files.h): a file open at the base's cut, whose
+    // snapshot view moved as it grew or closed (a close records no diff), and a change of
+    // times alone (HDFS diffs compare lengths and metadata, not times). Every other file of
+    // the new snapshot is compared with what the base point holds: by inode id (kept by
+    // renames) when the base was listed on this source, else by path through the renames.
+    const bool same_source = base_record->source_cluster == src_config.cluster;
+    std::map<uint64_t, const FileStatus*> base_by_id;
+    std::map<std::string, const FileStatus*> base_by_path;
+    for (const auto& [p, st] : base_record->manifest) {
+      if (same_source && st.file_id != 0) {
+        base_by_id[st.file_id] = &st;
+      } else {
+        base_by_path[Translate(p, /*is_modify=*/true, renames)] = &st;
+      }
+    }
+    for (const auto& [p, st] : source) {
+      if (st.is_dir || st.is_symlink || seen.count(p)) continue;
+      const FileStatus* was = nullptr;
+      auto id = st.file_id != 0 ? base_by_id.find(st.file_id) : base_by_id.end();
+      if (id != base_by_id.end()) {
+        was = id->second;
+      } else if (auto by_path = base_by_path.find(p); by_path != base_by_path.end()) {
+        was = by_path->second;
+      }
+      if (was != nullptr && !was->is_dir && !recheck.count(was->path_suffix) &&
+          SameFile(st, *was) && SameMeta(st, *was)) {
+        continue;
+      }
+      add_item(st, /*created=*/was == nullptr, was != nullptr ? was->path_suffix : p);
+      ++outside_diff;
+    }
     unchanged = source.size() - seen.size();
   } else {
     bool dst_exists = false;
@@ -510,7 +625,7 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
     t->set_kind("tree");
     t->set_opaque(tree.dump());
   }
-  AddCopyTasks(copies, has_tree, plan);
+  AddCopyTasks(copies, has_tree, open, plan);
   uint64_t bytes = 0;
   for (const FileStatus& f : copies) bytes += f.length;
   plan.set_incremental(incremental);
@@ -524,6 +639,10 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   record.op_id = req.op_id();
   record.plan = plan;
   record.manifest = std::move(source);
+  record.open = open;
+  record.source_cluster = src_config.cluster;
+  record.cut = cut;
+  record.cut.snapshot_ms = snapshot_ms;
   // The target was found equal to the base point (its diff checked above): verify may take
   // the files this point does not copy from the base's verified record.
   if (!base.empty() && !req.force_full() && base_on_target) record.base = base_name;
@@ -532,6 +651,11 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
              (incremental ? "incremental from " + base : "full") + ", " +
              std::to_string(copies.size()) + " files (" + std::to_string(bytes) +
              " bytes) to copy, " + std::to_string(deleted) + " deletes" +
+             (outside_diff == 0 ? ""
+                                : "; " + std::to_string(outside_diff) +
+                                      " changed files the snapshot diff did not list (open at "
+                                      "the base's cut, or new times)") +
+             (open.empty() ? "" : "; " + DescribeOpenAtCut(OpenList(open))) +
              (full_reason.empty() ? "" : "; " + full_reason));
   return plan;
 }
@@ -717,6 +841,10 @@ Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
   }
   std::vector<FileStatus> files;
   for (const auto& f : task["files"]) files.push_back(StatusFromJson(f));
+  std::set<std::string> open;  // open at the cut: copied as the prefix the point holds
+  for (const auto& p : task.value("open", nlohmann::json::array())) {
+    if (p.is_string()) open.insert(p.get<std::string>());
+  }
   const std::string src_root = SnapshotRoot(path, name);
   RateLimiter call_limit(req.bandwidth_bytes_per_second());
   std::mutex mu;
@@ -756,14 +884,26 @@ Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
     if (!r.ok()) return r.status();
     copied += r->bytes_copied;
     skipped += r->bytes_skipped;
-    if (!r->sha256_hex.empty()) {
+    if (!r->sha256_hex.empty() && !open.count(st.path_suffix)) {
       // The HDFS checksum as a second, independent check where it can compare: same block
       // size (and the same bytes per checksum, which both clusters are assumed to share).
+      // Not for a file open at the cut: the source's checksum covers the file as it is now,
+      // the copy the prefix the point holds (verify reads it back against its SHA-256).
       StatusOr<FileStatus> written = dst.GetFileStatus(to);
       if (written.ok() && written->block_size == st.block_size && st.length > 0) {
         StatusOr<WebHdfsClient::FileChecksum> a = src.GetFileChecksum(from);
         StatusOr<WebHdfsClient::FileChecksum> b = dst.GetFileChecksum(to);
-        if (a.ok() && b.ok()) {
+        // A source file that is no longer what the plan listed (open at the cut although
+        // the cut could not tell: fsck failed) has a checksum over more bytes: the streamed
+        // SHA-256 and verify's read-back vouch for the copy then, not this comparison.
+        StatusOr<FileStatus> source_now = a.ok() && b.ok() && a->bytes != b->bytes
+                                              ? src.GetFileStatus(from)
+                                              : StatusOr<FileStatus>(st);
+        if (source_now.ok() && source_now->length != st.length) {
+          host_.Info(from + " grew after the cut (" + std::to_string(st.length) + " bytes then, " +
+                     std::to_string(source_now->length) +
+                     " now): its copy is vouched for by its SHA-256, not the HDFS checksum");
+        } else if (a.ok() && b.ok()) {
           if (a->bytes != b->bytes) {
             return DataLossError("the HDFS checksum of " + to + " (" + b->bytes +
                                      ") differs from the source's (" + a->bytes +
@@ -1010,6 +1150,32 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
       // travel; at DIGEST both sides are read. (Different block sizes: the checksums cannot
       // compare, so both are read at SIZE too.)
       records[i] = FileRecord{want.length, want.modification_ms, "", ""};
+      if (record->open.count(p)) {
+        // Open at the cut: the point holds a prefix of the source's file, which no HDFS
+        // checksum covers; both are read.
+        uint64_t n = 0, m = 0;
+        StatusOr<std::string> got =
+            want.length == 0 ? Sha256().FinishHex() : DigestOf(call, client_, file, 0, &n);
+        StatusOr<std::string> want_digest =
+            want.length == 0 ? Sha256().FinishHex()
+                             : DigestOf(call, *src, Join(src_root, p), want.length, &m);
+        if (!got.ok() || !want_digest.ok()) {
+          const Status& bad = got.ok() ? want_digest.status() : got.status();
+          if (bad.code() == Code::kCancelled) return bad;
+          mismatch(p, "digest", "readable on both clusters", "unreadable: " + bad.message());
+        } else if (*got != *want_digest) {
+          mismatch(p, "digest",
+                   *want_digest + " (source, first " + std::to_string(want.length) + " bytes)",
+                   *got);
+        } else {
+          records[i].sha256 = *got;
+        }
+        ++by_source;
+        ++read;
+        read_bytes += n;
+        report();
+        return OkStatus();
+      }
       StatusOr<WebHdfsClient::FileChecksum> here = client_.GetFileChecksum(file);
       StatusOr<WebHdfsClient::FileChecksum> there = src->GetFileChecksum(Join(src_root, p));
       if (!here.ok() || !there.ok()) {

@@ -5,6 +5,7 @@
 #include <deque>
 #include <sstream>
 
+#include "open_files.h"
 #include "security.h"
 
 namespace lifeboat::hdfs {
@@ -271,6 +272,10 @@ StatusOr<v1::CutResponse> HdfsPlugin::Cut(sdk::Call& call, const v1::CutRequest&
   int64_t start = 0;
   int64_t end = 0;
   std::string op_id = req.op_id();
+  // The files open for write at the snapshot (open_files.h): asked right after it is taken,
+  // before the listing, so that a file that closes meanwhile shows closed (after the
+  // snapshot's time) in the listing.
+  std::optional<OpenFilesSeen> open_now;
   StatusOr<FileStatus> existing = client_.GetFileStatus(snapshot_path);
   if (!existing.ok() && existing.status().code() != Code::kNotFound) return existing.status();
   if (!existing.ok()) {
@@ -278,10 +283,12 @@ StatusOr<v1::CutResponse> HdfsPlugin::Cut(sdk::Call& call, const v1::CutRequest&
     start = host_.NowUnixNanos();
     StatusOr<std::string> created = client_.CreateSnapshot(path, name);
     end = host_.NowUnixNanos();
+    if (created.ok()) open_now = LookForOpenFiles(path);
+    // The snapshot's time (NameNode clock, as the files' times): a file modified at or
+    // after it was open at the snapshot. (Another call may also have made it: read back.)
+    existing = client_.GetFileStatus(snapshot_path);
+    if (!existing.ok()) return created.ok() ? existing.status() : created.status();
     if (!created.ok()) {
-      // Another call made it in the meantime: read it back below.
-      existing = client_.GetFileStatus(snapshot_path);
-      if (!existing.ok()) return created.status();
       start = end = 0;
     } else {
       Status recorded = client_.SetXAttr(
@@ -322,8 +329,57 @@ StatusOr<v1::CutResponse> HdfsPlugin::Cut(sdk::Call& call, const v1::CutRequest&
   ref->set_cut_op_id(op_id);
   v1::MemberManifest* manifest = resp.mutable_manifest();
   LIFEBOAT_RETURN_IF_ERROR(ListTree(call, snapshot_path, *manifest));
+  ref->set_opaque(RecordOpenFiles(path, name, existing->modification_ms, open_now, *manifest));
   *manifest->mutable_snapshot() = *ref;
   return resp;
+}
+
+OpenFilesSeen HdfsPlugin::LookForOpenFiles(const std::string& path) {
+  OpenFilesSeen seen;
+  seen.files = client_.ListOpenFiles(path);
+  seen.looked_unix_ms = host_.NowUnixNanos() / 1000000;
+  return seen;
+}
+
+std::string HdfsPlugin::RecordOpenFiles(const std::string& path, const std::string& name,
+                                        int64_t snapshot_ms, std::optional<OpenFilesSeen>& open_now,
+                                        v1::MemberManifest& manifest) {
+  const std::string attr = kOpenAttrPrefix + name;
+  if (!open_now) {
+    // A repeated cut answers what the first one found, when it could keep it (an xattr holds
+    // up to dfs.namenode.fs-limits.max-xattr-size, 16 KiB by default); otherwise it looks
+    // again now: files closed since show by their time, open ones at today's length.
+    StatusOr<std::string> kept = client_.GetXAttr(path, attr);
+    if (kept.ok()) {
+      CutRecord record = DecodeCutRecord(*kept);
+      if (record.snapshot_ms == snapshot_ms) {
+        HoldOpenFiles(record, manifest);
+        return *kept;
+      }
+    }
+    open_now = LookForOpenFiles(path);
+  }
+  CutRecord record = FindOpenAtCut(path, snapshot_ms, *open_now, manifest);
+  StatusOr<std::string> capture = client_.NameNodeConf(kCaptureOpenFilesKey);
+  record.capture_openfiles = capture.ok() ? *capture : "";
+  if (!open_now->files.ok()) {
+    host_.Warn("cannot list the files open for write in " + path + " (" +
+               open_now->files.status().ToString() +
+               "): a file still open at the cut is held at whatever length the snapshot shows "
+               "when it is copied; files closed after the snapshot are found by their time");
+  }
+  if (!record.open.empty()) {
+    host_.Info("cut of " + path + " at " + name + ": " + DescribeOpenAtCut(record.open) +
+               (record.capture_openfiles == "true" ? "; the NameNode's snapshots capture open files"
+                                                   : ""));
+  }
+  const std::string text = EncodeCutRecord(record);
+  Status kept = client_.SetXAttr(path, attr, text);
+  if (!kept.ok()) {
+    host_.Warn("cannot keep the open files of cut " + name + " on " + path + " (" +
+               kept.ToString() + "); a repeated cut looks for them again");
+  }
+  return text;
 }
 
 StatusOr<v1::ReleaseResponse> HdfsPlugin::Release(sdk::Call& call, const v1::ReleaseRequest& req) {
@@ -331,6 +387,7 @@ StatusOr<v1::ReleaseResponse> HdfsPlugin::Release(sdk::Call& call, const v1::Rel
   const std::string& name = req.snapshot().snapshot_id();
   if (name.empty()) return InvalidArgumentError("release needs the snapshot reference's id");
   LIFEBOAT_ASSIGN_OR_RETURN(bool deleted, client_.DeleteSnapshot(path, name));
+  (void)client_.RemoveXAttr(path, kOpenAttrPrefix + name);  // absent when nothing was open
   Status removed = client_.RemoveXAttr(path, CutAttributeName(name));
   if (!removed.ok() && deleted) {
     host_.Warn("snapshot " + name + " of " + path +

@@ -6,7 +6,9 @@
 // lists the snapshot (sizes, times, owners, permissions). The cut's time interval, measured
 // on the host's clock, is kept on the directory as the extended attribute
 // user.lifeboat.cut.<snapshot name> ("<start ns> <end ns> <op id>"), so that a repeated cut
-// answers the same interval; release deletes the snapshot and that attribute.
+// answers the same interval; release deletes the snapshot and that attribute. A snapshot does
+// not freeze a file open for write (open_files.h): the cut asks fsck which files are open and
+// records what the point holds of each (SnapshotRef.opaque), and plan_transfer holds them so.
 //
 // On the target, the data set lives at the same path, and each committed point is a
 // snapshot of the same name there (commit); expire deletes such snapshots.
@@ -42,10 +44,13 @@
 #include <lifeboat/status.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "config.h"
 #include "copy.h"
+#include "open_files.h"
 #include "webhdfs.h"
 
 namespace lifeboat::hdfs {
@@ -76,9 +81,11 @@ class HdfsPlugin : public sdk::ComponentPlugin {
   // Checks that the data set can be cut: a directory, snapshottable or allowed to become so.
   // No change is made. FAILED_PRECONDITION saying what an administrator must do otherwise.
   StatusOr<v1::PrepareResponse> Prepare(sdk::Call& call, const v1::PrepareRequest& req) override;
-  // Creates (or finds, when repeated) the snapshot named after the restore point and lists
-  // it. FAILED_PRECONDITION when the directory is not snapshottable and may not or cannot be
-  // made so by this user (the message gives the administrator's command).
+  // Creates (or finds, when repeated) the snapshot named after the restore point, finds the
+  // files open for write at it (fsck; open_files.h) and lists it, those files at what the
+  // point holds; their record goes into the snapshot reference's opaque. FAILED_PRECONDITION when
+  // the directory is not snapshottable and may not or cannot be made so by this user (the message
+  // gives the administrator's command).
   StatusOr<v1::CutResponse> Cut(sdk::Call& call, const v1::CutRequest& req) override;
   // Deletes the snapshot of the reference and its cut attribute; released = true also when
   // it was gone already.
@@ -113,9 +120,12 @@ class HdfsPlugin : public sdk::ComponentPlugin {
   // --- The data path (data_path.cc) -----------------------------------------------------
   // On the target. Lists the new snapshot of the source and compares: incremental from the
   // snapshot diff base -> new on the source (renames and deletes first, then creates and
-  // modifies, a MODIFY's path translated through the renames, as `distcp -update -diff`)
-  // when the base point's snapshot exists on both clusters and the target has not changed
+  // modifies, a MODIFY's path translated through the renames, as `distcp -update -diff`;
+  // then every other file compared with the base point's recorded listing, since a diff
+  // leaves out files open at the base's cut and times changed alone) when the base point's
+  // snapshot exists on both clusters, its record on one, and the target has not changed
   // since it; otherwise a full comparison of the listings, with full_reason saying why.
+  // Files open at the cut are planned at what the cut recorded (open_files.h).
   // FAILED_PRECONDITION, naming changed paths, when the target changed since the base and
   // force_full is not set (a fence's own permission changes are not changes). Tasks: a
   // "tree" task first (renames, deletes, directories, metadata-only changes), then "copy"
@@ -158,6 +168,14 @@ class HdfsPlugin : public sdk::ComponentPlugin {
  private:
   // Lists the tree under `root` (a snapshot path) into `manifest`, sorted by path.
   Status ListTree(sdk::Call& call, const std::string& root, v1::MemberManifest& manifest);
+  // The cut's record of files open at snapshot `name` of `path` (open_files.h), encoded for
+  // SnapshotRef.opaque; the manifest's entries of those files are set to what the point
+  // holds. `open_now`: what fsck said just after the snapshot; nullopt for a repeated cut
+  // (which answers what the first one kept, or looks again).
+  std::string RecordOpenFiles(const std::string& path, const std::string& name, int64_t snapshot_ms,
+                              std::optional<OpenFilesSeen>& open_now, v1::MemberManifest& manifest);
+  // The files open for write under `path` now (fsck), and when the answer came.
+  OpenFilesSeen LookForOpenFiles(const std::string& path);
   // Makes `path` snapshottable if it is not (and allowed); FAILED_PRECONDITION with the
   // administrator's command otherwise.
   Status EnsureSnapshottable(const std::string& path, const FileStatus& dir);

@@ -155,6 +155,7 @@ StatusOr<FileStatus> ParseFileStatus(const nlohmann::json& j) {
   st.snapshot_enabled = j.value("snapshotEnabled", false);
   st.acl_bit = j.value("aclBit", false);
   st.symlink_target = j.value("symlink", std::string());
+  st.file_id = j.value("fileId", uint64_t{0});
   return st;
 }
 

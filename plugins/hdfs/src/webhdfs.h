@@ -44,7 +44,23 @@ struct FileStatus {
   bool snapshot_enabled = false;  // the directory is snapshottable
   bool acl_bit = false;           // the item has an ACL beyond its permission bits
   std::string symlink_target;
+  uint64_t file_id = 0;  // the inode id: kept by renames, shared by an item and its snapshots
 };
+
+// A file open for write (under construction), as the NameNode's fsck reports it.
+struct OpenFile {
+  std::string path;     // absolute
+  uint64_t length = 0;  // the length the NameNode knows: completed blocks and flushed lengths
+};
+
+// The files open for write in a report of the NameNode's /fsck servlet asked with
+// `openforwrite` (lines "<path> <length> bytes, replicated: ... block(s), OPENFORWRITE: ").
+// INTERNAL when the report did not finish ("... is HEALTHY" or "... is CORRUPT" last),
+// NOT_FOUND when it says the path does not exist; the report's last line is in the message.
+StatusOr<std::vector<OpenFile>> ParseFsckOpenFiles(std::string_view report);
+
+// The value of `key` in the answer of a NameNode's /conf servlet (XML); NOT_FOUND when absent.
+StatusOr<std::string> ParseConfValue(std::string_view xml, const std::string& key);
 
 // A snapshot of a snapshottable directory (GETSNAPSHOTLIST).
 struct SnapshotInfo {
@@ -181,6 +197,16 @@ class WebHdfsClient {
 
   // State, version and safe mode of every configured NameNode, each asked directly.
   std::vector<NameNodeState> ProbeNameNodes();
+
+  // --- NameNode servlets other than WebHDFS (fsck.cc) ------------------------------------
+  // The files open for write under `path`, from the active NameNode's /fsck servlet with
+  // -openforwrite: one request, the NameNode walks the tree (no WebHDFS operation lists open
+  // files). UNAVAILABLE when no NameNode answers; the report's own error otherwise.
+  StatusOr<std::vector<OpenFile>> ListOpenFiles(const std::string& path);
+  // A setting of the NameNode that serves requests (its /conf servlet), e.g.
+  // "dfs.namenode.snapshot.capture.openfiles". NOT_FOUND when it does not say;
+  // PERMISSION_DENIED when the servlet is for administrators only.
+  StatusOr<std::string> NameNodeConf(const std::string& key);
 
   // --- The data path: streamed reads and writes, ACLs, every xattr ----------------------
   // Data never sits whole in memory: a read hands the body to `sink` as it arrives, a write

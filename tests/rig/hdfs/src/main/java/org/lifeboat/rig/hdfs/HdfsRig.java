@@ -33,7 +33,15 @@ import org.lifeboat.rig.Rig;
  *
  * The endpoints file holds, per cluster: {@code namenode_rpc} (host:port), {@code
  * namenode_http} (host:port), {@code webhdfs} (base URL), {@code user} (the superuser: the
- * JVM's user), {@code base_dir}, the DataNodes' addresses, and {@code restart_request}.
+ * JVM's user), {@code base_dir}, the DataNodes' addresses, {@code restart_request}, and
+ * {@code snapshot_capture_openfiles}.
+ *
+ * <p>The two clusters differ in one setting, so that tests see both behaviours of snapshots
+ * of files open for write: the primary keeps HDFS's default
+ * ({@code dfs.namenode.snapshot.capture.openfiles} false: a snapshot does not freeze an open
+ * file), the secondary turns it on (a snapshot holds an open file at the length the NameNode
+ * knew). Backups primary -> secondary meet the default; points cut on the secondary meet the
+ * other. {@code --conf.dfs.namenode.snapshot.capture.openfiles} sets both.
  *
  * <p>NameNode restarts: a test asks for one by writing the file {@code restart_request}
  * ({@code <control_dir>/restart-<cluster>}; its content: milliseconds to stay down, or empty).
@@ -60,6 +68,9 @@ public final class HdfsRig {
       MiniDFSCluster cluster = startCluster(args, name, datanodes, closer);
       running.put(name, cluster);
       Map<String, Object> ep = endpoints(cluster, args.workDir().resolve(name), user);
+      ep.put(
+          "snapshot_capture_openfiles",
+          cluster.getConfiguration(0).getBoolean(CAPTURE_OPEN_FILES, false));
       ep.put("restart_request", controlDir.resolve("restart-" + name).toAbsolutePath().toString());
       waitForWebHdfs((String) ep.get("webhdfs"), user);
       Rig.log(
@@ -117,6 +128,8 @@ public final class HdfsRig {
     }
   }
 
+  private static final String CAPTURE_OPEN_FILES = "dfs.namenode.snapshot.capture.openfiles";
+
   private static MiniDFSCluster startCluster(
       Rig.Args args, String name, int datanodes, Rig.Closer closer) throws IOException {
     File base = args.workDir().resolve(name).toFile();
@@ -138,6 +151,8 @@ public final class HdfsRig {
     conf.setInt("dfs.ls.limit", 64);
     // The same for GETSNAPSHOTDIFFLISTING (default 1000 entries per answer).
     conf.setInt("dfs.namenode.snapshotdiff.listing.limit", 16);
+    // Snapshots of open files: HDFS's default on the primary, frozen on the secondary.
+    conf.setBoolean(CAPTURE_OPEN_FILES, name.equals("secondary"));
     for (Map.Entry<String, String> o : args.options().entrySet()) {
       if (o.getKey().startsWith("conf.")) {
         conf.set(o.getKey().substring("conf.".length()), o.getValue());
