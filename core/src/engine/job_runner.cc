@@ -950,24 +950,15 @@ class Engine::JobRunner {
     LIFEBOAT_RETURN_IF_ERROR(ReleaseCuts());
     LIFEBOAT_ASSIGN_OR_RETURN(auto victims, RetentionVictims(policy));
     for (v1::RestorePoint victim : victims) {
-      Status failed;
-      for (int i = 0; i < victim.members_size(); ++i) {
-        const v1::Member& m = victim.members(i);
-        pb::ExpireRequest req;
-        req.set_op_id("expire-" + victim.id() + "-" + std::to_string(i));
-        *req.mutable_data_set() = ToPlugin(m.data_set());
-        req.add_restore_point_ids(victim.id());
-        auto holder = e_.AgentFor(victim.target_cluster());
-        auto r = holder.ok() ? Call<pb::ExpireResponse>(*holder, m.data_set().component(),
-                                                        LB_OP_EXPIRE, req, Options())
-                             : StatusOr<pb::ExpireResponse>(holder.status());
-        if (!r.ok()) {
-          if (r.status().code() == Code::kCancelled) return r.status();
-          failed = r.status().WithContext("expire " + Name(m.data_set()) + " of " + victim.id() +
-                                          " on " + victim.target_cluster());
-          break;
-        }
-      }
+      // The same path as `lifeboat points delete` (delete.cc), with this job's retries.
+      int removed = 0;
+      Status failed = e_.ExpireMembers(
+          victim,
+          [this](Agent* agent, const std::string& component, const pb::ExpireRequest& req) {
+            return Call<pb::ExpireResponse>(agent, component, LB_OP_EXPIRE, req, Options());
+          },
+          &removed);
+      if (failed.code() == Code::kCancelled) return failed;
       if (!failed.ok()) {
         // The point stays committed and the next backup's retention tries again.
         Note(failed.ToString() + "; retention tries again after the next backup");
@@ -1000,12 +991,8 @@ class Engine::JobRunner {
     std::set<std::string> needed;
     // The newest point on each cluster that holds points (after a failover both do), and the
     // last common point of the roles (failback replicates from it).
-    std::set<std::string> holders;
-    for (const auto& p : committed) {
-      if (holders.insert(p.target_cluster()).second) needed.insert(p.id());
-    }
-    auto roles = e_.Roles(service_.name());
-    if (roles.ok()) needed.insert(roles->common_restore_point_id());
+    LIFEBOAT_ASSIGN_OR_RETURN(auto kept, e_.AlwaysKeptPoints(service_.name()));
+    for (const auto& [id, why] : kept) needed.insert(id);
     LIFEBOAT_ASSIGN_OR_RETURN(auto jobs, e_.Jobs());
     for (const auto& j : jobs) {
       if (j.id() == job_.id() || Terminal(j.state())) continue;

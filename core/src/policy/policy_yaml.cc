@@ -911,7 +911,7 @@ std::string YamlDocument::Where(const std::string& field) const {
 }
 
 Status YamlDocument::Error(Code code, const std::string& field, const std::string& why) const {
-  return Status(code, Where(field) + ": " + why, field);
+  return Status(code, Where(field) + ": " + why);  // the position says the field
 }
 
 std::string YamlDocument::Kind() const {

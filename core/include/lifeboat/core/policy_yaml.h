@@ -54,7 +54,7 @@ struct YamlDocument {
   std::string Where(const std::string& field) const;
   // The same without the field: "FILE:LINE:COLUMN".
   std::string Place(const std::string& field) const;
-  // A status whose message is "Where(field): why", with `field` as its subject.
+  // A status whose message is "Where(field): why".
   Status Error(Code code, const std::string& field, const std::string& why) const;
   // "Cluster", "Service" or "Policy", and the object's name.
   std::string Kind() const;
