@@ -44,9 +44,15 @@ std::vector<std::string> SplitLines(const std::string& text) {
   return lines;
 }
 
-// The lines that differ between two texts, "- " for a line only in `before` and "+ " for one
-// only in `after`, in order (a longest common subsequence of lines is kept out). Objects are a
-// few dozen lines; past a few thousand the whole of each side is shown.
+int Indent(const std::string& line) {
+  const size_t n = line.find_first_not_of(' ');
+  return n == std::string::npos ? 0 : static_cast<int>(n);
+}
+
+// The lines that differ between two YAML texts, "- " for a line only in `before` and "+ " for
+// one only in `after`, in order (a longest common subsequence of lines is kept out); a changed
+// line that is nested is preceded by its unchanged parents ("  schedule:"), once. Objects are
+// a few dozen lines; past a few thousand the whole of each side is shown.
 std::vector<std::string> LineDiff(const std::string& before, const std::string& after) {
   const std::vector<std::string> a = SplitLines(before);
   const std::vector<std::string> b = SplitLines(after);
@@ -65,6 +71,32 @@ std::vector<std::string> LineDiff(const std::string& before, const std::string& 
       lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
     }
   }
+  std::set<size_t> shown;  // lines of `before` printed as context
+  // For each line of `after` that both texts share, its index in `before` (else -1).
+  std::vector<long> a_of_b(m, -1);
+  for (size_t i = 0, j = 0; i < n && j < m;) {
+    if (a[i] == b[j]) {
+      a_of_b[j++] = static_cast<long>(i++);
+    } else if (lcs[i + 1][j] >= lcs[i][j + 1]) {
+      ++i;
+    } else {
+      ++j;
+    }
+  }
+  // Prints the unchanged parents of line `k` of `text` (`before` when in_a) not yet shown.
+  auto context = [&](const std::vector<std::string>& text, size_t k, bool in_a) {
+    std::vector<size_t> parents;  // indexes in `a`, innermost first
+    int indent = Indent(text[k]);
+    for (size_t p = k; p-- > 0 && indent > 0;) {
+      if (Indent(text[p]) >= indent) continue;
+      indent = Indent(text[p]);
+      const long in_before = in_a ? static_cast<long>(p) : a_of_b[p];
+      if (in_before >= 0) parents.push_back(static_cast<size_t>(in_before));
+    }
+    for (auto it = parents.rbegin(); it != parents.rend(); ++it) {
+      if (shown.insert(*it).second) out.push_back("  " + a[*it]);
+    }
+  };
   size_t i = 0;
   size_t j = 0;
   while (i < n || j < m) {
@@ -72,8 +104,10 @@ std::vector<std::string> LineDiff(const std::string& before, const std::string& 
       ++i;
       ++j;
     } else if (i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1])) {
+      context(a, i, true);
       out.push_back("- " + a[i++]);  // what goes before what comes, as diff shows it
     } else {
+      context(b, j, false);
       out.push_back("+ " + b[j++]);
     }
   }
