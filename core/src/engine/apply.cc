@@ -153,6 +153,14 @@ Status At(const YamlDocument* doc, const std::string& field, const std::string& 
 
 std::string Quoted(const std::string& s) { return "'" + s + "'"; }
 
+// 604800 -> "7d", 5400 -> "90m": the largest exact unit, as policy files write durations.
+std::string Seconds(int64_t s) {
+  for (const auto& [unit, size] : {std::pair{"d", 86400}, {"h", 3600}, {"m", 60}}) {
+    if (s % size == 0) return std::to_string(s / size) + unit;
+  }
+  return std::to_string(s) + "s";
+}
+
 }  // namespace
 
 std::vector<std::string> ApplyReport::Lines() const {
@@ -257,6 +265,9 @@ StatusOr<ApplyReport> Engine::ApplyConfig(const std::vector<YamlDocument>& docs,
   std::set<std::string> touched_services;
   std::set<std::string> changed_clusters;
   std::map<std::string, const YamlDocument*> service_docs, cluster_docs;
+  std::map<std::string, v1::Policy> stored;  // the policies as they were, by name
+  for (const auto& p : stored_policies) stored[p.name()] = p;
+  std::vector<v1::Policy> retention_changed;
 
   for (const YamlDocument& doc : docs) {
     AppliedObject obj;
@@ -297,6 +308,11 @@ StatusOr<ApplyReport> Engine::ApplyConfig(const std::vector<YamlDocument>& docs,
       if (Compare(Find(policies, p->name()), next, obj)) {
         next.set_applied_unix_nanos(Now());
         policies[p->name()] = next;
+        const v1::Policy* before = Find(stored, p->name());
+        if (before == nullptr || !google::protobuf::util::MessageDifferencer::Equals(
+                                     before->retention(), next.retention())) {
+          retention_changed.push_back(next);
+        }
         batch.Put(Kind::kPolicies, p->name(), next);
         batch.Put(Kind::kPolicyRevisions, Key(p->name(), PaddedNumber(next.revision())), next);
       }
@@ -340,6 +356,46 @@ StatusOr<ApplyReport> Engine::ApplyConfig(const std::vector<YamlDocument>& docs,
     LIFEBOAT_RETURN_IF_ERROR(
         CheckDataSets(services.at(name), service_docs.count(name) ? service_docs.at(name) : nullptr,
                       clusters, report));
+  }
+
+  // What the change lets go of, said before it happens: points a new retention expires at the
+  // next backup, points out of reach of a changed cluster configuration.
+  for (const v1::Policy& p : retention_changed) {
+    LIFEBOAT_ASSIGN_OR_RETURN(auto victims, RetentionVictims(p, ""));
+    if (victims.empty()) continue;
+    report.notes.push_back("note: policy " + p.name() + ": under its retention (keep " +
+                           std::to_string(p.retention().keep_count()) +
+                           (p.retention().keep_age_seconds() > 0
+                                ? ", max_age " + Seconds(p.retention().keep_age_seconds())
+                                : "") +
+                           ") the next backup of " + p.service() + " expires " +
+                           std::to_string(victims.size()) + " restore point(s), " +
+                           victims.back().id() + " to " + victims.front().id());
+  }
+  for (const std::string& name : changed_clusters) {
+    if (cluster_docs.count(name) == 0) continue;
+    const YamlDocument& doc = *cluster_docs.at(name);
+    const v1::Cluster* before = nullptr;
+    for (const auto& c : stored_clusters) before = c.name() == name ? &c : before;
+    if (before == nullptr) continue;
+    v1::Cluster a = *before, b = std::get<v1::Cluster>(doc.value);
+    a.clear_description();
+    b.clear_description();
+    a.set_revision(0);
+    b.set_revision(0);
+    if (google::protobuf::util::MessageDifferencer::Equals(a, b)) continue;
+    size_t held = 0;
+    for (const auto& [svc_name, svc] : services) {
+      LIFEBOAT_ASSIGN_OR_RETURN(auto points, RestorePoints(svc_name));
+      for (const auto& p : points) {
+        held += p.state() == v1::RP_COMMITTED && p.target_cluster() == name ? 1 : 0;
+      }
+    }
+    if (held == 0) continue;
+    report.notes.push_back("note: cluster " + name + " holds " + std::to_string(held) +
+                           " committed restore point(s); if its changed configuration no "
+                           "longer reaches where they are, they can be neither restored nor "
+                           "expired (`lifeboat points list SERVICE` shows them)");
   }
 
   if (options.dry_run || batch.size() == 0) return report;

@@ -1,6 +1,7 @@
 // Deletes: clusters, services and the objects a YAML file defines (planned together, so that
 // objects removed in one call do not count as users of each other), and restore points
-// (removed on the target by the plugins' expire op, the path retention takes).
+// (removed on the target by the plugins' expire op, the path retention takes); and what
+// retention keeps and lets go, shared by backups, deletes and apply's report.
 //
 // What a delete would destroy is named before it happens: a refusal lists it and says how to
 // agree (force); a dry run says what would go and what would stay.
@@ -238,6 +239,43 @@ StatusOr<std::map<std::string, std::string>> Engine::AlwaysKeptPoints(const std:
                  "after it)");
   }
   return kept;
+}
+
+StatusOr<std::vector<v1::RestorePoint>> Engine::RetentionVictims(const v1::Policy& policy,
+                                                                 const std::string& running_job) {
+  const v1::Retention& keep = policy.retention();
+  if (keep.keep_count() == 0 && keep.keep_age_seconds() == 0) {
+    return std::vector<v1::RestorePoint>{};
+  }
+  LIFEBOAT_ASSIGN_OR_RETURN(auto points, RestorePoints(policy.service()));
+  std::vector<v1::RestorePoint> committed;
+  for (auto& p : points) {
+    if (p.state() == v1::RP_COMMITTED) committed.push_back(p);
+  }
+  std::sort(committed.begin(), committed.end(),
+            [](const auto& a, const auto& b) { return a.id() > b.id(); });  // newest first
+  std::set<std::string> needed;
+  // The newest point on each cluster that holds points (after a failover both do), and the
+  // last common point of the roles (failback replicates from it).
+  LIFEBOAT_ASSIGN_OR_RETURN(auto kept, AlwaysKeptPoints(policy.service()));
+  for (const auto& [id, why] : kept) needed.insert(id);
+  LIFEBOAT_ASSIGN_OR_RETURN(auto jobs, Jobs());
+  for (const auto& j : jobs) {
+    if (j.id() == running_job || !Unfinished(j)) continue;
+    needed.insert(j.base_restore_point_id());
+    needed.insert(j.restore_point_id());
+  }
+  std::vector<v1::RestorePoint> victims;
+  const int64_t now = Now();
+  for (size_t k = 1; k < committed.size(); ++k) {  // k = 0: the newest, always kept
+    const auto& p = committed[k];
+    bool by_count = keep.keep_count() > 0 && k < keep.keep_count();
+    bool by_age = keep.keep_age_seconds() > 0 &&
+                  (now - p.cut_unix_nanos()) / 1000000000 < keep.keep_age_seconds();
+    if (by_count || by_age || needed.count(p.id())) continue;
+    victims.push_back(p);
+  }
+  return victims;
 }
 
 Status Engine::ExpireMembers(const v1::RestorePoint& point, const ExpireCall& call, int* removed) {

@@ -229,6 +229,34 @@ TEST_F(ApplyTest, ADryRunShowsTheDifferenceAndWritesNothing) {
   EXPECT_EQ(AuditRecords(), audited);
 }
 
+// What a change lets go of is said before it happens: the points a new retention expires at
+// the next backup, and the points a changed cluster holds.
+TEST_F(ApplyTest, TheReportSaysWhatAChangeLetsGoOf) {
+  ASSERT_TRUE(Apply(Config()).ok());
+  const std::string rp1 = Backup();
+  const std::string rp2 = Backup();
+  const std::string rp3 = Backup();
+  ASSERT_FALSE(rp3.empty());
+  const std::string keep_one =
+      Cluster("a") + "---\n" +
+      "kind: Cluster\nname: b\ncomponents:\n  - component: localfs\n    config: {root: \"" +
+      (base_ / "b").string() + "\", chunk_bytes: 65536}\n---\n" + Service("a", "b") + "---\n" +
+      Policy() + "retention: {keep: 1}\n";
+  auto dry = Apply(keep_one, /*dry_run=*/true);
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  const std::string text = Joined(dry->Lines());
+  EXPECT_THAT(text, HasSubstr("note: policy hourly: under its retention (keep 1) the next backup "
+                              "of svc expires 2 restore point(s), " +
+                              rp1 + " to " + rp2 + "\n"));
+  EXPECT_THAT(text, HasSubstr("note: cluster b holds 3 committed restore point(s); if its changed "
+                              "configuration no longer reaches where they are"));
+  // The real apply says it too; nothing is expired before the next backup.
+  auto real = Apply(keep_one);
+  ASSERT_TRUE(real.ok()) << real.status().ToString();
+  EXPECT_THAT(Joined(real->Lines()), HasSubstr("expires 2 restore point(s)"));
+  EXPECT_EQ(engine_->GetRestorePoint("svc", rp1)->state(), v1::RP_COMMITTED);
+}
+
 // ---- checks at the field -------------------------------------------------------------------
 
 // Issue 11, finding 8: clusters their plugin refuses were accepted when no service used them

@@ -325,6 +325,11 @@ class Engine {
   // Each data set's component on both clusters, and its selector on the active side.
   Status CheckDataSets(const v1::Service& svc, const YamlDocument* doc,
                        const std::map<std::string, v1::Cluster>& clusters, ApplyReport& report);
+  // The committed points of policy.service() that `policy`'s retention lets go now: never
+  // the always-kept ones, never one an unfinished job (other than `running_job`) builds on
+  // or restores from.
+  StatusOr<std::vector<v1::RestorePoint>> RetentionVictims(const v1::Policy& policy,
+                                                           const std::string& running_job);
   // Removes every member of `point` from the cluster that holds it through the plugins'
   // expire op (op ids "expire-<point>-<member>": retention and a delete of one point repeat
   // each other harmlessly). `call` makes each call (a job's retrying Call, or a plain one).
