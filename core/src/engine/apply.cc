@@ -487,6 +487,13 @@ StatusOr<AppliedRoles> Engine::CheckRoles(const YamlDocument& doc, const v1::Ser
                          ", secondary: " + r.secondary);
   }
   const bool primary_differs = r.file_primary != r.primary && r.file_primary != r.secondary;
+  if (old == nullptr) {
+    // Deleted after a switch: its roles record stays, since epochs only grow.
+    return doc.Error(Code::kFailedPrecondition, primary_differs ? "primary" : "secondary",
+                     "a service named " + name +
+                         " was switched and deleted; its roles stay so that epochs only grow: " +
+                         stored + ". Apply it with those clusters, or under another name");
+  }
   return doc.Error(Code::kFailedPrecondition, primary_differs ? "primary" : "secondary",
                    "service " + name + " " + why + " on its clusters; apply does not move it " +
                        "to other clusters: " + stored + ". Write primary: " + r.primary +

@@ -199,6 +199,18 @@ TEST_F(ApplyTest, AfterAFailoverTheReportSaysTheRolesStay) {
               HasSubstr("service svc applied (revision 2)\n    - primary: a\n    - secondary: b\n"
                         "    + primary: b\n    + secondary: a\n"));
   EXPECT_EQ(engine_->Roles("svc")->epoch(), 2u);
+
+  // Deleted (forced) and applied again: the roles stay, so epochs only grow.
+  ASSERT_TRUE(engine_->DeleteService("svc", DeleteOptions{false, true}, "test").ok());
+  auto elsewhere = Apply(Cluster("c") + "---\n" + Service("c", "b"));
+  ASSERT_FALSE(elsewhere.ok());
+  EXPECT_THAT(elsewhere.status().message(),
+              HasSubstr("a service named svc was switched and deleted; its roles stay"));
+  auto back = Apply(Config());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_FALSE(back->roles[0].agrees);
+  EXPECT_EQ(engine_->Roles("svc")->primary_cluster(), "b");
+  EXPECT_EQ(engine_->Roles("svc")->epoch(), 2u);
 }
 
 // ---- dry runs -------------------------------------------------------------------------------
