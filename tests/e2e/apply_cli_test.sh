@@ -23,6 +23,8 @@ lb() { "$bin" --plugin-dir "$plugins" --state-dir "$work/state" "$@"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 # Runs lb, keeping its exit code in $rc and its output (both streams) in $out.
 try() { set +e; out="$(lb "$@" 2>&1)"; rc=$?; set -e; }
+# The exit code of bad input (INVALID_ARGUMENT, tools/lifeboat/cli.h); refusals are 4.
+bad_input=4
 expect_rc() { [ "$rc" -eq "$1" ] || fail "$2: exit $rc, wanted $1: $out"; }
 has() { echo "$out" | grep -qF -- "$1" || fail "$2: no '$1' in: $out"; }
 
@@ -99,7 +101,7 @@ expect_rc 0 "apply -f DIR"
 # ---- finding 11: the same object twice, at both places ----------------------------------------
 policy 5h > "$work/again.yaml"
 try apply -f "$work/p.yaml" -f "$work/again.yaml"
-expect_rc 4 "one policy in two files"
+expect_rc "$bad_input" "one policy in two files"
 has "again.yaml:3:7: name: a Policy named 'hourly' is defined twice: here and at $work/p.yaml:16:7" \
   "the refusal does not name both places"
 [ "$(lb -o json policy show hourly | json 'print(d["rpo_seconds"])')" = 14400 ] ||
@@ -108,15 +110,15 @@ has "again.yaml:3:7: name: a Policy named 'hourly' is defined twice: here and at
 # ---- finding 11: cron, time zone and RPO at the field ----------------------------------------
 printf 'kind: Policy\nname: x\nservice: svc\nschedule: {cron: "61 * * * *"}\n' > "$work/cron.yaml"
 try apply -f "$work/cron.yaml"
-expect_rc 4 "a bad cron"
+expect_rc "$bad_input" "a bad cron"
 has "cron.yaml:4:18: schedule.cron: cron '61 * * * *': minute field '61' is out of range" "the cron error"
 printf 'kind: Policy\nname: x\nservice: svc\nschedule:\n  cron: "0 * * * *"\n  time_zone: Mars/Base\n' > "$work/tz.yaml"
 try apply -f "$work/tz.yaml"
-expect_rc 4 "an unknown time zone"
+expect_rc "$bad_input" "an unknown time zone"
 has "tz.yaml:6:14: schedule.time_zone: unknown time zone 'Mars/Base'" "the time zone error"
 printf 'kind: Policy\nname: x\nservice: svc\nschedule: {cron: "0 * * * *"}\nrpo: 30m\n' > "$work/rpo.yaml"
 try apply -f "$work/rpo.yaml"
-expect_rc 4 "an RPO the schedule cannot meet"
+expect_rc "$bad_input" "an RPO the schedule cannot meet"
 has "rpo.yaml:5:6: rpo: 30m is shorter than the 1h the schedule leaves between its runs" "the RPO error"
 printf 'kind: Policy\nname: x\nservice: nope\nschedule: {interval: 1h}\n' > "$work/ref.yaml"
 try apply -f "$work/ref.yaml"
@@ -126,12 +128,12 @@ has "ref.yaml:3:10: service: policy x: service 'nope' is not defined" "the refer
 # ---- finding 8: clusters their plugin refuses ---------------------------------------------------
 printf 'kind: Cluster\nname: x\ncomponents:\n  - component: localfs\n    config: {rooot: %s}\n' "$work/c" > "$work/rooot.yaml"
 try apply -f "$work/rooot.yaml"
-expect_rc 4 "a cluster with rooot"
+expect_rc "$bad_input" "a cluster with rooot"
 has "rooot.yaml:5:13: components[0].config.root: cluster x, component localfs:" "the rooot error's place"
 has "required field 'root' is missing" "the rooot error's reason"
 printf 'kind: Cluster\nname: x\ncomponents:\n  - component: localfs\n    config: {root: %s/nowhere}\n' "$work" > "$work/noroot.yaml"
 try apply -f "$work/noroot.yaml"
-expect_rc 4 "a cluster whose root does not exist"
+expect_rc "$bad_input" "a cluster whose root does not exist"
 has "noroot.yaml:5:20: components[0].config.root:" "the missing root's place"
 printf 'kind: Cluster\nname: x\ncomponents:\n  - {component: hbase}\n' > "$work/noplugin.yaml"
 try apply -f "$work/noplugin.yaml"
@@ -143,11 +145,11 @@ has "put the plugin 'hbase' in a trusted plugin directory" "what to do about a m
 # ---- finding 11: a file over 16 MiB ----------------------------------------------------------
 { cat "$work/p.yaml"; printf '# '; head -c $((17 * 1000 * 1000)) /dev/zero | tr '\0' x; echo; } > "$work/big.yaml"
 try apply -f "$work/big.yaml"
-expect_rc 4 "a 17 MB file"
+expect_rc "$bad_input" "a 17 MB file"
 has "big.yaml: 17000" "the size refusal does not name the file and its size"
 has "too large for a policy file (the limit is 16777216 bytes, 16 MiB)" "the size refusal"
 set +e; out="$(lb apply -f - < "$work/big.yaml" 2>&1)"; rc=$?; set -e
-expect_rc 4 "17 MB on standard input"
+expect_rc "$bad_input" "17 MB on standard input"
 has "(stdin): " "the size refusal of standard input"
 
 # ---- finding 15: cluster list, service list ---------------------------------------------------
