@@ -268,7 +268,7 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
 
   // points list | show | verify
   static std::string svc_name, point;
-  CLI::App* points = app.add_subcommand("points", "Restore points: list, show, verify");
+  CLI::App* points = app.add_subcommand("points", "Restore points: list, show, verify, delete");
   points->require_subcommand(1);
   CLI::App* plist = points->add_subcommand("list", "List a service's restore points");
   plist->add_option("SERVICE", svc_name)->required();
