@@ -92,17 +92,19 @@ StatusOr<std::vector<std::string>> ConfigReader::StringList(const std::string& k
 
 Status ConfigReader::Finish() const {
   std::string unknown;
+  std::string first;  // the subject: the host points at it (FILE:LINE:COLUMN of the key)
   for (auto it = impl_->doc.begin(); it != impl_->doc.end(); ++it) {
     if (impl_->taken.count(it.key()) == 0) {
       if (!unknown.empty()) unknown += ", ";
       unknown += "'" + it.key() + "'";
+      if (first.empty()) first = it.key();
     }
   }
   if (unknown.empty()) return OkStatus();
   std::string known;
   for (const auto& k : impl_->taken) known += (known.empty() ? "" : ", ") + k;
-  return InvalidArgumentError(impl_->type + ": unknown field(s) " + unknown +
-                              "; known fields are: " + known);
+  return InvalidArgumentError(
+      impl_->type + ": unknown field(s) " + unknown + "; known fields are: " + known, first);
 }
 
 }  // namespace lifeboat::sdk

@@ -102,6 +102,9 @@ int JobExitCode(const model::Job& job);
 // `lifeboat failover | failback | roles | endpoints | doctor`.
 void AddSwitchCommands(CLI::App& app, GlobalOptions& global, ApiArgs& args, int* exit_code);
 void AddTokenCommands(CLI::App& app, GlobalOptions& global, ApiArgs& args, int* exit_code);
+// `lifeboat apply | delete | cluster | service list, delete | points delete` (after the
+// engine's `service` and `points` exist).
+void AddConfigCommands(CLI::App& app, GlobalOptions& global, ApiArgs& args, int* exit_code);
 
 }  // namespace lifeboat::cli
 

@@ -1,4 +1,4 @@
-// The engine's commands: apply, policy, service, run, jobs, points, restore, events, daemon.
+// The engine's commands: policy, service status, run, jobs, points, restore, events, daemon.
 // Each goes through the API (api_session.h): in-process on --state-dir by default (one
 // process at a time: the store is locked), or to a running daemon with --server.
 #include <lifeboat/core/policy_yaml.h>
@@ -26,14 +26,6 @@ void PrintJsonList(const std::vector<M>& items) {
   std::cout << "]\n";
 }
 
-StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError(path + ": cannot be read");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
@@ -52,28 +44,7 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
   app.add_option("--ca-file", a.ca_file, "PEM CA bundle to verify an https:// --server with")
       ->envname("LIFEBOAT_CA_FILE");
 
-  // apply
-  static std::vector<std::string> files;
-  CLI::App* apply = app.add_subcommand("apply", "Apply clusters, services and policies (YAML)");
-  apply->add_option("-f,--file", files, "YAML file(s)")->required()->check(CLI::ExistingFile);
-  apply->footer(
-      "Example:\n  lifeboat apply -f sales.yaml\nApplying again changes nothing; a changed "
-      "policy gets a new revision\n(running jobs keep theirs). See docs/policies.md.");
-  apply->callback([&global, exit_code] {
-    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
-      // Each file under its own name, so that errors say FILE:LINE:COLUMN; all or nothing.
-      json body = {{"files", json::array()}};
-      for (const auto& f : files) {
-        LIFEBOAT_ASSIGN_OR_RETURN(std::string text, ReadFile(f));
-        body["files"].push_back({{"name", f}, {"yaml", text}});
-      }
-      LIFEBOAT_ASSIGN_OR_RETURN(json report, s.client->CallJson("POST", "/v1/apply", body));
-      for (const auto& line : report.value("results", json::array())) {
-        std::cout << line.get<std::string>() << "\n";
-      }
-      return kExitOk;
-    });
-  });
+  // apply, delete -f, cluster, and service/points list and delete: cmd_config.cc.
 
   // policy list | show | delete
   static std::string name;
@@ -297,7 +268,7 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
 
   // points list | show | verify
   static std::string svc_name, point;
-  CLI::App* points = app.add_subcommand("points", "Restore points: list, show, verify");
+  CLI::App* points = app.add_subcommand("points", "Restore points: list, show, verify, delete");
   points->require_subcommand(1);
   CLI::App* plist = points->add_subcommand("list", "List a service's restore points");
   plist->add_option("SERVICE", svc_name)->required();
@@ -442,6 +413,7 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
 
   AddTokenCommands(app, global, a, exit_code);
   AddSwitchCommands(app, global, a, exit_code);
+  AddConfigCommands(app, global, a, exit_code);  // after service and points: it extends them
 }
 
 }  // namespace lifeboat::cli

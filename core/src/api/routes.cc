@@ -142,6 +142,62 @@ Status OnlyFields(const json& body, std::initializer_list<const char*> known) {
   return OkStatus();
 }
 
+// A boolean query parameter; absent: false.
+StatusOr<bool> QueryFlag(const RouteRequest& r, const char* name) {
+  auto it = r.query.find(name);
+  if (it == r.query.end()) return false;
+  return ParseBoolParam(name, it->second);
+}
+
+// {"results": [lines], "dry_run": bool}: the answer of every delete.
+Response DeleteResponse(const StatusOr<std::vector<std::string>>& lines, bool dry_run) {
+  if (!lines.ok()) return ErrorResponse(lines.status());
+  return JsonResponse(200, {{"results", *lines}, {"dry_run", dry_run}});
+}
+
+// A delete route's ?dry_run and ?force, then `fn(options)`.
+template <typename Fn>
+Response WithDeleteOptions(const RouteRequest& r, Fn fn) {
+  auto dry_run = QueryFlag(r, "dry_run");
+  if (!dry_run.ok()) return ErrorResponse(dry_run.status());
+  auto force = QueryFlag(r, "force");
+  if (!force.ok()) return ErrorResponse(force.status());
+  DeleteOptions options;
+  options.dry_run = *dry_run;
+  options.force = *force;
+  return DeleteResponse(fn(options), options.dry_run);
+}
+
+json ApplyReportJson(const ApplyReport& report) {
+  json objects = json::array();
+  for (const AppliedObject& o : report.objects) {
+    objects.push_back({{"kind", o.kind},
+                       {"name", o.name},
+                       {"action", o.action},
+                       {"revision", o.revision},
+                       {"previous_revision", o.previous_revision},
+                       {"changes", o.changes},
+                       {"where", o.where}});
+  }
+  json roles = json::array();
+  for (const AppliedRoles& r : report.roles) {
+    roles.push_back({{"service", r.service},
+                     {"primary", r.primary},
+                     {"secondary", r.secondary},
+                     {"epoch", r.epoch},
+                     {"file_primary", r.file_primary},
+                     {"file_secondary", r.file_secondary},
+                     {"agrees", r.agrees},
+                     {"changed", r.changed},
+                     {"note", r.note}});
+  }
+  return {{"results", report.Lines()},
+          {"dry_run", report.dry_run},
+          {"objects", objects},
+          {"roles", roles},
+          {"notes", report.notes}};
+}
+
 // POST /v1/apply: YAML documents from the body.
 StatusOr<std::vector<YamlDocument>> ApplyDocuments(const RouteRequest& r) {
   std::string type = r.request.Header("content-type");
@@ -175,7 +231,7 @@ StatusOr<std::vector<YamlDocument>> ApplyDocuments(const RouteRequest& r) {
     LIFEBOAT_ASSIGN_OR_RETURN(docs, ParseYaml(r.request.body, name));
   } else {
     return InvalidArgumentError(
-        "POST /v1/apply takes YAML (Content-Type: application/yaml) or "
+        "this route takes YAML (Content-Type: application/yaml) or "
         "JSON {\"files\": [...]}, not '" +
         type + "'");
   }
@@ -255,15 +311,48 @@ void RegisterEngineRoutes(ApiHandler& h) {
         return JsonResponse(200, ProtoToJson(*p));
       });
   Add(h, "POST", "/v1/apply", kOperator,
-      "Apply clusters, services and policies (YAML body, or JSON {files: [{name, yaml}]})",
+      "Apply clusters, services and policies (YAML body, or JSON {files: [{name, yaml}]}); "
+      "?dry_run=true: the difference with what is stored, nothing written",
+      [&e](const RouteRequest& r) {
+        auto dry_run = QueryFlag(r, "dry_run");
+        if (!dry_run.ok()) return ErrorResponse(dry_run.status());
+        auto docs = ApplyDocuments(r);
+        if (!docs.ok()) return ErrorResponse(docs.status());
+        // Audited by the engine when it changes something.
+        auto report = e.ApplyConfig(*docs, r.caller.name, ApplyOptions{*dry_run});
+        if (!report.ok()) return ErrorResponse(report.status());
+        return JsonResponse(200, ApplyReportJson(*report));
+      },
+      {"source", "dry_run"});
+  Add(h, "POST", "/v1/delete", kAdmin,
+      "Delete the clusters, services and policies a YAML body (or JSON {files}) defines; "
+      "?dry_run=true, ?force=true",
       [&e](const RouteRequest& r) {
         auto docs = ApplyDocuments(r);
         if (!docs.ok()) return ErrorResponse(docs.status());
-        auto report = e.Apply(*docs, r.caller.name);  // audited by the engine when it changes
-        if (!report.ok()) return ErrorResponse(report.status());
-        return JsonResponse(200, {{"results", *report}});
+        return WithDeleteOptions(r, [&](const DeleteOptions& o) {
+          return e.DeleteObjects(*docs, o, r.caller.name);  // audited by the engine
+        });
       },
-      {"source"});
+      {"source", "dry_run", "force"});
+  Add(h, "DELETE", "/v1/clusters/{cluster}", kAdmin,
+      "Delete a cluster no service uses; ?dry_run=true; ?force=true when restore points live "
+      "on it",
+      [&e](const RouteRequest& r) {
+        return WithDeleteOptions(r, [&](const DeleteOptions& o) {
+          return e.DeleteCluster(r.path.at("cluster"), o, r.caller.name);
+        });
+      },
+      {"dry_run", "force"});
+  Add(h, "DELETE", "/v1/services/{service}", kAdmin,
+      "Delete a service; ?dry_run=true; ?force=true when it has policies (they go too) or "
+      "restore points (they stay)",
+      [&e](const RouteRequest& r) {
+        return WithDeleteOptions(r, [&](const DeleteOptions& o) {
+          return e.DeleteService(r.path.at("service"), o, r.caller.name);
+        });
+      },
+      {"dry_run", "force"});
   Add(h, "DELETE", "/v1/policies/{policy}", kAdmin,
       "Delete a policy (its restore points stay); ?dry_run=true says what would go",
       [&e](const RouteRequest& r) {
@@ -395,6 +484,15 @@ void RegisterEngineRoutes(ApiHandler& h) {
         if (!p.ok()) return ErrorResponse(p.status());
         return JsonResponse(200, ProtoToJson(*p));
       });
+  Add(h, "DELETE", "/v1/services/{service}/points/{point}", kAdmin,
+      "Delete a restore point on its cluster (the plugins' expire); ?dry_run=true; ?force=true "
+      "for one retention always keeps (the newest on a cluster)",
+      [&e](const RouteRequest& r) {
+        return WithDeleteOptions(r, [&](const DeleteOptions& o) {
+          return e.DeleteRestorePoint(r.path.at("service"), r.path.at("point"), o, r.caller.name);
+        });
+      },
+      {"dry_run", "force"});
   Add(h, "POST", "/v1/services/{service}/points/{point}/verify", kOperator,
       "Re-read a committed point on the target; the mismatches", [&e, &h](const RouteRequest& r) {
         const std::string& service = r.path.at("service");

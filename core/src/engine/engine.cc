@@ -1,7 +1,6 @@
 #include <lifeboat/core/engine.h>
 
 #include <google/protobuf/util/json_util.h>
-#include <google/protobuf/util/message_differencer.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -24,20 +23,6 @@ int64_t SystemNow() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// Equal apart from the fields the store sets.
-template <typename M>
-bool SameContent(M a, M b) {
-  a.set_revision(0);
-  b.set_revision(0);
-  if constexpr (std::is_same_v<M, v1::Policy>) {
-    a.set_applied_unix_nanos(0);
-    b.set_applied_unix_nanos(0);
-    a.clear_source();
-    b.clear_source();
-  }
-  return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
 
 }  // namespace
@@ -140,154 +125,7 @@ Status Engine::RecordEvent(const std::string& severity, const std::string& servi
   return OkStatus();
 }
 
-// ---- configuration -----------------------------------------------------------------------
-
-StatusOr<std::vector<std::string>> Engine::Apply(const std::vector<YamlDocument>& docs,
-                                                 const std::string& actor) {
-  // The configuration as it will be: the store overlaid with the documents.
-  std::map<std::string, v1::Cluster> clusters;
-  std::map<std::string, v1::Service> services;
-  std::map<std::string, v1::Policy> policies;
-  LIFEBOAT_ASSIGN_OR_RETURN(auto stored_clusters, store_->List<v1::Cluster>(Kind::kClusters));
-  for (auto& c : stored_clusters) clusters[c.name()] = c;
-  LIFEBOAT_ASSIGN_OR_RETURN(auto stored_services, store_->List<v1::Service>(Kind::kServices));
-  for (auto& s : stored_services) services[s.name()] = s;
-  LIFEBOAT_ASSIGN_OR_RETURN(auto stored_policies, store_->List<v1::Policy>(Kind::kPolicies));
-  for (auto& p : stored_policies) policies[p.name()] = p;
-
-  StateStore::Batch batch;
-  std::vector<std::string> report;
-  std::set<std::string> touched_services;
-  std::set<std::string> changed_clusters;
-  auto where = [](const YamlDocument& d) { return d.file + ":" + std::to_string(d.line) + ": "; };
-
-  for (const YamlDocument& doc : docs) {
-    if (const auto* c = std::get_if<v1::Cluster>(&doc.value)) {
-      v1::Cluster next = *c;
-      auto old = clusters.find(c->name());
-      if (old != clusters.end() && SameContent(old->second, next)) {
-        report.push_back("cluster " + c->name() + " unchanged (revision " +
-                         std::to_string(old->second.revision()) + ")");
-        continue;
-      }
-      next.set_revision(old == clusters.end() ? 1 : old->second.revision() + 1);
-      clusters[c->name()] = next;
-      changed_clusters.insert(c->name());
-      batch.Put(Kind::kClusters, c->name(), next);
-      report.push_back("cluster " + c->name() + " applied (revision " +
-                       std::to_string(next.revision()) + ")");
-    } else if (const auto* s = std::get_if<v1::Service>(&doc.value)) {
-      v1::Service next = *s;
-      auto old = services.find(s->name());
-      touched_services.insert(s->name());
-      if (old != services.end() && SameContent(old->second, next)) {
-        report.push_back("service " + s->name() + " unchanged (revision " +
-                         std::to_string(old->second.revision()) + ")");
-        continue;
-      }
-      next.set_revision(old == services.end() ? 1 : old->second.revision() + 1);
-      services[s->name()] = next;
-      batch.Put(Kind::kServices, s->name(), next);
-      report.push_back("service " + s->name() + " applied (revision " +
-                       std::to_string(next.revision()) + ")");
-    } else if (const auto* p = std::get_if<v1::Policy>(&doc.value)) {
-      auto schedule = Schedule::Create(p->schedule());
-      if (!schedule.ok()) return schedule.status().WithContext(where(doc) + "policy " + p->name());
-      v1::Policy next = *p;
-      next.set_source(doc.file);
-      auto old = policies.find(p->name());
-      touched_services.insert(p->service());
-      if (old != policies.end() && SameContent(old->second, next)) {
-        report.push_back("policy " + p->name() + " unchanged (revision " +
-                         std::to_string(old->second.revision()) + ")");
-        continue;
-      }
-      next.set_revision(old == policies.end() ? 1 : old->second.revision() + 1);
-      next.set_applied_unix_nanos(Now());
-      policies[p->name()] = next;
-      batch.Put(Kind::kPolicies, p->name(), next);
-      batch.Put(Kind::kPolicyRevisions, Key(p->name(), PaddedNumber(next.revision())), next);
-      report.push_back("policy " + p->name() + " applied (revision " +
-                       std::to_string(next.revision()) + ")");
-    }
-  }
-
-  // References: policy → service → clusters → components; selectors resolve on the primary.
-  for (const auto& [name, policy] : policies) {
-    if (!services.count(policy.service())) {
-      return NotFoundError("policy " + name + ": service '" + policy.service() +
-                           "' is not defined; apply a `kind: Service` named so");
-    }
-  }
-  for (const std::string& name : touched_services) {
-    const v1::Service& svc = services.at(name);
-    for (const std::string& cl : {svc.primary_cluster(), svc.secondary_cluster()}) {
-      if (!clusters.count(cl)) {
-        return NotFoundError("service " + name + ": cluster '" + cl +
-                             "' is not defined; apply a `kind: Cluster` named so");
-      }
-    }
-    // One agent per cluster of the configuration being applied: its plugin instances serve
-    // every data set checked below. A cluster with a remote agent is checked there: the
-    // plugins (and the configuration they run with) are the agent's, not this process's.
-    auto agent_for = [&](const v1::Cluster& c) -> StatusOr<std::unique_ptr<Agent>> {
-      if (options_.make_agent && !c.agent().address().empty()) {
-        return options_.make_agent(c, *host_);
-      }
-      return std::unique_ptr<Agent>(std::make_unique<LocalAgent>(*host_, c));
-    };
-    LIFEBOAT_ASSIGN_OR_RETURN(auto primary, agent_for(clusters.at(svc.primary_cluster())));
-    LIFEBOAT_ASSIGN_OR_RETURN(auto secondary, agent_for(clusters.at(svc.secondary_cluster())));
-    std::set<std::string> unchecked;  // remote secondaries that did not answer
-    for (const auto& ds : svc.data_sets()) {
-      for (Agent* agent : {primary.get(), secondary.get()}) {
-        const std::string& cl = agent->cluster();
-        const std::string where =
-            "service " + name + ": cluster " + cl + ", component " + ds.component();
-        if (options_.make_agent && !clusters.at(cl).agent().address().empty()) {
-          // Describing makes the plugin instance, which refuses a bad configuration.
-          auto described = agent->Describe(ds.component());
-          if (described.ok()) continue;
-          const Code code = described.status().code();
-          if (agent == secondary.get() &&
-              (code == Code::kUnavailable || code == Code::kDeadlineExceeded)) {
-            // The secondary may be the cluster that is down; a configuration change must
-            // still be possible then. The primary is checked below (resolve) regardless.
-            unchecked.insert(cl);
-            continue;
-          }
-          return described.status().WithContext(where);
-        }
-        auto peer = agent->PeerConfig(ds.component());
-        if (!peer.ok()) return peer.status().WithContext("service " + name);
-        Status valid = host_->Validate(*peer);
-        if (!valid.ok()) return valid.WithContext(where);
-      }
-      pb::ResolveRequest req;
-      req.set_selector(ds.selector());
-      auto resolved = primary->Invoke<pb::ResolveResponse>(ds.component(), LB_OP_RESOLVE, req);
-      if (!resolved.ok()) {
-        return resolved.status().WithContext("service " + name + ": data set " + Name(ds) +
-                                             " on cluster " + svc.primary_cluster());
-      }
-      if (resolved->data_sets_size() == 0) {
-        return NotFoundError("service " + name + ": data set " + Name(ds) +
-                             " matches nothing on cluster " + svc.primary_cluster());
-      }
-    }
-    for (const auto& cl : unchecked) {
-      report.push_back("service " + name + ": the agent of cluster " + cl +
-                       " did not answer; its components were not checked");
-    }
-  }
-  if (batch.size() == 0) return report;
-  LIFEBOAT_RETURN_IF_ERROR(
-      Audit(batch, actor, "apply", "", std::to_string(docs.size()) + " documents"));
-  LIFEBOAT_RETURN_IF_ERROR(store_->Write(batch, /*sync=*/true));
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& name : changed_clusters) agents_.erase(name);
-  return report;
-}
+// ---- configuration (Apply: apply.cc) ------------------------------------------------------
 
 StatusOr<std::vector<v1::Policy>> Engine::Policies() const {
   return store_->List<v1::Policy>(Kind::kPolicies);
@@ -355,6 +193,9 @@ StatusOr<std::string> Engine::StartBackup(const std::string& policy_name,
 
 StatusOr<std::string> Engine::StartRestore(const std::string& service, const v1::RestoreSpec& spec,
                                            const std::string& actor) {
+  // As every job start: under mu_, so that `points delete` cannot expire the point between
+  // this check and the job's record (DeleteRestorePoint).
+  std::lock_guard<std::mutex> lock(mu_);
   LIFEBOAT_ASSIGN_OR_RETURN(v1::RestorePoint rp, GetRestorePoint(service, spec.restore_point_id()));
   if (rp.state() != v1::RP_COMMITTED) {
     return FailedPreconditionError("restore point " + rp.id() + " is " +

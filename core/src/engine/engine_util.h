@@ -13,6 +13,9 @@ namespace lifeboat::core {
 // Store key "<a>/<b>".
 inline std::string Key(const std::string& a, const std::string& b) { return a + "/" + b; }
 
+// The meta key of a service's roles record (written by the first switch).
+inline std::string RolesKey(const std::string& service) { return "roles/" + service; }
+
 // "component:selector", for messages.
 inline std::string Name(const v1::DataSetSpec& spec) {
   return spec.component() + ":" + spec.selector();

@@ -948,26 +948,17 @@ class Engine::JobRunner {
   Status Expire(const v1::Policy& policy) {
     SyncSecurity(policy);
     LIFEBOAT_RETURN_IF_ERROR(ReleaseCuts());
-    LIFEBOAT_ASSIGN_OR_RETURN(auto victims, RetentionVictims(policy));
+    LIFEBOAT_ASSIGN_OR_RETURN(auto victims, e_.RetentionVictims(policy, job_.id()));
     for (v1::RestorePoint victim : victims) {
-      Status failed;
-      for (int i = 0; i < victim.members_size(); ++i) {
-        const v1::Member& m = victim.members(i);
-        pb::ExpireRequest req;
-        req.set_op_id("expire-" + victim.id() + "-" + std::to_string(i));
-        *req.mutable_data_set() = ToPlugin(m.data_set());
-        req.add_restore_point_ids(victim.id());
-        auto holder = e_.AgentFor(victim.target_cluster());
-        auto r = holder.ok() ? Call<pb::ExpireResponse>(*holder, m.data_set().component(),
-                                                        LB_OP_EXPIRE, req, Options())
-                             : StatusOr<pb::ExpireResponse>(holder.status());
-        if (!r.ok()) {
-          if (r.status().code() == Code::kCancelled) return r.status();
-          failed = r.status().WithContext("expire " + Name(m.data_set()) + " of " + victim.id() +
-                                          " on " + victim.target_cluster());
-          break;
-        }
-      }
+      // The same path as `lifeboat points delete` (delete.cc), with this job's retries.
+      int removed = 0;
+      Status failed = e_.ExpireMembers(
+          victim,
+          [this](Agent* agent, const std::string& component, const pb::ExpireRequest& req) {
+            return Call<pb::ExpireResponse>(agent, component, LB_OP_EXPIRE, req, Options());
+          },
+          &removed);
+      if (failed.code() == Code::kCancelled) return failed;
       if (!failed.ok()) {
         // The point stays committed and the next backup's retention tries again.
         Note(failed.ToString() + "; retention tries again after the next backup");
@@ -982,47 +973,6 @@ class Engine::JobRunner {
       Note("expired " + victim.id());
     }
     return Advance(v1::PHASE_DONE, /*sync=*/true);
-  }
-
-  // Committed points of the service that retention lets go: never the newest, never one
-  // an unfinished job builds on or restores from.
-  StatusOr<std::vector<v1::RestorePoint>> RetentionVictims(const v1::Policy& policy) {
-    const v1::Retention& keep = policy.retention();
-    if (keep.keep_count() == 0 && keep.keep_age_seconds() == 0)
-      return std::vector<v1::RestorePoint>{};
-    LIFEBOAT_ASSIGN_OR_RETURN(auto points, e_.RestorePoints(service_.name()));
-    std::vector<v1::RestorePoint> committed;
-    for (auto& p : points) {
-      if (p.state() == v1::RP_COMMITTED) committed.push_back(p);
-    }
-    std::sort(committed.begin(), committed.end(),
-              [](const auto& a, const auto& b) { return a.id() > b.id(); });  // newest first
-    std::set<std::string> needed;
-    // The newest point on each cluster that holds points (after a failover both do), and the
-    // last common point of the roles (failback replicates from it).
-    std::set<std::string> holders;
-    for (const auto& p : committed) {
-      if (holders.insert(p.target_cluster()).second) needed.insert(p.id());
-    }
-    auto roles = e_.Roles(service_.name());
-    if (roles.ok()) needed.insert(roles->common_restore_point_id());
-    LIFEBOAT_ASSIGN_OR_RETURN(auto jobs, e_.Jobs());
-    for (const auto& j : jobs) {
-      if (j.id() == job_.id() || Terminal(j.state())) continue;
-      needed.insert(j.base_restore_point_id());
-      needed.insert(j.restore_point_id());
-    }
-    std::vector<v1::RestorePoint> victims;
-    const int64_t now = e_.Now();
-    for (size_t k = 1; k < committed.size(); ++k) {  // k = 0: the newest, always kept
-      const auto& p = committed[k];
-      bool by_count = keep.keep_count() > 0 && k < keep.keep_count();
-      bool by_age = keep.keep_age_seconds() > 0 &&
-                    (now - p.cut_unix_nanos()) / 1000000000 < keep.keep_age_seconds();
-      if (by_count || by_age || needed.count(p.id())) continue;
-      victims.push_back(p);
-    }
-    return victims;
   }
 
   // ---- restore --------------------------------------------------------------------------

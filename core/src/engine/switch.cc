@@ -19,8 +19,6 @@ namespace {
 
 namespace pb = ::lifeboat::v1;
 
-std::string RolesKey(const std::string& service) { return "roles/" + service; }
-
 bool Unreachable(const Status& s) {
   return s.code() == Code::kUnavailable || s.code() == Code::kDeadlineExceeded;
 }

@@ -3,11 +3,14 @@
 // yaml-cpp throws; every call into it happens under ParseYaml's try block, so no exception
 // leaves this module (STYLE.md, 5).
 #include <lifeboat/core/policy_yaml.h>
+#include <lifeboat/core/scheduler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -29,8 +32,6 @@ using policy_internal::IsValidName;
 using policy_internal::NameRule;
 using policy_internal::Shown;
 
-// A policy file is a few kilobytes; this bounds what a mistaken path (a log, an image) costs.
-constexpr uintmax_t kMaxFileBytes = 16 << 20;
 // Aliases let a small document stand for a huge tree ("billion laughs"); a plugin's config
 // is small, so its expansion is bounded.
 constexpr size_t kMaxConfigNodes = 100000;
@@ -61,10 +62,18 @@ std::string Join(const std::vector<std::string_view>& words) {
   return out;
 }
 
-// Formats every error of the file: "FILE:LINE:COLUMN: FIELD: WHY", 1-based.
+// Formats every error of the file: "FILE:LINE:COLUMN: FIELD: WHY", 1-based; and records
+// where each field of the document being read is (YamlDocument::positions).
 class Context {
  public:
   explicit Context(const std::string& file) : file_(file) {}
+
+  // Where Record() writes, for the document being read; null: nowhere.
+  void RecordInto(std::map<std::string, YamlPosition>* positions) { positions_ = positions; }
+  void Record(const std::string& path, const YAML::Mark& mark) const {
+    if (positions_ == nullptr || path.empty() || mark.is_null()) return;
+    positions_->emplace(path, YamlPosition{mark.line + 1, mark.column + 1});
+  }
 
   Status Error(const YAML::Mark& mark, std::string_view field, std::string_view why) const {
     int line = mark.is_null() ? 1 : mark.line + 1;
@@ -82,6 +91,7 @@ class Context {
 
  private:
   const std::string& file_;
+  std::map<std::string, YamlPosition>* positions_ = nullptr;
 };
 
 // One item of a YAML sequence, with the path and position to name it by.
@@ -100,6 +110,7 @@ class Fields {
   static StatusOr<Fields> Read(const Context& ctx, const YAML::Node& node, const YAML::Mark& mark,
                                std::string path, std::vector<std::string_view> known) {
     Fields f(ctx, node, mark, std::move(path));
+    ctx.Record(f.path_, f.mark_);
     if (!node.IsMap()) {
       return ctx.Error(f.mark_, f.path_.empty() ? "(document)" : f.path_,
                        "expected a mapping, found " + Describe(node));
@@ -123,6 +134,7 @@ class Fields {
         return ctx.Error(key.Mark(), f.Path(name), "unknown field; known fields: " + Join(known));
       }
       f.entries_.push_back(Entry{name, key, entry.second});
+      ctx.Record(f.Path(name), Context::MarkOf(entry.second, key.Mark()));
     }
     return f;
   }
@@ -268,6 +280,7 @@ class Fields {
     for (auto it = seq.begin(); it != seq.end(); ++it, ++i) {
       items.push_back(Item{*it, Context::MarkOf(*it, ValueMark(name)),
                            Path(name) + "[" + std::to_string(i) + "]"});
+      ctx_.Record(items.back().path, items.back().mark);
     }
     return items;
   }
@@ -307,6 +320,7 @@ class JsonConverter {
   explicit JsonConverter(const Context& ctx) : ctx_(ctx) {}
 
   StatusOr<Json> Convert(const YAML::Node& node, const YAML::Mark& mark, const std::string& path) {
+    ctx_.Record(path, mark);
     if (++nodes_ > kMaxConfigNodes) {
       return ctx_.Error(mark, path,
                         "the configuration has more than " + std::to_string(kMaxConfigNodes) +
@@ -569,6 +583,51 @@ StatusOr<v1::Hook> ParseHook(const Context& ctx, const Item& item) {
   return hook;
 }
 
+// "2026-10-25T01:00:00Z".
+std::string UtcTime(int64_t unix_nanos) {
+  std::time_t t = static_cast<std::time_t>(unix_nanos / 1000000000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Refuses an RPO that the cron schedule breaches by itself: one shorter than the longest gap
+// between two runs in the coming year (a weekend, a night, an hour a clock change adds). An
+// RPO equal to the gap is accepted, as for an interval.
+Status CheckRpoAgainstCron(const Fields& f, const Schedule& runs, int64_t rpo_millis) {
+  constexpr int64_t kNanosPerMilli = 1000000;
+  constexpr int64_t kYearNanos = int64_t{366} * 86400 * 1000000000;
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  std::optional<Schedule::Gap> longest;
+  int64_t limit = rpo_millis * kNanosPerMilli;
+  int64_t from = now;
+  // Each round finds a gap longer than every one found before, so this ends.
+  while (auto gap = runs.FirstGapLongerThan(limit, from, now + kYearNanos, now)) {
+    longest = gap;
+    if (gap->to_unix_nanos == std::numeric_limits<int64_t>::max()) break;
+    limit = gap->to_unix_nanos - gap->from_unix_nanos;
+    from = gap->to_unix_nanos - 1;
+  }
+  if (!longest) return OkStatus();
+  const std::string rpo = policy_internal::FormatDurationMillis(rpo_millis);
+  if (longest->to_unix_nanos == std::numeric_limits<int64_t>::max()) {
+    return f.Error("rpo", rpo + " can never be met: the schedule does not run after " +
+                              UtcTime(longest->from_unix_nanos));
+  }
+  const std::string gap = policy_internal::FormatDurationMillis(
+      (longest->to_unix_nanos - longest->from_unix_nanos) / kNanosPerMilli);
+  return f.Error("rpo",
+                 rpo + " is shorter than the " + gap + " the schedule leaves between its runs at " +
+                     UtcTime(longest->from_unix_nanos) + " and " + UtcTime(longest->to_unix_nanos) +
+                     ": the RPO would be breached by the schedule alone; set rpo to at "
+                     "least " +
+                     gap + " or run more often");
+}
+
 StatusOr<v1::Policy> ParsePolicy(const Context& ctx, const Fields& f) {
   v1::Policy policy;
   LIFEBOAT_RETURN_IF_ERROR(f.Require({"name", "service", "schedule"}, "a Policy"));
@@ -593,9 +652,16 @@ StatusOr<v1::Policy> ParsePolicy(const Context& ctx, const Fields& f) {
   if (cron) policy.mutable_schedule()->set_cron(*cron);
   if (interval) policy.mutable_schedule()->set_interval_seconds(*interval / 1000);
   if (time_zone) policy.mutable_schedule()->set_time_zone(*time_zone);
+  // The scheduler's own parser, so that what is accepted here is what runs.
+  StatusOr<Schedule> runs = Schedule::Create(policy.schedule());
+  if (!runs.ok()) {
+    const bool zone = runs.status().subject() == "schedule.time_zone";
+    return schedule.Error(zone ? "time_zone" : cron ? "cron" : "interval", runs.status().message());
+  }
 
   LIFEBOAT_ASSIGN_OR_RETURN(auto rpo, f.DurationMillis("rpo", 1000, /*whole_seconds=*/true));
   if (rpo) policy.set_rpo_seconds(*rpo / 1000);
+  if (rpo && cron) LIFEBOAT_RETURN_IF_ERROR(CheckRpoAgainstCron(f, *runs, *rpo));
 
   // retention
   uint32_t keep = kDefaultKeep;
@@ -778,7 +844,7 @@ std::string KindOf(const YamlDocument& doc) {
   }
 }
 
-StatusOr<std::vector<YamlDocument>> ParseAll(const Context& ctx, const std::string& text,
+StatusOr<std::vector<YamlDocument>> ParseAll(Context& ctx, const std::string& text,
                                              const std::string& file) {
   std::vector<YAML::Node> roots;
   // yaml-cpp 0.7's LoadAll never returns on some streams (yaml_guard.h): refuse those first.
@@ -793,7 +859,13 @@ StatusOr<std::vector<YamlDocument>> ParseAll(const Context& ctx, const std::stri
   for (const YAML::Node& root : roots) {
     // An empty document (a trailing "---", a file of comments) holds nothing to apply.
     if (root.IsNull()) continue;
-    LIFEBOAT_ASSIGN_OR_RETURN(YamlDocument doc, ParseDocument(ctx, root, file));
+    std::map<std::string, YamlPosition> positions;
+    ctx.RecordInto(&positions);
+    auto parsed = ParseDocument(ctx, root, file);
+    ctx.RecordInto(nullptr);
+    if (!parsed.ok()) return parsed.status();
+    YamlDocument doc = std::move(parsed).value();
+    doc.positions = std::move(positions);
     auto [first, inserted] = names.emplace(std::make_pair(KindOf(doc), NameOf(doc)), root["name"]);
     if (!inserted) {
       return ctx.Error(root["name"].Mark(), "name",
@@ -810,10 +882,71 @@ StatusOr<std::vector<YamlDocument>> ParseAll(const Context& ctx, const std::stri
   return docs;
 }
 
+Status TooLarge(const std::string& file, uintmax_t size) {
+  return InvalidArgumentError(
+      file + ": " + std::to_string(size) + " bytes is too large for a policy file (the limit is " +
+      std::to_string(kMaxYamlFileBytes) + " bytes, 16 MiB); is this the file you meant?");
+}
+
 }  // namespace
+
+std::string YamlDocument::Place(const std::string& field) const {
+  std::string path = field;
+  while (!path.empty()) {
+    auto it = positions.find(path);
+    if (it != positions.end()) {
+      return file + ":" + std::to_string(it->second.line) + ":" + std::to_string(it->second.column);
+    }
+    // The parent: "a.b[2]" -> "a.b" -> "a".
+    const size_t cut = path.find_last_of(".[");
+    path = cut == std::string::npos ? std::string() : path.substr(0, cut);
+  }
+  if (line > 0) return file + ":" + std::to_string(line) + ":1";
+  return file;
+}
+
+std::string YamlDocument::Where(const std::string& field) const {
+  std::string place = Place(field);
+  return place.empty() ? field : place + ": " + field;
+}
+
+Status YamlDocument::Error(Code code, const std::string& field, const std::string& why) const {
+  return Status(code, Where(field) + ": " + why);  // the position says the field
+}
+
+std::string YamlDocument::Kind() const {
+  switch (value.index()) {
+    case 0:
+      return "Cluster";
+    case 1:
+      return "Service";
+    default:
+      return "Policy";
+  }
+}
+
+const std::string& YamlDocument::Name() const {
+  return std::visit([](const auto& message) -> const std::string& { return message.name(); },
+                    value);
+}
+
+Status CheckDistinct(const std::vector<YamlDocument>& docs) {
+  std::map<std::pair<std::string, std::string>, const YamlDocument*> seen;
+  for (const YamlDocument& doc : docs) {
+    auto [first, inserted] = seen.emplace(std::make_pair(doc.Kind(), doc.Name()), &doc);
+    if (inserted) continue;
+    const std::string there = first->second->Place("name");
+    return doc.Error(Code::kInvalidArgument, "name",
+                     "a " + doc.Kind() + " named " + Shown(doc.Name()) +
+                         " is defined twice: here and at " + there +
+                         "; define each object once (which one is meant?)");
+  }
+  return OkStatus();
+}
 
 StatusOr<std::vector<YamlDocument>> ParseYaml(const std::string& text, const std::string& file) {
   Context ctx(file);
+  if (text.size() > kMaxYamlFileBytes) return TooLarge(file, text.size());
   try {
     return ParseAll(ctx, text, file);
   } catch (const YAML::Exception& e) {
@@ -835,11 +968,7 @@ StatusOr<std::vector<YamlDocument>> LoadYamlFile(const std::string& path) {
     return InvalidArgumentError(path + ": is a directory; expected a YAML file");
   }
   uintmax_t size = fs::file_size(path, ec);
-  if (!ec && size > kMaxFileBytes) {
-    return InvalidArgumentError(path + ": " + std::to_string(size) +
-                                " bytes is too large for a policy file (limit " +
-                                std::to_string(kMaxFileBytes) + ")");
-  }
+  if (!ec && size > kMaxYamlFileBytes) return TooLarge(path, size);
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     int err = errno;

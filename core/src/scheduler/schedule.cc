@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "cron.h"
@@ -194,6 +195,22 @@ Schedule::Around Schedule::SlotsAround(int64_t now_unix_nanos, int64_t anchor_un
   }
   around.next = NextAfter(now_unix_nanos, anchor_unix_nanos);
   return around;
+}
+
+std::optional<Schedule::Gap> Schedule::FirstGapLongerThan(int64_t limit_nanos,
+                                                          int64_t from_unix_nanos,
+                                                          int64_t until_unix_nanos,
+                                                          int64_t anchor_unix_nanos) const {
+  int64_t at = NextAfter(from_unix_nanos, anchor_unix_nanos);
+  if (at == kMaxInt64) return Gap{from_unix_nanos, kMaxInt64};
+  while (at <= until_unix_nanos) {
+    // The last fire within the limit after `at`: every gap up to it is within the limit.
+    const int64_t window_end = Clamp(Int128{at} + std::max<int64_t>(limit_nanos, 0));
+    const int64_t latest = SlotsAround(window_end, anchor_unix_nanos).latest;
+    if (latest <= at) return Gap{at, NextAfter(at, anchor_unix_nanos)};
+    at = latest;
+  }
+  return std::nullopt;
 }
 
 Schedule::Schedule(std::shared_ptr<const Rep> rep) : rep_(std::move(rep)) {}

@@ -151,7 +151,7 @@ name: p2
 service: s
 schedule:
   cron: "*/5 * * * *"
-rpo: 1m
+rpo: 5m
 verification: none
 bandwidth: 0
 parallelism: 1
@@ -172,8 +172,7 @@ parallelism: 1
   EXPECT_TRUE(p.paused());
   const auto& p2 = As<v1::Policy>((*docs)[1]);
   EXPECT_EQ(p2.schedule().cron(), "*/5 * * * *");
-  // With a cron schedule the RPO is not compared with the schedule (the scheduler knows it).
-  EXPECT_EQ(p2.rpo_seconds(), 60);
+  EXPECT_EQ(p2.rpo_seconds(), 300);  // equal to the gap between two runs: allowed
   EXPECT_EQ(p2.verification(), v1::VERIFY_NONE);
   EXPECT_EQ(p2.bandwidth_bytes_per_second(), 0u);
   EXPECT_EQ(p2.parallelism(), 1u);
@@ -535,6 +534,28 @@ const Refusal kRefusals[] = {
      "must be positive, found '0ms'"},
     {"KeepTooLarge", kPolicy + "retention: {keep: 4294967296}\n", 5, 19, "retention.keep",
      "must be between 0 and 4294967295"},
+
+    // Cron texts and time zones, checked by the scheduler's parser at the field (issue 11:
+    // these were refused only later, by the engine, at the document's first line).
+    {"CronOutOfRange", "kind: Policy\nname: p\nservice: s\nschedule: {cron: '61 * * * *'}\n", 4, 18,
+     "schedule.cron", "minute field '61' is out of range 0-59"},
+    {"CronNeverFires", "kind: Policy\nname: p\nservice: s\nschedule:\n  cron: '0 0 30 2 *'\n", 5, 9,
+     "schedule.cron", "'0 0 30 2 *'"},
+    {"UnknownTimeZone",
+     "kind: Policy\nname: p\nservice: s\nschedule: {cron: '0 * * * *', time_zone: Mars/Olympus}\n",
+     4, 42, "schedule.time_zone", "unknown time zone 'Mars/Olympus'"},
+    // An RPO the cron schedule breaches by itself (issue 11: accepted, then instantly breached).
+    {"RpoShorterThanHourlyCron",
+     "kind: Policy\nname: p\nservice: s\nschedule: {cron: '0 * * * *'}\nrpo: 30m\n", 5, 6, "rpo",
+     "30m is shorter than the 1h the schedule leaves between its runs at "},
+    {"RpoShorterThanAWeekend",
+     "kind: Policy\nname: p\nservice: s\nschedule: {cron: '0 9-17 * * 1-5'}\nrpo: 2h\n", 5, 6,
+     "rpo", "2h is shorter than the 64h the schedule leaves between its runs"},
+    // Hourly on Paris time runs at 02:00 only once on the night the clocks go back: 2h apart.
+    {"RpoShorterThanAClockChange",
+     "kind: Policy\nname: p\nservice: s\nschedule: {cron: '0 * * * *', time_zone: Europe/Paris}\n"
+     "rpo: 1h\n",
+     5, 6, "rpo", "1h is shorter than the 2h the schedule leaves"},
 };
 
 INSTANTIATE_TEST_SUITE_P(PolicyYaml, RefusalTest, ::testing::ValuesIn(kRefusals),
@@ -561,6 +582,71 @@ TEST(PolicyYamlTest, AliasBombInConfigIsBounded) {
   auto docs = ParseYaml(text, "t.yaml");
   ASSERT_FALSE(docs.ok());
   EXPECT_THAT(docs.status().message(), HasSubstr("the configuration has more than 100000 values"));
+}
+
+TEST(PolicyYamlTest, AnRpoTheCronScheduleMeetsIsAccepted) {
+  auto docs = ParseYaml(
+      "kind: Policy\nname: p\nservice: s\nschedule: {cron: '0 * * * *'}\nrpo: 1h\n---\n"
+      "kind: Policy\nname: q\nservice: s\nschedule: {cron: '0 9-17 * * 1-5'}\nrpo: 64h\n",
+      "t.yaml");
+  ASSERT_TRUE(docs.ok()) << docs.status().ToString();
+  EXPECT_EQ(As<v1::Policy>((*docs)[0]).rpo_seconds(), 3600);
+  EXPECT_EQ(As<v1::Policy>((*docs)[1]).rpo_seconds(), 64 * 3600);
+}
+
+TEST(PolicyYamlTest, EveryFieldKeepsItsPosition) {
+  auto docs = ParseYaml(R"(kind: Service
+name: s
+primary: a
+secondary: b
+data_sets:
+  - localfs:/x
+  - {component: localfs, selector: /y}
+---
+kind: Cluster
+name: a
+components:
+  - component: localfs
+    config: {root: /srv/a}
+)",
+                        "t.yaml");
+  ASSERT_TRUE(docs.ok()) << docs.status().ToString();
+  const YamlDocument& service = (*docs)[0];
+  EXPECT_EQ(service.Where("primary"), "t.yaml:3:10: primary");
+  EXPECT_EQ(service.Where("data_sets[1]"), "t.yaml:7:5: data_sets[1]");
+  EXPECT_EQ(service.Where("data_sets[1].selector"), "t.yaml:7:36: data_sets[1].selector");
+  const YamlDocument& cluster = (*docs)[1];
+  EXPECT_EQ(cluster.Where("components[0].config.root"), "t.yaml:13:20: components[0].config.root");
+  // A field that is not in the file points at its nearest parent.
+  EXPECT_EQ(cluster.Where("components[0].config.port"), "t.yaml:13:13: components[0].config.port");
+  EXPECT_EQ(cluster.Where("components[0].plugin"), "t.yaml:12:5: components[0].plugin");
+  EXPECT_EQ(cluster.Where("agent"), "t.yaml:9:1: agent");
+  Status e = service.Error(Code::kNotFound, "primary", "no cluster 'a'");
+  EXPECT_EQ(e.code(), Code::kNotFound);
+  EXPECT_EQ(e.message(), "t.yaml:3:10: primary: no cluster 'a'");
+}
+
+TEST(PolicyYamlTest, TheSameObjectInTwoFilesIsRefusedNamingBoth) {
+  auto a = ParseYaml(kPolicy, "a.yaml");
+  auto b = ParseYaml("kind: Cluster\nname: p\n---\n" + kPolicy, "b.yaml");
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::vector<YamlDocument> both = *a;
+  both.insert(both.end(), b->begin(), b->end());
+  Status s = CheckDistinct(both);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_THAT(s.message(), StartsWith("b.yaml:5:7: name: a Policy named 'p' is defined twice: "
+                                      "here and at a.yaml:2:7"));
+  // A cluster and a policy may share a name; each file alone is fine.
+  EXPECT_TRUE(CheckDistinct(*b).ok());
+}
+
+TEST(PolicyYamlTest, ATextOverSixteenMebibytesIsRefused) {
+  std::string text = kPolicy + "# " + std::string(kMaxYamlFileBytes, 'x') + "\n";
+  auto docs = ParseYaml(text, "huge.yaml");
+  ASSERT_FALSE(docs.ok());
+  EXPECT_EQ(docs.status().code(), Code::kInvalidArgument);
+  EXPECT_THAT(docs.status().message(), StartsWith("huge.yaml: "));
+  EXPECT_THAT(docs.status().message(), HasSubstr("too large for a policy file"));
 }
 
 // ---- files -------------------------------------------------------------------------------
@@ -814,7 +900,7 @@ TEST(ToYamlTest, TrickyValuesRoundTrip) {
 
   policy.mutable_schedule()->set_cron("0 0 * * 0");
   policy.mutable_schedule()->clear_time_zone();
-  policy.set_rpo_seconds(60);  // shorter than a week, but cron schedules are not compared
+  policy.set_rpo_seconds(7 * 86400);  // weekly: an RPO of a week is met
   ExpectRoundTrip(policy);
 }
 

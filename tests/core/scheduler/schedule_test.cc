@@ -238,6 +238,36 @@ TEST(NextAfterIntervalTest, AnchorPlusMultiples) {
   EXPECT_EQ((static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(early)) % kMinute, 0u);
 }
 
+// FirstGapLongerThan: what an RPO is measured against (policy_yaml refuses an RPO shorter
+// than the longest gap a cron schedule leaves).
+TEST(GapTest, FindsTheFirstGapLongerThanTheLimit) {
+  const int64_t from = Utc(2024, 3, 4);  // a Monday
+  const int64_t week = 7 * kDay;
+  Schedule hourly = Must(CronSpec("0 * * * *"));
+  EXPECT_FALSE(hourly.FirstGapLongerThan(kHour, from, from + week, 0).has_value());
+  auto gap = hourly.FirstGapLongerThan(kHour - 1, from, from + week, 0);
+  ASSERT_TRUE(gap.has_value());
+  EXPECT_TIME(gap->from_unix_nanos, Utc(2024, 3, 4, 1));
+  EXPECT_TIME(gap->to_unix_nanos, Utc(2024, 3, 4, 2));
+  // Office hours on weekdays: the weekend, Friday 17:00 to Monday 09:00.
+  Schedule office = Must(CronSpec("0 9-17 * * 1-5"));
+  gap = office.FirstGapLongerThan(16 * kHour, from, from + week, 0);
+  ASSERT_TRUE(gap.has_value());
+  EXPECT_TIME(gap->from_unix_nanos, Utc(2024, 3, 8, 17));
+  EXPECT_TIME(gap->to_unix_nanos, Utc(2024, 3, 11, 9));
+  EXPECT_FALSE(office.FirstGapLongerThan(64 * kHour, from, from + week, 0).has_value());
+  // Paris falls back on October 27: 02:00 fires once, so 00:00 UTC to 02:00 UTC.
+  Schedule paris = Must(CronSpec("0 * * * *", "Europe/Paris"));
+  gap = paris.FirstGapLongerThan(kHour, Utc(2024, 10, 1), Utc(2024, 11, 1), 0);
+  ASSERT_TRUE(gap.has_value());
+  EXPECT_TIME(gap->from_unix_nanos, Utc(2024, 10, 27, 0));
+  EXPECT_TIME(gap->to_unix_nanos, Utc(2024, 10, 27, 2));
+  // A schedule with no fire left says so.
+  gap = Must(CronSpec("0 0 1 1 *")).FirstGapLongerThan(kHour, Utc(2262, 1, 2), INT64_MAX, 0);
+  ASSERT_TRUE(gap.has_value());
+  EXPECT_EQ(gap->to_unix_nanos, INT64_MAX);
+}
+
 // NextAfter against a minute-by-minute walk of the instants, for random specs in zones
 // with 60- and 30-minute DST shifts and odd offsets, around their 2024 transitions.
 TEST(NextAfterZoneTest, AgreesWithMinuteByMinuteWalk) {

@@ -20,6 +20,7 @@
 #include <lifeboat/core/state_store.h>
 #include <lifeboat/core/v1/model.pb.h>
 #include <lifeboat/status.h>
+#include <lifeboat/v1/plugin.pb.h>
 
 #include <atomic>
 #include <filesystem>
@@ -28,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +66,51 @@ struct JobProgress {
   uint64_t items_total = 0;
 };
 
+// What an apply did — or, in a dry run, would do — to one object.
+struct AppliedObject {
+  std::string kind;  // "cluster", "service", "policy"
+  std::string name;
+  std::string action;              // "created", "changed", "unchanged"
+  uint64_t revision = 0;           // the revision it has (would have) after the apply
+  uint64_t previous_revision = 0;  // 0: it did not exist
+  // The difference, as lines of its YAML (ToYaml): "- rpo: 1h", "+ rpo: 2h".
+  std::vector<std::string> changes;
+  std::string where;  // "FILE:LINE" of its document
+};
+
+// The roles of a service as an apply leaves them, and how the file's primary and secondary
+// compare with them (apply never switches a service that has a restore point or a switch).
+struct AppliedRoles {
+  std::string service;
+  std::string primary;  // the stored roles (after the apply)
+  std::string secondary;
+  uint64_t epoch = 0;
+  std::string file_primary;  // what the file says
+  std::string file_secondary;
+  bool agrees = true;    // the file names the same primary
+  bool changed = false;  // the apply sets the roles (a service with no point and no switch yet)
+  std::string note;      // what the difference means, when there is one
+};
+
+struct ApplyReport {
+  bool dry_run = false;
+  std::vector<AppliedObject> objects;
+  std::vector<AppliedRoles> roles;  // one per service of the documents
+  std::vector<std::string> notes;   // e.g. a remote agent that did not answer
+  // The report as text, one line per object (and its changes, roles and notes below it):
+  // "policy p applied (revision 2)", or in a dry run "policy p would change (revision 1 -> 2)".
+  std::vector<std::string> Lines() const;
+};
+
+struct ApplyOptions {
+  bool dry_run = false;  // check everything, report the difference, write nothing
+};
+
+struct DeleteOptions {
+  bool dry_run = false;  // check and report, delete nothing
+  bool force = false;    // the operator agrees to what the refusal named (see each delete)
+};
+
 struct ServiceStatus {
   v1::Service service;
   std::vector<v1::Policy> policies;
@@ -89,9 +136,40 @@ class Engine {
   // one line per object saying what happened.
   StatusOr<std::vector<std::string>> Apply(const std::vector<YamlDocument>& docs,
                                            const std::string& actor);
+  // Apply with its full report; with options.dry_run every check runs and nothing is
+  // written. Besides the checks above: the same object twice in `docs` is refused naming both
+  // places; each changed cluster's components are checked by their plugins (configure /
+  // validate, or the remote agent's describe); errors point at the field (FILE:LINE:COLUMN).
+  // Roles: apply never switches a service's active side once it has a restore point or has
+  // been switched — a file that names the other cluster primary is FAILED_PRECONDITION
+  // naming `lifeboat failover`/`failback`, unless the roles were already switched by one, in
+  // which case the file's orientation is stored as the configured one and the report says
+  // the roles stay. Other clusters for such a service are refused; before any point the
+  // file decides (epoch 1).
+  StatusOr<ApplyReport> ApplyConfig(const std::vector<YamlDocument>& docs, const std::string& actor,
+                                    const ApplyOptions& options);
   StatusOr<std::vector<v1::Policy>> Policies() const;
   StatusOr<v1::Policy> GetPolicy(const std::string& name) const;
   Status DeletePolicy(const std::string& name, const std::string& actor);
+  // Deletes return one line per object saying what was (or, in a dry run, would be)
+  // deleted and what stays; each real delete is audited. A cluster: refused while a service
+  // names it or a job runs on it; with committed restore points on it only with force (their
+  // data stays there, out of Lifeboat's reach). A service: refused while one of its jobs is
+  // unfinished; with policies or restore points only with force — its policies go with it,
+  // its restore points and roles stay (restorable once it is applied again; `points delete`
+  // removes them). NOT_FOUND for an unknown name.
+  StatusOr<std::vector<std::string>> DeleteCluster(const std::string& name,
+                                                   const DeleteOptions& options,
+                                                   const std::string& actor);
+  StatusOr<std::vector<std::string>> DeleteService(const std::string& name,
+                                                   const DeleteOptions& options,
+                                                   const std::string& actor);
+  // The objects `docs` define (by kind and name), in one write: policies, then services,
+  // then clusters, each checked as above against what remains after the others go. Objects
+  // that are not stored are reported and skipped.
+  StatusOr<std::vector<std::string>> DeleteObjects(const std::vector<YamlDocument>& docs,
+                                                   const DeleteOptions& options,
+                                                   const std::string& actor);
   StatusOr<std::vector<v1::Service>> Services() const;
   StatusOr<std::vector<v1::Cluster>> Clusters() const;
 
@@ -183,6 +261,16 @@ class Engine {
   // Re-reads every member of a committed point on the target; the mismatches, or none.
   StatusOr<std::vector<std::string>> VerifyRestorePoint(const std::string& service,
                                                         const std::string& id);
+  // Deletes a restore point: its members are removed from the cluster that holds them by the
+  // plugins' expire op — the path retention takes — and it is recorded EXPIRED. Refused
+  // while a job of the service is unfinished, for a point being made, and — without force —
+  // for a point retention always keeps: the newest committed point on a cluster, or the last
+  // common point of the roles (failback replicates from it). A plugin may still refuse
+  // (localfs keeps the point a data set currently is). Returns what was (would be) done.
+  StatusOr<std::vector<std::string>> DeleteRestorePoint(const std::string& service,
+                                                        const std::string& id,
+                                                        const DeleteOptions& options,
+                                                        const std::string& actor);
 
   // ---- status --------------------------------------------------------------------------
   StatusOr<ServiceStatus> GetServiceStatus(const std::string& service);
@@ -214,6 +302,41 @@ class Engine {
   Status PutRolesLocked(const v1::ServiceRoles& roles, const std::string& actor,
                         const std::string& action);  // roles_mu_ held
   Status PayOwedFences(const std::string& cluster);
+  // ---- apply and delete (apply.cc, delete.cc) ----
+  // Checks every component of `cluster` with its plugin; `doc` (may be null) gives positions.
+  // A remote agent that does not answer is noted in `notes`, not refused.
+  Status CheckClusterPlugins(const v1::Cluster& cluster, const YamlDocument* doc,
+                             std::vector<std::string>& notes);
+  // The points of `service` that retention keeps whatever its rules say, with why: the
+  // newest committed point on each cluster that holds points, and the roles' last common
+  // point.
+  StatusOr<std::map<std::string, std::string>> AlwaysKeptPoints(const std::string& service);
+  // The objects one config delete removes, planned together.
+  struct Removal {
+    std::set<std::string> clusters, services, policies;
+  };
+  StatusOr<std::vector<std::string>> DeleteConfig(const Removal& want,
+                                                  const std::vector<std::string>& absent,
+                                                  const DeleteOptions& options,
+                                                  const std::string& actor);
+  // Apply's rules for a service's roles (see ApplyConfig); `old` is the stored service.
+  StatusOr<AppliedRoles> CheckRoles(const YamlDocument& doc, const v1::Service& next,
+                                    const v1::Service* old, const std::vector<v1::Job>& jobs);
+  // Each data set's component on both clusters, and its selector on the active side.
+  Status CheckDataSets(const v1::Service& svc, const YamlDocument* doc,
+                       const std::map<std::string, v1::Cluster>& clusters, ApplyReport& report);
+  // The committed points of policy.service() that `policy`'s retention lets go now: never
+  // the always-kept ones, never one an unfinished job (other than `running_job`) builds on
+  // or restores from.
+  StatusOr<std::vector<v1::RestorePoint>> RetentionVictims(const v1::Policy& policy,
+                                                           const std::string& running_job);
+  // Removes every member of `point` from the cluster that holds it through the plugins'
+  // expire op (op ids "expire-<point>-<member>": retention and a delete of one point repeat
+  // each other harmlessly). `call` makes each call (a job's retrying Call, or a plain one).
+  // `*removed` counts the members removed before a failure.
+  using ExpireCall = std::function<StatusOr<::lifeboat::v1::ExpireResponse>(
+      Agent*, const std::string& component, const ::lifeboat::v1::ExpireRequest&)>;
+  Status ExpireMembers(const v1::RestorePoint& point, const ExpireCall& call, int* removed);
   int64_t Now() const { return options_.now(); }
   Status Audit(StateStore::Batch& batch, const std::string& actor, const std::string& action,
                const std::string& subject, const std::string& detail);

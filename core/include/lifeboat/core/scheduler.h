@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,19 @@ class Schedule {
   // For an interval, fires are anchor + k * interval; `anchor_unix_nanos` is when the policy
   // was first applied.
   int64_t NextAfter(int64_t after_unix_nanos, int64_t anchor_unix_nanos) const;
+
+  // Two consecutive fires, and the time between them.
+  struct Gap {
+    int64_t from_unix_nanos = 0;
+    int64_t to_unix_nanos = 0;  // INT64_MAX: it never fires again
+  };
+  // The first gap between consecutive fires that is longer than `limit_nanos`, among the
+  // fires from the first one after `from_unix_nanos` up to `until_unix_nanos`; nullopt when
+  // every gap there is at most the limit. (An RPO of `limit` is breached in such a gap by the
+  // schedule alone.) Steps from fire to the last fire within `limit` of it, so it costs about
+  // (until - from) / limit steps, not one per fire.
+  std::optional<Gap> FirstGapLongerThan(int64_t limit_nanos, int64_t from_unix_nanos,
+                                        int64_t until_unix_nanos, int64_t anchor_unix_nanos) const;
 
   Schedule(const Schedule&);
   Schedule& operator=(const Schedule&);

@@ -36,7 +36,7 @@ class ConfigReader {
   StatusOr<bool> Bool(const std::string& key, bool fallback);
   StatusOr<std::vector<std::string>> StringList(const std::string& key);
 
-  // INVALID_ARGUMENT naming every key that no getter took.
+  // INVALID_ARGUMENT naming every key that no getter took (the first one as its subject).
   Status Finish() const;
 
  private:
