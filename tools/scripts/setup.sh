@@ -22,8 +22,10 @@ PACKAGES=(
   clang libclang-rt-14-dev           # libFuzzer targets (frame decoder, API requests)
   libacl1-dev                        # localfs: POSIX ACLs in sync_security
   iproute2                           # network namespaces in the control-plane test
-  maven openjdk-17-jdk-headless      # tests/rig: real clusters (HDFS) for the tests labelled rig
+  maven openjdk-17-jdk-headless      # tests/rig: real clusters for the tests labelled rig
   librdkafka-dev                     # Kafka: the plugin's client, rig tests, the MM2 benchmark
+  thrift-compiler libthrift-dev      # Hive metastore: the client's Thrift code, generated at build
+  zlib1g-dev                         # Hive metastore: gzip(json-2.0) notification messages
 )
 
 missing=()
