@@ -38,11 +38,20 @@ std::string Prefix(const CallSite& where) {
   return out + ": ";
 }
 
+bool SaysNotFound(const std::string& lower) {
+  return HasAny(lower, {"does not exist", "doesn't exist", "not found", "no such"});
+}
+
+// create_table in a database that does not exist answers InvalidObjectException with only
+// "database <catalog>.<db>" as its message.
+bool IsBareDatabaseName(std::string_view message) {
+  return message.rfind("database ", 0) == 0 &&
+         message.find(' ', std::string_view("database ").size()) == std::string_view::npos;
+}
+
 Code CodeFromMessage(MetastoreError kind, std::string_view message) {
   const std::string m = Lower(message);
-  if (HasAny(m, {"does not exist", "doesn't exist", "not found", "no such"})) {
-    return Code::kNotFound;
-  }
+  if (SaysNotFound(m)) return Code::kNotFound;
   if (HasAny(m, {"already exists"})) return Code::kAlreadyExists;
   if (HasAny(m, {"permission denied", "accesscontrolexception", "not authorized",
                  "insufficient privilege", "no privilege"})) {
@@ -135,7 +144,9 @@ Status MetastoreErrorStatus(const CallSite& where, MetastoreError kind, std::str
       break;
     case MetastoreError::kInvalidObject:
     case MetastoreError::kInvalidInput:
-      code = Code::kInvalidArgument;
+      // The metastore also says "the table you name does not exist" this way.
+      code = SaysNotFound(Lower(message)) || IsBareDatabaseName(message) ? Code::kNotFound
+                                                                         : Code::kInvalidArgument;
       break;
     case MetastoreError::kInvalidOperation:
     case MetastoreError::kMeta:
@@ -143,8 +154,11 @@ Status MetastoreErrorStatus(const CallSite& where, MetastoreError kind, std::str
       code = CodeFromMessage(kind, message);
       break;
   }
-  return Status(code, Prefix(where) + std::string(MetastoreErrorName(kind)) + ": " +
-                          (message.empty() ? std::string("(no message)") : std::string(message)));
+  std::string text = message.empty() ? std::string("(no message)") : std::string(message);
+  if (kind == MetastoreError::kInvalidObject && IsBareDatabaseName(message)) {
+    text += " (no such database)";
+  }
+  return Status(code, Prefix(where) + std::string(MetastoreErrorName(kind)) + ": " + text);
 }
 
 Status StatusFromCurrentException(const CallSite& where, bool* connection_broken) {

@@ -5,7 +5,8 @@
 //   connection refused, reset, closed, timed out  UNAVAILABLE (retry; a write may have happened)
 //   NoSuchObject, UnknownDB, UnknownTable          NOT_FOUND
 //   AlreadyExists                                  ALREADY_EXISTS
-//   InvalidObject, InvalidInput                    INVALID_ARGUMENT
+//   InvalidObject, InvalidInput                    INVALID_ARGUMENT (NOT_FOUND when the message
+//                                                  says an object named in the call is missing)
 //   InvalidOperation, MetaException                by message (see MetastoreErrorStatus)
 //   a method the server does not have              UNIMPLEMENTED
 //   an answer too large for max_message_bytes      RESOURCE_EXHAUSTED

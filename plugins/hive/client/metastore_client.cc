@@ -3,12 +3,14 @@
 #include "metastore_client.h"
 
 #include <thrift/TConfiguration.h>
+#include <thrift/TOutput.h>
 #include <thrift/protocol/TBinaryProtocol.h>
 #include <thrift/transport/TBufferTransports.h>
 #include <thrift/transport/TSocket.h>
 
 #include <algorithm>
 #include <climits>
+#include <mutex>
 
 #include "ThriftHiveMetastore.h"
 #include "client_util.h"
@@ -34,18 +36,21 @@ class Connection {
   // Throws TTransportException when the connection cannot be made.
   void Open() {
     Close();
-    // Thrift counts the bytes of each message against maxMessageSize (an int).
+    // The answer limit goes to the buffered transport, which counts each message against it.
+    // Not to the socket: Thrift 0.17's TSocket compares every read request (a whole buffer)
+    // with its limit, so a limit below the buffer size failed every call.
     const int max_bytes =
         static_cast<int>(std::clamp<int64_t>(options_.max_message_bytes, 1024, INT_MAX));
+    const uint32_t buffer = static_cast<uint32_t>(std::min(max_bytes, 64 * 1024));
     auto config = std::make_shared<TConfiguration>(max_bytes);
-    auto socket = std::make_shared<TSocket>(options_.host, options_.port, config);
+    auto socket = std::make_shared<TSocket>(options_.host, options_.port);
     socket->setConnTimeout(static_cast<int>(options_.connect_timeout.count()));
     socket->setRecvTimeout(static_cast<int>(options_.call_timeout.count()));
     socket->setSendTimeout(static_cast<int>(options_.call_timeout.count()));
     socket->setNoDelay(true);
     // The metastore speaks unframed binary Thrift; a buffered transport batches the small
     // writes of one request into few packets.
-    transport_ = std::make_shared<TBufferedTransport>(socket, 64 * 1024, 64 * 1024, config);
+    transport_ = std::make_shared<TBufferedTransport>(socket, buffer, buffer, config);
     transport_->open();
     client_ = std::make_unique<thrift::ThriftHiveMetastoreClient>(
         std::make_shared<TBinaryProtocol>(transport_));
@@ -83,6 +88,10 @@ MetastoreClient::~MetastoreClient() = default;
 
 StatusOr<std::unique_ptr<MetastoreClient>> MetastoreClient::Connect(
     const MetastoreOptions& options) {
+  // Thrift prints failures (a refused connection) to stderr by itself; every one of them also
+  // comes back as a Status here, so its own output is only noise in the plugin's log.
+  static std::once_flag quiet;
+  std::call_once(quiet, [] { apache::thrift::GlobalOutput.setOutputFunction([](const char*) {}); });
   if (options.host.empty()) {
     return InvalidArgumentError("hive metastore: the host is empty");
   }

@@ -282,10 +282,9 @@ StatusOr<std::vector<thrift::SQLPrimaryKey>> MetastoreClient::GetPrimaryKeys(
 
 StatusOr<std::vector<thrift::SQLForeignKey>> MetastoreClient::GetForeignKeys(
     std::string_view db, std::string_view table) {
-  // The referencing side given, the referenced side left open: every foreign key of `table`.
+  // The referencing side given, the referenced side left unset (null): every foreign key of
+  // `table`. An empty string there would match no parent table at all.
   thrift::ForeignKeysRequest req;
-  req.__set_parent_db_name("");
-  req.__set_parent_tbl_name("");
   req.__set_foreign_db_name(std::string(db));
   req.__set_foreign_tbl_name(std::string(table));
   req.__set_catName(options_.catalog);

@@ -51,6 +51,23 @@ TEST(MetastoreErrors, EachDeclaredExceptionHasItsCode) {
   EXPECT_FALSE(broken);
 }
 
+TEST(MetastoreErrors, InvalidObjectNamingAMissingObjectIsNotFound) {
+  Status missing_db =
+      MetastoreErrorStatus(kWhere, MetastoreError::kInvalidObject, "database hive.x");
+  EXPECT_EQ(missing_db.code(), Code::kNotFound);
+  EXPECT_NE(missing_db.message().find("(no such database)"), std::string::npos);
+  EXPECT_EQ(MetastoreErrorStatus(kWhere, MetastoreError::kInvalidObject,
+                                 "Unable to add partitions because hive.d.t does not exist")
+                .code(),
+            Code::kNotFound);
+  EXPECT_EQ(MetastoreErrorStatus(kWhere, MetastoreError::kInvalidObject, "hive.d.t table not found")
+                .code(),
+            Code::kNotFound);
+  EXPECT_EQ(
+      MetastoreErrorStatus(kWhere, MetastoreError::kInvalidObject, "Invalid partition key").code(),
+      Code::kInvalidArgument);
+}
+
 TEST(MetastoreErrors, MetaAndInvalidOperationGoByMessage) {
   auto code = [](MetastoreError kind, const char* message) {
     return MetastoreErrorStatus(kWhere, kind, message).code();

@@ -63,6 +63,20 @@ thrift::Function SampleFunction(const std::string& db, const std::string& name);
 thrift::ColumnStatistics SampleStatistics(const std::string& db, const std::string& table,
                                           const std::string& partition);
 
+template <typename T>
+void Print(std::ostream& out, const T& v) {
+  out << v;
+}
+template <typename T>
+void Print(std::ostream& out, const std::vector<T>& v) {
+  out << "[";
+  for (const auto& item : v) {
+    out << "\n    ";
+    Print(out, item);
+  }
+  out << "]";
+}
+
 // Whole-struct equality after `normalize` ran on copies of both; prints both on failure.
 template <typename T>
 ::testing::AssertionResult SameAfter(const T& a, const T& b,
@@ -75,7 +89,10 @@ template <typename T>
   }
   if (x == y) return ::testing::AssertionSuccess();
   std::ostringstream out;
-  out << "\n  first:  " << x << "\n  second: " << y;
+  out << "\n  first:  ";
+  Print(out, x);
+  out << "\n  second: ";
+  Print(out, y);
   return ::testing::AssertionFailure() << out.str();
 }
 

@@ -84,8 +84,8 @@ public final class HiveRig {
       ep.put("thrift", "127.0.0.1:" + c.port());
       ep.put("uri", "thrift://127.0.0.1:" + c.port());
       ep.put("message_format", format);
-      ep.put("warehouse", c.base().resolve("warehouse").toUri().toString());
-      ep.put("external_warehouse", c.base().resolve("external").toUri().toString());
+      ep.put("warehouse", fsUri(c.base().resolve("warehouse")));
+      ep.put("external_warehouse", fsUri(c.base().resolve("external")));
       ep.put("base_dir", c.base().toAbsolutePath().toString());
       ep.put("clean_events_request",
           controlDir.resolve("clean-events-" + name).toAbsolutePath().toString());
@@ -122,9 +122,8 @@ public final class HiveRig {
     MetastoreConf.setBoolVar(conf, ConfVars.SCHEMA_VERIFICATION, true);
     MetastoreConf.setBoolVar(conf, ConfVars.AUTO_CREATE_ALL, false);
     MetastoreConf.setVar(conf, ConfVars.THRIFT_BIND_HOST, "127.0.0.1");
-    MetastoreConf.setVar(conf, ConfVars.WAREHOUSE, base.resolve("warehouse").toUri().toString());
-    MetastoreConf.setVar(conf, ConfVars.WAREHOUSE_EXTERNAL,
-        base.resolve("external").toUri().toString());
+    MetastoreConf.setVar(conf, ConfVars.WAREHOUSE, fsUri(base.resolve("warehouse")));
+    MetastoreConf.setVar(conf, ConfVars.WAREHOUSE_EXTERNAL, fsUri(base.resolve("external")));
     MetastoreConf.setVar(conf, ConfVars.TRANSACTIONAL_EVENT_LISTENERS,
         NotificationLogListener.class.getName());
     MetastoreConf.setVar(conf, ConfVars.EVENT_MESSAGE_FACTORY, encoder);
@@ -162,6 +161,14 @@ public final class HiveRig {
         + " ms (schema " + (created ? "created" : "copied") + " in " + (tSchema - t0) / 1_000_000
         + " ms)");
     return new Cluster(name, base, url, port);
+  }
+
+  /**
+   * A local directory as the metastore writes locations: Hadoop's Path form "file:/dir" (the
+   * metastore turns "file:///dir" into that too, so tests can compare what they get back).
+   */
+  private static String fsUri(Path dir) {
+    return new org.apache.hadoop.fs.Path(dir.toAbsolutePath().toUri()).toString();
   }
 
   private static int freePort() throws IOException {
