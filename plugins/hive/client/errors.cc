@@ -161,6 +161,20 @@ Status MetastoreErrorStatus(const CallSite& where, MetastoreError kind, std::str
   return Status(code, Prefix(where) + std::string(MetastoreErrorName(kind)) + ": " + text);
 }
 
+Status WithNotificationAccessHint(Status status) {
+  if (status.code() != Code::kInternal ||
+      status.message().find("Internal error processing") == std::string::npos) {
+    return status;
+  }
+  return Status(Code::kInternal,
+                status.message() +
+                    " (a metastore with metastore.metastore.event.db.notification.api.auth=true, "
+                    "its default, answers this to a user it does not trust to read the event log: "
+                    "make Lifeboat's user a proxy superuser there (hadoop.proxyuser.<user>.hosts "
+                    "and .groups) or turn the check off)",
+                status.subject());
+}
+
 Status StatusFromCurrentException(const CallSite& where, bool* connection_broken) {
   *connection_broken = false;
   try {

@@ -53,6 +53,12 @@ std::string_view MetastoreErrorName(MetastoreError kind);
 // FAILED_PRECONDITION and MetaException INTERNAL.
 Status MetastoreErrorStatus(const CallSite& where, MetastoreError kind, std::string_view message);
 
+// For the notification calls: a metastore that checks who may read its event log
+// (metastore.metastore.event.db.notification.api.auth, true by default) refuses other users
+// with an undeclared exception, which arrives as "Internal error processing <call>". Adds to
+// such an INTERNAL status what to do about it; returns any other status unchanged.
+Status WithNotificationAccessHint(Status status);
+
 // The status for whatever exception is being handled: call it only inside a catch block.
 // Knows the metastore's exceptions and Thrift's transport, protocol and application ones.
 // Sets `*connection_broken` when the connection can no longer be trusted (transport or protocol

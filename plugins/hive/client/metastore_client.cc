@@ -285,8 +285,9 @@ Status MetastoreClient::DropTable(std::string_view db, std::string_view name, bo
 
 StatusOr<int64_t> MetastoreClient::GetCurrentNotificationEventId() {
   thrift::CurrentNotificationEventId id;
-  LIFEBOAT_RETURN_IF_ERROR(Invoke("get_current_notificationEventId", "",
-                                  [&](auto& c) { c.get_current_notificationEventId(id); }));
+  LIFEBOAT_RETURN_IF_ERROR(
+      WithNotificationAccessHint(Invoke("get_current_notificationEventId", "",
+                                        [&](auto& c) { c.get_current_notificationEventId(id); })));
   return id.eventId;
 }
 
@@ -296,9 +297,9 @@ StatusOr<std::vector<thrift::NotificationEvent>> MetastoreClient::GetNextNotific
   req.lastEvent = last_event;
   if (max_events > 0) req.__set_maxEvents(max_events);
   thrift::NotificationEventResponse response;
-  LIFEBOAT_RETURN_IF_ERROR(Invoke("get_next_notification",
-                                  "after event " + std::to_string(last_event),
-                                  [&](auto& c) { c.get_next_notification(response, req); }));
+  LIFEBOAT_RETURN_IF_ERROR(WithNotificationAccessHint(
+      Invoke("get_next_notification", "after event " + std::to_string(last_event),
+             [&](auto& c) { c.get_next_notification(response, req); })));
   return std::move(response.events);
 }
 
@@ -311,9 +312,9 @@ StatusOr<int64_t> MetastoreClient::GetNotificationEventsCount(int64_t from_event
   req.__set_catName(options_.catalog);
   if (to_event.has_value()) req.__set_toEventId(*to_event);
   thrift::NotificationEventsCountResponse response;
-  LIFEBOAT_RETURN_IF_ERROR(Invoke("get_notification_events_count", std::string(db), [&](auto& c) {
-    c.get_notification_events_count(response, req);
-  }));
+  LIFEBOAT_RETURN_IF_ERROR(WithNotificationAccessHint(
+      Invoke("get_notification_events_count", std::string(db),
+             [&](auto& c) { c.get_notification_events_count(response, req); })));
   return response.eventsCount;
 }
 

@@ -117,5 +117,18 @@ TEST(MetastoreErrors, ApplicationExceptionsKeepTheConnection) {
   EXPECT_NE(internal.message().find("NullPointerException"), std::string::npos);
 }
 
+TEST(MetastoreErrors, NotificationAccessRefusalGetsAHint) {
+  // What 4.0.1 answers get_current_notificationEventId when the user is not a proxy superuser
+  // (measured on the rig with the check on).
+  Status refused = InternalError(
+      "hive metastore 127.0.0.1:9083: get_current_notificationEventId: the metastore failed: "
+      "Internal error processing get_current_notificationEventId");
+  Status hinted = WithNotificationAccessHint(refused);
+  EXPECT_EQ(hinted.code(), Code::kInternal);
+  EXPECT_NE(hinted.message().find("hadoop.proxyuser"), std::string::npos) << hinted.message();
+  Status other = UnavailableError("x");
+  EXPECT_EQ(WithNotificationAccessHint(other), other);
+}
+
 }  // namespace
 }  // namespace lifeboat::hive

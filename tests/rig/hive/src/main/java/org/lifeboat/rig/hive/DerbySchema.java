@@ -25,10 +25,11 @@ import java.util.stream.Stream;
  * the notification sequence and its DataNucleus sequence row, the schema version), so the schema
  * is complete before the metastore serves its first call.
  *
- * <p>Why not let DataNucleus create tables as they are first used ({@code autoCreateAll}): the
- * first notification event then creates its tables inside the DDL's transaction and Derby
- * deadlocks; and the transaction tables (TXNS, TXN_COMPONENTS, ...) that
- * {@code drop_database} cleans up are not DataNucleus classes at all.
+ * <p>Why not let DataNucleus create tables as they are first used ({@code autoCreateAll}):
+ * measured, the first DDL (create_database) then waits on a lock held by DataNucleus' own
+ * schema connection until Derby's 60 s lock timeout ends it; and the transaction tables (TXNS,
+ * TXN_COMPONENTS, ...) are not DataNucleus classes at all (drop_database then logs "Cannot
+ * perform cleanup since metastore table does not exist"; ACID calls would fail).
  *
  * <p>Thread-safety: stateless; each call uses its own connection.
  */
