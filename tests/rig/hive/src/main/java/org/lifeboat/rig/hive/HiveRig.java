@@ -69,6 +69,10 @@ public final class HiveRig {
   private record Cluster(String name, Path base, String derbyUrl, int port) {}
 
   private static Map<String, Object> start(Rig.Args args, Rig.Closer closer) throws Exception {
+    // Derby writes its log to derby.log in the current directory (wherever rig.sh was run
+    // from) unless told otherwise.
+    System.setProperty("derby.stream.error.file",
+        args.workDir().resolve("derby.log").toAbsolutePath().toString());
     PersistenceManagerProvider.setTwoMetastoreTesting(true);
     String script = DerbySchema.script();
     Path controlDir = args.workDir().resolve("control");
