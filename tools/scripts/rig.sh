@@ -9,7 +9,7 @@
 #   tools/scripts/rig.sh env SYSTEM...      `export LIFEBOAT_RIG_<SYSTEM>=<endpoints file>` lines
 #   tools/scripts/rig.sh build              only build the launchers
 #
-# Systems: the folders of tests/rig with a jvm.flags file (now: hdfs, kafka, kafka39). Files, under
+# Systems: the folders of tests/rig with a jvm.flags file (now: hdfs, hive, kafka, kafka39). Files, under
 # ${LIFEBOAT_RIG_DIR:-${LIFEBOAT_BUILD_DIR:-build}/rig}: SYSTEM.json (endpoints, present only
 # while the system answers), SYSTEM.log, SYSTEM.pid, SYSTEM/ (data, wiped at each start),
 # jars/. Environment: LIFEBOAT_RIG_TIMEOUT (seconds to wait for a start, default 300),

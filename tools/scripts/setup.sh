@@ -22,10 +22,11 @@ PACKAGES=(
   clang libclang-rt-14-dev           # libFuzzer targets (frame decoder, API requests)
   libacl1-dev                        # localfs: POSIX ACLs in sync_security
   iproute2                           # network namespaces in the control-plane test
-  maven openjdk-17-jdk-headless      # tests/rig: real clusters (HDFS) for the tests labelled rig
+  maven openjdk-17-jdk-headless      # tests/rig: real clusters for the tests labelled rig
   librdkafka-dev                     # Kafka: the plugin's client, rig tests, the MM2 benchmark
   chromium chromium-driver fonts-dejavu-core  # the web console's browser tests (headless)
-  thrift-compiler libthrift-dev      # HBase, Hive: Thrift clients (IDL subsets generated at build time)
+  thrift-compiler libthrift-dev      # HBase, Hive metastore: Thrift clients (IDL subsets generated at build time)
+  zlib1g-dev                         # Hive metastore: gzip(json-2.0) notification messages
 )
 # Node.js and npm run the console's browser tests (playwright-core, pinned in
 # tests/e2e/console/package-lock.json; any Node.js from 18 on). Debian's only when none is

@@ -14,8 +14,9 @@ cd "$build"
 if [ "${LIFEBOAT_RIG:-1}" != 0 ]; then
   rig="$top/tools/scripts/rig.sh"
   export LIFEBOAT_RIG_WATCH_PID=$$ LIFEBOAT_RIG_REQUIRED=1
-  # The rigs start at once (rig.sh overlaps their starts): HDFS, Kafka 4.x, Kafka 3.9, HBase.
-  systems=(hdfs kafka kafka39 hbase)
+  # The rigs start at once (rig.sh overlaps their starts): HDFS, Kafka 4.x, Kafka 3.9, HBase
+  # and the Hive metastores.
+  systems=(hdfs kafka kafka39 hbase hive)
   trap '"$rig" stop "${systems[@]}"' EXIT
   "$rig" start "${systems[@]}"
   eval "$("$rig" env "${systems[@]}")"
