@@ -97,7 +97,7 @@ printf 'kind: Policy\nname: broken\nservice: svc\nschedule: {cron: "0 3 * * *"}\
 set +e
 out="$(as operator apply -f "$work/bad.yaml" 2>&1)"; rc=$?
 set -e
-[ "$rc" -eq 4 ] || fail "a malformed policy exited $rc, wanted 4"
+[ "$rc" -eq 2 ] || fail "a malformed policy (bad input) exited $rc, wanted 2"
 echo "$out" | grep -q "bad.yaml:5:" || fail "the error lost file:line: $out"
 as operator apply -f "$work/p.yaml" | grep -q "policy svc-daily applied" || fail "apply failed"
 as operator run svc-daily >"$work/run.out" 2>"$work/run.err" || fail "run failed: $(cat "$work/run.err")"
