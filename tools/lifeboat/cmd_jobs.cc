@@ -104,7 +104,15 @@ StatusOr<int> ShowJob(Session& s, const GlobalOptions& global, const std::string
   if (!Structured(global)) std::cout << DescribeJob(job, tasks) << std::flush;
   InstallStopHandlers();
   std::string last;
+  int idle_polls = 0;  // polls that found the job unfinished and run by no engine
   while (!Ended(job.state()) && job.state() != model::JOB_PARKED && !g_stop) {
+    if (body.value("live", false)) {
+      idle_polls = 0;
+    } else if (++idle_polls > 2) {
+      return FailedPreconditionError(
+          "job " + id + " is " + Short(model::JobState_Name(job.state()), "JOB_") +
+          " but no engine runs it; `lifeboat jobs resume " + id + "` runs it");
+    }
     for (int i = 0; i < 10 && !g_stop; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     LIFEBOAT_ASSIGN_OR_RETURN(body, s.client->Call("GET", target));
