@@ -158,7 +158,11 @@ for line in text.splitlines():
     elif line and not line.startswith("#"):
         m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$', line)
         assert m, "bad sample line: " + line
-        assert m.group(1) in types, "sample before TYPE: " + line
+        name = m.group(1)
+        for suffix in ("_bucket", "_sum", "_count"):  # a histogram's samples
+            if name not in types and name.endswith(suffix) and types.get(name[:-len(suffix)]) == "histogram":
+                name = name[:-len(suffix)]
+        assert name in types, "sample before TYPE: " + line
         samples[m.group(1) + (m.group(2) or "")] = float(m.group(3))
 assert samples['lifeboat_jobs{kind="backup",state="succeeded"}'] == 1, samples
 assert samples['lifeboat_service_rpo_breached{service="svc"}'] == 0, samples
