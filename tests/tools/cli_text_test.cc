@@ -73,8 +73,8 @@ TEST(DescribeTest, DurationsReadLikeAPersonWouldSayThem) {
 }
 
 TEST(OutputTest, YamlKeepsNumbersAsNumbersAndQuotesStringsThatLookLikeThem) {
-  nlohmann::json j = {{"bytes_done", 1048576}, {"id", "123"}, {"flag", true}, {"name", "yes"},
-                      {"list", {"a", "on"}}, {"empty", ""}};
+  nlohmann::json j = {{"bytes_done", 1048576}, {"id", "123"},         {"flag", true},
+                      {"name", "yes"},         {"list", {"a", "on"}}, {"empty", ""}};
   const std::string y = ToYamlText(j);
   EXPECT_NE(y.find("bytes_done: 1048576"), std::string::npos) << y;
   EXPECT_NE(y.find("id: \"123\""), std::string::npos) << y;
