@@ -4,7 +4,7 @@
 #   --version; where the state is when --state-dir is not given; exit codes (bad input 2, not
 #   found 3, refused 4) the same in-process and over HTTP; -o json / -o yaml on every command
 #   with numbers as numbers and one shape per record; readable `jobs show` / `points show`;
-#   each error printed once; a Ctrl-C recorded as a job_cancelled warning that tells the truth,
+#   each error printed once (a failed restore, doctor); a Ctrl-C recorded as a job_cancelled warning that tells the truth,
 #   its progress not ending on 100%, and `jobs resume` refusing it (4); dry-run summaries and
 #   their marking in `jobs list`; filters on `jobs list` and `events`; `jobs logs`;
 #   `jobs show --watch`; `audit`; `completion bash`; token expiry (--ttl); the flags
@@ -182,6 +182,13 @@ echo "in the way" > "$work/b/blocked"
 ! grep -q '\[warning\]\|\[info\]' "$work/err" || fail "log lines repeat the error: $(cat "$work/err")"
 failed="$(lb -o json jobs list --kind restore | json 'print(d[-1]["id"])')"
 lb -o json events --job "$failed" | json 'assert len(d) == 1 and d[0]["kind"] in ("restore_failed", "job_parked"), d'
+
+# doctor names each problem once (it printed a component's twice, and a log line a third time).
+mv "$work/b" "$work/b.away"
+[ "$(rc lb doctor)" = 1 ] || fail "doctor with a lost root did not exit 1: $(cat "$work/out")"
+[ "$(cat "$work/out" "$work/err" | grep -c "No such file or directory")" = 1 ] \
+  || fail "doctor repeats a problem: $(cat "$work/out" "$work/err")"
+mv "$work/b.away" "$work/b"
 
 # 10. Completion.
 lb completion bash > "$work/complete.bash"
