@@ -24,7 +24,7 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 # Runs lb, keeping its exit code in $rc and its output (both streams) in $out.
 try() { set +e; out="$(lb "$@" 2>&1)"; rc=$?; set -e; }
 # The exit code of bad input (INVALID_ARGUMENT, tools/lifeboat/cli.h); refusals are 4.
-bad_input=4
+bad_input=2
 expect_rc() { [ "$rc" -eq "$1" ] || fail "$2: exit $rc, wanted $1: $out"; }
 has() { echo "$out" | grep -qF -- "$1" || fail "$2: no '$1' in: $out"; }
 

@@ -48,7 +48,7 @@ printf 'kind: Policy\nname: broken\nservice: svc\nschedule: {cron: "0 3 * * *"}\
 set +e
 out="$(lb apply -f "$work/bad.yaml" 2>&1)"; rc=$?
 set -e
-[ "$rc" -eq 4 ] || fail "a malformed policy exited $rc, wanted 4: $out"
+[ "$rc" -eq 2 ] || fail "a malformed policy (bad input) exited $rc, wanted 2: $out"
 echo "$out" | grep -q "bad.yaml:5:" || fail "the error does not say file:line: $out"
 echo "$out" | grep -q "retention.keep" || fail "the error does not name the field: $out"
 

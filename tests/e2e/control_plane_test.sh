@@ -171,8 +171,8 @@ clusters_yaml() {  # clusters_yaml PORT_A PORT_B (0: not known yet, no agent add
 if [ "$netns" = 1 ]; then port_a=7443 port_b=7443; else port_a=0 port_b=0; fi
 clusters_yaml "$port_a" "$port_b" > "$work/clusters.yaml"
 # Bad input is refused before anything listens: no TLS material (2), plain TCP off loopback
-# (2), a file of two clusters without --cluster (4), an unknown cluster (3); lifeboatd
-# without agent TLS and without --embedded (2).
+# (2), a file of two clusters without --cluster (2, bad input), an unknown cluster (3);
+# lifeboatd without agent TLS and without --embedded (2).
 bad() {  # bad WANTED_EXIT WHAT COMMAND...
   local want="$1" what="$2" rc=0; shift 2
   "$@" >/dev/null 2>"$work/bad.err" || rc=$?
@@ -182,7 +182,7 @@ bad 2 "agent without TLS" "$agent_bin" --cluster-file "$work/clusters.yaml" --cl
   --listen 127.0.0.1:0
 bad 2 "plain TCP off loopback" "$agent_bin" --cluster-file "$work/clusters.yaml" --cluster a \
   --listen 0.0.0.0:0 --insecure-plaintext
-bad 4 "two clusters, none chosen" "$agent_bin" --cluster-file "$work/clusters.yaml" \
+bad 2 "two clusters, none chosen" "$agent_bin" --cluster-file "$work/clusters.yaml" \
   --listen 127.0.0.1:0 --insecure-plaintext
 bad 3 "an unknown cluster" "$agent_bin" --cluster-file "$work/clusters.yaml" --cluster nope \
   --listen 127.0.0.1:0 --insecure-plaintext

@@ -166,7 +166,8 @@ int main(int argc, char** argv) {
       "lifeboat-agent - runs the component plugins of one cluster for the control service\n"
       "(lifeboatd), over mutual TLS.\n\n"
       "Exit codes: 0 stopped by SIGTERM/SIGINT, 1 failed (e.g. the address is in use),\n"
-      "            2 bad usage, 3 not found, 4 refused (a bad cluster file or TLS material)."};
+      "            2 bad usage or bad input (a bad cluster file or TLS material), 3 not found,\n"
+      "            4 refused."};
   AgentArgs args;
   args.plugin_dirs.push_back(LIFEBOAT_DEFAULT_PLUGIN_DIR);
   app.add_option("--cluster-file", args.cluster_file,

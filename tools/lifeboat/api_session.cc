@@ -7,11 +7,14 @@
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <thread>
 
+#include "describe.h"
+#include "output.h"
 #include "progress.h"
 
 namespace lifeboat::cli {
@@ -79,9 +82,21 @@ StatusOr<std::unique_ptr<Session>> OpenSession(const GlobalOptions& global, cons
     session->remote = true;
     return session;
   }
+  if (args.state_dir_option != nullptr && args.state_dir_option->count() == 0) {
+    // Not chosen: say where the state is, rather than silently making ./.lifeboat.
+    std::error_code ec;
+    const std::filesystem::path where = std::filesystem::absolute(args.state_dir, ec);
+    const bool exists = std::filesystem::exists(where, ec);
+    std::cerr << "lifeboat: " << (exists ? "using the state in " : "making a new state in ")
+              << (ec ? args.state_dir : where.string())
+              << " (choose with --state-dir or LIFEBOAT_STATE_DIR)\n";
+  }
   core::EngineOptions o;
   o.state_dir = args.state_dir;
   o.plugin_dirs = global.plugin_dirs;
+  o.webhooks = args.webhooks;
+  o.health_interval_millis = args.health_interval_millis;
+  o.max_concurrent_jobs = args.max_concurrent_jobs;
   LIFEBOAT_ASSIGN_OR_RETURN(session->engine, core::Engine::Open(o));
   api::ApiOptions handler_options;
   handler_options.public_metrics = args.public_metrics;
@@ -109,15 +124,6 @@ Status FromJson(const json& j, google::protobuf::Message* out) {
                                        std::string(s.message()));
   }
   return OkStatus();
-}
-
-std::string Json(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.add_whitespace = true;
-  opts.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, opts);
-  return out;
 }
 
 std::string Time(int64_t unix_nanos) {
@@ -186,10 +192,12 @@ int JobExitCode(const model::Job& job) {
   return ExitCodeFor(s);
 }
 
-StatusOr<int> FollowJob(api::ApiClient& client, const std::string& job_id) {
+StatusOr<int> FollowJob(api::ApiClient& client, const std::string& job_id,
+                        const GlobalOptions& global, bool details) {
   std::unique_ptr<ProgressBar> bar;
   model::Phase shown = model::PHASE_UNSPECIFIED;
   uint64_t bytes_total = 0, items_total = 0;
+  // Phases go to stderr with the bar: stdout carries only the answer.
   auto print = [](model::Phase phase) {
     if (phase != model::PHASE_PLAN && phase != model::PHASE_TRANSFER &&
         phase != model::PHASE_DONE && phase != model::PHASE_UNSPECIFIED) {
@@ -202,7 +210,7 @@ StatusOr<int> FollowJob(api::ApiClient& client, const std::string& job_id) {
     if (phase == shown) return;
     if (bar) {
       if (phase > model::PHASE_TRANSFER) bar->Update(bytes_total, items_total);
-      bar->Finish();
+      bar->Finish(/*completed=*/phase > model::PHASE_TRANSFER);
       bar.reset();
     }
     if (job.kind() == model::JOB_BACKUP && shown != model::PHASE_UNSPECIFIED && phase > shown) {
@@ -230,12 +238,28 @@ StatusOr<int> FollowJob(api::ApiClient& client, const std::string& job_id) {
     }
   });
   if (job.ok() && job->state() == model::JOB_SUCCEEDED) enter(*job, job->phase());
-  if (bar) bar->Finish();
+  // Cut short (cancelled, failed): the bar says where the transfer stopped, never 100%.
+  if (bar) bar->Finish(/*completed=*/job.ok() && job->state() == model::JOB_SUCCEEDED);
   if (!job.ok()) return job.status();
-  std::cout << job->id() << " " << Short(model::JobState_Name(job->state()), "JOB_");
+  if (Structured(global)) {
+    PrintStructured(global, ToJson(*job));
+    return JobExitCode(*job);
+  }
+  std::cout << job->id() << " " << Short(model::JobState_Name(job->state()), "JOB_")
+            << (IsDryRunJob(*job) ? " (dry run)" : "");
   if (!job->restore_point_id().empty()) std::cout << " " << job->restore_point_id();
   std::cout << "\n";
-  for (const auto& line : job->log()) std::cout << "  " << line << "\n";
+  if (job->changes_size() > 0) {
+    // A restore: the summary per data set; the items (its log) only when asked for.
+    std::cout << (IsDryRunJob(*job) ? "would change:\n" : "changed:\n") << DryRunSummary(*job);
+    if (!details && job->log_size() > 0) {
+      std::cout << "(the " << job->log_size() << (job->log_size() >= 200 ? " newest" : "")
+                << " lines of detail: --details)\n";
+    }
+  }
+  if (job->changes_size() == 0 || details) {
+    for (const auto& line : job->log()) std::cout << "  " << line << "\n";
+  }
   return JobExitCode(*job);
 }
 

@@ -33,6 +33,13 @@ struct ApiArgs {
   std::string token_file;       // the token, for --server
   std::string ca_file;          // PEM CA bundle for an https:// server
   bool public_metrics = false;  // in-process handler: /metrics without a token (daemon)
+  // The in-process engine's (`lifeboat daemon` sets them from its flags).
+  std::vector<std::string> webhooks;
+  int64_t health_interval_millis = 5000;
+  int max_concurrent_jobs = 4;
+  // The --state-dir option: not given (nor LIFEBOAT_STATE_DIR), the state directory used is
+  // announced on stderr.
+  const CLI::Option* state_dir_option = nullptr;
 };
 
 // One command's way in. Members are destroyed client first, engine last.
@@ -75,8 +82,6 @@ StatusOr<std::vector<M>> ListFromJson(const nlohmann::json& body, const char* ke
   return out;
 }
 
-// Pretty protobuf JSON, as `-o json` has always printed it.
-std::string Json(const google::protobuf::Message& m);
 // "2026-11-25T09:45:00Z", or "-" for 0.
 std::string Time(int64_t unix_nanos);
 // "JOB_SUCCEEDED" -> "succeeded".
@@ -92,9 +97,12 @@ StatusOr<model::Job> WaitForJob(
     core::api::ApiClient& client, const std::string& job_id,
     const std::function<void(const model::Job&, const nlohmann::json&)>& on_progress);
 
-// Follows a job with a progress bar on stderr, prints its outcome, and returns the exit
-// code: 0 when it succeeded, 130 when cancelled, else the code of its error.
-StatusOr<int> FollowJob(core::api::ApiClient& client, const std::string& job_id);
+// Follows a job with a progress bar on stderr, prints its outcome (with -o json/yaml the
+// job record; else its state, a restore's changes per data set, and its log lines — a
+// restore's items only with `details`), and returns the exit code: 0 when it succeeded,
+// 130 when cancelled, else the code of its error.
+StatusOr<int> FollowJob(core::api::ApiClient& client, const std::string& job_id,
+                        const GlobalOptions& global, bool details = false);
 // The exit code of an ended job, printing its error (if any) to stderr.
 int JobExitCode(const model::Job& job);
 
@@ -105,6 +113,8 @@ void AddTokenCommands(CLI::App& app, GlobalOptions& global, ApiArgs& args, int* 
 // `lifeboat apply | delete | cluster | service list, delete | points delete` (after the
 // engine's `service` and `points` exist).
 void AddConfigCommands(CLI::App& app, GlobalOptions& global, ApiArgs& args, int* exit_code);
+// `lifeboat jobs list | show | logs | resume | cancel`, `events`, `audit`.
+void AddJobCommands(CLI::App& app, GlobalOptions& global, ApiArgs& args, int* exit_code);
 
 }  // namespace lifeboat::cli
 

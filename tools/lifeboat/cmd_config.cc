@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "api_session.h"
+#include "output.h"
 
 namespace lifeboat::cli {
 namespace {
@@ -124,13 +125,6 @@ std::string Flags(bool dry_run, bool force) {
          "&force=" + (force ? "true" : "false");
 }
 
-template <typename M>
-void PrintJsonList(const std::vector<M>& items) {
-  std::cout << "[";
-  for (size_t i = 0; i < items.size(); ++i) std::cout << (i ? ",\n" : "\n") << Json(items[i]);
-  std::cout << "]\n";
-}
-
 std::string JsonNumber(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end()) return "";
@@ -147,8 +141,8 @@ void AddDelete(CLI::App* cmd, const GlobalOptions& global, ApiArgs& a, int* exit
     *exit_code = WithApi(global, a, [&](Session& s) -> StatusOr<int> {
       LIFEBOAT_ASSIGN_OR_RETURN(json body,
                                 s.client->Call("DELETE", path() + Flags(*dry_run, *force)));
-      if (global.output == "json") {
-        std::cout << body.dump(2) << "\n";
+      if (Structured(global)) {
+        PrintStructured(global, body);
       } else {
         PrintLines(body);
       }
@@ -187,9 +181,9 @@ void AddConfigCommands(CLI::App& app, GlobalOptions& global, ApiArgs& a, int* ex
           s.client->CallJson("POST",
                              std::string("/v1/apply") + (apply_dry_run ? "?dry_run=true" : ""),
                              {{"files", inputs}}));
-      if (global.output == "json") {
+      if (Structured(global)) {
         report.erase("results");  // the lines are for people; the objects say it all
-        std::cout << report.dump(2) << "\n";
+        PrintStructured(global, report);
       } else {
         PrintLines(report);
       }
@@ -220,8 +214,8 @@ void AddConfigCommands(CLI::App& app, GlobalOptions& global, ApiArgs& a, int* ex
       LIFEBOAT_ASSIGN_OR_RETURN(
           json body, s.client->CallJson("POST", "/v1/delete" + Flags(delete_dry_run, delete_force),
                                         {{"files", inputs}}));
-      if (global.output == "json") {
-        std::cout << body.dump(2) << "\n";
+      if (Structured(global)) {
+        PrintStructured(global, body);
       } else {
         PrintLines(body);
       }
@@ -238,8 +232,8 @@ void AddConfigCommands(CLI::App& app, GlobalOptions& global, ApiArgs& a, int* ex
     *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
       LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", "/v1/clusters"));
       LIFEBOAT_ASSIGN_OR_RETURN(auto list, ListFromJson<model::Cluster>(body, "clusters"));
-      if (global.output == "json") {
-        PrintJsonList(list);
+      if (Structured(global)) {
+        PrintStructured(global, ToJsonList(list));
         return kExitOk;
       }
       std::printf("%-16s %-24s %-40s %s\n", "NAME", "AGENT", "COMPONENTS", "REVISION");
@@ -274,8 +268,8 @@ void AddConfigCommands(CLI::App& app, GlobalOptions& global, ApiArgs& a, int* ex
         *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
           LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", "/v1/services"));
           LIFEBOAT_ASSIGN_OR_RETURN(auto list, ListFromJson<model::Service>(body, "services"));
-          if (global.output == "json") {
-            PrintJsonList(list);
+          if (Structured(global)) {
+            PrintStructured(global, ToJsonList(list));
             return kExitOk;
           }
           LIFEBOAT_ASSIGN_OR_RETURN(json pbody, s.client->Call("GET", "/v1/policies"));

@@ -11,6 +11,8 @@
 #include "api_session.h"
 #include "cli.h"
 #include "daemon.h"
+#include "describe.h"
+#include "output.h"
 #include "progress.h"
 
 namespace lifeboat::cli {
@@ -19,21 +21,15 @@ namespace {
 namespace api = ::lifeboat::core::api;
 using json = nlohmann::json;
 
-template <typename M>
-void PrintJsonList(const std::vector<M>& items) {
-  std::cout << "[";
-  for (size_t i = 0; i < items.size(); ++i) std::cout << (i ? ",\n" : "\n") << Json(items[i]);
-  std::cout << "]\n";
-}
-
 }  // namespace
 
 void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
   static ApiArgs a;
-  app.add_option("--state-dir", a.state_dir,
-                 "The engine's state directory (RocksDB); one process at a time")
-      ->envname("LIFEBOAT_STATE_DIR")
-      ->capture_default_str();
+  a.state_dir_option = app.add_option("--state-dir", a.state_dir,
+                                      "The engine's state directory (RocksDB); one process at a "
+                                      "time. Not given: ./.lifeboat, and a notice says so")
+                           ->envname("LIFEBOAT_STATE_DIR")
+                           ->capture_default_str();
   app.add_option("--server", a.server,
                  "A running `lifeboat daemon --listen` to talk to (http(s)://host:port) instead "
                  "of opening --state-dir here")
@@ -54,8 +50,8 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
     *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
       LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", "/v1/policies"));
       LIFEBOAT_ASSIGN_OR_RETURN(auto list, ListFromJson<model::Policy>(body, "policies"));
-      if (global.output == "json") {
-        PrintJsonList(list);
+      if (Structured(global)) {
+        PrintStructured(global, ToJsonList(list));
         return kExitOk;
       }
       std::printf("%-24s %-16s %-24s %-10s %s\n", "NAME", "SERVICE", "SCHEDULE", "RPO", "REVISION");
@@ -70,16 +66,15 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
       return kExitOk;
     });
   });
-  CLI::App* show = policy->add_subcommand("show", "Show one policy as YAML");
+  CLI::App* show = policy->add_subcommand(
+      "show", "Show one policy as the YAML apply takes (-o json / yaml: the record)");
   show->add_option("NAME", name)->required();
   show->callback([&global, exit_code] {
     *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
       const std::string target = "/v1/policies/" + Seg(name);
-      if (global.output == "json") {
+      if (Structured(global)) {
         LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", target));
-        model::Policy p;
-        LIFEBOAT_RETURN_IF_ERROR(FromJson(body, &p));
-        std::cout << Json(p) << "\n";
+        PrintStructured(global, body);
       } else {
         LIFEBOAT_ASSIGN_OR_RETURN(api::Response yaml,
                                   s.client->CallRaw("GET", target, "application/yaml"));
@@ -93,10 +88,14 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
   del->add_option("NAME", name)->required();
   del->add_flag("--dry-run", dry_run, "Say what would be deleted, delete nothing");
   del->callback([&global, exit_code] {
-    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
+    *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
       LIFEBOAT_ASSIGN_OR_RETURN(
           json body,
           s.client->Call("DELETE", "/v1/policies/" + Seg(name) + (dry_run ? "?dry_run=true" : "")));
+      if (Structured(global)) {
+        PrintStructured(global, body);
+        return kExitOk;
+      }
       std::cout << body.value("message", "") << "\n";
       return kExitOk;
     });
@@ -120,35 +119,23 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
         statuses.push_back(st);
       }
       bool breached = false;
-      const bool as_json = global.output == "json";
-      if (as_json) {
-        std::cout << "[";
-      } else {
-        std::printf("%-16s %-40s %-10s %-10s %s\n", "SERVICE", "NEWEST POINT", "AGE", "RPO",
-                    "STATE");
+      for (const auto& st : statuses) breached |= st.value("rpo_breached", false);
+      if (Structured(global)) {
+        PrintStructured(global, json(statuses));
+        return breached ? kExitRpoBreached : kExitOk;
       }
-      bool first = true;
+      std::printf("%-16s %-40s %-10s %-10s %s\n", "SERVICE", "NEWEST POINT", "AGE", "RPO", "STATE");
       for (const auto& st : statuses) {
         const std::string svc = st.value("service", "");
         const std::string newest = st.value("newest_point", "");
         const int64_t age = st.value("age_seconds", int64_t{-1});
         const int64_t rpo = st.value("rpo_seconds", int64_t{0});
         const bool bad = st.value("rpo_breached", false);
-        breached |= bad;
-        if (as_json) {
-          std::cout << (first ? "\n" : ",\n") << "  {\"service\": \"" << svc
-                    << "\", \"newest_point\": \"" << newest << "\", \"age_seconds\": " << age
-                    << ", \"rpo_seconds\": " << rpo
-                    << ", \"rpo_breached\": " << (bad ? "true" : "false") << "}";
-          first = false;
-          continue;
-        }
         std::printf("%-16s %-40s %-10s %-10s %s\n", svc.c_str(),
                     newest.empty() ? "-" : newest.c_str(),
                     age < 0 ? "-" : (std::to_string(age) + "s").c_str(),
                     rpo == 0 ? "-" : (std::to_string(rpo) + "s").c_str(), bad ? "BREACHED" : "ok");
       }
-      if (as_json) std::cout << "\n]\n";
       return breached ? kExitRpoBreached : kExitOk;
     });
   });
@@ -168,101 +155,11 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
       "work is cleaned up. A full copy done instead of an incremental is noted in the job "
       "(`lifeboat jobs show JOB`) with its reason.");
   run->callback([&global, exit_code] {
-    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
+    *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
       LIFEBOAT_ASSIGN_OR_RETURN(json started,
                                 s.client->Call("POST", "/v1/policies/" + Seg(policy_name) + "/run" +
                                                            (force_full ? "?force_full=true" : "")));
-      return FollowJob(*s.client, started.value("job_id", ""));
-    });
-  });
-
-  // jobs list | show | resume | cancel
-  CLI::App* jobs = app.add_subcommand("jobs", "Jobs: list, show, resume, cancel");
-  jobs->require_subcommand(1);
-  jobs->add_subcommand("list", "List jobs")->callback([&global, exit_code] {
-    *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
-      LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", "/v1/jobs"));
-      LIFEBOAT_ASSIGN_OR_RETURN(auto list, ListFromJson<model::Job>(body, "jobs"));
-      if (global.output == "json") {
-        PrintJsonList(list);
-        return kExitOk;
-      }
-      std::printf("%-12s %-8s %-12s %-10s %-9s %-36s %s\n", "JOB", "KIND", "SERVICE", "STATE",
-                  "PHASE", "RESTORE POINT", "STARTED");
-      for (const auto& j : list) {
-        std::printf("%-12s %-8s %-12s %-10s %-9s %-36s %s\n", j.id().c_str(),
-                    Short(model::JobKind_Name(j.kind()), "JOB_").c_str(), j.service().c_str(),
-                    Short(model::JobState_Name(j.state()), "JOB_").c_str(),
-                    Short(model::Phase_Name(j.phase()), "PHASE_").c_str(),
-                    j.restore_point_id().c_str(), Time(j.started_unix_nanos()).c_str());
-      }
-      return kExitOk;
-    });
-  });
-  static std::string job_id;
-  CLI::App* jshow = jobs->add_subcommand("show", "Show a job and its tasks");
-  jshow->add_option("JOB", job_id)->required();
-  jshow->callback([&global, exit_code] {
-    *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
-      LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", "/v1/jobs/" + Seg(job_id)));
-      model::Job j;
-      LIFEBOAT_RETURN_IF_ERROR(FromJson(body.value("job", json::object()), &j));
-      std::cout << Json(j) << "\n";
-      if (global.output != "json") {
-        LIFEBOAT_ASSIGN_OR_RETURN(auto tasks, ListFromJson<model::Task>(body, "tasks"));
-        for (const auto& t : tasks) {
-          std::cout << "  task " << t.id() << " "
-                    << Short(model::TaskState_Name(t.state()), "TASK_") << " "
-                    << HumanBytes(static_cast<double>(t.bytes())) << "\n";
-        }
-      }
-      return kExitOk;
-    });
-  });
-  CLI::App* resume = jobs->add_subcommand(
-      "resume", "Resume unfinished jobs (after a crash), or one job (also a parked one)");
-  resume->add_option("JOB", job_id);
-  resume->callback([&global, exit_code] {
-    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
-      if (!job_id.empty()) {
-        const std::string target = "/v1/jobs/" + Seg(job_id);
-        LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", target));
-        model::Job j;
-        LIFEBOAT_RETURN_IF_ERROR(FromJson(body.value("job", json::object()), &j));
-        const bool ended = j.state() == model::JOB_SUCCEEDED || j.state() == model::JOB_FAILED ||
-                           j.state() == model::JOB_CANCELLED || j.state() == model::JOB_SKIPPED;
-        if (!ended) {
-          auto r = s.client->Call("POST", target + "/resume");
-          // ALREADY_EXISTS: it runs already (on the daemon); follow it all the same.
-          if (!r.ok() && r.status().code() != Code::kAlreadyExists) return r.status();
-        }
-        return FollowJob(*s.client, job_id);
-      }
-      LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("POST", "/v1/jobs/resume"));
-      std::vector<std::string> ids;
-      for (const auto& id : body.value("job_ids", json::array())) ids.push_back(id);
-      if (ids.empty()) {
-        std::cout << "no unfinished jobs\n";
-        return kExitOk;
-      }
-      int rc = kExitOk;
-      for (const auto& id : ids) {
-        LIFEBOAT_ASSIGN_OR_RETURN(model::Job j, WaitForJob(*s.client, id, nullptr));
-        std::cout << id << " " << Short(model::JobState_Name(j.state()), "JOB_") << "\n";
-        if (j.state() != model::JOB_SUCCEEDED) rc = kExitFailure;
-      }
-      return rc;
-    });
-  });
-  CLI::App* cancel = jobs->add_subcommand("cancel", "Cancel a job; its partial work is cleaned up");
-  cancel->add_option("JOB", job_id)->required();
-  cancel->callback([&global, exit_code] {
-    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
-      LIFEBOAT_RETURN_IF_ERROR(
-          s.client->Call("POST", "/v1/jobs/" + Seg(job_id) + "/cancel").status());
-      LIFEBOAT_ASSIGN_OR_RETURN(model::Job j, WaitForJob(*s.client, job_id, nullptr));
-      std::cout << j.id() << " " << Short(model::JobState_Name(j.state()), "JOB_") << "\n";
-      return j.state() == model::JOB_CANCELLED ? kExitOk : JobExitCode(j);
+      return FollowJob(*s.client, started.value("job_id", ""), global);
     });
   });
 
@@ -278,8 +175,8 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
                                 s.client->Call("GET", "/v1/services/" + Seg(svc_name) + "/points"));
       LIFEBOAT_ASSIGN_OR_RETURN(auto list,
                                 ListFromJson<model::RestorePoint>(body, "restore_points"));
-      if (global.output == "json") {
-        PrintJsonList(list);
+      if (Structured(global)) {
+        PrintStructured(global, ToJsonList(list));
         return kExitOk;
       }
       std::printf("%-36s %-10s %-21s %-10s %-9s %s\n", "RESTORE POINT", "STATE", "CUT AT (UTC)",
@@ -302,12 +199,16 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
   pshow->add_option("SERVICE", svc_name)->required();
   pshow->add_option("POINT", point)->required();
   pshow->callback([&global, exit_code] {
-    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
+    *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
       LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", "/v1/services/" + Seg(svc_name) +
                                                                      "/points/" + Seg(point)));
       model::RestorePoint p;
       LIFEBOAT_RETURN_IF_ERROR(FromJson(body, &p));
-      std::cout << Json(p) << "\n";
+      if (Structured(global)) {
+        PrintStructured(global, ToJson(p));
+      } else {
+        std::cout << DescribePoint(p);
+      }
       return kExitOk;
     });
   });
@@ -315,11 +216,15 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
   pverify->add_option("SERVICE", svc_name)->required();
   pverify->add_option("POINT", point)->required();
   pverify->callback([&global, exit_code] {
-    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
+    *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
       LIFEBOAT_ASSIGN_OR_RETURN(
           json body, s.client->Call("POST", "/v1/services/" + Seg(svc_name) + "/points/" +
                                                 Seg(point) + "/verify"));
       const json mismatches = body.value("mismatches", json::array());
+      if (Structured(global)) {
+        PrintStructured(global, body);
+        return mismatches.empty() ? kExitOk : kExitVerifyFailed;
+      }
       for (const auto& m : mismatches) std::cout << "mismatch " << m.get<std::string>() << "\n";
       std::cout << (mismatches.empty() ? "OK" : "DIFFERENT") << "\n";
       return mismatches.empty() ? kExitOk : kExitVerifyFailed;
@@ -336,12 +241,15 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
                       "A new location (each data set lands below it at its own selector); "
                       "default: the data sets themselves");
   restore->add_option("--cluster", cluster, "Where to restore (default: the point's target)");
-  restore->add_flag("--dry-run", restore_dry_run, "List what would change, change nothing");
+  restore->add_flag("--dry-run", restore_dry_run,
+                    "Say what would change (a summary per data set), change nothing");
+  static bool details = false;
+  restore->add_flag("--details", details, "List every item changed (or, dry, to be changed)");
   restore->footer(
       "Examples:\n  lifeboat restore sales rp-20261125T094500Z-000003 --destination /restored "
       "--dry-run\n  lifeboat restore sales rp-20261125T094500Z-000003 --destination /restored");
   restore->callback([&global, exit_code] {
-    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
+    *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
       json body = {{"restore_point", point},
                    {"destination", destination},
                    {"cluster", cluster},
@@ -349,25 +257,20 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
       LIFEBOAT_ASSIGN_OR_RETURN(
           json started,
           s.client->CallJson("POST", "/v1/services/" + Seg(svc_name) + "/restore", body));
-      return FollowJob(*s.client, started.value("job_id", ""));
+      return FollowJob(*s.client, started.value("job_id", ""), global, details);
     });
   });
 
-  // daemon
-  static std::string listen, tls_cert, tls_key;
+  // daemon: the flags it shares with lifeboatd are spelled as there (AddServeFlags).
+  static ServeFlags serve;
   CLI::App* daemon = app.add_subcommand(
       "daemon",
       "Run the scheduler: resume unfinished jobs, then back up policies as they fall due; "
       "with --listen, serve the HTTP/JSON API too");
-  daemon->add_option(
-      "--listen", listen,
-      "Serve the API on ADDRESS:PORT (port 0: any; the bound address is printed "
-      "on stderr). Plain HTTP on loopback only; elsewhere give --tls-cert/--tls-key");
-  daemon->add_option("--tls-cert", tls_cert, "PEM certificate chain for HTTPS")
-      ->check(CLI::ExistingFile);
-  daemon->add_option("--tls-key", tls_key, "PEM private key for HTTPS")->check(CLI::ExistingFile);
-  daemon->add_flag("--public-metrics", a.public_metrics,
-                   "Serve /metrics without a token (default: a viewer token is needed)");
+  AddServeFlags(*daemon, serve, /*listen_required=*/false);
+  // The spelling before lifeboatd's was adopted; kept for scripts, not shown.
+  daemon->add_option("--tls-cert", serve.api_tls_cert)->check(CLI::ExistingFile)->group("");
+  daemon->add_option("--tls-key", serve.api_tls_key)->check(CLI::ExistingFile)->group("");
   daemon->footer(
       "Runs in the foreground until Ctrl-C or SIGTERM (the job then running is cancelled and\n"
       "cleaned up). A slot missed while it was down runs once; a slot that falls due while\n"
@@ -381,36 +284,27 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
                    "apply to it\n";
       return void(*exit_code = kExitUsage);
     }
+    if (serve.api_tls_cert.empty() != serve.api_tls_key.empty()) {
+      std::cerr << "error: give both --api-tls-cert and --api-tls-key, or neither\n";
+      return void(*exit_code = kExitUsage);
+    }
+    a.public_metrics = serve.public_metrics;
+    a.webhooks = serve.webhooks;
+    a.health_interval_millis = static_cast<int64_t>(serve.health_interval_seconds * 1000);
+    a.max_concurrent_jobs = serve.max_concurrent_jobs;
     *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
       InstallStopHandlers();
       DaemonOptions o;
-      o.listen = listen;
-      o.tls_cert_file = tls_cert;
-      o.tls_key_file = tls_key;
+      o.listen = serve.listen;
+      o.tls_cert_file = serve.api_tls_cert;
+      o.tls_key_file = serve.api_tls_key;
       o.state_dir = a.state_dir;
       LIFEBOAT_RETURN_IF_ERROR(RunDaemon(*s.engine, *s.handler, o, &g_stop));
       return kExitOk;
     });
   });
 
-  // events
-  app.add_subcommand("events", "Events: RPO breaches, failed jobs, full copies")
-      ->callback([&global, exit_code] {
-        *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
-          LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", "/v1/events"));
-          LIFEBOAT_ASSIGN_OR_RETURN(auto list, ListFromJson<model::Event>(body, "events"));
-          if (global.output == "json") {
-            PrintJsonList(list);
-            return kExitOk;
-          }
-          for (const auto& e : list) {
-            std::cout << Time(e.time_unix_nanos()) << " " << e.severity() << " " << e.service()
-                      << " " << e.kind() << ": " << e.message() << "\n";
-          }
-          return kExitOk;
-        });
-      });
-
+  AddJobCommands(app, global, a, exit_code);
   AddTokenCommands(app, global, a, exit_code);
   AddSwitchCommands(app, global, a, exit_code);
   AddConfigCommands(app, global, a, exit_code);  // after service and points: it extends them

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "output.h"
 
 namespace lifeboat::cli {
 namespace {
@@ -87,10 +88,10 @@ int RunList(const GlobalOptions& global) {
   const bool all_loaded = std::all_of(reports.begin(), reports.end(),
                                       [](const core::LoadReport& r) { return r.status.ok(); });
 
-  if (global.output == "json") {
+  if (Structured(global)) {
     json out = json::array();
     for (const auto& r : reports) out.push_back(ReportJson(r));
-    std::cout << out.dump(2) << "\n";
+    PrintStructured(global, out);
     return all_loaded ? kExitOk : kExitRefused;
   }
 
@@ -129,8 +130,8 @@ int RunCheck(const GlobalOptions& global, const fs::path& path) {
   fs::path absolute = fs::absolute(path, ec);
   core::LoadReport r = core::PluginHost::Check(ec ? path : absolute);
 
-  if (global.output == "json") {
-    std::cout << ReportJson(r).dump(2) << "\n";
+  if (Structured(global)) {
+    PrintStructured(global, ReportJson(r));
     return r.status.ok() ? kExitOk : kExitRefused;
   }
   if (!r.status.ok()) {

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "api_session.h"
+#include "output.h"
 
 namespace lifeboat::cli {
 namespace {
@@ -27,8 +28,8 @@ StatusOr<int> RunSwitch(Session& s, const GlobalOptions& global, const std::stri
   const std::string id = started.value("job_id", "");
   LIFEBOAT_ASSIGN_OR_RETURN(model::Job job,
                             WaitForJob(*s.client, id, [](const model::Job&, const json&) {}));
-  if (global.output == "json") {
-    std::cout << Json(job) << "\n";
+  if (Structured(global)) {
+    PrintStructured(global, ToJson(job));
     return JobExitCode(job);
   }
   std::cout << (a.dry_run ? "dry run of " : "") << id << ":\n";
@@ -101,8 +102,8 @@ void AddSwitchCommands(CLI::App& app, GlobalOptions& global, ApiArgs& api, int* 
           json body, s.client->Call("GET", "/v1/services/" + Seg(roles_service) + "/roles"));
       model::ServiceRoles r;
       LIFEBOAT_RETURN_IF_ERROR(FromJson(body, &r));
-      if (global.output == "json") {
-        std::cout << Json(r) << "\n";
+      if (Structured(global)) {
+        PrintStructured(global, ToJson(r));
         return kExitOk;
       }
       std::cout << "service   " << r.service() << "\nprimary   " << r.primary_cluster()
@@ -129,8 +130,8 @@ void AddSwitchCommands(CLI::App& app, GlobalOptions& global, ApiArgs& api, int* 
           json body, s.client->Call("GET", "/v1/services/" + Seg(ep_service) + "/endpoints"));
       model::EndpointAnswer e;
       LIFEBOAT_RETURN_IF_ERROR(FromJson(body, &e));
-      if (global.output == "json") {
-        std::cout << Json(e) << "\n";
+      if (Structured(global)) {
+        PrintStructured(global, ToJson(e));
         return kExitOk;
       }
       std::cout << e.service() << " is active on " << e.active_cluster() << " (epoch " << e.epoch()
@@ -150,15 +151,13 @@ void AddSwitchCommands(CLI::App& app, GlobalOptions& global, ApiArgs& api, int* 
   doctor->callback([&global, &api, exit_code] {
     *exit_code = WithApi(global, api, [&global](Session& s) -> StatusOr<int> {
       LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", "/v1/health?check=true"));
-      if (global.output == "json") {
-        std::cout << body.dump(2) << "\n";
-      }
+      if (Structured(global)) PrintStructured(global, body);
       int code = kExitOk;
       for (const auto& item : body.value("clusters", json::array())) {
         model::ClusterHealth h;
         LIFEBOAT_RETURN_IF_ERROR(FromJson(item, &h));
         if (h.state() != model::CLUSTER_HEALTHY) code = kExitFailure;
-        if (global.output == "json") continue;
+        if (Structured(global)) continue;
         std::printf("%-12s %-12s", h.cluster().c_str(),
                     Short(model::ClusterHealthState_Name(h.state()), "CLUSTER_").c_str());
         if (h.state() != model::CLUSTER_UNREACHABLE) {
@@ -175,7 +174,11 @@ void AddSwitchCommands(CLI::App& app, GlobalOptions& global, ApiArgs& api, int* 
           std::printf("  %-10s %s%s%s%s\n", c.component().c_str(), c.health().c_str(),
                       facts.c_str(), c.detail().empty() ? "" : ": ", c.detail().c_str());
         }
-        if (!h.detail().empty()) std::printf("  %s\n", h.detail().c_str());
+        // The detail of a degraded cluster repeats its components' lines above; only an
+        // unreachable one (no component lines) needs it.
+        if (h.components_size() == 0 && !h.detail().empty()) {
+          std::printf("  %s\n", h.detail().c_str());
+        }
       }
       return code;
     });

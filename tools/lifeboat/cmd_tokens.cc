@@ -3,10 +3,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <iostream>
 
 #include "api_session.h"
+#include "output.h"
 
 namespace lifeboat::cli {
 namespace {
@@ -27,6 +30,24 @@ Status WriteSecretFile(const std::string& path, const std::string& token) {
   return OkStatus();
 }
 
+// "90m", "12h", "30d", "2w", "3600s" -> seconds. INVALID_ARGUMENT otherwise.
+StatusOr<int64_t> ParseTtl(const std::string& text) {
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  const std::string unit(end, text.data() + text.size());
+  const int64_t scale = unit == "s"   ? 1
+                        : unit == "m" ? 60
+                        : unit == "h" ? 3600
+                        : unit == "d" ? 86400
+                        : unit == "w" ? 7 * 86400
+                                      : 0;
+  if (ec != std::errc() || end == text.data() || n <= 0 || scale == 0 ||
+      n > INT64_MAX / 1000000000 / scale) {
+    return InvalidArgumentError("--ttl '" + text + "' must be a duration like 90m, 12h, 30d or 2w");
+  }
+  return n * scale;
+}
+
 }  // namespace
 
 void AddTokenCommands(CLI::App& app, GlobalOptions& global, ApiArgs& a, int* exit_code) {
@@ -45,20 +66,29 @@ void AddTokenCommands(CLI::App& app, GlobalOptions& global, ApiArgs& a, int* exi
   create->add_option("--role", role, "viewer, operator or admin")
       ->check(CLI::IsMember({"viewer", "operator", "admin"}))
       ->capture_default_str();
+  static std::string ttl;
+  create->add_option("--ttl", ttl,
+                     "Expire the token after this long: 90m, 12h, 30d, 52w (default: never)");
   create->add_option("--out", out,
                      "Write the token to this new file (mode 0600) instead of standard output");
   create->callback([&global, &a, exit_code] {
     *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
-      LIFEBOAT_ASSIGN_OR_RETURN(
-          json made, s.client->CallJson("POST", "/v1/tokens", {{"name", name}, {"role", role}}));
+      json body = {{"name", name}, {"role", role}};
+      if (!ttl.empty()) {
+        LIFEBOAT_ASSIGN_OR_RETURN(int64_t seconds, ParseTtl(ttl));
+        body["ttl_seconds"] = seconds;
+      }
+      LIFEBOAT_ASSIGN_OR_RETURN(json made, s.client->CallJson("POST", "/v1/tokens", body));
+      const int64_t expires = made.value("expires_unix_nanos", int64_t{0});
+      const std::string until = expires == 0 ? "" : ", expires " + Time(expires);
       const std::string secret = made.value("token", "");
       if (!out.empty()) {
         LIFEBOAT_RETURN_IF_ERROR(WriteSecretFile(out, secret));
-        std::cout << "token " << name << " (" << role << ") written to " << out << "\n";
-      } else if (global.output == "json") {
-        std::cout << made.dump(2) << "\n";
+        std::cout << "token " << name << " (" << role << until << ") written to " << out << "\n";
+      } else if (Structured(global)) {
+        PrintStructured(global, made);
       } else {
-        std::cerr << "token " << name << " (" << role
+        std::cerr << "token " << name << " (" << role << until
                   << "); it is shown only this once, keep it in a file only you can read:\n";
         std::cout << secret << "\n";
       }
@@ -71,15 +101,18 @@ void AddTokenCommands(CLI::App& app, GlobalOptions& global, ApiArgs& a, int* exi
         *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
           LIFEBOAT_ASSIGN_OR_RETURN(json body, s.client->Call("GET", "/v1/tokens"));
           const json tokens = body.value("tokens", json::array());
-          if (global.output == "json") {
-            std::cout << tokens.dump(2) << "\n";
+          if (Structured(global)) {
+            PrintStructured(global, tokens);
             return kExitOk;
           }
-          std::printf("%-24s %-9s %-21s %-16s %s\n", "NAME", "ROLE", "CREATED (UTC)", "BY", "ID");
+          std::printf("%-24s %-9s %-21s %-21s %-16s %s\n", "NAME", "ROLE", "CREATED (UTC)",
+                      "EXPIRES (UTC)", "BY", "ID");
           for (const auto& t : tokens) {
-            std::printf("%-24s %-9s %-21s %-16s %s\n", t.value("name", "").c_str(),
+            const int64_t expires = t.value("expires_unix_nanos", int64_t{0});
+            std::printf("%-24s %-9s %-21s %-21s %-16s %s\n", t.value("name", "").c_str(),
                         t.value("role", "").c_str(),
                         Time(t.value("created_unix_nanos", int64_t{0})).c_str(),
+                        expires == 0 ? "never" : Time(expires).c_str(),
                         t.value("created_by", "").c_str(), t.value("id", "").c_str());
           }
           return kExitOk;
@@ -89,8 +122,12 @@ void AddTokenCommands(CLI::App& app, GlobalOptions& global, ApiArgs& a, int* exi
   CLI::App* revoke = token->add_subcommand("revoke", "Revoke a token by name");
   revoke->add_option("NAME", name)->required();
   revoke->callback([&global, &a, exit_code] {
-    *exit_code = WithApi(global, a, [](Session& s) -> StatusOr<int> {
-      LIFEBOAT_RETURN_IF_ERROR(s.client->Call("DELETE", "/v1/tokens/" + Seg(name)).status());
+    *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
+      LIFEBOAT_ASSIGN_OR_RETURN(json answer, s.client->Call("DELETE", "/v1/tokens/" + Seg(name)));
+      if (Structured(global)) {
+        PrintStructured(global, answer);
+        return kExitOk;
+      }
       std::cout << "revoked token " << name << "\n";
       return kExitOk;
     });

@@ -8,6 +8,29 @@
 
 namespace lifeboat::cli {
 
+void AddServeFlags(CLI::App& cmd, ServeFlags& f, bool listen_required) {
+  CLI::Option* listen = cmd.add_option(
+      "--listen", f.listen,
+      "Serve the API on ADDRESS:PORT (port 0: any; the bound address is printed on stderr). "
+      "Plain HTTP on loopback only; elsewhere give --api-tls-cert/--api-tls-key");
+  if (listen_required) listen->required();
+  cmd.add_option("--api-tls-cert", f.api_tls_cert, "PEM certificate chain for the API's HTTPS")
+      ->check(CLI::ExistingFile);
+  cmd.add_option("--api-tls-key", f.api_tls_key, "PEM private key for the API's HTTPS")
+      ->check(CLI::ExistingFile);
+  cmd.add_flag("--public-metrics", f.public_metrics,
+               "Serve /metrics without a token (default: a viewer token is needed)");
+  cmd.add_option("--webhook", f.webhooks,
+                 "URL told of every warning and critical event by a JSON POST (repeatable)");
+  cmd.add_option("--health-interval", f.health_interval_seconds,
+                 "Seconds between health checks of the clusters (0: never)")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  cmd.add_option("--max-concurrent-jobs", f.max_concurrent_jobs, "Jobs that run at once")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+}
+
 StatusOr<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen,
                                                        const std::string& flag) {
   const size_t colon = listen.rfind(':');

@@ -10,10 +10,12 @@
 #include <lifeboat/core/engine.h>
 #include <lifeboat/status.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace lifeboat::cli {
 
@@ -24,6 +26,20 @@ struct DaemonOptions {
   std::string tls_key_file;
   std::string state_dir;  // for the message only
 };
+
+// The flags `lifeboat daemon` and `lifeboatd` share, spelled the same in both (AddServeFlags).
+struct ServeFlags {
+  std::string listen;  // "ADDRESS:PORT"
+  std::string api_tls_cert, api_tls_key;
+  bool public_metrics = false;
+  std::vector<std::string> webhooks;
+  double health_interval_seconds = 5;
+  int max_concurrent_jobs = 4;
+};
+
+// Adds --listen (required when `listen_required`), --api-tls-cert, --api-tls-key,
+// --public-metrics, --webhook, --health-interval and --max-concurrent-jobs to `cmd`.
+void AddServeFlags(CLI::App& cmd, ServeFlags& flags, bool listen_required);
 
 // "127.0.0.1:7340", "[::1]:0", "localhost:0" -> (IP address, port 0..65535). INVALID_ARGUMENT
 // naming `flag` and saying what is wrong.

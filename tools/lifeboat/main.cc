@@ -18,13 +18,15 @@ int main(int argc, char** argv) {
       "Exit codes: 0 done, 1 failed, 2 bad usage, 3 not found, 4 refused,\n"
       "            5 verification found a difference, 6 RPO breached, 130 interrupted."};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("lifeboat ") + LIFEBOAT_VERSION);
   GlobalOptions global;
   global.plugin_dirs.push_back(LIFEBOAT_DEFAULT_PLUGIN_DIR);
   app.add_option("--plugin-dir", global.plugin_dirs,
                  "Trusted plugin directory (repeatable; default: this build's plugins)")
       ->capture_default_str();
-  app.add_option("-o,--output", global.output, "Output format: text or json")
-      ->check(CLI::IsMember({"text", "json"}))
+  app.add_option("-o,--output", global.output,
+                 "Output format: text, or json / yaml (the records as the API returns them)")
+      ->check(CLI::IsMember({"text", "json", "yaml"}))
       ->capture_default_str();
   // Plugins' and the host's own log lines are for diagnosis; the command's output says
   // what happened. --log-level info shows them.
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
   int exit_code = kExitOk;
   AddPluginsCommands(app, global, &exit_code);
   AddEngineCommands(app, global, &exit_code);
+  AddCompletionCommand(app, &exit_code);  // last: it lists the commands added before it
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -27,20 +27,15 @@ extern "C" void OnStop(int) { g_stop = true; }
 
 struct DaemonArgs {
   std::string state_dir;
-  std::string listen;
-  std::string api_tls_cert, api_tls_key;
+  ServeFlags serve;  // spelled as `lifeboat daemon`'s
   std::string agent_tls_ca, agent_tls_cert, agent_tls_key;
-  std::vector<std::string> webhooks;
   std::vector<std::string> plugin_dirs;
   bool embedded = false;
-  bool public_metrics = false;
-  double health_interval_seconds = 5;
-  int max_concurrent_jobs = 4;
   std::string node_name = "lifeboatd";
 };
 
 Status CheckFlags(const DaemonArgs& a) {
-  if (a.api_tls_cert.empty() != a.api_tls_key.empty()) {
+  if (a.serve.api_tls_cert.empty() != a.serve.api_tls_key.empty()) {
     return InvalidArgumentError("give both --api-tls-cert and --api-tls-key, or neither");
   }
   const bool agent_tls =
@@ -55,16 +50,16 @@ Status CheckFlags(const DaemonArgs& a) {
         "lifeboatd reaches agents over mutual TLS: give --agent-tls-ca, --agent-tls-cert and "
         "--agent-tls-key (see docs/operations.md), or --embedded to run every cluster here");
   }
-  return ParseListen(a.listen).status();
+  return ParseListen(a.serve.listen).status();
 }
 
 StatusOr<int> Run(const DaemonArgs& a) {
   core::EngineOptions o;
   o.state_dir = a.state_dir;
   o.plugin_dirs.assign(a.plugin_dirs.begin(), a.plugin_dirs.end());
-  o.webhooks = a.webhooks;
-  o.health_interval_millis = static_cast<int64_t>(a.health_interval_seconds * 1000);
-  o.max_concurrent_jobs = a.max_concurrent_jobs;
+  o.webhooks = a.serve.webhooks;
+  o.health_interval_millis = static_cast<int64_t>(a.serve.health_interval_seconds * 1000);
+  o.max_concurrent_jobs = a.serve.max_concurrent_jobs;
   if (a.embedded) {
     spdlog::info("embedded: every cluster runs in this process; agent addresses are ignored");
   } else {
@@ -78,16 +73,16 @@ StatusOr<int> Run(const DaemonArgs& a) {
   }
   LIFEBOAT_ASSIGN_OR_RETURN(auto engine, core::Engine::Open(o));
   core::api::ApiOptions api_options;
-  api_options.public_metrics = a.public_metrics;
+  api_options.public_metrics = a.serve.public_metrics;
   core::api::ApiHandler handler(*engine, api_options);
 
   std::signal(SIGINT, OnStop);
   std::signal(SIGTERM, OnStop);
   DaemonOptions d;
   d.program = "lifeboatd";
-  d.listen = a.listen;
-  d.tls_cert_file = a.api_tls_cert;
-  d.tls_key_file = a.api_tls_key;
+  d.listen = a.serve.listen;
+  d.tls_cert_file = a.serve.api_tls_cert;
+  d.tls_key_file = a.serve.api_tls_key;
   d.state_dir = a.state_dir;
   LIFEBOAT_RETURN_IF_ERROR(RunDaemon(*engine, handler, d, &g_stop));
   std::cerr << "lifeboatd: stopped" << std::endl;
@@ -104,18 +99,12 @@ int main(int argc, char** argv) {
       "the HTTP/JSON API, reaching each cluster through its lifeboat-agent.\n\n"
       "Exit codes: 0 stopped by SIGTERM/SIGINT, 1 failed, 2 bad usage, 3 not found,\n"
       "            4 refused (e.g. the state directory is in use)."};
+  app.set_version_flag("--version", std::string("lifeboatd ") + LIFEBOAT_VERSION);
   DaemonArgs a;
   a.plugin_dirs.push_back(LIFEBOAT_DEFAULT_PLUGIN_DIR);
   app.add_option("--state-dir", a.state_dir, "The state directory (RocksDB); one process at a time")
       ->required();
-  app.add_option("--listen", a.listen,
-                 "Serve the API on ADDRESS:PORT (port 0: any; printed on stderr). Plain HTTP on "
-                 "loopback only; elsewhere give --api-tls-cert/--api-tls-key")
-      ->required();
-  app.add_option("--api-tls-cert", a.api_tls_cert, "PEM certificate chain for HTTPS")
-      ->check(CLI::ExistingFile);
-  app.add_option("--api-tls-key", a.api_tls_key, "PEM private key for HTTPS")
-      ->check(CLI::ExistingFile);
+  AddServeFlags(app, a.serve, /*listen_required=*/true);
   app.add_option("--agent-tls-ca", a.agent_tls_ca, "PEM CA certificate that signs the agents'")
       ->check(CLI::ExistingFile);
   app.add_option("--agent-tls-cert", a.agent_tls_cert,
@@ -123,23 +112,12 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_option("--agent-tls-key", a.agent_tls_key, "Its PEM private key")
       ->check(CLI::ExistingFile);
-  app.add_option("--webhook", a.webhooks,
-                 "URL told of every warning and critical event by a JSON POST (repeatable)");
   app.add_option("--plugin-dir", a.plugin_dirs,
                  "Trusted plugin directory for in-process clusters (repeatable; default: this "
                  "build's plugins)")
       ->capture_default_str();
   app.add_flag("--embedded", a.embedded,
                "Run every cluster in this process (no agents, no agent TLS): one machine");
-  app.add_flag("--public-metrics", a.public_metrics,
-               "Serve /metrics without a token (default: a viewer token is needed)");
-  app.add_option("--health-interval", a.health_interval_seconds,
-                 "Seconds between health checks of the clusters (0: never)")
-      ->check(CLI::Range(0.0, 3600.0))
-      ->capture_default_str();
-  app.add_option("--max-concurrent-jobs", a.max_concurrent_jobs, "Jobs that run at once")
-      ->check(CLI::Range(1, 256))
-      ->capture_default_str();
   app.add_option("--node-name", a.node_name, "Name in the agent channel's hello")
       ->capture_default_str();
   SetUpServiceLogging(app, "lifeboatd");

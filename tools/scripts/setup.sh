@@ -18,7 +18,7 @@ PACKAGES=(
   libabsl-dev tzdata                 # schedules in named time zones (absl::TimeZone)
   libcurl4-openssl-dev               # HTTP hooks (and, later, WebHDFS)
   rsync                              # the peer the localfs benchmark compares against
-  python3                            # JSON checks in the end-to-end tests
+  python3 python3-yaml               # JSON and YAML checks in the end-to-end tests
   clang libclang-rt-14-dev           # libFuzzer targets (frame decoder, API requests)
   libacl1-dev                        # localfs: POSIX ACLs in sync_security
   iproute2                           # network namespaces in the control-plane test

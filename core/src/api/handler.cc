@@ -1,6 +1,5 @@
 // ApiHandler: routing, authentication, roles, errors; the routes themselves are in
 // routes.cc and token_routes.cc.
-#include <google/protobuf/util/json_util.h>
 #include <lifeboat/core/api/api.h>
 #include <lifeboat/core/api/tokens.h>
 #include <lifeboat/core/engine.h>
@@ -157,17 +156,6 @@ Response ErrorResponse(const Status& status) {
   nlohmann::json error = {{"code", CodeName(status.code())}, {"message", status.message()}};
   if (!status.subject().empty()) error["subject"] = status.subject();
   return JsonResponse(HttpStatusFor(status.code()), {{"error", error}});
-}
-
-nlohmann::json ProtoToJson(const google::protobuf::Message& message) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.preserve_proto_field_names = true;
-  if (!google::protobuf::util::MessageToJsonString(message, &out, opts).ok()) {
-    return nlohmann::json::object();
-  }
-  nlohmann::json parsed = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
-  return parsed.is_discarded() ? nlohmann::json::object() : parsed;
 }
 
 StatusOr<nlohmann::json> JsonObjectBody(const Request& request) {

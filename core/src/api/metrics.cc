@@ -16,6 +16,8 @@ const char* TypeName(MetricType type) {
       return "counter";
     case MetricType::kGauge:
       return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
     default:
       return "untyped";
   }
@@ -92,16 +94,64 @@ std::string FormatMetricValue(double value) {
   return std::string(buf, end);
 }
 
+Histogram::Histogram(std::vector<double> upper_bounds)
+    : bounds_(std::move(upper_bounds)), counts_(bounds_.size() + 1, 0) {}
+
+void Histogram::Observe(double value) {
+  size_t i = 0;
+  while (i < bounds_.size() && value > bounds_[i]) ++i;
+  counts_[i]++;
+  sum_ += value;
+  count_++;
+}
+
 Status MetricsWriter::Add(const std::string& name, const std::string& help, MetricType type,
                           std::vector<MetricSample> samples) {
+  if (type == MetricType::kHistogram) {
+    return InvalidArgumentError("metric " + name + ": add a histogram with AddHistogram");
+  }
+  std::vector<Row> rows;
+  rows.reserve(samples.size());
+  for (MetricSample& sample : samples) rows.push_back(Row{"", std::move(sample)});
+  return AddRows(name, help, type, std::move(rows));
+}
+
+Status MetricsWriter::AddHistogram(
+    const std::string& name, const std::string& help,
+    const std::vector<std::pair<std::vector<std::pair<std::string, std::string>>, Histogram>>&
+        series) {
+  std::vector<Row> rows;
+  for (const auto& [labels, h] : series) {
+    for (const auto& [label, value] : labels) {
+      if (label == "le") {
+        return InvalidArgumentError("metric " + name +
+                                    ": a histogram series cannot have a label named le");
+      }
+    }
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i <= h.bounds().size(); ++i) {
+      cumulative += h.counts()[i];
+      MetricSample s{labels, static_cast<double>(cumulative)};
+      s.labels.emplace_back("le",
+                            i < h.bounds().size() ? FormatMetricValue(h.bounds()[i]) : "+Inf");
+      rows.push_back(Row{"_bucket", std::move(s)});
+    }
+    rows.push_back(Row{"_sum", MetricSample{labels, h.sum()}});
+    rows.push_back(Row{"_count", MetricSample{labels, static_cast<double>(h.count())}});
+  }
+  return AddRows(name, help, MetricType::kHistogram, std::move(rows));
+}
+
+Status MetricsWriter::AddRows(const std::string& name, const std::string& help, MetricType type,
+                              std::vector<Row> rows) {
   if (!IsValidMetricName(name)) {
     return InvalidArgumentError("metric name '" + name +
                                 "' is not valid; use letters, digits, '_' and ':', not starting "
                                 "with a digit");
   }
-  for (const MetricSample& sample : samples) {
+  for (const Row& row : rows) {
     std::set<std::string> seen;
-    for (const auto& [label, value] : sample.labels) {
+    for (const auto& [label, value] : row.sample.labels) {
       if (!IsValidLabelName(label)) {
         return InvalidArgumentError("metric " + name + ": label name '" + label +
                                     "' is not valid; use letters, digits and '_', not starting "
@@ -120,10 +170,10 @@ Status MetricsWriter::Add(const std::string& name, const std::string& help, Metr
                                   TypeName(family.type) + " with help '" + family.help +
                                   "'; one family has one type and one help text");
     }
-    for (MetricSample& s : samples) family.samples.push_back(std::move(s));
+    for (Row& r : rows) family.rows.push_back(std::move(r));
     return OkStatus();
   }
-  families_.push_back(Family{name, help, type, std::move(samples)});
+  families_.push_back(Family{name, help, type, std::move(rows)});
   return OkStatus();
 }
 
@@ -132,8 +182,9 @@ std::string MetricsWriter::Render() const {
   for (const Family& family : families_) {
     out += "# HELP " + family.name + " " + EscapeHelp(family.help) + "\n";
     out += "# TYPE " + family.name + " " + TypeName(family.type) + "\n";
-    for (const MetricSample& sample : family.samples) {
-      out += family.name;
+    for (const Row& row : family.rows) {
+      const MetricSample& sample = row.sample;
+      out += family.name + row.suffix;
       if (!sample.labels.empty()) {
         out += "{";
         for (size_t i = 0; i < sample.labels.size(); ++i) {

@@ -7,6 +7,7 @@
 #include <cassert>
 #include <charconv>
 
+#include "filters.h"
 #include "http_text.h"
 
 namespace lifeboat::core::api {
@@ -39,9 +40,10 @@ Response ListResponse(const char* key, Fn list) {
 
 constexpr uint64_t kMaxLimit = 100000;
 
-// A list of records in the order they were made, cut to the newest `?limit=N` when given.
-template <typename Fn>
-Response NewestResponse(const RouteRequest& r, const char* key, Fn list) {
+// A list of records in the order they were made, those `keep` keeps (the route's filters,
+// filters.h), cut to the newest `?limit=N` when given.
+template <typename Fn, typename Keep>
+Response NewestResponse(const RouteRequest& r, const char* key, Fn list, Keep keep) {
   size_t limit = 0;
   if (auto it = r.query.find("limit"); it != r.query.end()) {
     uint64_t n = 0;
@@ -56,6 +58,7 @@ Response NewestResponse(const RouteRequest& r, const char* key, Fn list) {
   }
   auto items = list();
   if (!items.ok()) return ErrorResponse(items.status());
+  std::erase_if(*items, [&](const auto& item) { return !keep(item); });
   if (limit > 0 && items->size() > limit) {
     items->erase(items->begin(), items->end() - static_cast<std::ptrdiff_t>(limit));
   }
@@ -407,9 +410,16 @@ void RegisterEngineRoutes(ApiHandler& h) {
         return Accepted(*id);
       },
       {"force_full"});
-  Add(h, "GET", "/v1/jobs", kViewer, "Jobs, oldest first; ?limit=N: the newest N",
-      [&e](const RouteRequest& r) { return NewestResponse(r, "jobs", [&] { return e.Jobs(); }); },
-      {"limit"});
+  Add(h, "GET", "/v1/jobs", kViewer,
+      "Jobs, oldest first; ?service=, ?state=, ?kind=, ?since= filter; ?limit=N: the newest N",
+      [&e, &h](const RouteRequest& r) {
+        auto filter = JobFilter(r.query, h.Now());
+        if (!filter.ok()) return ErrorResponse(filter.status());
+        return NewestResponse(
+            r, "jobs", [&] { return e.Jobs(); },
+            [&](const model::Job& j) { return Matches(*filter, j); });
+      },
+      {"limit", "service", "state", "kind", "since"});
   Add(h, "POST", "/v1/jobs/resume", kOperator,
       "Resume every unfinished (pending or running) job; 202 + their ids",
       [&e, &h](const RouteRequest& r) {
@@ -446,9 +456,14 @@ void RegisterEngineRoutes(ApiHandler& h) {
         auto job = e.GetJob(id);
         if (!job.ok()) return ErrorResponse(job.status());
         if (Ended(job->state())) {
+          const std::string again =
+              job->kind() == model::JOB_BACKUP && !job->policy().name().empty()
+                  ? "`lifeboat run " + job->policy().name() + "` starts a new backup"
+              : job->kind() == model::JOB_RESTORE ? "run the restore again for a new one"
+                                                  : "start a new job for it";
           return ErrorResponse(FailedPreconditionError(
               "job " + id + " has ended (" + Short(model::JobState_Name(job->state()), "JOB_") +
-              "); there is nothing to resume"));
+              ") and is not resumed; " + again));
         }
         Status s = e.Submit(id);
         if (s.code() == Code::kAlreadyExists) {
@@ -473,10 +488,22 @@ void RegisterEngineRoutes(ApiHandler& h) {
       });
 
   // ---- restore points --------------------------------------------------------------------
-  Add(h, "GET", "/v1/services/{service}/points", kViewer, "A service's restore points",
+  Add(h, "GET", "/v1/services/{service}/points", kViewer,
+      "A service's restore points (404 for a service that is not defined and has none)",
       [&e](const RouteRequest& r) {
-        return ListResponse("restore_points",
-                            [&] { return e.RestorePoints(r.path.at("service")); });
+        const std::string& service = r.path.at("service");
+        auto points = e.RestorePoints(service);
+        if (!points.ok()) return ErrorResponse(points.status());
+        if (points->empty()) {
+          // An empty list would read as "no points yet" for a name that means nothing.
+          auto svc = e.store().Read<model::Service>(Kind::kServices, service);
+          if (!svc.ok() && svc.status().code() == Code::kNotFound) {
+            return ErrorResponse(NotFoundError("no service named '" + service +
+                                               "'; `lifeboat service status` lists them"));
+          }
+          if (!svc.ok()) return ErrorResponse(svc.status());
+        }
+        return JsonResponse(200, {{"restore_points", ProtoList(*points)}});
       });
   Add(h, "GET", "/v1/services/{service}/points/{point}", kViewer,
       "One restore point: members, cut times, spread, digests", [&e](const RouteRequest& r) {
@@ -545,23 +572,43 @@ void RegisterEngineRoutes(ApiHandler& h) {
 
   // ---- events and audit ------------------------------------------------------------------
   Add(h, "GET", "/v1/events", kViewer,
-      "Events (RPO breaches, failed jobs, full copies), oldest first; ?limit=N: the newest N",
-      [&e](const RouteRequest& r) {
-        return NewestResponse(r, "events", [&] { return e.Events(); });
+      "Events (RPO breaches, failed jobs, full copies), oldest first; ?service=, ?severity=, "
+      "?kind=, ?job=, ?since= filter; ?limit=N: the newest N",
+      [&e, &h](const RouteRequest& r) {
+        auto filter = EventFilter(r.query, h.Now());
+        if (!filter.ok()) return ErrorResponse(filter.status());
+        return NewestResponse(
+            r, "events", [&] { return e.Events(); },
+            [&](const model::Event& ev) { return Matches(*filter, ev); });
       },
-      {"limit"});
+      {"limit", "service", "severity", "kind", "job", "since"});
   Add(h, "GET", "/v1/audit", kAdmin,
-      "The audit trail (who changed what, when), oldest first; ?limit=N: the newest N",
-      [&e](const RouteRequest& r) {
-        return NewestResponse(r, "audit",
-                              [&] { return e.store().List<model::AuditEvent>(Kind::kAudit); });
+      "The audit trail (who changed what, when), oldest first; ?since= filters; ?limit=N: "
+      "the newest N",
+      [&e, &h](const RouteRequest& r) {
+        auto filter = AuditFilter(r.query, h.Now());
+        if (!filter.ok()) return ErrorResponse(filter.status());
+        return NewestResponse(
+            r, "audit", [&] { return e.store().List<model::AuditEvent>(Kind::kAudit); },
+            [&](const model::AuditEvent& a) { return Matches(*filter, a); });
       },
-      {"limit"});
+      {"limit", "since"});
 }
 
-Status CollectEngineMetrics(const ApiHandler& h, MetricsWriter& out) {
-  Engine& e = h.engine();
-  LIFEBOAT_ASSIGN_OR_RETURN(auto jobs, e.Jobs());
+namespace {
+
+// Dry runs change nothing: they are left out of every job metric.
+bool DryRun(const model::Job& j) { return j.restore().dry_run() || j.switch_spec().dry_run(); }
+
+// Upper bounds of the job duration buckets, in seconds: a second to a day.
+const std::vector<double>& DurationBuckets() {
+  static const std::vector<double> kBounds = {1,    5,    15,   60,    300,  900,
+                                              1800, 3600, 7200, 21600, 86400};
+  return kBounds;
+}
+
+Status CollectJobMetrics(const std::vector<model::Job>& jobs,
+                         const std::vector<model::Policy>& policies, MetricsWriter& out) {
   // Every kind x state, zeros included, so that a series exists before its first job.
   std::map<std::pair<int, int>, double> by_kind_state;
   std::map<int, double> bytes_by_kind;
@@ -573,9 +620,27 @@ Status CollectEngineMetrics(const ApiHandler& h, MetricsWriter& out) {
         by_kind_state[{k, s}] = 0;
     }
   }
+  std::map<std::pair<std::string, std::string>, Histogram> durations;  // (kind, policy)
+  std::map<std::string, int64_t> last_success;                         // policy -> finished
   for (const auto& j : jobs) {
+    if (DryRun(j)) continue;
+    const std::string kind = Short(model::JobKind_Name(j.kind()), "JOB_");
     by_kind_state[{j.kind(), j.state()}] += 1;
-    bytes_by_kind[j.kind()] += static_cast<double>(j.bytes_done());
+    // The backups a failback runs to replicate are counted in the failback's bytes.
+    const bool switch_child =
+        j.kind() == model::JOB_BACKUP && (j.trigger() == "failback" || j.trigger() == "failover");
+    if (!switch_child) bytes_by_kind[j.kind()] += static_cast<double>(j.bytes_done());
+    const bool ended = Ended(j.state()) && j.state() != model::JOB_SKIPPED;
+    if (ended && j.started_unix_nanos() > 0 && j.finished_unix_nanos() >= j.started_unix_nanos()) {
+      const std::string policy = j.kind() == model::JOB_BACKUP ? j.policy().name() : "";
+      durations.try_emplace({kind, policy}, DurationBuckets())
+          .first->second.Observe(
+              static_cast<double>(j.finished_unix_nanos() - j.started_unix_nanos()) / 1e9);
+    }
+    if (j.kind() == model::JOB_BACKUP && j.state() == model::JOB_SUCCEEDED) {
+      int64_t& t = last_success[j.policy().name()];
+      t = std::max(t, j.finished_unix_nanos());
+    }
   }
   std::vector<MetricSample> job_samples;
   for (const auto& [ks, n] : by_kind_state) {
@@ -584,16 +649,48 @@ Status CollectEngineMetrics(const ApiHandler& h, MetricsWriter& out) {
           {"state", Short(model::JobState_Name(static_cast<model::JobState>(ks.second)), "JOB_")}},
          n});
   }
-  LIFEBOAT_RETURN_IF_ERROR(out.Add("lifeboat_jobs", "Jobs in the state store by kind and state",
+  LIFEBOAT_RETURN_IF_ERROR(out.Add("lifeboat_jobs",
+                                   "Jobs in the state store by kind and state (dry runs left out)",
                                    MetricType::kGauge, std::move(job_samples)));
   std::vector<MetricSample> byte_samples;
   for (const auto& [k, n] : bytes_by_kind) {
     byte_samples.push_back(
         {{{"kind", Short(model::JobKind_Name(static_cast<model::JobKind>(k)), "JOB_")}}, n});
   }
-  LIFEBOAT_RETURN_IF_ERROR(out.Add("lifeboat_job_bytes_transferred_total",
-                                   "Bytes moved by the jobs in the state store, by job kind",
-                                   MetricType::kCounter, std::move(byte_samples)));
+  LIFEBOAT_RETURN_IF_ERROR(out.Add(
+      "lifeboat_job_bytes_transferred_total",
+      "Bytes moved by the jobs in the state store, by job kind (a failback counts the backups "
+      "it runs; dry runs left out)",
+      MetricType::kCounter, std::move(byte_samples)));
+  std::vector<std::pair<std::vector<std::pair<std::string, std::string>>, Histogram>> series;
+  for (const auto& [key, histogram] : durations) {
+    series.push_back({{{"kind", key.first}, {"policy", key.second}}, histogram});
+  }
+  LIFEBOAT_RETURN_IF_ERROR(out.AddHistogram(
+      "lifeboat_job_duration_seconds",
+      "Run time of the ended jobs in the state store (started to finished), by kind and policy "
+      "(backups; \"\" for others; dry runs left out)",
+      series));
+  std::vector<MetricSample> success;
+  for (const auto& p : policies) {
+    auto it = last_success.find(p.name());
+    // No success yet: no sample (an absent series, not a made-up time).
+    if (it == last_success.end() || it->second == 0) continue;
+    success.push_back({{{"policy", p.name()}, {"service", p.service()}},
+                       static_cast<double>(it->second / 1000000) / 1e3});
+  }
+  return out.Add("lifeboat_policy_last_success_timestamp_seconds",
+                 "When the newest successful backup of the policy finished (Unix seconds)",
+                 MetricType::kGauge, std::move(success));
+}
+
+}  // namespace
+
+Status CollectEngineMetrics(const ApiHandler& h, MetricsWriter& out) {
+  Engine& e = h.engine();
+  LIFEBOAT_ASSIGN_OR_RETURN(auto jobs, e.Jobs());
+  LIFEBOAT_ASSIGN_OR_RETURN(auto policies, e.Policies());
+  LIFEBOAT_RETURN_IF_ERROR(CollectJobMetrics(jobs, policies, out));
 
   LIFEBOAT_ASSIGN_OR_RETURN(auto services, e.Services());
   std::vector<MetricSample> rpo, age, breached, points;

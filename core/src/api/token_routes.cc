@@ -15,7 +15,8 @@ json InfoJson(const TokenInfo& t) {
           {"name", t.name},
           {"role", RoleName(t.role)},
           {"created_unix_nanos", t.created_unix_nanos},
-          {"created_by", t.created_by}};
+          {"created_by", t.created_by},
+          {"expires_unix_nanos", t.expires_unix_nanos}};
 }
 
 }  // namespace
@@ -38,15 +39,24 @@ void RegisterTokenRoutes(ApiHandler& h) {
   create.method = "POST";
   create.pattern = "/v1/tokens";
   create.min_role = Role::kAdmin;
-  create.summary = "Make a token {name, role}; the answer holds the secret, shown once (201)";
+  create.summary =
+      "Make a token {name, role, ttl_seconds}; the answer holds the secret, shown once (201)";
   create.fn = [&tokens](const RouteRequest& r) {
     auto body = JsonObjectBody(r.request);
     if (!body.ok()) return ErrorResponse(body.status());
     for (const auto& [key, value] : body->items()) {
-      if (key != "name" && key != "role") {
+      if (key != "name" && key != "role" && key != "ttl_seconds") {
         return ErrorResponse(InvalidArgumentError("unknown field '" + key.substr(0, 80) +
-                                                  "' in the body; known: name, role"));
+                                                  "' in the body; known: name, role, ttl_seconds"));
       }
+    }
+    int64_t ttl_seconds = 0;
+    if (auto ttl = body->find("ttl_seconds"); ttl != body->end() && !ttl->is_null()) {
+      if (!ttl->is_number_integer()) {
+        return ErrorResponse(InvalidArgumentError(
+            "field 'ttl_seconds' must be a whole number of seconds (0: never expires)"));
+      }
+      ttl_seconds = ttl->get<int64_t>();
     }
     auto name = body->find("name");
     auto role = body->find("role");
@@ -59,7 +69,8 @@ void RegisterTokenRoutes(ApiHandler& h) {
       return ErrorResponse(InvalidArgumentError("role '" + role->get<std::string>().substr(0, 40) +
                                                 "' is not one of viewer, operator, admin"));
     }
-    auto made = tokens.Create(name->get<std::string>(), *parsed, r.caller.name);  // audited
+    auto made =
+        tokens.Create(name->get<std::string>(), *parsed, r.caller.name, ttl_seconds);  // audited
     if (!made.ok()) return ErrorResponse(made.status());
     json out = InfoJson(made->info);
     out["token"] = made->token;

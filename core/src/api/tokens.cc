@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <ctime>
 
 namespace lifeboat::core::api {
 namespace {
@@ -69,7 +70,17 @@ TokenInfo InfoOf(const v1::ApiToken& record) {
   info.role = static_cast<Role>(record.role());
   info.created_unix_nanos = record.created_unix_nanos();
   info.created_by = record.created_by();
+  info.expires_unix_nanos = record.expires_unix_nanos();
   return info;
+}
+
+std::string IsoTime(int64_t unix_nanos) {
+  std::time_t t = static_cast<std::time_t>(unix_nanos / 1000000000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 Status Unauthenticated(const std::string& why) {
@@ -105,8 +116,16 @@ StatusOr<std::vector<std::pair<std::string, TokenInfo>>> TokenStore::ListRecords
   return out;
 }
 
-StatusOr<NewToken> TokenStore::Create(const std::string& name, Role role,
-                                      const std::string& actor) {
+StatusOr<NewToken> TokenStore::Create(const std::string& name, Role role, const std::string& actor,
+                                      int64_t ttl_seconds) {
+  // Up to about a century: a longer one is a mistake, and the nanoseconds must not overflow.
+  constexpr int64_t kMaxTtlSeconds = int64_t{100} * 366 * 86400;
+  if (ttl_seconds < 0 || ttl_seconds > kMaxTtlSeconds) {
+    return InvalidArgumentError(
+        "a token's time to live must be from 1 second to 100 years "
+        "(0: it never expires), not " +
+        std::to_string(ttl_seconds) + " seconds");
+  }
   if (!ValidName(name)) {
     return InvalidArgumentError("token name '" + name +
                                 "' is not valid; use 1 to 64 letters, digits, '.', '_' or '-'");
@@ -140,10 +159,15 @@ StatusOr<NewToken> TokenStore::Create(const std::string& name, Role role,
   record.set_secret_sha256(hash);
   record.set_created_unix_nanos(now_());
   record.set_created_by(actor);
+  if (ttl_seconds > 0) {
+    record.set_expires_unix_nanos(record.created_unix_nanos() + ttl_seconds * 1000000000);
+  }
   StateStore::Batch batch;
   batch.Put(Kind::kTokens, id, record);
-  LIFEBOAT_RETURN_IF_ERROR(AddAuditRecord(store_, batch, now_(), actor, "token.create", name,
-                                          std::string("role ") + RoleName(role)));
+  LIFEBOAT_RETURN_IF_ERROR(AddAuditRecord(
+      store_, batch, now_(), actor, "token.create", name,
+      std::string("role ") + RoleName(role) +
+          (ttl_seconds > 0 ? ", expires " + IsoTime(record.expires_unix_nanos()) : "")));
   LIFEBOAT_RETURN_IF_ERROR(store_.Write(batch, /*sync=*/true));
   NewToken out;
   out.info = InfoOf(record);
@@ -194,6 +218,14 @@ StatusOr<Identity> TokenStore::Authenticate(std::string_view token) const {
   if (hash.size() != record.secret_sha256().size() ||
       CRYPTO_memcmp(hash.data(), record.secret_sha256().data(), hash.size()) != 0) {
     return Unauthenticated("unknown or revoked token");
+  }
+  // Checked after the secret: only the holder of the token learns that it expired.
+  if (record.expires_unix_nanos() != 0 && now_() >= record.expires_unix_nanos()) {
+    return Status(Code::kUnauthenticated,
+                  "token '" + record.name() + "' expired at " +
+                      IsoTime(record.expires_unix_nanos()) +
+                      "; ask an admin for a new one (`lifeboat token revoke " + record.name() +
+                      "`, then `lifeboat token create " + record.name() + " --ttl 30d`)");
   }
   auto role = static_cast<Role>(record.role());
   if (!RoleFromName(RoleName(role))) {

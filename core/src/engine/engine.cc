@@ -94,22 +94,23 @@ Status Engine::Audit(StateStore::Batch& batch, const std::string& actor, const s
   return OkStatus();
 }
 
-Status Engine::RecordEvent(const std::string& severity, const std::string& service,
-                           const std::string& kind, const std::string& message) {
+Status Engine::RecordEvent(v1::EventSeverity severity, v1::EventKind kind,
+                           const std::string& service, const std::string& message,
+                           const std::string& job_id) {
   LIFEBOAT_ASSIGN_OR_RETURN(uint64_t seq, store_->NextSequence("event"));
   v1::Event ev;
   ev.set_time_unix_nanos(Now());
-  ev.set_severity(severity);
+  ev.set_severity(SeverityName(severity));
   ev.set_service(service);
-  ev.set_kind(kind);
+  ev.set_kind(EventKindName(kind));
   ev.set_message(message);
+  ev.set_job_id(job_id);
   StateStore::Batch batch;
   batch.Put(Kind::kEvents, PaddedNumber(seq), ev);
-  if (severity == "critical" || severity == "warning") {
-    spdlog::warn("event {} {}: {}", kind, service, message);
-  }
+  const bool alert = severity >= v1::SEVERITY_WARNING;
+  if (alert) spdlog::info("event {} {}: {}", ev.kind(), service, message);
   LIFEBOAT_RETURN_IF_ERROR(store_->Write(batch, /*sync=*/true));
-  if ((severity == "critical" || severity == "warning") && !options_.webhooks.empty()) {
+  if (alert && !options_.webhooks.empty()) {
     std::string body;
     google::protobuf::util::JsonPrintOptions opts;
     opts.preserve_proto_field_names = true;
@@ -429,7 +430,7 @@ StatusOr<std::vector<std::string>> Engine::VerifyRestorePoint(const std::string&
   }
   if (!mismatches.empty()) {
     LIFEBOAT_RETURN_IF_ERROR(RecordEvent(
-        "critical", service, "verify_failed",
+        v1::SEVERITY_CRITICAL, v1::EVENT_VERIFY_FAILED, service,
         "restore point " + id + ": " + std::to_string(mismatches.size()) + " mismatches"));
   }
   return mismatches;
@@ -472,15 +473,15 @@ StatusOr<ServiceStatus> Engine::GetServiceStatus(const std::string& name) {
   if (!prev.ok() || *prev != now_state) {
     if (st.rpo_breached) {
       LIFEBOAT_RETURN_IF_ERROR(RecordEvent(
-          "critical", name, "rpo_breach",
+          v1::SEVERITY_CRITICAL, v1::EVENT_RPO_BREACH, name,
           st.newest_point.empty()
               ? "no committed restore point; RPO is " + std::to_string(st.rpo_seconds) + "s"
               : "newest committed point " + st.newest_point + " is " +
                     std::to_string(st.age_seconds) + "s old; RPO is " +
                     std::to_string(st.rpo_seconds) + "s"));
     } else if (prev.ok()) {
-      LIFEBOAT_RETURN_IF_ERROR(
-          RecordEvent("info", name, "rpo_recovered", "RPO met again by " + st.newest_point));
+      LIFEBOAT_RETURN_IF_ERROR(RecordEvent(v1::SEVERITY_INFO, v1::EVENT_RPO_RECOVERED, name,
+                                           "RPO met again by " + st.newest_point));
     }
     StateStore::Batch batch;
     batch.PutRaw(Kind::kMeta, key, now_state);

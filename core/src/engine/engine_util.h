@@ -35,6 +35,20 @@ inline std::string Numbered(const char* prefix, uint64_t n) {
   return buf;
 }
 
+// "info" for SEVERITY_INFO, "rpo_breach" for EVENT_RPO_BREACH: an enum's name without its
+// prefix, in lower case (Event.severity and Event.kind).
+inline std::string LowerSuffix(const std::string& name, const std::string& prefix) {
+  std::string s = name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
+  for (auto& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return s;
+}
+inline std::string SeverityName(v1::EventSeverity s) {
+  return LowerSuffix(v1::EventSeverity_Name(s), "SEVERITY_");
+}
+inline std::string EventKindName(v1::EventKind k) {
+  return LowerSuffix(v1::EventKind_Name(k), "EVENT_");
+}
+
 // A job that may still run (or be resumed): pending, running or parked.
 inline bool Unfinished(const v1::Job& job) {
   return job.state() == v1::JOB_PENDING || job.state() == v1::JOB_RUNNING ||

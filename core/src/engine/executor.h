@@ -117,7 +117,9 @@ class Engine::Executor {
         std::lock_guard<std::mutex> lock(mu_);
         entry->progress = p;
       });
-      if (!s.ok()) spdlog::warn("job {} ended: {}", entry->id, s.ToString());
+      // The job's record, its event and the CLI that follows it say this already; a log line
+      // at warning would print the same error twice on a terminal (info reaches the daemon's).
+      if (!s.ok()) spdlog::info("job {} ended: {}", entry->id, s.ToString());
       {
         std::lock_guard<std::mutex> lock(mu_);
         busy_services_.erase(entry->service);

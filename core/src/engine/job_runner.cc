@@ -13,8 +13,10 @@
 #include <thread>
 #include <utility>
 
+#include "bandwidth.h"
 #include "engine_util.h"
 #include "hooks.h"
+#include "job_outcome.h"
 
 namespace lifeboat::core {
 namespace {
@@ -99,11 +101,17 @@ class Engine::JobRunner {
     if (job_.log_size() > 200) job_.mutable_log()->DeleteSubrange(0, job_.log_size() - 200);
   }
 
-  void Report() {
+  // Tells on_progress where the job is. The plugins report often (every chunk of every
+  // file, from every worker); between the forced reports (a task or phase done) at most one
+  // every 50 ms goes on.
+  void Report(bool force = true) {
     if (!on_progress_) return;
     JobProgress p;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      const auto now = std::chrono::steady_clock::now();
+      if (!force && now - last_report_ < std::chrono::milliseconds(50)) return;
+      last_report_ = now;
       p.job_id = job_.id();
       p.phase = job_.phase();
       p.bytes_total = job_.bytes_total();
@@ -221,19 +229,24 @@ class Engine::JobRunner {
     job_.set_state(StateFor(s.code()));
     job_.set_error_code(static_cast<int32_t>(s.code()));
     job_.set_error(s.ToString());
-    if (job_.kind() != v1::JOB_BACKUP || rp_.id().empty()) return;
-    if (job_.state() == v1::JOB_PARKED) return;  // an operator may fix and resume it
-    if (rp_.state() == v1::RP_COMMITTED) {
-      // Failed or cancelled after the commit (releasing cuts, retention): the point is whole
-      // and visible, and stays; what was left undone is retried by the next backup.
-      Note("restore point " + rp_.id() + " was committed before this and stays");
-    } else {
-      // Abandoned: drop what was made so far on both sides, so that nothing is orphaned.
-      CleanUpAbandonedPoint();
-      rp_.set_state(v1::RP_FAILED);
+    if (job_.kind() == v1::JOB_BACKUP && !rp_.id().empty() && job_.state() != v1::JOB_PARKED) {
+      if (rp_.state() == v1::RP_COMMITTED) {
+        // Failed or cancelled after the commit (releasing cuts, retention): the point is
+        // whole and visible, and stays; what was left undone is retried by the next backup.
+        Note("restore point " + rp_.id() + " was committed before this and stays");
+      } else {
+        // Abandoned: drop what was made so far on both sides, so that nothing is orphaned.
+        CleanUpAbandonedPoint();
+        rp_.set_state(v1::RP_FAILED);
+      }
     }
-    (void)e_.RecordEvent("critical", job_.service(), "job_failed",
-                         "job " + job_.id() + " " + s.ToString());
+    if (s.code() == Code::kCancelled) {
+      // The interrupted call may speak of running it again; a cancelled job is never
+      // resumed, so its error says what became of the work instead.
+      job_.set_error(Status(Code::kCancelled, CancelledMessage(job_, rp_)).ToString());
+    }
+    const JobEndEvent ev = EndEvent(job_);
+    (void)e_.RecordEvent(ev.severity, ev.kind, job_.service(), ev.message, job_.id());
   }
 
   static v1::JobState StateFor(Code code) {
@@ -484,7 +497,8 @@ class Engine::JobRunner {
                         " allows " + std::to_string(policy.max_clock_skew_millis()) +
                         " ms. Fix time sync (NTP/chrony) on that cluster's hosts, or raise "
                         "max_clock_skew in the policy";
-      (void)e_.RecordEvent("warning", job_.service(), "clock_skew", msg);
+      (void)e_.RecordEvent(v1::SEVERITY_WARNING, v1::EVENT_CLOCK_SKEW, job_.service(), msg,
+                           job_.id());
       // ABORTED, not FAILED_PRECONDITION: nothing was cut, so the job ends and the next
       // scheduled run tries again instead of parking and blocking the schedule.
       return AbortedError(msg);
@@ -573,7 +587,8 @@ class Engine::JobRunner {
     job_.set_writers_paused(false);
     LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
     if (!first.ok()) {
-      (void)e_.RecordEvent("critical", job_.service(), "resume_failed", first.ToString());
+      (void)e_.RecordEvent(v1::SEVERITY_CRITICAL, v1::EVENT_RESUME_FAILED, job_.service(),
+                           first.ToString(), job_.id());
     }
     return first;
   }
@@ -604,8 +619,8 @@ class Engine::JobRunner {
       }
       if (!BaseOf(m).empty() && !plan->incremental()) {
         Note("full copy of " + Name(m.data_set()) + ": " + plan->full_reason());
-        (void)e_.RecordEvent("warning", job_.service(), "full_copy",
-                             Name(m.data_set()) + ": " + plan->full_reason());
+        (void)e_.RecordEvent(v1::SEVERITY_NOTICE, v1::EVENT_FULL_COPY, job_.service(),
+                             Name(m.data_set()) + ": " + plan->full_reason(), job_.id());
       }
       StateStore::Batch batch;
       v1::Task marker;
@@ -651,7 +666,8 @@ class Engine::JobRunner {
       return std::make_pair(a.member(), a.order()) < std::make_pair(b.member(), b.order());
     });
     const int workers = std::max<int>(1, static_cast<int>(policy.parallelism()));
-    const uint64_t bandwidth = policy.bandwidth_bytes_per_second() / workers;
+    // The policy's bandwidth is the job's, shared by the workers (bandwidth.h).
+    JobBandwidth bandwidth(policy.bandwidth_bytes_per_second());
     Status first_error;
     std::mutex qmu;
     auto worker = [&] {
@@ -663,7 +679,8 @@ class Engine::JobRunner {
           task = queue.front();
           queue.pop_front();
         }
-        Status s = RunTransferTask(task, bandwidth);
+        Status s = WaitForBandwidth(bandwidth, task.bytes());
+        if (s.ok()) s = RunTransferTask(task, bandwidth.per_call());
         if (!s.ok()) {
           std::lock_guard<std::mutex> lock(qmu);
           if (first_error.ok()) first_error = s;
@@ -676,6 +693,19 @@ class Engine::JobRunner {
     for (auto& th : pool) th.join();
     if (!first_error.ok()) return first_error;
     return Advance(v1::PHASE_VERIFY, /*sync=*/false);
+  }
+
+  // Draws a task's bytes from the job's bandwidth and sleeps until it may start; CANCELLED
+  // when the job is cancelled meanwhile.
+  Status WaitForBandwidth(JobBandwidth& bandwidth, uint64_t bytes) {
+    const auto start = bandwidth.Reserve(bytes, JobBandwidth::Clock::now());
+    while (JobBandwidth::Clock::now() < start) {
+      if (cancel_ != nullptr && cancel_->load()) stop_ = true;
+      if (Cancelled()) return CancelledError("job " + job_.id() + " was cancelled");
+      std::this_thread::sleep_for(std::min<JobBandwidth::Clock::duration>(
+          start - JobBandwidth::Clock::now(), std::chrono::milliseconds(20)));
+    }
+    return OkStatus();
   }
 
   Status RunTransferTask(v1::Task task, uint64_t bandwidth) {
@@ -695,7 +725,7 @@ class Engine::JobRunner {
         std::lock_guard<std::mutex> lock(mu_);
         in_flight_[task.id()] = task.bytes() > 0 ? p.bytes_done() : 0;
       }
-      Report();
+      Report(/*force=*/false);
     };
     auto r = Call<pb::TransferResponse>(target_, member->data_set().component(), LB_OP_TRANSFER,
                                         req, opts);
@@ -852,8 +882,9 @@ class Engine::JobRunner {
         Note("security of " + Name(spec) + ": nothing to sync yet: " + r.status().message());
       } else {
         Note("security sync of " + Name(spec) + " failed: " + r.status().ToString());
-        (void)e_.RecordEvent("warning", job_.service(), "security_sync_failed",
-                             "job " + job_.id() + ": " + Name(spec) + ": " + r.status().ToString());
+        (void)e_.RecordEvent(v1::SEVERITY_WARNING, v1::EVENT_SECURITY_SYNC_FAILED, job_.service(),
+                             "job " + job_.id() + ": " + Name(spec) + ": " + r.status().ToString(),
+                             job_.id());
       }
     }
   }
@@ -962,8 +993,8 @@ class Engine::JobRunner {
       if (!failed.ok()) {
         // The point stays committed and the next backup's retention tries again.
         Note(failed.ToString() + "; retention tries again after the next backup");
-        (void)e_.RecordEvent("warning", job_.service(), "expire_failed",
-                             "job " + job_.id() + ": " + failed.ToString());
+        (void)e_.RecordEvent(v1::SEVERITY_WARNING, v1::EVENT_EXPIRE_FAILED, job_.service(),
+                             "job " + job_.id() + ": " + failed.ToString(), job_.id());
         continue;
       }
       victim.set_state(v1::RP_EXPIRED);
@@ -986,6 +1017,8 @@ class Engine::JobRunner {
     if (job_.restore().cluster() != rp.target_cluster()) {
       LIFEBOAT_ASSIGN_OR_RETURN(holder, e_.AgentFor(rp.target_cluster()));
     }
+    // A resumed restore runs every member again (each is idempotent): count afresh.
+    job_.clear_changes();
     std::optional<PushScope> push;
     if (holder != nullptr) {
       push.emplace(*this, holder, agent, job_.policy());
@@ -1013,8 +1046,12 @@ class Engine::JobRunner {
       for (const auto& c : r->changes()) Note(Name(m.data_set()) + ": " + c);
       {
         std::lock_guard<std::mutex> lock(mu_);
-        job_.set_bytes_done(job_.bytes_done() + r->bytes_written());
-        job_.set_items_done(job_.items_done() + static_cast<uint64_t>(r->changes_size()));
+        *job_.add_changes() = CountChanges(Name(m.data_set()), *r);
+        // A dry run moves nothing (its bytes_written is what it would write).
+        if (!job_.restore().dry_run()) {
+          job_.set_bytes_done(job_.bytes_done() + r->bytes_written());
+          job_.set_items_done(job_.items_done() + static_cast<uint64_t>(r->changes_size()));
+        }
       }
       LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/false));
       Report();
@@ -1037,6 +1074,7 @@ class Engine::JobRunner {
   std::string push_session_;
   std::mutex mu_;
   std::map<std::string, uint64_t> in_flight_;
+  std::chrono::steady_clock::time_point last_report_{};  // guarded by mu_
 };
 
 Status Engine::RunJob(const std::string& job_id, const std::atomic<bool>* cancel,

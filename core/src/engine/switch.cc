@@ -302,6 +302,9 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
       if (rp.ok()) {
         for (const auto& m : rp->members()) copied += m.bytes_copied();
       }
+      // The failback's bytes: what its replication moved (its child backups are not counted
+      // again under backups in /metrics).
+      job.set_bytes_done(job.bytes_done() + copied);
       outcome = child + ": point " + done.restore_point_id() + ", " + std::to_string(copied) +
                 " bytes copied";
       return OkStatus();
@@ -330,10 +333,11 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
           LIFEBOAT_RETURN_IF_ERROR(PutRoles(roles, "job " + job.id(), "fence.owed"));
         }
         outcome = "owed: " + s.message();
-        (void)RecordEvent("critical", name, "fence_owed",
+        (void)RecordEvent(v1::SEVERITY_CRITICAL, v1::EVENT_FENCE_OWED, name,
                           "the old primary " + from + " of " + name +
                               " could not be fenced (unreachable); it will be fenced at epoch " +
-                              std::to_string(epoch) + " as soon as it answers");
+                              std::to_string(epoch) + " as soon as it answers",
+                          job.id());
         s = OkStatus();
       }
     } else if (step.name() == "unfence") {
@@ -369,6 +373,7 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
           written += r->bytes_written();
           changes += static_cast<size_t>(r->changes_size());
         }
+        job.set_bytes_done(job.bytes_done() + written);
         roles.set_common_restore_point_id(newest->id());
         LIFEBOAT_RETURN_IF_ERROR(PutRoles(roles, "job " + job.id(), what + ".apply"));
         outcome = "applied " + newest->id() + ": " + std::to_string(changes) + " changes, " +
@@ -386,9 +391,12 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
         next.set_changed_by("job " + job.id());
         next.set_reason(spec.reason());
         LIFEBOAT_RETURN_IF_ERROR(PutRoles(next, "job " + job.id(), what));
-        (void)RecordEvent(failback ? "info" : "critical", name, what,
+        // The switch is the remedy, not the trouble (that is primary_unreachable, critical).
+        (void)RecordEvent(failback ? v1::SEVERITY_INFO : v1::SEVERITY_NOTICE,
+                          failback ? v1::EVENT_FAILBACK : v1::EVENT_FAILOVER, name,
                           name + " now runs on " + to + " (primary, epoch " +
-                              std::to_string(epoch) + "); " + from + " is secondary");
+                              std::to_string(epoch) + "); " + from + " is secondary",
+                          job.id());
         outcome = to + " is primary at epoch " + std::to_string(epoch);
       }
     } else {
@@ -422,7 +430,7 @@ Status Engine::PayOwedFences(const std::string& cluster) {
       if (!r.ok() && r.status().code() != Code::kUnimplemented && failed.ok()) failed = r.status();
     }
     if (!failed.ok()) {
-      (void)RecordEvent("critical", svc.name(), "fence_failed",
+      (void)RecordEvent(v1::SEVERITY_CRITICAL, v1::EVENT_FENCE_FAILED, svc.name(),
                         "the owed fence of " + cluster + " failed: " + failed.ToString());
       continue;
     }
@@ -436,7 +444,7 @@ Status Engine::PayOwedFences(const std::string& cluster) {
       now.mutable_fence_owed()->erase(still);
       LIFEBOAT_RETURN_IF_ERROR(PutRolesLocked(now, "health", "fence.paid"));
     }
-    (void)RecordEvent("warning", svc.name(), "fence_paid",
+    (void)RecordEvent(v1::SEVERITY_NOTICE, v1::EVENT_FENCE_PAID, svc.name(),
                       cluster + " answered again and was fenced at epoch " +
                           std::to_string(roles.epoch()) + ": it stays secondary");
   }
@@ -501,18 +509,23 @@ StatusOr<std::vector<v1::ClusterHealth>> Engine::CheckClusters() {
       const bool first_and_fine =
           before == v1::CLUSTER_HEALTH_UNSPECIFIED && h.state() == v1::CLUSTER_HEALTHY;
       if (!first_and_fine) {
-        const char* severity = h.state() == v1::CLUSTER_UNREACHABLE ? "critical"
-                               : h.state() == v1::CLUSTER_DEGRADED  ? "warning"
-                                                                    : "info";
+        const bool unreachable = h.state() == v1::CLUSTER_UNREACHABLE;
+        const bool degraded = h.state() == v1::CLUSTER_DEGRADED;
         (void)RecordEvent(
-            severity, "", "cluster_" + state,
+            unreachable ? v1::SEVERITY_CRITICAL
+            : degraded  ? v1::SEVERITY_WARNING
+                        : v1::SEVERITY_INFO,
+            unreachable ? v1::EVENT_CLUSTER_UNREACHABLE
+            : degraded  ? v1::EVENT_CLUSTER_DEGRADED
+                        : v1::EVENT_CLUSTER_HEALTHY,
+            "",
             "cluster " + c.name() + " is " + state + (h.detail().empty() ? "" : ": " + h.detail()));
         if (h.state() == v1::CLUSTER_UNREACHABLE) {
           LIFEBOAT_ASSIGN_OR_RETURN(auto services, Services());
           for (const auto& svc : services) {
             LIFEBOAT_ASSIGN_OR_RETURN(auto roles, Roles(svc.name()));
             if (roles.primary_cluster() != c.name()) continue;
-            (void)RecordEvent("critical", svc.name(), "primary_unreachable",
+            (void)RecordEvent(v1::SEVERITY_CRITICAL, v1::EVENT_PRIMARY_UNREACHABLE, svc.name(),
                               "the primary " + c.name() + " of " + svc.name() +
                                   " is unreachable; `lifeboat failover " + svc.name() +
                                   "` moves it to " + roles.secondary_cluster());

@@ -1361,7 +1361,12 @@ StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::Res
                      Join(dest, f.path_suffix));
   }
   for (const FileStatus& f : c.metas) resp.add_changes("update " + Join(dest, f.path_suffix));
-  if (req.dry_run()) return resp;
+  if (req.dry_run()) {
+    uint64_t would_write = 0;
+    for (const FileStatus& f : c.copies) would_write += f.length;
+    resp.set_bytes_written(would_write);
+    return resp;
+  }
 
   LIFEBOAT_RETURN_IF_ERROR(client_.Mkdirs(dest));
   for (const std::string& d : c.deletes) {

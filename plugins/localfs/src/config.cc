@@ -17,7 +17,7 @@ StatusOr<Config> ParsePeerConfig(const v1::PluginConfig& plugin_config) {
   LIFEBOAT_ASSIGN_OR_RETURN(int64_t parallelism, reader.Int("parallelism", 4, 1, 64));
   config.parallelism = static_cast<int>(parallelism);
   LIFEBOAT_ASSIGN_OR_RETURN(config.chunk_bytes,
-                            reader.Int("chunk_bytes", 8 << 20, 4096, int64_t{1} << 30));
+                            reader.Int("chunk_bytes", 1 << 20, 4096, int64_t{1} << 30));
   // Not LIFEBOAT_ASSIGN_OR_RETURN: GCC 12 warns (-Wmaybe-uninitialized, a false positive) on the
   // string it moves into.
   StatusOr<std::string> peer_access = reader.String("peer_access", "auto");

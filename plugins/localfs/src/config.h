@@ -1,8 +1,9 @@
 // The localfs configuration (schema "lifeboat.localfs.v1.Config", a JSON object):
 //   root         required; absolute path of an existing directory: the "cluster"
 //   parallelism  1..64, default 4: files copied or hashed at once inside one call
-//   chunk_bytes  4096..1073741824, default 8388608: unit of copy, progress, cancellation
-//                checks and resume
+//   chunk_bytes  4096..1073741824, default 1048576: unit of copy, progress, cancellation
+//                checks and resume (1 MiB: progress a person can watch move, at a cost in
+//                system calls too small to measure against the copy itself)
 //   peer_access  "auto" (default), "path" or "stream": how this instance reads its peers
 //                (peer.h) — by path when their root is a directory here (auto), always by
 //                path (path), or always through the host's peer stream (stream)
@@ -29,7 +30,7 @@ struct Config {
   std::string cluster;  // PluginConfig.cluster, recorded in snapshot references
   std::string root;     // absolute, without a trailing '/' (unless it is "/")
   int parallelism = 4;
-  int64_t chunk_bytes = 8 << 20;
+  int64_t chunk_bytes = 1 << 20;
   PeerAccess peer_access = PeerAccess::kAuto;
 };
 

@@ -44,7 +44,7 @@ class ProgressReporter {
   const sdk::Call& call_;
   std::mutex mu_;
   v1::Progress progress_;
-  uint64_t every_bytes_ = 8 << 20;
+  uint64_t every_bytes_ = 1 << 20;
   uint64_t bytes_at_last_ = 0;
   std::chrono::steady_clock::time_point last_;
 };

@@ -207,7 +207,10 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
       ++files_to_write;
     }
   }
-  if (req.dry_run()) return resp;
+  if (req.dry_run()) {
+    resp.set_bytes_written(bytes_to_write);  // what it would write
+    return resp;
+  }
 
   LIFEBOAT_RETURN_IF_ERROR(MakeDirs(dest_dir, 0755));
   if (!as_root) {

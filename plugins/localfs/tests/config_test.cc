@@ -35,7 +35,7 @@ TEST(ConfigTest, DefaultsAndNormalisedRoot) {
   EXPECT_EQ(c->root, root.path());
   EXPECT_EQ(c->cluster, "east");
   EXPECT_EQ(c->parallelism, 4);
-  EXPECT_EQ(c->chunk_bytes, 8388608);
+  EXPECT_EQ(c->chunk_bytes, 1048576);
 }
 
 TEST(ConfigTest, ExplicitValues) {

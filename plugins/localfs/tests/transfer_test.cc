@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "localfs_test_util.h"
 
@@ -245,6 +246,29 @@ TEST_F(TransferTest, PlanRefusesAStaleSnapshotReference) {
   auto t = h_.Transfer(*dst_, *src_, cut->snapshot(), task, "t1");
   EXPECT_EQ(t.status().code(), Code::kFailedPrecondition);
   EXPECT_THAT(t.status().message(), HasSubstr("plan_transfer"));
+}
+
+// With the default configuration a big file reports its progress at least once per MiB
+// (it was once per 8 MiB chunk: a 4 MiB file showed 0% until it was done).
+TEST_F(TransferTest, ABigFileReportsProgressAtLeastOncePerMiB) {
+  const std::string content = Bytes(4 << 20, 5);
+  WriteFile(src_->root / "ds/big.bin", content);
+  auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut.ok());
+  auto plan = h_.Plan(*dst_, *src_, cut->snapshot(), "", "plan1");
+  ASSERT_TRUE(plan.ok());
+  size_t before = 0;
+  for (const auto& task : plan->tasks()) {
+    before = h_.host().ProgressReports().size();
+    auto t = h_.Transfer(*dst_, *src_, cut->snapshot(), task, "t-" + task.task_id());
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+  }
+  std::set<uint64_t> partial;  // distinct amounts reported before the end of the copy
+  auto reports = h_.host().ProgressReports();
+  for (size_t i = before; i < reports.size(); ++i) {
+    if (reports[i].bytes_done() < content.size()) partial.insert(reports[i].bytes_done());
+  }
+  EXPECT_GE(partial.size(), 3u) << "progress came in steps coarser than a MiB";
 }
 
 class ChunkedTransferTest : public TransferTest {

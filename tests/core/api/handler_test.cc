@@ -206,7 +206,7 @@ TEST_F(HandlerTest, ListsAndOnePolicyAsJsonOrYaml) {
   EXPECT_EQ(services[0]["primary_cluster"], "a") << "proto field names, as -o json prints";
   auto policies = Json(As(Role::kViewer, "GET", "/v1/policies"))["policies"];
   ASSERT_EQ(policies.size(), 1u);
-  EXPECT_EQ(policies[0]["rpo_seconds"], "86400") << "int64 as protobuf's JSON writes it";
+  EXPECT_EQ(policies[0]["rpo_seconds"], 86400) << "an int64 is a number, not a string";
   Response one = As(Role::kViewer, "GET", "/v1/policies/svc-daily");
   EXPECT_EQ(Json(one)["name"], "svc-daily");
   Response yaml =

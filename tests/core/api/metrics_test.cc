@@ -68,6 +68,30 @@ TEST(MetricsWriterTest, RefusesBadNamesAndConflictingFamilies) {
   EXPECT_EQ(parsed.families["ok"].samples.size(), 2u);
 }
 
+TEST(MetricsWriterTest, HistogramsHaveCumulativeBucketsSumAndCount) {
+  Histogram h({1, 10});
+  h.Observe(0.5);
+  h.Observe(1);  // on a bound: in its bucket (le is "less or equal")
+  h.Observe(5);
+  h.Observe(100);
+  MetricsWriter w;
+  ASSERT_TRUE(w.AddHistogram("job_seconds", "h", {{{{"kind", "backup"}}, h}}).ok());
+  const std::string text = w.Render();
+  EXPECT_EQ(text,
+            "# HELP job_seconds h\n# TYPE job_seconds histogram\n"
+            "job_seconds_bucket{kind=\"backup\",le=\"1\"} 2\n"
+            "job_seconds_bucket{kind=\"backup\",le=\"10\"} 3\n"
+            "job_seconds_bucket{kind=\"backup\",le=\"+Inf\"} 4\n"
+            "job_seconds_sum{kind=\"backup\"} 106.5\n"
+            "job_seconds_count{kind=\"backup\"} 4\n");
+  auto parsed = ParsePrometheusText(text);
+  ASSERT_TRUE(parsed.error.empty()) << parsed.error;
+  EXPECT_EQ(parsed.Sample("job_seconds", "job_seconds_count", {{"kind", "backup"}}), 4.0);
+  // "le" belongs to the buckets; a histogram is added with AddHistogram only.
+  EXPECT_EQ(w.AddHistogram("x_seconds", "h", {{{{"le", "1"}}, h}}).code(), Code::kInvalidArgument);
+  EXPECT_EQ(w.Add("y_seconds", "h", MetricType::kHistogram, {}).code(), Code::kInvalidArgument);
+}
+
 TEST(MetricsWriterTest, FormatsSpecialValues) {
   EXPECT_EQ(FormatMetricValue(0), "0");
   EXPECT_EQ(FormatMetricValue(-3), "-3");

@@ -16,6 +16,7 @@
 namespace lifeboat::testing {
 
 struct ParsedSample {
+  std::string name;  // the family's, or for a histogram <family>_bucket, _sum or _count
   std::map<std::string, std::string> labels;
   double value = 0;
 };
@@ -33,10 +34,15 @@ struct ParsedMetrics {
   // The value of the sample of `family` with exactly these labels; nullopt when absent.
   std::optional<double> Value(const std::string& family,
                               const std::map<std::string, std::string>& labels) const {
+    return Sample(family, family, labels);
+  }
+  // A histogram's sample: Value of `family` + "_bucket" (le in `labels`), "_sum", "_count".
+  std::optional<double> Sample(const std::string& family, const std::string& name,
+                               const std::map<std::string, std::string>& labels) const {
     auto it = families.find(family);
     if (it == families.end()) return std::nullopt;
     for (const auto& s : it->second.samples) {
-      if (s.labels == labels) return s.value;
+      if (s.name == name && s.labels == labels) return s.value;
     }
     return std::nullopt;
   }
@@ -130,9 +136,23 @@ inline ParsedMetrics ParsePrometheusText(const std::string& text) {
     std::string name = line.substr(0, i);
     if (!MetricNameOk(name)) return fail("bad metric name");
     auto fam = out.families.find(name);
+    // A histogram's samples are named <family>_bucket, <family>_sum and <family>_count.
+    for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+      const std::string sfx = suffix;
+      if (fam != out.families.end() || name.size() <= sfx.size() ||
+          name.compare(name.size() - sfx.size(), sfx.size(), sfx) != 0) {
+        continue;
+      }
+      auto h = out.families.find(name.substr(0, name.size() - sfx.size()));
+      if (h != out.families.end() && h->second.type == "histogram") fam = h;
+    }
     if (fam == out.families.end() || fam->second.type.empty()) return fail("sample before TYPE");
-    if (name != current) return fail("sample away from its family");
+    if (fam->first != current) return fail("sample away from its family");
+    if (fam->second.type == "histogram" && fam->first == name) {
+      return fail("a histogram sample without _bucket, _sum or _count");
+    }
     ParsedSample sample;
+    sample.name = name;
     if (i < line.size() && line[i] == '{') {
       ++i;
       while (true) {

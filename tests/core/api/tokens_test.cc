@@ -5,6 +5,7 @@
 #include <lifeboat/core/v1/model.pb.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <set>
 
@@ -22,7 +23,7 @@ class TokenStoreTest : public ::testing::Test {
     auto store = StateStore::Open(dir_ / "state");
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
-    tokens_ = std::make_unique<TokenStore>(*store_, [] { return int64_t{1700000000000000000}; });
+    tokens_ = std::make_unique<TokenStore>(*store_, [this] { return now_.load(); });
   }
   void TearDown() override {
     tokens_.reset();
@@ -32,6 +33,7 @@ class TokenStoreTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::atomic<int64_t> now_{1700000000000000000};
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<TokenStore> tokens_;
 };
@@ -49,6 +51,30 @@ TEST_F(TokenStoreTest, CreateThenAuthenticateWithTheRoleAndName) {
   ASSERT_TRUE(who.ok()) << who.status().ToString();
   EXPECT_EQ(who->name, "ci-bot");
   EXPECT_EQ(who->role, Role::kOperator);
+}
+
+TEST_F(TokenStoreTest, AnExpiredTokenIsRefusedSayingWhenItExpired) {
+  auto made = tokens_->Create("ci-bot", Role::kViewer, "local", /*ttl_seconds=*/30 * 86400);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_EQ(made->info.expires_unix_nanos, now_.load() + int64_t{30} * 86400 * 1000000000);
+  now_ += int64_t{30} * 86400 * 1000000000 - 1;  // the last nanosecond of its life
+  EXPECT_TRUE(tokens_->Authenticate(made->token).ok());
+  now_ += 1;
+  auto who = tokens_->Authenticate(made->token);
+  ASSERT_EQ(who.status().code(), Code::kUnauthenticated);
+  // 1700000000 s + 30 days = 2023-12-14T22:13:20Z.
+  EXPECT_NE(who.status().message().find("token 'ci-bot' expired at 2023-12-14T22:13:20Z"),
+            std::string::npos)
+      << who.status().ToString();
+  EXPECT_EQ(who.status().message().find(made->token), std::string::npos);
+  // Without a time to live it never expires; a negative one is refused.
+  auto forever = tokens_->Create("forever", Role::kViewer, "local");
+  ASSERT_TRUE(forever.ok());
+  EXPECT_EQ(forever->info.expires_unix_nanos, 0);
+  now_ += int64_t{3650} * 86400 * 1000000000;
+  EXPECT_TRUE(tokens_->Authenticate(forever->token).ok());
+  EXPECT_EQ(tokens_->Create("bad", Role::kViewer, "local", -1).status().code(),
+            Code::kInvalidArgument);
 }
 
 TEST_F(TokenStoreTest, TheSecretIsNotStoredAnywhereInTheRecord) {

@@ -340,8 +340,10 @@ class Engine {
   int64_t Now() const { return options_.now(); }
   Status Audit(StateStore::Batch& batch, const std::string& actor, const std::string& action,
                const std::string& subject, const std::string& detail);
-  Status RecordEvent(const std::string& severity, const std::string& service,
-                     const std::string& kind, const std::string& message);
+  // Records an event (Event.severity and .kind are the enums' short names) and tells the
+  // webhooks of a warning or a critical one. `job_id`: the job it is about, if any.
+  Status RecordEvent(v1::EventSeverity severity, v1::EventKind kind, const std::string& service,
+                     const std::string& message, const std::string& job_id = "");
 
   EngineOptions options_;
   std::unique_ptr<StateStore> store_;

@@ -191,7 +191,8 @@ std::optional<Code> CodeFromName(std::string_view name);
 Response JsonResponse(int status, const nlohmann::json& body);
 // The error body of a failed status (status.ok() is a programming error: answers 500).
 Response ErrorResponse(const Status& status);
-// A protobuf message as JSON (proto field names, as `lifeboat -o json` prints them).
+// A protobuf message as JSON, its one shape in the API and in `lifeboat -o json`: proto field
+// names, every field present (defaults too), 64-bit integers as numbers, enums by name.
 nlohmann::json ProtoToJson(const google::protobuf::Message& message);
 // The body of `request` as a JSON object. INVALID_ARGUMENT when it is not JSON or not an
 // object (the message says where parsing stopped); an empty body is an empty object.

@@ -19,11 +19,29 @@
 
 namespace lifeboat::core::api {
 
-enum class MetricType { kCounter, kGauge, kUntyped };
+enum class MetricType { kCounter, kGauge, kUntyped, kHistogram };
 
 struct MetricSample {
   std::vector<std::pair<std::string, std::string>> labels;  // name, value (any UTF-8)
   double value = 0;
+};
+
+// Observations of one histogram series, in buckets with the given upper bounds (ascending;
+// +Inf is implied).
+class Histogram {
+ public:
+  explicit Histogram(std::vector<double> upper_bounds);
+  void Observe(double value);
+  const std::vector<double>& bounds() const { return bounds_; }
+  const std::vector<uint64_t>& counts() const { return counts_; }
+  double sum() const { return sum_; }
+  uint64_t count() const { return count_; }
+
+ private:
+  std::vector<double> bounds_;
+  std::vector<uint64_t> counts_;  // per bound, not cumulative; the last is +Inf
+  double sum_ = 0;
+  uint64_t count_ = 0;
 };
 
 // The Content-Type of the text format.
@@ -35,20 +53,35 @@ class MetricsWriter {
   // a later call with the same help and type appends. INVALID_ARGUMENT when the metric or a
   // label name is not valid ([a-zA-Z_:][a-zA-Z0-9_:]* for metrics, [a-zA-Z_][a-zA-Z0-9_]*
   // for labels, no label name starting with "__"), when a sample repeats a label name, or
-  // when the family exists with another help or type. Nothing is added on error.
+  // when the family exists with another help or type, or for kHistogram (AddHistogram).
+  // Nothing is added on error.
   Status Add(const std::string& name, const std::string& help, MetricType type,
              std::vector<MetricSample> samples);
+  // Adds histogram series to the family `name` (type histogram): per series a cumulative
+  // `<name>_bucket` per bound (label le="<bound>") and le="+Inf", then `<name>_sum` and
+  // `<name>_count`, each with the series' labels. Errors as Add, and INVALID_ARGUMENT for a
+  // series label named "le".
+  Status AddHistogram(
+      const std::string& name, const std::string& help,
+      const std::vector<std::pair<std::vector<std::pair<std::string, std::string>>, Histogram>>&
+          series);
 
   // The exposition text, families in the order they were first added.
   std::string Render() const;
 
  private:
+  struct Row {
+    std::string suffix;  // histograms: "_bucket", "_sum", "_count"
+    MetricSample sample;
+  };
   struct Family {
     std::string name;
     std::string help;
     MetricType type;
-    std::vector<MetricSample> samples;
+    std::vector<Row> rows;
   };
+  Status AddRows(const std::string& name, const std::string& help, MetricType type,
+                 std::vector<Row> rows);
   std::vector<Family> families_;
 };
 

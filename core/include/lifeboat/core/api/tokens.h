@@ -30,6 +30,7 @@ struct TokenInfo {
   Role role = Role::kViewer;
   int64_t created_unix_nanos = 0;
   std::string created_by;
+  int64_t expires_unix_nanos = 0;  // 0: never
 };
 
 struct NewToken {
@@ -45,8 +46,10 @@ class TokenStore {
   // Makes a token named `name` with `role`, and audits it (action "token.create", by
   // `actor`) in the same batch. INVALID_ARGUMENT for a name outside [A-Za-z0-9._-]{1,64};
   // ALREADY_EXISTS when a token has that name (revoke it first); UNAVAILABLE when the
-  // random generator fails.
-  StatusOr<NewToken> Create(const std::string& name, Role role, const std::string& actor);
+  // random generator fails. `ttl_seconds` > 0: the token is refused that long after it was
+  // made; 0: it never expires; below 0: INVALID_ARGUMENT.
+  StatusOr<NewToken> Create(const std::string& name, Role role, const std::string& actor,
+                            int64_t ttl_seconds = 0);
 
   // Every token, by name; secrets and hashes are not part of it.
   StatusOr<std::vector<TokenInfo>> List() const;
@@ -54,8 +57,9 @@ class TokenStore {
   // Deletes the token named `name` and audits it ("token.revoke"). NOT_FOUND when none is.
   Status Revoke(const std::string& name, const std::string& actor);
 
-  // The identity of a bearer token. UNAUTHENTICATED for a malformed, unknown or revoked
-  // token (the message never contains the token); UNAVAILABLE/DATA_LOSS from the store.
+  // The identity of a bearer token. UNAUTHENTICATED for a malformed, unknown, revoked or
+  // expired token (the message never contains the token; for an expired one it names the
+  // token and when it expired); UNAVAILABLE/DATA_LOSS from the store.
   StatusOr<Identity> Authenticate(std::string_view token) const;
 
  private:
