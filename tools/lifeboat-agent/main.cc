@@ -168,7 +168,8 @@ int main(int argc, char** argv) {
       "Exit codes: 0 stopped by SIGTERM/SIGINT, 1 failed (e.g. the address is in use),\n"
       "            2 bad usage, 3 not found, 4 refused (a bad cluster file or TLS material)."};
   AgentArgs args;
-  args.plugin_dirs.push_back(LIFEBOAT_DEFAULT_PLUGIN_DIR);
+  args.plugin_dirs.push_back(
+      DefaultPluginDir(LIFEBOAT_DEFAULT_PLUGIN_DIR, LIFEBOAT_INSTALL_PLUGIN_DIR));
   app.add_option("--cluster-file", args.cluster_file,
                  "YAML with this agent's `kind: Cluster` (the document lifeboatd applies)")
       ->required()

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "program.h"
 
 int main(int argc, char** argv) {
   using namespace lifeboat::cli;
@@ -19,7 +20,8 @@ int main(int argc, char** argv) {
       "            5 verification found a difference, 6 RPO breached, 130 interrupted."};
   app.require_subcommand(1);
   GlobalOptions global;
-  global.plugin_dirs.push_back(LIFEBOAT_DEFAULT_PLUGIN_DIR);
+  global.plugin_dirs.push_back(
+      DefaultPluginDir(LIFEBOAT_DEFAULT_PLUGIN_DIR, LIFEBOAT_INSTALL_PLUGIN_DIR));
   app.add_option("--plugin-dir", global.plugin_dirs,
                  "Trusted plugin directory (repeatable; default: this build's plugins)")
       ->capture_default_str();

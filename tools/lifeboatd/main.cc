@@ -105,7 +105,8 @@ int main(int argc, char** argv) {
       "Exit codes: 0 stopped by SIGTERM/SIGINT, 1 failed, 2 bad usage, 3 not found,\n"
       "            4 refused (e.g. the state directory is in use)."};
   DaemonArgs a;
-  a.plugin_dirs.push_back(LIFEBOAT_DEFAULT_PLUGIN_DIR);
+  a.plugin_dirs.push_back(
+      DefaultPluginDir(LIFEBOAT_DEFAULT_PLUGIN_DIR, LIFEBOAT_INSTALL_PLUGIN_DIR));
   app.add_option("--state-dir", a.state_dir, "The state directory (RocksDB); one process at a time")
       ->required();
   app.add_option("--listen", a.listen,

@@ -24,6 +24,7 @@ PACKAGES=(
   iproute2                           # network namespaces in the control-plane test
   maven openjdk-17-jdk-headless      # tests/rig: real clusters (HDFS) for the tests labelled rig
   librdkafka-dev                     # Kafka: the plugin's client, rig tests, the MM2 benchmark
+  libsqlite3-dev sqlite3             # the SDK's example plugin (sdk/examples/sqlite) and its walkthrough
 )
 
 missing=()
