@@ -8,6 +8,7 @@ foreach(_proto common manifest plugin journal)
   list(APPEND _lifeboat_gen_hdrs ${PROJECT_BINARY_DIR}/sdk/gen/lifeboat/v1/${_proto}.pb.h)
 endforeach()
 set(LIFEBOAT_CMAKE_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Lifeboat)
+set(LIFEBOAT_PROTO_INSTALL_DIR ${CMAKE_INSTALL_DATADIR}/lifeboat/proto)
 set(_export_targets lifeboat_abi lifeboat_sdk_proto lifeboat_sdk lifeboat-plugin-manifest
                     lifeboat_testkit)
 if(TARGET lifeboat_conformance)
@@ -23,11 +24,12 @@ install(TARGETS ${_export_targets}
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/testing/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${_lifeboat_gen_hdrs} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/lifeboat/v1)
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/proto/ DESTINATION ${CMAKE_INSTALL_DATADIR}/lifeboat/proto)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/proto/ DESTINATION ${LIFEBOAT_PROTO_INSTALL_DIR})
 install(EXPORT LifeboatTargets NAMESPACE Lifeboat:: DESTINATION ${LIFEBOAT_CMAKE_INSTALL_DIR})
 configure_package_config_file(${PROJECT_SOURCE_DIR}/sdk/cmake/LifeboatConfig.cmake.in
                               ${PROJECT_BINARY_DIR}/sdk/LifeboatConfig.cmake
-                              INSTALL_DESTINATION ${LIFEBOAT_CMAKE_INSTALL_DIR})
+                              INSTALL_DESTINATION ${LIFEBOAT_CMAKE_INSTALL_DIR}
+                              PATH_VARS LIFEBOAT_PROTO_INSTALL_DIR)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/sdk/LifeboatConfigVersion.cmake
                                  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/sdk/LifeboatConfig.cmake

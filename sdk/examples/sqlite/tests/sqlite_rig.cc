@@ -98,7 +98,7 @@ class SqliteRig : public lifeboat::testing::ConformanceRig {
     Exec(orders, "INSERT INTO orders(amount) VALUES(42)");
     sqlite3_close(orders);
     sqlite3* empty = Open(primary() / "app" / "empty.db");
-    Exec(empty, "CREATE TABLE nothing(x)");
+    Exec(empty, "CREATE TABLE empty_table(x)");
     sqlite3_close(empty);
     // The large item: random bytes, so that no page repeats.
     sqlite3* big = Open(primary() / "app" / "big.db");
@@ -114,20 +114,25 @@ class SqliteRig : public lifeboat::testing::ConformanceRig {
     sqlite3_close(big);
   }
 
+  // Creates a database, appends to one, deletes one and renames one (the last two only
+  // while there is one to delete or rename: the suite may call this several times).
   ChangeSet ApplyChanges() override {
-    sqlite3* fresh = Open(primary() / "app" / "fresh.db");
+    const fs::path fresh_path = primary() / "app" / ("fresh" + std::to_string(++changes_) + ".db");
+    sqlite3* fresh = Open(fresh_path);
     Exec(fresh, "CREATE TABLE t(x); INSERT INTO t VALUES('new')");
     sqlite3_close(fresh);
     sqlite3* orders = Open(primary() / "app" / "orders.db");
     Exec(orders, "INSERT INTO orders(amount) VALUES(7)");
     sqlite3_close(orders);
-    fs::remove(primary() / "app" / "users.db");
-    fs::rename(primary() / "app" / "empty.db", primary() / "app" / "renamed.db");
+    std::error_code ec;
+    fs::remove(primary() / "app" / "users.db", ec);
+    if (fs::exists(primary() / "app" / "empty.db")) {
+      fs::rename(primary() / "app" / "empty.db", primary() / "app" / "renamed.db");
+    }
     // A cut copies whole database files: what moves is the new and the changed file.
     ChangeSet c;
     c.changed_items = 2;
-    c.changed_bytes = fs::file_size(primary() / "app" / "fresh.db") +
-                      fs::file_size(primary() / "app" / "orders.db");
+    c.changed_bytes = fs::file_size(fresh_path) + fs::file_size(primary() / "app" / "orders.db");
     return c;
   }
 
@@ -171,6 +176,7 @@ class SqliteRig : public lifeboat::testing::ConformanceRig {
   }
 
   fs::path base_;
+  int changes_ = 0;
 };
 
 LIFEBOAT_CONFORMANCE_RIG("sqlite", SqliteRig);
