@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <lifeboat/capabilities.h>
 #include <lifeboat/core/plugin_host.h>
 #include <openssl/evp.h>
 
@@ -190,6 +191,14 @@ StatusOr<PluginManifest> ReadManifest(const fs::path& manifest_file) {
   LIFEBOAT_ASSIGN_OR_RETURN(m.abi_major, p.AbiNumber("abi_major"));
   LIFEBOAT_ASSIGN_OR_RETURN(m.abi_minor, p.AbiNumber("abi_minor"));
   LIFEBOAT_ASSIGN_OR_RETURN(m.capabilities, p.StringList("capabilities"));
+  for (const std::string& cap : m.capabilities) {
+    // A misspelt capability would otherwise be a promise nobody checks.
+    if (!CapabilityNamed(cap)) {
+      return InvalidArgumentError(
+          file + ": field 'capabilities' names '" + cap +
+          "', which is not a capability this host knows (known: " + KnownCapabilityNames() + ")");
+    }
+  }
   LIFEBOAT_ASSIGN_OR_RETURN(m.library, p.NonEmptyString("library"));
   if (!IsPlainFileName(m.library)) {
     return p.Wrong("library",

@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <sys/stat.h>
 
+#include <lifeboat/capabilities.h>
 #include <lifeboat/core/plugin_host.h>
 #include <spdlog/spdlog.h>
 
@@ -308,43 +309,6 @@ std::optional<std::string> AbiIncompatibility(uint32_t major, uint32_t minor) {
 
 }  // namespace
 
-std::string OpName(lb_op op) {
-  switch (op) {
-    case LB_OP_PROBE:
-      return "probe";
-    case LB_OP_RESOLVE:
-      return "resolve";
-    case LB_OP_PREPARE:
-      return "prepare";
-    case LB_OP_CUT:
-      return "cut";
-    case LB_OP_RELEASE:
-      return "release";
-    case LB_OP_PLAN_TRANSFER:
-      return "plan_transfer";
-    case LB_OP_TRANSFER:
-      return "transfer";
-    case LB_OP_VERIFY:
-      return "verify";
-    case LB_OP_COMMIT:
-      return "commit";
-    case LB_OP_RESTORE:
-      return "restore";
-    case LB_OP_EXPIRE:
-      return "expire";
-    case LB_OP_SYNC_SECURITY:
-      return "sync_security";
-    case LB_OP_FENCE:
-      return "fence";
-    case LB_OP_UNFENCE:
-      return "unfence";
-    case LB_OP_READ:
-      return "read";
-    default:
-      return "operation " + std::to_string(static_cast<int>(op));
-  }
-}
-
 namespace {
 
 // The Status of a failed call: `code` as returned by the plugin, `detail` the bytes it
@@ -543,6 +507,37 @@ StatusOr<std::shared_ptr<LoadedPlugin>> LoadVerified(PluginManifest manifest) {
   const std::string table_abi = AbiText(api->abi_major, api->abi_minor);
   if (descriptor_abi != manifest_abi) return differ("descriptor ABI", descriptor_abi, manifest_abi);
   if (table_abi != manifest_abi) return differ("plugin table ABI", table_abi, manifest_abi);
+  std::set<std::string> declared;
+  for (int c : d.capabilities()) {
+    std::string_view cap = CapabilityName(static_cast<v1::Capability>(c));
+    if (cap.empty()) {
+      return FailedPreconditionError(
+          lpath + ": descriptor declares capability number " + std::to_string(c) +
+          ", which this host does not know (known: " + KnownCapabilityNames() + ")");
+    }
+    declared.emplace(cap);
+  }
+  const std::set<std::string> listed(m.capabilities.begin(), m.capabilities.end());
+  if (declared != listed) {
+    auto join = [](const std::set<std::string>& caps) {
+      std::string out;
+      for (const std::string& c : caps) out += (out.empty() ? "" : ", ") + c;
+      return "[" + out + "]";
+    };
+    return differ("descriptor capabilities", join(declared), join(listed));
+  }
+  // SDK 0.2 and newer list the operations the plugin implements; older ones list none.
+  if (d.implemented_ops_size() > 0) {
+    uint64_t ops = 0;
+    for (int32_t op : d.implemented_ops()) {
+      if (op >= 0 && op < 64) ops |= uint64_t{1} << op;
+    }
+    std::string mismatches = CapabilityMismatches(d, ops);
+    if (!mismatches.empty()) {
+      return FailedPreconditionError(lpath + ": plugin " + d.name() +
+                                     " disagrees with itself: " + mismatches);
+    }
+  }
   return plugin;
 }
 
@@ -636,78 +631,25 @@ Status PluginInstance::InvokeRaw(lb_op op, const std::string& request, std::stri
   return OkStatus();
 }
 
-template <typename Resp, typename Req>
-StatusOr<Resp> PluginInstance::Invoke(lb_op op, const Req& req, const CallOptions& opts) {
+template <lb_op Op>
+StatusOr<typename OpTraits<Op>::Response> PluginInstance::Call(
+    const typename OpTraits<Op>::Request& req, const CallOptions& opts) {
   std::string out;
-  LIFEBOAT_RETURN_IF_ERROR(InvokeRaw(op, req.SerializeAsString(), &out, opts));
-  Resp resp;
+  LIFEBOAT_RETURN_IF_ERROR(InvokeRaw(Op, req.SerializeAsString(), &out, opts));
+  typename OpTraits<Op>::Response resp;
   if (!resp.ParseFromString(out)) {
-    return InternalError("plugin " + lib_->name() + " answered " + OpName(op) + " with " +
+    return InternalError("plugin " + lib_->name() + " answered " + OpName(Op) + " with " +
                          std::to_string(out.size()) + " bytes that are not a valid " +
                          resp.GetTypeName());
   }
   return resp;
 }
 
-StatusOr<v1::ProbeResponse> PluginInstance::Probe(const v1::ProbeRequest& req,
-                                                  const CallOptions& opts) {
-  return Invoke<v1::ProbeResponse>(LB_OP_PROBE, req, opts);
-}
-StatusOr<v1::ResolveResponse> PluginInstance::Resolve(const v1::ResolveRequest& req,
-                                                      const CallOptions& opts) {
-  return Invoke<v1::ResolveResponse>(LB_OP_RESOLVE, req, opts);
-}
-StatusOr<v1::PrepareResponse> PluginInstance::Prepare(const v1::PrepareRequest& req,
-                                                      const CallOptions& opts) {
-  return Invoke<v1::PrepareResponse>(LB_OP_PREPARE, req, opts);
-}
-StatusOr<v1::CutResponse> PluginInstance::Cut(const v1::CutRequest& req, const CallOptions& opts) {
-  return Invoke<v1::CutResponse>(LB_OP_CUT, req, opts);
-}
-StatusOr<v1::ReleaseResponse> PluginInstance::Release(const v1::ReleaseRequest& req,
-                                                      const CallOptions& opts) {
-  return Invoke<v1::ReleaseResponse>(LB_OP_RELEASE, req, opts);
-}
-StatusOr<v1::PlanTransferResponse> PluginInstance::PlanTransfer(const v1::PlanTransferRequest& req,
-                                                                const CallOptions& opts) {
-  return Invoke<v1::PlanTransferResponse>(LB_OP_PLAN_TRANSFER, req, opts);
-}
-StatusOr<v1::TransferResponse> PluginInstance::Transfer(const v1::TransferRequest& req,
-                                                        const CallOptions& opts) {
-  return Invoke<v1::TransferResponse>(LB_OP_TRANSFER, req, opts);
-}
-StatusOr<v1::VerifyResponse> PluginInstance::Verify(const v1::VerifyRequest& req,
-                                                    const CallOptions& opts) {
-  return Invoke<v1::VerifyResponse>(LB_OP_VERIFY, req, opts);
-}
-StatusOr<v1::CommitResponse> PluginInstance::Commit(const v1::CommitRequest& req,
-                                                    const CallOptions& opts) {
-  return Invoke<v1::CommitResponse>(LB_OP_COMMIT, req, opts);
-}
-StatusOr<v1::RestoreResponse> PluginInstance::Restore(const v1::RestoreRequest& req,
-                                                      const CallOptions& opts) {
-  return Invoke<v1::RestoreResponse>(LB_OP_RESTORE, req, opts);
-}
-StatusOr<v1::ExpireResponse> PluginInstance::Expire(const v1::ExpireRequest& req,
-                                                    const CallOptions& opts) {
-  return Invoke<v1::ExpireResponse>(LB_OP_EXPIRE, req, opts);
-}
-StatusOr<v1::SyncSecurityResponse> PluginInstance::SyncSecurity(const v1::SyncSecurityRequest& req,
-                                                                const CallOptions& opts) {
-  return Invoke<v1::SyncSecurityResponse>(LB_OP_SYNC_SECURITY, req, opts);
-}
-StatusOr<v1::FenceResponse> PluginInstance::Fence(const v1::FenceRequest& req,
-                                                  const CallOptions& opts) {
-  return Invoke<v1::FenceResponse>(LB_OP_FENCE, req, opts);
-}
-StatusOr<v1::FenceResponse> PluginInstance::Unfence(const v1::FenceRequest& req,
-                                                    const CallOptions& opts) {
-  return Invoke<v1::FenceResponse>(LB_OP_UNFENCE, req, opts);
-}
-StatusOr<v1::ReadResponse> PluginInstance::Read(const v1::ReadRequest& req,
-                                                const CallOptions& opts) {
-  return Invoke<v1::ReadResponse>(LB_OP_READ, req, opts);
-}
+// Every operation's typed call, instantiated once here.
+#define LIFEBOAT_HOST_CALL_(op, name, Method, Req, Resp, has_op_id, cap) \
+  template StatusOr<v1::Resp> PluginInstance::Call<op>(const v1::Req&, const CallOptions&);
+LIFEBOAT_OPERATIONS(LIFEBOAT_HOST_CALL_)
+#undef LIFEBOAT_HOST_CALL_
 
 // --- PluginHost ----------------------------------------------------------------------
 

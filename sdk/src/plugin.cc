@@ -1,6 +1,7 @@
 // The C side of the SDK: the plugin's lb_plugin_api table, built around the hooks that
 // LIFEBOAT_REGISTER_PLUGIN registers. Every entry catches every exception: nothing but an
 // lb_code and bytes leaves the plugin.
+#include <lifeboat/capabilities.h>
 #include <lifeboat/sdk/plugin.h>
 
 #include <cstddef>
@@ -71,6 +72,17 @@ lb_code Describe(lb_out* out) {
     d.set_abi_major(LIFEBOAT_ABI_MAJOR);
     d.set_abi_minor(LIFEBOAT_ABI_MINOR);
     d.set_sdk_version(LIFEBOAT_SDK_VERSION);
+    d.clear_implemented_ops();
+    for (int32_t op = 0; op < 64; ++op) {
+      if ((g_hooks->implemented_ops >> op) & 1U) d.add_implemented_ops(op);
+    }
+    // A plugin that disagrees with itself fails its build (the manifest is generated from
+    // this answer) and never loads.
+    std::string mismatches = CapabilityMismatches(d, g_hooks->implemented_ops);
+    if (!mismatches.empty()) {
+      return WriteStatus(out, FailedPreconditionError("plugin " + d.name() +
+                                                      " disagrees with itself: " + mismatches));
+    }
     Assign(out, d.SerializeAsString());
     return LB_OK;
   } catch (...) {
@@ -128,41 +140,16 @@ lb_code Invoke(lb_instance* instance, lb_call* call, lb_op op, const uint8_t* da
                lb_out* out) {
   auto* inst = reinterpret_cast<Instance*>(instance);
   try {
-    using P = ComponentPlugin;
     switch (op) {
-      case LB_OP_PROBE:
-        return Run(&P::Probe, inst, call, data, size, out);
-      case LB_OP_RESOLVE:
-        return Run(&P::Resolve, inst, call, data, size, out);
-      case LB_OP_PREPARE:
-        return Run(&P::Prepare, inst, call, data, size, out);
-      case LB_OP_CUT:
-        return Run(&P::Cut, inst, call, data, size, out);
-      case LB_OP_RELEASE:
-        return Run(&P::Release, inst, call, data, size, out);
-      case LB_OP_PLAN_TRANSFER:
-        return Run(&P::PlanTransfer, inst, call, data, size, out);
-      case LB_OP_TRANSFER:
-        return Run(&P::Transfer, inst, call, data, size, out);
-      case LB_OP_VERIFY:
-        return Run(&P::Verify, inst, call, data, size, out);
-      case LB_OP_COMMIT:
-        return Run(&P::Commit, inst, call, data, size, out);
-      case LB_OP_RESTORE:
-        return Run(&P::Restore, inst, call, data, size, out);
-      case LB_OP_EXPIRE:
-        return Run(&P::Expire, inst, call, data, size, out);
-      case LB_OP_SYNC_SECURITY:
-        return Run(&P::SyncSecurity, inst, call, data, size, out);
-      case LB_OP_FENCE:
-        return Run(&P::Fence, inst, call, data, size, out);
-      case LB_OP_UNFENCE:
-        return Run(&P::Unfence, inst, call, data, size, out);
-      case LB_OP_READ:
-        return Run(&P::Read, inst, call, data, size, out);
+#define LIFEBOAT_SDK_DISPATCH_(op, name, Method, Req, Resp, has_op_id, cap) \
+  case op:                                                                  \
+    return Run(&ComponentPlugin::Method, inst, call, data, size, out);
+      LIFEBOAT_OPERATIONS(LIFEBOAT_SDK_DISPATCH_)
+#undef LIFEBOAT_SDK_DISPATCH_
       default:
         return WriteStatus(out, UnimplementedError("operation " + std::to_string(op) +
-                                                   " is not known to this plugin"));
+                                                   " is not known to this plugin (SDK " +
+                                                   LIFEBOAT_SDK_VERSION + ")"));
     }
   } catch (...) {
     return WriteStatus(out, FromException());

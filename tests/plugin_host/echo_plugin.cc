@@ -2,6 +2,8 @@
 // host tests load it beside broken plugins and drive it through the real boundary.
 //   ECHO_NAME    the name its descriptor reports (default "echo")
 //   ECHO_DETAIL  what Probe answers in `detail`, to tell two builds apart
+//   ECHO_OVERRIDE_FENCE  overrides Fence without declaring CAP_FENCING (a plugin that
+//                        disagrees with itself, which the SDK's describe refuses)
 #include <lifeboat/sdk/config.h>
 #include <lifeboat/sdk/plugin.h>
 
@@ -54,6 +56,12 @@ class Echo : public lifeboat::sdk::ComponentPlugin {
     host.Info("echo instance created");
     return std::make_unique<Echo>(host, greeting);
   }
+
+#ifdef ECHO_OVERRIDE_FENCE
+  StatusOr<v1::FenceResponse> Fence(Call&, const v1::FenceRequest&) override {
+    return v1::FenceResponse();
+  }
+#endif
 
   StatusOr<v1::ProbeResponse> Probe(Call&, const v1::ProbeRequest&) override {
     v1::ProbeResponse r;

@@ -282,6 +282,31 @@ TEST(PluginHostTest, RefusesADescriptorDisagreeingWithItsManifest) {
                      Manifest("misnamed", "misnamed").string() + " says 'misnamed'"});
 }
 
+// A manifest that drifted from the code (hdfs's lacked diff_from_base_cut) used to load.
+TEST(PluginHostTest, RefusesCapabilitiesDisagreeingWithTheManifest) {
+  LoadReport r = LoadOnly("cap_drift");
+  ExpectRefused(r.status, Code::kFailedPrecondition,
+                {Library("cap_drift", "cap_drift").string(),
+                 "descriptor capabilities is '[resumable_transfer]' but manifest " +
+                     Manifest("cap_drift", "cap_drift").string() + " says '[]'"});
+}
+
+// A misspelt capability used to say "OK would load".
+TEST(PluginHostTest, RefusesAnUnknownCapabilityName) {
+  LoadReport r = LoadOnly("cap_misspelt");
+  ExpectRefused(r.status, Code::kInvalidArgument,
+                {Manifest("cap_misspelt", "cap_misspelt").string(), "names 'fenceing'",
+                 "not a capability this host knows", "fencing"});
+}
+
+// Overriding Fence without declaring fencing used to go unnoticed.
+TEST(PluginHostTest, RefusesAPluginWhoseOperationsDisagreeWithItsCapabilities) {
+  LoadReport r = LoadOnly("fence_undeclared");
+  ExpectRefused(r.status, Code::kFailedPrecondition,
+                {Library("fence_undeclared", "fence_undeclared").string(), "describe failed",
+                 "overrides Fence but does not declare capability 'fencing'"});
+}
+
 TEST(PluginHostTest, RefusesADescribeAnsweringJunk) {
   LoadReport r = LoadOnly("bad_describe");
   ExpectRefused(r.status, Code::kInternal,

@@ -5,6 +5,7 @@
 #include <lifeboat/testing/fake_host.h>
 
 #include <stdexcept>
+#include <vector>
 
 namespace {
 
@@ -21,6 +22,8 @@ class BoundaryPlugin : public lifeboat::sdk::ComponentPlugin {
     d.set_version("0.0.1");
     d.set_component("boundary");
     d.set_config_type("test.Boundary");
+    // It overrides Read: the SDK refuses to describe it unless it says so (capabilities.h).
+    d.add_capabilities(v1::CAP_PEER_READ);
     return d;
   }
   static Status Validate(const v1::PluginConfig& config) {
@@ -101,7 +104,29 @@ TEST_F(SdkBoundaryTest, DescribeStampsAbiAndSdkVersion) {
   EXPECT_EQ(d.name(), "boundary");
   EXPECT_EQ(d.abi_major(), static_cast<uint32_t>(LIFEBOAT_ABI_MAJOR));
   EXPECT_EQ(d.sdk_version(), LIFEBOAT_SDK_VERSION);
+  // The operations it overrides, from the class itself (ImplementedOps).
+  std::vector<int32_t> ops(d.implemented_ops().begin(), d.implemented_ops().end());
+  EXPECT_EQ(ops, (std::vector<int32_t>{LB_OP_PROBE, LB_OP_RESOLVE, LB_OP_READ}));
 }
+
+// A class that overrides an operation tied to a capability it does not declare (or the
+// reverse) is found at compile time by ImplementedOps and refused by describe.
+class FenceOnly : public lifeboat::sdk::ComponentPlugin {
+ public:
+  StatusOr<v1::FenceResponse> Fence(lifeboat::sdk::Call&, const v1::FenceRequest&) override {
+    return v1::FenceResponse();
+  }
+};
+class FencingViaABase : public FenceOnly {
+ public:
+  StatusOr<v1::FenceResponse> Unfence(lifeboat::sdk::Call&, const v1::FenceRequest&) override {
+    return v1::FenceResponse();
+  }
+};
+static_assert(lifeboat::sdk::internal::ImplementedOps<FenceOnly>() == (uint64_t{1} << LB_OP_FENCE));
+static_assert(lifeboat::sdk::internal::ImplementedOps<FencingViaABase>() ==
+              ((uint64_t{1} << LB_OP_FENCE) | (uint64_t{1} << LB_OP_UNFENCE)));
+static_assert(lifeboat::sdk::internal::ImplementedOps<lifeboat::sdk::ComponentPlugin>() == 0);
 
 TEST_F(SdkBoundaryTest, ExceptionBecomesInternalWithItsText) {
   auto resp = host_.Call<v1::ProbeResponse>(api_, instance_, LB_OP_PROBE, v1::ProbeRequest());

@@ -169,7 +169,8 @@ int main(int argc, char** argv) {
       "            2 bad usage or bad input (a bad cluster file or TLS material), 3 not found,\n"
       "            4 refused."};
   AgentArgs args;
-  args.plugin_dirs.push_back(LIFEBOAT_DEFAULT_PLUGIN_DIR);
+  args.plugin_dirs.push_back(
+      DefaultPluginDir(LIFEBOAT_DEFAULT_PLUGIN_DIR, LIFEBOAT_INSTALL_PLUGIN_DIR));
   app.add_option("--cluster-file", args.cluster_file,
                  "YAML with this agent's `kind: Cluster` (the document lifeboatd applies)")
       ->required()

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli.h"
+#include "program.h"
 
 int main(int argc, char** argv) {
   using namespace lifeboat::cli;
@@ -20,7 +21,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("lifeboat ") + LIFEBOAT_VERSION);
   GlobalOptions global;
-  global.plugin_dirs.push_back(LIFEBOAT_DEFAULT_PLUGIN_DIR);
+  global.plugin_dirs.push_back(
+      DefaultPluginDir(LIFEBOAT_DEFAULT_PLUGIN_DIR, LIFEBOAT_INSTALL_PLUGIN_DIR));
   app.add_option("--plugin-dir", global.plugin_dirs,
                  "Trusted plugin directory (repeatable; default: this build's plugins)")
       ->capture_default_str();

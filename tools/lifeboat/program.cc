@@ -3,7 +3,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <iostream>
+#include <system_error>
 
 #include "cli.h"
 
@@ -38,6 +40,18 @@ int ParseAndRun(CLI::App& app, int argc, char** argv, const char* program,
     return ExitCodeFor(rc.status());
   }
   return *rc;
+}
+
+std::string DefaultPluginDir(const char* build_tree_dir, const char* installed_relative_dir) {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    // <prefix>/bin/lifeboat -> <prefix>/<libdir>/lifeboat/plugins
+    const std::filesystem::path installed =
+        exe.parent_path().parent_path() / installed_relative_dir;
+    if (std::filesystem::is_directory(installed, ec)) return installed.string();
+  }
+  return build_tree_dir;
 }
 
 }  // namespace lifeboat::cli

@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
 
 namespace lifeboat::cli {
 
@@ -21,6 +22,10 @@ void SetUpServiceLogging(CLI::App& app, const char* program);
 // exits with its code (cli.h).
 int ParseAndRun(CLI::App& app, int argc, char** argv, const char* program,
                 const std::function<Status()>& check, const std::function<StatusOr<int>()>& run);
+
+// The trusted plugin directory when none is given: <prefix>/<libdir>/lifeboat/plugins next to
+// an installed program (`cmake --install`), else `build_tree_dir` (the build's own plugins).
+std::string DefaultPluginDir(const char* build_tree_dir, const char* installed_relative_dir);
 
 }  // namespace lifeboat::cli
 

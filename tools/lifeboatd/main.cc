@@ -101,7 +101,8 @@ int main(int argc, char** argv) {
       "            4 refused (e.g. the state directory is in use)."};
   app.set_version_flag("--version", std::string("lifeboatd ") + LIFEBOAT_VERSION);
   DaemonArgs a;
-  a.plugin_dirs.push_back(LIFEBOAT_DEFAULT_PLUGIN_DIR);
+  a.plugin_dirs.push_back(
+      DefaultPluginDir(LIFEBOAT_DEFAULT_PLUGIN_DIR, LIFEBOAT_INSTALL_PLUGIN_DIR));
   app.add_option("--state-dir", a.state_dir, "The state directory (RocksDB); one process at a time")
       ->required();
   AddServeFlags(app, a.serve, /*listen_required=*/true);

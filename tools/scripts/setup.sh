@@ -27,6 +27,7 @@ PACKAGES=(
   chromium chromium-driver fonts-dejavu-core  # the web console's browser tests (headless)
   thrift-compiler libthrift-dev      # HBase, Hive metastore: Thrift clients (IDL subsets generated at build time)
   zlib1g-dev                         # Hive metastore: gzip(json-2.0) notification messages
+  libsqlite3-dev sqlite3             # the SDK's example plugin (sdk/examples/sqlite) and its walkthrough
 )
 # Node.js and npm run the console's browser tests (playwright-core, pinned in
 # tests/e2e/console/package-lock.json; any Node.js from 18 on). Debian's only when none is

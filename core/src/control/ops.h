@@ -5,6 +5,7 @@
 #define LIFEBOAT_CORE_SRC_CONTROL_OPS_H_
 
 #include <lifeboat/abi.h>
+#include <lifeboat/ops.h>
 
 #include <cstdint>
 #include <string>
@@ -13,11 +14,11 @@ namespace lifeboat::core::control {
 
 // The newest operation this build knows (lb_op values run from LB_OP_PROBE to it). An agent
 // answers a newer one UNIMPLEMENTED, which the engine never retries.
-inline constexpr int32_t kNewestKnownOp = LB_OP_READ;
+inline constexpr int32_t kNewestKnownOp = kNewestOp;
 
-// The op_id of a serialized plugin request: field 1 (a string) of every request message
-// except probe's, resolve's and read's (sdk/proto/lifeboat/v1/plugin.proto); "" for those
-// three, and for bytes that do not parse.
+// The op_id of a serialized plugin request: field 1 (a string) of the request messages of the
+// operations that carry one (OpHasOpId, sdk/include/lifeboat/ops.h); "" for the others, and
+// for bytes that do not parse.
 std::string PluginOpId(lb_op op, const std::string& request);
 
 }  // namespace lifeboat::core::control

@@ -46,7 +46,7 @@ bool FromTheChannel(Code code) {
 std::string PluginOpId(lb_op op, const std::string& request) {
   // Read-only operations carry no op_id; read's field 1 is its SnapshotRef, whose bytes must
   // not become a channel operation id.
-  if (op == LB_OP_PROBE || op == LB_OP_RESOLVE || op == LB_OP_READ) return "";
+  if (!OpHasOpId(op)) return "";
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(request.data()),
                                             static_cast<int>(request.size()));
   std::string id;  // proto3: the last occurrence of a scalar field wins

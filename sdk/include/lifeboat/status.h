@@ -170,6 +170,12 @@ inline Status UnavailableError(std::string m, std::string s = {}) {
 inline Status DataLossError(std::string m, std::string s = {}) {
   return Status(Code::kDataLoss, std::move(m), std::move(s));
 }
+inline Status OutOfRangeError(std::string m, std::string s = {}) {
+  return Status(Code::kOutOfRange, std::move(m), std::move(s));
+}
+inline Status ResourceExhaustedError(std::string m, std::string s = {}) {
+  return Status(Code::kResourceExhausted, std::move(m), std::move(s));
+}
 
 // A value or the Status saying why there is none. Never holds an OK status without a value.
 template <typename T>

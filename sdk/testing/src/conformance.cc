@@ -56,8 +56,20 @@ std::string Diff(const ContentMap& want, const ContentMap& got) {
   return out;
 }
 
-// Data big enough that a transfer of it takes several units of work.
-constexpr uint64_t kLargeBytes = 6 * 1024 * 1024;
+constexpr uint64_t kLargeBytes = kLargeItemBytes;
+
+// Every failure of a check names the rule it enforces (conformance.h, kRules).
+std::string RuleOf(std::string name) {
+  name = name.substr(0, name.find('/'));  // "RoundTrip/localfs" -> "RoundTrip"
+  for (const Rule& r : kRules) {
+    if (name == r.name) return std::string("rule ") + r.name + ": " + r.text;
+  }
+  ADD_FAILURE() << "the suite checks " << name
+                << ", which conformance.h's kRules does not state: every rule is written there";
+  return "rule " + name;
+}
+#define LIFEBOAT_RULE() \
+  SCOPED_TRACE(RuleOf(::testing::UnitTest::GetInstance()->current_test_info()->name()))
 
 class ConformanceTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -100,6 +112,27 @@ class ConformanceTest : public ::testing::TestWithParam<std::string> {
     return peer;
   }
 
+  // `opts` with a route to the peers, as an agent gives every call: a plugin that reads its
+  // source only through the peer stream (Call::ReadPeer) is served by the other instance's
+  // Read, in-process, as in the embedded mode.
+  core::CallOptions Routed(core::CallOptions opts = {}) {
+    opts.peer_read = [this](const v1::PeerReadRequest& request, const core::ByteSink& sink,
+                            const std::atomic<bool>* cancel) -> Status {
+      const std::string& cluster = request.peer().config().cluster();
+      core::PluginInstance* peer = cluster == rig_->SourceConfig().cluster()   ? src_.get()
+                                   : cluster == rig_->TargetConfig().cluster() ? dst_.get()
+                                                                               : nullptr;
+      if (peer == nullptr) {
+        return UnavailableError("the conformance rig knows no cluster '" + cluster + "'");
+      }
+      core::CallOptions read_opts;
+      read_opts.cancel = cancel;
+      read_opts.on_chunk = sink;
+      return peer->Read(request.read(), read_opts).status();
+    };
+    return opts;
+  }
+
   v1::CutResponse Cut(const std::string& rp, const std::string& op) {
     v1::CutRequest req;
     req.set_op_id(op);
@@ -117,7 +150,7 @@ class ConformanceTest : public ::testing::TestWithParam<std::string> {
     *req.mutable_source() = SourcePeer();
     *req.mutable_snapshot() = snap;
     req.set_base_restore_point_id(base);
-    auto resp = dst_->PlanTransfer(req);
+    auto resp = dst_->PlanTransfer(req, Routed());
     EXPECT_TRUE(resp.ok()) << "plan " << snap.restore_point_id() << ": "
                            << resp.status().ToString();
     return resp.ok() ? *resp : v1::PlanTransferResponse();
@@ -130,7 +163,7 @@ class ConformanceTest : public ::testing::TestWithParam<std::string> {
     *req.mutable_source() = SourcePeer();
     *req.mutable_snapshot() = snap;
     *req.mutable_task() = task;
-    return dst_->Transfer(req, opts);
+    return dst_->Transfer(req, Routed(opts));
   }
 
   // Runs every task of `plan` in order; returns the bytes the calls reported copying.
@@ -149,7 +182,7 @@ class ConformanceTest : public ::testing::TestWithParam<std::string> {
     req.set_op_id(op);
     *req.mutable_snapshot() = snap;
     req.set_level(v1::VERIFY_DIGEST);
-    auto resp = dst_->Verify(req);
+    auto resp = dst_->Verify(req, Routed());
     EXPECT_TRUE(resp.ok()) << "verify: " << resp.status().ToString();
     return resp.ok() ? *resp : v1::VerifyResponse();
   }
@@ -160,7 +193,7 @@ class ConformanceTest : public ::testing::TestWithParam<std::string> {
     req.set_op_id(op);
     *req.mutable_snapshot() = snap;
     req.set_base_restore_point_id(base);
-    auto resp = dst_->Commit(req);
+    auto resp = dst_->Commit(req, Routed());
     EXPECT_TRUE(resp.ok()) << "commit: " << resp.status().ToString();
     return resp.ok() ? *resp : v1::CommitResponse();
   }
@@ -172,7 +205,7 @@ class ConformanceTest : public ::testing::TestWithParam<std::string> {
     *req.mutable_data_set() = rig_->DataSet();
     req.set_restore_point_id(rp);
     req.set_destination(destination);
-    return dst_->Restore(req);
+    return dst_->Restore(req, Routed());
   }
 
   // Restores `rp` to a fresh destination and checks it equals `want`.
@@ -204,6 +237,7 @@ class ConformanceTest : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(ConformanceTest, Descriptor) {
+  LIFEBOAT_RULE();
   const v1::PluginDescriptor& d = src_->descriptor();
   EXPECT_EQ(d.name(), rig_->PluginName());
   EXPECT_TRUE(std::regex_match(d.name(), std::regex("[a-z][a-z0-9_]*")))
@@ -230,6 +264,7 @@ TEST_P(ConformanceTest, Descriptor) {
 }
 
 TEST_P(ConformanceTest, BadConfigRefused) {
+  LIFEBOAT_RULE();
   std::vector<BadConfig> bad = rig_->BadConfigs();
   ASSERT_FALSE(bad.empty()) << "a rig must list at least one bad configuration";
   nlohmann::json good = nlohmann::json::parse(rig_->SourceConfig().config_json());
@@ -250,6 +285,7 @@ TEST_P(ConformanceTest, BadConfigRefused) {
 }
 
 TEST_P(ConformanceTest, RoundTrip) {
+  LIFEBOAT_RULE();
   rig_->Populate(kLargeBytes);
   v1::ResolveRequest resolve;
   resolve.set_selector(rig_->DataSet().selector());
@@ -271,6 +307,7 @@ TEST_P(ConformanceTest, RoundTrip) {
 }
 
 TEST_P(ConformanceTest, Idempotent) {
+  LIFEBOAT_RULE();
   rig_->Populate(kLargeBytes);
   ContentMap at_cut = rig_->CaptureSource();
   v1::CutResponse cut1 = Cut("rp1", "cut-a");
@@ -336,6 +373,7 @@ TEST_P(ConformanceTest, Idempotent) {
 }
 
 TEST_P(ConformanceTest, ResumeAfterCancel) {
+  LIFEBOAT_RULE();
   rig_->Populate(kLargeBytes);
   ContentMap at_cut = rig_->CaptureSource();
   v1::CutResponse cut = Cut("rp1", "cut-1");
@@ -384,6 +422,7 @@ TEST_P(ConformanceTest, ResumeAfterCancel) {
 }
 
 TEST_P(ConformanceTest, CancelHonoured) {
+  LIFEBOAT_RULE();
   rig_->Populate(kLargeBytes);
   std::atomic<bool> cancel{true};
   core::CallOptions opts;
@@ -409,6 +448,7 @@ TEST_P(ConformanceTest, CancelHonoured) {
 }
 
 TEST_P(ConformanceTest, VerifyCatchesFlipStaged) {
+  LIFEBOAT_RULE();
   rig_->Populate(kLargeBytes);
   v1::CutResponse cut = Cut("rp1", "cut-1");
   v1::PlanTransferResponse plan = Plan(cut.snapshot(), "", "plan-1");
@@ -423,6 +463,7 @@ TEST_P(ConformanceTest, VerifyCatchesFlipStaged) {
 }
 
 TEST_P(ConformanceTest, VerifyCatchesFlipCommitted) {
+  LIFEBOAT_RULE();
   rig_->Populate(kLargeBytes);
   v1::SnapshotRef snap = Backup("rp1", "");
   std::string flipped = rig_->CorruptTarget("rp1", /*staged=*/false);
@@ -434,6 +475,7 @@ TEST_P(ConformanceTest, VerifyCatchesFlipCommitted) {
 }
 
 TEST_P(ConformanceTest, Incremental) {
+  LIFEBOAT_RULE();
   rig_->Populate(kLargeBytes);
   ContentMap first = rig_->CaptureSource();
   Backup("rp1", "");
@@ -455,6 +497,7 @@ TEST_P(ConformanceTest, Incremental) {
 }
 
 TEST_P(ConformanceTest, Expire) {
+  LIFEBOAT_RULE();
   rig_->Populate(kLargeBytes);
   std::vector<ContentMap> captures;
   std::string base;
@@ -497,6 +540,7 @@ const v1::FencedDataSet* FencedEntry(const v1::ProbeResponse& probe, const v1::D
 }
 
 TEST_P(ConformanceTest, FenceUnfence) {
+  LIFEBOAT_RULE();
   if (!Declares(src_->descriptor(), v1::CAP_FENCING)) {
     GTEST_SKIP() << "the descriptor does not declare CAP_FENCING";
   }
@@ -581,6 +625,7 @@ TEST_P(ConformanceTest, FenceUnfence) {
 }
 
 TEST_P(ConformanceTest, SyncSecurity) {
+  LIFEBOAT_RULE();
   if (!Declares(src_->descriptor(), v1::CAP_SECURITY_SYNC)) {
     GTEST_SKIP() << "the descriptor does not declare CAP_SECURITY_SYNC";
   }
@@ -600,7 +645,7 @@ TEST_P(ConformanceTest, SyncSecurity) {
     *req.mutable_source() = SourcePeer();
     *req.mutable_data_set() = rig_->DataSet();
     req.set_dry_run(dry_run);
-    return dst_->SyncSecurity(req);
+    return dst_->SyncSecurity(req, Routed());
   };
   auto dry = sync("sync-dry", true);
   ASSERT_TRUE(dry.ok()) << dry.status().ToString();
@@ -625,6 +670,7 @@ TEST_P(ConformanceTest, SyncSecurity) {
 // plugin owes: no item name, escapes, absolute paths, and a snapshot it never cut. A refused
 // read emits nothing.
 TEST_P(ConformanceTest, PeerReadServesOnlyItsSnapshots) {
+  LIFEBOAT_RULE();
   if (!Declares(src_->descriptor(), v1::CAP_PEER_READ)) {
     GTEST_SKIP() << "the descriptor does not declare CAP_PEER_READ";
   }

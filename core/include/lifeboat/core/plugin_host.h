@@ -8,6 +8,7 @@
 #define LIFEBOAT_CORE_PLUGIN_HOST_H_
 
 #include <lifeboat/abi.h>
+#include <lifeboat/ops.h>
 #include <lifeboat/status.h>
 #include <lifeboat/v1/common.pb.h>
 #include <lifeboat/v1/manifest.pb.h>
@@ -57,10 +58,6 @@ StatusOr<PluginManifest> ReadManifest(const std::filesystem::path& manifest_file
 // Lower-case hex SHA-256 of a file's content.
 StatusOr<std::string> Sha256File(const std::filesystem::path& file);
 
-// The name of an operation for messages and logs: "cut", "plan_transfer", ...; "operation N"
-// for a value this build does not know.
-std::string OpName(lb_op op);
-
 // Receives bytes of a peer stream in order; the view is valid during the call only. A non-OK
 // status stops the stream.
 using ByteSink = std::function<Status(std::string_view chunk)>;
@@ -102,37 +99,20 @@ class PluginInstance {
   const ::lifeboat::v1::PluginDescriptor& descriptor() const;
   const ::lifeboat::v1::PluginConfig& config() const { return config_; }
 
-  StatusOr<::lifeboat::v1::ProbeResponse> Probe(const ::lifeboat::v1::ProbeRequest& req,
-                                                const CallOptions& opts = {});
-  StatusOr<::lifeboat::v1::ResolveResponse> Resolve(const ::lifeboat::v1::ResolveRequest& req,
-                                                    const CallOptions& opts = {});
-  StatusOr<::lifeboat::v1::PrepareResponse> Prepare(const ::lifeboat::v1::PrepareRequest& req,
-                                                    const CallOptions& opts = {});
-  StatusOr<::lifeboat::v1::CutResponse> Cut(const ::lifeboat::v1::CutRequest& req,
-                                            const CallOptions& opts = {});
-  StatusOr<::lifeboat::v1::ReleaseResponse> Release(const ::lifeboat::v1::ReleaseRequest& req,
-                                                    const CallOptions& opts = {});
-  StatusOr<::lifeboat::v1::PlanTransferResponse> PlanTransfer(
-      const ::lifeboat::v1::PlanTransferRequest& req, const CallOptions& opts = {});
-  StatusOr<::lifeboat::v1::TransferResponse> Transfer(const ::lifeboat::v1::TransferRequest& req,
-                                                      const CallOptions& opts = {});
-  StatusOr<::lifeboat::v1::VerifyResponse> Verify(const ::lifeboat::v1::VerifyRequest& req,
-                                                  const CallOptions& opts = {});
-  StatusOr<::lifeboat::v1::CommitResponse> Commit(const ::lifeboat::v1::CommitRequest& req,
-                                                  const CallOptions& opts = {});
-  StatusOr<::lifeboat::v1::RestoreResponse> Restore(const ::lifeboat::v1::RestoreRequest& req,
-                                                    const CallOptions& opts = {});
-  StatusOr<::lifeboat::v1::ExpireResponse> Expire(const ::lifeboat::v1::ExpireRequest& req,
-                                                  const CallOptions& opts = {});
-  StatusOr<::lifeboat::v1::SyncSecurityResponse> SyncSecurity(
-      const ::lifeboat::v1::SyncSecurityRequest& req, const CallOptions& opts = {});
-  StatusOr<::lifeboat::v1::FenceResponse> Fence(const ::lifeboat::v1::FenceRequest& req,
-                                                const CallOptions& opts = {});
-  StatusOr<::lifeboat::v1::FenceResponse> Unfence(const ::lifeboat::v1::FenceRequest& req,
-                                                  const CallOptions& opts = {});
-  // ABI 1.1: the bytes go to opts.on_chunk. UNIMPLEMENTED from a plugin built for ABI 1.0.
-  StatusOr<::lifeboat::v1::ReadResponse> Read(const ::lifeboat::v1::ReadRequest& req,
-                                              const CallOptions& opts);
+  // Runs operation Op (sdk/include/lifeboat/ops.h) with its typed request and response.
+  template <lb_op Op>
+  StatusOr<typename OpTraits<Op>::Response> Call(const typename OpTraits<Op>::Request& req,
+                                                 const CallOptions& opts = {});
+
+  // The same by name, one per row of the operation table: Cut(req), PlanTransfer(req), ...
+  // LB_OP_READ's bytes go to opts.on_chunk (UNIMPLEMENTED from a plugin built for ABI 1.0).
+#define LIFEBOAT_HOST_NAMED_CALL_(op, name, Method, Req, Resp, has_op_id, cap) \
+  StatusOr<::lifeboat::v1::Resp> Method(const ::lifeboat::v1::Req& req,        \
+                                        const CallOptions& opts = {}) {        \
+    return Call<op>(req, opts);                                                \
+  }
+  LIFEBOAT_OPERATIONS(LIFEBOAT_HOST_NAMED_CALL_)
+#undef LIFEBOAT_HOST_NAMED_CALL_
 
   // The untyped form of the calls above: `request` is the serialized request of `op`; on OK,
   // `*response` holds the serialized response (not yet parsed). For agents that forward
@@ -144,9 +124,6 @@ class PluginInstance {
   friend class PluginHost;
   struct HostContext;
   PluginInstance(std::shared_ptr<const LoadedPlugin> lib, ::lifeboat::v1::PluginConfig config);
-
-  template <typename Resp, typename Req>
-  StatusOr<Resp> Invoke(lb_op op, const Req& req, const CallOptions& opts);
 
   std::shared_ptr<const LoadedPlugin> lib_;
   ::lifeboat::v1::PluginConfig config_;

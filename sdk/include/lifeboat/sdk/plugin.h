@@ -9,6 +9,7 @@
 #define LIFEBOAT_SDK_PLUGIN_H_
 
 #include <lifeboat/abi.h>
+#include <lifeboat/ops.h>
 #include <lifeboat/status.h>
 #include <lifeboat/v1/common.pb.h>
 #include <lifeboat/v1/manifest.pb.h>
@@ -19,8 +20,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
-#define LIFEBOAT_SDK_VERSION "0.1.0"
+// 0.2.0: the operation table (ops.h), implemented_ops in the descriptor, manifests generated
+// from Describe(), the installable package.
+#define LIFEBOAT_SDK_VERSION "0.2.0"
 
 #if defined(_WIN32)
 #define LIFEBOAT_EXPORT __declspec(dllexport)
@@ -131,7 +135,25 @@ struct PluginHooks {
   v1::PluginDescriptor (*describe)();
   Status (*validate)(const v1::PluginConfig& config);
   StatusOr<std::unique_ptr<ComponentPlugin>> (*create)(Host host, const v1::PluginConfig& config);
+  // Bit (1 << op) set for every operation the class overrides (ImplementedOps below).
+  uint64_t implemented_ops;
 };
+
+// The operations `T` overrides, one bit per lb_op value. A method T does not override names
+// ComponentPlugin's, so `&T::Method` has ComponentPlugin's member-pointer type; an override
+// (in T or in a base between the two) gives another class's type.
+template <typename T>
+constexpr uint64_t ImplementedOps() {
+  static_assert(std::is_base_of_v<ComponentPlugin, T>, "a plugin derives from ComponentPlugin");
+  uint64_t mask = 0;
+#define LIFEBOAT_SDK_OVERRIDES_(op, name, Method, Req, Resp, has_op_id, cap)                 \
+  if constexpr (!std::is_same_v<decltype(&T::Method), decltype(&ComponentPlugin::Method)>) { \
+    mask |= uint64_t{1} << op;                                                               \
+  }
+  LIFEBOAT_OPERATIONS(LIFEBOAT_SDK_OVERRIDES_)
+#undef LIFEBOAT_SDK_OVERRIDES_
+  return mask;
+}
 
 // Returns the plugin's C table for `hooks`, remembering `host` for the life of the library.
 const lb_plugin_api* Init(const lb_host_api* host, const PluginHooks* hooks);
@@ -156,7 +178,8 @@ StatusOr<std::unique_ptr<ComponentPlugin>> CreateAs(Host host, const v1::PluginC
 #define LIFEBOAT_REGISTER_PLUGIN(Class)                                                           \
   extern "C" LIFEBOAT_EXPORT const lb_plugin_api* lifeboat_plugin_init(const lb_host_api* host) { \
     static const ::lifeboat::sdk::internal::PluginHooks hooks = {                                 \
-        &Class::Describe, &Class::Validate, &::lifeboat::sdk::internal::CreateAs<Class>};         \
+        &Class::Describe, &Class::Validate, &::lifeboat::sdk::internal::CreateAs<Class>,          \
+        ::lifeboat::sdk::internal::ImplementedOps<Class>()};                                      \
     return ::lifeboat::sdk::internal::Init(host, &hooks);                                         \
   }
 

@@ -5,27 +5,13 @@
 // it, how to read what a restore produced, and how to damage the target on purpose — and
 // registering the rig with LIFEBOAT_CONFORMANCE_RIG. lifeboat_add_conformance_test() in
 // CMake then builds a GoogleTest binary that loads the plugin through the real host (from
-// $LIFEBOAT_PLUGIN_DIR) and runs every check below against it:
+// $LIFEBOAT_PLUGIN_DIR) and checks every rule of kRules below against it. A failure names the
+// rule it broke.
 //
-//   Descriptor          the descriptor is well formed and agrees with the manifest
-//   BadConfigRefused    each bad config, and any unknown field, is refused with
-//                       INVALID_ARGUMENT and a message naming the problem
-//   RoundTrip           cut -> plan -> transfer -> verify -> commit -> restore gives the
-//                       source as it was at the cut
-//   Idempotent          every operation repeated with the same op id returns the same
-//                       result and does no work twice
-//   ResumeAfterCancel   a transfer stopped half-way resumes without redoing finished work
-//   CancelHonoured      a cancelled call returns CANCELLED
-//   VerifyCatchesFlip   verify finds one flipped byte on the target
-//   Incremental         after create, modify, delete and rename only the change moves
-//   Expire              expire removes the named point, and every other point restores
-//   FenceUnfence        (CAP_FENCING) a fence stops application writes, is reported by
-//                       probe, refuses a restore into the data set, keeps the higher
-//                       epoch, refuses a stale unfence; unfence lifts it; both idempotent
-//   SyncSecurity        (CAP_SECURITY_SYNC) sync_security makes the target's security of an
-//                       item equal the source's; dry run changes nothing; idempotent
-// The last two are skipped, with the reason, when the descriptor does not declare the
-// capability or the rig does not provide the optional hooks they need.
+// The suite calls the plugin as the engine does: the source instance cuts; the target plans,
+// transfers, verifies, commits, restores and expires, each call with a route to its peer
+// (Call::ReadPeer on the target is served by the source's Read, in-process), so a plugin that
+// reads its source only through the peer stream is tested as well as one with a direct path.
 //
 // Thread-safety: a rig is used by one test at a time.
 #ifndef LIFEBOAT_TESTING_CONFORMANCE_H_
@@ -43,6 +29,68 @@
 #include <vector>
 
 namespace lifeboat::testing {
+
+// Size of the large item Populate() must write: big enough that a transfer of it takes
+// several units of work (the SDK's copy moves 1 MiB at a time), so that it can be stopped
+// half-way.
+inline constexpr uint64_t kLargeItemBytes = 6 * 1024 * 1024;
+
+// One rule the suite checks: `name` is its test's name, `text` what a plugin must do. The same
+// words stand in docs/plugin-guide.md ("What conformance checks").
+struct Rule {
+  const char* name;
+  const char* text;
+};
+
+inline constexpr Rule kRules[] = {
+    {"Descriptor",
+     "the descriptor is well formed (name [a-z][a-z0-9_]*, semantic version, component equal "
+     "to the data set's, config type, SDK version, this ABI major, known capabilities once "
+     "each) and both instances probe HEALTHY"},
+    {"BadConfigRefused",
+     "validate and create refuse each of the rig's bad configurations, and any unknown field, "
+     "with INVALID_ARGUMENT and a message naming the problem; no instance is created"},
+    {"RoundTrip",
+     "resolve returns the data set; cut -> plan_transfer -> transfer -> verify -> commit -> "
+     "restore gives the source as it was at the cut; the cut interval is set and ordered"},
+    {"Idempotent",
+     "a repeated call with the same op id changes nothing more than the first did and answers "
+     "the same end state: cut the same snapshot and times, plan the same tasks, commit the "
+     "same manifest; where a response counts work done by this call (transfer's "
+     "bytes_copied, restore's bytes_written, expire's removed) the repeat counts none and "
+     "reports the rest as found done (bytes_skipped, already_absent)"},
+    {"ResumeAfterCancel",
+     "the transfer of the large item reports progress before it ends; cancelled at its first "
+     "progress report with bytes_done > 0, it returns CANCELLED, and the next call with the "
+     "same task moves more than nothing and less than the whole item"},
+    {"CancelHonoured",
+     "a cut, and every transfer of a task with bytes, asked to stop before they start return "
+     "CANCELLED"},
+    {"VerifyCatchesFlipStaged",
+     "verify at DIGEST of a staged copy finds one flipped byte and names the item holding it"},
+    {"VerifyCatchesFlipCommitted",
+     "verify at DIGEST of a committed point finds one flipped byte and names the item "
+     "holding it"},
+    {"Incremental",
+     "after a create, a modify, a delete and a rename, the plan from the base point is "
+     "incremental, counts exactly the created and modified items and bytes, moves exactly "
+     "those bytes, and both points restore"},
+    {"Expire",
+     "expire removes the named point (a restore of it is NOT_FOUND) and every other point "
+     "still restores"},
+    {"FenceUnfence",
+     "(CAP_FENCING) a fence stops application writes, is listed by probe with its epoch, keeps "
+     "the higher epoch, refuses a restore into the data set and a stale unfence with "
+     "FAILED_PRECONDITION; unfence lifts it exactly; both are idempotent by op id and by "
+     "state"},
+    {"SyncSecurity",
+     "(CAP_SECURITY_SYNC) sync_security makes an item's security on the target equal the "
+     "source's; a dry run reports the change and changes nothing; a repeated op id gets the "
+     "same answer; a second sync finds nothing to change"},
+    {"PeerReadServesOnlyItsSnapshots",
+     "(CAP_PEER_READ) read refuses an empty item, escapes, absolute paths and a snapshot never "
+     "cut, and emits nothing when it refuses"},
+};
 
 // A description of a data set's content, item by item, comparable across clusters:
 // key = item path relative to the data set (a file; for Kafka a partition "topic/N"),

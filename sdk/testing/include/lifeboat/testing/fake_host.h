@@ -31,6 +31,12 @@ class FakeHost {
 
   // The host table to hand to lifeboat_plugin_init().
   const lb_host_api* table() const { return &table_; }
+  // The handles this host gives a call and an instance: with table(), what a unit test needs
+  // to make an sdk::Call or sdk::Host for code that takes one (SDK helpers, a plugin's own
+  // pieces), e.g. sdk::Call(fake.table(), fake.call_handle(),
+  //                         sdk::Host(fake.table(), fake.context_handle())).
+  lb_call* call_handle() { return reinterpret_cast<lb_call*>(this); }
+  lb_host_ctx* context_handle() { return reinterpret_cast<lb_host_ctx*>(this); }
 
   // Cancels every call from now on (or, with a predicate, once it returns true after a
   // progress report). Reset with ClearCancel().

@@ -1,0 +1,371 @@
+// The SDK's helpers (sdk/include/lifeboat/sdk/): what every plugin used to write for itself.
+#include <gtest/gtest.h>
+#include <lifeboat/sdk/copy.h>
+#include <lifeboat/sdk/digest.h>
+#include <lifeboat/sdk/files.h>
+#include <lifeboat/sdk/journal.h>
+#include <lifeboat/sdk/parallel.h>
+#include <lifeboat/sdk/progress.h>
+#include <lifeboat/sdk/serve.h>
+#include <lifeboat/sdk/throttle.h>
+#include <lifeboat/sdk/verify.h>
+#include <lifeboat/testing/fake_host.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace lifeboat::sdk {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FakeHost;
+
+class SdkHelpersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("sdk-helpers-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Call MakeCall() {
+    return Call(fake_.table(), fake_.call_handle(), Host(fake_.table(), fake_.context_handle()));
+  }
+
+  static std::string Pattern(size_t n) {
+    std::string s(n, '\0');
+    for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + i / 7) & 0xff);
+    return s;
+  }
+
+  FakeHost fake_;
+  fs::path dir_;
+};
+
+// --- digest -----------------------------------------------------------------------------
+
+TEST_F(SdkHelpersTest, Sha256MatchesTheKnownDigestAndStreamsLikeOneShot) {
+  EXPECT_EQ(Hex(Sha256Of("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  Sha256 sha;
+  sha.Update("a");
+  sha.Update("bc");
+  EXPECT_EQ(sha.Finish(), Sha256Of("abc"));
+  // Finish starts over.
+  sha.Update("abc");
+  EXPECT_EQ(sha.FinishHex(), Hex(Sha256Of("abc")));
+}
+
+// --- parallel ---------------------------------------------------------------------------
+
+TEST_F(SdkHelpersTest, ParallelForRunsEveryIndexOnce) {
+  std::vector<std::atomic<int>> seen(500);
+  Status s = ParallelFor(seen.size(), 4, [&](size_t i) {
+    seen[i]++;
+    return OkStatus();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i].load(), 1) << i;
+}
+
+TEST_F(SdkHelpersTest, ParallelForStopsAtTheFirstErrorAndPrefersARealOne) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> ran{0};
+  Status s = ParallelFor(
+      10000, 3,
+      [&](size_t i) -> Status {
+        ran++;
+        if (i == 5) return DataLossError("item 5 is bad");
+        if (stop.load()) return CancelledError("gave up");
+        return OkStatus();
+      },
+      &stop);
+  EXPECT_EQ(s.code(), Code::kDataLoss) << s.ToString();
+  EXPECT_TRUE(stop.load());
+  EXPECT_LT(ran.load(), 10000);
+}
+
+// --- throttle ---------------------------------------------------------------------------
+
+TEST_F(SdkHelpersTest, AJobsTransfersShareOneBucket) {
+  JobThrottle throttles;
+  std::shared_ptr<Throttle> a = throttles.For("rp-1", 40'000'000);
+  std::shared_ptr<Throttle> b = throttles.For("rp-1", 40'000'000);
+  std::shared_ptr<Throttle> other = throttles.For("rp-2", 40'000'000);
+  EXPECT_EQ(a.get(), b.get()) << "two transfers of one job must share the job's bandwidth";
+  EXPECT_NE(a.get(), other.get());
+  // The whole rate, not a share: the bucket is the policy's bandwidth.
+  EXPECT_EQ(a->rate(), 40'000'000u);
+  // A new bandwidth for the job changes the shared bucket.
+  throttles.For("rp-1", 10'000'000);
+  EXPECT_EQ(a->rate(), 10'000'000u);
+}
+
+TEST_F(SdkHelpersTest, AThrottledWaitEndsOnCancel) {
+  Throttle slow(1);  // one byte a second: a megabyte would take days
+  fake_.CancelNow();
+  Call call = MakeCall();
+  Status s = slow.Acquire(1 << 20, &call);
+  EXPECT_EQ(s.code(), Code::kCancelled) << s.ToString();
+  Throttle unlimited(0);
+  EXPECT_TRUE(unlimited.Acquire(1ULL << 40, &call).ok());
+}
+
+// --- files ------------------------------------------------------------------------------
+
+TEST_F(SdkHelpersTest, AtomicWritesReplaceWholeAndLeaveNoTemporaryFile) {
+  const fs::path f = dir_ / "record";
+  ASSERT_TRUE(WriteFileAtomically(f, "first").ok());
+  ASSERT_TRUE(WriteFileAtomically(f, "second, longer").ok());
+  StatusOr<std::string> got = ReadWholeFile(f);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, "second, longer");
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    files++;
+    EXPECT_EQ(e.path().filename(), "record");
+  }
+  EXPECT_EQ(files, 1u);
+  Status missing_dir = WriteFileAtomically(dir_ / "no" / "such" / "dir", "x");
+  EXPECT_EQ(missing_dir.code(), Code::kNotFound) << missing_dir.ToString();
+  EXPECT_NE(missing_dir.message().find("no/such/dir"), std::string::npos) << missing_dir.message();
+  EXPECT_EQ(ReadWholeFile(dir_ / "absent").status().code(), Code::kNotFound);
+}
+
+// --- journal ----------------------------------------------------------------------------
+
+TEST_F(SdkHelpersTest, TheJournalAnswersARepeatWithTheFirstAnswer) {
+  OpJournal journal(std::make_unique<FileJournalStore>(dir_ / "journal"));
+  int runs = 0;
+  auto cut = [&]() -> StatusOr<v1::ReleaseResponse> {
+    runs++;
+    v1::ReleaseResponse r;
+    r.set_released(runs == 1);  // a second run would answer differently
+    return r;
+  };
+  auto first = journal.FindOrRun<v1::ReleaseResponse>("op-1", "release", cut);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto again = journal.FindOrRun<v1::ReleaseResponse>("op-1", "release", cut);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(runs, 1);
+  EXPECT_TRUE(again->released());
+  // A journal opened anew (a restarted agent) still knows it.
+  OpJournal reopened(std::make_unique<FileJournalStore>(dir_ / "journal"));
+  auto after_restart = reopened.FindOrRun<v1::ReleaseResponse>("op-1", "release", cut);
+  ASSERT_TRUE(after_restart.ok());
+  EXPECT_EQ(runs, 1);
+  // The same op id for another operation is a caller's mistake, said plainly.
+  auto misuse = reopened.FindOrRun<v1::ReleaseResponse>("op-1", "expire", cut);
+  EXPECT_EQ(misuse.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(misuse.status().message().find("already used by release"), std::string::npos)
+      << misuse.status().message();
+}
+
+TEST_F(SdkHelpersTest, TheJournalRecordsNoFailureAndKeepsOnlyTheNewestAnswers) {
+  OpJournal journal(std::make_unique<FileJournalStore>(dir_ / "journal"), /*capacity=*/3);
+  int runs = 0;
+  auto failing = [&]() -> StatusOr<v1::ReleaseResponse> {
+    runs++;
+    return UnavailableError("cluster away");
+  };
+  EXPECT_FALSE(journal.FindOrRun<v1::ReleaseResponse>("op-f", "release", failing).ok());
+  EXPECT_FALSE(journal.FindOrRun<v1::ReleaseResponse>("op-f", "release", failing).ok());
+  EXPECT_EQ(runs, 2) << "a failure must not be replayed: the engine retries it";
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(journal.Record("op-" + std::to_string(i), "release", "x").ok());
+  }
+  auto oldest = journal.Find("op-0", "release");
+  ASSERT_TRUE(oldest.ok());
+  EXPECT_FALSE(oldest->has_value()) << "the oldest answer beyond the capacity is dropped";
+  auto newest = journal.Find("op-3", "release");
+  ASSERT_TRUE(newest.ok());
+  EXPECT_TRUE(newest->has_value());
+  ASSERT_TRUE(journal.Forget("op-3").ok());
+  EXPECT_FALSE(journal.Find("op-3", "release")->has_value());
+}
+
+// --- copy -------------------------------------------------------------------------------
+
+TEST_F(SdkHelpersTest, ACancelledCopyResumesWhereItStopped) {
+  const std::string content = Pattern(5 * (1 << 20) + 123);
+  const fs::path src = dir_ / "src";
+  ASSERT_TRUE(WriteFileAtomically(src, content).ok());
+  const fs::path partial = dir_ / "dst.partial";
+  Call call = MakeCall();
+  // Cancel once two chunks are in.
+  CopyOptions opts;
+  opts.on_bytes = [&](uint64_t moved) {
+    if (moved >= 2u << 20) fake_.CancelNow();
+  };
+  StatusOr<CopyResult> first =
+      CopyResumable(call, LocalFileReader(src), content.size(), partial, opts);
+  ASSERT_EQ(first.status().code(), Code::kCancelled) << first.status().ToString();
+  const uint64_t kept = fs::file_size(partial);
+  EXPECT_GE(kept, 2u << 20);
+  EXPECT_LT(kept, content.size());
+
+  fake_.ClearCancel();
+  StatusOr<CopyResult> second = CopyResumable(call, LocalFileReader(src), content.size(), partial);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->bytes_skipped, kept);
+  EXPECT_EQ(second->bytes_copied, content.size() - kept);
+  EXPECT_EQ(second->sha256, Sha256Of(content)) << "the digest covers the resumed prefix too";
+  EXPECT_EQ(*ReadWholeFile(partial), content);
+
+  // A partial file longer than the item is no prefix of it: the copy starts over.
+  ASSERT_TRUE(WriteFileAtomically(partial, content + "garbage").ok());
+  StatusOr<CopyResult> third = CopyResumable(call, LocalFileReader(src), content.size(), partial);
+  ASSERT_TRUE(third.ok()) << third.status().ToString();
+  EXPECT_EQ(third->bytes_skipped, 0u);
+  EXPECT_EQ(*ReadWholeFile(partial), content);
+}
+
+TEST_F(SdkHelpersTest, ACopyFromAShortSourceFailsOutOfRange) {
+  const fs::path src = dir_ / "src";
+  ASSERT_TRUE(WriteFileAtomically(src, "short").ok());
+  Call call = MakeCall();
+  StatusOr<CopyResult> r = CopyResumable(call, LocalFileReader(src), 100, dir_ / "p");
+  EXPECT_EQ(r.status().code(), Code::kOutOfRange) << r.status().ToString();
+}
+
+// --- serve ------------------------------------------------------------------------------
+
+TEST_F(SdkHelpersTest, ServingARangeEmitsExactlyItsBytes) {
+  const std::string content = Pattern(3 * (1 << 20) + 17);
+  const fs::path f = dir_ / "item";
+  ASSERT_TRUE(WriteFileAtomically(f, content).ok());
+  Call call = MakeCall();
+  StatusOr<v1::ReadResponse> r = ServeFileRange(call, f, 1000, 2 << 20);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(fake_.Emitted(), content.substr(1000, 2 << 20));
+  EXPECT_EQ(r->bytes(), 2u << 20);
+  EXPECT_EQ(r->item_size(), content.size());
+  fake_.ClearEmitted();
+  ASSERT_TRUE(ServeFileRange(call, f, 10, 0).ok());
+  EXPECT_EQ(fake_.Emitted(), content.substr(10)) << "length 0 reads to the end";
+  EXPECT_EQ(ServeFileRange(call, f, content.size() + 1, 0).status().code(), Code::kOutOfRange);
+  EXPECT_EQ(ServeFileRange(call, f, 0, content.size() + 1).status().code(), Code::kOutOfRange);
+  EXPECT_EQ(ServeFileRange(call, dir_ / "gone", 0, 0).status().code(), Code::kNotFound);
+}
+
+// --- verify -----------------------------------------------------------------------------
+
+// A target held in memory: a fake of a component's copy, for the verify loop alone.
+class FakeTarget : public VerifyTarget {
+ public:
+  std::map<std::string, std::pair<v1::EntryType, std::string>> items;  // path -> type, content
+  Status List(const std::function<Status(const TargetItem&)>& each) override {
+    for (const auto& [path, item] : items) {
+      LIFEBOAT_RETURN_IF_ERROR(each({path, item.first, item.second.size()}));
+    }
+    return OkStatus();
+  }
+  StatusOr<std::string> Digest(const Call&, const std::string& path) override {
+    digested.insert(path);
+    return Sha256Of(items.at(path).second);
+  }
+  std::set<std::string> digested;
+};
+
+v1::Entry FileEntry(const std::string& path, const std::string& content) {
+  v1::Entry e;
+  e.set_path(path);
+  e.set_type(v1::ENTRY_FILE);
+  e.set_size(content.size());
+  e.set_digest(Sha256Of(content));
+  return e;
+}
+
+EntryStream StreamOf(std::vector<v1::Entry> entries) {
+  auto next = std::make_shared<size_t>(0);
+  auto all = std::make_shared<std::vector<v1::Entry>>(std::move(entries));
+  return [next, all](v1::Entry* e) -> StatusOr<bool> {
+    if (*next >= all->size()) return false;
+    *e = (*all)[(*next)++];
+    return true;
+  };
+}
+
+TEST_F(SdkHelpersTest, VerifyFindsMissingExtraSizeAndDigestDifferences) {
+  FakeTarget target;
+  target.items["a.txt"] = {v1::ENTRY_FILE, "alpha"};
+  target.items["b.txt"] = {v1::ENTRY_FILE, "bravO"};      // one byte flipped
+  target.items["c.txt"] = {v1::ENTRY_FILE, "charlie!!"};  // longer
+  target.items["dir"] = {v1::ENTRY_DIRECTORY, ""};
+  target.items["zz-extra"] = {v1::ENTRY_FILE, "not in the point"};
+  std::vector<v1::Entry> manifest = {FileEntry("a.txt", "alpha"), FileEntry("b.txt", "bravo"),
+                                     FileEntry("c.txt", "charlie"), FileEntry("d.txt", "delta")};
+  v1::Entry dir;
+  dir.set_path("dir");
+  dir.set_type(v1::ENTRY_DIRECTORY);
+  manifest.insert(manifest.begin() + 3, dir);
+  Call call = MakeCall();
+  VerifyOptions opts;
+  StatusOr<v1::VerifyResponse> r = VerifyEntries(call, StreamOf(manifest), target, opts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->ok());
+  std::map<std::string, std::string> found;
+  for (const auto& m : r->mismatches()) found[m.path()] = m.what();
+  EXPECT_EQ(
+      found,
+      (std::map<std::string, std::string>{
+          {"b.txt", "digest"}, {"c.txt", "size"}, {"d.txt", "missing"}, {"zz-extra", "extra"}}));
+  EXPECT_EQ(r->items_checked(), 5u);
+  EXPECT_EQ(r->bytes_checked(), 10u);  // a.txt and b.txt read back
+
+  // At size level nothing is read back, and the flipped byte goes unseen.
+  target.digested.clear();
+  opts.level = v1::VERIFY_SIZE;
+  r = VerifyEntries(call, StreamOf(manifest), target, opts);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(target.digested.empty());
+  found.clear();
+  for (const auto& m : r->mismatches()) found[m.path()] = m.what();
+  EXPECT_EQ(found.count("b.txt"), 0u);
+  EXPECT_EQ(found.count("c.txt"), 1u);
+}
+
+TEST_F(SdkHelpersTest, VerifyOfAnEqualCopyIsOk) {
+  FakeTarget target;
+  std::vector<v1::Entry> manifest;
+  for (int i = 0; i < 300; ++i) {  // more than one batch of read-backs
+    std::string path = "f" + std::to_string(1000 + i);
+    target.items[path] = {v1::ENTRY_FILE, Pattern(static_cast<size_t>(i))};
+    manifest.push_back(FileEntry(path, Pattern(static_cast<size_t>(i))));
+  }
+  Call call = MakeCall();
+  StatusOr<v1::VerifyResponse> r = VerifyEntries(call, StreamOf(manifest), target, {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->ok()) << r->mismatches(0).path() << " " << r->mismatches(0).what();
+  EXPECT_EQ(target.digested.size(), 300u);
+}
+
+// --- progress ---------------------------------------------------------------------------
+
+TEST_F(SdkHelpersTest, ProgressIsCoalescedByBytes) {
+  Call call = MakeCall();
+  ProgressReporter p(call, "transfer", 100, 10);
+  p.set_interval(std::chrono::hours(1));  // only the byte step may report here
+  p.set_every_bytes(10);
+  for (int i = 0; i < 25; ++i) p.Add(1, 0);
+  std::vector<v1::Progress> reports = fake_.ProgressReports();
+  ASSERT_EQ(reports.size(), 2u);  // at 10 and at 20 bytes
+  EXPECT_EQ(reports[0].bytes_done(), 10u);
+  EXPECT_EQ(reports[1].bytes_done(), 20u);
+  p.Add(0, 1, "x", /*force=*/true);
+  reports = fake_.ProgressReports();
+  ASSERT_EQ(reports.size(), 3u);
+  EXPECT_EQ(reports[2].bytes_done(), 25u);
+  EXPECT_EQ(reports[2].items_done(), 1u);
+  EXPECT_EQ(reports[2].phase(), "transfer");
+}
+
+}  // namespace
+}  // namespace lifeboat::sdk
