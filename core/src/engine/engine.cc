@@ -1,5 +1,7 @@
 #include <lifeboat/core/engine.h>
 
+#include <lifeboat/core/agent_wrapper.h>
+
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <spdlog/spdlog.h>
@@ -91,9 +93,17 @@ StatusOr<Agent*> Engine::AgentFor(const std::string& cluster) {
   } else {
     agent = std::make_unique<LocalAgent>(*host_, *c);
   }
+  agent = Retrying(std::move(agent));
   Agent* raw = agent.get();
   agents_.emplace(cluster, std::move(agent));
   return raw;
+}
+
+std::unique_ptr<Agent> Engine::Retrying(std::unique_ptr<Agent> agent) const {
+  RetryPolicy policy;
+  policy.max_attempts = std::max(1, options_.max_attempts);
+  policy.first_backoff_millis = options_.first_backoff_millis;
+  return std::make_unique<RetryingAgent>(std::move(agent), policy);
 }
 
 Status Engine::Audit(StateStore::Batch& batch, const std::string& actor, const std::string& action,
@@ -232,9 +242,10 @@ StatusOr<std::vector<std::string>> Engine::Apply(const std::vector<YamlDocument>
     // plugins (and the configuration they run with) are the agent's, not this process's.
     auto agent_for = [&](const v1::Cluster& c) -> StatusOr<std::unique_ptr<Agent>> {
       if (options_.make_agent && !c.agent().address().empty()) {
-        return options_.make_agent(c, *host_);
+        LIFEBOAT_ASSIGN_OR_RETURN(auto remote, options_.make_agent(c, *host_));
+        return Retrying(std::move(remote));
       }
-      return std::unique_ptr<Agent>(std::make_unique<LocalAgent>(*host_, c));
+      return Retrying(std::make_unique<LocalAgent>(*host_, c));
     };
     LIFEBOAT_ASSIGN_OR_RETURN(auto primary, agent_for(clusters.at(svc.primary_cluster())));
     LIFEBOAT_ASSIGN_OR_RETURN(auto secondary, agent_for(clusters.at(svc.secondary_cluster())));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -55,18 +56,21 @@ class Engine::JobRunner {
     if (job_.started_unix_nanos() == 0) job_.set_started_unix_nanos(e_.Now());
     LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
     Status s;
-    switch (job_.kind()) {
-      case v1::JOB_RESTORE:
-        s = RunRestore();
-        break;
-      case v1::JOB_FAILOVER:
-      case v1::JOB_FAILBACK:
-        s = e_.RunSwitch(
-            job_, [this] { return Save(/*sync=*/true); }, cancel_);
-        break;
-      default:
-        s = RunBackup();
-        break;
+    {
+      CancelWatch watch(*this);  // stopped before Fail(): clean-up calls must not be cancelled
+      switch (job_.kind()) {
+        case v1::JOB_RESTORE:
+          s = RunRestore();
+          break;
+        case v1::JOB_FAILOVER:
+        case v1::JOB_FAILBACK:
+          s = e_.RunSwitch(
+              job_, [this] { return Save(/*sync=*/true); }, cancel_);
+          break;
+        default:
+          s = RunBackup();
+          break;
+      }
     }
     if (s.ok()) {
       job_.set_state(v1::JOB_SUCCEEDED);
@@ -114,8 +118,6 @@ class Engine::JobRunner {
     }
     on_progress_(p);
   }
-
-  bool Cancelled() const { return (cancel_ != nullptr && cancel_->load()) || stop_.load(); }
 
   CallOptions Options() {
     CallOptions o;
@@ -194,27 +196,57 @@ class Engine::JobRunner {
     return o;
   }
 
-  // A plugin call with retries: codes that say "try again" (UNAVAILABLE, DEADLINE_EXCEEDED,
-  // RESOURCE_EXHAUSTED) are retried with exponential backoff; every other code is final.
+  // A plugin call. Retries are the agent's (every agent the engine makes is a RetryingAgent):
+  // this only stops a cancelled job from calling, hands the call the job's stop flag (so a
+  // backoff ends at once on a cancel) and notes each retry in the job's log.
   template <typename Resp, typename Req>
   StatusOr<Resp> Call(Agent* agent, const std::string& component, lb_op op, const Req& req,
-                      const CallOptions& opts) {
-    int64_t backoff = e_.options_.first_backoff_millis;
-    for (int attempt = 1;; ++attempt) {
-      if (cancel_ != nullptr && cancel_->load()) stop_ = true;
-      if (stop_.load()) return CancelledError("job " + job_.id() + " was cancelled");
-      auto r = agent->Invoke<Resp>(component, op, req, opts);
-      if (r.ok() || !IsRetryable(r.status().code()) || attempt >= e_.options_.max_attempts) {
-        return r;
-      }
-      Note("retry " + std::to_string(attempt) + " of " + std::to_string(op) + " on " +
-           agent->cluster() + " after " + r.status().ToString());
-      for (int64_t waited = 0; waited < backoff && !Cancelled(); waited += 20) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-      backoff *= 2;
+                      CallOptions opts) {
+    if (cancel_ != nullptr && cancel_->load()) stop_ = true;
+    if (stop_.load()) return CancelledError("job " + job_.id() + " was cancelled");
+    if (opts.cancel == nullptr) opts.cancel = &stop_;
+    if (!opts.on_retry) {
+      opts.on_retry = [this, agent, op](const Status& failure, int attempt, int64_t backoff) {
+        Note("retry " + std::to_string(attempt) + " of " + OpName(op) + " on " + agent->cluster() +
+             " in " + std::to_string(backoff) + " ms after " + failure.ToString());
+      };
     }
+    return agent->Invoke<Resp>(component, op, req, opts);
   }
+
+  // Turns the caller's cancel flag into the job's stop flag while the job runs, so that
+  // every plugin call (and a retry's backoff) sees a cancellation within ~20 ms, not only
+  // the calls that report progress.
+  class CancelWatch {
+   public:
+    explicit CancelWatch(JobRunner& r) : r_(r) {
+      if (r.cancel_ == nullptr) return;
+      thread_ = std::thread([this] {
+        std::unique_lock<std::mutex> lock(mu_);
+        while (!done_) {
+          if (r_.cancel_->load()) r_.stop_ = true;
+          cv_.wait_for(lock, std::chrono::milliseconds(20));
+        }
+      });
+    }
+    ~CancelWatch() { Stop(); }
+    void Stop() {
+      if (!thread_.joinable()) return;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_ = true;
+      }
+      cv_.notify_all();
+      thread_.join();
+    }
+
+   private:
+    JobRunner& r_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::thread thread_;
+  };
 
   // ---- failure ----------------------------------------------------------------------------
   void Fail(const Status& s) {

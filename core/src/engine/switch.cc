@@ -240,6 +240,14 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
     const std::string from = roles.primary_cluster();
     const std::string to = roles.secondary_cluster();
     std::string outcome;
+    // Every plugin call of a step retries as a backup's do (RetryingAgent); a cancel of the
+    // job ends a backoff at once, and each retry is noted in the job's log.
+    CallOptions opts;
+    opts.cancel = cancel;
+    opts.on_retry = [&job, &name](const Status& failure, int attempt, int64_t backoff) {
+      job.add_log(name + ": retry " + std::to_string(attempt) + " in " + std::to_string(backoff) +
+                  " ms after " + failure.ToString());
+    };
 
     auto fence = [&](const std::string& cluster, lb_op op, bool owed_ok) -> Status {
       LIFEBOAT_ASSIGN_OR_RETURN(Agent * agent, AgentFor(cluster));
@@ -252,7 +260,7 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
         req.set_reason(what + " of " + name + " by job " + job.id() +
                        (spec.reason().empty() ? "" : ": " + spec.reason()));
         req.set_epoch(epoch);
-        auto r = agent->Invoke<pb::FenceResponse>(svc.data_sets(i).component(), op, req);
+        auto r = agent->Invoke<pb::FenceResponse>(svc.data_sets(i).component(), op, req, opts);
         const std::string ds = Name(svc.data_sets(i));
         if (r.ok()) {
           notes.push_back(ds + (op == LB_OP_FENCE ? " fenced" : " unfenced"));
@@ -366,7 +374,8 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
           req.set_op_id("apply-" + job.id() + "-" + name + "-" + std::to_string(i));
           *req.mutable_data_set() = ToPlugin(m.data_set());
           req.set_restore_point_id(newest->id());
-          auto r = agent->Invoke<pb::RestoreResponse>(m.data_set().component(), LB_OP_RESTORE, req);
+          auto r = agent->Invoke<pb::RestoreResponse>(m.data_set().component(), LB_OP_RESTORE, req,
+                                                      opts);
           if (!r.ok()) return r.status().WithContext("apply " + Name(m.data_set()) + " on " + to);
           written += r->bytes_written();
           changes += static_cast<size_t>(r->changes_size());

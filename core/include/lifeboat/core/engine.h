@@ -38,7 +38,8 @@ struct EngineOptions {
   std::vector<std::filesystem::path> plugin_dirs;
   // The clock; tests may replace it. Nanoseconds since the Unix epoch.
   std::function<int64_t()> now;
-  // Retries of a task that failed with a retryable code, and the first backoff.
+  // The retry policy of every plugin call the engine makes (RetryingAgent, agent_wrapper.h):
+  // attempts in all for a call that fails with a retryable code, and the first backoff.
   int max_attempts = 5;
   int64_t first_backoff_millis = 200;
   // Jobs that run at once on the executor (Submit, the scheduler, resumes). Jobs of one
@@ -46,6 +47,7 @@ struct EngineOptions {
   int max_concurrent_jobs = 4;
   // Makes the agent of a cluster. Unset: an in-process LocalAgent over the engine's plugin
   // host. The control service sets it to agents reached over the network; tests may wrap.
+  // Whatever it makes, the engine wraps in its RetryingAgent.
   std::function<StatusOr<std::unique_ptr<Agent>>(const v1::Cluster&, const PluginHost&)> make_agent;
   // Webhooks told of every warning and critical event: a JSON POST each (best effort, in the
   // background; a failure is logged, never retried forever).
@@ -196,6 +198,8 @@ class Engine {
   explicit Engine(EngineOptions options);
   Status Init();
   StatusOr<Agent*> AgentFor(const std::string& cluster);
+  // `agent` wrapped in the engine's retry policy (every agent the engine makes is).
+  std::unique_ptr<Agent> Retrying(std::unique_ptr<Agent> agent) const;
   void StartExecutor();
   // Waits for the jobs (on the executor) to leave; cancels them all when `cancel` turns true.
   void WaitAll(const std::vector<std::string>& ids, const std::atomic<bool>* cancel);
