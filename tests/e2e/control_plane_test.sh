@@ -283,14 +283,14 @@ step "lifeboatd serves (/healthz ok); health and doctor: a unreachable, b health
 
 # ---- 3. failover ---------------------------------------------------------------------------
 set +e
-as operator failover svc >/dev/null 2>"$work/denied.err"; rc=$?
+as operator failover svc --yes >/dev/null 2>"$work/denied.err"; rc=$?
 set -e
 [ "$rc" -eq 4 ] && grep -q admin "$work/denied.err" ||
   fail "an operator's failover exited $rc: $(cat "$work/denied.err")"
 as admin failover svc --dry-run >"$work/dry.out" || fail "the dry run failed: $(cat "$work/dry.out")"
 grep -q "would .* fence " "$work/dry.out" || fail "the dry run lists no fence: $(cat "$work/dry.out")"
 [ "$(as viewer -o json roles svc | json 'print(d.get("epoch", 1))')" = 1 ] || fail "a dry run moved roles"
-as admin failover svc --reason "e2e: primary lost" >"$work/failover.out" 2>&1 ||
+as admin failover svc --reason "e2e: primary lost" --yes >"$work/failover.out" 2>&1 ||
   fail "the failover failed: $(cat "$work/failover.out")"
 sed 's/^/    /' "$work/failover.out"
 grep -q "owed" "$work/failover.out" || fail "the unreachable old primary's fence is not owed"
@@ -316,7 +316,7 @@ step "agent a is back: fenced at once (event fence_paid), roles: primary b, seco
 
 # ---- 5. failback: only the delta ------------------------------------------------------------
 total=$(du -sb "$work/b/sales" | cut -f1)
-as admin failback svc >"$work/failback.out" 2>&1 || fail "the failback failed: $(cat "$work/failback.out")"
+as admin failback svc --yes >"$work/failback.out" 2>&1 || fail "the failback failed: $(cat "$work/failback.out")"
 sed 's/^/    /' "$work/failback.out"
 copied="$(sed -nE 's/.* replicate +job-[0-9]+: point [^,]+, ([0-9]+) bytes copied.*/\1/p' "$work/failback.out")"
 [ -n "$copied" ] || fail "the failback does not report the bytes it copied"
@@ -377,10 +377,10 @@ step "push mode: $cut_note; a backup landed on b through a connection a's agent 
 # steps read b -> a, and b's agent opens the connection to a's (a's route to b is cut).
 [ "$netns" = 1 ] && ip -n "$ns_b" route add 10.77.1.2/32 dev "vba$id"
 cut_route a b
-as admin failover svc --reason "e2e: planned move" >"$work/failover2.out" 2>&1 ||
+as admin failover svc --reason "e2e: planned move" --yes >"$work/failover2.out" 2>&1 ||
   fail "the planned failover failed: $(cat "$work/failover2.out")"
 printf 'id,amount\n1,10\n2,20\n3,30\n' > "$work/b/sales/orders.csv"
-as admin failback svc >"$work/failback2.out" 2>&1 ||
+as admin failback svc --yes >"$work/failback2.out" 2>&1 ||
   fail "the push-mode failback failed: $(cat "$work/failback2.out")"
 [ "$(cat "$work/a/sales/orders.csv")" = "$(printf 'id,amount\n1,10\n2,20\n3,30')" ] ||
   fail "the change made on b did not come back to a in push mode"

@@ -193,6 +193,8 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
       };
       add("stop-backups", "cancel the unfinished backups of " + name);
       if (failback) {
+        add("check", "compare " + sets + " on " + to + " with the last point both clusters " +
+                         "share: a write " + to + " took since would be replaced");
         add("replicate", "back up " + name + " from " + from + " to " + to +
                              ": only what changed since the last common point");
         add("fence", "fence " + sets + " on " + from + " at epoch " + std::to_string(epoch) +
@@ -212,9 +214,20 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
     LIFEBOAT_RETURN_IF_ERROR(save());
   }
   if (spec.dry_run()) {
+    // Nothing is done; what the real run checks before it acts is checked now, and refused
+    // as the real run would refuse it.
+    CallOptions opts;
+    opts.cancel = cancel;
     for (auto& step : *job.mutable_steps()) {
-      step.set_outcome("dry run: not done");
-      job.add_log("would " + step.detail());
+      std::string found;
+      Status s = DryRunStep(job, step, opts, &found);
+      step.set_outcome(found.empty() ? "dry run: not done" : "dry run: " + found);
+      job.add_log("would " + step.detail() + (found.empty() ? "" : " (" + found + ")"));
+      if (!s.ok()) {
+        LIFEBOAT_RETURN_IF_ERROR(save());
+        return s.WithContext(what + " of " + step.service() + ", step " + step.name() +
+                             " (dry run: the real run would stop here)");
+      }
     }
     return save();
   }
@@ -300,7 +313,10 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
           return FailedPreconditionError("service " + name +
                                          " has no policy to replicate with; apply one");
         }
-        LIFEBOAT_ASSIGN_OR_RETURN(child, StartBackup(chosen->name(), what, "job " + job.id()));
+        // --discard-writes: what the other cluster took is overwritten (a plugin that finds
+        // the target changed since the base plans in full instead of refusing).
+        LIFEBOAT_ASSIGN_OR_RETURN(child, StartBackup(chosen->name(), what, "job " + job.id(),
+                                                     /*force_full=*/spec.discard_writes()));
         step.set_outcome(child);
         LIFEBOAT_RETURN_IF_ERROR(save());
       }
@@ -330,6 +346,8 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
         }
       }
       outcome = stopped.empty() ? "none running" : "cancelled " + Join(stopped);
+    } else if (step.name() == "check") {
+      s = CheckNoWritesSince(job, svc, roles, to, spec.discard_writes(), opts, &outcome);
     } else if (step.name() == "fence") {
       s = fence(from, LB_OP_FENCE, /*owed_ok=*/!failback);
       if (!s.ok() && Unreachable(s) && !failback) {
@@ -374,6 +392,9 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
           req.set_op_id("apply-" + job.id() + "-" + name + "-" + std::to_string(i));
           *req.mutable_data_set() = ToPlugin(m.data_set());
           req.set_restore_point_id(newest->id());
+          // The switch as a whole is what the operator agreed to (its confirmation): the
+          // new primary's data sets become the point, whatever they held.
+          req.set_overwrite(true);
           auto r = agent->Invoke<pb::RestoreResponse>(m.data_set().component(), LB_OP_RESTORE, req,
                                                       opts);
           if (!r.ok()) return r.status().WithContext("apply " + Name(m.data_set()) + " on " + to);

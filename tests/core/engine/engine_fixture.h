@@ -11,11 +11,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +44,54 @@ inline std::string ReadFile(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// A fake agent around the real one: the next `failures` calls of each op in `ops` fail
+// UNAVAILABLE, as over a network that drops for a moment; `down` makes every call fail.
+class FlakyAgentFake : public AgentWrapper {
+ public:
+  FlakyAgentFake(std::unique_ptr<Agent> real, const std::atomic<bool>& down)
+      : AgentWrapper(std::move(real)), down_(down) {}
+
+  // Arms `failures` failures for each op of `ops`.
+  void FailNext(std::set<lb_op> ops, int failures) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (lb_op op : ops) pending_[op] = failures;
+  }
+  int Failed(lb_op op) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = failed_.find(op);
+    return it == failed_.end() ? 0 : it->second;
+  }
+
+  Status Call(const std::string& component, lb_op op, const std::string& request,
+              std::string* response, const CallOptions& opts) override {
+    if (down_) return UnavailableError("agent of " + cluster() + " does not answer");
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = pending_.find(op);
+      if (it != pending_.end() && it->second > 0) {
+        --it->second;
+        ++failed_[op];
+        return UnavailableError("connection to the agent of " + cluster() + " reset");
+      }
+    }
+    return AgentWrapper::Call(component, op, request, response, opts);
+  }
+  StatusOr<lifeboat::v1::PluginDescriptor> Describe(const std::string& c) override {
+    if (down_) return UnavailableError("agent of " + cluster() + " does not answer");
+    return AgentWrapper::Describe(c);
+  }
+  StatusOr<int64_t> ClockNow() override {
+    if (down_) return UnavailableError("agent of " + cluster() + " does not answer");
+    return AgentWrapper::ClockNow();
+  }
+
+ private:
+  const std::atomic<bool>& down_;
+  mutable std::mutex mu_;
+  std::map<lb_op, int> pending_;
+  std::map<lb_op, int> failed_;
+};
+
 class EngineFixture : public ::testing::Test {
  protected:
   using AgentMaker =
@@ -59,7 +111,9 @@ class EngineFixture : public ::testing::Test {
   void TearDown() override {
     engine_.reset();
     std::error_code ec;
-    // A fence may have taken the write bits (the immutable attribute needs root, which the
+    // A fence as root sets the immutable attribute (chattr +i): lift it so the files can go.
+    (void)std::system(("chattr -R -i " + base_.string() + " 2>/dev/null").c_str());
+    // A fence have taken the write bits (the immutable attribute needs root, which the
     // tests do not have): give them back so that the directory can go.
     for (auto it = fs::recursive_directory_iterator(base_, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {

@@ -12,54 +12,6 @@
 namespace lifeboat::core::testing {
 namespace {
 
-// A fake agent around the real one: the next `failures` calls of each op in `ops` fail
-// UNAVAILABLE, as over a network that drops for a moment; `down` makes every call fail.
-class FlakyAgentFake : public AgentWrapper {
- public:
-  FlakyAgentFake(std::unique_ptr<Agent> real, const std::atomic<bool>& down)
-      : AgentWrapper(std::move(real)), down_(down) {}
-
-  // Arms `failures` failures for each op of `ops`.
-  void FailNext(std::set<lb_op> ops, int failures) {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (lb_op op : ops) pending_[op] = failures;
-  }
-  int Failed(lb_op op) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = failed_.find(op);
-    return it == failed_.end() ? 0 : it->second;
-  }
-
-  Status Call(const std::string& component, lb_op op, const std::string& request,
-              std::string* response, const CallOptions& opts) override {
-    if (down_) return UnavailableError("agent of " + cluster() + " does not answer");
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = pending_.find(op);
-      if (it != pending_.end() && it->second > 0) {
-        --it->second;
-        ++failed_[op];
-        return UnavailableError("connection to the agent of " + cluster() + " reset");
-      }
-    }
-    return AgentWrapper::Call(component, op, request, response, opts);
-  }
-  StatusOr<lifeboat::v1::PluginDescriptor> Describe(const std::string& c) override {
-    if (down_) return UnavailableError("agent of " + cluster() + " does not answer");
-    return AgentWrapper::Describe(c);
-  }
-  StatusOr<int64_t> ClockNow() override {
-    if (down_) return UnavailableError("agent of " + cluster() + " does not answer");
-    return AgentWrapper::ClockNow();
-  }
-
- private:
-  const std::atomic<bool>& down_;
-  mutable std::mutex mu_;
-  std::map<lb_op, int> pending_;
-  std::map<lb_op, int> failed_;
-};
-
 class RetryTest : public EngineFixture {
  protected:
   void SetUp() override {
