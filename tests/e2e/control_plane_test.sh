@@ -11,7 +11,9 @@
 #      roles; the endpoint lookup names the secondary.
 #   4. the service changes on the secondary; the old primary's agent comes back: it is fenced
 #      at once (the owed fence is paid) and stays secondary.
-#   5. failback: only the change is copied (the replicate step's bytes are printed); the
+#   5. failback: first refused, naming the write a took after its last point (the file the lost
+#      backup was carrying); a unfenced and the file saved, then only the change is copied (the
+#      replicate step's bytes are printed); the
 #      endpoint lookup names the primary again.
 #   6. push mode (policy `transfer: push`): b's route to a is cut, so b cannot open a connection
 #      to a; a backup still lands on b — a's agent connects to b's and sends the bytes. SIGTERM
@@ -314,7 +316,19 @@ roles="$(as viewer -o json roles svc | json 'print(d["primary_cluster"], d["seco
 [ "$roles" = "b a 2 0" ] || fail "roles after a came back: '$roles' (primary secondary epoch owed)"
 step "agent a is back: fenced at once (event fence_paid), roles: primary b, secondary a, epoch 2"
 
-# ---- 5. failback: only the delta ------------------------------------------------------------
+# ---- 5. failback: first what a took after its last point, then only the delta ------------------
+# a took 2026/big after rp1 (the backup that would have carried it was cut short by the loss):
+# the failback's check finds it and parks, naming it, before anything moves. The operator
+# lifts a's fence, saves the file out of the data set, and fails back again.
+rc=0
+as admin failback svc --yes >"$work/failback0.out" 2>&1 || rc=$?
+[ "$rc" -eq 4 ] && grep -q "2026/big" "$work/failback0.out" ||
+  fail "the failback did not stop at a's write after its last point (rc $rc): $(cat "$work/failback0.out")"
+parked="$(as viewer -o json jobs list | json 'j = [j for j in d if j["kind"] == "JOB_FAILBACK"][-1]; assert j["state"] == "JOB_PARKED", j; print(j["id"])')"
+as admin jobs cancel "$parked" >/dev/null
+as admin unfence svc --cluster a --yes >"$work/unfence.out" 2>&1 || fail "unfence a: $(cat "$work/unfence.out")"
+mv "$work/a/sales/2026/big" "$work/saved-big"
+step "failback refused first: a's write after $rp1 (2026/big) named; a unfenced, the file saved"
 total=$(du -sb "$work/b/sales" | cut -f1)
 as admin failback svc --yes >"$work/failback.out" 2>&1 || fail "the failback failed: $(cat "$work/failback.out")"
 sed 's/^/    /' "$work/failback.out"

@@ -313,10 +313,15 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
           return FailedPreconditionError("service " + name +
                                          " has no policy to replicate with; apply one");
         }
-        // --discard-writes: what the other cluster took is overwritten (a plugin that finds
-        // the target changed since the base plans in full instead of refusing).
+        // Writes the other cluster took, found by the check and let go (--discard-writes),
+        // are overwritten: a plugin that finds the target changed since the base (hdfs) then
+        // compares in full instead of refusing. Otherwise the usual incremental.
+        bool discarded = false;
+        for (const auto& other : job.steps()) {
+          if (other.service() == name && other.name() == "check") discarded = other.discarded();
+        }
         LIFEBOAT_ASSIGN_OR_RETURN(child, StartBackup(chosen->name(), what, "job " + job.id(),
-                                                     /*force_full=*/spec.discard_writes()));
+                                                     /*force_full=*/discarded));
         step.set_outcome(child);
         LIFEBOAT_RETURN_IF_ERROR(save());
       }
@@ -347,7 +352,10 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
       }
       outcome = stopped.empty() ? "none running" : "cancelled " + Join(stopped);
     } else if (step.name() == "check") {
-      s = CheckNoWritesSince(job, svc, roles, to, spec.discard_writes(), opts, &outcome);
+      bool discarded = false;
+      s = CheckNoWritesSince(job, svc, roles, to, spec.discard_writes(), opts, &outcome,
+                             &discarded);
+      step.set_discarded(discarded);
     } else if (step.name() == "fence") {
       s = fence(from, LB_OP_FENCE, /*owed_ok=*/!failback);
       if (!s.ok() && Unreachable(s) && !failback) {

@@ -37,7 +37,8 @@ std::string Some(const std::vector<std::string>& items, size_t n) {
 
 Status Engine::CheckNoWritesSince(const v1::Job& job, const v1::Service& svc,
                                   const v1::ServiceRoles& roles, const std::string& to,
-                                  bool discard, const CallOptions& opts, std::string* outcome) {
+                                  bool discard, const CallOptions& opts, std::string* outcome,
+                                  bool* discarded) {
   // What `to`'s data sets should hold if nothing wrote them: the last point both clusters
   // share (cut from `to`, or applied there), or — where a plugin's copies are the live data
   // set itself (hdfs) — the newest point committed on `to` since. Either one matching is
@@ -160,6 +161,7 @@ Status Engine::CheckNoWritesSince(const v1::Job& job, const v1::Service& svc,
     const Status& failed = done.front().status;
     if (discard) {
       *outcome = "not compared (" + failed.ToString() + "); going on: --discard-writes";
+      if (discarded != nullptr) *discarded = true;
       return OkStatus();
     }
     return failed.WithContext("checking " + to + " for writes the failback would replace (" +
@@ -171,6 +173,7 @@ Status Engine::CheckNoWritesSince(const v1::Job& job, const v1::Service& svc,
       " difference(s): " + Some(best->changes, 10);
   if (discard) {
     *outcome = found + " (discarded: --discard-writes)";
+    if (discarded != nullptr) *discarded = true;
     return OkStatus();
   }
   const std::string how =

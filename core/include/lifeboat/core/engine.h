@@ -241,10 +241,12 @@ class Engine {
   // The failback's "check" step (switch_checks.cc): OK when `to`'s data sets of `svc` equal
   // the last point both clusters share, or the newest committed on `to` since; else
   // FAILED_PRECONDITION naming the differences (writes `to` took that the failback would
-  // replace), unless `discard`. `outcome` says what was found.
+  // replace), unless `discard`. `outcome` says what was found; `discarded` (may be null) is
+  // set when there were writes and `discard` let them go.
   Status CheckNoWritesSince(const v1::Job& job, const v1::Service& svc,
                             const v1::ServiceRoles& roles, const std::string& to, bool discard,
-                            const CallOptions& opts, std::string* outcome);
+                            const CallOptions& opts, std::string* outcome,
+                            bool* discarded = nullptr);
   // What a dry run of a switch checks for `step` (switch_checks.cc): what the real run would
   // refuse, refused the same way; `found` says what was seen.
   Status DryRunStep(const v1::Job& job, const v1::SwitchStep& step, const CallOptions& opts,
