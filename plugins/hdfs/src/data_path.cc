@@ -1,5 +1,7 @@
 // The hdfs plugin's data path: plan_transfer, transfer, verify, restore (see hdfs_plugin.h
 // for their contracts and README.md for the design).
+#include <lifeboat/sdk/restore.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -1304,22 +1306,40 @@ Status HdfsPlugin::ApplyDirectoryTimes(sdk::Call& call, const std::string& path,
 
 // ---- restore ------------------------------------------------------------------------------
 
+namespace {
+
+// Holds the op id of the last restore that began writing `dest` (a resume of it may change
+// what it wrote there without asking again).
+std::string RestoreOwnerFile(const std::string& dest) {
+  return "/.lifeboat/restores" + (dest == "/" ? std::string() : dest) + ".owner";
+}
+
+}  // namespace
+
 StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::RestoreRequest& req) {
   LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.data_set()));
   if (req.restore_point_id().empty()) return InvalidArgumentError("restore needs a restore point");
+  // The destination as the operator gave it is a path prefix: the data set lands below it.
   std::string dest = path;
   if (!req.destination().empty()) {
     v1::DataSet d;
     d.set_component(kComponent);
-    d.set_selector(req.destination());
-    LIFEBOAT_ASSIGN_OR_RETURN(dest, DataSetPath(d));
+    d.set_selector(sdk::PathBelowDestination(req.destination(), path));
+    StatusOr<std::string> checked = DataSetPath(d);
+    if (!checked.ok()) {
+      return InvalidArgumentError("restore destination '" + req.destination() + "' of " + path +
+                                      ": " + checked.status().message(),
+                                  req.destination());
+    }
+    dest = *checked;
   }
-  // A fenced data set must not change on this cluster (security.h); a dry run only reads.
-  // Lifeboat's own apply (the last step of a failover or failback) restores after the
-  // unfence, so it is not refused either; a backup writes a fenced target as the superuser
-  // and keeps it fenced, a restore would make it the point's, writable, while its cluster
-  // is demoted (README "Fencing and the data path").
-  if (!req.dry_run()) {
+  const bool compare_only = req.dry_run() && req.compare_only();
+  // A fenced data set must not change on this cluster (security.h); a dry run says so as the
+  // real run would (a comparison only reads). Lifeboat's own apply (the last step of a
+  // failover or failback) restores after the unfence, so it is not refused; a backup writes
+  // a fenced target as the superuser and keeps it fenced, a restore would make it the
+  // point's, writable, while its cluster is demoted (README "Fencing and the data path").
+  if (!compare_only) {
     LIFEBOAT_RETURN_IF_ERROR(CheckNotFenced(client_, dest, "restore into " + dest));
   }
   // The cluster that holds the point: a peer, or this one.
@@ -1351,23 +1371,38 @@ StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::Res
   // The point's own records (transfer state) are not data.
   Changes c = CompareTrees(source, target);
   v1::RestoreResponse resp;
-  for (const std::string& d : c.deletes) resp.add_changes("delete " + Join(dest, d));
-  for (const FileStatus& d : c.dirs) {
-    resp.add_changes((target.count(d.path_suffix) ? "update " : "create ") +
-                     Join(dest, d.path_suffix));
+  sdk::RestoreConflicts conflicts;
+  for (const std::string& d : c.deletes) {
+    resp.add_changes("delete " + Join(dest, d));
+    conflicts.deletes.push_back(Join(dest, d));
   }
-  for (const FileStatus& f : c.copies) {
-    resp.add_changes((target.count(f.path_suffix) ? "update " : "create ") +
-                     Join(dest, f.path_suffix));
-  }
-  for (const FileStatus& f : c.metas) resp.add_changes("update " + Join(dest, f.path_suffix));
+  auto add = [&](const FileStatus& st) {
+    const bool there = target.count(st.path_suffix) > 0;
+    resp.add_changes((there ? "update " : "create ") + Join(dest, st.path_suffix));
+    if (there) conflicts.overwrites.push_back(Join(dest, st.path_suffix));
+  };
+  for (const FileStatus& d : c.dirs) add(d);
+  for (const FileStatus& f : c.copies) add(f);
+  for (const FileStatus& f : c.metas) add(f);
+  // What is there and would change is changed only with the operator's consent — unless
+  // this very restore wrote it (a resume of the same op id).
+  const std::string owner_file = RestoreOwnerFile(dest);
+  StatusOr<std::string> owner = client_.ReadAll(owner_file);
+  const bool resumed = !req.op_id().empty() && owner.ok() && *owner == req.op_id();
+  if (!resumed) LIFEBOAT_RETURN_IF_ERROR(sdk::CheckRestoreConsent(req, dest, conflicts));
   if (req.dry_run()) {
     uint64_t would_write = 0;
     for (const FileStatus& f : c.copies) would_write += f.length;
-    resp.set_bytes_written(would_write);
+    resp.set_bytes_written(would_write);  // what it would write
     return resp;
   }
 
+  if (!req.op_id().empty() && !resumed) {
+    WebHdfsClient::CreateOptions o;
+    o.overwrite = true;
+    o.permission = 0600;
+    LIFEBOAT_RETURN_IF_ERROR(client_.Create(owner_file, req.op_id(), o));
+  }
   LIFEBOAT_RETURN_IF_ERROR(client_.Mkdirs(dest));
   for (const std::string& d : c.deletes) {
     LIFEBOAT_RETURN_IF_ERROR(client_.Delete(Join(dest, d), /*recursive=*/true).status());

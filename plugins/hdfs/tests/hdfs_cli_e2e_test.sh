@@ -139,7 +139,7 @@ j = [j for j in d if j.get("kind") == "JOB_BACKUP"][-1]
 assert j["state"] == "JOB_SUCCEEDED", j
 assert not [l for l in j.get("log", []) if "full copy" in l], j.get("log")
 print(int(j.get("bytes_total", j.get("bytesTotal", 0))))'; }
-lb failover svc --reason "e2e: planned" >"$work/failover.log" 2>&1 ||
+lb failover svc --reason "e2e: planned" --yes >"$work/failover.log" 2>&1 ||
   fail "the failover failed: $(tail -5 "$work/failover.log")"
 put "$nn2" "$dir/on-secondary.txt" "written while sec was primary"
 lb run svc-hourly >"$work/run5.log" 2>&1 || fail "the backup sec -> prim failed: $(tail -5 "$work/run5.log")"
@@ -147,7 +147,7 @@ lb run svc-hourly >"$work/run5.log" 2>&1 || fail "the backup sec -> prim failed:
 [ "$(get "$nn1" "$dir/on-secondary.txt")" = "written while sec was primary" ] ||
   fail "the backup into the fenced primary did not land"
 put "$nn2" "$dir/a/two.txt" "two, changed on sec"
-lb failback svc >"$work/failback.log" 2>&1 || fail "the failback failed: $(tail -5 "$work/failback.log")"
+lb failback svc --yes >"$work/failback.log" 2>&1 || fail "the failback failed: $(tail -5 "$work/failback.log")"
 [ "$(get "$nn1" "$dir/a/two.txt")" = "two, changed on sec" ] || fail "the failback did not bring a/two.txt"
 lb --output json roles svc | json 'assert d["primary_cluster"] == "prim" and int(d["epoch"]) == 3, d'
 printf 'line 3\n' | curl -sf -X POST -T - "$(curl -s -i -X POST \
@@ -165,7 +165,7 @@ assert any(" builds on " in l for l in j.get("log", [])), j.get("log")'
 # it finds that write, parks naming it (nothing overwritten unasked), and --force-full
 # overwrites it with the secondary's state.
 put "$nn1" "$dir/late.txt" "written after the last point"
-lb failover svc --reason "e2e: second move" >"$work/failover2.log" 2>&1 ||
+lb failover svc --reason "e2e: second move" --yes >"$work/failover2.log" 2>&1 ||
   fail "the second failover failed: $(tail -5 "$work/failover2.log")"
 refused run7 late.txt "a backup over the old primary's late write"
 forced run8
