@@ -425,7 +425,13 @@ StatusOr<v1::CommitResponse> HdfsPlugin::Commit(sdk::Call& call, const v1::Commi
   }
   // The target is this point now, whatever earlier attempts that never committed wrote into
   // it: none of them is pending any more (leftovers.h). Also on a repeat, after a crash here.
-  LIFEBOAT_RETURN_IF_ERROR(ClearPending(client_, path));
+  // Only tidying: a mark left names an older base, which no later plan starts from, so a
+  // failure here must not fail a commit whose snapshot is made.
+  Status cleared = ClearPending(client_, path);
+  if (!cleared.ok()) {
+    host_.Warn("committed " + name + " of " + path + ", but its state directory keeps marks of " +
+               "earlier uncommitted points (" + cleared.ToString() + "); they are ignored");
+  }
   v1::CommitResponse resp;
   v1::MemberManifest* manifest = resp.mutable_manifest();
   LIFEBOAT_RETURN_IF_ERROR(ListTree(call, snapshot_path, *manifest));
