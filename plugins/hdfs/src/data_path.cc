@@ -662,9 +662,10 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
     }
     Changes c = CompareTrees(source, target);
     // The parking directories of uncommitted points (a tree task that stopped midway; the
-    // tree task skips those that are not there).
+    // tree task skips those that are not there). Not this point's own: its tree task parks
+    // there.
     for (const UncommittedPoint& u : uncommitted) {
-      tree["deletes"].push_back(kTreeTmpPrefix + u.snapshot);
+      if (u.snapshot != name) tree["deletes"].push_back(kTreeTmpPrefix + u.snapshot);
     }
     for (const std::string& d : c.deletes) tree["deletes"].push_back(d);
     for (const FileStatus& d : c.dirs) tree["dirs"].push_back(StatusToJson(d));
