@@ -300,6 +300,7 @@ class Engine::JobRunner {
     LIFEBOAT_ASSIGN_OR_RETURN(target_, e_.AgentFor(target_cluster_));
     // A resume owed from a crash while writers were paused comes first of all.
     if (job_.writers_paused()) LIFEBOAT_RETURN_IF_ERROR(ResumeWriters());
+    phase_started_ = step_started_ = e_.Now();
 
     while (job_.phase() != v1::PHASE_DONE) {
       if (cancel_ != nullptr && cancel_->load()) {
@@ -341,9 +342,26 @@ class Engine::JobRunner {
   Status Advance(v1::Phase next, bool sync) {
     {
       std::lock_guard<std::mutex> lock(mu_);
+      AddPhaseTime("", phase_started_);
+      phase_started_ = step_started_ = e_.Now();
       job_.set_phase(next);
     }
     return Save(sync);
+  }
+
+  // Records the time of a step of the current phase that ends now (saved with the phase).
+  void StepDone(const char* step) {
+    std::lock_guard<std::mutex> lock(mu_);
+    AddPhaseTime(step, step_started_);
+    step_started_ = e_.Now();
+  }
+
+  void AddPhaseTime(const char* step, int64_t started) {
+    v1::PhaseTime* t = job_.add_phase_times();
+    t->set_phase(job_.phase());
+    t->set_step(step);
+    t->set_started_unix_nanos(started);
+    t->set_finished_unix_nanos(e_.Now());
   }
 
   Status Plan(const v1::Policy& policy) {
@@ -641,6 +659,7 @@ class Engine::JobRunner {
       LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true, &batch));
     }
 
+    StepDone("plan");
     // Run what is not done yet, `parallelism` at a time, in each member's plan order (the
     // plugin puts its tree and link tasks before its copies).
     std::deque<v1::Task> queue;
@@ -947,7 +966,9 @@ class Engine::JobRunner {
 
   Status Expire(const v1::Policy& policy) {
     SyncSecurity(policy);
+    if (policy.sync_security()) StepDone("security");
     LIFEBOAT_RETURN_IF_ERROR(ReleaseCuts());
+    StepDone("release");
     LIFEBOAT_ASSIGN_OR_RETURN(auto victims, RetentionVictims(policy));
     for (v1::RestorePoint victim : victims) {
       Status failed;
@@ -1087,6 +1108,9 @@ class Engine::JobRunner {
   std::string push_session_;
   std::mutex mu_;
   std::map<std::string, uint64_t> in_flight_;
+  // Where the current phase and step began (this run of the job), for `Job.phase_times`.
+  int64_t phase_started_ = 0;
+  int64_t step_started_ = 0;
 };
 
 Status Engine::RunJob(const std::string& job_id, const std::atomic<bool>* cancel,
