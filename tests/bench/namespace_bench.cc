@@ -445,6 +445,7 @@ std::vector<int> ParseSizes(const std::string& v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows while a long size runs
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
