@@ -23,7 +23,9 @@
 // (unless --keep); nothing else under --dir is touched.
 //
 // Usage: namespace_bench [--files=2000,25000,...] [--history=K] [--history-files=N]
-//                        [--dir=D] [--keep] [--lifeboat=PATH] [--plugin-dir=D]
+//                        [--dir=D] [--keep] [--no-rsync] [--lifeboat=PATH] [--plugin-dir=D]
+// --keep leaves the work directory (trees, state) for profiling a further `lifeboat run`;
+// --no-rsync measures lifeboat alone.
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -39,6 +41,7 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -55,6 +58,7 @@ struct Options {
   int history_files = 100;
   fs::path dir = "/tmp";
   bool keep = false;
+  bool rsync = true;
   fs::path lifeboat = LIFEBOAT_CLI_PATH;
   fs::path plugin_dir = LIFEBOAT_DEFAULT_PLUGIN_DIR;
 };
@@ -324,52 +328,60 @@ void OneSize(const Options& o, const fs::path& work, int files) {
               files, (files + 99) / 100, gen_s, LoadAverage().c_str());
   const std::string src = b.data().string() + "/";
   const fs::path full = work / "rsync-full", inc = work / "rsync-inc";
+  std::vector<json> lines;
+  auto rsync = [&](const std::string& run, const std::string& label,
+                   const std::vector<std::string>& argv) -> std::optional<Cost> {
+    if (!o.rsync) return std::nullopt;
+    Cost c = Run(argv, b.logs() / ("rsync-" + run + ".log"));
+    lines.push_back(CostJson(label, run, files, c));
+    return c;
+  };
+  auto lifeboat = [&](const std::string& run) {
+    auto [c, job] = b.Backup(run);
+    json line = CostJson("lifeboat", run, files, c);
+    line["phases"] = PhaseSeconds(job);
+    lines.push_back(line);
+    PrintCost(run == "full" ? "lifeboat run (to the commit's syncfs)" : "lifeboat run", c, files);
+    std::printf("    phases: %s\n", PhaseLine(PhaseSeconds(job)).c_str());
+    return c;
+  };
 
   // Full copies. rsync first: both read the tree just written (in the page cache).
-  Cost rsync_full = Run({"rsync", "-a", src, full.string() + "/"}, b.logs() / "rsync-full.log");
-  Cost sync_after = Run({"sync"}, b.logs() / "sync.log");
-  auto [lb_full, job_full] = b.Backup("full");
+  auto rsync_full = rsync("full", "rsync -a", {"rsync", "-a", src, full.string() + "/"});
+  std::optional<Cost> sync_after;
+  if (rsync_full) sync_after = Run({"sync"}, b.logs() / "sync.log");
   std::printf("full copy\n");
-  PrintCost("lifeboat run (to the commit's syncfs)", lb_full, files);
-  std::printf("    phases: %s\n", PhaseLine(PhaseSeconds(job_full)).c_str());
-  PrintCost("rsync -a", rsync_full, files);
-  Cost rsync_synced{rsync_full.wall + sync_after.wall, rsync_full.cpu + sync_after.cpu,
-                    rsync_full.rss_mb};
-  PrintCost("rsync -a + sync", rsync_synced, files);
-  std::printf("  ratio lifeboat/rsync: time %.2f (vs rsync+sync %.2f), peak RSS %.1f\n",
-              lb_full.wall / rsync_full.wall, lb_full.wall / rsync_synced.wall,
-              lb_full.rss_mb / rsync_full.rss_mb);
-
-  // Incrementals.
-  const int changed = ChangeOnePermille(b.data(), files);
-  Cost rsync_link =
-      Run({"rsync", "-a", "--delete", "--link-dest=" + full.string(), src, inc.string() + "/"},
-          b.logs() / "rsync-link.log");
-  Cost rsync_inplace =
-      Run({"rsync", "-a", "--delete", src, full.string() + "/"}, b.logs() / "rsync-inplace.log");
-  auto [lb_inc, job_inc] = b.Backup("incremental");
-  std::printf("incremental, %d files changed (0.1%%)\n", changed);
-  PrintCost("lifeboat run", lb_inc, files);
-  std::printf("    phases: %s\n", PhaseLine(PhaseSeconds(job_inc)).c_str());
-  PrintCost("rsync -a --delete --link-dest (new tree)", rsync_link, files);
-  PrintCost("rsync -a --delete (in place)", rsync_inplace, files);
-  std::printf(
-      "  ratio lifeboat/rsync: time %.2f vs --link-dest, %.2f vs in place; peak RSS %.1f vs "
-      "--link-dest\n",
-      lb_inc.wall / rsync_link.wall, lb_inc.wall / rsync_inplace.wall,
-      lb_inc.rss_mb / rsync_link.rss_mb);
-  std::printf("load average after: %s\n", LoadAverage().c_str());
-
-  for (const json& line : {CostJson("lifeboat", "full", files, lb_full),
-                           CostJson("rsync -a", "full", files, rsync_full),
-                           CostJson("lifeboat", "incremental", files, lb_inc),
-                           CostJson("rsync --link-dest", "incremental", files, rsync_link),
-                           CostJson("rsync in place", "incremental", files, rsync_inplace)}) {
-    json l = line;
-    if (l["tool"] == "lifeboat")
-      l["phases"] = PhaseSeconds(l["run"] == "full" ? job_full : job_inc);
-    std::printf("%s\n", l.dump().c_str());
+  Cost lb_full = lifeboat("full");
+  if (rsync_full) {
+    PrintCost("rsync -a", *rsync_full, files);
+    Cost synced{rsync_full->wall + sync_after->wall, rsync_full->cpu + sync_after->cpu,
+                rsync_full->rss_mb};
+    PrintCost("rsync -a + sync", synced, files);
+    std::printf("  ratio lifeboat/rsync: time %.2f (vs rsync+sync %.2f), peak RSS %.1f\n",
+                lb_full.wall / rsync_full->wall, lb_full.wall / synced.wall,
+                lb_full.rss_mb / rsync_full->rss_mb);
   }
+
+  // Incrementals. --link-dest first: it needs the full copy as it was.
+  const int changed = ChangeOnePermille(b.data(), files);
+  auto rsync_link =
+      rsync("link-dest", "rsync --link-dest",
+            {"rsync", "-a", "--delete", "--link-dest=" + full.string(), src, inc.string() + "/"});
+  auto rsync_inplace =
+      rsync("in-place", "rsync in place", {"rsync", "-a", "--delete", src, full.string() + "/"});
+  std::printf("incremental, %d files changed (0.1%%)\n", changed);
+  Cost lb_inc = lifeboat("incremental");
+  if (rsync_link && rsync_inplace) {
+    PrintCost("rsync -a --delete --link-dest (new tree)", *rsync_link, files);
+    PrintCost("rsync -a --delete (in place)", *rsync_inplace, files);
+    std::printf(
+        "  ratio lifeboat/rsync: time %.2f vs --link-dest, %.2f vs in place; peak RSS %.1f vs "
+        "--link-dest\n",
+        lb_inc.wall / rsync_link->wall, lb_inc.wall / rsync_inplace->wall,
+        lb_inc.rss_mb / rsync_link->rss_mb);
+  }
+  std::printf("load average after: %s\n", LoadAverage().c_str());
+  for (const json& line : lines) std::printf("%s\n", line.dump().c_str());
 }
 
 // Least-squares slope of y over x = 1..n.
@@ -466,10 +478,12 @@ int main(int argc, char** argv) {
       o.plugin_dir = v;
     } else if (a == "--keep") {
       o.keep = true;
+    } else if (a == "--no-rsync") {
+      o.rsync = false;
     } else {
       Die("unknown argument " + a +
           "; usage: namespace_bench [--files=N,N,...] [--history=K] [--history-files=N] "
-          "[--dir=D] [--keep] [--lifeboat=PATH] [--plugin-dir=D]");
+          "[--dir=D] [--keep] [--no-rsync] [--lifeboat=PATH] [--plugin-dir=D]");
     }
   }
   fs::create_directories(o.dir);
