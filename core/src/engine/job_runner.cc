@@ -1,5 +1,6 @@
 // Running one job from its last checkpoint (see engine.h for the guarantees).
 #include <lifeboat/core/engine.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -346,6 +347,11 @@ class Engine::JobRunner {
       phase_started_ = step_started_ = e_.Now();
       job_.set_phase(next);
     }
+    // What the phase freed goes back to the system before the next one allocates: glibc
+    // keeps freed memory in per-thread arenas, and each phase's threads stacked their
+    // leftovers on the last's (issue 13: a 200k-file incremental peaked at 658 MB RSS for a
+    // 315 MB heap; 396 MB with this).
+    malloc_trim(0);
     return Save(sync);
   }
 
