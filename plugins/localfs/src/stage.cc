@@ -722,6 +722,11 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
     removed_prefix = w.rel + "/";
   }
 
+  // The walk has served; a tree of many files should not hold it while the manifest is
+  // copied and written below.
+  std::unordered_map<std::string, const WalkEntry*>().swap(found);
+  std::vector<WalkEntry>().swap(walked);
+
   // Directory modes and mtimes last, deepest first: creating entries moved them.
   for (int i = cut_manifest.entries_size() - 1; i >= 0; --i) {
     const v1::Entry& e = cut_manifest.entries(i);
