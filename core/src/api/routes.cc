@@ -7,8 +7,8 @@
 #include <cassert>
 #include <charconv>
 
-#include "filters.h"
 #include "consent.h"
+#include "filters.h"
 #include "http_text.h"
 
 namespace lifeboat::core::api {

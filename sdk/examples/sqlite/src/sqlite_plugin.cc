@@ -312,6 +312,7 @@ class SqlitePlugin : public sdk::ComponentPlugin {
       } else {
         t->set_kind("copy");
         t->set_bytes(e.size());
+        t->set_items(1);
         r.set_bytes_to_copy(r.bytes_to_copy() + e.size());
         r.set_items_to_copy(r.items_to_copy() + 1);
       }
