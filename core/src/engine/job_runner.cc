@@ -255,16 +255,17 @@ class Engine::JobRunner {
       job_.set_error(s.ToString() + ". " + restore_left_);
       if (job_.state() == v1::JOB_FAILED) job_.set_state(v1::JOB_PARKED);
     }
-    if (job_.kind() != v1::JOB_BACKUP || rp_.id().empty()) return;
-    if (job_.state() == v1::JOB_PARKED) return;  // an operator may fix and resume it
-    if (rp_.state() == v1::RP_COMMITTED) {
-      // Failed or cancelled after the commit (releasing cuts, retention): the point is whole
-      // and visible, and stays; what was left undone is retried by the next backup.
-      Note("restore point " + rp_.id() + " was committed before this and stays");
-    } else {
-      // Abandoned: drop what was made so far on both sides, so that nothing is orphaned.
-      CleanUpAbandonedPoint();
-      rp_.set_state(v1::RP_FAILED);
+    // A parked backup keeps its point: an operator may fix the cause and resume it.
+    if (job_.kind() == v1::JOB_BACKUP && !rp_.id().empty() && job_.state() != v1::JOB_PARKED) {
+      if (rp_.state() == v1::RP_COMMITTED) {
+        // Failed or cancelled after the commit (releasing cuts, retention): the point is
+        // whole and visible, and stays; what was left undone is retried by the next backup.
+        Note("restore point " + rp_.id() + " was committed before this and stays");
+      } else {
+        // Abandoned: drop what was made so far on both sides, so that nothing is orphaned.
+        CleanUpAbandonedPoint();
+        rp_.set_state(v1::RP_FAILED);
+      }
     }
     if (s.code() == Code::kCancelled) {
       // The interrupted call may speak of running it again; a cancelled job is never
@@ -275,11 +276,7 @@ class Engine::JobRunner {
     (void)e_.RecordEvent(ev.severity, ev.kind, job_.service(), ev.message, job_.id());
   }
 
-  bool IsDryRun() const {
-    return (job_.kind() == v1::JOB_RESTORE && job_.restore().dry_run()) ||
-           ((job_.kind() == v1::JOB_FAILOVER || job_.kind() == v1::JOB_FAILBACK) &&
-            job_.switch_spec().dry_run());
-  }
+  bool IsDryRun() const { return ::lifeboat::core::IsDryRun(job_); }
 
   static v1::JobState StateFor(Code code) {
     switch (code) {
@@ -1111,6 +1108,9 @@ class Engine::JobRunner {
         if (dry_run) {
           for (const auto& c : r->changes()) Note(Name(m.data_set()) + ": " + c);
           std::lock_guard<std::mutex> lock(mu_);
+          // What the data set would get: the dry run's summary (its bytes_written is what it
+          // would write).
+          *job_.add_changes() = CountChanges(Name(m.data_set()), *r);
           job_.set_items_done(job_.items_done() + static_cast<uint64_t>(r->changes_size()));
         } else {
           Note("checked " + Name(m.data_set()) + ": " + std::to_string(r->changes_size()) +
