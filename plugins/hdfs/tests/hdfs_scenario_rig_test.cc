@@ -708,35 +708,43 @@ TEST_F(HdfsScenarioTest, RestoreDryRunListsAndChangesNothing) {
   Write("a.txt", "a");
   Write("d/b.txt", "b");
   ASSERT_TRUE(Backup("rp1", "").ok());
-  // The destination holds an older, different tree.
+  // The destination is a path prefix: the data set lands at <prefix><dir>, which holds an
+  // older, different tree.
+  const std::string prefix = dir_ + "-restored";
+  const std::string place = prefix + dir_;
   WebHdfsClient::CreateOptions o;
-  ASSERT_TRUE(dst_->Create(dir_ + "-restored/a.txt", "stale", o).ok());
-  ASSERT_TRUE(dst_->Create(dir_ + "-restored/extra.txt", "extra", o).ok());
+  ASSERT_TRUE(dst_->Create(place + "/a.txt", "stale", o).ok());
+  ASSERT_TRUE(dst_->Create(place + "/extra.txt", "extra", o).ok());
   v1::RestoreRequest req;
   req.set_op_id("restore-dry");
   *req.mutable_data_set() = DataSet();
   req.set_restore_point_id("rp1");
-  req.set_destination(dir_ + "-restored");
+  req.set_destination(prefix);
   req.set_dry_run(true);
+  // Without the operator's consent the dry run is refused as the real run would be, naming
+  // what would be replaced and deleted.
+  StatusOr<v1::RestoreResponse> refused = Call<v1::RestoreResponse>(target_, LB_OP_RESTORE, req);
+  ASSERT_EQ(refused.status().code(), Code::kFailedPrecondition) << refused.status().ToString();
+  EXPECT_NE(refused.status().ToString().find("extra.txt"), std::string::npos)
+      << refused.status().ToString();
+  req.set_op_id("restore-dry-agreed");
+  req.set_overwrite(true);
   StatusOr<v1::RestoreResponse> dry = Call<v1::RestoreResponse>(target_, LB_OP_RESTORE, req);
   ASSERT_TRUE(dry.ok()) << dry.status().ToString();
   std::set<std::string> changes(dry->changes().begin(), dry->changes().end());
-  EXPECT_TRUE(changes.count("update " + dir_ + "-restored/a.txt"))
-      << ::testing::PrintToString(changes);
-  EXPECT_TRUE(changes.count("delete " + dir_ + "-restored/extra.txt"))
-      << ::testing::PrintToString(changes);
-  EXPECT_TRUE(changes.count("create " + dir_ + "-restored/d/b.txt"))
-      << ::testing::PrintToString(changes);
-  EXPECT_EQ(*dst_->ReadAll(dir_ + "-restored/a.txt"), "stale");
-  EXPECT_TRUE(dst_->GetFileStatus(dir_ + "-restored/extra.txt").ok());
+  EXPECT_TRUE(changes.count("update " + place + "/a.txt")) << ::testing::PrintToString(changes);
+  EXPECT_TRUE(changes.count("delete " + place + "/extra.txt")) << ::testing::PrintToString(changes);
+  EXPECT_TRUE(changes.count("create " + place + "/d/b.txt")) << ::testing::PrintToString(changes);
+  EXPECT_EQ(*dst_->ReadAll(place + "/a.txt"), "stale");
+  EXPECT_TRUE(dst_->GetFileStatus(place + "/extra.txt").ok());
 
   req.set_op_id("restore");
   req.set_dry_run(false);
   StatusOr<v1::RestoreResponse> done = Call<v1::RestoreResponse>(target_, LB_OP_RESTORE, req);
   ASSERT_TRUE(done.ok()) << done.status().ToString();
-  EXPECT_EQ(*dst_->ReadAll(dir_ + "-restored/a.txt"), "a");
-  EXPECT_EQ(*dst_->ReadAll(dir_ + "-restored/d/b.txt"), "b");
-  EXPECT_EQ(dst_->GetFileStatus(dir_ + "-restored/extra.txt").status().code(), Code::kNotFound);
+  EXPECT_EQ(*dst_->ReadAll(place + "/a.txt"), "a");
+  EXPECT_EQ(*dst_->ReadAll(place + "/d/b.txt"), "b");
+  EXPECT_EQ(dst_->GetFileStatus(place + "/extra.txt").status().code(), Code::kNotFound);
 }
 
 // Verify's levels (README, "verify"): SIZE vouches for every file without reading it back —
