@@ -574,10 +574,15 @@ class StateStoreImpl final : public StateStore {
       rocksdb::ColumnFamilyMetaData meta;
       db_->GetColumnFamilyMetaData(h, &meta);
       if (meta.file_count <= kMaxTablesPerKind || meta.size > kMergeWholeBytes) continue;
-      rocksdb::CompactRangeOptions options;
-      // The tables sit in the bottom level, which RocksDB otherwise leaves alone.
-      options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-      db_->CompactRange(options, h, nullptr, nullptr).PermitUncheckedError();
+      // CompactFiles runs in this thread. CompactRange would wait for RocksDB's background
+      // pool, which a process forked after RocksDB started (engine_crash_test's children)
+      // inherits as bookkeeping without its threads: it waited there for ever.
+      std::vector<std::string> files;
+      for (const auto& level : meta.levels) {
+        for (const auto& file : level.files) files.push_back(file.name);
+      }
+      const int bottom = static_cast<int>(meta.levels.size()) - 1;
+      db_->CompactFiles(rocksdb::CompactionOptions(), h, files, bottom).PermitUncheckedError();
     }
   }
 

@@ -983,16 +983,25 @@ StatusOr<v1::RestoreResponse> KafkaPlugin::Restore(sdk::Call& call, const v1::Re
     // are here up to the cut; what differs is what this cluster took since.
     LIFEBOAT_ASSIGN_OR_RETURN(std::string here_id, client_->ClusterId());
     if (map.value("source_cluster_id", "") == here_id) {
-      LIFEBOAT_ASSIGN_OR_RETURN(std::vector<std::string> since, SinceCut(sel, map));
-      for (const auto& c : since) resp.add_changes(c);
+      LIFEBOAT_ASSIGN_OR_RETURN(std::vector<SinceChange> since, SinceCut(sel, map));
+      std::vector<std::string> kept;  // changes a restore in place cannot undo
+      for (const auto& c : since) {
+        resp.add_changes(c.text);
+        if (!c.gone) kept.push_back(c.text);
+      }
       if (since.empty() || req.dry_run()) return resp;
-      return FailedPreconditionError(
-          "kafka:" + selector + " on cluster '" + config_.cluster + "' took " +
-              std::to_string(since.size()) + " change(s) after restore point " +
-              req.restore_point_id() + " was cut from it (first: " + since.front() +
-              "); Kafka cannot remove records, so the point cannot be restored in place. "
-              "Restore under a topic prefix (destination)",
-          selector);
+      if (!kept.empty()) {
+        return FailedPreconditionError(
+            "kafka:" + selector + " on cluster '" + config_.cluster + "' took " +
+                std::to_string(kept.size()) + " change(s) after restore point " +
+                req.restore_point_id() + " was cut from it (first: " + kept.front() +
+                "); Kafka cannot remove records, so the point cannot be restored in place. "
+                "Restore under a topic prefix (destination)",
+            selector);
+      }
+      // Only partitions gone since the cut: made again below from the holder's copy, which
+      // removes nothing that is here.
+      resp.clear_changes();
     }
     for (const auto& part : map["partitions"]) {
       const std::string dest = part["topic"];

@@ -98,7 +98,11 @@ class KafkaPlugin : public sdk::ComponentPlugin {
   // cut (or fewer than it holds: the topic was made again), partitions and topics gone, and
   // the matching topics or partitions made since. One line each; empty when nothing changed.
   // (restore_checks.cc)
-  StatusOr<std::vector<std::string>> SinceCut(const Selector& selector, const nlohmann::json& map);
+  struct SinceChange {
+    std::string text;
+    bool gone = false;  // a partition of the point that is no longer here (it can be made again)
+  };
+  StatusOr<std::vector<SinceChange>> SinceCut(const Selector& selector, const nlohmann::json& map);
   StatusOr<nlohmann::json> ReadState(const std::string& key);
   Status WriteState(const std::string& key, const nlohmann::json& value);
 

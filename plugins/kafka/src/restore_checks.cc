@@ -69,9 +69,9 @@ Status ValidateTopicName(const std::string& name, const std::string& what) {
 
 // ---- the changes of a cluster since a point cut from it (a KafkaPlugin member) -----------
 
-StatusOr<std::vector<std::string>> KafkaPlugin::SinceCut(const Selector& selector,
-                                                         const nlohmann::json& map) {
-  std::vector<std::string> out;
+StatusOr<std::vector<KafkaPlugin::SinceChange>> KafkaPlugin::SinceCut(const Selector& selector,
+                                                                      const nlohmann::json& map) {
+  std::vector<SinceChange> out;
   std::map<std::string, int32_t> in_point;  // topic -> partitions the point has
   for (const auto& part : map["partitions"]) {
     const std::string topic = part["topic"];
@@ -81,31 +81,32 @@ StatusOr<std::vector<std::string>> KafkaPlugin::SinceCut(const Selector& selecto
     StatusOr<int32_t> count = client_->PartitionCount(topic);
     if (!count.ok() && count.status().code() != Code::kNotFound) return count.status();
     if (!count.ok() || *count <= partition) {
-      out.push_back(PartitionPath(topic, partition) + ": gone (the point has it up to offset " +
-                    std::to_string(cut) + ")");
+      out.push_back({PartitionPath(topic, partition) + ": gone (the point has it up to offset " +
+                         std::to_string(cut) + ")",
+                     /*gone=*/true});
       continue;
     }
     // The high watermark: every record appended, also of transactions still open.
     LIFEBOAT_ASSIGN_OR_RETURN(auto wm, client_->Watermarks(topic, partition, false));
     if (wm.second > cut) {
-      out.push_back(PartitionPath(topic, partition) + ": " + std::to_string(wm.second - cut) +
-                    " record offset(s) after the point, [" + std::to_string(cut) + ", " +
-                    std::to_string(wm.second) + ")");
+      out.push_back({PartitionPath(topic, partition) + ": " + std::to_string(wm.second - cut) +
+                     " record offset(s) after the point, [" + std::to_string(cut) + ", " +
+                     std::to_string(wm.second) + ")"});
     } else if (wm.second < cut) {
-      out.push_back(PartitionPath(topic, partition) + ": ends at offset " +
-                    std::to_string(wm.second) + ", the point at " + std::to_string(cut) +
-                    " (the topic was made again?)");
+      out.push_back({PartitionPath(topic, partition) + ": ends at offset " +
+                     std::to_string(wm.second) + ", the point at " + std::to_string(cut) +
+                     " (the topic was made again?)"});
     }
   }
   LIFEBOAT_ASSIGN_OR_RETURN(std::vector<TopicInfo> now, MatchingTopics(selector));
   for (const auto& t : now) {
     auto known = in_point.find(t.name);
     if (known == in_point.end()) {
-      out.push_back("topic " + t.name + " (" + std::to_string(t.partitions) +
-                    " partition(s)) made after the point");
+      out.push_back({"topic " + t.name + " (" + std::to_string(t.partitions) +
+                     " partition(s)) made after the point"});
     } else if (t.partitions > known->second) {
-      out.push_back("topic " + t.name + ": " + std::to_string(t.partitions - known->second) +
-                    " partition(s) added after the point");
+      out.push_back({"topic " + t.name + ": " + std::to_string(t.partitions - known->second) +
+                     " partition(s) added after the point"});
     }
   }
   return out;

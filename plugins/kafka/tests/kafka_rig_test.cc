@@ -611,10 +611,15 @@ TEST_F(KafkaRigTest, RestoreFromThePeerCopiesThePointBackExactlyOnce) {
   *req.mutable_data_set() = DataSet(topic);
   req.set_restore_point_id("rp1");
   *req.mutable_source()->mutable_config() = PluginConfig("secondary");
-  // Into the live topic, which holds records: refused, appending would duplicate them.
+  // Into the live topic, which took records after the point: refused (Kafka cannot remove
+  // them), naming the partition.
   auto refused = Call<v1::RestoreResponse>(src, LB_OP_RESTORE, req);
   EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition) << refused.status().ToString();
-  EXPECT_NE(refused.status().message().find("duplicate"), std::string::npos)
+  EXPECT_NE(refused.status().message().find("cannot be restored in place"), std::string::npos)
+      << refused.status().message();
+  // (10 records and the transaction's commit marker after the cut)
+  EXPECT_NE(refused.status().message().find(topic + "/0: 11 record offset(s) after the point"),
+            std::string::npos)
       << refused.status().message();
   // Under a prefix: the point as the secondary holds it.
   req.set_destination("fb-");
