@@ -95,7 +95,7 @@ lb run acc-hourly >"$work/run.log" 2>&1 || fail "the backup failed: $(tail -5 "$
 rp="$(lb --output json points list acc | json 'print([p["id"] for p in d if p["state"] == "RP_COMMITTED"][-1])')"
 
 # 1. One name for both members: hdfs below the path, kafka under the prefix made of it.
-lb restore acc "$rp" --destination "/acc-restore-$id" --dry-run >"$work/dry1.log" 2>&1 ||
+lb restore acc "$rp" --destination "/acc-restore-$id" --dry-run --details >"$work/dry1.log" 2>&1 ||
   fail "the dry run with one destination failed: $(cat "$work/dry1.log")"
 grep -q "into acc-restore-$id.$topic" "$work/dry1.log" ||
   fail "the dry run does not name the topic it would write: $(cat "$work/dry1.log")"
@@ -119,7 +119,7 @@ for mode in --dry-run --yes; do
   rc=0
   lb restore acc "$rp" --destination "hdfs=/acc-r3-$id" --destination "kafka=bad topic!" $mode \
     >"$work/bad.log" 2>&1 || rc=$?
-  [ "$rc" -eq 4 ] || fail "a bad kafka destination ($mode) exited $rc, wanted 4: $(cat "$work/bad.log")"
+  [ "$rc" -eq 2 ] || fail "a bad kafka destination ($mode) exited $rc, wanted 2 (bad input): $(cat "$work/bad.log")"
   grep -q "bad topic!" "$work/bad.log" || fail "the refusal does not name the destination: $(cat "$work/bad.log")"
   grep -q "INTERNAL" "$work/bad.log" && fail "a bad destination reported as INTERNAL: $(cat "$work/bad.log")"
   exists "$nn2" "/acc-r3-$id" && fail "the hdfs member was written before the kafka one was checked ($mode)"
