@@ -1,5 +1,7 @@
 // The hdfs plugin's data path: plan_transfer, transfer, verify, restore (see hdfs_plugin.h
 // for their contracts and README.md for the design).
+#include <lifeboat/sdk/digest.h>
+#include <lifeboat/sdk/parallel.h>
 #include <lifeboat/sdk/restore.h>
 
 #include <algorithm>
@@ -122,26 +124,6 @@ struct PlanRecord {
   std::set<std::string> leftovers;
 };
 
-std::string ToHex(const std::string& bytes) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
-std::string FromHex(const std::string& hex) {
-  std::string out;
-  auto val = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out += static_cast<char>(val(hex[i]) * 16 + val(hex[i + 1]));
-  }
-  return out;
-}
-
 Status SavePlan(WebHdfsClient& client, const std::string& file, const PlanRecord& record) {
   nlohmann::json entries = nlohmann::json::array();
   for (const auto& [p, st] : record.manifest) entries.push_back(StatusToJson(st));
@@ -149,7 +131,7 @@ Status SavePlan(WebHdfsClient& client, const std::string& file, const PlanRecord
   cut.open.clear();
   for (const auto& [p, o] : record.open) cut.open.push_back(o);
   nlohmann::json j = {{"op_id", record.op_id},
-                      {"plan", ToHex(record.plan.SerializeAsString())},
+                      {"plan", sdk::Hex(record.plan.SerializeAsString())},
                       {"base", record.base},
                       {"source_cluster", record.source_cluster},
                       {"cut", nlohmann::json::parse(EncodeCutRecord(cut))},
@@ -177,7 +159,8 @@ StatusOr<PlanRecord> LoadPlan(WebHdfsClient& client, const std::string& file) {
   LIFEBOAT_ASSIGN_OR_RETURN(std::string body, client.ReadAll(file));
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   PlanRecord r;
-  if (j.is_discarded() || !j.is_object() || !r.plan.ParseFromString(FromHex(j.value("plan", "")))) {
+  if (j.is_discarded() || !j.is_object() ||
+      !r.plan.ParseFromString(sdk::Unhex(j.value("plan", "")).value_or(""))) {
     return NotFoundError("the plan recorded in " + file + " is unreadable (cut short?)", file);
   }
   r.op_id = j.value("op_id", "");
@@ -241,7 +224,7 @@ Status UnfenceView(sdk::Call& call, WebHdfsClient& client, const std::string& ro
   for (auto& [p, st] : tree) {
     if (!st.is_symlink && (st.permission & 0222) == 0) candidates.push_back(&st);
   }
-  return ParallelFor(candidates.size(), parallelism, [&](size_t i) -> Status {
+  return sdk::ParallelFor(candidates.size(), parallelism, [&](size_t i) -> Status {
     if (call.Cancelled()) return CancelledError("cancelled while reading the fence of " + root);
     FileStatus& st = *candidates[i];
     LIFEBOAT_ASSIGN_OR_RETURN(
@@ -440,7 +423,7 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
       const std::string base_root = SnapshotRoot(path, base_name);
       std::vector<char> counts(changed.size(), 1);
       LIFEBOAT_RETURN_IF_ERROR(
-          ParallelFor(changed.size(), config_.parallelism, [&](size_t i) -> Status {
+          sdk::ParallelFor(changed.size(), config_.parallelism, [&](size_t i) -> Status {
             const SnapshotDiffEntry& e = changed[i];
             if (e.type != SnapshotDiffEntry::kModify) return OkStatus();
             const std::string p = CleanDiffPath(e.source);
@@ -766,7 +749,7 @@ StatusOr<v1::TransferResponse> HdfsPlugin::Transfer(sdk::Call& call,
       }
       if (task.value("root_meta", false)) items.push_back("");
     }
-    LIFEBOAT_RETURN_IF_ERROR(ParallelFor(items.size(), config_.parallelism, [&](size_t i) {
+    LIFEBOAT_RETURN_IF_ERROR(sdk::ParallelFor(items.size(), config_.parallelism, [&](size_t i) {
       return SettleFence(client_, Join(path, items[i]), fenced_now);
     }));
   }
@@ -914,7 +897,9 @@ Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
     if (p.is_string()) open.insert(p.get<std::string>());
   }
   const std::string src_root = SnapshotRoot(path, name);
-  RateLimiter call_limit(req.bandwidth_bytes_per_second());
+  // The job's bucket: the copy tasks of one restore point share its bandwidth.
+  const std::shared_ptr<sdk::Throttle> call_limit =
+      throttles_.For(req.snapshot().restore_point_id(), req.bandwidth_bytes_per_second());
   std::mutex mu;
   std::vector<uint64_t> sent(files.size(), 0);
   uint64_t total = 0;
@@ -936,7 +921,7 @@ Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
     p.set_current_item(item);
     call.ReportProgress(p);
   };
-  Status s = ParallelFor(files.size(), config_.parallelism, [&](size_t i) -> Status {
+  Status s = sdk::ParallelFor(files.size(), config_.parallelism, [&](size_t i) -> Status {
     if (call.Cancelled()) return CancelledError("transfer cancelled", path);
     const FileStatus& st = files[i];
     CopyOptions o;
@@ -944,7 +929,7 @@ Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
     o.preserve_block_size = config_.preserve_block_size;
     o.replication = config_.replication;
     o.fenced = fenced;
-    o.limiters = {&instance_limit_, &call_limit};
+    o.limiters = {&instance_limit_, call_limit.get()};
     o.on_progress = [&, i](uint64_t n) { report(i, n, st.path_suffix); };
     const std::string from = Join(src_root, st.path_suffix);
     const std::string to = Join(path, st.path_suffix);
@@ -1169,7 +1154,7 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
   std::vector<FileRecord> records(files.size());
   std::atomic<uint64_t> done{0}, by_base{0}, by_own{0}, by_source{0}, checksums{0}, read{0},
       read_bytes{0};
-  Status s = ParallelFor(files.size(), config_.parallelism, [&](size_t i) -> Status {
+  Status s = sdk::ParallelFor(files.size(), config_.parallelism, [&](size_t i) -> Status {
     if (call.Cancelled()) return CancelledError("verify cancelled", path);
     const FileStatus& want = *files[i];
     const std::string& p = want.path_suffix;
@@ -1225,9 +1210,9 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
         // checksum covers; both are read.
         uint64_t n = 0, m = 0;
         StatusOr<std::string> got =
-            want.length == 0 ? Sha256().FinishHex() : DigestOf(call, client_, file, 0, &n);
+            want.length == 0 ? sdk::Sha256().FinishHex() : DigestOf(call, client_, file, 0, &n);
         StatusOr<std::string> want_digest =
-            want.length == 0 ? Sha256().FinishHex()
+            want.length == 0 ? sdk::Sha256().FinishHex()
                              : DigestOf(call, *src, Join(src_root, p), want.length, &m);
         if (!got.ok() || !want_digest.ok()) {
           const Status& bad = got.ok() ? want_digest.status() : got.status();
@@ -1501,10 +1486,9 @@ StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::Res
     LIFEBOAT_RETURN_IF_ERROR(
         CopyMetadata(holder, Join(src_root, d.path_suffix), d, client_, to, &now));
   }
-  RateLimiter none(0);
   std::atomic<uint64_t> written{0};
   std::mutex mu;
-  Status s = ParallelFor(c.copies.size(), config_.parallelism, [&](size_t i) -> Status {
+  Status s = sdk::ParallelFor(c.copies.size(), config_.parallelism, [&](size_t i) -> Status {
     const FileStatus& st = c.copies[i];
     CopyOptions o;
     o.record_state = false;

@@ -1,5 +1,7 @@
 #include "hdfs_plugin.h"
 
+#include <lifeboat/sdk/parallel.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <deque>
@@ -88,7 +90,7 @@ HdfsPlugin::HdfsPlugin(sdk::Host host, Config config)
     : host_(host),
       config_(std::move(config)),
       client_(ClientOptions(config_)),
-      instance_limit_(config_.bandwidth_bytes_per_second) {}
+      instance_limit_(config_.bandwidth_bytes_per_second, /*burst_seconds=*/1.0) {}
 
 StatusOr<v1::ProbeResponse> HdfsPlugin::Probe(sdk::Call& call, const v1::ProbeRequest& req) {
   std::vector<NameNodeState> states = client_.ProbeNameNodes();
@@ -213,7 +215,7 @@ Status HdfsPlugin::ListTree(sdk::Call& call, const std::string& root,
   for (v1::Entry& e : *manifest.mutable_entries()) {
     if (e.type() != v1::ENTRY_SYMLINK && (e.mode() & 0222) == 0) candidates.push_back(&e);
   }
-  return ParallelFor(candidates.size(), config_.parallelism, [&](size_t i) -> Status {
+  return sdk::ParallelFor(candidates.size(), config_.parallelism, [&](size_t i) -> Status {
     v1::Entry& e = *candidates[i];
     LIFEBOAT_ASSIGN_OR_RETURN(uint32_t mode,
                               UnfencedPermission(client_, root + "/" + e.path(), e.mode()));
