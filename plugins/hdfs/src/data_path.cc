@@ -2,6 +2,7 @@
 // for their contracts and README.md for the design).
 #include <lifeboat/sdk/digest.h>
 #include <lifeboat/sdk/parallel.h>
+#include <lifeboat/sdk/progress.h>
 #include <lifeboat/sdk/restore.h>
 
 #include <algorithm>
@@ -907,19 +908,15 @@ Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
   std::atomic<uint64_t> copied{0};
   std::atomic<uint64_t> skipped{0};
   std::atomic<uint64_t> items{0};
-  auto report = [&](size_t i, uint64_t n, const std::string& item) {
-    std::lock_guard<std::mutex> lock(mu);
-    sent[i] = n;
-    v1::Progress p;
-    p.set_phase("copy");
-    uint64_t done = 0;
-    for (uint64_t s : sent) done += s;
-    p.set_bytes_done(done);
-    p.set_bytes_total(total);
-    p.set_items_done(items.load());
-    p.set_items_total(files.size());
-    p.set_current_item(item);
-    call.ReportProgress(p);
+  sdk::ProgressReporter progress(call, "copy", total, files.size());
+  // `n`: the bytes sent of file i so far (CopyFile reports totals per file).
+  auto report = [&](size_t i, uint64_t n, const std::string& item, bool file_done) {
+    uint64_t delta = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (n > sent[i]) delta = n - sent[i], sent[i] = n;
+    }
+    progress.Add(delta, file_done ? 1 : 0, item, file_done);
   };
   Status s = sdk::ParallelFor(files.size(), config_.parallelism, [&](size_t i) -> Status {
     if (call.Cancelled()) return CancelledError("transfer cancelled", path);
@@ -930,7 +927,7 @@ Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
     o.replication = config_.replication;
     o.fenced = fenced;
     o.limiters = {&instance_limit_, call_limit.get()};
-    o.on_progress = [&, i](uint64_t n) { report(i, n, st.path_suffix); };
+    o.on_progress = [&, i](uint64_t n) { report(i, n, st.path_suffix, false); };
     const std::string from = Join(src_root, st.path_suffix);
     const std::string to = Join(path, st.path_suffix);
     StatusOr<CopyResult> r = CopyFile(call, src, from, st, dst, to, o);
@@ -969,7 +966,7 @@ Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
       }
     }
     ++items;
-    report(i, st.length - r->bytes_skipped, st.path_suffix);
+    report(i, st.length - r->bytes_skipped, st.path_suffix, true);
     return OkStatus();
   });
   resp.set_bytes_copied(copied.load());
@@ -1154,6 +1151,7 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
   std::vector<FileRecord> records(files.size());
   std::atomic<uint64_t> done{0}, by_base{0}, by_own{0}, by_source{0}, checksums{0}, read{0},
       read_bytes{0};
+  sdk::ProgressReporter progress(call, "verify", 0, files.size());
   Status s = sdk::ParallelFor(files.size(), config_.parallelism, [&](size_t i) -> Status {
     if (call.Cancelled()) return CancelledError("verify cancelled", path);
     const FileStatus& want = *files[i];
@@ -1164,12 +1162,8 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
     records[i].length = want.length;
     records[i].mtime = want.modification_ms;
     auto report = [&] {
-      v1::Progress progress;
-      progress.set_phase("verify");
-      progress.set_items_done(++done);
-      progress.set_items_total(files.size());
-      std::lock_guard<std::mutex> lock(mu);
-      call.ReportProgress(progress);
+      ++done;
+      progress.Add(0, 1, p);
     };
     const bool this_point = copied.count(p) > 0;
     // (Not a file an uncommitted point left and this plan took over as it was: the base's
@@ -1487,7 +1481,7 @@ StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::Res
         CopyMetadata(holder, Join(src_root, d.path_suffix), d, client_, to, &now));
   }
   std::atomic<uint64_t> written{0};
-  std::mutex mu;
+  sdk::ProgressReporter progress(call, "restore", 0, 0);
   Status s = sdk::ParallelFor(c.copies.size(), config_.parallelism, [&](size_t i) -> Status {
     const FileStatus& st = c.copies[i];
     CopyOptions o;
@@ -1499,12 +1493,7 @@ StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::Res
                                       Join(dest, st.path_suffix), o);
     if (!r.ok()) return r.status();
     written += r->bytes_copied;
-    v1::Progress p;
-    p.set_phase("restore");
-    p.set_bytes_done(written.load());
-    p.set_current_item(st.path_suffix);
-    std::lock_guard<std::mutex> lock(mu);
-    call.ReportProgress(p);
+    progress.Add(r->bytes_copied, 0, st.path_suffix, /*force=*/true);
     return OkStatus();
   });
   LIFEBOAT_RETURN_IF_ERROR(s);

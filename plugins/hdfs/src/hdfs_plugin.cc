@@ -1,6 +1,7 @@
 #include "hdfs_plugin.h"
 
 #include <lifeboat/sdk/parallel.h>
+#include <lifeboat/sdk/progress.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -175,8 +176,7 @@ StatusOr<v1::PrepareResponse> HdfsPlugin::Prepare(sdk::Call& call, const v1::Pre
 Status HdfsPlugin::ListTree(sdk::Call& call, const std::string& root,
                             v1::MemberManifest& manifest) {
   std::deque<std::string> dirs = {""};  // relative paths of directories still to list
-  v1::Progress progress;
-  progress.set_phase("list");
+  sdk::ProgressReporter progress(call, "list", 0, 0);
   uint64_t total = 0;
   while (!dirs.empty()) {
     if (call.Cancelled()) return CancelledError("cut cancelled while listing " + root, root);
@@ -200,10 +200,9 @@ Status HdfsPlugin::ListTree(sdk::Call& call, const std::string& root,
       if (st.is_dir) dirs.push_back(path);
       if (!st.is_dir) total += st.length;
     }
-    progress.set_items_done(static_cast<uint64_t>(manifest.entries_size()));
-    progress.set_current_item(rel);
-    call.ReportProgress(progress);
+    progress.Add(0, items.size(), rel);
   }
+  progress.Flush();
   std::sort(manifest.mutable_entries()->begin(), manifest.mutable_entries()->end(),
             [](const v1::Entry& a, const v1::Entry& b) { return a.path() < b.path(); });
   manifest.set_total_bytes(total);

@@ -2,6 +2,7 @@
 #include "security.h"
 
 #include <lifeboat/sdk/journal.h>
+#include <lifeboat/sdk/progress.h>
 #include <lifeboat/v1/journal.pb.h>
 
 #include <algorithm>
@@ -566,9 +567,9 @@ StatusOr<v1::FenceResponse> HdfsPlugin::Fence(sdk::Call& call, const v1::FenceRe
   // ordinary user adds afterwards can be missed.
   uint64_t changed = 0;
   uint64_t items = 0;
+  uint64_t reported = 0;
   std::deque<std::pair<std::string, FileStatus>> todo = {{path, *root}};
-  v1::Progress progress;
-  progress.set_phase("fence");
+  sdk::ProgressReporter progress(call, "fence", 0, 0);
   while (!todo.empty()) {
     if (call.Cancelled()) {
       return CancelledError("fence of hdfs:" + path + " cancelled part way; fence again to finish",
@@ -594,10 +595,10 @@ StatusOr<v1::FenceResponse> HdfsPlugin::Fence(sdk::Call& call, const v1::FenceRe
     if (!children.ok() && children.status().code() == Code::kNotFound) continue;
     LIFEBOAT_RETURN_IF_ERROR(children.status());
     for (FileStatus& c : *children) todo.emplace_back(Join(item, c.path_suffix), std::move(c));
-    progress.set_items_done(items);
-    progress.set_current_item(item);
-    call.ReportProgress(progress);
+    progress.Add(0, items - reported, item);
+    reported = items;
   }
+  progress.Flush();
   marker.complete = true;
   LIFEBOAT_RETURN_IF_ERROR(client_.SetXAttr(path, kFenceMarkerAttr, MarkerJson(marker)));
 
