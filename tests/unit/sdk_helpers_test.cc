@@ -17,6 +17,7 @@
 #include <atomic>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -419,6 +420,24 @@ TEST_F(SdkHelpersTest, ServingARangeEmitsExactlyItsBytes) {
   EXPECT_EQ(ServeFileRange(call, dir_ / "gone", 0, 0).status().code(), Code::kNotFound);
 }
 
+TEST_F(SdkHelpersTest, ServingAnOpenFileCanClampARangeToItsEnd) {
+  const std::string content = Pattern(10000);
+  const fs::path f = dir_ / "served";
+  ASSERT_TRUE(WriteFileAtomically(f, content).ok());
+  int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  Call call = MakeCall();
+  StatusOr<v1::ReadResponse> clamped = ServeFdRange(call, fd, f, 9000, 5000, /*clamp=*/true);
+  ASSERT_TRUE(clamped.ok()) << clamped.status().ToString();
+  EXPECT_EQ(clamped->bytes(), 1000u);
+  EXPECT_EQ(fake_.Emitted(), content.substr(9000));
+  EXPECT_EQ(ServeFdRange(call, fd, f, 9000, 5000, /*clamp=*/false).status().code(),
+            Code::kOutOfRange);
+  EXPECT_EQ(ServeFdRange(call, fd, f, 10001, 0, /*clamp=*/true).status().code(), Code::kOutOfRange)
+      << "an offset past the end is refused even when clamping";
+  ::close(fd);
+}
+
 // --- verify -----------------------------------------------------------------------------
 
 // A target held in memory: a fake of a component's copy, for the verify loop alone.
@@ -431,10 +450,15 @@ class FakeTarget : public VerifyTarget {
     }
     return OkStatus();
   }
+  // Called from several threads at once (VerifyOptions::threads).
   StatusOr<std::string> Digest(const Call&, const std::string& path) override {
-    digested.insert(path);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      digested.insert(path);
+    }
     return Sha256Of(items.at(path).second);
   }
+  std::mutex mu;
   std::set<std::string> digested;
 };
 
