@@ -7,7 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <vector>
+#include <memory>
 
 namespace lifeboat::sdk {
 namespace fs = std::filesystem;
@@ -22,27 +22,67 @@ struct Fd {
 
 constexpr uint64_t kChunk = 1 << 20;
 
+// One 1 MiB buffer per thread: large reads keep the system call count low, and reusing it
+// avoids an allocation (and its page faults) per file when thousands of small ones are read.
+char* ThreadBuffer() {
+  thread_local std::unique_ptr<char[]> buffer(new char[kChunk]);
+  return buffer.get();
+}
+
+// pread(2) of up to `size` bytes, retrying on EINTR; 0 at the end of the file.
+StatusOr<size_t> ReadAt(int fd, const fs::path& path, char* buf, size_t size, uint64_t offset) {
+  for (;;) {
+    ssize_t n = ::pread(fd, buf, size, static_cast<off_t>(offset));
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) return ErrnoError(path, "read", errno);
+  }
+}
+
 // Feeds bytes [0, length) of `fd` to `sha`; OUT_OF_RANGE when the file is shorter.
 Status HashPrefix(int fd, const fs::path& path, uint64_t length, Sha256& sha) {
-  std::vector<char> buf(kChunk);
+  char* buf = ThreadBuffer();
   uint64_t done = 0;
   while (done < length) {
-    ssize_t n = ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), length - done),
-                        static_cast<off_t>(done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError(path, "read", errno);
-    }
-    if (n == 0)
+    LIFEBOAT_ASSIGN_OR_RETURN(
+        size_t n, ReadAt(fd, path, buf, std::min<uint64_t>(kChunk, length - done), done));
+    if (n == 0) {
       return OutOfRangeError(path.string() + " ended before its first " + std::to_string(length) +
                              " bytes");
-    sha.Update(buf.data(), static_cast<size_t>(n));
-    done += static_cast<uint64_t>(n);
+    }
+    sha.Update(buf, n);
+    done += n;
+  }
+  return OkStatus();
+}
+
+Status ReadFdRange(int fd, const fs::path& file, uint64_t chunk_bytes, uint64_t offset,
+                   uint64_t length, const ChunkSink& sink) {
+  ::posix_fadvise(fd, static_cast<off_t>(offset), 0, POSIX_FADV_SEQUENTIAL);
+  char* buf = ThreadBuffer();
+  const uint64_t piece = std::clamp<uint64_t>(chunk_bytes, 4096, kChunk);
+  uint64_t done = 0;
+  while (done < length) {
+    LIFEBOAT_ASSIGN_OR_RETURN(
+        size_t n, ReadAt(fd, file, buf, std::min<uint64_t>(piece, length - done), offset + done));
+    if (n == 0) {
+      return OutOfRangeError(file.string() + " ends at " + std::to_string(offset + done) +
+                             ", before the " + std::to_string(offset + length) +
+                             " bytes asked for");
+    }
+    LIFEBOAT_RETURN_IF_ERROR(sink(std::string_view(buf, n)));
+    done += n;
   }
   return OkStatus();
 }
 
 }  // namespace
+
+RangeReader FdRangeReader(int fd, fs::path name, uint64_t chunk_bytes) {
+  return [fd, name = std::move(name), chunk_bytes](uint64_t offset, uint64_t length,
+                                                   const ChunkSink& sink) -> Status {
+    return ReadFdRange(fd, name, chunk_bytes, offset, length, sink);
+  };
+}
 
 RangeReader LocalFileReader(fs::path file, uint64_t chunk_bytes) {
   return [file = std::move(file), chunk_bytes](uint64_t offset, uint64_t length,
@@ -50,24 +90,7 @@ RangeReader LocalFileReader(fs::path file, uint64_t chunk_bytes) {
     Fd f;
     f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (f.fd < 0) return ErrnoError(file, "open", errno);
-    std::vector<char> buf(std::max<uint64_t>(chunk_bytes, 4096));
-    uint64_t done = 0;
-    while (done < length) {
-      ssize_t n = ::pread(f.fd, buf.data(), std::min<uint64_t>(buf.size(), length - done),
-                          static_cast<off_t>(offset + done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return ErrnoError(file, "read", errno);
-      }
-      if (n == 0) {
-        return OutOfRangeError(file.string() + " ends at " + std::to_string(offset + done) +
-                               ", before the " + std::to_string(offset + length) +
-                               " bytes asked for");
-      }
-      LIFEBOAT_RETURN_IF_ERROR(sink(std::string_view(buf.data(), static_cast<size_t>(n))));
-      done += static_cast<uint64_t>(n);
-    }
-    return OkStatus();
+    return ReadFdRange(f.fd, file, chunk_bytes, offset, length, sink);
   };
 }
 
@@ -95,7 +118,8 @@ RangeReader PeerRangeReader(const Call& call, v1::Peer peer, v1::ReadRequest req
 StatusOr<CopyResult> CopyResumable(const Call& call, const RangeReader& read, uint64_t size,
                                    const fs::path& partial, const CopyOptions& options) {
   Fd f;
-  f.fd = ::open(partial.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  f.fd = ::open(partial.c_str(), O_RDWR | O_CREAT | O_CLOEXEC,
+                static_cast<mode_t>(options.create_mode));
   if (f.fd < 0) return ErrnoError(partial, "open", errno);
   struct stat st {};
   if (::fstat(f.fd, &st) != 0) return ErrnoError(partial, "stat", errno);
@@ -106,13 +130,20 @@ StatusOr<CopyResult> CopyResumable(const Call& call, const RangeReader& read, ui
     if (::ftruncate(f.fd, 0) != 0) return ErrnoError(partial, "truncate", errno);
     have = 0;
   }
-  if (have > 0) LIFEBOAT_RETURN_IF_ERROR(HashPrefix(f.fd, partial, have, sha));
+  if (have > 0) {
+    LIFEBOAT_RETURN_IF_ERROR(HashPrefix(f.fd, partial, have, sha));
+    if (options.on_resumed) options.on_resumed(have);
+  }
   CopyResult result;
   result.bytes_skipped = have;
   uint64_t at = have;
   if (at < size) {
     Status s = read(at, size - at, [&](std::string_view chunk) -> Status {
       if (call.Cancelled()) return CancelledError("copy into " + partial.string() + " cancelled");
+      if (chunk.size() > size - at) {
+        return DataLossError("the source of " + partial.string() + " gave more than the " +
+                             std::to_string(size) + " bytes asked for");
+      }
       if (options.throttle != nullptr) {
         LIFEBOAT_RETURN_IF_ERROR(options.throttle->Acquire(chunk.size(), &call));
       }
@@ -126,10 +157,16 @@ StatusOr<CopyResult> CopyResumable(const Call& call, const RangeReader& read, ui
         }
         off += static_cast<size_t>(n);
       }
+      if (options.write_back && !options.sync) {
+        // A hint only: the disk works on this chunk while the next one is read.
+        ::sync_file_range(f.fd, static_cast<off_t>(at), static_cast<off_t>(chunk.size()),
+                          SYNC_FILE_RANGE_WRITE);
+      }
       sha.Update(chunk);
       at += chunk.size();
       result.bytes_copied += chunk.size();
       if (options.on_bytes) options.on_bytes(result.bytes_copied);
+      if (options.on_chunk) return options.on_chunk(chunk.size());
       return OkStatus();
     });
     if (!s.ok()) return s;
@@ -144,27 +181,47 @@ StatusOr<CopyResult> CopyResumable(const Call& call, const RangeReader& read, ui
   return result;
 }
 
-StatusOr<std::string> Sha256OfFile(const fs::path& file, const Call* call, uint64_t* bytes_read) {
+StatusOr<uint64_t> HashFd(int fd, const fs::path& name, uint64_t chunk_bytes, Sha256& sha,
+                          const ReadChunkCallback& on_chunk) {
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  char* buf = ThreadBuffer();
+  uint64_t total = 0;
+  uint64_t since_chunk = 0;
+  for (;;) {
+    LIFEBOAT_ASSIGN_OR_RETURN(size_t n, ReadAt(fd, name, buf, kChunk, total));
+    if (n == 0) break;
+    sha.Update(buf, n);
+    total += n;
+    since_chunk += n;
+    if (since_chunk >= chunk_bytes && on_chunk) {
+      LIFEBOAT_RETURN_IF_ERROR(on_chunk(since_chunk));
+      since_chunk = 0;
+    }
+  }
+  if (since_chunk > 0 && on_chunk) LIFEBOAT_RETURN_IF_ERROR(on_chunk(since_chunk));
+  return total;
+}
+
+StatusOr<std::string> Sha256OfFile(const fs::path& file, uint64_t chunk_bytes,
+                                   const ReadChunkCallback& on_chunk) {
   Fd f;
   f.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (f.fd < 0) return ErrnoError(file, "open", errno);
   Sha256 sha;
-  std::vector<char> buf(kChunk);
-  uint64_t total = 0;
-  for (;;) {
-    if (call != nullptr && call->Cancelled()) return CancelledError("digest of " + file.string());
-    ssize_t n = ::read(f.fd, buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError(file, "read", errno);
-    }
-    if (n == 0) break;
-    sha.Update(buf.data(), static_cast<size_t>(n));
-    total += static_cast<uint64_t>(n);
-  }
-  if (bytes_read != nullptr) *bytes_read = total;
+  LIFEBOAT_RETURN_IF_ERROR(HashFd(f.fd, file, chunk_bytes, sha, on_chunk).status());
   std::string digest = sha.Finish();
   if (digest.size() != kSha256Bytes) return InternalError("OpenSSL's SHA-256 failed");
+  return digest;
+}
+
+StatusOr<std::string> Sha256OfFile(const fs::path& file, const Call* call, uint64_t* bytes_read) {
+  uint64_t total = 0;
+  StatusOr<std::string> digest = Sha256OfFile(file, kChunk, [&](uint64_t n) -> Status {
+    total += n;
+    if (call != nullptr && call->Cancelled()) return CancelledError("digest of " + file.string());
+    return OkStatus();
+  });
+  if (digest.ok() && bytes_read != nullptr) *bytes_read = total;
   return digest;
 }
 

@@ -32,22 +32,55 @@ Status WriteAll(int fd, const fs::path& path, std::string_view data) {
 
 }  // namespace
 
-Status ErrnoError(const fs::path& path, std::string_view what, int err) {
-  std::string message = std::string(what) + " " + path.string() + ": " + std::strerror(err);
+Status ErrnoError(const fs::path& path, std::string_view what, int err, std::string_view hint) {
+  Code code;
   switch (err) {
     case ENOENT:
     case ENOTDIR:
-      return NotFoundError(message, path.string());
+      code = Code::kNotFound;
+      break;
     case EACCES:
     case EPERM:
-    case EROFS:
-      return PermissionDeniedError(message, path.string());
+      code = Code::kPermissionDenied;
+      break;
     case ENOSPC:
     case EDQUOT:
-      return Status(Code::kResourceExhausted, message, path.string());
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+      code = Code::kResourceExhausted;
+      break;
+    case EEXIST:
+    case ENOTEMPTY:
+      code = Code::kAlreadyExists;
+      break;
+    case EROFS:
+    case EISDIR:
+    case ELOOP:
+    case ENAMETOOLONG:
+      code = Code::kFailedPrecondition;
+      break;
+    case EIO:
+    case EAGAIN:
+    case EINTR:
+    case ETIMEDOUT:
+      code = Code::kUnavailable;
+      break;
     default:
-      return InternalError(message, path.string());
+      code = Code::kInternal;
+      break;
   }
+  std::string message = std::string(what) + " " + path.string() + ": " + std::strerror(err);
+  // Say what to do, not only what went wrong.
+  if (!hint.empty()) {
+    message += "; ";
+    message += hint;
+  } else if (code == Code::kResourceExhausted) {
+    message += "; free space or file handles on that file system and retry";
+  } else if (code == Code::kPermissionDenied) {
+    message += "; give the agent's user access to it";
+  }
+  return Status(code, std::move(message), path.string());
 }
 
 Status SyncDirectory(const fs::path& dir) {
@@ -58,7 +91,7 @@ Status SyncDirectory(const fs::path& dir) {
   return OkStatus();
 }
 
-Status WriteFileAtomically(const fs::path& path, std::string_view data) {
+Status WriteFileAtomically(const fs::path& path, std::string_view data, bool durable) {
   const fs::path dir = path.parent_path();
   // A name of its own per writer, so that two writers never share a temporary file.
   std::random_device rd;
@@ -68,7 +101,7 @@ Status WriteFileAtomically(const fs::path& path, std::string_view data) {
     f.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (f.fd < 0) return ErrnoError(tmp, "create", errno);
     Status s = WriteAll(f.fd, tmp, data);
-    if (s.ok() && ::fsync(f.fd) != 0) s = ErrnoError(tmp, "sync", errno);
+    if (s.ok() && durable && ::fsync(f.fd) != 0) s = ErrnoError(tmp, "sync", errno);
     if (!s.ok()) {
       ::unlink(tmp.c_str());
       return s;
@@ -79,7 +112,7 @@ Status WriteFileAtomically(const fs::path& path, std::string_view data) {
     ::unlink(tmp.c_str());
     return ErrnoError(path, "rename into", err);
   }
-  return SyncDirectory(dir);
+  return durable ? SyncDirectory(dir) : OkStatus();
 }
 
 StatusOr<std::string> ReadWholeFile(const fs::path& path) {

@@ -22,10 +22,11 @@ OpJournal::OpJournal(std::unique_ptr<JournalStore> store, size_t capacity)
 
 namespace {
 
-StatusOr<v1::OpJournalRecord> LoadRecord(JournalStore& store) {
+StatusOr<v1::OpJournalRecord> LoadRecord(JournalStore& store, bool start_over_when_damaged) {
   v1::OpJournalRecord record;
   LIFEBOAT_ASSIGN_OR_RETURN(std::optional<std::string> bytes, store.Load());
   if (bytes && !record.ParseFromString(*bytes)) {
+    if (start_over_when_damaged) return v1::OpJournalRecord();
     return DataLossError("the op-id journal's record (" + std::to_string(bytes->size()) +
                          " bytes) does not parse; it was damaged outside Lifeboat");
   }
@@ -37,7 +38,8 @@ StatusOr<v1::OpJournalRecord> LoadRecord(JournalStore& store) {
 StatusOr<std::optional<std::string>> OpJournal::Find(std::string_view op_id,
                                                      std::string_view operation) {
   std::lock_guard<std::mutex> lock(mu_);
-  LIFEBOAT_ASSIGN_OR_RETURN(v1::OpJournalRecord record, LoadRecord(*store_));
+  LIFEBOAT_ASSIGN_OR_RETURN(v1::OpJournalRecord record,
+                            LoadRecord(*store_, start_over_when_damaged_));
   for (const v1::OpJournalEntry& e : record.entries()) {
     if (e.op_id() != op_id) continue;
     if (e.operation() != operation) {
@@ -54,7 +56,8 @@ StatusOr<std::optional<std::string>> OpJournal::Find(std::string_view op_id,
 Status OpJournal::Record(std::string_view op_id, std::string_view operation,
                          std::string_view response) {
   std::lock_guard<std::mutex> lock(mu_);
-  LIFEBOAT_ASSIGN_OR_RETURN(v1::OpJournalRecord record, LoadRecord(*store_));
+  LIFEBOAT_ASSIGN_OR_RETURN(v1::OpJournalRecord record,
+                            LoadRecord(*store_, start_over_when_damaged_));
   v1::OpJournalRecord kept;
   for (const v1::OpJournalEntry& e : record.entries()) {
     if (e.op_id() != op_id) *kept.add_entries() = e;
@@ -75,7 +78,8 @@ Status OpJournal::Record(std::string_view op_id, std::string_view operation,
 
 Status OpJournal::Forget(std::string_view op_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  LIFEBOAT_ASSIGN_OR_RETURN(v1::OpJournalRecord record, LoadRecord(*store_));
+  LIFEBOAT_ASSIGN_OR_RETURN(v1::OpJournalRecord record,
+                            LoadRecord(*store_, start_over_when_damaged_));
   v1::OpJournalRecord kept;
   for (const v1::OpJournalEntry& e : record.entries()) {
     if (e.op_id() != op_id) *kept.add_entries() = e;

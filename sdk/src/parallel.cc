@@ -1,7 +1,9 @@
 #include <lifeboat/sdk/parallel.h>
 
 #include <algorithm>
+#include <exception>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -19,7 +21,15 @@ Status ParallelFor(size_t n, int threads, const std::function<Status(size_t)>& f
       if (halt.load()) return;
       size_t i = next.fetch_add(1);
       if (i >= n) return;
-      Status s = fn(i);
+      Status s;
+      // An exception must not leave a worker thread: std::terminate would end the host.
+      try {
+        s = fn(i);
+      } catch (const std::exception& e) {
+        s = InternalError(std::string("unexpected exception in a worker: ") + e.what());
+      } catch (...) {
+        s = InternalError("unexpected exception in a worker");
+      }
       if (s.ok()) continue;
       std::lock_guard<std::mutex> lock(mu);
       // A real error says more than the cancellations it caused in other workers.

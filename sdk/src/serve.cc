@@ -18,6 +18,12 @@ StatusOr<v1::ReadResponse> ServeFileRange(const Call& call, const std::filesyste
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
+  return ServeFdRange(call, fd, file, offset, length, /*clamp=*/false, chunk_bytes);
+}
+
+StatusOr<v1::ReadResponse> ServeFdRange(const Call& call, int fd, const std::filesystem::path& file,
+                                        uint64_t offset, uint64_t length, bool clamp,
+                                        uint64_t chunk_bytes) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return ErrnoError(file, "stat", errno);
   const uint64_t size = static_cast<uint64_t>(st.st_size);
@@ -25,15 +31,17 @@ StatusOr<v1::ReadResponse> ServeFileRange(const Call& call, const std::filesyste
     return OutOfRangeError("offset " + std::to_string(offset) + " is past the end of " +
                            file.filename().string() + " (" + std::to_string(size) + " bytes)");
   }
-  if (length == 0) length = size - offset;
+  if (length == 0 || (clamp && length > size - offset)) length = size - offset;
   if (offset + length > size) {
     return OutOfRangeError("range [" + std::to_string(offset) + ", " +
                            std::to_string(offset + length) + ") is past the end of " +
                            file.filename().string() + " (" + std::to_string(size) + " bytes)");
   }
-  std::vector<char> buf(std::max<uint64_t>(chunk_bytes, 4096));
+  ::posix_fadvise(fd, static_cast<off_t>(offset), 0, POSIX_FADV_SEQUENTIAL);
+  std::vector<char> buf(std::clamp<uint64_t>(chunk_bytes, 4096, std::max<uint64_t>(length, 4096)));
   uint64_t sent = 0;
   while (sent < length) {
+    if (call.Cancelled()) return CancelledError("read of " + file.string() + " cancelled");
     ssize_t n = ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), length - sent),
                         static_cast<off_t>(offset + sent));
     if (n < 0) {
@@ -41,6 +49,7 @@ StatusOr<v1::ReadResponse> ServeFileRange(const Call& call, const std::filesyste
       return ErrnoError(file, "read", errno);
     }
     if (n == 0) {
+      if (clamp) break;  // shorter than it was: the reader finds out from `bytes`
       return DataLossError(file.string() + " shrank to " + std::to_string(offset + sent) +
                            " bytes while it was being served");
     }

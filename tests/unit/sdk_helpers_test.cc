@@ -11,10 +11,15 @@
 #include <lifeboat/sdk/verify.h>
 #include <lifeboat/testing/fake_host.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -63,6 +68,16 @@ TEST_F(SdkHelpersTest, Sha256MatchesTheKnownDigestAndStreamsLikeOneShot) {
   EXPECT_EQ(sha.FinishHex(), Hex(Sha256Of("abc")));
 }
 
+TEST_F(SdkHelpersTest, UnhexInvertsHexAndRefusesWhatIsNotHex) {
+  const std::string bytes("\x00\x01\xab\xff", 4);
+  EXPECT_EQ(Hex(bytes), "0001abff");
+  EXPECT_EQ(Unhex("0001abff"), bytes);
+  EXPECT_EQ(Unhex("0001ABFF"), bytes);
+  EXPECT_EQ(Unhex(""), std::string());
+  EXPECT_EQ(Unhex("abc"), std::nullopt) << "odd length";
+  EXPECT_EQ(Unhex("zz"), std::nullopt) << "not a hex digit";
+}
+
 // --- parallel ---------------------------------------------------------------------------
 
 TEST_F(SdkHelpersTest, ParallelForRunsEveryIndexOnce) {
@@ -90,6 +105,20 @@ TEST_F(SdkHelpersTest, ParallelForStopsAtTheFirstErrorAndPrefersARealOne) {
   EXPECT_EQ(s.code(), Code::kDataLoss) << s.ToString();
   EXPECT_TRUE(stop.load());
   EXPECT_LT(ran.load(), 10000);
+}
+
+TEST_F(SdkHelpersTest, AnExceptionInParallelForIsAnInternalFailureNotATerminate) {
+  std::atomic<bool> stop{false};
+  Status s = ParallelFor(
+      100, 3,
+      [&](size_t i) -> Status {
+        if (i == 7) throw std::runtime_error("boom at 7");
+        return OkStatus();
+      },
+      &stop);
+  EXPECT_EQ(s.code(), Code::kInternal) << s.ToString();
+  EXPECT_NE(s.message().find("boom at 7"), std::string::npos) << s.message();
+  EXPECT_TRUE(stop.load());
 }
 
 // --- throttle ---------------------------------------------------------------------------
@@ -137,6 +166,36 @@ TEST_F(SdkHelpersTest, AtomicWritesReplaceWholeAndLeaveNoTemporaryFile) {
   EXPECT_EQ(missing_dir.code(), Code::kNotFound) << missing_dir.ToString();
   EXPECT_NE(missing_dir.message().find("no/such/dir"), std::string::npos) << missing_dir.message();
   EXPECT_EQ(ReadWholeFile(dir_ / "absent").status().code(), Code::kNotFound);
+}
+
+TEST_F(SdkHelpersTest, ANonDurableAtomicWriteStillReplacesWhole) {
+  const fs::path f = dir_ / "plan";
+  ASSERT_TRUE(WriteFileAtomically(f, "old plan", /*durable=*/false).ok());
+  ASSERT_TRUE(WriteFileAtomically(f, "new", /*durable=*/false).ok());
+  EXPECT_EQ(*ReadWholeFile(f), "new");
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    files++;
+    EXPECT_EQ(e.path().filename(), "plan");
+  }
+  EXPECT_EQ(files, 1u) << "no temporary file is left behind";
+  EXPECT_EQ(WriteFileAtomically(dir_ / "no" / "dir" / "x", "x", false).code(), Code::kNotFound);
+}
+
+TEST_F(SdkHelpersTest, ErrnoErrorsSayWhatToDo) {
+  Status full = ErrnoError("/data/x", "write", ENOSPC);
+  EXPECT_EQ(full.code(), Code::kResourceExhausted);
+  EXPECT_NE(full.message().find("write /data/x: No space left"), std::string::npos)
+      << full.message();
+  EXPECT_NE(full.message().find("free space"), std::string::npos) << full.message();
+  Status denied = ErrnoError("/data/x", "open", EACCES);
+  EXPECT_EQ(denied.code(), Code::kPermissionDenied);
+  EXPECT_NE(denied.message().find("give the agent's user access"), std::string::npos);
+  Status hinted = ErrnoError("/data/x", "create", EEXIST, "move it aside");
+  EXPECT_EQ(hinted.code(), Code::kAlreadyExists);
+  EXPECT_NE(hinted.message().find("; move it aside"), std::string::npos) << hinted.message();
+  EXPECT_EQ(ErrnoError("/ro", "create", EROFS).code(), Code::kFailedPrecondition);
+  EXPECT_EQ(ErrnoError("/d", "read", EIO).code(), Code::kUnavailable);
 }
 
 // --- journal ----------------------------------------------------------------------------
@@ -191,6 +250,28 @@ TEST_F(SdkHelpersTest, TheJournalRecordsNoFailureAndKeepsOnlyTheNewestAnswers) {
   EXPECT_FALSE(journal.Find("op-3", "release")->has_value());
 }
 
+TEST_F(SdkHelpersTest, ADamagedJournalIsDataLossUnlessItMayStartOver) {
+  ASSERT_TRUE(WriteFileAtomically(dir_ / "journal", "\xff\xff\xff not a record").ok());
+  int runs = 0;
+  auto fence = [&]() -> StatusOr<v1::ReleaseResponse> {
+    runs++;
+    return v1::ReleaseResponse();
+  };
+  OpJournal strict(std::make_unique<FileJournalStore>(dir_ / "journal"));
+  EXPECT_EQ(strict.FindOrRun<v1::ReleaseResponse>("op-1", "fence", fence).status().code(),
+            Code::kDataLoss);
+  EXPECT_EQ(runs, 0);
+  OpJournal lenient(std::make_unique<FileJournalStore>(dir_ / "journal"));
+  lenient.set_start_over_when_damaged(true);
+  ASSERT_TRUE(lenient.FindOrRun<v1::ReleaseResponse>("op-1", "fence", fence).ok());
+  ASSERT_TRUE(lenient.FindOrRun<v1::ReleaseResponse>("op-1", "fence", fence).ok());
+  EXPECT_EQ(runs, 1) << "the damaged record was replaced by one holding the new answer";
+  // The replaced record is whole again: even a strict journal reads it.
+  StatusOr<std::optional<std::string>> found = strict.Find("op-1", "fence");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_TRUE(found->has_value());
+}
+
 // --- copy -------------------------------------------------------------------------------
 
 TEST_F(SdkHelpersTest, ACancelledCopyResumesWhereItStopped) {
@@ -235,6 +316,90 @@ TEST_F(SdkHelpersTest, ACopyFromAShortSourceFailsOutOfRange) {
   EXPECT_EQ(r.status().code(), Code::kOutOfRange) << r.status().ToString();
 }
 
+TEST_F(SdkHelpersTest, ACopysChunkCallbackStopsItAndAResumeIsReportedFirst) {
+  const std::string content = Pattern(3 * (1 << 20) + 5);
+  const fs::path src = dir_ / "src";
+  ASSERT_TRUE(WriteFileAtomically(src, content).ok());
+  const fs::path partial = dir_ / "dst.partial";
+  Call call = MakeCall();
+  CopyOptions stopping;
+  stopping.sync = false;
+  stopping.write_back = true;
+  stopping.create_mode = 0600;
+  uint64_t seen = 0;
+  stopping.on_chunk = [&](uint64_t n) -> Status {
+    seen += n;
+    return seen >= (1u << 20) ? CancelledError("another worker failed") : OkStatus();
+  };
+  StatusOr<CopyResult> first =
+      CopyResumable(call, LocalFileReader(src, 1 << 20), content.size(), partial, stopping);
+  ASSERT_EQ(first.status().code(), Code::kCancelled) << first.status().ToString();
+  EXPECT_NE(first.status().message().find("another worker failed"), std::string::npos);
+  EXPECT_EQ(fs::file_size(partial), seen) << "what was written stays for the next call";
+  EXPECT_EQ(fs::status(partial).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+
+  std::vector<std::string> events;
+  CopyOptions resuming;
+  resuming.on_resumed = [&](uint64_t n) { events.push_back("resumed " + std::to_string(n)); };
+  resuming.on_chunk = [&](uint64_t n) -> Status {
+    events.push_back("chunk " + std::to_string(n));
+    return OkStatus();
+  };
+  int fd = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  StatusOr<CopyResult> second =
+      CopyResumable(call, FdRangeReader(fd, src), content.size(), partial, resuming);
+  ::close(fd);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.front(), "resumed " + std::to_string(seen));
+  EXPECT_EQ(second->sha256, Sha256Of(content));
+  EXPECT_EQ(*ReadWholeFile(partial), content);
+}
+
+TEST_F(SdkHelpersTest, AReaderGivingMoreThanTheSizeIsRefusedBeforeTheExcessIsWritten) {
+  Call call = MakeCall();
+  RangeReader chatty = [](uint64_t, uint64_t, const ChunkSink& sink) -> Status {
+    LIFEBOAT_RETURN_IF_ERROR(sink("0123456789"));
+    return sink("too much");
+  };
+  const fs::path partial = dir_ / "p";
+  StatusOr<CopyResult> r = CopyResumable(call, chatty, 12, partial);
+  EXPECT_EQ(r.status().code(), Code::kDataLoss) << r.status().ToString();
+  EXPECT_EQ(fs::file_size(partial), 10u);
+}
+
+TEST_F(SdkHelpersTest, HashingAFileReportsEveryChunkAndStopsWhenTold) {
+  const std::string content = Pattern((1 << 20) * 2 + 77);
+  const fs::path f = dir_ / "f";
+  ASSERT_TRUE(WriteFileAtomically(f, content).ok());
+  uint64_t reported = 0;
+  int calls = 0;
+  StatusOr<std::string> digest = Sha256OfFile(f, 1 << 20, [&](uint64_t n) -> Status {
+    reported += n;
+    calls++;
+    return OkStatus();
+  });
+  ASSERT_TRUE(digest.ok()) << digest.status().ToString();
+  EXPECT_EQ(*digest, Sha256Of(content));
+  EXPECT_EQ(reported, content.size());
+  EXPECT_EQ(calls, 3);
+  StatusOr<std::string> stopped =
+      Sha256OfFile(f, 1 << 20, [](uint64_t) -> Status { return CancelledError("stop"); });
+  EXPECT_EQ(stopped.status().code(), Code::kCancelled);
+  EXPECT_EQ(Sha256OfFile(dir_ / "absent", 1 << 20, {}).status().code(), Code::kNotFound);
+  // HashFd feeds a caller's Sha256 (e.g. one that already holds a header).
+  int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  Sha256 sha;
+  StatusOr<uint64_t> n = HashFd(fd, f, 1 << 20, sha, {});
+  ::close(fd);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, content.size());
+  EXPECT_EQ(sha.Finish(), Sha256Of(content));
+}
+
 // --- serve ------------------------------------------------------------------------------
 
 TEST_F(SdkHelpersTest, ServingARangeEmitsExactlyItsBytes) {
@@ -255,6 +420,24 @@ TEST_F(SdkHelpersTest, ServingARangeEmitsExactlyItsBytes) {
   EXPECT_EQ(ServeFileRange(call, dir_ / "gone", 0, 0).status().code(), Code::kNotFound);
 }
 
+TEST_F(SdkHelpersTest, ServingAnOpenFileCanClampARangeToItsEnd) {
+  const std::string content = Pattern(10000);
+  const fs::path f = dir_ / "served";
+  ASSERT_TRUE(WriteFileAtomically(f, content).ok());
+  int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  Call call = MakeCall();
+  StatusOr<v1::ReadResponse> clamped = ServeFdRange(call, fd, f, 9000, 5000, /*clamp=*/true);
+  ASSERT_TRUE(clamped.ok()) << clamped.status().ToString();
+  EXPECT_EQ(clamped->bytes(), 1000u);
+  EXPECT_EQ(fake_.Emitted(), content.substr(9000));
+  EXPECT_EQ(ServeFdRange(call, fd, f, 9000, 5000, /*clamp=*/false).status().code(),
+            Code::kOutOfRange);
+  EXPECT_EQ(ServeFdRange(call, fd, f, 10001, 0, /*clamp=*/true).status().code(), Code::kOutOfRange)
+      << "an offset past the end is refused even when clamping";
+  ::close(fd);
+}
+
 // --- verify -----------------------------------------------------------------------------
 
 // A target held in memory: a fake of a component's copy, for the verify loop alone.
@@ -267,10 +450,15 @@ class FakeTarget : public VerifyTarget {
     }
     return OkStatus();
   }
+  // Called from several threads at once (VerifyOptions::threads).
   StatusOr<std::string> Digest(const Call&, const std::string& path) override {
-    digested.insert(path);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      digested.insert(path);
+    }
     return Sha256Of(items.at(path).second);
   }
+  std::mutex mu;
   std::set<std::string> digested;
 };
 

@@ -1,12 +1,13 @@
 #include "copy.h"
 
-#include <openssl/evp.h>
+#include <lifeboat/sdk/digest.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <mutex>
 #include <thread>
 
 #include "security.h"
@@ -93,75 +94,6 @@ bool IsStateAttr(const std::string& name) { return name.rfind(kStateAttrPrefix, 
 
 }  // namespace
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  failed_ = ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1;
-}
-Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
-void Sha256::Update(std::string_view data) {
-  if (!failed_ && !data.empty()) failed_ = EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1;
-}
-std::string Sha256::FinishHex() {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (failed_ || EVP_DigestFinal_ex(ctx_, md, &len) != 1) return "";
-  std::string hex;
-  char buf[3];
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(buf, sizeof buf, "%02x", md[i]);
-    hex += buf;
-  }
-  failed_ = EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1;
-  return hex;
-}
-
-// (copy.h)
-// Runs `fn(i)` for i in [0, n) on up to `threads` threads; the first error stops the rest.
-Status ParallelFor(size_t n, int threads, const std::function<Status(size_t)>& fn) {
-  std::atomic<size_t> next{0};
-  std::mutex mu;
-  Status first;
-  auto work = [&] {
-    for (;;) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!first.ok()) return;
-      }
-      size_t i = next++;
-      if (i >= n) return;
-      Status s = fn(i);
-      if (!s.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        // CANCELLED only when nothing worse happened.
-        if (first.ok() || (first.code() == Code::kCancelled && s.code() != Code::kCancelled)) {
-          first = s;
-        }
-      }
-    }
-  };
-  int k = std::max(1, std::min<int>(threads, static_cast<int>(n)));
-  std::vector<std::thread> pool;
-  for (int t = 1; t < k; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  return first;
-}
-
-void RateLimiter::Acquire(uint64_t bytes) {
-  if (rate_ == 0 || bytes == 0) return;
-  std::chrono::duration<double> wait{0};
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto now = std::chrono::steady_clock::now();
-    credit_ = std::min<double>(
-        static_cast<double>(rate_),
-        credit_ + std::chrono::duration<double>(now - last_).count() * static_cast<double>(rate_));
-    last_ = now;
-    credit_ -= static_cast<double>(bytes);
-    if (credit_ < 0) wait = std::chrono::duration<double>(-credit_ / static_cast<double>(rate_));
-  }
-  if (wait.count() > 0) std::this_thread::sleep_for(wait);
-}
-
 std::optional<CopyMark> ParseCopyMark(const std::string& mark) {
   const size_t space = mark.rfind(' ');
   if (space == std::string::npos) return std::nullopt;
@@ -219,7 +151,7 @@ FileStatus StatusFromJson(const nlohmann::json& j) {
 
 StatusOr<std::string> DigestOf(sdk::Call& call, WebHdfsClient& client, const std::string& path,
                                uint64_t length, uint64_t* bytes_read) {
-  Sha256 sha;
+  sdk::Sha256 sha;
   uint64_t n = 0;
   Status read = client.ReadStream(path, 0, length, [&](std::string_view piece) {
     if (call.Cancelled()) return false;
@@ -312,7 +244,7 @@ StatusOr<CopyResult> CopyFile(sdk::Call& call, WebHdfsClient& src, const std::st
   CopyResult result;
   // What is there already?
   uint64_t resume_from = 0;
-  Sha256 sha;
+  sdk::Sha256 sha;
   StatusOr<FileStatus> there = dst.GetFileStatus(dst_path);
   if (!there.ok() && there.status().code() != Code::kNotFound) return there.status();
   if (there.ok() && there->is_dir) {
@@ -347,7 +279,7 @@ StatusOr<CopyResult> CopyFile(sdk::Call& call, WebHdfsClient& src, const std::st
       // Resume: the prefix must be the same on both sides.
       uint64_t n = there->length;
       LIFEBOAT_ASSIGN_OR_RETURN(std::string theirs, DigestOf(call, dst, dst_path, n));
-      Sha256 prefix;
+      sdk::Sha256 prefix;
       uint64_t read = 0;
       Status s = src.ReadStream(src_path, 0, n, [&](std::string_view piece) {
         if (call.Cancelled()) return false;
@@ -402,7 +334,11 @@ StatusOr<CopyResult> CopyFile(sdk::Call& call, WebHdfsClient& src, const std::st
       }
       return 0;
     }
-    for (RateLimiter* l : options.limiters) l->Acquire(n);
+    for (sdk::Throttle* l : options.limiters) {
+      // Without a call the wait is never cut short (the next Pull sees a cancel), so it
+      // cannot fail.
+      if (!l->Acquire(n, nullptr).ok()) break;
+    }
     sha.Update(std::string_view(buffer, n));
     sent += n;
     if (options.on_progress && (sent - reported >= (1 << 20) || reported == 0)) {

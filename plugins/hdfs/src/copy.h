@@ -19,26 +19,22 @@
 // marks of another point (one that never committed) count as well when they name the same
 // source version (length and mtime): the prefix check vouches for the bytes.
 //
-// Thread-safety: CopyFile may run on several threads at once (each with its own file);
-// RateLimiter is thread-safe.
+// Thread-safety: CopyFile may run on several threads at once (each with its own file).
 #ifndef LIFEBOAT_PLUGINS_HDFS_SRC_COPY_H_
 #define LIFEBOAT_PLUGINS_HDFS_SRC_COPY_H_
 
 #include <lifeboat/sdk/plugin.h>
+#include <lifeboat/sdk/throttle.h>
 #include <lifeboat/status.h>
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "webhdfs.h"
-
-struct evp_md_ctx_st;
 
 namespace lifeboat::hdfs {
 
@@ -47,37 +43,6 @@ inline constexpr char kDigestAttr[] = "user.lifeboat.sha256";
 inline constexpr char kPartialAttr[] = "user.lifeboat.partial";
 // Extended attributes under this prefix are Lifeboat's own state: never copied.
 inline constexpr char kStateAttrPrefix[] = "user.lifeboat.";
-
-// Streaming SHA-256 (OpenSSL EVP). One per thread.
-class Sha256 {
- public:
-  Sha256();
-  ~Sha256();
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  void Update(std::string_view data);
-  // Lower-case hex of everything fed so far; "" when OpenSSL failed.
-  std::string FinishHex();
-
- private:
-  evp_md_ctx_st* ctx_;
-  bool failed_ = false;
-};
-
-// A byte-rate cap shared by the callers of Acquire (0 = no cap): a token bucket holding at
-// most one second of credit.
-class RateLimiter {
- public:
-  explicit RateLimiter(uint64_t bytes_per_second) : rate_(bytes_per_second) {}
-  // Blocks until `bytes` may pass.
-  void Acquire(uint64_t bytes);
-
- private:
-  const uint64_t rate_;
-  std::mutex mu_;
-  double credit_ = 0;
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
 
 // A copy mark (user.lifeboat.copy) taken apart: "<snapshot>:<length>:<mtime> <state>".
 struct CopyMark {
@@ -97,8 +62,8 @@ struct CopyOptions {
   std::string identity;
   bool record_state = true;
   bool preserve_block_size = true;
-  int32_t replication = 0;             // 0 = the source's, -1 = the target's default, else this
-  std::vector<RateLimiter*> limiters;  // every cap the bytes pass through
+  int32_t replication = 0;               // 0 = the source's, -1 = the target's default, else this
+  std::vector<sdk::Throttle*> limiters;  // every cap the bytes pass through
   // The target data set is fenced (security.h): the copy is written without write bits,
   // the source's permission recorded as the fence's original.
   bool fenced = false;
@@ -129,10 +94,6 @@ StatusOr<CopyResult> CopyFile(sdk::Call& call, WebHdfsClient& src, const std::st
 Status CopyMetadata(WebHdfsClient& src, const std::string& src_path, const FileStatus& st,
                     WebHdfsClient& dst, const std::string& dst_path, const FileStatus* current,
                     bool fenced = false);
-
-// Runs `fn(i)` for i in [0, n) on up to `threads` threads (the calling one included); the
-// first error stops the rest and is returned (CANCELLED only when nothing worse happened).
-Status ParallelFor(size_t n, int threads, const std::function<Status(size_t)>& fn);
 
 // SHA-256 (hex) of the first `length` bytes of `path` (all of it when length is 0 and
 // `whole`), streamed.

@@ -1,5 +1,8 @@
 // The hdfs plugin's data path: plan_transfer, transfer, verify, restore (see hdfs_plugin.h
 // for their contracts and README.md for the design).
+#include <lifeboat/sdk/digest.h>
+#include <lifeboat/sdk/parallel.h>
+#include <lifeboat/sdk/progress.h>
 #include <lifeboat/sdk/restore.h>
 
 #include <algorithm>
@@ -122,26 +125,6 @@ struct PlanRecord {
   std::set<std::string> leftovers;
 };
 
-std::string ToHex(const std::string& bytes) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
-std::string FromHex(const std::string& hex) {
-  std::string out;
-  auto val = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out += static_cast<char>(val(hex[i]) * 16 + val(hex[i + 1]));
-  }
-  return out;
-}
-
 Status SavePlan(WebHdfsClient& client, const std::string& file, const PlanRecord& record) {
   nlohmann::json entries = nlohmann::json::array();
   for (const auto& [p, st] : record.manifest) entries.push_back(StatusToJson(st));
@@ -149,7 +132,7 @@ Status SavePlan(WebHdfsClient& client, const std::string& file, const PlanRecord
   cut.open.clear();
   for (const auto& [p, o] : record.open) cut.open.push_back(o);
   nlohmann::json j = {{"op_id", record.op_id},
-                      {"plan", ToHex(record.plan.SerializeAsString())},
+                      {"plan", sdk::Hex(record.plan.SerializeAsString())},
                       {"base", record.base},
                       {"source_cluster", record.source_cluster},
                       {"cut", nlohmann::json::parse(EncodeCutRecord(cut))},
@@ -177,7 +160,8 @@ StatusOr<PlanRecord> LoadPlan(WebHdfsClient& client, const std::string& file) {
   LIFEBOAT_ASSIGN_OR_RETURN(std::string body, client.ReadAll(file));
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   PlanRecord r;
-  if (j.is_discarded() || !j.is_object() || !r.plan.ParseFromString(FromHex(j.value("plan", "")))) {
+  if (j.is_discarded() || !j.is_object() ||
+      !r.plan.ParseFromString(sdk::Unhex(j.value("plan", "")).value_or(""))) {
     return NotFoundError("the plan recorded in " + file + " is unreadable (cut short?)", file);
   }
   r.op_id = j.value("op_id", "");
@@ -241,7 +225,7 @@ Status UnfenceView(sdk::Call& call, WebHdfsClient& client, const std::string& ro
   for (auto& [p, st] : tree) {
     if (!st.is_symlink && (st.permission & 0222) == 0) candidates.push_back(&st);
   }
-  return ParallelFor(candidates.size(), parallelism, [&](size_t i) -> Status {
+  return sdk::ParallelFor(candidates.size(), parallelism, [&](size_t i) -> Status {
     if (call.Cancelled()) return CancelledError("cancelled while reading the fence of " + root);
     FileStatus& st = *candidates[i];
     LIFEBOAT_ASSIGN_OR_RETURN(
@@ -442,7 +426,7 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
       const std::string base_root = SnapshotRoot(path, base_name);
       std::vector<char> counts(changed.size(), 1);
       LIFEBOAT_RETURN_IF_ERROR(
-          ParallelFor(changed.size(), config_.parallelism, [&](size_t i) -> Status {
+          sdk::ParallelFor(changed.size(), config_.parallelism, [&](size_t i) -> Status {
             const SnapshotDiffEntry& e = changed[i];
             if (e.type != SnapshotDiffEntry::kModify) return OkStatus();
             const std::string p = CleanDiffPath(e.source);
@@ -768,7 +752,7 @@ StatusOr<v1::TransferResponse> HdfsPlugin::Transfer(sdk::Call& call,
       }
       if (task.value("root_meta", false)) items.push_back("");
     }
-    LIFEBOAT_RETURN_IF_ERROR(ParallelFor(items.size(), config_.parallelism, [&](size_t i) {
+    LIFEBOAT_RETURN_IF_ERROR(sdk::ParallelFor(items.size(), config_.parallelism, [&](size_t i) {
       return SettleFence(client_, Join(path, items[i]), fenced_now);
     }));
   }
@@ -916,7 +900,9 @@ Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
     if (p.is_string()) open.insert(p.get<std::string>());
   }
   const std::string src_root = SnapshotRoot(path, name);
-  RateLimiter call_limit(req.bandwidth_bytes_per_second());
+  // The job's bucket: the copy tasks of one restore point share its bandwidth.
+  const std::shared_ptr<sdk::Throttle> call_limit =
+      throttles_.For(req.snapshot().restore_point_id(), req.bandwidth_bytes_per_second());
   std::mutex mu;
   std::vector<uint64_t> sent(files.size(), 0);
   uint64_t total = 0;
@@ -924,21 +910,17 @@ Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
   std::atomic<uint64_t> copied{0};
   std::atomic<uint64_t> skipped{0};
   std::atomic<uint64_t> items{0};
-  auto report = [&](size_t i, uint64_t n, const std::string& item) {
-    std::lock_guard<std::mutex> lock(mu);
-    sent[i] = n;
-    v1::Progress p;
-    p.set_phase("copy");
-    uint64_t done = 0;
-    for (uint64_t s : sent) done += s;
-    p.set_bytes_done(done);
-    p.set_bytes_total(total);
-    p.set_items_done(items.load());
-    p.set_items_total(files.size());
-    p.set_current_item(item);
-    call.ReportProgress(p);
+  sdk::ProgressReporter progress(call, "copy", total, files.size());
+  // `n`: the bytes sent of file i so far (CopyFile reports totals per file).
+  auto report = [&](size_t i, uint64_t n, const std::string& item, bool file_done) {
+    uint64_t delta = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (n > sent[i]) delta = n - sent[i], sent[i] = n;
+    }
+    progress.Add(delta, file_done ? 1 : 0, item, file_done);
   };
-  Status s = ParallelFor(files.size(), config_.parallelism, [&](size_t i) -> Status {
+  Status s = sdk::ParallelFor(files.size(), config_.parallelism, [&](size_t i) -> Status {
     if (call.Cancelled()) return CancelledError("transfer cancelled", path);
     const FileStatus& st = files[i];
     CopyOptions o;
@@ -946,8 +928,8 @@ Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
     o.preserve_block_size = config_.preserve_block_size;
     o.replication = config_.replication;
     o.fenced = fenced;
-    o.limiters = {&instance_limit_, &call_limit};
-    o.on_progress = [&, i](uint64_t n) { report(i, n, st.path_suffix); };
+    o.limiters = {&instance_limit_, call_limit.get()};
+    o.on_progress = [&, i](uint64_t n) { report(i, n, st.path_suffix, false); };
     const std::string from = Join(src_root, st.path_suffix);
     const std::string to = Join(path, st.path_suffix);
     StatusOr<CopyResult> r = CopyFile(call, src, from, st, dst, to, o);
@@ -986,7 +968,7 @@ Status HdfsPlugin::RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
       }
     }
     ++items;
-    report(i, st.length - r->bytes_skipped, st.path_suffix);
+    report(i, st.length - r->bytes_skipped, st.path_suffix, true);
     return OkStatus();
   });
   resp.set_bytes_copied(copied.load());
@@ -1171,7 +1153,8 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
   std::vector<FileRecord> records(files.size());
   std::atomic<uint64_t> done{0}, by_base{0}, by_own{0}, by_source{0}, checksums{0}, read{0},
       read_bytes{0};
-  Status s = ParallelFor(files.size(), config_.parallelism, [&](size_t i) -> Status {
+  sdk::ProgressReporter progress(call, "verify", 0, files.size());
+  Status s = sdk::ParallelFor(files.size(), config_.parallelism, [&](size_t i) -> Status {
     if (call.Cancelled()) return CancelledError("verify cancelled", path);
     const FileStatus& want = *files[i];
     const std::string& p = want.path_suffix;
@@ -1181,12 +1164,8 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
     records[i].length = want.length;
     records[i].mtime = want.modification_ms;
     auto report = [&] {
-      v1::Progress progress;
-      progress.set_phase("verify");
-      progress.set_items_done(++done);
-      progress.set_items_total(files.size());
-      std::lock_guard<std::mutex> lock(mu);
-      call.ReportProgress(progress);
+      ++done;
+      progress.Add(0, 1, p);
     };
     const bool this_point = copied.count(p) > 0;
     // (Not a file an uncommitted point left and this plan took over as it was: the base's
@@ -1227,9 +1206,9 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
         // checksum covers; both are read.
         uint64_t n = 0, m = 0;
         StatusOr<std::string> got =
-            want.length == 0 ? Sha256().FinishHex() : DigestOf(call, client_, file, 0, &n);
+            want.length == 0 ? sdk::Sha256().FinishHex() : DigestOf(call, client_, file, 0, &n);
         StatusOr<std::string> want_digest =
-            want.length == 0 ? Sha256().FinishHex()
+            want.length == 0 ? sdk::Sha256().FinishHex()
                              : DigestOf(call, *src, Join(src_root, p), want.length, &m);
         if (!got.ok() || !want_digest.ok()) {
           const Status& bad = got.ok() ? want_digest.status() : got.status();
@@ -1503,10 +1482,9 @@ StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::Res
     LIFEBOAT_RETURN_IF_ERROR(
         CopyMetadata(holder, Join(src_root, d.path_suffix), d, client_, to, &now));
   }
-  RateLimiter none(0);
   std::atomic<uint64_t> written{0};
-  std::mutex mu;
-  Status s = ParallelFor(c.copies.size(), config_.parallelism, [&](size_t i) -> Status {
+  sdk::ProgressReporter progress(call, "restore", 0, 0);
+  Status s = sdk::ParallelFor(c.copies.size(), config_.parallelism, [&](size_t i) -> Status {
     const FileStatus& st = c.copies[i];
     CopyOptions o;
     o.record_state = false;
@@ -1517,12 +1495,7 @@ StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::Res
                                       Join(dest, st.path_suffix), o);
     if (!r.ok()) return r.status();
     written += r->bytes_copied;
-    v1::Progress p;
-    p.set_phase("restore");
-    p.set_bytes_done(written.load());
-    p.set_current_item(st.path_suffix);
-    std::lock_guard<std::mutex> lock(mu);
-    call.ReportProgress(p);
+    progress.Add(r->bytes_copied, 0, st.path_suffix, /*force=*/true);
     return OkStatus();
   });
   LIFEBOAT_RETURN_IF_ERROR(s);

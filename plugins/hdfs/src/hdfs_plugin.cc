@@ -1,5 +1,8 @@
 #include "hdfs_plugin.h"
 
+#include <lifeboat/sdk/parallel.h>
+#include <lifeboat/sdk/progress.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <deque>
@@ -88,7 +91,7 @@ HdfsPlugin::HdfsPlugin(sdk::Host host, Config config)
     : host_(host),
       config_(std::move(config)),
       client_(ClientOptions(config_)),
-      instance_limit_(config_.bandwidth_bytes_per_second) {}
+      instance_limit_(config_.bandwidth_bytes_per_second, /*burst_seconds=*/1.0) {}
 
 StatusOr<v1::ProbeResponse> HdfsPlugin::Probe(sdk::Call& call, const v1::ProbeRequest& req) {
   std::vector<NameNodeState> states = client_.ProbeNameNodes();
@@ -173,8 +176,7 @@ StatusOr<v1::PrepareResponse> HdfsPlugin::Prepare(sdk::Call& call, const v1::Pre
 Status HdfsPlugin::ListTree(sdk::Call& call, const std::string& root,
                             v1::MemberManifest& manifest) {
   std::deque<std::string> dirs = {""};  // relative paths of directories still to list
-  v1::Progress progress;
-  progress.set_phase("list");
+  sdk::ProgressReporter progress(call, "list", 0, 0);
   uint64_t total = 0;
   while (!dirs.empty()) {
     if (call.Cancelled()) return CancelledError("cut cancelled while listing " + root, root);
@@ -198,10 +200,9 @@ Status HdfsPlugin::ListTree(sdk::Call& call, const std::string& root,
       if (st.is_dir) dirs.push_back(path);
       if (!st.is_dir) total += st.length;
     }
-    progress.set_items_done(static_cast<uint64_t>(manifest.entries_size()));
-    progress.set_current_item(rel);
-    call.ReportProgress(progress);
+    progress.Add(0, items.size(), rel);
   }
+  progress.Flush();
   std::sort(manifest.mutable_entries()->begin(), manifest.mutable_entries()->end(),
             [](const v1::Entry& a, const v1::Entry& b) { return a.path() < b.path(); });
   manifest.set_total_bytes(total);
@@ -213,7 +214,7 @@ Status HdfsPlugin::ListTree(sdk::Call& call, const std::string& root,
   for (v1::Entry& e : *manifest.mutable_entries()) {
     if (e.type() != v1::ENTRY_SYMLINK && (e.mode() & 0222) == 0) candidates.push_back(&e);
   }
-  return ParallelFor(candidates.size(), config_.parallelism, [&](size_t i) -> Status {
+  return sdk::ParallelFor(candidates.size(), config_.parallelism, [&](size_t i) -> Status {
     v1::Entry& e = *candidates[i];
     LIFEBOAT_ASSIGN_OR_RETURN(uint32_t mode,
                               UnfencedPermission(client_, root + "/" + e.path(), e.mode()));

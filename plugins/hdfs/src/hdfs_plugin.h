@@ -41,6 +41,7 @@
 #define LIFEBOAT_PLUGINS_HDFS_SRC_HDFS_PLUGIN_H_
 
 #include <lifeboat/sdk/plugin.h>
+#include <lifeboat/sdk/throttle.h>
 #include <lifeboat/status.h>
 
 #include <memory>
@@ -197,7 +198,11 @@ class HdfsPlugin : public sdk::ComponentPlugin {
   sdk::Host host_;
   Config config_;
   WebHdfsClient client_;
-  RateLimiter instance_limit_;  // config_.bandwidth_bytes_per_second, all transfers
+  // config_.bandwidth_bytes_per_second over all transfers of this instance: a bucket of one
+  // second's credit, as the plugin's own limiter had.
+  sdk::Throttle instance_limit_;
+  // The buckets of the jobs transferring now (a job's copy tasks share one).
+  sdk::JobThrottle throttles_;
 };
 
 // Where the target keeps the plan of a point: /.lifeboat/state<data set path>/<snapshot>.plan

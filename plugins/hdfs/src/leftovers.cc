@@ -2,6 +2,8 @@
 // (see leftovers.h).
 #include "leftovers.h"
 
+#include <lifeboat/sdk/parallel.h>
+
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -188,7 +190,7 @@ class Sorter {
     std::vector<const FileStatus*> items;
     for (const auto& [p, s] : sub) items.push_back(&s);
     std::vector<char> ok(items.size(), 0);
-    LIFEBOAT_RETURN_IF_ERROR(ParallelFor(items.size(), parallelism_, [&](size_t i) -> Status {
+    LIFEBOAT_RETURN_IF_ERROR(sdk::ParallelFor(items.size(), parallelism_, [&](size_t i) -> Status {
       const FileStatus& s = *items[i];
       const std::string r = rel + "/" + s.path_suffix;
       if (s.is_symlink) return OkStatus();
@@ -316,7 +318,7 @@ StatusOr<TargetChanges> SortTargetChanges(sdk::Call& call, WebHdfsClient& dst,
   }
   sorter.SetRenames(std::move(renames));
   std::vector<char> own(changed.size(), 0);
-  LIFEBOAT_RETURN_IF_ERROR(ParallelFor(changed.size(), parallelism, [&](size_t i) -> Status {
+  LIFEBOAT_RETURN_IF_ERROR(sdk::ParallelFor(changed.size(), parallelism, [&](size_t i) -> Status {
     if (call.Cancelled()) return CancelledError("cancelled while reading the target's changes");
     LIFEBOAT_ASSIGN_OR_RETURN(bool mine, sorter.Entry(changed[i]));
     own[i] = mine;

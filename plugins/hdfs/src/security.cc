@@ -1,6 +1,10 @@
 // fence, unfence and sync_security of the HDFS plugin (see security.h for the mechanism).
 #include "security.h"
 
+#include <lifeboat/sdk/journal.h>
+#include <lifeboat/sdk/progress.h>
+#include <lifeboat/v1/journal.pb.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <deque>
@@ -91,33 +95,6 @@ Status RemoveXAttrIfPresent(WebHdfsClient& client, const std::string& path,
 
 // --- The journal of answers (user.lifeboat.ops) -------------------------------------------
 
-nlohmann::json ReadJournal(WebHdfsClient& client, const std::string& path) {
-  StatusOr<std::string> text = client.GetXAttr(path, kOpsJournalAttr);
-  if (!text.ok()) return nlohmann::json::array();
-  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
-  return j.is_array() ? j : nlohmann::json::array();
-}
-
-const nlohmann::json* FindInJournal(const nlohmann::json& journal, const std::string& op_id) {
-  for (const nlohmann::json& e : journal) {
-    if (e.is_object() && e.value("op_id", std::string()) == op_id) return &e;
-  }
-  return nullptr;
-}
-
-// Appends `entry` (with its "op_id") to the journal, dropping the oldest answers beyond
-// kJournalKeep or kJournalMaxBytes. A failure is returned for the caller to log: the call's
-// work is done, only a repeat of it would find no recorded answer (and do it again).
-Status RecordInJournal(WebHdfsClient& client, const std::string& path, nlohmann::json entry) {
-  nlohmann::json journal = ReadJournal(client, path);
-  journal.push_back(std::move(entry));
-  while (journal.size() > 1 &&
-         (journal.size() > kJournalKeep || journal.dump().size() > kJournalMaxBytes)) {
-    journal.erase(journal.begin());
-  }
-  return client.SetXAttr(path, kOpsJournalAttr, journal.dump());
-}
-
 nlohmann::json FenceEntry(const std::string& op_id, const std::string& operation,
                           const v1::FenceResponse& r) {
   return {{"op_id", op_id},     {"operation", operation}, {"fenced", r.fenced()},
@@ -162,22 +139,81 @@ v1::SyncSecurityResponse SyncFromEntry(const nlohmann::json& e) {
   return r;
 }
 
-// The journal's answer for `op_id` when it was given by `operation`; INVALID_ARGUMENT when
-// the op id was used by another operation; std::nullopt when it is not there.
-StatusOr<std::optional<nlohmann::json>> RecordedAnswer(WebHdfsClient& client,
-                                                       const std::string& path,
-                                                       const std::string& op_id,
-                                                       const std::string& operation) {
-  nlohmann::json journal = ReadJournal(client, path);
-  const nlohmann::json* e = FindInJournal(journal, op_id);
-  if (e == nullptr) return std::optional<nlohmann::json>();
-  std::string used_by = e->value("operation", std::string());
-  if (used_by != operation) {
-    return InvalidArgumentError("op_id " + op_id + " was already used by " + used_by +
-                                    " of hdfs:" + path + "; use a new op_id for " + operation,
-                                "op_id");
+// The journal as sdk::OpJournal's store. The attribute keeps the JSON it always had (the
+// journals of older agents read as they are; an operator reads it with getfattr): an array,
+// oldest first, of {"op_id", "operation", the answer's fields}. An attribute holds little, so
+// a save drops the oldest answers beyond kJournalMaxBytes, and a sync's answer keeps
+// kJournalMaxChanges lines. Answers already in the attribute are written back as they are.
+class XAttrJournalStore : public sdk::JournalStore {
+ public:
+  XAttrJournalStore(WebHdfsClient& client, std::string path)
+      : client_(client), path_(std::move(path)) {}
+
+  StatusOr<std::optional<std::string>> Load() override {
+    nlohmann::json journal = Read();
+    v1::OpJournalRecord record;
+    for (const nlohmann::json& e : journal) {
+      v1::OpJournalEntry* entry = record.add_entries();
+      entry->set_op_id(e.value("op_id", std::string()));
+      entry->set_operation(e.value("operation", std::string()));
+      entry->set_response(entry->operation() == "sync_security"
+                              ? SyncFromEntry(e).SerializeAsString()
+                              : FenceFromEntry(e).SerializeAsString());
+    }
+    return std::optional<std::string>(record.SerializeAsString());
   }
-  return std::optional<nlohmann::json>(*e);
+
+  Status Save(std::string_view bytes) override {
+    v1::OpJournalRecord record;
+    if (!record.ParseFromString(std::string(bytes))) return InternalError("bad journal record");
+    std::map<std::string, nlohmann::json> kept;
+    for (const nlohmann::json& e : Read()) kept[e.value("op_id", std::string())] = e;
+    nlohmann::json journal = nlohmann::json::array();
+    for (const v1::OpJournalEntry& e : record.entries()) {
+      auto it = kept.find(e.op_id());
+      if (it != kept.end() && it->second.value("operation", std::string()) == e.operation()) {
+        journal.push_back(it->second);
+      } else if (e.operation() == "sync_security") {
+        v1::SyncSecurityResponse r;
+        r.ParseFromString(e.response());
+        journal.push_back(SyncEntry(e.op_id(), r));
+      } else {
+        v1::FenceResponse r;
+        r.ParseFromString(e.response());
+        journal.push_back(FenceEntry(e.op_id(), e.operation(), r));
+      }
+    }
+    while (journal.size() > 1 && journal.dump().size() > kJournalMaxBytes) {
+      journal.erase(journal.begin());
+    }
+    return client_.SetXAttr(path_, kOpsJournalAttr, journal.dump());
+  }
+
+ private:
+  // The entries; none when the attribute is absent or unreadable (the call is then done
+  // again, as it always was).
+  nlohmann::json Read() {
+    StatusOr<std::string> text = client_.GetXAttr(path_, kOpsJournalAttr);
+    if (!text.ok()) return nlohmann::json::array();
+    nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+    nlohmann::json out = nlohmann::json::array();
+    if (!j.is_array()) return out;
+    for (const nlohmann::json& e : j) {
+      if (e.is_object()) out.push_back(e);
+    }
+    return out;
+  }
+
+  WebHdfsClient& client_;
+  std::string path_;
+};
+
+// The journal of fence, unfence and sync_security answers of data set `path`; a failure to
+// record is for the caller to log: the call's work is done, only a repeat of it would find no
+// recorded answer (and do it again).
+std::unique_ptr<sdk::OpJournal> OpsJournal(WebHdfsClient& client, const std::string& path) {
+  return std::make_unique<sdk::OpJournal>(std::make_unique<XAttrJournalStore>(client, path),
+                                          kJournalKeep);
 }
 
 // --- ACL text -----------------------------------------------------------------------------
@@ -495,9 +531,13 @@ StatusOr<v1::FenceResponse> HdfsPlugin::Fence(sdk::Call& call, const v1::FenceRe
   if (!root->is_dir) {
     return InvalidArgumentError(path + " is a file; an hdfs data set is a directory", path);
   }
-  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<nlohmann::json> done,
-                            RecordedAnswer(client_, path, req.op_id(), "fence"));
-  if (done) return FenceFromEntry(*done);
+  const std::unique_ptr<sdk::OpJournal> journal = OpsJournal(client_, path);
+  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<std::string> done, journal->Find(req.op_id(), "fence"));
+  if (done) {
+    v1::FenceResponse recorded;
+    recorded.ParseFromString(*done);
+    return recorded;
+  }
 
   LIFEBOAT_ASSIGN_OR_RETURN(std::optional<FenceMarker> existing, ReadFenceMarker(client_, path));
   FenceMarker marker;
@@ -527,9 +567,9 @@ StatusOr<v1::FenceResponse> HdfsPlugin::Fence(sdk::Call& call, const v1::FenceRe
   // ordinary user adds afterwards can be missed.
   uint64_t changed = 0;
   uint64_t items = 0;
+  uint64_t reported = 0;
   std::deque<std::pair<std::string, FileStatus>> todo = {{path, *root}};
-  v1::Progress progress;
-  progress.set_phase("fence");
+  sdk::ProgressReporter progress(call, "fence", 0, 0);
   while (!todo.empty()) {
     if (call.Cancelled()) {
       return CancelledError("fence of hdfs:" + path + " cancelled part way; fence again to finish",
@@ -555,10 +595,10 @@ StatusOr<v1::FenceResponse> HdfsPlugin::Fence(sdk::Call& call, const v1::FenceRe
     if (!children.ok() && children.status().code() == Code::kNotFound) continue;
     LIFEBOAT_RETURN_IF_ERROR(children.status());
     for (FileStatus& c : *children) todo.emplace_back(Join(item, c.path_suffix), std::move(c));
-    progress.set_items_done(items);
-    progress.set_current_item(item);
-    call.ReportProgress(progress);
+    progress.Add(0, items - reported, item);
+    reported = items;
   }
+  progress.Flush();
   marker.complete = true;
   LIFEBOAT_RETURN_IF_ERROR(client_.SetXAttr(path, kFenceMarkerAttr, MarkerJson(marker)));
 
@@ -571,7 +611,7 @@ StatusOr<v1::FenceResponse> HdfsPlugin::Fence(sdk::Call& call, const v1::FenceRe
                   std::to_string(changed) + " changed now)" +
                   (raised ? "" : "; it was already fenced at that epoch or a higher one") +
                   "; the HDFS superuser can still write it");
-  Status recorded = RecordInJournal(client_, path, FenceEntry(req.op_id(), "fence", resp));
+  Status recorded = journal->Record(req.op_id(), "fence", resp.SerializeAsString());
   if (!recorded.ok()) host_.Warn("fence answer not recorded: " + recorded.ToString());
   host_.Info(resp.detail() + (req.reason().empty() ? "" : ": " + req.reason()));
   return resp;
@@ -592,9 +632,13 @@ StatusOr<v1::FenceResponse> HdfsPlugin::Unfence(sdk::Call& call, const v1::Fence
                          path);
   }
   LIFEBOAT_RETURN_IF_ERROR(root.status());
-  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<nlohmann::json> done,
-                            RecordedAnswer(client_, path, req.op_id(), "unfence"));
-  if (done) return FenceFromEntry(*done);
+  const std::unique_ptr<sdk::OpJournal> journal = OpsJournal(client_, path);
+  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<std::string> done, journal->Find(req.op_id(), "unfence"));
+  if (done) {
+    v1::FenceResponse recorded;
+    recorded.ParseFromString(*done);
+    return recorded;
+  }
 
   LIFEBOAT_ASSIGN_OR_RETURN(std::optional<FenceMarker> marker, ReadFenceMarker(client_, path));
   v1::FenceResponse resp;
@@ -667,7 +711,7 @@ StatusOr<v1::FenceResponse> HdfsPlugin::Unfence(sdk::Call& call, const v1::Fence
     resp.set_detail(detail);
     host_.Info(resp.detail());
   }
-  Status recorded = RecordInJournal(client_, path, FenceEntry(req.op_id(), "unfence", resp));
+  Status recorded = journal->Record(req.op_id(), "unfence", resp.SerializeAsString());
   if (!recorded.ok()) host_.Warn("unfence answer not recorded: " + recorded.ToString());
   return resp;
 }
@@ -724,10 +768,12 @@ StatusOr<v1::SyncSecurityResponse> HdfsPlugin::SyncSecurity(sdk::Call& call,
                          path);
   }
   LIFEBOAT_RETURN_IF_ERROR(dst_root.status());
+  const std::unique_ptr<sdk::OpJournal> journal = OpsJournal(client_, path);
   if (!req.dry_run()) {
-    LIFEBOAT_ASSIGN_OR_RETURN(std::optional<nlohmann::json> done,
-                              RecordedAnswer(client_, path, req.op_id(), "sync_security"));
-    if (done) return SyncFromEntry(*done);
+    LIFEBOAT_ASSIGN_OR_RETURN(std::optional<std::string> done,
+                              journal->Find(req.op_id(), "sync_security"));
+    v1::SyncSecurityResponse recorded;
+    if (done && recorded.ParseFromString(*done)) return recorded;
     LIFEBOAT_RETURN_IF_ERROR(CheckNotFenced(client_, path, "sync_security of " + path));
   }
 
@@ -822,7 +868,7 @@ StatusOr<v1::SyncSecurityResponse> HdfsPlugin::SyncSecurity(sdk::Call& call,
     // the exact bits (on an item with an ACL, the group bits are its mask).
     if (c.permission) LIFEBOAT_RETURN_IF_ERROR(client_.SetPermission(c.path, *c.permission));
   }
-  Status recorded = RecordInJournal(client_, path, SyncEntry(req.op_id(), resp));
+  Status recorded = journal->Record(req.op_id(), "sync_security", resp.SerializeAsString());
   if (!recorded.ok()) host_.Warn("sync_security answer not recorded: " + recorded.ToString());
   host_.Info("synced the security of hdfs:" + path + " from cluster '" + source_config->cluster +
              "': " + std::to_string(resp.changes_size()) + " of " +

@@ -9,6 +9,7 @@
 // run, and a primary NameNode restarted in the middle of a transfer (the transfer resumes).
 #include <gtest/gtest.h>
 #include <lifeboat/abi.h>
+#include <lifeboat/sdk/digest.h>
 #include <lifeboat/testing/fake_host.h>
 #include <unistd.h>
 
@@ -270,7 +271,7 @@ class HdfsScenarioTest : public ::testing::Test {
                       st.group + " mtime=" + std::to_string(st.modification_ms);
     if (!st.is_dir) {
       StatusOr<std::string> data = c.ReadAll(path);
-      Sha256 sha;
+      sdk::Sha256 sha;
       sha.Update(data.ok() ? *data : "<unreadable>");
       out += " size=" + std::to_string(st.length) + " sha=" + sha.FinishHex().substr(0, 16) +
              " repl=" + std::to_string(st.replication) + " bs=" + std::to_string(st.block_size);

@@ -1,20 +1,19 @@
 #include "kafka_plugin.h"
 
+#include <lifeboat/sdk/progress.h>
 #include <lifeboat/sdk/restore.h>
 
 #include <algorithm>
-#include <chrono>
 #include <set>
-#include <thread>
 
 #include "offsets.h"
+#include "op_journal.h"
 #include "restore_checks.h"
 
 namespace lifeboat::kafka {
 namespace {
 
 using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 // Topic configs a replica takes from its source. Not copied: placement and durability
 // settings that depend on the target's size (min.insync.replicas, throttled replicas), and
@@ -76,20 +75,6 @@ StatusOr<std::unique_ptr<Client>> PeerClient(const v1::Peer& peer, Config* parse
   return Client::Connect(c);
 }
 
-void Sleep(std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }
-
-// Waits until `bytes` moved since `t0` fit `bandwidth` bytes per second (0: no limit).
-void Throttle(uint64_t bandwidth, uint64_t bytes, Clock::time_point t0, const sdk::Call& call) {
-  if (bandwidth == 0) return;
-  const auto due = t0 + std::chrono::microseconds(bytes * 1000000 / bandwidth);
-  while (Clock::now() < due && !call.Cancelled()) {
-    Sleep(std::min<std::chrono::milliseconds>(
-        std::chrono::milliseconds(50),
-        std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now()) +
-            std::chrono::milliseconds(1)));
-  }
-}
-
 }  // namespace
 
 // --- copy one partition exactly once -----------------------------------------------------
@@ -133,11 +118,9 @@ StatusOr<CopyResult> CopyPartition(sdk::Call& call, const Config& source, Client
   LIFEBOAT_ASSIGN_OR_RETURN(std::unique_ptr<Reader> reader,
                             Reader::Open(source, job.topic, job.partition, from, job.end));
   RecordDigest digest(p["rp_digest"].get<std::string>());
-  const auto t0 = Clock::now();
-  v1::Progress progress;
-  progress.set_phase("copy");
-  progress.set_current_item(PartitionPath(job.topic, job.partition));
-  progress.set_items_total(static_cast<uint64_t>(job.end - job.start));
+  const std::string item = PartitionPath(job.topic, job.partition);
+  // Items are source offsets: done counts the offsets passed (gaps of compaction included).
+  sdk::ProgressReporter progress(call, "copy", 0, static_cast<uint64_t>(job.end - job.start));
   bool done = false;
   while (!done) {
     if (call.Cancelled()) {
@@ -201,13 +184,17 @@ StatusOr<CopyResult> CopyPartition(sdk::Call& call, const Config& source, Client
       writer->Abort();
       return s;
     }
+    // Every batch is reported: a batch is committed work, and batches are large.
+    progress.Add(batch_bytes, static_cast<uint64_t>(src_next - from), item, /*force=*/true);
     from = src_next;
     result.bytes_copied += batch_bytes;
     result.records_copied += batch.size();
-    progress.set_bytes_done(result.bytes_copied);
-    progress.set_items_done(static_cast<uint64_t>(from - job.start));
-    call.ReportProgress(progress);
-    Throttle(job.bandwidth_bytes_per_second, result.bytes_copied, t0, call);
+    if (job.throttle != nullptr) {
+      // Fails only when the call was cancelled while waiting; the loop's check then says
+      // where the transfer stopped.
+      Status paced = job.throttle->Acquire(batch_bytes, &call);
+      if (!paced.ok() && !call.Cancelled()) return paced;
+    }
   }
   return result;
 }
@@ -650,7 +637,7 @@ StatusOr<v1::TransferResponse> KafkaPlugin::Transfer(sdk::Call& call,
   if (req.bandwidth_bytes_per_second() > 0 && (bw == 0 || req.bandwidth_bytes_per_second() < bw)) {
     bw = req.bandwidth_bytes_per_second();
   }
-  job.bandwidth_bytes_per_second = bw;
+  job.throttle = throttles_.For(job.restore_point_id, bw);
   LIFEBOAT_ASSIGN_OR_RETURN(CopyResult r, CopyPartition(call, source, *client_, job));
   v1::TransferResponse resp;
   resp.set_bytes_copied(r.bytes_copied);
@@ -1072,7 +1059,8 @@ StatusOr<v1::RestoreResponse> KafkaPlugin::Restore(sdk::Call& call, const v1::Re
     job.end = part["tgt_end"];
     job.progress_key = ProgressKey(holder_id, replica, partition, dest);
     job.restore_point_id = req.restore_point_id();
-    job.bandwidth_bytes_per_second = config_.bandwidth_bytes_per_second;
+    job.throttle = throttles_.For("restore:" + req.restore_point_id() + ":" + req.op_id(),
+                                  config_.bandwidth_bytes_per_second);
     LIFEBOAT_ASSIGN_OR_RETURN(CopyResult r, CopyPartition(call, holder_config, *client_, job));
     resp.set_bytes_written(resp.bytes_written() + r.bytes_copied);
     if (!r.already_done) {
@@ -1140,16 +1128,15 @@ StatusOr<v1::SyncSecurityResponse> KafkaPlugin::SyncSecurity(sdk::Call& call,
   LIFEBOAT_ASSIGN_OR_RETURN(Selector sel, DataSetSelector(req.data_set()));
   // A repeated op id answers what the first call did (the ACLs are equal by then, so a
   // second comparison would report nothing).
-  const std::string op_key = "op/sync_security/" + req.op_id();
+  std::unique_ptr<sdk::OpJournal> journal;
   if (!req.dry_run() && !req.op_id().empty()) {
-    LIFEBOAT_ASSIGN_OR_RETURN(json done, ReadState(op_key));
-    if (!done.is_null()) {
-      v1::SyncSecurityResponse resp;
-      for (const auto& c : done["changes"]) resp.add_changes(c.get<std::string>());
-      resp.set_items_compared(done.value("items_compared", uint64_t{0}));
-      resp.set_items_only_on_source(done.value("items_only_on_source", uint64_t{0}));
-      return resp;
-    }
+    journal = SyncSecurityJournal(
+        req.op_id(), [this](const std::string& key) { return ReadState(key); },
+        [this](const std::string& key, const json& value) { return WriteState(key, value); });
+    LIFEBOAT_ASSIGN_OR_RETURN(std::optional<std::string> done,
+                              journal->Find(req.op_id(), kSyncSecurityOp));
+    v1::SyncSecurityResponse resp;
+    if (done && resp.ParseFromString(*done)) return resp;
   }
   LIFEBOAT_ASSIGN_OR_RETURN(std::unique_ptr<Client> src, PeerClient(req.source(), nullptr));
   LIFEBOAT_ASSIGN_OR_RETURN(std::vector<Acl> src_acls, src->DescribeTopicAcls());
@@ -1194,12 +1181,9 @@ StatusOr<v1::SyncSecurityResponse> KafkaPlugin::SyncSecurity(sdk::Call& call,
     }
   }
   resp.set_items_compared(compared.size());
-  if (!req.dry_run() && !req.op_id().empty()) {
-    json done = {{"changes", json::array()},
-                 {"items_compared", resp.items_compared()},
-                 {"items_only_on_source", resp.items_only_on_source()}};
-    for (const auto& c : resp.changes()) done["changes"].push_back(c);
-    LIFEBOAT_RETURN_IF_ERROR(WriteState(op_key, done));
+  if (journal != nullptr) {
+    LIFEBOAT_RETURN_IF_ERROR(
+        journal->Record(req.op_id(), kSyncSecurityOp, resp.SerializeAsString()));
   }
   return resp;
 }

@@ -32,6 +32,7 @@
 #define LIFEBOAT_PLUGINS_KAFKA_SRC_KAFKA_PLUGIN_H_
 
 #include <lifeboat/sdk/plugin.h>
+#include <lifeboat/sdk/throttle.h>
 #include <lifeboat/status.h>
 
 #include <memory>
@@ -109,6 +110,8 @@ class KafkaPlugin : public sdk::ComponentPlugin {
   sdk::Host host_;
   Config config_;
   std::unique_ptr<Client> client_;
+  // Bandwidth buckets of the jobs copying now: the partitions of one job share one.
+  sdk::JobThrottle throttles_;
 };
 
 // One partition copied exactly once from `source` to this cluster: records of source offsets
@@ -123,7 +126,8 @@ struct CopyJob {
   std::string progress_key;
   std::string restore_point_id;
   std::vector<int64_t> translate;  // source offsets (group positions) to translate exactly
-  uint64_t bandwidth_bytes_per_second = 0;
+  // The job's bandwidth bucket (sdk/throttle.h), shared by its partitions; null = unlimited.
+  std::shared_ptr<sdk::Throttle> throttle;
 };
 struct CopyResult {
   uint64_t bytes_copied = 0;

@@ -1,19 +1,18 @@
 #include "offsets.h"
 
-#include <openssl/evp.h>
+#include <lifeboat/sdk/digest.h>
 
-#include <cstdio>
+#include <optional>
 
 namespace lifeboat::kafka {
 
 struct RecordDigest::Impl {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  unsigned char state[32] = {};
-  ~Impl() { EVP_MD_CTX_free(ctx); }
+  sdk::Sha256 sha;
+  std::string state = std::string(sdk::kSha256Bytes, '\0');
   void U64(uint64_t v) {
     unsigned char b[8];
     for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(v >> (8 * i));
-    EVP_DigestUpdate(ctx, b, sizeof b);
+    sha.Update(b, sizeof b);
   }
   // Length-prefixed bytes; a null field has the length 2^64-1, so it differs from "".
   void Field(const std::optional<std::string>& f) {
@@ -22,21 +21,20 @@ struct RecordDigest::Impl {
       return;
     }
     U64(f->size());
-    EVP_DigestUpdate(ctx, f->data(), f->size());
+    sha.Update(*f);
   }
 };
 
 RecordDigest::RecordDigest(const std::string& hex_state) : impl_(std::make_unique<Impl>()) {
-  for (size_t i = 0; i < 32 && 2 * i + 1 < hex_state.size(); ++i) {
-    impl_->state[i] =
-        static_cast<unsigned char>(std::stoi(hex_state.substr(2 * i, 2), nullptr, 16));
-  }
+  // A state this class wrote (Hex()); anything else starts from zeros, and the digest then
+  // disagrees with the source's where it is compared.
+  std::optional<std::string> state = sdk::Unhex(hex_state);
+  if (state && state->size() == sdk::kSha256Bytes) impl_->state = std::move(*state);
 }
 RecordDigest::~RecordDigest() = default;
 
 void RecordDigest::Add(const Record& r) {
-  EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(impl_->ctx, impl_->state, sizeof impl_->state);
+  impl_->sha.Update(impl_->state);
   impl_->U64(static_cast<uint64_t>(r.timestamp_ms));
   impl_->Field(r.key);
   impl_->Field(r.value);
@@ -45,19 +43,11 @@ void RecordDigest::Add(const Record& r) {
     impl_->Field(name);
     impl_->Field(v);
   }
-  unsigned int n = 0;
-  EVP_DigestFinal_ex(impl_->ctx, impl_->state, &n);
+  std::string next = impl_->sha.Finish();
+  if (next.size() == sdk::kSha256Bytes) impl_->state = std::move(next);
 }
 
-std::string RecordDigest::Hex() const {
-  std::string out;
-  char buf[3];
-  for (unsigned char c : impl_->state) {
-    std::snprintf(buf, sizeof buf, "%02x", c);
-    out += buf;
-  }
-  return out;
-}
+std::string RecordDigest::Hex() const { return sdk::Hex(impl_->state); }
 
 int64_t TranslateOffset(int64_t committed, const std::map<int64_t, int64_t>& exact,
                         const std::vector<RangeMap>& ranges, int64_t floor) {

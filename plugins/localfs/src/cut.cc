@@ -1,6 +1,10 @@
 // The source side: cut (hard-link snapshot + manifest) and release.
 #include <dirent.h>
 #include <fcntl.h>
+#include <lifeboat/sdk/copy.h>
+#include <lifeboat/sdk/digest.h>
+#include <lifeboat/sdk/parallel.h>
+#include <lifeboat/sdk/progress.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,14 +16,11 @@
 #include <vector>
 
 #include "acl.h"
-#include "copy.h"
 #include "digest_cache.h"
 #include "fence.h"
 #include "fs.h"
 #include "localfs_plugin.h"
 #include "manifest_io.h"
-#include "parallel.h"
-#include "sha256.h"
 
 namespace lifeboat::localfs {
 namespace {
@@ -185,13 +186,13 @@ Status LinkTree(const std::string& src_root, const std::string& dst_root, const 
 // linked) and sets its digest and metadata. A file that changes while it is read is read
 // again; one that keeps changing is refused rather than recorded torn.
 Status HashItem(CutItem& item, const std::string& src_root, const std::string& tree,
-                const Config& config, const sdk::Call& call, ProgressReporter& progress,
+                const Config& config, const sdk::Call& call, sdk::ProgressReporter& progress,
                 std::atomic<bool>& stop, bool& reread) {
   const std::string& rel = item.entry.path();
   std::string src = JoinPath(src_root, rel);
   std::string snap = JoinPath(tree, rel);
   int attempt = 0;
-  ChunkCallback on_chunk = [&](uint64_t n) -> Status {
+  sdk::ReadChunkCallback on_chunk = [&](uint64_t n) -> Status {
     if (attempt == 0) progress.Add(n, 0, rel, false);  // a re-read is not new progress
     if (stop.load()) return CancelledError("stopped");
     if (call.Cancelled()) return CancelledError("cut cancelled; cut again to start over");
@@ -200,14 +201,15 @@ Status HashItem(CutItem& item, const std::string& src_root, const std::string& t
   for (; attempt < kReadAttempts; ++attempt) {
     if (attempt > 0) reread = true;
     int64_t read_start = CoarseNowNs();
-    Sha256 sha;
+    sdk::Sha256 sha;
+    std::string sha_of_copy;
     struct stat before, after;
     if (item.linked) {
       UniqueFd fd(OpenForRead(snap));
       if (!fd.valid()) return ErrnoError(errno, "cannot open snapshot file", snap);
       if (::fstat(fd.get(), &before) != 0) return ErrnoError(errno, "cannot inspect", snap);
       LIFEBOAT_ASSIGN_OR_RETURN(uint64_t bytes,
-                                HashToEnd(fd.get(), snap, config.chunk_bytes, sha, on_chunk));
+                                sdk::HashFd(fd.get(), snap, config.chunk_bytes, sha, on_chunk));
       if (::fstat(fd.get(), &after) != 0) return ErrnoError(errno, "cannot inspect", snap);
       if (!SameFileState(before, after) || bytes != static_cast<uint64_t>(before.st_size)) {
         call.host().Warn(rel + " changed while the cut read it; reading it again");
@@ -217,20 +219,28 @@ Status HashItem(CutItem& item, const std::string& src_root, const std::string& t
       UniqueFd in(OpenForRead(src));
       if (!in.valid()) return ErrnoError(errno, "cannot open", src);
       if (::fstat(in.get(), &before) != 0) return ErrnoError(errno, "cannot inspect", src);
-      UniqueFd out(::open(snap.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-      if (!out.valid()) return ErrnoError(errno, "cannot create snapshot copy", snap);
-      Status copied =
-          CopyRange(in.get(), src, out.get(), snap, 0, static_cast<uint64_t>(before.st_size),
-                    static_cast<uint64_t>(config.chunk_bytes), sha, on_chunk);
-      if (!copied.ok() && copied.code() != Code::kOutOfRange) return copied;
+      // From scratch: a copy left by an earlier attempt is of another state of the file.
+      if (::unlink(snap.c_str()) != 0 && errno != ENOENT) {
+        return ErrnoError(errno, "cannot remove the snapshot copy", snap);
+      }
+      sdk::CopyOptions options;
+      options.sync = false;  // commit's syncfs makes the snapshot durable
+      options.write_back = true;
+      options.create_mode = 0600;
+      options.on_chunk = on_chunk;
+      StatusOr<sdk::CopyResult> copied = sdk::CopyResumable(
+          call, sdk::FdRangeReader(in.get(), src, static_cast<uint64_t>(config.chunk_bytes)),
+          static_cast<uint64_t>(before.st_size), snap, options);
+      if (!copied.ok() && copied.status().code() != Code::kOutOfRange) return copied.status();
+      if (copied.ok()) sha_of_copy = copied->sha256;
       if (::fstat(in.get(), &after) != 0) return ErrnoError(errno, "cannot inspect", src);
       if (!copied.ok() || !SameFileState(before, after)) {
         call.host().Warn(rel + " changed while the cut copied it; copying it again");
         continue;
       }
     }
-    std::string digest = sha.Finish();
-    if (digest.size() != kDigestSize) return InternalError("SHA-256 failed for " + snap, rel);
+    std::string digest = item.linked ? sha.Finish() : sha_of_copy;
+    if (digest.size() != sdk::kSha256Bytes) return InternalError("SHA-256 failed for " + snap, rel);
     item.entry.set_digest(digest);
     item.final_stat = after;
     item.cacheable = item.linked && MtimeNs(after) + kRacyMarginNs < read_start;
@@ -318,18 +328,21 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
   std::stable_sort(files.begin(), files.end(), [&](size_t a, size_t b) {
     return items[a].entry.size() > items[b].entry.size();
   });
-  ProgressReporter progress(call, "cut", bytes_total, files_total);
+  sdk::ProgressReporter progress(call, "cut", bytes_total, files_total);
   progress.set_every_bytes(static_cast<uint64_t>(config_.chunk_bytes));
   progress.Add(bytes_cached, files_total - files.size(), "", false);
   std::atomic<bool> stop{false};
   std::atomic<bool> any_reread{false};
-  Status hashed = ParallelFor(files.size(), config_.parallelism, stop, [&](size_t i) -> Status {
-    if (call.Cancelled()) return CancelledError("cut cancelled; cut again to start over");
-    bool reread = false;
-    Status s = HashItem(items[files[i]], data_dir, tree, config_, call, progress, stop, reread);
-    if (reread) any_reread = true;
-    return s;
-  });
+  Status hashed = sdk::ParallelFor(
+      files.size(), config_.parallelism,
+      [&](size_t i) -> Status {
+        if (call.Cancelled()) return CancelledError("cut cancelled; cut again to start over");
+        bool reread = false;
+        Status s = HashItem(items[files[i]], data_dir, tree, config_, call, progress, stop, reread);
+        if (reread) any_reread = true;
+        return s;
+      },
+      &stop);
   LIFEBOAT_RETURN_IF_ERROR(hashed);
   // A file read again holds its content as of that later read.
   if (any_reread) cut_end = std::max(cut_end, host_.NowUnixNanos());
@@ -394,7 +407,7 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
   ref->set_cut_op_id(req.op_id());
   v1::MemberManifest* manifest = resp.mutable_manifest();
   *manifest->mutable_snapshot() = *ref;
-  manifest->set_digest_algorithm(kDigestAlgorithm);
+  manifest->set_digest_algorithm(sdk::kSha256Algorithm);
   manifest->mutable_entries()->Reserve(static_cast<int>(items.size()));
   for (CutItem& item : items) *manifest->add_entries() = std::move(item.entry);
   manifest->set_total_bytes(total_bytes);

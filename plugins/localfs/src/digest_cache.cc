@@ -2,9 +2,10 @@
 
 #include <cstring>
 
+#include <lifeboat/sdk/digest.h>
+#include <lifeboat/sdk/files.h>
 #include "fs.h"
 #include "manifest_io.h"
-#include "sha256.h"
 
 namespace lifeboat::localfs {
 namespace {
@@ -50,15 +51,15 @@ class Reader {
 
 DigestCache DigestCache::Load(const std::string& path) {
   DigestCache cache;
-  StatusOr<std::string> bytes = ReadFileBytes(path);
+  StatusOr<std::string> bytes = sdk::ReadWholeFile(path);
   if (!bytes.ok()) return cache;
   const std::string& all = *bytes;
   size_t magic_len = std::strlen(kMagic);
-  if (all.size() < magic_len + kDigestSize || all.compare(0, magic_len, kMagic) != 0) {
+  if (all.size() < magic_len + sdk::kSha256Bytes || all.compare(0, magic_len, kMagic) != 0) {
     return cache;
   }
-  std::string_view body(all.data(), all.size() - kDigestSize);
-  if (Sha256Of(body) != std::string_view(all).substr(body.size())) return cache;
+  std::string_view body(all.data(), all.size() - sdk::kSha256Bytes);
+  if (sdk::Sha256Of(body) != std::string_view(all).substr(body.size())) return cache;
   Reader r(body.substr(magic_len));
   DigestCache loaded;
   uint32_t records = 0;
@@ -95,14 +96,14 @@ Status DigestCache::Save(const std::string& path) const {
     out += static_cast<char>(rec.digest.size());
     out += rec.digest;
   }
-  out += Sha256Of(out);
-  return WriteFileAtomic(path, out, /*durable=*/false);
+  out += sdk::Sha256Of(out);
+  return sdk::WriteFileAtomically(path, out, /*durable=*/false);
 }
 
 const std::string* DigestCache::Find(const std::string& rel, const struct stat& before_link,
                                      const struct stat& after_link) const {
   const Record* rec = Get(rel);
-  if (rec == nullptr || rec->digest.size() != kDigestSize) return nullptr;
+  if (rec == nullptr || rec->digest.size() != sdk::kSha256Bytes) return nullptr;
   auto same = [&](const struct stat& st) {
     return rec->inode == static_cast<uint64_t>(st.st_ino) &&
            rec->size == static_cast<uint64_t>(st.st_size) && rec->mtime_ns == MtimeNs(st);

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <lifeboat/sdk/files.h>
 #include <linux/capability.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -73,9 +74,9 @@ std::string DescribeFence(const lfstate::FenceRecord& r) {
   return out;
 }
 
-v1::FenceResponse ParseFenceResponse(const lfstate::OpRecord& op) {
+v1::FenceResponse ParseFenceResponse(const std::string& response) {
   v1::FenceResponse resp;
-  resp.ParseFromString(op.response());
+  resp.ParseFromString(response);
   return resp;
 }
 
@@ -170,24 +171,27 @@ std::string FenceMechanism(const lfstate::FenceRecord& record) {
   return "none";
 }
 
-std::optional<lfstate::OpRecord> FindOp(const std::string& journal, const std::string& op_id) {
-  StatusOr<lfstate::OpJournal> ops = ReadProto<lfstate::OpJournal>(journal);
-  if (!ops.ok()) return std::nullopt;
-  for (const lfstate::OpRecord& op : ops->ops()) {
-    if (op.op_id() == op_id) return op;
-  }
-  return std::nullopt;
-}
+namespace {
 
-Status RecordOp(const std::string& journal, lfstate::OpRecord record, size_t keep) {
-  StatusOr<lfstate::OpJournal> read = ReadProto<lfstate::OpJournal>(journal);
-  lfstate::OpJournal ops = read.ok() ? std::move(read).value() : lfstate::OpJournal();
-  *ops.add_ops() = std::move(record);
-  if (static_cast<size_t>(ops.ops_size()) > keep) {
-    ops.mutable_ops()->DeleteSubrange(0, ops.ops_size() - static_cast<int>(keep));
+// A journal file whose directory is made when it is first written.
+class JournalFile : public sdk::FileJournalStore {
+ public:
+  explicit JournalFile(const std::string& path) : FileJournalStore(path), dir_(ParentOf(path)) {}
+  Status Save(std::string_view record) override {
+    LIFEBOAT_RETURN_IF_ERROR(MakeDirs(dir_, 0700));
+    return FileJournalStore::Save(record);
   }
-  LIFEBOAT_RETURN_IF_ERROR(MakeDirs(ParentOf(journal), 0700));
-  return WriteProto(journal, ops, /*durable=*/true);
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace
+
+std::unique_ptr<sdk::OpJournal> OpenOpJournal(const std::string& file, size_t keep) {
+  auto journal = std::make_unique<sdk::OpJournal>(std::make_unique<JournalFile>(file), keep);
+  journal->set_start_over_when_damaged(true);
+  return journal;
 }
 
 StatusOr<v1::FenceResponse> LocalfsPlugin::Fence(sdk::Call& call, const v1::FenceRequest& req) {
@@ -199,15 +203,10 @@ StatusOr<v1::FenceResponse> LocalfsPlugin::Fence(sdk::Call& call, const v1::Fenc
   auto dest_lock = locks_.Get("dest:" + selector);
   std::unique_lock<std::shared_mutex> guard(*dest_lock);
 
-  const std::string journal = layout_.FenceJournal(key);
-  if (std::optional<lfstate::OpRecord> done = FindOp(journal, req.op_id())) {
-    if (done->operation() != "fence") {
-      return InvalidArgumentError("op_id " + req.op_id() + " was already used by an " +
-                                      done->operation() + " of " + name + "; use a new op_id",
-                                  "op_id");
-    }
-    return ParseFenceResponse(*done);
-  }
+  const std::unique_ptr<sdk::OpJournal> journal =
+      OpenOpJournal(layout_.FenceJournal(key), kFenceJournalKeep);
+  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<std::string> done, journal->Find(req.op_id(), "fence"));
+  if (done) return ParseFenceResponse(*done);
 
   const std::string data_dir = layout_.DataDir(selector);
   struct stat root_st;
@@ -339,12 +338,7 @@ StatusOr<v1::FenceResponse> LocalfsPlugin::Fence(sdk::Call& call, const v1::Fenc
   resp.set_detail(name + " fenced at epoch " + std::to_string(record.epoch()) + " by " +
                   FenceMechanism(record) + " (" + std::to_string(record.items_size()) + " items)" +
                   (raised ? "" : "; it was already fenced at that epoch or a higher one"));
-  lfstate::OpRecord op;
-  op.set_op_id(req.op_id());
-  op.set_operation("fence");
-  op.set_response(resp.SerializeAsString());
-  op.set_unix_nanos(host_.NowUnixNanos());
-  LIFEBOAT_RETURN_IF_ERROR(RecordOp(journal, std::move(op), kFenceJournalKeep));
+  LIFEBOAT_RETURN_IF_ERROR(journal->Record(req.op_id(), "fence", resp.SerializeAsString()));
   host_.Info(resp.detail() + (req.reason().empty() ? "" : ": " + req.reason()));
   return resp;
 }
@@ -358,15 +352,10 @@ StatusOr<v1::FenceResponse> LocalfsPlugin::Unfence(sdk::Call& call, const v1::Fe
   auto dest_lock = locks_.Get("dest:" + selector);
   std::unique_lock<std::shared_mutex> guard(*dest_lock);
 
-  const std::string journal = layout_.FenceJournal(key);
-  if (std::optional<lfstate::OpRecord> done = FindOp(journal, req.op_id())) {
-    if (done->operation() != "unfence") {
-      return InvalidArgumentError("op_id " + req.op_id() + " was already used by a " +
-                                      done->operation() + " of " + name + "; use a new op_id",
-                                  "op_id");
-    }
-    return ParseFenceResponse(*done);
-  }
+  const std::unique_ptr<sdk::OpJournal> journal =
+      OpenOpJournal(layout_.FenceJournal(key), kFenceJournalKeep);
+  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<std::string> done, journal->Find(req.op_id(), "unfence"));
+  if (done) return ParseFenceResponse(*done);
   LIFEBOAT_ASSIGN_OR_RETURN(std::optional<lfstate::FenceRecord> record, LoadFence(layout_, key));
   v1::FenceResponse resp;
   resp.set_fenced(false);
@@ -414,7 +403,7 @@ StatusOr<v1::FenceResponse> LocalfsPlugin::Unfence(sdk::Call& call, const v1::Fe
     if (::unlink(fence_file.c_str()) != 0 && errno != ENOENT) {
       return ErrnoError(errno, "cannot remove the fence record", fence_file);
     }
-    LIFEBOAT_RETURN_IF_ERROR(FsyncDir(ParentOf(fence_file)));
+    LIFEBOAT_RETURN_IF_ERROR(sdk::SyncDirectory(ParentOf(fence_file)));
     // Snapshots released while the data set was immutable could not be deleted then.
     EmptyTrash();
     resp.set_epoch(record->epoch());
@@ -424,12 +413,7 @@ StatusOr<v1::FenceResponse> LocalfsPlugin::Unfence(sdk::Call& call, const v1::Fe
                     " items released)");
     host_.Info(resp.detail());
   }
-  lfstate::OpRecord op;
-  op.set_op_id(req.op_id());
-  op.set_operation("unfence");
-  op.set_response(resp.SerializeAsString());
-  op.set_unix_nanos(host_.NowUnixNanos());
-  LIFEBOAT_RETURN_IF_ERROR(RecordOp(journal, std::move(op), kFenceJournalKeep));
+  LIFEBOAT_RETURN_IF_ERROR(journal->Record(req.op_id(), "unfence", resp.SerializeAsString()));
   return resp;
 }
 

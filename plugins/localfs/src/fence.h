@@ -19,10 +19,12 @@
 #define LIFEBOAT_PLUGINS_LOCALFS_SRC_FENCE_H_
 
 #include <lifeboat/localfs/state/v1/state.pb.h>
+#include <lifeboat/sdk/journal.h>
 #include <lifeboat/status.h>
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,11 +58,14 @@ std::map<std::string, uint32_t> FencedOriginalModes(const Layout& layout,
 // "immutable", "write_bits", "immutable+write_bits" or "none": the mechanisms of `record`.
 std::string FenceMechanism(const lfstate::FenceRecord& record);
 
-// The answer recorded for `op_id` in the journal file `journal`, std::nullopt when there is
-// none (or the journal cannot be read: the call is then simply done again).
-std::optional<lfstate::OpRecord> FindOp(const std::string& journal, const std::string& op_id);
-// Appends `record` to the journal file `journal`, keeping the newest `keep` answers.
-Status RecordOp(const std::string& journal, lfstate::OpRecord record, size_t keep);
+// The op-id journal in `file` (fences/<key>/ops.pb for fence and unfence,
+// security/<key>/ops.pb for sync_security), keeping the newest `keep` answers; its directory
+// is made on the first record. The file holds the SDK's lifeboat.v1.OpJournalRecord, whose
+// fields are those of the lfstate::OpJournal that agents wrote there before, so journals of
+// older agents are read as they are. A journal damaged outside Lifeboat starts over (the
+// call is done again, as before): these calls are safe to repeat, and a damaged journal must
+// not stop a failover's fence.
+std::unique_ptr<sdk::OpJournal> OpenOpJournal(const std::string& file, size_t keep);
 
 // Whether this process may set the immutable attribute (holds CAP_LINUX_IMMUTABLE).
 bool CanSetImmutable();

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <lifeboat/sdk/files.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -14,53 +15,7 @@ namespace lifeboat::localfs {
 
 Status ErrnoError(int err, std::string_view action, const std::string& path,
                   std::string_view hint) {
-  Code code;
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-      code = Code::kNotFound;
-      break;
-    case EACCES:
-    case EPERM:
-      code = Code::kPermissionDenied;
-      break;
-    case ENOSPC:
-    case EDQUOT:
-    case EMFILE:
-    case ENFILE:
-    case ENOMEM:
-      code = Code::kResourceExhausted;
-      break;
-    case EEXIST:
-    case ENOTEMPTY:
-      code = Code::kAlreadyExists;
-      break;
-    case EROFS:
-    case EISDIR:
-    case ELOOP:
-    case ENAMETOOLONG:
-      code = Code::kFailedPrecondition;
-      break;
-    case EIO:
-    case EAGAIN:
-    case EINTR:
-    case ETIMEDOUT:
-      code = Code::kUnavailable;
-      break;
-    default:
-      code = Code::kInternal;
-      break;
-  }
-  std::string message = std::string(action) + " " + path + ": " + std::strerror(err);
-  if (!hint.empty()) {
-    message += "; ";
-    message += hint;
-  } else if (code == Code::kResourceExhausted) {
-    message += "; free space or file handles on that file system and retry";
-  } else if (code == Code::kPermissionDenied) {
-    message += "; give the agent's user access to it";
-  }
-  return Status(code, std::move(message), path);
+  return sdk::ErrnoError(path, action, err, hint);
 }
 
 int64_t MtimeNs(const struct stat& st) {
@@ -93,81 +48,10 @@ StatusOr<std::optional<struct stat>> LstatIfExists(const std::string& path) {
   return ErrnoError(errno, "cannot inspect", path);
 }
 
-StatusOr<std::string> ReadFileBytes(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoError(errno, "cannot open", path);
-  std::string out;
-  char buf[65536];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError(errno, "cannot read", path);
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  return out;
-}
-
-Status WriteAll(int fd, const char* data, size_t size, const std::string& path) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError(errno, "cannot write", path);
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return OkStatus();
-}
-
-Status PwriteAll(int fd, const char* data, size_t size, uint64_t offset, const std::string& path) {
-  while (size > 0) {
-    ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError(errno, "cannot write", path);
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return OkStatus();
-}
-
-Status FsyncDir(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoError(errno, "cannot open directory", path);
-  if (::fsync(fd.get()) != 0) return ErrnoError(errno, "cannot sync directory", path);
-  return OkStatus();
-}
-
 std::string UniqueName(std::string_view prefix) {
   static std::atomic<uint64_t> counter{0};
   return std::string(prefix) + std::to_string(::getpid()) + "." + std::to_string(FineNowNs()) +
          "." + std::to_string(counter.fetch_add(1));
-}
-
-Status WriteFileAtomic(const std::string& path, std::string_view bytes, bool durable) {
-  std::string dir = ParentOf(path);
-  std::string base = path.substr(dir.size() + (dir == "/" ? 0 : 1));
-  std::string tmp = JoinPath(dir, UniqueName("." + base + ".tmp."));
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!fd.valid()) return ErrnoError(errno, "cannot create", tmp);
-  Status s = WriteAll(fd.get(), bytes.data(), bytes.size(), tmp);
-  if (s.ok() && durable && ::fsync(fd.get()) != 0) s = ErrnoError(errno, "cannot sync", tmp);
-  fd.Reset();
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    s = ErrnoError(errno, "cannot rename into place", path);
-  }
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  if (durable) return FsyncDir(dir);
-  return OkStatus();
 }
 
 Status MakeDirs(const std::string& path, mode_t mode) {
@@ -280,7 +164,7 @@ StatusOr<std::vector<WalkEntry>> WalkTree(const std::string& dir) {
 bool RunningAsRoot() { return ::geteuid() == 0; }
 
 std::string BootId() {
-  StatusOr<std::string> id = ReadFileBytes("/proc/sys/kernel/random/boot_id");
+  StatusOr<std::string> id = sdk::ReadWholeFile("/proc/sys/kernel/random/boot_id");
   if (!id.ok()) return "";
   std::string s = std::move(id).value();
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();

@@ -60,23 +60,12 @@ std::string ParentOf(std::string_view path);
 // lstat(2): the stat of `path`, std::nullopt when it does not exist, an error otherwise.
 StatusOr<std::optional<struct stat>> LstatIfExists(const std::string& path);
 
-// The whole content of `path`; NOT_FOUND when it does not exist.
-StatusOr<std::string> ReadFileBytes(const std::string& path);
-
-// Writes `bytes` to `path` through a temporary file in the same directory and rename(2), so
-// that a reader sees the old content or the new one, never a part. With `durable`, the file
-// and its directory are fsync'ed so that the new content survives a power loss.
-Status WriteFileAtomic(const std::string& path, std::string_view bytes, bool durable);
-
 // mkdir -p; directories created get `mode` (less the umask).
 Status MakeDirs(const std::string& path, mode_t mode = 0755);
 
 // rm -rf; an absent path is fine. Directories that deny their owner access are opened up
 // first (never files: files of restore points share inodes with other points).
 Status RemoveTree(const std::string& path);
-
-// fsync(2) of a directory, so that entries created or renamed in it are durable.
-Status FsyncDir(const std::string& path);
 
 StatusOr<std::string> ReadLink(const std::string& path);
 
@@ -90,10 +79,6 @@ struct WalkEntry {
 // Every item below `dir` (not following symbolic links), sorted by relative path (bytewise,
 // which puts each directory before its content). NOT_FOUND when `dir` does not exist.
 StatusOr<std::vector<WalkEntry>> WalkTree(const std::string& dir);
-
-// write(2) / pwrite(2) until everything is written; `path` names the file in errors.
-Status WriteAll(int fd, const char* data, size_t size, const std::string& path);
-Status PwriteAll(int fd, const char* data, size_t size, uint64_t offset, const std::string& path);
 
 // A name unique within this host and process: "<prefix><pid>.<time>.<counter>".
 std::string UniqueName(std::string_view prefix);

@@ -2,6 +2,7 @@
 #include "localfs_plugin.h"
 
 #include <dirent.h>
+#include <lifeboat/sdk/files.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -87,7 +88,7 @@ void LocalfsPlugin::EmptyTrash() {
 }
 
 std::string LocalfsPlugin::ReadCurrent(const std::string& key) const {
-  StatusOr<std::string> current = ReadFileBytes(layout_.Current(key));
+  StatusOr<std::string> current = sdk::ReadWholeFile(layout_.Current(key));
   if (!current.ok()) return "";
   std::string id = std::move(current).value();
   while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
@@ -124,7 +125,7 @@ Status LocalfsPlugin::UpdateCurrent(const std::string& key, const std::string& r
         ReadCommittedUnixNanos(JoinPath(layout_.Point(key, current), kManifestFile));
     if (other.ok() && *other > committed_ns) return OkStatus();
   }
-  return WriteFileAtomic(layout_.Current(key), rp + "\n", /*durable=*/true);
+  return sdk::WriteFileAtomically(layout_.Current(key), rp + "\n", /*durable=*/true);
 }
 
 StatusOr<v1::ProbeResponse> LocalfsPlugin::Probe(sdk::Call& call, const v1::ProbeRequest& req) {
@@ -167,7 +168,7 @@ StatusOr<v1::ProbeResponse> LocalfsPlugin::Probe(sdk::Call& call, const v1::Prob
     resp.set_health(v1::DEGRADED);
     resp.set_detail(resp.detail() + "; unreadable fence record: " + problems.front());
   }
-  StatusOr<std::string> role = ReadFileBytes(layout_.RoleFile());
+  StatusOr<std::string> role = sdk::ReadWholeFile(layout_.RoleFile());
   if (role.ok()) {
     std::string marker = std::move(role).value();
     while (!marker.empty() && (marker.back() == '\n' || marker.back() == ' ' ||

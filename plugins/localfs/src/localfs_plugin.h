@@ -18,6 +18,7 @@
 #define LIFEBOAT_PLUGINS_LOCALFS_SRC_LOCALFS_PLUGIN_H_
 
 #include <lifeboat/sdk/plugin.h>
+#include <lifeboat/sdk/throttle.h>
 #include <lifeboat/status.h>
 
 #include <map>
@@ -139,6 +140,8 @@ class LocalfsPlugin : public sdk::ComponentPlugin {
   Config config_;
   Layout layout_;
   LockTable locks_;
+  // Bandwidth buckets of the jobs transferring now: a job's copy tasks share one.
+  sdk::JobThrottle throttles_;
   std::mutex staged_mu_;
   std::map<std::string, std::shared_ptr<const StagedCut>> staged_;
   std::mutex served_mu_;

@@ -4,6 +4,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/wire_format_lite.h>
+#include <lifeboat/sdk/digest.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,7 +15,6 @@
 #include <vector>
 
 #include "acl.h"
-#include "sha256.h"
 
 namespace lifeboat::localfs {
 
@@ -91,7 +91,7 @@ v1::EntryType EntryTypeOf(const struct stat& st) {
 }
 
 std::string ManifestDigest(const v1::MemberManifest& manifest) {
-  Sha256 sha;
+  sdk::Sha256 sha;
   bool acls = false;
   for (const v1::Entry& e : manifest.entries()) {
     acls = acls || !e.acl_access().empty() || !e.acl_default().empty();

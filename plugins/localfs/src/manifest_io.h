@@ -5,6 +5,7 @@
 #ifndef LIFEBOAT_PLUGINS_LOCALFS_SRC_MANIFEST_IO_H_
 #define LIFEBOAT_PLUGINS_LOCALFS_SRC_MANIFEST_IO_H_
 
+#include <lifeboat/sdk/files.h>
 #include <lifeboat/sdk/plugin.h>
 #include <lifeboat/status.h>
 
@@ -21,7 +22,7 @@ namespace lifeboat::localfs {
 // when it does not parse.
 template <typename Message>
 StatusOr<Message> ReadProto(const std::string& path) {
-  LIFEBOAT_ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(path));
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string bytes, sdk::ReadWholeFile(path));
   Message message;
   if (!message.ParseFromString(bytes)) {
     return DataLossError("state file " + path + " is corrupt (it does not parse as " +
@@ -37,14 +38,14 @@ StatusOr<Message> ReadProto(const std::string& path) {
 // when it is not a well-formed message.
 StatusOr<int64_t> ReadCommittedUnixNanos(const std::string& path);
 
-// Serializes `message` into `path` atomically (see WriteFileAtomic).
+// Serializes `message` into `path` atomically (see sdk::WriteFileAtomically).
 template <typename Message>
 Status WriteProto(const std::string& path, const Message& message, bool durable) {
   std::string bytes;
   if (!message.SerializeToString(&bytes)) {
     return InternalError("cannot serialize " + message.GetTypeName() + " for " + path, path);
   }
-  return WriteFileAtomic(path, bytes, durable);
+  return sdk::WriteFileAtomically(path, bytes, durable);
 }
 
 // The manifest type of what `st` describes; ENTRY_TYPE_UNSPECIFIED for sockets, FIFOs and

@@ -1,6 +1,7 @@
 #include "peer.h"
 
 #include <fcntl.h>
+#include <lifeboat/sdk/files.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,7 +46,7 @@ StatusOr<std::string> PeerSource::ReadRecord(const v1::SnapshotRef& ref,
     const std::string file =
         item == kItemCut ? JoinPath(layout_.Snapshot(key, ref.restore_point_id()), kCutFile)
                          : JoinPath(layout_.Point(key, ref.restore_point_id()), kManifestFile);
-    return ReadFileBytes(file);
+    return sdk::ReadWholeFile(file);
   }
   v1::ReadRequest req;
   *req.mutable_snapshot() = ref;
@@ -64,45 +65,11 @@ StatusOr<std::string> PeerSource::ReadRecord(const v1::SnapshotRef& ref,
   return bytes;
 }
 
-Status PeerSource::CopyItem(const v1::SnapshotRef& ref, const std::string& item, int dst_fd,
-                            const std::string& dst_path, uint64_t offset, uint64_t length,
-                            uint64_t chunk_bytes, Sha256& sha,
-                            const ChunkCallback& on_chunk) const {
-  if (length == 0) return on_chunk(0);
+sdk::RangeReader PeerSource::Reader(const v1::SnapshotRef& ref, const std::string& item) const {
   v1::ReadRequest req;
   *req.mutable_snapshot() = ref;
   req.set_item(item);
-  req.set_offset(offset);
-  req.set_length(length);
-  uint64_t at = offset;
-  uint64_t chunk_start = offset;
-  const uint64_t end = offset + length;
-  Status s = call_->ReadPeer(peer_, req, [&](std::string_view data) -> Status {
-    if (data.size() > end - at) {
-      return DataLossError(where_ + " sent more of " + item + " than the " +
-                           std::to_string(length) + " bytes asked for");
-    }
-    LIFEBOAT_RETURN_IF_ERROR(PwriteAll(dst_fd, data.data(), data.size(), at, dst_path));
-    sha.Update(data.data(), data.size());
-    at += data.size();
-    if (at - chunk_start >= chunk_bytes || at == end) {
-      // As CopyRange: start the write-back now; durability comes from commit's syncfs.
-      ::sync_file_range(dst_fd, static_cast<off_t>(chunk_start),
-                        static_cast<off_t>(at - chunk_start), SYNC_FILE_RANGE_WRITE);
-      const uint64_t n = at - chunk_start;
-      chunk_start = at;
-      return on_chunk(n);
-    }
-    return OkStatus();
-  });
-  if (!s.ok()) return s;
-  if (at < end) {
-    return Status(Code::kOutOfRange,
-                  item + " from " + where_ + " ended at byte " + std::to_string(at) + " of " +
-                      std::to_string(end),
-                  item);
-  }
-  return OkStatus();
+  return sdk::PeerRangeReader(*call_, peer_, std::move(req));
 }
 
 }  // namespace lifeboat::localfs

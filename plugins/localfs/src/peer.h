@@ -13,6 +13,7 @@
 #ifndef LIFEBOAT_PLUGINS_LOCALFS_SRC_PEER_H_
 #define LIFEBOAT_PLUGINS_LOCALFS_SRC_PEER_H_
 
+#include <lifeboat/sdk/copy.h>
 #include <lifeboat/sdk/plugin.h>
 #include <lifeboat/status.h>
 
@@ -20,9 +21,7 @@
 #include <string>
 
 #include "config.h"
-#include "copy.h"
 #include "layout.h"
-#include "sha256.h"
 
 namespace lifeboat::localfs {
 
@@ -53,13 +52,10 @@ class PeerSource {
   // the peer's status otherwise.
   StatusOr<std::string> ReadRecord(const v1::SnapshotRef& ref, const std::string& item) const;
 
-  // Copies `length` bytes from `offset` of the file item `item` into `dst_fd` at the same
-  // offset, feeding `sha`, calling `on_chunk` after every `chunk_bytes` and at the end (as
-  // CopyRange does). OUT_OF_RANGE when the item ends early; NOT_FOUND when the peer no longer
-  // holds it; the peer's status, or on_chunk's, otherwise.
-  Status CopyItem(const v1::SnapshotRef& ref, const std::string& item, int dst_fd,
-                  const std::string& dst_path, uint64_t offset, uint64_t length,
-                  uint64_t chunk_bytes, Sha256& sha, const ChunkCallback& on_chunk) const;
+  // Reads ranges of the file item `item` (sdk::CopyResumable's source). OUT_OF_RANGE when
+  // the item ends early; NOT_FOUND when the peer no longer holds it; the peer's status
+  // otherwise. Only through the stream (!by_path()).
+  sdk::RangeReader Reader(const v1::SnapshotRef& ref, const std::string& item) const;
 
  private:
   PeerSource(const sdk::Call& call, v1::Peer peer, Layout layout, bool by_path, std::string where)

@@ -7,6 +7,7 @@
 // link inside the tree points elsewhere (entries' parents are directories of the manifest,
 // and the last component is opened with O_NOFOLLOW).
 #include <fcntl.h>
+#include <lifeboat/sdk/serve.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,15 +24,6 @@ namespace lifeboat::localfs {
 namespace {
 
 constexpr size_t kEmitBytes = 1 << 20;
-
-// pread(2), retrying on EINTR; 0 at the end of the file.
-StatusOr<size_t> ReadAt(int fd, const std::string& path, char* buf, size_t size, uint64_t offset) {
-  while (true) {
-    ssize_t n = ::pread(fd, buf, size, static_cast<off_t>(offset));
-    if (n >= 0) return static_cast<size_t>(n);
-    if (errno != EINTR) return ErrnoError(errno, "cannot read", path);
-  }
-}
 
 }  // namespace
 
@@ -153,23 +145,8 @@ StatusOr<v1::ReadResponse> LocalfsPlugin::Read(sdk::Call& call, const v1::ReadRe
                       std::to_string(req.offset()) + " is past its end",
                   item);
   }
-  const uint64_t end =
-      req.length() == 0 ? size : std::min<uint64_t>(size, req.offset() + req.length());
-  ::posix_fadvise(fd.get(), static_cast<off_t>(req.offset()), 0, POSIX_FADV_SEQUENTIAL);
-  std::unique_ptr<char[]> buf(new char[kEmitBytes]);
-  uint64_t at = req.offset();
-  while (at < end) {
-    if (call.Cancelled()) return CancelledError("read of " + item + " cancelled");
-    size_t want = static_cast<size_t>(std::min<uint64_t>(kEmitBytes, end - at));
-    LIFEBOAT_ASSIGN_OR_RETURN(size_t n, ReadAt(fd.get(), file, buf.get(), want, at));
-    if (n == 0) break;  // shorter than it was: the reader finds out from the byte count
-    LIFEBOAT_RETURN_IF_ERROR(call.EmitChunk(std::string_view(buf.get(), n)));
-    at += n;
-  }
-  v1::ReadResponse resp;
-  resp.set_bytes(at - req.offset());
-  resp.set_item_size(size);
-  return resp;
+  return sdk::ServeFdRange(call, fd.get(), file, req.offset(), req.length(), /*clamp=*/true,
+                           kEmitBytes);
 }
 
 }  // namespace lifeboat::localfs

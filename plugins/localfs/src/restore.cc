@@ -1,5 +1,10 @@
 // restore: makes a directory of this root an exact mirror of a committed point, by copy.
 #include <fcntl.h>
+#include <lifeboat/sdk/copy.h>
+#include <lifeboat/sdk/digest.h>
+#include <lifeboat/sdk/files.h>
+#include <lifeboat/sdk/parallel.h>
+#include <lifeboat/sdk/progress.h>
 #include <lifeboat/sdk/restore.h>
 #include <unistd.h>
 
@@ -11,14 +16,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "copy.h"
 #include "fence.h"
 #include "fs.h"
 #include "localfs_plugin.h"
 #include "manifest_io.h"
-#include "parallel.h"
 #include "peer.h"
-#include "sha256.h"
 
 namespace lifeboat::localfs {
 namespace {
@@ -59,27 +61,34 @@ Action Decide(const v1::Entry& e, const struct stat* st, const std::string& abs,
   }
 }
 
-// Copies the point's file `from` to `dst` through a temporary name in the same directory,
-// checking it against the manifest digest on the way. DATA_LOSS when the point's file does
-// not match its manifest.
-// Copies [0, length) of a point's file into `out_fd` (feeding `sha`): from a file of this host,
-// or through the peer stream. OUT_OF_RANGE when the source is shorter; NOT_FOUND when absent.
-using FileCopier = std::function<Status(int out_fd, const std::string& out_path, uint64_t length,
-                                        Sha256& sha, const ChunkCallback& on_chunk)>;
-
-// `from` names the point's copy in messages (a path, or the item and the peer).
-Status RestoreFile(const FileCopier& copy, const std::string& from, const std::string& dst,
-                   const v1::Entry& e, const ChunkCallback& on_chunk) {
+// Copies the point's file to `dst` through a temporary name in the same directory with
+// sdk::CopyResumable from `read` (a file of this host, or the peer stream), checking it
+// against the manifest digest on the way. DATA_LOSS when the point's file is absent, shorter
+// or does not match its manifest. `from` names the point's copy in messages (a path, or the
+// item and the peer). `absent`: the point's file is known to be missing (CopyResumable never
+// reads the source of an empty file, so that must be said up front).
+Status RestoreFile(const sdk::Call& call, const sdk::RangeReader& read, const std::string& from,
+                   const std::string& dst, const v1::Entry& e, sdk::CopyOptions options,
+                   bool absent) {
   std::string tmp = JoinPath(ParentOf(dst), UniqueName(".lbrestore."));
-  UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!out.valid()) return ErrnoError(errno, "cannot create", tmp);
-  Sha256 sha;
-  Status s = copy(out.get(), tmp, e.size(), sha, on_chunk);
+  {
+    // Made here, exclusively and private, so that no other file is ever taken for it.
+    UniqueFd created(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!created.valid()) return ErrnoError(errno, "cannot create", tmp);
+  }
+  // Durability is the operator's syncfs/commit, as for every restored file; start the
+  // write-back early.
+  options.sync = false;
+  options.write_back = true;
+  StatusOr<sdk::CopyResult> copied =
+      absent ? StatusOr<sdk::CopyResult>(NotFoundError(from + " does not exist", from))
+             : sdk::CopyResumable(call, read, e.size(), tmp, options);
+  Status s = copied.status();
   if (s.code() == Code::kNotFound) {
     s = DataLossError("the restore point lacks " + e.path() + " (" + from +
                           "); verify the point and restore from another one",
                       from);
-  } else if (s.ok() && sha.Finish() != e.digest()) {
+  } else if (s.ok() && copied->sha256 != e.digest()) {
     s = DataLossError("the restore point's copy of " + e.path() + " (" + from +
                           ") does not match its manifest digest; verify the point and restore "
                           "from another one",
@@ -89,8 +98,10 @@ Status RestoreFile(const FileCopier& copy, const std::string& from, const std::s
                           ") is shorter than its manifest says; verify the point",
                       from);
   }
-  if (s.ok()) s = ApplyEntryMetadata(out.get(), tmp, e);
-  out.Reset();
+  if (s.ok()) {
+    UniqueFd out(::open(tmp.c_str(), O_RDWR | O_CLOEXEC));
+    s = out.valid() ? ApplyEntryMetadata(out.get(), tmp, e) : ErrnoError(errno, "cannot open", tmp);
+  }
   if (s.ok() && ::rename(tmp.c_str(), dst.c_str()) != 0) {
     s = ErrnoError(errno, "cannot rename into place:", dst);
   }
@@ -226,7 +237,7 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
   // What is there and would change is changed only with the operator's consent — unless
   // this very restore wrote it (a resume of the same op id).
   const std::string owner_file = layout_.RestoreOwner(DataSetKey(destination));
-  StatusOr<std::string> owner = ReadFileBytes(owner_file);
+  StatusOr<std::string> owner = sdk::ReadWholeFile(owner_file);
   const bool resumed = !req.op_id().empty() && owner.ok() && *owner == req.op_id();
   if (!resumed) LIFEBOAT_RETURN_IF_ERROR(sdk::CheckRestoreConsent(req, dest_dir, conflicts));
   if (req.dry_run()) {
@@ -237,7 +248,7 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
   // Recorded (durably) before the first change: a resume after a crash finds it.
   if (!req.op_id().empty() && !resumed) {
     LIFEBOAT_RETURN_IF_ERROR(MakeDirs(ParentOf(owner_file), 0755));
-    LIFEBOAT_RETURN_IF_ERROR(WriteFileAtomic(owner_file, req.op_id(), /*durable=*/true));
+    LIFEBOAT_RETURN_IF_ERROR(sdk::WriteFileAtomically(owner_file, req.op_id(), /*durable=*/true));
   }
   LIFEBOAT_RETURN_IF_ERROR(MakeDirs(dest_dir, 0755));
   if (!as_root) {
@@ -288,45 +299,40 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
     }
   }
 
-  ProgressReporter progress(call, "restore", bytes_to_write, files_to_write);
+  sdk::ProgressReporter progress(call, "restore", bytes_to_write, files_to_write);
   progress.set_every_bytes(static_cast<uint64_t>(config_.chunk_bytes));
   std::atomic<uint64_t> written{0};
   std::atomic<bool> stop{false};
-  Status copied = ParallelFor(to_write.size(), config_.parallelism, stop, [&](size_t k) -> Status {
-    const v1::Entry& e = manifest.entries(to_write[k]);
-    ChunkCallback on_chunk = [&](uint64_t n) -> Status {
-      written += n;
-      progress.Add(n, 0, e.path(), false);
-      if (stop.load()) return CancelledError("stopped by a failure of another file");
-      if (call.Cancelled()) return CancelledError("restore cancelled; restore again to finish");
-      return OkStatus();
-    };
-    const uint64_t chunk = static_cast<uint64_t>(config_.chunk_bytes);
-    if (streamed) {
-      FileCopier copy = [&](int out_fd, const std::string& out_path, uint64_t length, Sha256& sha,
-                            const ChunkCallback& cb) {
-        return peer->CopyItem(point_ref, kItemPointPrefix + e.path(), out_fd, out_path, 0, length,
-                              chunk, sha, cb);
-      };
-      LIFEBOAT_RETURN_IF_ERROR(RestoreFile(copy, kItemPointPrefix + e.path() + " of " + where,
-                                           JoinPath(dest_dir, e.path()), e, on_chunk));
-    } else {
-      const std::string from_file = JoinPath(point_tree, e.path());
-      FileCopier copy = [&](int out_fd, const std::string& out_path, uint64_t length, Sha256& sha,
-                            const ChunkCallback& cb) -> Status {
-        UniqueFd in(::open(from_file.c_str(), O_RDONLY | O_CLOEXEC));
-        if (!in.valid()) {
-          if (errno == ENOENT) return NotFoundError(from_file + " does not exist", from_file);
-          return ErrnoError(errno, "cannot open", from_file);
+  Status copied = sdk::ParallelFor(
+      to_write.size(), config_.parallelism,
+      [&](size_t k) -> Status {
+        const v1::Entry& e = manifest.entries(to_write[k]);
+        sdk::CopyOptions options;
+        options.on_chunk = [&](uint64_t n) -> Status {
+          written += n;
+          progress.Add(n, 0, e.path(), false);
+          if (stop.load()) return CancelledError("stopped by a failure of another file");
+          if (call.Cancelled()) return CancelledError("restore cancelled; restore again to finish");
+          return OkStatus();
+        };
+        const uint64_t chunk = static_cast<uint64_t>(config_.chunk_bytes);
+        if (streamed) {
+          LIFEBOAT_RETURN_IF_ERROR(RestoreFile(call,
+                                               peer->Reader(point_ref, kItemPointPrefix + e.path()),
+                                               kItemPointPrefix + e.path() + " of " + where,
+                                               JoinPath(dest_dir, e.path()), e, options,
+                                               /*absent=*/false));
+        } else {
+          const std::string from_file = JoinPath(point_tree, e.path());
+          const bool absent = ::access(from_file.c_str(), F_OK) != 0 && errno == ENOENT;
+          LIFEBOAT_RETURN_IF_ERROR(RestoreFile(call, sdk::LocalFileReader(from_file, chunk),
+                                               from_file, JoinPath(dest_dir, e.path()), e, options,
+                                               absent));
         }
-        return CopyRange(in.get(), from_file, out_fd, out_path, 0, length, chunk, sha, cb);
-      };
-      LIFEBOAT_RETURN_IF_ERROR(
-          RestoreFile(copy, from_file, JoinPath(dest_dir, e.path()), e, on_chunk));
-    }
-    progress.Add(0, 1, e.path(), false);
-    return OkStatus();
-  });
+        progress.Add(0, 1, e.path(), false);
+        return OkStatus();
+      },
+      &stop);
   LIFEBOAT_RETURN_IF_ERROR(copied);
 
   // Directory modes and mtimes last, deepest first: writing entries moved them.

@@ -262,14 +262,13 @@ StatusOr<v1::SyncSecurityResponse> LocalfsPlugin::SyncSecurity(sdk::Call& call,
   auto dest_lock = locks_.Get("dest:" + selector);
   std::unique_lock<std::shared_mutex> guard(*dest_lock);
 
-  const std::string journal = layout_.SecurityJournal(key);
+  const std::unique_ptr<sdk::OpJournal> journal =
+      OpenOpJournal(layout_.SecurityJournal(key), kSecurityJournalKeep);
   if (!req.dry_run()) {
-    if (std::optional<lfstate::OpRecord> done = FindOp(journal, req.op_id())) {
-      v1::SyncSecurityResponse resp;
-      if (done->operation() == "sync_security" && resp.ParseFromString(done->response())) {
-        return resp;
-      }
-    }
+    LIFEBOAT_ASSIGN_OR_RETURN(std::optional<std::string> done,
+                              journal->Find(req.op_id(), "sync_security"));
+    v1::SyncSecurityResponse resp;
+    if (done && resp.ParseFromString(*done)) return resp;
     LIFEBOAT_RETURN_IF_ERROR(CheckNotFenced(layout_, selector, "sync_security of " + selector));
   }
 
@@ -414,12 +413,7 @@ StatusOr<v1::SyncSecurityResponse> LocalfsPlugin::SyncSecurity(sdk::Call& call,
       return ErrnoError(errno, "cannot set the mode of", dst);
     }
   }
-  lfstate::OpRecord op;
-  op.set_op_id(req.op_id());
-  op.set_operation("sync_security");
-  op.set_response(resp.SerializeAsString());
-  op.set_unix_nanos(host_.NowUnixNanos());
-  LIFEBOAT_RETURN_IF_ERROR(RecordOp(journal, std::move(op), kSecurityJournalKeep));
+  LIFEBOAT_RETURN_IF_ERROR(journal->Record(req.op_id(), "sync_security", resp.SerializeAsString()));
   host_.Info("synced the security of " + name + " from " + src_dir + ": " +
              std::to_string(resp.changes_size()) + " of " + std::to_string(resp.items_compared()) +
              " items changed, " + std::to_string(resp.items_only_on_source()) +

@@ -2,6 +2,11 @@
 #include "stage.h"
 
 #include <fcntl.h>
+#include <lifeboat/sdk/copy.h>
+#include <lifeboat/sdk/digest.h>
+#include <lifeboat/sdk/files.h>
+#include <lifeboat/sdk/parallel.h>
+#include <lifeboat/sdk/progress.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,13 +16,10 @@
 #include <mutex>
 #include <unordered_set>
 
-#include "copy.h"
 #include "fs.h"
 #include "localfs_plugin.h"
 #include "manifest_io.h"
-#include "parallel.h"
 #include "peer.h"
-#include "sha256.h"
 
 namespace lifeboat::localfs {
 namespace {
@@ -80,7 +82,7 @@ Status CheckManifest(const v1::MemberManifest& manifest) {
         dirs.insert(e.path());
         break;
       case v1::ENTRY_FILE:
-        if (e.digest().size() != kDigestSize) {
+        if (e.digest().size() != sdk::kSha256Bytes) {
           return InvalidArgumentError(e.path() + " has no SHA-256 digest", e.path());
         }
         break;
@@ -189,7 +191,7 @@ StatusOr<std::shared_ptr<const LocalfsPlugin::StagedCut>> LocalfsPlugin::LoadSta
     fresh->dir = dir;
     fresh->file_inode = static_cast<uint64_t>(st.st_ino);
     fresh->file_mtime_ns = MtimeNs(st);
-    StatusOr<std::string> boot = ReadFileBytes(JoinPath(dir, kBootIdFile));
+    StatusOr<std::string> boot = sdk::ReadWholeFile(JoinPath(dir, kBootIdFile));
     fresh->same_boot = boot.ok() && !boot->empty() && *boot == BootId();
     const auto& entries = fresh->cut.manifest().entries();
     fresh->index.reserve(static_cast<size_t>(entries.size()));
@@ -220,7 +222,7 @@ void LocalfsPlugin::KeepStagedCut(const std::string& dir, v1::CutResponse cut,
   kept->dir = dir;
   kept->file_inode = static_cast<uint64_t>(st.st_ino);
   kept->file_mtime_ns = MtimeNs(st);
-  StatusOr<std::string> boot = ReadFileBytes(JoinPath(dir, kBootIdFile));
+  StatusOr<std::string> boot = sdk::ReadWholeFile(JoinPath(dir, kBootIdFile));
   kept->same_boot = boot.ok() && !boot->empty() && *boot == BootId();
   std::lock_guard<std::mutex> lock(staged_mu_);
   staged_[dir] = std::move(kept);
@@ -301,7 +303,7 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
   const std::string plan_file = JoinPath(staging, kPlanFile);
   StatusOr<v1::CutResponse> staged = ReadProto<v1::CutResponse>(JoinPath(staging, kCutFile));
   if (staged.ok() && staged->snapshot().cut_op_id() == ref.cut_op_id()) {
-    StatusOr<std::string> stored = ReadFileBytes(plan_file);
+    StatusOr<std::string> stored = sdk::ReadWholeFile(plan_file);
     v1::PlanTransferResponse plan;
     if (stored.ok() && DecodePlanFile(*stored, req.op_id(), plan)) return plan;
   } else {
@@ -313,9 +315,9 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
     ForgetStagedCut(staging);
     LIFEBOAT_RETURN_IF_ERROR(MakeDirs(JoinPath(staging, kTreeDir), 0755));
     LIFEBOAT_RETURN_IF_ERROR(
-        WriteFileAtomic(JoinPath(staging, kBootIdFile), BootId(), /*durable=*/false));
+        sdk::WriteFileAtomically(JoinPath(staging, kBootIdFile), BootId(), /*durable=*/false));
     LIFEBOAT_RETURN_IF_ERROR(
-        WriteFileAtomic(JoinPath(staging, kCutFile), *cut_bytes, /*durable=*/true));
+        sdk::WriteFileAtomically(JoinPath(staging, kCutFile), *cut_bytes, /*durable=*/true));
   }
 
   // The base, if one is asked for and present.
@@ -468,7 +470,7 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
   plan.set_items_deleted(deleted);
 
   LIFEBOAT_RETURN_IF_ERROR(
-      WriteFileAtomic(plan_file, EncodePlanFile(req.op_id(), plan), /*durable=*/false));
+      sdk::WriteFileAtomically(plan_file, EncodePlanFile(req.op_id(), plan), /*durable=*/false));
   // The transfers of this plan read the cut and its index: hand them this parse of it.
   KeepStagedCut(staging, std::move(cut), std::move(new_paths));
   host_.Info("planned restore point " + rp + " of " + name + ": " +
@@ -580,34 +582,37 @@ StatusOr<v1::VerifyResponse> LocalfsPlugin::Verify(sdk::Call& call, const v1::Ve
   }
 
   if (!to_hash.empty()) {
-    ProgressReporter progress(call, "verify", bytes_to_hash, to_hash.size());
+    sdk::ProgressReporter progress(call, "verify", bytes_to_hash, to_hash.size());
     progress.set_every_bytes(static_cast<uint64_t>(config_.chunk_bytes));
     std::vector<std::string> digests(to_hash.size());
     std::atomic<bool> stop{false};
-    Status hashed = ParallelFor(to_hash.size(), config_.parallelism, stop, [&](size_t k) -> Status {
-      const v1::Entry& e = manifest.entries(to_hash[k]);
-      ChunkCallback on_chunk = [&](uint64_t n) -> Status {
-        progress.Add(n, 0, e.path(), false);
-        if (call.Cancelled()) return CancelledError("verify cancelled; verify again");
-        return OkStatus();
-      };
-      StatusOr<std::string> digest =
-          HashFile(JoinPath(tree, e.path()), static_cast<uint64_t>(config_.chunk_bytes), on_chunk);
-      if (!digest.ok()) {
-        if (digest.status().code() == Code::kCancelled) return digest.status();
-        digests[k] = "(" + digest.status().message() + ")";
-      } else {
-        digests[k] = Hex(*digest);
-      }
-      progress.Add(0, 1, e.path(), false);
-      return OkStatus();
-    });
+    Status hashed = sdk::ParallelFor(
+        to_hash.size(), config_.parallelism,
+        [&](size_t k) -> Status {
+          const v1::Entry& e = manifest.entries(to_hash[k]);
+          sdk::ReadChunkCallback on_chunk = [&](uint64_t n) -> Status {
+            progress.Add(n, 0, e.path(), false);
+            if (call.Cancelled()) return CancelledError("verify cancelled; verify again");
+            return OkStatus();
+          };
+          StatusOr<std::string> digest = sdk::Sha256OfFile(
+              JoinPath(tree, e.path()), static_cast<uint64_t>(config_.chunk_bytes), on_chunk);
+          if (!digest.ok()) {
+            if (digest.status().code() == Code::kCancelled) return digest.status();
+            digests[k] = "(" + digest.status().message() + ")";
+          } else {
+            digests[k] = sdk::Hex(*digest);
+          }
+          progress.Add(0, 1, e.path(), false);
+          return OkStatus();
+        },
+        &stop);
     LIFEBOAT_RETURN_IF_ERROR(hashed);
     progress.Flush();
     for (size_t k = 0; k < to_hash.size(); ++k) {
       const v1::Entry& e = manifest.entries(to_hash[k]);
-      if (digests[k] != Hex(e.digest())) {
-        AddMismatch(resp, e.path(), "digest", Hex(e.digest()), digests[k]);
+      if (digests[k] != sdk::Hex(e.digest())) {
+        AddMismatch(resp, e.path(), "digest", sdk::Hex(e.digest()), digests[k]);
       }
     }
     resp.set_bytes_checked(bytes_to_hash);
@@ -686,18 +691,20 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
                " was staged; reading the staged files back before committing");
     std::vector<char> bad(to_check.size(), 0);
     std::atomic<bool> stop{false};
-    LIFEBOAT_RETURN_IF_ERROR(
-        ParallelFor(to_check.size(), config_.parallelism, stop, [&](size_t k) -> Status {
+    LIFEBOAT_RETURN_IF_ERROR(sdk::ParallelFor(
+        to_check.size(), config_.parallelism,
+        [&](size_t k) -> Status {
           const v1::Entry& e = cut_manifest.entries(to_check[k]);
-          ChunkCallback on_chunk = [&](uint64_t) -> Status {
+          sdk::ReadChunkCallback on_chunk = [&](uint64_t) -> Status {
             return call.Cancelled() ? CancelledError("commit cancelled; commit again") : OkStatus();
           };
-          StatusOr<std::string> digest = HashFile(
+          StatusOr<std::string> digest = sdk::Sha256OfFile(
               JoinPath(tree, e.path()), static_cast<uint64_t>(config_.chunk_bytes), on_chunk);
           if (!digest.ok() && digest.status().code() == Code::kCancelled) return digest.status();
           if (!digest.ok() || *digest != e.digest()) bad[k] = 1;
           return OkStatus();
-        }));
+        },
+        &stop));
     for (size_t k = 0; k < to_check.size(); ++k) {
       if (!bad[k]) continue;
       const std::string& path = cut_manifest.entries(to_check[k]).path();
@@ -705,8 +712,8 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
       if (missing++ == 0 || path < first_missing) first_missing = path;
     }
     if (missing == 0) {
-      LIFEBOAT_RETURN_IF_ERROR(
-          WriteFileAtomic(JoinPath(staged->dir, kBootIdFile), BootId(), /*durable=*/false));
+      LIFEBOAT_RETURN_IF_ERROR(sdk::WriteFileAtomically(JoinPath(staged->dir, kBootIdFile),
+                                                        BootId(), /*durable=*/false));
     }
   }
   if (missing > 0) {
@@ -765,7 +772,7 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
     return ErrnoError(errno, "cannot move the staged point into place:", staged->dir);
   }
   ForgetStagedCut(staged->dir);
-  LIFEBOAT_RETURN_IF_ERROR(FsyncDir(layout_.PointsOf(key)));
+  LIFEBOAT_RETURN_IF_ERROR(sdk::SyncDirectory(layout_.PointsOf(key)));
   for (const char* f : kPlanFiles) ::unlink(JoinPath(point, f).c_str());
   LIFEBOAT_RETURN_IF_ERROR(UpdateCurrent(key, rp, manifest.committed_unix_nanos()));
   host_.Info("committed restore point " + rp + " of " + name + ": " +

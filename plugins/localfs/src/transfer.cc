@@ -1,21 +1,23 @@
 // The target side's transfer of one task: tree (directories, symbolic links), link (hard
 // links from the base point) or copy (content pulled from the source's snapshot).
 #include <fcntl.h>
+#include <lifeboat/sdk/copy.h>
+#include <lifeboat/sdk/parallel.h>
+#include <lifeboat/sdk/progress.h>
+#include <lifeboat/sdk/throttle.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <unordered_set>
 
-#include "copy.h"
 #include "fs.h"
 #include "localfs_plugin.h"
 #include "manifest_io.h"
-#include "parallel.h"
 #include "peer.h"
-#include "sha256.h"
 #include "stage.h"
 
 namespace lifeboat::localfs {
@@ -57,52 +59,36 @@ StatusOr<bool> CompleteFileAt(const std::string& path, uint64_t size) {
   return false;
 }
 
-// Copies a file into `part` from scratch (or resuming from the part's length when `resume`)
-// with `copy_range` (which copies [offset, offset+length) of the source into the part's fd at
-// the same offset, feeding the digest; OUT_OF_RANGE when the source is shorter, NOT_FOUND when
-// it is gone), checking the content against `e`, then sets its metadata and renames it to
-// `final_path`. ABORTED with `changed` as message when the source does not hold the content of
-// `e`, or with `missing` when it does not exist; the part is then removed.
-using RangeCopier = std::function<Status(int out_fd, uint64_t offset, uint64_t length, Sha256& sha,
-                                         const ChunkCallback& on_chunk)>;
-Status CopyVerifiedWith(const RangeCopier& copy_range, const std::string& part,
-                        const std::string& final_path, const v1::Entry& e, bool resume,
-                        const ChunkCallback& on_chunk,
-                        const std::function<void(uint64_t)>& on_resumed_prefix,
-                        const std::string& changed, const std::string& missing) {
-  UniqueFd out(::open(part.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!out.valid()) return ErrnoError(errno, "cannot create", part);
-  struct stat st;
-  if (::fstat(out.get(), &st) != 0) return ErrnoError(errno, "cannot inspect", part);
-  uint64_t have = static_cast<uint64_t>(st.st_size);
-  if (!resume || have > e.size()) have = 0;
+// Copies a file into `part` with sdk::CopyResumable from `read` (from scratch, or continuing
+// the part when `resume`), checking the content against `e`, then sets its metadata and
+// renames it to `final_path`. ABORTED with `changed` as message when the source does not hold
+// the content of `e`, or with `missing` when it does not exist; the part is then removed.
+// `options` carries the progress, throttle and stop callbacks; data written without fsync is
+// made durable by commit's syncfs.
+Status CopyVerified(const sdk::Call& call, const sdk::RangeReader& read, const std::string& part,
+                    const std::string& final_path, const v1::Entry& e, bool resume,
+                    sdk::CopyOptions options, const std::string& changed,
+                    const std::string& missing) {
+  options.sync = false;
+  options.write_back = true;
+  options.create_mode = 0600;
+  if (!resume && ::unlink(part.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError(errno, "cannot remove", part);
+  }
   for (int attempt = 0; attempt < 2; ++attempt) {
-    Sha256 sha;
-    if (have > 0) {
-      // Continue the digest over what an earlier call already copied.
-      Status prefix = HashPrefix(out.get(), part, have, sha);
-      if (!prefix.ok()) {
-        if (prefix.code() != Code::kOutOfRange) return prefix;
-        have = 0;
-        sha.Reset();
-      } else {
-        on_resumed_prefix(have);
-      }
-    }
-    if (have == 0 && ::ftruncate(out.get(), 0) != 0) {
-      return ErrnoError(errno, "cannot truncate", part);
-    }
-    Status copied = copy_range(out.get(), have, e.size() - have, sha, on_chunk);
-    if (copied.code() == Code::kNotFound) {
+    StatusOr<sdk::CopyResult> copied = sdk::CopyResumable(call, read, e.size(), part, options);
+    if (copied.status().code() == Code::kNotFound) {
       ::unlink(part.c_str());
       return AbortedError(missing, e.path());
     }
-    if (copied.code() == Code::kOutOfRange) {
+    if (copied.status().code() == Code::kOutOfRange) {
       ::unlink(part.c_str());
       return AbortedError(changed, e.path());
     }
-    LIFEBOAT_RETURN_IF_ERROR(copied);  // a cancellation keeps the part for the next call
-    if (sha.Finish() == e.digest()) {
+    LIFEBOAT_RETURN_IF_ERROR(copied.status());  // a cancellation keeps the part for the next call
+    if (copied->sha256 == e.digest()) {
+      UniqueFd out(::open(part.c_str(), O_RDWR | O_CLOEXEC));
+      if (!out.valid()) return ErrnoError(errno, "cannot open", part);
       LIFEBOAT_RETURN_IF_ERROR(ApplyEntryMetadata(out.get(), part, e));
       out.Reset();
       if (::rename(part.c_str(), final_path.c_str()) != 0) {
@@ -110,33 +96,27 @@ Status CopyVerifiedWith(const RangeCopier& copy_range, const std::string& part,
       }
       return OkStatus();
     }
-    if (have == 0) break;
+    if (copied->bytes_skipped == 0) break;
     // The resumed prefix may be what is wrong: copy the whole file once more.
-    have = 0;
+    ::unlink(part.c_str());
   }
   ::unlink(part.c_str());
   return AbortedError(changed, e.path());
 }
 
-// CopyVerifiedWith() from the file `from` of this host.
-Status CopyVerified(const std::string& from, const std::string& part, const std::string& final_path,
-                    const v1::Entry& e, bool resume, uint64_t chunk_bytes,
-                    const ChunkCallback& on_chunk,
-                    const std::function<void(uint64_t)>& on_resumed_prefix,
-                    const std::string& changed, const std::string& missing) {
-  UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in.valid()) {
-    if (errno == ENOENT) {
-      return AbortedError(missing, e.path());
-    }
+// CopyVerified() from the file `from` of this host.
+Status CopyVerifiedFrom(const sdk::Call& call, const std::string& from, uint64_t chunk_bytes,
+                        const std::string& part, const std::string& final_path, const v1::Entry& e,
+                        bool resume, sdk::CopyOptions options, const std::string& changed,
+                        const std::string& missing) {
+  // Checked up front: CopyResumable never reads the source of an empty (or wholly resumed)
+  // file, and a file gone from the source must not pass for one.
+  if (::access(from.c_str(), F_OK) != 0) {
+    if (errno == ENOENT) return AbortedError(missing, e.path());
     return ErrnoError(errno, "cannot open", from);
   }
-  RangeCopier copy = [&](int out_fd, uint64_t offset, uint64_t length, Sha256& sha,
-                         const ChunkCallback& cb) {
-    return CopyRange(in.get(), from, out_fd, part, offset, length, chunk_bytes, sha, cb);
-  };
-  return CopyVerifiedWith(copy, part, final_path, e, resume, on_chunk, on_resumed_prefix, changed,
-                          missing);
+  return CopyVerified(call, sdk::LocalFileReader(from, chunk_bytes), part, final_path, e, resume,
+                      std::move(options), changed, missing);
 }
 
 }  // namespace
@@ -270,13 +250,14 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
         return ErrnoError(err, "cannot link " + from + " to", dst);
       }
       // Too many links to one inode (or links refused): a local copy, checked like any other.
-      Status s = CopyVerified(
-          from, PartPath(tree, e.path(), staged->index), dst, e, /*resume=*/false, chunk,
-          [&](uint64_t n) {
-            counters.copied += n;
-            return OkStatus();
-          },
-          [](uint64_t) {}, "base point file changed", "base point file missing");
+      sdk::CopyOptions copy_options;
+      copy_options.on_chunk = [&](uint64_t n) -> Status {
+        counters.copied += n;
+        return OkStatus();
+      };
+      Status s = CopyVerifiedFrom(call, from, chunk, PartPath(tree, e.path(), staged->index), dst,
+                                  e, /*resume=*/false, copy_options, "base point file changed",
+                                  "base point file missing");
       if (s.code() == Code::kAborted) {
         return DataLossError(sources.paths(static_cast<int>(i)) + " in base point " + base_rp +
                                  " does not match its manifest; verify that point, and plan "
@@ -291,94 +272,95 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
     if (!source.ok()) return source.status().WithContext("source configuration");
     const std::string source_tree = JoinPath(source->layout().Snapshot(key, rp), kTreeDir);
     const std::string live_dir = layout_.DataDir(ref.data_set().selector());
-    Throttle throttle(req.bandwidth_bytes_per_second());
+    // The job's bucket: the transfers of one restore point share its bandwidth.
+    std::shared_ptr<sdk::Throttle> throttle = throttles_.For(rp, req.bandwidth_bytes_per_second());
     uint64_t total = 0;  // task.bytes() is 0 for a seed task: it moves nothing over the wire
     for (const v1::Entry* e : items) total += e->size();
-    ProgressReporter progress(call, "transfer", total, items.size());
+    sdk::ProgressReporter progress(call, "transfer", total, items.size());
     // A report per chunk_bytes moved (several small files share one), and a last one.
     progress.set_every_bytes(chunk);
     std::atomic<bool> stop{false};
-    Status done = ParallelFor(items.size(), config_.parallelism, stop, [&](size_t i) -> Status {
-      const v1::Entry& e = *items[i];
-      const std::string dst = JoinPath(tree, e.path());
-      LIFEBOAT_ASSIGN_OR_RETURN(bool present, CompleteFileAt(dst, e.size()));
-      // Only a rename puts a file at its final name, after its digest matched. Data written
-      // without fsync is trusted across a crash of the process, not of the machine.
-      if (present && !staged->same_boot) {
-        StatusOr<std::string> digest =
-            HashFile(dst, chunk, [](uint64_t) -> Status { return OkStatus(); });
-        if (!digest.ok() || *digest != e.digest()) {
-          ::unlink(dst.c_str());
-          present = false;
-        }
-      }
-      if (present) {
-        counters.skipped += e.size();
-        counters.items++;
-        progress.Add(e.size(), 1, e.path(), false);
-        return OkStatus();
-      }
-      if (call.Cancelled()) return CancelledError("transfer cancelled; run the task again");
-      LIFEBOAT_RETURN_IF_ERROR(dirs.Ensure(ParentOf(dst)));
-      if (task.kind() == kTaskSeed) {
-        // From this cluster's own live copy; any doubt (changed, gone) and it comes from the
-        // source after all.
-        uint64_t seeded = 0;
-        Status local = CopyVerified(
-            JoinPath(live_dir, e.path()), PartPath(tree, e.path(), staged->index), dst, e,
-            /*resume=*/false, chunk,
-            [&](uint64_t n) -> Status {
+    Status done = sdk::ParallelFor(
+        items.size(), config_.parallelism,
+        [&](size_t i) -> Status {
+          const v1::Entry& e = *items[i];
+          const std::string dst = JoinPath(tree, e.path());
+          LIFEBOAT_ASSIGN_OR_RETURN(bool present, CompleteFileAt(dst, e.size()));
+          // Only a rename puts a file at its final name, after its digest matched. Data written
+          // without fsync is trusted across a crash of the process, not of the machine.
+          if (present && !staged->same_boot) {
+            StatusOr<std::string> digest = sdk::Sha256OfFile(dst, chunk, {});
+            if (!digest.ok() || *digest != e.digest()) {
+              ::unlink(dst.c_str());
+              present = false;
+            }
+          }
+          if (present) {
+            counters.skipped += e.size();
+            counters.items++;
+            progress.Add(e.size(), 1, e.path(), false);
+            return OkStatus();
+          }
+          if (call.Cancelled()) return CancelledError("transfer cancelled; run the task again");
+          LIFEBOAT_RETURN_IF_ERROR(dirs.Ensure(ParentOf(dst)));
+          if (task.kind() == kTaskSeed) {
+            // From this cluster's own live copy; any doubt (changed, gone) and it comes from the
+            // source after all.
+            uint64_t seeded = 0;
+            sdk::CopyOptions seed_options;
+            seed_options.on_chunk = [&](uint64_t n) -> Status {
               seeded += n;
               if (call.Cancelled()) return CancelledError("transfer cancelled; run it again");
               return OkStatus();
-            },
-            [](uint64_t) {}, "live file differs from the point", "live file is gone");
-        if (local.ok()) {
-          counters.skipped += seeded;
+            };
+            Status local =
+                CopyVerifiedFrom(call, JoinPath(live_dir, e.path()), chunk,
+                                 PartPath(tree, e.path(), staged->index), dst, e,
+                                 /*resume=*/false, seed_options, "live file differs from the point",
+                                 "live file is gone");
+            if (local.ok()) {
+              counters.skipped += seeded;
+              counters.items++;
+              progress.Add(e.size(), 1, e.path(), false);
+              return OkStatus();
+            }
+            if (local.code() == Code::kCancelled) return local;
+          }
+          sdk::CopyOptions options;
+          options.throttle = throttle.get();
+          options.on_chunk = [&](uint64_t n) -> Status {
+            counters.copied += n;
+            progress.Add(n, 0, e.path(), false);
+            if (call.Cancelled()) {
+              return CancelledError("transfer cancelled; run the task again to resume " + e.path(),
+                                    e.path());
+            }
+            if (stop.load()) return CancelledError("stopped by a failure of another file");
+            return OkStatus();
+          };
+          options.on_resumed = [&](uint64_t prefix) { progress.Add(prefix, 0, e.path(), false); };
+          const std::string part = PartPath(tree, e.path(), staged->index);
+          const std::string changed =
+              e.path() + " changed on the source since the cut; cut the restore point again";
+          const std::string missing =
+              e.path() + " is no longer in the source's snapshot of restore " + "point " + rp +
+              " (released or cut again?); cut the restore " + "point again";
+          Status s;
+          if (source->by_path()) {
+            s = CopyVerifiedFrom(call, JoinPath(source_tree, e.path()), chunk, part, dst, e,
+                                 /*resume=*/staged->same_boot, options, changed, missing);
+          } else {
+            // Through the peer stream: the same checks, resume from the part's length included
+            // (the read starts at that offset).
+            s = CopyVerified(call, source->Reader(ref, kItemTreePrefix + e.path()), part, dst, e,
+                             /*resume=*/staged->same_boot, options, changed, missing);
+          }
+          LIFEBOAT_RETURN_IF_ERROR(s);
           counters.items++;
-          progress.Add(e.size(), 1, e.path(), false);
+          progress.Add(0, 1, e.path(), false);
           return OkStatus();
-        }
-        if (local.code() == Code::kCancelled) return local;
-      }
-      ChunkCallback on_chunk = [&](uint64_t n) -> Status {
-        counters.copied += n;
-        progress.Add(n, 0, e.path(), false);
-        if (!throttle.Pace(n, call) || call.Cancelled()) {
-          return CancelledError("transfer cancelled; run the task again to resume " + e.path(),
-                                e.path());
-        }
-        if (stop.load()) return CancelledError("stopped by a failure of another file");
-        return OkStatus();
-      };
-      const std::string part = PartPath(tree, e.path(), staged->index);
-      const std::string changed =
-          e.path() + " changed on the source since the cut; cut the restore point again";
-      const std::string missing = e.path() + " is no longer in the source's snapshot of restore " +
-                                  "point " + rp + " (released or cut again?); cut the restore " +
-                                  "point again";
-      auto on_prefix = [&](uint64_t prefix) { progress.Add(prefix, 0, e.path(), false); };
-      Status s;
-      if (source->by_path()) {
-        s = CopyVerified(JoinPath(source_tree, e.path()), part, dst, e,
-                         /*resume=*/staged->same_boot, chunk, on_chunk, on_prefix, changed,
-                         missing);
-      } else {
-        // Through the peer stream: the same checks, resume from the part's length included
-        // (the read starts at that offset).
-        RangeCopier copy = [&](int out_fd, uint64_t offset, uint64_t length, Sha256& sha,
-                               const ChunkCallback& cb) {
-          return source->CopyItem(ref, kItemTreePrefix + e.path(), out_fd, part, offset, length,
-                                  chunk, sha, cb);
-        };
-        s = CopyVerifiedWith(copy, part, dst, e, /*resume=*/staged->same_boot, on_chunk, on_prefix,
-                             changed, missing);
-      }
-      LIFEBOAT_RETURN_IF_ERROR(s);
-      counters.items++;
-      progress.Add(0, 1, e.path(), false);
-      return OkStatus();
-    });
+        },
+        &stop);
     progress.Flush();
     if (done.code() == Code::kAborted) {
       host_.Warn("transfer of restore point " + rp + ": " + done.message());

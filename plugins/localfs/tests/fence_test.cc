@@ -19,6 +19,8 @@
 #include <iterator>
 #include <map>
 
+#include <lifeboat/localfs/state/v1/state.pb.h>
+
 #include "acl.h"
 #include "localfs_test_util.h"
 
@@ -27,6 +29,7 @@ namespace {
 
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
+namespace lfstate = ::lifeboat::localfs::state::v1;
 
 bool HasEffectiveCap(int cap) {
   struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
@@ -250,6 +253,49 @@ TEST_F(FenceTest, StaleUnfenceIsRefused) {
   EXPECT_NE(AsNobody(AppendByte, ds_ + "/shared.txt"), 0);
   ASSERT_TRUE(h_.Unfence(*dst_, "/ds", 7, "unfence2").ok());  // the same epoch may
   EXPECT_EQ(AsNobody(AppendByte, ds_ + "/shared.txt"), 0);
+}
+
+// The fence journal moved onto the SDK's OpJournal; its file must still be read as the
+// plugin's own OpJournal was written by older agents (same field numbers and types).
+TEST_F(FenceTest, AJournalWrittenByAnOlderAgentStillAnswersARepeat) {
+  ASSERT_TRUE(h_.Fence(*dst_, "/ds", 3, "fence-a", "first").ok());
+  std::string journal;
+  for (const auto& e : fs::recursive_directory_iterator(dst_->root.path())) {
+    if (e.path().filename() == "ops.pb" &&
+        e.path().string().find("/fences/") != std::string::npos) {
+      journal = e.path().string();
+    }
+  }
+  ASSERT_FALSE(journal.empty()) << "the fence wrote no journal";
+
+  v1::FenceResponse old_answer;
+  old_answer.set_fenced(true);
+  old_answer.set_epoch(9);
+  old_answer.set_detail("answered by an older agent");
+  lfstate::OpJournal old_format;
+  lfstate::OpRecord* op = old_format.add_ops();
+  op->set_op_id("fence-old");
+  op->set_operation("fence");
+  op->set_response(old_answer.SerializeAsString());
+  op->set_unix_nanos(1);
+  WriteFile(journal, old_format.SerializeAsString(), 0600);
+  auto replayed = h_.Fence(*dst_, "/ds", 9, "fence-old", "again");
+  ASSERT_TRUE(replayed.ok()) << replayed.status().ToString();
+  EXPECT_EQ(replayed->detail(), "answered by an older agent");
+  auto probe = h_.Probe(*dst_);
+  ASSERT_TRUE(probe.ok());
+  ASSERT_EQ(probe->fenced_size(), 1);
+  EXPECT_EQ(probe->fenced(0).epoch(), 3u) << "a replayed answer must not run the fence again";
+
+  // A journal damaged outside Lifeboat does not block a fence: it starts over.
+  WriteFile(journal, std::string("\xff\xff\xff\xff damaged"), 0600);
+  auto after_damage = h_.Fence(*dst_, "/ds", 4, "fence-new", "after damage");
+  ASSERT_TRUE(after_damage.ok()) << after_damage.status().ToString();
+  EXPECT_EQ(after_damage->epoch(), 4u);
+  auto repeat = h_.Fence(*dst_, "/ds", 4, "fence-new", "after damage");
+  ASSERT_TRUE(repeat.ok()) << repeat.status().ToString();
+  EXPECT_EQ(repeat->SerializeAsString(), after_damage->SerializeAsString());
+  ASSERT_TRUE(h_.Unfence(*dst_, "/ds", 4, "unfence-all").ok());
 }
 
 TEST_F(FenceTest, FencingTwiceIsOneFenceWithTheHigherEpoch) {

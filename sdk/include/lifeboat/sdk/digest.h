@@ -5,6 +5,7 @@
 #define LIFEBOAT_SDK_DIGEST_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,10 @@ std::string Sha256Of(std::string_view data);
 
 // Lower-case hexadecimal of raw bytes, for messages, records and mismatch reports.
 std::string Hex(std::string_view bytes);
+
+// The bytes of hexadecimal text (either case), the inverse of Hex(); nullopt when `hex` has
+// an odd length or a character that is not a hex digit.
+std::optional<std::string> Unhex(std::string_view hex);
 
 }  // namespace lifeboat::sdk
 

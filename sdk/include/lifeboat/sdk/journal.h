@@ -60,6 +60,13 @@ class OpJournal {
   // Records `response` as the answer of `op_id` by `operation`.
   Status Record(std::string_view op_id, std::string_view operation, std::string_view response);
 
+  // What a record that does not parse means. By default DATA_LOSS for every call: the answers
+  // it held are gone, and repeating an operation may not be safe. With `true` it reads as
+  // empty (a repeated op id runs again) and the next Record replaces it: for journals whose
+  // operations are safe to run again (a fence raised to the epoch it has is a no-op), where a
+  // record damaged outside Lifeboat must not block a failover.
+  void set_start_over_when_damaged(bool start_over) { start_over_when_damaged_ = start_over; }
+
   // Forgets `op_id` (clean-up once an answer can no longer be asked for, e.g. the point it
   // made was expired). OK when it was not recorded.
   Status Forget(std::string_view op_id);
@@ -91,6 +98,7 @@ class OpJournal {
   std::mutex mu_;
   std::unique_ptr<JournalStore> store_;
   size_t capacity_;
+  bool start_over_when_damaged_ = false;
 };
 
 }  // namespace lifeboat::sdk

@@ -17,7 +17,8 @@ namespace lifeboat::sdk {
 // threads < 1 counts as 1). After the first failure no new index starts and `*stop` (when
 // given) turns true, so that running items can give up early. Returns the first failure,
 // preferring one that is not CANCELLED (a real error says more than the cancellations it
-// caused), or OK when every fn(i) returned OK.
+// caused), or OK when every fn(i) returned OK. An exception thrown by fn counts as an
+// INTERNAL failure of its index (it never escapes a worker thread).
 Status ParallelFor(size_t n, int threads, const std::function<Status(size_t)>& fn,
                    std::atomic<bool>* stop = nullptr);
 

@@ -20,6 +20,15 @@ StatusOr<v1::ReadResponse> ServeFileRange(const Call& call, const std::filesyste
                                           uint64_t offset, uint64_t length,
                                           uint64_t chunk_bytes = 1 << 20);
 
+// The same over a file the caller opened and checked (`fd`, `name` for messages; e.g. opened
+// with O_NOFOLLOW and found regular). With `clamp`, a range reaching past the end is served
+// up to the end, and a file that shrinks while served ends the range there instead of
+// failing: the response's `bytes` tells the reader what it got. CANCELLED when the call is
+// cancelled between chunks.
+StatusOr<v1::ReadResponse> ServeFdRange(const Call& call, int fd, const std::filesystem::path& name,
+                                        uint64_t offset, uint64_t length, bool clamp,
+                                        uint64_t chunk_bytes = 1 << 20);
+
 }  // namespace lifeboat::sdk
 
 #endif  // LIFEBOAT_SDK_SERVE_H_
