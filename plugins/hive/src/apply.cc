@@ -144,8 +144,7 @@ StatusOr<PointState> LoadState(const SetStore& store, const v1::MemberManifest& 
   return state;
 }
 
-StatusOr<ManifestDiff> DiffManifests(const v1::MemberManifest& from,
-                                     const v1::MemberManifest& to) {
+StatusOr<ManifestDiff> DiffManifests(const v1::MemberManifest& from, const v1::MemberManifest& to) {
   std::map<std::string, std::string> a, b;
   for (const auto& e : from.entries()) a[e.path()] = e.digest();
   for (const auto& e : to.entries()) b[e.path()] = e.digest();
@@ -193,8 +192,7 @@ thrift::EnvironmentContext Applier::Env() const {
   return env;
 }
 
-void Applier::Add(std::vector<Change>& out, std::string path, std::string kind,
-                  std::string what) {
+void Applier::Add(std::vector<Change>& out, std::string path, std::string kind, std::string what) {
   out.push_back(Change{std::move(path), std::move(kind), std::move(what)});
 }
 
@@ -292,8 +290,8 @@ Status Applier::Run(const PointState& desired, bool all_tables,
   sdk::ProgressReporter progress(call_, "apply", 0, items.size());
   LIFEBOAT_RETURN_IF_ERROR(
       sdk::ParallelFor(items.size(), plugin_.pool().size(), [&](size_t i) -> Status {
-        if (call_.Cancelled()) return CancelledError("hive:" + options_.selector.text() +
-                                                     ": cancelled between tables");
+        if (call_.Cancelled())
+          return CancelledError("hive:" + options_.selector.text() + ": cancelled between tables");
         LIFEBOAT_ASSIGN_OR_RETURN(auto conn, plugin_.pool().Acquire());
         Status s = RunTable(*conn, items[i]->first, items[i]->second, outcomes[i].changes,
                             outcomes[i].bytes);
@@ -385,8 +383,8 @@ Status Applier::RunDatabase(MetastoreClient& c, const store::DatabaseObject& poi
   return OkStatus();
 }
 
-Status Applier::RunTable(MetastoreClient& c, const std::string& point_name,
-                         const TableState& point, std::vector<Change>& out, uint64_t& bytes) {
+Status Applier::RunTable(MetastoreClient& c, const std::string& point_name, const TableState& point,
+                         std::vector<Change>& out, uint64_t& bytes) {
   const TableState want = Localize(point);
   const std::string name = want.header.table.tableName;
   const std::string full = Db() + "." + name;
@@ -433,22 +431,28 @@ Status Applier::RunTable(MetastoreClient& c, const std::string& point_name,
     thrift::SQLAllTableConstraints need = CanonicalConstraints(want.header, false);
     std::vector<std::string> drop;
     thrift::SQLAllTableConstraints add;
-    DiffConstraints(have.primaryKeys, need.primaryKeys, [](const auto& x) { return x.pk_name; },
-                    drop, add.primaryKeys);
-    DiffConstraints(have.uniqueConstraints, need.uniqueConstraints,
-                    [](const auto& x) { return x.uk_name; }, drop, add.uniqueConstraints);
-    DiffConstraints(have.notNullConstraints, need.notNullConstraints,
-                    [](const auto& x) { return x.nn_name; }, drop, add.notNullConstraints);
-    DiffConstraints(have.defaultConstraints, need.defaultConstraints,
-                    [](const auto& x) { return x.dc_name; }, drop, add.defaultConstraints);
-    DiffConstraints(have.checkConstraints, need.checkConstraints,
-                    [](const auto& x) { return x.dc_name; }, drop, add.checkConstraints);
+    DiffConstraints(
+        have.primaryKeys, need.primaryKeys, [](const auto& x) { return x.pk_name; }, drop,
+        add.primaryKeys);
+    DiffConstraints(
+        have.uniqueConstraints, need.uniqueConstraints, [](const auto& x) { return x.uk_name; },
+        drop, add.uniqueConstraints);
+    DiffConstraints(
+        have.notNullConstraints, need.notNullConstraints, [](const auto& x) { return x.nn_name; },
+        drop, add.notNullConstraints);
+    DiffConstraints(
+        have.defaultConstraints, need.defaultConstraints, [](const auto& x) { return x.dc_name; },
+        drop, add.defaultConstraints);
+    DiffConstraints(
+        have.checkConstraints, need.checkConstraints, [](const auto& x) { return x.dc_name; }, drop,
+        add.checkConstraints);
     const size_t added = add.primaryKeys.size() + add.uniqueConstraints.size() +
                          add.notNullConstraints.size() + add.defaultConstraints.size() +
                          add.checkConstraints.size();
     if (!drop.empty() || added > 0) {
-      Add(out, path, "differs", "constraints of " + full + ": drop " + std::to_string(drop.size()) +
-                                    ", add " + std::to_string(added) + " row(s)");
+      Add(out, path, "differs",
+          "constraints of " + full + ": drop " + std::to_string(drop.size()) + ", add " +
+              std::to_string(added) + " row(s)");
       if (writing()) {
         for (const auto& n : drop) LIFEBOAT_RETURN_IF_ERROR(c.DropConstraint(Db(), name, n));
         add.__isset.primaryKeys = !add.primaryKeys.empty();
@@ -534,8 +538,8 @@ Status Applier::RunTable(MetastoreClient& c, const std::string& point_name,
       for (size_t k = i; k < add.size() && k < i + kWriteBatch; ++k) {
         batch.push_back(PartitionForWrite(add[k]->partition, catalog));
       }
-      LIFEBOAT_RETURN_IF_ERROR(c.AddPartitions(Db(), name, batch, /*if_not_exists=*/true, &env)
-                                   .status());
+      LIFEBOAT_RETURN_IF_ERROR(
+          c.AddPartitions(Db(), name, batch, /*if_not_exists=*/true, &env).status());
     }
     // Added partitions are altered with the point's too: add_partitions sets createTime (and
     // recomputes parameters) itself, alter_partitions keeps what it is given.
@@ -611,7 +615,8 @@ Status Applier::RunForeignKeys(MetastoreClient& c, const PointState& desired) {
     std::vector<thrift::SQLForeignKey> need = CanonicalConstraints(want.header, true).foreignKeys;
     std::vector<std::string> drop;
     std::vector<thrift::SQLForeignKey> add;
-    DiffConstraints(live_c, need, [](const auto& x) { return x.fk_name; }, drop, add);
+    DiffConstraints(
+        live_c, need, [](const auto& x) { return x.fk_name; }, drop, add);
     if (drop.empty() && add.empty()) continue;
     Add(changes_, Db() + "/" + name, "differs",
         "foreign keys of " + Db() + "." + name + ": drop " + std::to_string(drop.size()) +

@@ -35,8 +35,7 @@ StatusOr<v1::CommitResponse> HivePlugin::Commit(sdk::Call& call, const v1::Commi
                                                         [&] { return RunCommit(call, req); });
 }
 
-StatusOr<v1::CommitResponse> HivePlugin::RunCommit(sdk::Call& call,
-                                                   const v1::CommitRequest& req) {
+StatusOr<v1::CommitResponse> HivePlugin::RunCommit(sdk::Call& call, const v1::CommitRequest& req) {
   LIFEBOAT_ASSIGN_OR_RETURN(Selector sel, SelectorOf(req.snapshot().data_set()));
   LIFEBOAT_ASSIGN_OR_RETURN(auto store, StoreFor(sel));
   std::lock_guard<std::mutex> lock(store->mutex());
@@ -53,9 +52,8 @@ StatusOr<v1::CommitResponse> HivePlugin::RunCommit(sdk::Call& call,
   if (done) return answer(*done);
   LIFEBOAT_ASSIGN_OR_RETURN(auto plan, store->ReadPlan(rp));
   if (!plan) {
-    return FailedPreconditionError("hive:" + sel.text() + ": no plan of " + rp +
-                                       " on cluster " + config_.cluster +
-                                       ": plan and transfer it before the commit",
+    return FailedPreconditionError("hive:" + sel.text() + ": no plan of " + rp + " on cluster " +
+                                       config_.cluster + ": plan and transfer it before the commit",
                                    "hive:" + sel.text());
   }
   hstate::CutRecord cut;
@@ -142,7 +140,8 @@ StatusOr<v1::VerifyResponse> HivePlugin::Verify(sdk::Call& call, const v1::Verif
                                          config_.cluster,
                                      "hive:" + sel.text());
     }
-    if (!cut.ParseFromString(plan->cut())) return DataLossError("the plan of " + rp + " is damaged");
+    if (!cut.ParseFromString(plan->cut()))
+      return DataLossError("the plan of " + rp + " is damaged");
   }
   LIFEBOAT_ASSIGN_OR_RETURN(v1::MemberManifest manifest, ManifestOf(cut));
   v1::VerifyResponse resp;

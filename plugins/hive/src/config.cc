@@ -38,7 +38,9 @@ Status ParseMetastore(std::string text, MetastoreOptions& out) {
   return OkStatus();
 }
 
-bool IsUri(const std::string& s) { return s.find("://") != std::string::npos || s.rfind("file:", 0) == 0; }
+bool IsUri(const std::string& s) {
+  return s.find("://") != std::string::npos || s.rfind("file:", 0) == 0;
+}
 
 }  // namespace
 
@@ -59,9 +61,10 @@ StatusOr<Config> ParseConfig(const v1::PluginConfig& plugin_config) {
 
   LIFEBOAT_RETURN_IF_ERROR(ParseMetastore(metastore, config.metastore));
   if (config.state_dir.empty() || config.state_dir[0] != '/') {
-    return Bad("state_dir", "must be an absolute path of a local directory (the agent keeps the "
-                            "cuts and points of this cluster there), found '" +
-                                config.state_dir + "'");
+    return Bad("state_dir",
+               "must be an absolute path of a local directory (the agent keeps the "
+               "cuts and points of this cluster there), found '" +
+                   config.state_dir + "'");
   }
   if (config.metastore.catalog.empty()) return Bad("catalog", "must not be empty");
   if (!fs_uri.empty()) {

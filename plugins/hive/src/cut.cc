@@ -98,8 +98,8 @@ class StateBuilder {
         return CancelledError("cut of hive:" + sel_.text() + " cancelled");
       }
       LIFEBOAT_ASSIGN_OR_RETURN(auto lease, plugin_.pool().Acquire());
-      LIFEBOAT_ASSIGN_OR_RETURN(results[i], ReadOne(*lease, items[i].table, items[i].full,
-                                                    items[i].partitions));
+      LIFEBOAT_ASSIGN_OR_RETURN(
+          results[i], ReadOne(*lease, items[i].table, items[i].full, items[i].partitions));
       progress.Add(0, 1, sel_.db + "." + items[i].table);
       return OkStatus();
     });
@@ -155,9 +155,8 @@ class StateBuilder {
     LIFEBOAT_ASSIGN_OR_RETURN(std::optional<store::DatabaseObject> db,
                               ReadDatabase(*lease, sel_.db));
     if (!db) {
-      return NotFoundError("database " + sel_.db + " is gone from metastore " +
-                               lease->endpoint() + "; the data set hive:" + sel_.text() +
-                               " cannot be cut",
+      return NotFoundError("database " + sel_.db + " is gone from metastore " + lease->endpoint() +
+                               "; the data set hive:" + sel_.text() + " cannot be cut",
                            "hive:" + sel_.text());
     }
     // A table's data set carries its database only so that the table has one to live in.
@@ -278,8 +277,7 @@ StatusOr<v1::CutResponse> HivePlugin::RunCut(sdk::Call& call, const v1::CutReque
   std::optional<hstate::CutRecord> base;
   for (const std::string& other : store->Cuts()) {
     LIFEBOAT_ASSIGN_OR_RETURN(auto cut, store->ReadCut(other));
-    if (!cut || cut->position().metastore_uuid() != uuid ||
-        cut->position().event_id() > from) {
+    if (!cut || cut->position().metastore_uuid() != uuid || cut->position().event_id() > from) {
       continue;
     }
     if (!base || cut->position().event_id() > base->position().event_id()) base = cut;
@@ -305,8 +303,8 @@ StatusOr<v1::CutResponse> HivePlugin::RunCut(sdk::Call& call, const v1::CutReque
     } else if (gap.first_missing != 0) {
       StatusOr<v1::SnapshotRef> base_snap = SnapshotOf(*base);
       reason = gap.Describe() + " since the earlier cut " +
-               (base_snap.ok() ? base_snap->restore_point_id() : std::string("?")) +
-               " (event " + std::to_string(base->position().event_id()) +
+               (base_snap.ok() ? base_snap->restore_point_id() : std::string("?")) + " (event " +
+               std::to_string(base->position().event_id()) +
                "): what changed then is unknown, so every object is read again";
       host_.Warn("hive:" + sel.text() + ": " + reason);
     } else {
@@ -327,14 +325,13 @@ StatusOr<v1::CutResponse> HivePlugin::RunCut(sdk::Call& call, const v1::CutReque
     LogGap gap;
     StatusOr<Touched> touched = TouchedBetween(c, sel, from, to, &gap, &events_read);
     if (!touched.ok()) {
-      return AbortedError("cut of hive:" + sel.text() +
-                          ": the log changed under the cut: " + touched.status().message() +
-                          "; cut again");
+      return AbortedError("cut of hive:" + sel.text() + ": the log changed under the cut: " +
+                          touched.status().message() + "; cut again");
     }
     if (touched->empty()) break;
     if (round >= config_.max_rounds) {
-      return AbortedError("hive:" + sel.text() + " kept changing through " +
-                          std::to_string(round) + " rounds of reading (last: " +
+      return AbortedError("hive:" + sel.text() + " kept changing through " + std::to_string(round) +
+                          " rounds of reading (last: " +
                           (touched->lines.empty() ? std::string("?") : touched->lines.front()) +
                           "); cut again when it is quieter, or raise max_rounds");
     }
@@ -377,13 +374,13 @@ StatusOr<v1::CutResponse> HivePlugin::RunCut(sdk::Call& call, const v1::CutReque
   record.set_snapshot(snap.SerializeAsString());
   record.set_manifest(manifest.SerializeAsString());
   LIFEBOAT_RETURN_IF_ERROR(store->WriteCut(rp, record));
-  host_.Info("cut hive:" + sel.text() + " for " + rp + " at event " + std::to_string(to) + ": " +
-             (everything ? "exported (" + reason + ")"
-                         : "replayed " + std::to_string(applied) + " event(s) since " +
-                               record.chained_from()) +
-             ", " + std::to_string(state.objects_read()) + " object(s) read in " +
-             std::to_string(round) + " round(s), " + std::to_string(manifest.entries_size()) +
-             " object(s) in the point");
+  host_.Info(
+      "cut hive:" + sel.text() + " for " + rp + " at event " + std::to_string(to) + ": " +
+      (everything
+           ? "exported (" + reason + ")"
+           : "replayed " + std::to_string(applied) + " event(s) since " + record.chained_from()) +
+      ", " + std::to_string(state.objects_read()) + " object(s) read in " + std::to_string(round) +
+      " round(s), " + std::to_string(manifest.entries_size()) + " object(s) in the point");
   return ResponseOf(snap, std::move(manifest));
 }
 

@@ -58,17 +58,17 @@ void Touched::Merge(const Touched& other) {
 }
 
 std::string LogGap::Describe() const {
-  std::string ids = first_missing == last_missing
-                        ? "event " + std::to_string(first_missing)
-                        : "events " + std::to_string(first_missing) + " to " +
-                              std::to_string(last_missing);
-  return ids + " of the metastore's notification log are missing (removed by its event "
-               "cleaner, metastore.event.db.listener.timetolive)";
+  std::string ids = first_missing == last_missing ? "event " + std::to_string(first_missing)
+                                                  : "events " + std::to_string(first_missing) +
+                                                        " to " + std::to_string(last_missing);
+  return ids +
+         " of the metastore's notification log are missing (removed by its event "
+         "cleaner, metastore.event.db.listener.timetolive)";
 }
 
 Status ReadEvents(MetastoreClient& c, int64_t from, int64_t to,
-                  const std::function<Status(const thrift::NotificationEvent&)>& each,
-                  LogGap* gap, int64_t* read) {
+                  const std::function<Status(const thrift::NotificationEvent&)>& each, LogGap* gap,
+                  int64_t* read) {
   int64_t next = from + 1;  // the id expected next
   int64_t last = from;
   while (next <= to) {

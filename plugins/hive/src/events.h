@@ -27,12 +27,12 @@ namespace lifeboat::hive {
 
 // What a run of events changed of one data set.
 struct Touched {
-  bool database = false;                                   // the database or its functions
-  std::set<std::string> tables;                            // table, constraints, table stats
-  std::set<std::string> full_tables;                       // ... and every partition
+  bool database = false;                                    // the database or its functions
+  std::set<std::string> tables;                             // table, constraints, table stats
+  std::set<std::string> full_tables;                        // ... and every partition
   std::map<std::string, std::set<std::string>> partitions;  // table -> partition names
-  int64_t events = 0;                                      // events about the data set
-  std::vector<std::string> lines;                          // "id TYPE db.table", first 20
+  int64_t events = 0;                                       // events about the data set
+  std::vector<std::string> lines;                           // "id TYPE db.table", first 20
 
   bool empty() const {
     return !database && tables.empty() && full_tables.empty() && partitions.empty();

@@ -103,7 +103,8 @@ std::vector<FenceMark> ListFences(HivePlugin& plugin, MetastoreClient& c,
     if (!sel.ok()) continue;
     StatusOr<std::optional<FenceMark>> mark = FenceOf(c, *sel);
     if (!mark.ok()) {
-      if (problems != nullptr) problems->push_back("hive:" + sel->text() + ": " + mark.status().message());
+      if (problems != nullptr)
+        problems->push_back("hive:" + sel->text() + ": " + mark.status().message());
       continue;
     }
     if (*mark) out.push_back(**mark);
@@ -186,11 +187,11 @@ StatusOr<v1::FenceResponse> HivePlugin::Unfence(sdk::Call& call, const v1::Fence
           return resp;
         }
         if (req.epoch() < was->epoch) {
-          return FailedPreconditionError(
-              "hive:" + sel.text() + " is fenced at epoch " + std::to_string(was->epoch) +
-                  "; an unfence at epoch " + std::to_string(req.epoch()) +
-                  " is stale (the roles moved on since) and is refused",
-              "hive:" + sel.text());
+          return FailedPreconditionError("hive:" + sel.text() + " is fenced at epoch " +
+                                             std::to_string(was->epoch) + "; an unfence at epoch " +
+                                             std::to_string(req.epoch()) +
+                                             " is stale (the roles moved on since) and is refused",
+                                         "hive:" + sel.text());
         }
         LIFEBOAT_ASSIGN_OR_RETURN(std::string uuid, c.GetMetastoreDbUuid());
         LIFEBOAT_ASSIGN_OR_RETURN(int64_t start, c.GetCurrentNotificationEventId());

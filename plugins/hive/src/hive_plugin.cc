@@ -14,8 +14,7 @@ constexpr size_t kTableBatch = 100;
 StatusOr<Selector> SelectorOf(const v1::DataSet& ds) {
   if (ds.component() != kComponent) {
     return InvalidArgumentError(
-        "data set component is '" + ds.component() + "', this plugin serves 'hive'",
-        ds.selector());
+        "data set component is '" + ds.component() + "', this plugin serves 'hive'", ds.selector());
   }
   return ParseConcreteSelector(ds.selector());
 }
@@ -58,9 +57,7 @@ v1::PluginDescriptor HivePlugin::Describe() {
   return d;
 }
 
-Status HivePlugin::Validate(const v1::PluginConfig& config) {
-  return ParseConfig(config).status();
-}
+Status HivePlugin::Validate(const v1::PluginConfig& config) { return ParseConfig(config).status(); }
 
 StatusOr<std::unique_ptr<HivePlugin>> HivePlugin::Create(sdk::Host host,
                                                          const v1::PluginConfig& config) {
@@ -79,8 +76,8 @@ StatusOr<std::shared_ptr<SetStore>> HivePlugin::StoreFor(const Selector& sel) {
   for (char& c : cluster) {
     if (c == '/' || c == '\0') c = '_';
   }
-  auto store = std::make_shared<SetStore>(std::filesystem::path(config_.state_dir) / cluster /
-                                          sel.text());
+  auto store =
+      std::make_shared<SetStore>(std::filesystem::path(config_.state_dir) / cluster / sel.text());
   LIFEBOAT_RETURN_IF_ERROR(store->Init());
   stores_[sel.text()] = store;
   return store;
@@ -219,9 +216,9 @@ StatusOr<v1::ResolveResponse> HivePlugin::Resolve(sdk::Call& call, const v1::Res
     }
   }
   if (resp.data_sets_size() == 0) {
-    return NotFoundError("hive pattern '" + req.selector() + "' matches nothing in metastore " +
-                             c.endpoint(),
-                         "hive:" + req.selector());
+    return NotFoundError(
+        "hive pattern '" + req.selector() + "' matches nothing in metastore " + c.endpoint(),
+        "hive:" + req.selector());
   }
   return resp;
 }
@@ -245,8 +242,7 @@ StatusOr<v1::PrepareResponse> HivePlugin::Prepare(sdk::Call& call, const v1::Pre
     std::vector<std::string> batch(
         names.begin() + static_cast<long>(i),
         names.begin() + static_cast<long>(std::min(names.size(), i + kTableBatch)));
-    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<thrift::Table> tables,
-                              c.GetTableObjects(sel.db, batch));
+    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<thrift::Table> tables, c.GetTableObjects(sel.db, batch));
     if (!sel.whole_db() && tables.empty()) {
       return NotFoundError("no table " + sel.text() + " in metastore " + c.endpoint(),
                            "hive:" + sel.text());

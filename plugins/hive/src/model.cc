@@ -152,8 +152,7 @@ void CanonicalConstraints(thrift::SQLAllTableConstraints& c) {
   for (auto& x : c.checkConstraints) SetCat(x);
   SortBy(c.primaryKeys, [](const auto& x) { return std::make_tuple(x.pk_name, x.key_seq); });
   SortBy(c.foreignKeys, [](const auto& x) { return std::make_tuple(x.fk_name, x.key_seq); });
-  SortBy(c.uniqueConstraints,
-         [](const auto& x) { return std::make_tuple(x.uk_name, x.key_seq); });
+  SortBy(c.uniqueConstraints, [](const auto& x) { return std::make_tuple(x.uk_name, x.key_seq); });
   SortBy(c.notNullConstraints,
          [](const auto& x) { return std::make_tuple(x.nn_name, x.column_name); });
   SortBy(c.defaultConstraints,
@@ -238,6 +237,7 @@ template std::string Encode(const store::DatabaseObject&);
 template std::string Encode(const store::TableObject&);
 template std::string Encode(const store::PartitionChunk&);
 template std::string Encode(const store::PartitionEntry&);
+template std::string Encode(const thrift::Table&);
 template StatusOr<store::DatabaseObject> Decode(std::string_view, std::string_view);
 template StatusOr<store::TableObject> Decode(std::string_view, std::string_view);
 template StatusOr<store::PartitionChunk> Decode(std::string_view, std::string_view);
@@ -280,12 +280,11 @@ std::string NormalizeLocation(std::string_view location) {
   std::string s(location);
   size_t colon = s.find(':');
   std::string scheme, authority, path;
-  bool has_scheme = colon != std::string::npos && colon > 0 &&
-                    std::isalpha(static_cast<unsigned char>(s[0])) &&
-                    std::all_of(s.begin(), s.begin() + static_cast<long>(colon), [](char c) {
-                      return std::isalnum(static_cast<unsigned char>(c)) || c == '+' ||
-                             c == '-' || c == '.';
-                    });
+  bool has_scheme =
+      colon != std::string::npos && colon > 0 && std::isalpha(static_cast<unsigned char>(s[0])) &&
+      std::all_of(s.begin(), s.begin() + static_cast<long>(colon), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+      });
   if (has_scheme) {
     scheme = Lower(s.substr(0, colon));
     std::string rest = s.substr(colon + 1);

@@ -93,8 +93,8 @@ StatusOr<std::optional<Touched>> OwnChangesSince(MetastoreClient& c, const SetSt
   LIFEBOAT_ASSIGN_OR_RETURN(std::string uuid, c.GetMetastoreDbUuid());
   LIFEBOAT_ASSIGN_OR_RETURN(int64_t now, c.GetCurrentNotificationEventId());
   if (uuid != since.metastore_uuid() || now < since.event_id()) {
-    *why = "the metastore is not the one that held the base point (database " + uuid +
-           ", was " + since.metastore_uuid() + ")";
+    *why = "the metastore is not the one that held the base point (database " + uuid + ", was " +
+           since.metastore_uuid() + ")";
     return std::optional<Touched>();
   }
   LIFEBOAT_ASSIGN_OR_RETURN(hstate::OwnWrites own, store.ReadOwnWrites());

@@ -6,6 +6,7 @@
 #define LIFEBOAT_PLUGINS_HIVE_SRC_PEER_H_
 
 #include <lifeboat/sdk/plugin.h>
+#include <lifeboat/sdk/throttle.h>
 #include <lifeboat/status.h>
 
 #include <optional>

@@ -73,8 +73,8 @@ StatusOr<std::vector<thrift::ColumnStatisticsObj>> ReadTableStatistics(Metastore
                                                                        const thrift::Table& t) {
   std::vector<thrift::ColumnStatisticsObj> stats;
   if (!MayHaveColumnStats(t.parameters) || t.sd.cols.empty()) return stats;
-  LIFEBOAT_ASSIGN_OR_RETURN(stats, c.GetTableColumnStatistics(t.dbName, t.tableName,
-                                                              ColumnNames(t)));
+  LIFEBOAT_ASSIGN_OR_RETURN(stats,
+                            c.GetTableColumnStatistics(t.dbName, t.tableName, ColumnNames(t)));
   std::sort(stats.begin(), stats.end(),
             [](const auto& a, const auto& b) { return a.colName < b.colName; });
   return stats;
@@ -105,8 +105,9 @@ StatusOr<std::optional<TableState>> ReadTable(MetastoreClient& c, const std::str
   return std::optional<TableState>(std::move(state));
 }
 
-StatusOr<std::vector<store::PartitionEntry>> ReadPartitions(
-    MetastoreClient& c, const thrift::Table& t, const std::vector<std::string>& names) {
+StatusOr<std::vector<store::PartitionEntry>> ReadPartitions(MetastoreClient& c,
+                                                            const thrift::Table& t,
+                                                            const std::vector<std::string>& names) {
   std::vector<store::PartitionEntry> out;
   std::vector<std::string> sorted = names;
   std::sort(sorted.begin(), sorted.end());

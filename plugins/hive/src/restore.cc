@@ -23,8 +23,8 @@ namespace {
 bool ValidName(const std::string& s) {
   if (s.empty()) return false;
   for (char c : s) {
-    if (!std::islower(static_cast<unsigned char>(c)) && !std::isdigit(static_cast<unsigned char>(c)) &&
-        c != '_') {
+    if (!std::islower(static_cast<unsigned char>(c)) &&
+        !std::isdigit(static_cast<unsigned char>(c)) && c != '_') {
       return false;
     }
   }
@@ -150,9 +150,11 @@ StatusOr<v1::ReadResponse> HivePlugin::Read(sdk::Call& call, const v1::ReadReque
   const std::string& item = req.item();
   const bool object = item.rfind("object/", 0) == 0;
   if (item != "cut" && item != "point" && !object) {
-    return InvalidArgumentError("hive serves the items 'cut', 'point' and 'object/<sha256>' of a "
-                                "point; '" + item + "' is none of them",
-                                item);
+    return InvalidArgumentError(
+        "hive serves the items 'cut', 'point' and 'object/<sha256>' of a "
+        "point; '" +
+            item + "' is none of them",
+        item);
   }
   LIFEBOAT_ASSIGN_OR_RETURN(auto store, StoreFor(sel));
   const std::string& rp = ref.restore_point_id();
@@ -161,9 +163,9 @@ StatusOr<v1::ReadResponse> HivePlugin::Read(sdk::Call& call, const v1::ReadReque
                                  (rp + (item == "cut" ? ".cut" : ".point"));
     StatusOr<v1::ReadResponse> r = sdk::ServeFileRange(call, file, req.offset(), req.length());
     if (!r.ok() && r.status().code() == Code::kNotFound) {
-      return NotFoundError("hive:" + sel.text() + ": no " + item + " of " + rp + " on cluster " +
-                               config_.cluster,
-                           rp);
+      return NotFoundError(
+          "hive:" + sel.text() + ": no " + item + " of " + rp + " on cluster " + config_.cluster,
+          rp);
     }
     return r;
   }
@@ -177,9 +179,8 @@ StatusOr<v1::ReadResponse> HivePlugin::Read(sdk::Call& call, const v1::ReadReque
   bool named = false;
   for (const auto& e : m.entries()) named = named || sdk::Hex(e.digest()) == hex;
   if (!named) {
-    return InvalidArgumentError("object " + hex + " is not part of " + rp + " of hive:" +
-                                    sel.text(),
-                                item);
+    return InvalidArgumentError(
+        "object " + hex + " is not part of " + rp + " of hive:" + sel.text(), item);
   }
   return sdk::ServeFileRange(call, store->ObjectFile(hex), req.offset(), req.length());
 }

@@ -68,8 +68,8 @@ Status CheckPointId(const std::string& rp) {
 }
 
 SetStore::SetStore(fs::path dir) : dir_(std::move(dir)) {
-  journal_ = std::make_unique<sdk::OpJournal>(
-      std::make_unique<sdk::FileJournalStore>(dir_ / "journal"));
+  journal_ =
+      std::make_unique<sdk::OpJournal>(std::make_unique<sdk::FileJournalStore>(dir_ / "journal"));
 }
 
 Status SetStore::Init() {

@@ -58,7 +58,8 @@ Status TargetChanged(const Selector& sel, const std::string& cluster, const std:
       "hive:" + sel.text() + " changed on cluster " + cluster + " since the point " + base +
           " it holds, and not by Lifeboat: " + what +
           ". Nothing was overwritten. Save what matters there, then run the policy with "
-          "--force-full: the point then replaces the data set on " + cluster + " whole",
+          "--force-full: the point then replaces the data set on " +
+          cluster + " whole",
       "hive:" + sel.text());
 }
 
@@ -69,8 +70,8 @@ StatusOr<v1::PlanTransferResponse> HivePlugin::PlanTransfer(sdk::Call& call,
   LIFEBOAT_ASSIGN_OR_RETURN(Selector sel, SelectorOf(req.snapshot().data_set()));
   LIFEBOAT_RETURN_IF_ERROR(CheckPointId(req.snapshot().restore_point_id()));
   LIFEBOAT_ASSIGN_OR_RETURN(auto store, StoreFor(sel));
-  return store->journal().FindOrRun<v1::PlanTransferResponse>(
-      req.op_id(), "plan_transfer", [&] { return RunPlan(call, req); });
+  return store->journal().FindOrRun<v1::PlanTransferResponse>(req.op_id(), "plan_transfer",
+                                                              [&] { return RunPlan(call, req); });
 }
 
 StatusOr<v1::PlanTransferResponse> HivePlugin::RunPlan(sdk::Call& call,
