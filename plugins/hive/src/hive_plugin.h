@@ -104,6 +104,12 @@ class HivePlugin : public sdk::ComponentPlugin {
 // or a pattern.
 StatusOr<Selector> SelectorOf(const v1::DataSet& ds);
 
+// The database prefix a restore destination names (lower-cased; '-' and '.' read as '_'; a
+// path "/a/b" as "a_b_", so that the one name given to every member of a point serves hive
+// too). INVALID_ARGUMENT naming the destination when it leaves no prefix or holds a character
+// a Hive database name cannot.
+StatusOr<std::string> DatabasePrefix(const std::string& destination);
+
 // The status of a data set that holds transactional tables: FAILED_PRECONDITION naming them.
 Status AcidRefusal(const Selector& sel, const std::vector<std::string>& tables);
 

@@ -16,7 +16,8 @@
 //   new object in Hive (its name is inside every struct of it), i.e. a create and a drop;
 // - the large item is table "big", unpartitioned, with a table parameter of large_bytes
 //   characters (the metastore keeps parameter values as CLOBs);
-// - a restore destination is a new database name; CorruptTarget flips one character of that
+// - a restore destination is a database prefix ("r0_": database r0_<db>); PlantForeignItem
+//   puts an application's table into that database; CorruptTarget flips one character of that
 //   parameter: in the staged object file (staged) or in the target metastore (committed).
 // The fence (readonly=true on the database) is not enforced by the metastore's Thrift API, so
 // this rig has no ApplicationWriteOnTarget (README.md, "Fencing").
@@ -32,6 +33,7 @@
 #include <string>
 
 #include "config.h"
+#include "hive_test_util.h"
 #include "metastore_client.h"
 #include "model.h"
 #include "reader.h"
@@ -41,66 +43,16 @@ namespace lifeboat::hive {
 namespace {
 
 using json = nlohmann::json;
-using testing::BadConfig;
-using testing::ChangeSet;
-using testing::ContentMap;
+using hive::testing::Capture;
+using hive::testing::MakePartition;
+using hive::testing::MakeTable;
+using lifeboat::testing::BadConfig;
+using lifeboat::testing::ChangeSet;
+using lifeboat::testing::ContentMap;
 
 constexpr char kBlobParam[] = "conformance.blob";
 
-std::string Describe(const std::string& bytes) {
-  return "bytes=" + std::to_string(bytes.size()) + " sha256=" + sdk::Hex(sdk::Sha256Of(bytes));
-}
-
-thrift::FieldSchema Col(const std::string& name, const std::string& type) {
-  thrift::FieldSchema f;
-  f.__set_name(name);
-  f.__set_type(type);
-  f.__set_comment("column " + name);
-  return f;
-}
-
-// A plain external table (partitioned by dt when `partitioned`).
-thrift::Table MakeTable(const std::string& db, const std::string& name, const std::string& location,
-                        bool partitioned) {
-  thrift::StorageDescriptor sd;
-  sd.__set_cols({Col("id", "bigint"), Col("name", "string"), Col("price", "double")});
-  sd.__set_location(location);
-  sd.__set_inputFormat("org.apache.hadoop.mapred.TextInputFormat");
-  sd.__set_outputFormat("org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat");
-  thrift::SerDeInfo serde;
-  serde.__set_name(name);
-  serde.__set_serializationLib("org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe");
-  serde.__set_parameters({{"field.delim", ","}});
-  sd.__set_serdeInfo(serde);
-  sd.__set_bucketCols({});
-  sd.__set_sortCols({});
-  sd.__set_parameters({});
-  thrift::Table t;
-  t.__set_dbName(db);
-  t.__set_tableName(name);
-  t.__set_owner("lifeboat");
-  t.__set_ownerType(thrift::PrincipalType::USER);
-  t.__set_sd(sd);
-  t.__set_partitionKeys(partitioned ? std::vector<thrift::FieldSchema>{Col("dt", "string")}
-                                    : std::vector<thrift::FieldSchema>{});
-  t.__set_parameters({{"EXTERNAL", "TRUE"}, {"comment", name}});
-  t.__set_tableType("EXTERNAL_TABLE");
-  return t;
-}
-
-thrift::Partition MakePartition(const thrift::Table& t, const std::string& dt) {
-  thrift::Partition p;
-  p.__set_values({dt});
-  p.__set_dbName(t.dbName);
-  p.__set_tableName(t.tableName);
-  thrift::StorageDescriptor sd = t.sd;
-  sd.__set_location(t.sd.location + "/dt=" + dt);
-  p.__set_sd(sd);
-  p.__set_parameters({{"source", "conformance"}});
-  return p;
-}
-
-class HiveConformanceRig : public testing::ConformanceRig {
+class HiveConformanceRig : public lifeboat::testing::ConformanceRig {
  public:
   void SetUp() override {
     StatusOr<json> endpoints = lifeboat::testing::rig::LoadEndpoints("hive");
@@ -129,7 +81,7 @@ class HiveConformanceRig : public testing::ConformanceRig {
       auto dbs = c->GetAllDatabases();
       if (!dbs.ok()) continue;
       for (const auto& d : *dbs) {
-        if (d.rfind(db_, 0) == 0) (void)c->DropDatabase(d, /*delete_data=*/false, true);
+        if (d.find(db_) != std::string::npos) (void)c->DropDatabase(d, /*delete_data=*/false, true);
       }
     }
     std::error_code ec;
@@ -219,11 +171,35 @@ class HiveConformanceRig : public testing::ConformanceRig {
 
   ContentMap CaptureSource() const override { return Capture(*src_, db_); }
 
-  std::string RestoreDestination(int n) const override { return db_ + "_r" + std::to_string(n); }
+  // A database prefix: the restore lands in database r<n>_<db>.
+  std::string RestoreDestination(int n) const override { return "r" + std::to_string(n) + "_"; }
 
   ContentMap CaptureRestored(const std::string& destination) const override {
-    return Capture(*dst_, destination.empty() ? db_ : destination);
+    return Capture(*dst_, destination + db_);
   }
+
+  // A table of an application in the database the restore would write.
+  std::string PlantForeignItem(const std::string& destination) override {
+    const std::string db = destination + db_;
+    if (!dst_->GetDatabase(db).ok()) {
+      thrift::Database d;
+      d.__set_name(db);
+      d.__set_locationUri(Warehouse("secondary") + "/" + db + ".db");
+      d.__set_ownerName("app");
+      d.__set_ownerType(thrift::PrincipalType::USER);
+      Status s = dst_->CreateDatabase(d);
+      EXPECT_TRUE(s.ok()) << s.ToString();
+    }
+    Status s = dst_->CreateTable(
+        MakeTable(db, "foreign", Warehouse("secondary") + "/" + db + "/foreign", false));
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return s.ok() ? "table " + db + ".foreign" : "";
+  }
+  bool ForeignItemIntact(const std::string& destination) const override {
+    auto t = dst_->GetTable(destination + db_, "foreign");
+    return t.ok() && t->parameters["comment"] == "foreign";
+  }
+  std::string BadRestoreDestination() const override { return "bad prefix!"; }
 
   std::string CorruptTarget(const std::string& restore_point_id, bool staged) override {
     const std::string item = db_ + "/big";
@@ -291,36 +267,6 @@ class HiveConformanceRig : public testing::ConformanceRig {
   void Create(const thrift::Table& t) {
     Status s = src_->CreateTable(t);
     ASSERT_TRUE(s.ok()) << t.tableName << ": " << s.ToString();
-  }
-
-  // The database `db` of `c`, item by item, database names blanked.
-  static ContentMap Capture(MetastoreClient& c, const std::string& db) {
-    ContentMap out;
-    auto database = ReadDatabase(c, db);
-    EXPECT_TRUE(database.ok()) << database.status().ToString();
-    if (!database.ok() || !database->has_value()) return out;
-    store::DatabaseObject d = CanonicalDatabase(**database, LocationRewriter());
-    d.database.name.clear();
-    d.database.locationUri.clear();  // a restore under a new name gets the default location
-    for (auto& f : d.functions) f.dbName.clear();
-    out["(database)"] = Describe(Encode(d));
-    auto tables = c.GetAllTables(db);
-    EXPECT_TRUE(tables.ok()) << tables.status().ToString();
-    if (!tables.ok()) return out;
-    for (const std::string& name : *tables) {
-      auto state = ReadTable(c, db, name, /*with_partitions=*/true);
-      EXPECT_TRUE(state.ok()) << state.status().ToString();
-      if (!state.ok() || !state->has_value()) continue;
-      store::TableObject t = CanonicalTable((*state)->header, LocationRewriter());
-      t.table.dbName.clear();
-      out[name] = Describe(Encode(t));
-      for (const auto& p : (*state)->partitions) {
-        store::PartitionEntry e = CanonicalPartition(p, LocationRewriter());
-        e.partition.dbName.clear();
-        out[name + "/" + e.name] = Describe(Encode(e));
-      }
-    }
-    return out;
   }
 
   json endpoints_;
