@@ -449,5 +449,39 @@ TEST_F(HiveRigTest, RestoreDryRunListsCreatesAltersAndDrops) {
   EXPECT_EQ(testing::Capture(*s_, db_), at_point);
 }
 
+// What the fence stops, measured: the database is marked readonly=true (what HiveServer2's
+// EnforceReadOnlyDatabaseHook enforces) and a restore into it is refused, but the metastore's
+// Thrift API itself checks neither: a direct Thrift client still creates tables (README.md,
+// "Fencing"). The unfence gives back what readonly was.
+TEST_F(HiveRigTest, FenceMarksReadOnlyButTheThriftApiStillWrites) {
+  Populate();
+  lb_instance* p = Instance("primary");
+  ASSERT_TRUE(p);
+  v1::FenceRequest fence;
+  fence.set_op_id("fence-1");
+  *fence.mutable_data_set() = DataSet();
+  fence.set_epoch(3);
+  fence.set_reason("rig test");
+  auto fenced = Call<v1::FenceResponse>(p, LB_OP_FENCE, fence);
+  ASSERT_TRUE(fenced.ok()) << fenced.status().ToString();
+  auto db = p_->GetDatabase(db_);
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(db->parameters["readonly"], "true");
+  EXPECT_EQ(db->parameters["lifeboat.fence.epoch"], "3");
+  Status write = p_->CreateTable(
+      testing::MakeTable(db_, "written_while_fenced", External("primary") + "/w", false));
+  EXPECT_TRUE(write.ok()) << "the metastore's Thrift API refused a write to a readonly "
+                             "database; README.md's \"Fencing\" says otherwise: "
+                          << write.ToString();
+  v1::FenceRequest unfence = fence;
+  unfence.set_op_id("unfence-1");
+  auto lifted = Call<v1::FenceResponse>(p, LB_OP_UNFENCE, unfence);
+  ASSERT_TRUE(lifted.ok()) << lifted.status().ToString();
+  db = p_->GetDatabase(db_);
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(db->parameters.count("readonly"), 0u) << "readonly was not set before the fence";
+  EXPECT_EQ(db->parameters.count("lifeboat.fence.epoch"), 0u);
+}
+
 }  // namespace
 }  // namespace lifeboat::hive
