@@ -266,6 +266,31 @@ TableState Applier::Localize(const TableState& in) const {
   return t;
 }
 
+Status Applier::RunTableRetrying(MetastoreClient& c, const std::string& name,
+                                 const TableState& desired, TableOutcome& outcome) {
+  // A metastore on a database rolls back a transaction that deadlocked with another and
+  // answers a MetaException (Derby on the rig did, for two tables' alter_partitions at once:
+  // "Exception rolling back to savepoint"). Making a table equal compares before it writes,
+  // so the table is simply compared and written again; a real error fails the same way each
+  // time and is returned after the last attempt.
+  Status s;
+  for (int attempt = 1; attempt <= kTableAttempts; ++attempt) {
+    outcome = TableOutcome();
+    s = RunTable(c, name, desired, outcome.changes, outcome.bytes);
+    if (s.ok() || !writing() || call_.Cancelled() ||
+        (s.code() != Code::kInternal && s.code() != Code::kUnavailable &&
+         s.code() != Code::kAborted)) {
+      return s;
+    }
+    if (attempt < kTableAttempts) {
+      plugin_.host().Warn("hive: table " + Db() + "." + TableName(name) + " failed (attempt " +
+                          std::to_string(attempt) + " of " + std::to_string(kTableAttempts) +
+                          "), comparing and writing it again: " + s.message());
+    }
+  }
+  return s;
+}
+
 Status Applier::Run(const PointState& desired, bool all_tables,
                     const std::set<std::string>& drops) {
   LIFEBOAT_ASSIGN_OR_RETURN(auto lease, plugin_.pool().Acquire());
@@ -293,8 +318,7 @@ Status Applier::Run(const PointState& desired, bool all_tables,
         if (call_.Cancelled())
           return CancelledError("hive:" + options_.selector.text() + ": cancelled between tables");
         LIFEBOAT_ASSIGN_OR_RETURN(auto conn, plugin_.pool().Acquire());
-        Status s = RunTable(*conn, items[i]->first, items[i]->second, outcomes[i].changes,
-                            outcomes[i].bytes);
+        Status s = RunTableRetrying(*conn, items[i]->first, items[i]->second, outcomes[i]);
         progress.Add(outcomes[i].bytes, 1, items[i]->first);
         return s.ok() ? s : s.WithContext("table " + Db() + "." + TableName(items[i]->first));
       }));

@@ -96,6 +96,11 @@ class Applier {
   Status RunDatabase(MetastoreClient& c, const store::DatabaseObject& desired);
   Status RunTable(MetastoreClient& c, const std::string& name, const TableState& desired,
                   std::vector<Change>& out, uint64_t& bytes);
+  // RunTable, again (up to kTableAttempts in all) after a failure the metastore may not
+  // repeat (INTERNAL, UNAVAILABLE, ABORTED: a deadlock rolled back); the outcome of the last.
+  static constexpr int kTableAttempts = 3;
+  Status RunTableRetrying(MetastoreClient& c, const std::string& name, const TableState& desired,
+                          TableOutcome& outcome);
   Status RunForeignKeys(MetastoreClient& c, const PointState& desired);
   Status RunFunctions(MetastoreClient& c, const store::DatabaseObject& desired);
   Status DropTable(MetastoreClient& c, const std::string& name);
