@@ -155,6 +155,7 @@ StatusOr<v1::PlanTransferResponse> HivePlugin::RunPlan(sdk::Call& call,
     t->set_kind("copy");
     for (const auto& o : objects) t->add_paths(o.path);
     t->set_bytes(bytes);
+    t->set_items(objects.size());
     t->set_opaque(Opaque(objects));
   };
   std::vector<ObjectRef> task;
