@@ -90,6 +90,22 @@ StatusOr<std::vector<std::string>> ConfigReader::StringList(const std::string& k
   return out;
 }
 
+StatusOr<std::map<std::string, std::string>> ConfigReader::StringMap(const std::string& key) {
+  impl_->taken.insert(key);
+  std::map<std::string, std::string> out;
+  if (!impl_->doc.contains(key)) return out;
+  const auto& v = impl_->doc[key];
+  if (!v.is_object()) return impl_->Wrong(key, "an object of strings");
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    if (!it.value().is_string()) return impl_->Wrong(key, "an object of strings");
+    if (it.key().empty()) {
+      return InvalidArgumentError(impl_->type + ": field '" + key + "' has an empty key", key);
+    }
+    out[it.key()] = it.value().get<std::string>();
+  }
+  return out;
+}
+
 Status ConfigReader::Finish() const {
   std::string unknown;
   std::string first;  // the subject: the host points at it (FILE:LINE:COLUMN of the key)

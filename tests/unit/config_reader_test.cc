@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <lifeboat/sdk/config.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,31 @@ TEST(ConfigReaderTest, FinishRefusesUnknownKeysAndListsKnownOnes) {
   EXPECT_NE(s.message().find("'rooot'"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("'extra'"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("known fields are: root, sync"), std::string::npos) << s.message();
+}
+
+TEST(ConfigReaderTest, StringMapReadsAnObjectOfStrings) {
+  ConfigReader r = MustParse(
+      R"({"map": {"hdfs://a:8020/w": "hdfs://b:8020/w", "s3a://x": "s3a://y"}, "bad": {"k": 1},
+          "list": ["a"], "empty": {"": "x"}})");
+  auto map = r.StringMap("map");
+  ASSERT_TRUE(map.ok()) << map.status().ToString();
+  EXPECT_EQ(*map, (std::map<std::string, std::string>{{"hdfs://a:8020/w", "hdfs://b:8020/w"},
+                                                      {"s3a://x", "s3a://y"}}));
+  auto absent = r.StringMap("absent");
+  ASSERT_TRUE(absent.ok());
+  EXPECT_TRUE(absent->empty());
+  for (const char* key : {"bad", "list"}) {
+    auto wrong = r.StringMap(key);
+    ASSERT_FALSE(wrong.ok()) << key;
+    EXPECT_EQ(wrong.status().code(), Code::kInvalidArgument);
+    EXPECT_NE(wrong.status().message().find("must be an object of strings"), std::string::npos)
+        << wrong.status().message();
+  }
+  auto empty_key = r.StringMap("empty");
+  ASSERT_FALSE(empty_key.ok());
+  EXPECT_NE(empty_key.status().message().find("field 'empty' has an empty key"), std::string::npos)
+      << empty_key.status().message();
+  EXPECT_TRUE(r.Finish().ok()) << r.Finish().ToString();
 }
 
 }  // namespace

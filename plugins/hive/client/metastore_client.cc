@@ -245,6 +245,10 @@ Status MetastoreClient::CreateTable(const thrift::Table& table, const TableConst
   thrift::CreateTableRequest req;
   req.table = table;
   if (env != nullptr) req.__set_envContext(*env);
+  if (!options_.processor_capabilities.empty()) {
+    req.__set_processorCapabilities(options_.processor_capabilities);
+    req.__set_processorIdentifier("lifeboat");
+  }
   if (constraints != nullptr) {
     const auto& k = *constraints;
     if (!k.primaryKeys.empty()) req.__set_primaryKeys(k.primaryKeys);

@@ -52,6 +52,10 @@ struct MetastoreOptions {
   int64_t max_message_bytes = int64_t{256} << 20;
   // The catalog objects live in; Hive's default is "hive".
   std::string catalog = "hive";
+  // What this client tells the metastore it can handle when it creates a table (e.g.
+  // "HIVEMANAGEDINSERTWRITE", "HIVEFULLACIDWRITE"); without them Hive 4 refuses transactional
+  // tables. Empty for the plugin, which never creates one; tests set it to make one.
+  std::vector<std::string> processor_capabilities;
 };
 
 // The six kinds of table constraints, as get_all_table_constraints returns them.

@@ -11,6 +11,7 @@
 #include <lifeboat/status.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -35,6 +36,9 @@ class ConfigReader {
   StatusOr<int64_t> Int(const std::string& key, int64_t fallback, int64_t min, int64_t max);
   StatusOr<bool> Bool(const std::string& key, bool fallback);
   StatusOr<std::vector<std::string>> StringList(const std::string& key);
+  // A JSON object whose values are all strings (e.g. {"hdfs://a": "hdfs://b"}); empty when
+  // absent. An empty key is refused (a mapping from nothing is a mistake, not a default).
+  StatusOr<std::map<std::string, std::string>> StringMap(const std::string& key);
 
   // INVALID_ARGUMENT naming every key that no getter took (the first one as its subject).
   Status Finish() const;

@@ -1,0 +1,487 @@
+// The hive plugin against the two metastores of the Hive rig (label rig), for what the
+// conformance suite does not ask: a hole in the notification log, locations rewritten between
+// file systems, transactional tables refused, a failback of a table created on the new
+// primary (and of an old primary that took writes of its own), a restore's dry run. The
+// plugin runs as the agents run it (its C table, through the SDK's fake host), one instance
+// per metastore, the target reading its source through the peer stream. Each test uses a
+// database of its own. Without the rig the tests skip, unless LIFEBOAT_RIG_REQUIRED=1.
+#include <gtest/gtest.h>
+#include <lifeboat/testing/fake_host.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <mutex>
+#include <random>
+
+#include "hive_plugin.h"
+#include "hive_test_util.h"
+#include "rig_endpoints.h"
+#include "rig_fixture.h"
+#include "store.h"
+
+extern "C" const lb_plugin_api* lifeboat_plugin_init(const lb_host_api* host);
+
+namespace lifeboat::hive {
+namespace {
+
+using json = nlohmann::json;
+using Content = std::map<std::string, std::string>;
+
+class HiveRigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StatusOr<json> endpoints = lifeboat::testing::rig::LoadEndpoints("hive");
+    if (!endpoints.ok()) {
+      if (endpoints.status().code() == Code::kNotFound && !lifeboat::testing::rig::RigRequired()) {
+        GTEST_SKIP() << endpoints.status().message();
+      }
+      FAIL() << endpoints.status().ToString();
+    }
+    endpoints_ = *endpoints;
+    primary_ms_ = testing::MetastoreFrom(endpoints_, "primary");
+    secondary_ms_ = testing::MetastoreFrom(endpoints_, "secondary");
+    db_ = testing::UniqueName("t");
+    state_ = std::filesystem::temp_directory_path() / ("lifeboat-hive-rig-" + db_);
+    std::filesystem::remove_all(state_);
+    api_ = lifeboat_plugin_init(host_.table());
+    p_ = testing::MustConnect(primary_ms_);
+    s_ = testing::MustConnect(secondary_ms_);
+    ASSERT_TRUE(p_ && s_);
+    host_.SetPeerReader([this](const v1::PeerReadRequest& req,
+                               const std::function<Status(std::string_view)>& sink) -> Status {
+      // The peer's Read emits into the same fake host: one read at a time.
+      std::lock_guard<std::mutex> lock(read_mu_);
+      auto it = by_cluster_.find(req.peer().config().cluster());
+      if (it == by_cluster_.end()) return UnavailableError("no instance of that cluster");
+      host_.ClearEmitted();
+      auto r = host_.Call<v1::ReadResponse>(api_, it->second, LB_OP_READ, req.read());
+      std::string bytes = host_.Emitted();
+      host_.ClearEmitted();
+      if (!r.ok()) return r.status();
+      return sink(bytes);
+    });
+  }
+
+  void TearDown() override {
+    for (lb_instance* i : instances_) api_->destroy(i);
+    for (MetastoreClient* c : {p_.get(), s_.get()}) {
+      if (c == nullptr) continue;
+      auto dbs = c->GetAllDatabases();
+      if (!dbs.ok()) continue;
+      for (const auto& d : *dbs) {
+        if (d.find(db_) != std::string::npos) (void)c->DropDatabase(d, false, true);
+      }
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(state_, ec);
+  }
+
+  std::string External(const std::string& cluster) const {
+    return endpoints_["clusters"][cluster]["external_warehouse"].get<std::string>();
+  }
+
+  v1::PluginConfig Config(const std::string& cluster, const json& extra = json::object()) const {
+    json cfg = {{"metastore", endpoints_["clusters"][cluster]["thrift"]},
+                {"state_dir", (state_ / cluster).string()},
+                {"timeout_seconds", 60}};
+    cfg.update(extra);
+    v1::PluginConfig c;
+    c.set_plugin("hive");
+    c.set_cluster(cluster);
+    c.set_config_json(cfg.dump());
+    return c;
+  }
+  // The location map each way between the two rig warehouses.
+  json MapTo(const std::string& cluster) const {
+    const std::string other = cluster == "primary" ? "secondary" : "primary";
+    return {{"location_map", {{External(other), External(cluster)}}}};
+  }
+
+  lb_instance* Instance(const std::string& cluster, const json& extra = json::object()) {
+    StatusOr<lb_instance*> made = host_.Create(api_, Config(cluster, extra));
+    EXPECT_TRUE(made.ok()) << made.status().ToString();
+    if (!made.ok()) return nullptr;
+    instances_.push_back(*made);
+    by_cluster_[cluster] = *made;
+    return *made;
+  }
+
+  template <typename Resp, typename Req>
+  StatusOr<Resp> Call(lb_instance* instance, lb_op op, const Req& req) {
+    return host_.Call<Resp>(api_, instance, op, req);
+  }
+
+  v1::DataSet DataSet() const {
+    v1::DataSet ds;
+    ds.set_component("hive");
+    ds.set_selector(db_);
+    return ds;
+  }
+  v1::Peer PeerOf(const std::string& cluster) const {
+    v1::Peer p;
+    *p.mutable_config() = Config(cluster);
+    return p;
+  }
+
+  StatusOr<v1::CutResponse> Cut(lb_instance* src, const std::string& rp) {
+    v1::CutRequest req;
+    req.set_op_id("cut-" + rp);
+    *req.mutable_data_set() = DataSet();
+    req.set_restore_point_id(rp);
+    return Call<v1::CutResponse>(src, LB_OP_CUT, req);
+  }
+  StatusOr<v1::PlanTransferResponse> Plan(lb_instance* dst, const std::string& from,
+                                          const v1::SnapshotRef& snap, const std::string& base,
+                                          bool force_full = false) {
+    v1::PlanTransferRequest req;
+    req.set_op_id("plan-" + snap.restore_point_id() + (force_full ? "-full" : ""));
+    *req.mutable_source() = PeerOf(from);
+    *req.mutable_snapshot() = snap;
+    req.set_base_restore_point_id(base);
+    req.set_force_full(force_full);
+    return Call<v1::PlanTransferResponse>(dst, LB_OP_PLAN_TRANSFER, req);
+  }
+  // Transfer, verify and commit of a planned point; ASSERTs inside.
+  void Finish(lb_instance* dst, const std::string& from, const v1::SnapshotRef& snap,
+              const v1::PlanTransferResponse& plan, const std::string& base) {
+    for (const auto& task : plan.tasks()) {
+      v1::TransferRequest req;
+      req.set_op_id("transfer-" + snap.restore_point_id() + "-" + task.task_id());
+      *req.mutable_source() = PeerOf(from);
+      *req.mutable_snapshot() = snap;
+      *req.mutable_task() = task;
+      auto r = Call<v1::TransferResponse>(dst, LB_OP_TRANSFER, req);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+    }
+    v1::CommitRequest commit;
+    commit.set_op_id("commit-" + snap.restore_point_id());
+    *commit.mutable_snapshot() = snap;
+    commit.set_base_restore_point_id(base);
+    auto c = Call<v1::CommitResponse>(dst, LB_OP_COMMIT, commit);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    v1::VerifyRequest verify;
+    verify.set_op_id("verify-" + snap.restore_point_id());
+    *verify.mutable_snapshot() = snap;
+    verify.set_level(v1::VERIFY_DIGEST);
+    auto v = Call<v1::VerifyResponse>(dst, LB_OP_VERIFY, verify);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    std::string mismatches;
+    for (const auto& m : v->mismatches()) mismatches += "\n  " + m.path() + " " + m.what();
+    EXPECT_TRUE(v->ok()) << "verify after commit:" << mismatches;
+  }
+  // Cut on `src`, the whole way to a commit on `dst`. Returns the plan.
+  v1::PlanTransferResponse Backup(lb_instance* src, const std::string& from, lb_instance* dst,
+                                  const std::string& rp, const std::string& base) {
+    auto cut = Cut(src, rp);
+    EXPECT_TRUE(cut.ok()) << cut.status().ToString();
+    if (!cut.ok()) return {};
+    auto plan = Plan(dst, from, cut->snapshot(), base);
+    EXPECT_TRUE(plan.ok()) << plan.status().ToString();
+    if (!plan.ok()) return {};
+    Finish(dst, from, cut->snapshot(), *plan, base);
+    return *plan;
+  }
+
+  // The cut record of `rp` on `cluster`.
+  hstate::CutRecord CutRecordOf(const std::string& cluster, const std::string& rp) {
+    SetStore store(state_ / cluster / cluster / db_);
+    auto r = store.ReadCut(rp);
+    EXPECT_TRUE(r.ok() && r->has_value()) << "no cut record of " << rp << " on " << cluster;
+    return r.ok() && r->has_value() ? **r : hstate::CutRecord();
+  }
+
+  // A database on the primary: "orders" with partitions and statistics (every field the
+  // client tests use), "plain", a view and a function.
+  void Populate() {
+    ASSERT_TRUE(p_->CreateDatabase(testing::SampleDatabase(db_, External("primary"))).ok());
+    const std::string base = External("primary") + "/" + db_;
+    thrift::Table orders = testing::SampleTable(db_, "orders", base + "/orders");
+    ASSERT_TRUE(p_->CreateTable(orders).ok());
+    std::vector<thrift::Partition> parts;
+    for (const char* dt : {"2024-01-01", "2024-01-02", "2024-01-03"}) {
+      parts.push_back(
+          testing::SamplePartition(orders, dt, "de", base + "/orders/dt=" + dt + "/country=de"));
+    }
+    auto added = p_->AddPartitions(db_, "orders", parts, false);
+    ASSERT_TRUE(added.ok()) << added.status().ToString();
+    ASSERT_TRUE(p_->UpdateColumnStatistics(testing::SampleStatistics(db_, "orders", "")).ok());
+    ASSERT_TRUE(p_->CreateTable(testing::MakeTable(db_, "plain", base + "/plain", false)).ok());
+    ASSERT_TRUE(p_->CreateTable(testing::SampleView(db_, "orders_view", "orders")).ok());
+    ASSERT_TRUE(p_->CreateFunction(testing::SampleFunction(db_, "upper_udf")).ok());
+  }
+
+  json endpoints_;
+  testing::Metastore primary_ms_, secondary_ms_;
+  std::string db_;
+  std::filesystem::path state_;
+  lifeboat::testing::FakeHost host_;
+  const lb_plugin_api* api_ = nullptr;
+  std::vector<lb_instance*> instances_;
+  std::map<std::string, lb_instance*> by_cluster_;
+  std::mutex read_mu_;
+  std::unique_ptr<MetastoreClient> p_, s_;
+};
+
+// The target's metastore holds the point with every location on its own file system.
+TEST_F(HiveRigTest, LocationsAreRewrittenToTheTargetsFileSystem) {
+  Populate();
+  lb_instance* src = Instance("primary");
+  lb_instance* dst = Instance("secondary", MapTo("secondary"));
+  ASSERT_TRUE(src && dst);
+  Backup(src, "primary", dst, "rp1", "");
+  if (HasFatalFailure()) return;
+  const std::vector<std::string> locations = testing::Locations(*s_, db_);
+  ASSERT_GE(locations.size(), 6u) << "database, orders, plain and three partitions";
+  for (const std::string& l : locations) {
+    if (l.empty()) continue;  // the view has no location
+    EXPECT_EQ(l.rfind(External("secondary") + "/", 0), 0u)
+        << l << " is not under the secondary's " << External("secondary");
+  }
+  // Everything else is the primary's, once its locations are seen the same way.
+  LocationRewriter rw;
+  rw.Add(External("primary"), External("secondary"));
+  EXPECT_EQ(testing::Capture(*p_, db_, rw), testing::Capture(*s_, db_));
+}
+
+// A hole in the log since the base cut (the event cleaner ran) is said, and the cut reads
+// everything again: the change made in the hole is in the point. Without a hole the next cut
+// replays the events only.
+TEST_F(HiveRigTest, EventGapFallsBackToAFullExportLoudly) {
+  Populate();
+  lb_instance* src = Instance("primary");
+  lb_instance* dst = Instance("secondary");
+  ASSERT_TRUE(src && dst);
+  Backup(src, "primary", dst, "rp1", "");
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(CutRecordOf("primary", "rp1").method(), "export");
+
+  // Without a hole: the events are replayed.
+  auto plain = p_->GetTable(db_, "plain");
+  ASSERT_TRUE(plain.ok());
+  plain->parameters["comment"] = "second";
+  ASSERT_TRUE(p_->AlterTable(db_, "plain", *plain).ok());
+  Backup(src, "primary", dst, "rp2", "rp1");
+  if (HasFatalFailure()) return;
+  hstate::CutRecord rp2 = CutRecordOf("primary", "rp2");
+  EXPECT_EQ(rp2.method(), "events");
+  EXPECT_EQ(rp2.chained_from(), "rp1");
+  EXPECT_GE(rp2.events_applied(), 1);
+
+  // A change, then the cleaner removes its event.
+  plain->parameters["comment"] = "changed in the hole";
+  ASSERT_TRUE(p_->AlterTable(db_, "plain", *plain).ok());
+  auto now = p_->GetCurrentNotificationEventId();
+  ASSERT_TRUE(now.ok());
+  const std::string why = testing::DeleteEventsUpTo(primary_ms_, *now);
+  ASSERT_TRUE(why.empty()) << why;
+  Backup(src, "primary", dst, "rp3", "rp2");
+  if (HasFatalFailure()) return;
+  hstate::CutRecord rp3 = CutRecordOf("primary", "rp3");
+  EXPECT_EQ(rp3.method(), "export");
+  EXPECT_NE(rp3.export_reason().find("are missing"), std::string::npos) << rp3.export_reason();
+  bool warned = false;
+  for (const std::string& line : host_.Logs()) {
+    warned |= line.find("are missing") != std::string::npos &&
+              line.find("every object is read again") != std::string::npos;
+  }
+  EXPECT_TRUE(warned) << "the hole was not said as a warning";
+  auto restored = s_->GetTable(db_, "plain");
+  ASSERT_TRUE(restored.ok());
+  EXPECT_EQ(restored->parameters["comment"], "changed in the hole");
+  EXPECT_EQ(testing::Capture(*p_, db_), testing::Capture(*s_, db_));
+}
+
+// Transactional tables are refused by prepare and cut, naming the table.
+TEST_F(HiveRigTest, TransactionalTableIsRefusedByName) {
+  Populate();
+  thrift::Table acid = testing::MakeTable(db_, "acid_orders", "", false);
+  acid.__set_tableType("MANAGED_TABLE");
+  acid.parameters = {{"transactional", "true"}, {"transactional_properties", "insert_only"}};
+  acid.sd.__isset.location = false;
+  // As Hive itself would: a client that says it can write insert-only tables.
+  testing::Metastore writer = primary_ms_;
+  writer.options.processor_capabilities = {"HIVEMANAGEDINSERTWRITE", "HIVEFULLACIDWRITE"};
+  auto acid_client = testing::MustConnect(writer);
+  ASSERT_TRUE(acid_client);
+  Status made = acid_client->CreateTable(acid);
+  ASSERT_TRUE(made.ok()) << "the rig refused an insert-only table: " << made.ToString();
+  auto back = p_->GetTable(db_, "acid_orders");
+  ASSERT_TRUE(back.ok());
+  ASSERT_TRUE(IsTransactional(*back)) << "the metastore did not keep it transactional";
+
+  lb_instance* src = Instance("primary");
+  ASSERT_TRUE(src);
+  v1::PrepareRequest prep;
+  prep.set_op_id("prepare-1");
+  *prep.mutable_data_set() = DataSet();
+  auto prepared = Call<v1::PrepareResponse>(src, LB_OP_PREPARE, prep);
+  EXPECT_EQ(prepared.status().code(), Code::kFailedPrecondition) << prepared.status().ToString();
+  EXPECT_NE(prepared.status().message().find(db_ + ".acid_orders"), std::string::npos)
+      << prepared.status().message();
+  auto cut = Cut(src, "rp1");
+  EXPECT_EQ(cut.status().code(), Code::kFailedPrecondition) << cut.status().ToString();
+  EXPECT_NE(cut.status().message().find(db_ + ".acid_orders"), std::string::npos)
+      << cut.status().message();
+  // A data set of the other tables alone is fine.
+  v1::PrepareRequest one = prep;
+  one.set_op_id("prepare-2");
+  one.mutable_data_set()->set_selector(db_ + ".plain");
+  auto ok = Call<v1::PrepareResponse>(src, LB_OP_PREPARE, one);
+  EXPECT_TRUE(ok.ok()) << ok.status().ToString();
+}
+
+// Failover to the secondary, a table created there, failback: the old primary gets it, its
+// locations on the primary's file system, the plan incremental from the point both hold.
+TEST_F(HiveRigTest, FailbackBringsATableCreatedOnTheNewPrimary) {
+  Populate();
+  lb_instance* p = Instance("primary", MapTo("primary"));
+  lb_instance* s = Instance("secondary", MapTo("secondary"));
+  ASSERT_TRUE(p && s);
+  Backup(p, "primary", s, "rp1", "");
+  if (HasFatalFailure()) return;
+
+  // On the new primary: a partitioned table of its own, and a change to an old one.
+  const std::string base = External("secondary") + "/" + db_;
+  thrift::Table made = testing::MakeTable(db_, "made_on_secondary", base + "/made", true);
+  ASSERT_TRUE(s_->CreateTable(made).ok());
+  auto added = s_->AddPartitions(db_, "made_on_secondary",
+                                 {testing::MakePartition(made, "2025-01-01")}, false);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  ASSERT_TRUE(s_->DropTable(db_, "plain", false).ok());
+
+  auto cut = Cut(s, "rp2");
+  ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+  auto plan = Plan(p, "secondary", cut->snapshot(), "rp1");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_TRUE(plan->incremental()) << plan->full_reason();
+  Finish(p, "secondary", cut->snapshot(), *plan, "rp1");
+  if (HasFatalFailure()) return;
+
+  auto back = p_->GetTable(db_, "made_on_secondary");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->sd.location, External("primary") + "/" + db_ + "/made");
+  auto parts = p_->GetPartitions(db_, "made_on_secondary");
+  ASSERT_TRUE(parts.ok());
+  ASSERT_EQ(parts->size(), 1u);
+  EXPECT_EQ((*parts)[0].sd.location, External("primary") + "/" + db_ + "/made/dt=2025-01-01");
+  EXPECT_FALSE(p_->GetTable(db_, "plain").ok()) << "the table dropped on the new primary";
+  LocationRewriter rw;
+  rw.Add(External("secondary"), External("primary"));
+  EXPECT_EQ(testing::Capture(*s_, db_, rw), testing::Capture(*p_, db_));
+}
+
+// An old primary that took writes after the failover is not overwritten silently: the
+// failback's plan names the write; forced, the point replaces the data set whole.
+TEST_F(HiveRigTest, FailbackRefusesTheOldPrimarysOwnWritesUnlessForced) {
+  Populate();
+  lb_instance* p = Instance("primary", MapTo("primary"));
+  lb_instance* s = Instance("secondary", MapTo("secondary"));
+  ASSERT_TRUE(p && s);
+  Backup(p, "primary", s, "rp1", "");
+  if (HasFatalFailure()) return;
+  // A late write on the old primary.
+  ASSERT_TRUE(
+      p_->CreateTable(testing::MakeTable(db_, "late", External("primary") + "/late", false)).ok());
+  auto cut = Cut(s, "rp2");
+  ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+  auto refused = Plan(p, "secondary", cut->snapshot(), "rp1");
+  EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("late"), std::string::npos)
+      << refused.status().message();
+  EXPECT_TRUE(p_->GetTable(db_, "late").ok()) << "the refused plan changed the old primary";
+
+  auto forced = Plan(p, "secondary", cut->snapshot(), "rp1", /*force_full=*/true);
+  ASSERT_TRUE(forced.ok()) << forced.status().ToString();
+  EXPECT_FALSE(forced->incremental());
+  Finish(p, "secondary", cut->snapshot(), *forced, "rp1");
+  if (HasFatalFailure()) return;
+  EXPECT_FALSE(p_->GetTable(db_, "late").ok()) << "the forced point kept the late table";
+  LocationRewriter rw;
+  rw.Add(External("secondary"), External("primary"));
+  EXPECT_EQ(testing::Capture(*s_, db_, rw), testing::Capture(*p_, db_));
+}
+
+// A dry run lists the creates, alters and drops and changes nothing; the real run then does
+// them (with consent, since it replaces and drops what is there).
+TEST_F(HiveRigTest, RestoreDryRunListsCreatesAltersAndDrops) {
+  Populate();
+  lb_instance* src = Instance("primary");
+  lb_instance* dst = Instance("secondary");
+  ASSERT_TRUE(src && dst);
+  Backup(src, "primary", dst, "rp1", "");
+  if (HasFatalFailure()) return;
+  const Content at_point = testing::Capture(*s_, db_);
+  // The secondary's copy drifts: a table altered, one dropped, one added.
+  auto plain = s_->GetTable(db_, "plain");
+  ASSERT_TRUE(plain.ok());
+  plain->parameters["comment"] = "drifted";
+  ASSERT_TRUE(s_->AlterTable(db_, "plain", *plain).ok());
+  ASSERT_TRUE(s_->DropTable(db_, "orders_view", false).ok());
+  ASSERT_TRUE(
+      s_->CreateTable(testing::MakeTable(db_, "extra", External("secondary") + "/x", false)).ok());
+  const Content drifted = testing::Capture(*s_, db_);
+
+  v1::RestoreRequest req;
+  req.set_op_id("restore-dry");
+  *req.mutable_data_set() = DataSet();
+  req.set_restore_point_id("rp1");
+  req.set_dry_run(true);
+  req.set_overwrite(true);
+  auto dry = Call<v1::RestoreResponse>(dst, LB_OP_RESTORE, req);
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  std::string listed;
+  for (const auto& c : dry->changes()) listed += c + "\n";
+  EXPECT_NE(listed.find("alter table " + db_ + ".plain"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("create table " + db_ + ".orders_view"), std::string::npos) << listed;
+  EXPECT_NE(listed.find("drop table " + db_ + ".extra"), std::string::npos) << listed;
+  EXPECT_EQ(testing::Capture(*s_, db_), drifted) << "the dry run changed the metastore";
+
+  req.set_dry_run(false);
+  req.set_overwrite(false);
+  req.set_op_id("restore-asks");
+  auto refused = Call<v1::RestoreResponse>(dst, LB_OP_RESTORE, req);
+  EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition) << refused.status().ToString();
+  EXPECT_EQ(testing::Capture(*s_, db_), drifted) << "the refused restore changed the metastore";
+  req.set_overwrite(true);
+  req.set_op_id("restore-1");
+  auto done = Call<v1::RestoreResponse>(dst, LB_OP_RESTORE, req);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(testing::Capture(*s_, db_), at_point);
+}
+
+// What the fence stops, measured: the database is marked readonly=true (what HiveServer2's
+// EnforceReadOnlyDatabaseHook enforces) and a restore into it is refused, but the metastore's
+// Thrift API itself checks neither: a direct Thrift client still creates tables (README.md,
+// "Fencing"). The unfence gives back what readonly was.
+TEST_F(HiveRigTest, FenceMarksReadOnlyButTheThriftApiStillWrites) {
+  Populate();
+  lb_instance* p = Instance("primary");
+  ASSERT_TRUE(p);
+  v1::FenceRequest fence;
+  fence.set_op_id("fence-1");
+  *fence.mutable_data_set() = DataSet();
+  fence.set_epoch(3);
+  fence.set_reason("rig test");
+  auto fenced = Call<v1::FenceResponse>(p, LB_OP_FENCE, fence);
+  ASSERT_TRUE(fenced.ok()) << fenced.status().ToString();
+  auto db = p_->GetDatabase(db_);
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(db->parameters["readonly"], "true");
+  EXPECT_EQ(db->parameters["lifeboat.fence.epoch"], "3");
+  Status write = p_->CreateTable(
+      testing::MakeTable(db_, "written_while_fenced", External("primary") + "/w", false));
+  EXPECT_TRUE(write.ok()) << "the metastore's Thrift API refused a write to a readonly "
+                             "database; README.md's \"Fencing\" says otherwise: "
+                          << write.ToString();
+  v1::FenceRequest unfence = fence;
+  unfence.set_op_id("unfence-1");
+  auto lifted = Call<v1::FenceResponse>(p, LB_OP_UNFENCE, unfence);
+  ASSERT_TRUE(lifted.ok()) << lifted.status().ToString();
+  db = p_->GetDatabase(db_);
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(db->parameters.count("readonly"), 0u) << "readonly was not set before the fence";
+  EXPECT_EQ(db->parameters.count("lifeboat.fence.epoch"), 0u);
+}
+
+}  // namespace
+}  // namespace lifeboat::hive
