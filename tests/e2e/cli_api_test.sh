@@ -114,13 +114,13 @@ as viewer service status >/dev/null || fail "service status failed"
 
 # 6. Operator cannot restore; admin can (dry run writes nothing, the real one equals the source).
 set +e
-as operator restore svc "$p1" --destination /check >/dev/null 2>"$work/op-restore.err"; rc=$?
+as operator restore svc "$p1" --destination /check --yes >/dev/null 2>"$work/op-restore.err"; rc=$?
 set -e
 [ "$rc" -eq 4 ] || fail "an operator's restore exited $rc, wanted 4"
 grep -q "needs the admin role" "$work/op-restore.err" || fail "the restore refusal is unclear"
 as admin restore svc "$p1" --destination /dry --dry-run >/dev/null
 [ ! -e "$work/b/dry" ] || fail "a dry run created the destination"
-as admin restore svc "$p1" --destination /check >/dev/null
+as admin restore svc "$p1" --destination /check --yes >/dev/null
 diff -r --no-dereference "$work/a/data" "$work/b/check/data" || fail "restore differs from the source"
 set +e
 as admin restore svc rp-does-not-exist >/dev/null 2>&1; rc=$?

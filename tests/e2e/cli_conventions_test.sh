@@ -115,7 +115,7 @@ lb -o yaml points show svc "$p1" | python3 -c "
 import sys, yaml
 d = yaml.safe_load(sys.stdin)
 assert d['id'] == '$p1' and isinstance(d['members'][0]['total_bytes'], int), d"
-lb -o json apply -f "$work/p.yaml" | json 'assert any("unchanged" in r for r in d["results"]), d'
+lb -o json apply -f "$work/p.yaml" | json 'assert d["objects"] and all(o["action"] == "unchanged" for o in d["objects"]), d'
 lb -o json service status | json 'assert d[0]["service"] == "svc" and isinstance(d[0]["age_seconds"], int), d'
 lb -o json points verify svc "$p1" | json 'assert d["ok"] is True, d'
 lb -o json roles svc | json 'assert d["epoch"] == 1, d'

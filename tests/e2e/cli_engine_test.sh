@@ -82,7 +82,7 @@ p1="$(lb --output json points list svc | json 'print([p["id"] for p in d if p["s
 # 4. restore --dry-run writes nothing; a real restore equals the source.
 lb restore svc "$p1" --destination /check --dry-run >/dev/null
 [ ! -e "$work/b/check" ] || fail "a dry run created the destination"
-lb restore svc "$p1" --destination /check >/dev/null
+lb restore svc "$p1" --destination /check --yes >/dev/null
 diff -r --no-dereference "$work/a/data" "$work/b/check/data" || fail "restore differs from the source"
 
 # 5. verify: a clean point is OK; one flipped byte is found (exit 5).

@@ -11,7 +11,9 @@
 #      roles; the endpoint lookup names the secondary.
 #   4. the service changes on the secondary; the old primary's agent comes back: it is fenced
 #      at once (the owed fence is paid) and stays secondary.
-#   5. failback: only the change is copied (the replicate step's bytes are printed); the
+#   5. failback: first refused, naming the write a took after its last point (the file the lost
+#      backup was carrying); a unfenced and the file saved, then only the change is copied (the
+#      replicate step's bytes are printed); the
 #      endpoint lookup names the primary again.
 #   6. push mode (policy `transfer: push`): b's route to a is cut, so b cannot open a connection
 #      to a; a backup still lands on b — a's agent connects to b's and sends the bytes. SIGTERM
@@ -283,14 +285,14 @@ step "lifeboatd serves (/healthz ok); health and doctor: a unreachable, b health
 
 # ---- 3. failover ---------------------------------------------------------------------------
 set +e
-as operator failover svc >/dev/null 2>"$work/denied.err"; rc=$?
+as operator failover svc --yes >/dev/null 2>"$work/denied.err"; rc=$?
 set -e
 [ "$rc" -eq 4 ] && grep -q admin "$work/denied.err" ||
   fail "an operator's failover exited $rc: $(cat "$work/denied.err")"
 as admin failover svc --dry-run >"$work/dry.out" || fail "the dry run failed: $(cat "$work/dry.out")"
 grep -q "would .* fence " "$work/dry.out" || fail "the dry run lists no fence: $(cat "$work/dry.out")"
 [ "$(as viewer -o json roles svc | json 'print(d.get("epoch", 1))')" = 1 ] || fail "a dry run moved roles"
-as admin failover svc --reason "e2e: primary lost" >"$work/failover.out" 2>&1 ||
+as admin failover svc --reason "e2e: primary lost" --yes >"$work/failover.out" 2>&1 ||
   fail "the failover failed: $(cat "$work/failover.out")"
 sed 's/^/    /' "$work/failover.out"
 grep -q "owed" "$work/failover.out" || fail "the unreachable old primary's fence is not owed"
@@ -314,9 +316,21 @@ roles="$(as viewer -o json roles svc | json 'print(d["primary_cluster"], d["seco
 [ "$roles" = "b a 2 0" ] || fail "roles after a came back: '$roles' (primary secondary epoch owed)"
 step "agent a is back: fenced at once (event fence_paid), roles: primary b, secondary a, epoch 2"
 
-# ---- 5. failback: only the delta ------------------------------------------------------------
+# ---- 5. failback: first what a took after its last point, then only the delta ------------------
+# a took 2026/big after rp1 (the backup that would have carried it was cut short by the loss):
+# the failback's check finds it and parks, naming it, before anything moves. The operator
+# lifts a's fence, saves the file out of the data set, and fails back again.
+rc=0
+as admin failback svc --yes >"$work/failback0.out" 2>&1 || rc=$?
+[ "$rc" -eq 4 ] && grep -q "2026/big" "$work/failback0.out" ||
+  fail "the failback did not stop at a's write after its last point (rc $rc): $(cat "$work/failback0.out")"
+parked="$(as viewer -o json jobs list | json 'j = [j for j in d if j["kind"] == "JOB_FAILBACK"][-1]; assert j["state"] == "JOB_PARKED", j; print(j["id"])')"
+as admin jobs cancel "$parked" >/dev/null
+as admin unfence svc --cluster a --yes >"$work/unfence.out" 2>&1 || fail "unfence a: $(cat "$work/unfence.out")"
+mv "$work/a/sales/2026/big" "$work/saved-big"
+step "failback refused first: a's write after $rp1 (2026/big) named; a unfenced, the file saved"
 total=$(du -sb "$work/b/sales" | cut -f1)
-as admin failback svc >"$work/failback.out" 2>&1 || fail "the failback failed: $(cat "$work/failback.out")"
+as admin failback svc --yes >"$work/failback.out" 2>&1 || fail "the failback failed: $(cat "$work/failback.out")"
 sed 's/^/    /' "$work/failback.out"
 copied="$(sed -nE 's/.* replicate +job-[0-9]+: point [^,]+, ([0-9]+) bytes copied.*/\1/p' "$work/failback.out")"
 [ -n "$copied" ] || fail "the failback does not report the bytes it copied"
@@ -377,10 +391,10 @@ step "push mode: $cut_note; a backup landed on b through a connection a's agent 
 # steps read b -> a, and b's agent opens the connection to a's (a's route to b is cut).
 [ "$netns" = 1 ] && ip -n "$ns_b" route add 10.77.1.2/32 dev "vba$id"
 cut_route a b
-as admin failover svc --reason "e2e: planned move" >"$work/failover2.out" 2>&1 ||
+as admin failover svc --reason "e2e: planned move" --yes >"$work/failover2.out" 2>&1 ||
   fail "the planned failover failed: $(cat "$work/failover2.out")"
 printf 'id,amount\n1,10\n2,20\n3,30\n' > "$work/b/sales/orders.csv"
-as admin failback svc >"$work/failback2.out" 2>&1 ||
+as admin failback svc --yes >"$work/failback2.out" 2>&1 ||
   fail "the push-mode failback failed: $(cat "$work/failback2.out")"
 [ "$(cat "$work/a/sales/orders.csv")" = "$(printf 'id,amount\n1,10\n2,20\n3,30')" ] ||
   fail "the change made on b did not come back to a in push mode"

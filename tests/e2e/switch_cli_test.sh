@@ -68,12 +68,12 @@ done
 [ ! -e "$work/b/data" ] || fail "a dry run applied data"
 
 # The failover.
-lb failover svc --reason drill >/dev/null || fail "the failover failed"
+lb failover svc --reason drill --yes >/dev/null || fail "the failover failed"
 [ "$(lb -o json endpoints svc | json 'print(d["active_cluster"])')" = b ] || fail "not active on b"
 lb endpoints svc | grep -q "http://b.example:8080" || fail "the endpoint is not b's"
 cmp "$work/a/data/big" "$work/b/data/big" || fail "the point was not applied on b"
 set +e
-lb restore svc "$(lb -o json points list svc | json 'print(d[-1]["id"])')" --cluster a \
+lb restore svc "$(lb -o json points list svc | json 'print(d[-1]["id"])')" --cluster a --yes \
   >/dev/null 2>"$work/refused.log"; rc=$?
 set -e
 [ "$rc" -ne 0 ] || fail "restoring into the fenced old primary was allowed"
@@ -87,7 +87,7 @@ fenced="$(echo "$doctor" | awk '/^[^ ]/ {c = $1} /data set\(s\) fenced/ {print c
 
 # The service runs on b and changes a little; failback copies only that.
 echo "v2 written on b" > "$work/b/data/small"
-out="$(lb failback svc)" || fail "the failback failed: $out"
+out="$(lb failback svc --yes)" || fail "the failback failed: $out"
 echo "$out" | grep -E "replicate +job-[0-9]+: point [^,]+, ([0-9]+) bytes copied" >/dev/null ||
   fail "the failback does not report what it copied: $out"
 copied="$(echo "$out" | sed -nE 's/.* replicate +job-[0-9]+: point [^,]+, ([0-9]+) bytes copied.*/\1/p')"

@@ -10,6 +10,7 @@
 
 #include "api_session.h"
 #include "cli.h"
+#include "consent.h"
 #include "daemon.h"
 #include "describe.h"
 #include "output.h"
@@ -232,28 +233,101 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
   });
 
   // restore
-  static std::string destination, cluster;
-  static bool restore_dry_run = false;
+  static std::vector<std::string> destinations;
+  static std::string cluster;
+  static bool restore_dry_run = false, overwrite = false, restore_yes = false;
   CLI::App* restore = app.add_subcommand("restore", "Restore a committed restore point (admin)");
   restore->add_option("SERVICE", svc_name)->required();
   restore->add_option("POINT", point)->required();
-  restore->add_option("--destination", destination,
-                      "A new location (each data set lands below it at its own selector); "
-                      "default: the data sets themselves");
+  restore->add_option(
+      "--destination", destinations,
+      "Where to restore instead of the data sets themselves: one for every member (a path "
+      "prefix for files, from which a topic prefix is made for streams), or COMPONENT=WHERE per "
+      "component (repeat it), e.g. --destination hdfs=/restore --destination kafka=restored-");
   restore->add_option("--cluster", cluster, "Where to restore (default: the point's target)");
   restore->add_flag("--dry-run", restore_dry_run,
-                    "Say what would change (a summary per data set), change nothing");
+                    "Say what would change (a summary per data set) and check what the real "
+                    "run checks; change nothing");
   static bool details = false;
   restore->add_flag("--details", details, "List every item changed (or, dry, to be changed)");
+  restore->add_flag("--overwrite", overwrite,
+                    "Agree that the restore deletes or replaces what its destination holds "
+                    "and the point does not (without it such a restore is refused, naming them)");
+  restore->add_flag("-y,--yes", restore_yes,
+                    "Agree without being asked (scripts); otherwise it asks on the terminal");
   restore->footer(
       "Examples:\n  lifeboat restore sales rp-20261125T094500Z-000003 --destination /restored "
-      "--dry-run\n  lifeboat restore sales rp-20261125T094500Z-000003 --destination /restored");
+      "--dry-run\n  lifeboat restore sales rp-20261125T094500Z-000003 --destination /restored\n"
+      "  lifeboat restore acc rp-20261125T094500Z-000003 --destination hdfs=/restore "
+      "--destination kafka=restored-\n"
+      "  lifeboat restore sales rp-20261125T094500Z-000003 --cluster primary --overwrite   "
+      "# back over the live data\nEvery member is checked before any is written; a restore "
+      "that stops part-way\nsays what it left, and `lifeboat jobs resume JOB` finishes it.");
   restore->callback([&global, exit_code] {
-    *exit_code = WithApi(global, a, [&global](Session& s) -> StatusOr<int> {
+    // COMPONENT=WHERE (a component name before the first '=') or one WHERE for all.
+    json per_component = json::object();
+    std::string for_all;
+    for (const auto& d : destinations) {
+      const size_t eq = d.find('=');
+      const std::string head = eq == std::string::npos ? "" : d.substr(0, eq);
+      const bool named =
+          !head.empty() &&
+          head.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
+      if (named) {
+        if (per_component.contains(head)) {
+          std::cerr << "error: --destination names " << head << " twice\n";
+          return void(*exit_code = kExitUsage);
+        }
+        per_component[head] = d.substr(eq + 1);
+      } else if (!for_all.empty()) {
+        std::cerr << "error: give one --destination for every member, or COMPONENT=WHERE per "
+                     "component; '"
+                  << for_all << "' and '" << d << "' are both for every member\n";
+        return void(*exit_code = kExitUsage);
+      } else {
+        for_all = d;
+      }
+    }
+    *exit_code = WithApi(global, a, [&](Session& s) -> StatusOr<int> {
       json body = {{"restore_point", point},
-                   {"destination", destination},
+                   {"destination", for_all},
                    {"cluster", cluster},
-                   {"dry_run", restore_dry_run}};
+                   {"dry_run", restore_dry_run},
+                   {"overwrite", overwrite}};
+      if (!per_component.empty()) body["destinations"] = per_component;
+      if (!restore_dry_run) {
+        // An unknown service or point is said as such (exit 3), before anything is asked.
+        LIFEBOAT_RETURN_IF_ERROR(
+            s.client->Call("GET", "/v1/services/" + Seg(svc_name) + "/points/" + Seg(point))
+                .status());
+        Consent c;
+        c.action = "restore " + svc_name + " from " + point;
+        c.name = svc_name;
+        std::string where = for_all;
+        for (const auto& [comp, dest] : per_component.items()) {
+          where += (where.empty() ? "" : ", ") + comp + "=" + dest.get<std::string>();
+        }
+        c.facts.push_back(
+            where.empty() ? "into the data sets themselves" +
+                                (cluster.empty() ? std::string() : " on cluster " + cluster)
+                          : "into " + where + (cluster.empty() ? "" : " on cluster " + cluster));
+        AddPointFacts(s, svc_name, "", point, c);
+        if (overwrite) {
+          c.warnings.push_back(
+              "--overwrite: what the destination holds and the point does "
+              "not is deleted or replaced");
+        }
+        if (where.empty() && !cluster.empty()) {
+          auto r = s.client->Call("GET", "/v1/services/" + Seg(svc_name) + "/roles");
+          model::ServiceRoles roles;
+          if (r.ok() && FromJson(*r, &roles).ok() && roles.primary_cluster() == cluster) {
+            c.warnings.push_back("into the live data sets of the primary " + cluster +
+                                 ": applications read and write them now");
+          }
+        }
+        LIFEBOAT_RETURN_IF_ERROR(Ask(c, restore_yes));
+        body["confirm"] = svc_name;
+      }
       LIFEBOAT_ASSIGN_OR_RETURN(
           json started,
           s.client->CallJson("POST", "/v1/services/" + Seg(svc_name) + "/restore", body));

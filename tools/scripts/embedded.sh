@@ -88,7 +88,7 @@ lb points verify sales "$newer"
 step "restore the older point ($older) into a new directory: dry run, then for real"
 dest="/restored-$(date +%s)"
 lb restore sales "$older" --destination "$dest" --dry-run   # a summary per data set
-lb restore sales "$older" --destination "$dest"
+lb restore sales "$older" --destination "$dest" --yes   # --yes: no terminal to ask on
 for ds in warehouse/sales meta; do
   diff -r --no-dereference "$work/primary-at-point-1/$ds" "$work/secondary$dest/$ds"
 done

@@ -3,6 +3,7 @@
 #include <lifeboat/core/api/api.h>
 #include <lifeboat/core/engine.h>
 
+#include "consent.h"
 #include "http_text.h"
 #include "routes.h"
 
@@ -12,22 +13,36 @@ namespace {
 using nlohmann::json;
 namespace model = ::lifeboat::core::v1;
 
-// A switch's options come as query parameters (no body to get wrong): dry_run, force,
-// reason.
+// A switch's options come as query parameters: dry_run, force, reason (and for a failback
+// discard_writes). Its body says what the caller agrees to: {"confirm": "<service>"}, or for a
+// cluster-wide failover {"confirm": "<cluster>"}; a dry run needs none (consent.h).
 StatusOr<model::SwitchSpec> SwitchSpecFrom(const RouteRequest& r) {
   model::SwitchSpec spec;
-  for (const char* flag : {"dry_run", "force"}) {
+  for (const char* flag : {"dry_run", "force", "discard_writes"}) {
     auto it = r.query.find(flag);
     if (it == r.query.end()) continue;
     LIFEBOAT_ASSIGN_OR_RETURN(bool on, ParseBoolParam(flag, it->second));
-    if (std::string_view(flag) == "dry_run") {
+    const std::string_view f(flag);
+    if (f == "dry_run") {
       spec.set_dry_run(on);
-    } else {
+    } else if (f == "force") {
       spec.set_force(on);
+    } else {
+      spec.set_discard_writes(on);
     }
   }
   if (auto it = r.query.find("reason"); it != r.query.end()) spec.set_reason(it->second);
   return spec;
+}
+
+// The body's consent to a switch of `name` (unless a dry run); `action` says what it does.
+Status SwitchConsent(const RouteRequest& r, const model::SwitchSpec& spec, const std::string& name,
+                     const std::string& action) {
+  LIFEBOAT_ASSIGN_OR_RETURN(json body, JsonObjectBody(r.request));
+  LIFEBOAT_RETURN_IF_ERROR(OnlyKnownFields(body, {"confirm"}));
+  if (spec.dry_run()) return OkStatus();
+  const std::string path = r.request.target.substr(0, r.request.target.find('?'));
+  return RequireConfirm(body, name, r.request.method + " " + path + " " + action);
 }
 
 Response StartSwitch(Engine& e, const RouteRequest& r, bool failback, model::SwitchSpec spec) {
@@ -79,34 +94,79 @@ void RegisterControlRoutes(ApiHandler& h) {
   const std::vector<std::string> switch_params = {"dry_run", "force", "reason"};
   Add(
       h, "POST", "/v1/services/{service}/failover", Role::kAdmin,
-      "Fail a service over to its secondary (202 + job id); ?dry_run=true lists the steps",
+      "Fail a service over to its secondary (202 + job id); body {\"confirm\": \"<service>\"}; "
+      "?dry_run=true lists and checks the steps (no body needed)",
       [&e](const RouteRequest& r) {
         auto spec = SwitchSpecFrom(r);
         if (!spec.ok()) return ErrorResponse(spec.status());
-        spec->add_services(r.path.at("service"));
+        const std::string& service = r.path.at("service");
+        Status agreed = SwitchConsent(r, *spec, service,
+                                      "moves " + service + "'s active side to its secondary");
+        if (!agreed.ok()) return ErrorResponse(agreed);
+        spec->add_services(service);
         return StartSwitch(e, r, /*failback=*/false, *spec);
       },
       switch_params);
   Add(
       h, "POST", "/v1/clusters/{cluster}/failover", Role::kAdmin,
-      "Fail over every service whose primary the cluster is, in one job (202 + job id)",
+      "Fail over every service whose primary the cluster is, in one job (202 + job id); body "
+      "{\"confirm\": \"<cluster>\"}",
       [&e](const RouteRequest& r) {
         auto spec = SwitchSpecFrom(r);
         if (!spec.ok()) return ErrorResponse(spec.status());
-        spec->set_from_cluster(r.path.at("cluster"));
+        const std::string& cluster = r.path.at("cluster");
+        Status agreed = SwitchConsent(r, *spec, cluster,
+                                      "moves every service whose primary " + cluster + " is");
+        if (!agreed.ok()) return ErrorResponse(agreed);
+        spec->set_from_cluster(cluster);
         return StartSwitch(e, r, /*failback=*/false, *spec);
       },
       switch_params);
-  Add(
-      h, "POST", "/v1/services/{service}/failback", Role::kAdmin,
-      "Move a service back to its other cluster with no data loss (202 + job id)",
+  Add(h, "POST", "/v1/services/{service}/failback", Role::kAdmin,
+      "Move a service back to its other cluster with no data loss (202 + job id); body "
+      "{\"confirm\": \"<service>\"}; ?discard_writes=true replaces what the other cluster "
+      "took since the last common point",
       [&e](const RouteRequest& r) {
         auto spec = SwitchSpecFrom(r);
         if (!spec.ok()) return ErrorResponse(spec.status());
-        spec->add_services(r.path.at("service"));
+        const std::string& service = r.path.at("service");
+        Status agreed = SwitchConsent(r, *spec, service,
+                                      "moves " + service +
+                                          "'s active side back to its other "
+                                          "cluster");
+        if (!agreed.ok()) return ErrorResponse(agreed);
+        spec->add_services(service);
         return StartSwitch(e, r, /*failback=*/true, *spec);
       },
-      switch_params);
+      {"dry_run", "force", "reason", "discard_writes"});
+  Add(h, "POST", "/v1/services/{service}/unfence", Role::kAdmin,
+      "Lift the fences of a service's data sets on ?cluster=C (body {\"confirm\": "
+      "\"<service>\"}); ?dry_run=true says what it would lift",
+      [&e](const RouteRequest& r) {
+        const std::string& service = r.path.at("service");
+        auto cluster = r.query.find("cluster");
+        if (cluster == r.query.end() || cluster->second.empty()) {
+          return ErrorResponse(
+              InvalidArgumentError("name the cluster whose fences to lift: ?cluster=NAME"));
+        }
+        model::SwitchSpec flags;  // dry_run only
+        if (auto it = r.query.find("dry_run"); it != r.query.end()) {
+          auto b = ParseBoolParam("dry_run", it->second);
+          if (!b.ok()) return ErrorResponse(b.status());
+          flags.set_dry_run(*b);
+        }
+        Status agreed = SwitchConsent(
+            r, flags, service,
+            "lets applications write " + service + "'s data sets on " + cluster->second + " again");
+        if (!agreed.ok()) return ErrorResponse(agreed);
+        auto lines = e.Unfence(service, cluster->second, flags.dry_run(), r.caller.name);
+        if (!lines.ok()) return ErrorResponse(lines.status());  // audited by the engine
+        return JsonResponse(200, {{"service", service},
+                                  {"cluster", cluster->second},
+                                  {"dry_run", flags.dry_run()},
+                                  {"lines", *lines}});
+      },
+      {"cluster", "dry_run"});
   Add(h, "GET", "/v1/health", Role::kViewer,
       "Cluster health: reachability, clock offset, plugin probes; ?check=true checks now",
       [&e](const RouteRequest& r) {

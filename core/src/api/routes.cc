@@ -8,6 +8,7 @@
 #include <charconv>
 
 #include "filters.h"
+#include "consent.h"
 #include "http_text.h"
 
 namespace lifeboat::core::api {
@@ -537,13 +538,13 @@ void RegisterEngineRoutes(ApiHandler& h) {
                                   {"mismatches", *mismatches}});
       });
   Add(h, "POST", "/v1/services/{service}/restore", kAdmin,
-      "Restore a committed point {restore_point, destination, cluster, dry_run} (202)",
+      "Restore a committed point {restore_point, destination, destinations, cluster, dry_run, "
+      "overwrite, confirm} (202); confirm (the service) unless a dry run",
       [&e](const RouteRequest& r) {
         auto body = JsonObjectBody(r.request);
         if (!body.ok()) return ErrorResponse(body.status());
-        // "confirm" (the service's name, typed by the operator) is sent by the console.
-        Status known =
-            OnlyFields(*body, {"restore_point", "destination", "cluster", "dry_run", "confirm"});
+        Status known = OnlyFields(*body, {"restore_point", "destination", "destinations", "cluster",
+                                          "dry_run", "overwrite", "confirm"});
         if (!known.ok()) return ErrorResponse(known);
         auto point = StringField(*body, "restore_point", true);
         if (!point.ok()) return ErrorResponse(point.status());
@@ -553,11 +554,39 @@ void RegisterEngineRoutes(ApiHandler& h) {
         if (!cluster.ok()) return ErrorResponse(cluster.status());
         auto dry_run = BoolField(*body, "dry_run");
         if (!dry_run.ok()) return ErrorResponse(dry_run.status());
+        auto overwrite = BoolField(*body, "overwrite");
+        if (!overwrite.ok()) return ErrorResponse(overwrite.status());
         model::RestoreSpec spec;
         spec.set_restore_point_id(*point);
         spec.set_destination(*destination);
         spec.set_cluster(*cluster);
         spec.set_dry_run(*dry_run);
+        spec.set_overwrite(*overwrite);
+        // {"destinations": {"hdfs": "/restore", "kafka": "restored-"}}: per component.
+        if (auto d = body->find("destinations"); d != body->end() && !d->is_null()) {
+          if (!d->is_object()) {
+            return ErrorResponse(InvalidArgumentError(
+                "field 'destinations' must be an object of component: destination"));
+          }
+          for (const auto& [component, where] : d->items()) {
+            if (!where.is_string()) {
+              return ErrorResponse(InvalidArgumentError("destinations." + component.substr(0, 40) +
+                                                        " must be a string"));
+            }
+            (*spec.mutable_destinations())[component] = where.get<std::string>();
+          }
+        }
+        const std::string& service = r.path.at("service");
+        if (!*dry_run) {
+          // An unknown service or point is said as such (404) before consent is asked.
+          auto known_point = e.GetRestorePoint(service, *point);
+          if (!known_point.ok()) return ErrorResponse(known_point.status());
+          Status agreed =
+              RequireConfirm(*body, service,
+                             "POST /v1/services/" + service + "/restore writes restore point " +
+                                 *point + (*overwrite ? " over what its destination holds" : ""));
+          if (!agreed.ok()) return ErrorResponse(agreed);
+        }
         auto id = e.StartRestore(r.path.at("service"), spec, r.caller.name);  // audited
         if (!id.ok()) return ErrorResponse(id.status());
         Status s = e.Submit(*id);

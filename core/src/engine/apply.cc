@@ -208,6 +208,7 @@ Status Engine::CheckClusterPlugins(const v1::Cluster& cluster, const YamlDocumen
   } else {
     agent = std::make_unique<LocalAgent>(*host_, cluster);
   }
+  agent = Retrying(std::move(agent));
   for (int i = 0; i < cluster.components_size(); ++i) {
     const v1::ClusterComponent& c = cluster.components(i);
     const std::string item = "components[" + std::to_string(i) + "]";
@@ -517,8 +518,11 @@ Status Engine::CheckDataSets(const v1::Service& svc, const YamlDocument* doc,
   // every data set checked below. A cluster with a remote agent is checked there: the plugins
   // (and the configuration they run with) are the agent's, not this process's.
   auto agent_for = [&](const v1::Cluster& c) -> StatusOr<std::unique_ptr<Agent>> {
-    if (options_.make_agent && !c.agent().address().empty()) return options_.make_agent(c, *host_);
-    return std::unique_ptr<Agent>(std::make_unique<LocalAgent>(*host_, c));
+    if (options_.make_agent && !c.agent().address().empty()) {
+      LIFEBOAT_ASSIGN_OR_RETURN(auto remote, options_.make_agent(c, *host_));
+      return Retrying(std::move(remote));
+    }
+    return Retrying(std::make_unique<LocalAgent>(*host_, c));
   };
   const std::string passive =
       active == svc.primary_cluster() ? svc.secondary_cluster() : svc.primary_cluster();

@@ -1,5 +1,7 @@
 #include <lifeboat/core/engine.h>
 
+#include <lifeboat/core/agent_wrapper.h>
+
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
@@ -76,9 +78,17 @@ StatusOr<Agent*> Engine::AgentFor(const std::string& cluster) {
   } else {
     agent = std::make_unique<LocalAgent>(*host_, *c);
   }
+  agent = Retrying(std::move(agent));
   Agent* raw = agent.get();
   agents_.emplace(cluster, std::move(agent));
   return raw;
+}
+
+std::unique_ptr<Agent> Engine::Retrying(std::unique_ptr<Agent> agent) const {
+  RetryPolicy policy;
+  policy.max_attempts = std::max(1, options_.max_attempts);
+  policy.first_backoff_millis = options_.first_backoff_millis;
+  return std::make_unique<RetryingAgent>(std::move(agent), policy);
 }
 
 Status Engine::Audit(StateStore::Batch& batch, const std::string& actor, const std::string& action,
@@ -203,6 +213,7 @@ StatusOr<std::string> Engine::StartRestore(const std::string& service, const v1:
                                    v1::RestorePointState_Name(rp.state()) +
                                    "; only committed points can be restored");
   }
+  LIFEBOAT_RETURN_IF_ERROR(CheckDestinations(rp, spec));
   LIFEBOAT_ASSIGN_OR_RETURN(uint64_t seq, store_->NextSequence("job"));
   v1::Job job;
   job.set_id(Numbered("job-", seq));
@@ -217,10 +228,45 @@ StatusOr<std::string> Engine::StartRestore(const std::string& service, const v1:
   job.set_created_unix_nanos(Now());
   StateStore::Batch batch;
   batch.Put(Kind::kJobs, job.id(), job);
-  LIFEBOAT_RETURN_IF_ERROR(Audit(batch, actor, spec.dry_run() ? "restore.dry_run" : "restore",
-                                 job.id(), service + "/" + rp.id()));
+  std::string detail = service + "/" + rp.id();
+  if (!spec.destination().empty()) detail += " into " + spec.destination();
+  for (const auto& [component, dest] : spec.destinations()) {
+    detail += " " + component + "=" + dest;
+  }
+  if (spec.overwrite()) detail += " (overwrite)";
+  LIFEBOAT_RETURN_IF_ERROR(
+      Audit(batch, actor, spec.dry_run() ? "restore.dry_run" : "restore", job.id(), detail));
   LIFEBOAT_RETURN_IF_ERROR(store_->Write(batch, /*sync=*/true));
   return job.id();
+}
+
+Status Engine::CheckDestinations(const v1::RestorePoint& rp, const v1::RestoreSpec& spec) {
+  if (spec.destinations().empty()) return OkStatus();
+  std::set<std::string> components;
+  for (const auto& m : rp.members()) components.insert(m.data_set().component());
+  std::string have;
+  for (const auto& c : components) have += (have.empty() ? "" : ", ") + c;
+  for (const auto& [component, dest] : spec.destinations()) {
+    if (!components.count(component)) {
+      return InvalidArgumentError("restore point " + rp.id() + " has no member of component '" +
+                                  component + "' to give a destination; its components: " + have);
+    }
+    if (dest.empty()) {
+      return InvalidArgumentError("the destination of component '" + component +
+                                  "' is empty; name one, or leave the component out");
+    }
+  }
+  if (!spec.destination().empty()) return OkStatus();
+  // Without a destination for all, a component left out would be restored in place.
+  for (const auto& c : components) {
+    if (!spec.destinations().count(c)) {
+      return InvalidArgumentError("restore point " + rp.id() + " has members of " + have +
+                                  "; destinations are given for some only, so " + c +
+                                  " would be restored in place: give it one too (--destination " +
+                                  c + "=...), or one " + "--destination for every component");
+    }
+  }
+  return OkStatus();
 }
 
 StatusOr<v1::Job> Engine::GetJob(const std::string& id) const {

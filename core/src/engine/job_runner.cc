@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -57,18 +58,21 @@ class Engine::JobRunner {
     if (job_.started_unix_nanos() == 0) job_.set_started_unix_nanos(e_.Now());
     LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
     Status s;
-    switch (job_.kind()) {
-      case v1::JOB_RESTORE:
-        s = RunRestore();
-        break;
-      case v1::JOB_FAILOVER:
-      case v1::JOB_FAILBACK:
-        s = e_.RunSwitch(
-            job_, [this] { return Save(/*sync=*/true); }, cancel_);
-        break;
-      default:
-        s = RunBackup();
-        break;
+    {
+      CancelWatch watch(*this);  // stopped before Fail(): clean-up calls must not be cancelled
+      switch (job_.kind()) {
+        case v1::JOB_RESTORE:
+          s = RunRestore();
+          break;
+        case v1::JOB_FAILOVER:
+        case v1::JOB_FAILBACK:
+          s = e_.RunSwitch(
+              job_, [this] { return Save(/*sync=*/true); }, cancel_);
+          break;
+        default:
+          s = RunBackup();
+          break;
+      }
     }
     if (s.ok()) {
       job_.set_state(v1::JOB_SUCCEEDED);
@@ -122,8 +126,6 @@ class Engine::JobRunner {
     }
     on_progress_(p);
   }
-
-  bool Cancelled() const { return (cancel_ != nullptr && cancel_->load()) || stop_.load(); }
 
   CallOptions Options() {
     CallOptions o;
@@ -202,43 +204,82 @@ class Engine::JobRunner {
     return o;
   }
 
-  // A plugin call with retries: codes that say "try again" (UNAVAILABLE, DEADLINE_EXCEEDED,
-  // RESOURCE_EXHAUSTED) are retried with exponential backoff; every other code is final.
+  // A plugin call. Retries are the agent's (every agent the engine makes is a RetryingAgent):
+  // this only stops a cancelled job from calling, hands the call the job's stop flag (so a
+  // backoff ends at once on a cancel) and notes each retry in the job's log.
   template <typename Resp, typename Req>
   StatusOr<Resp> Call(Agent* agent, const std::string& component, lb_op op, const Req& req,
-                      const CallOptions& opts) {
-    int64_t backoff = e_.options_.first_backoff_millis;
-    for (int attempt = 1;; ++attempt) {
-      if (cancel_ != nullptr && cancel_->load()) stop_ = true;
-      if (stop_.load()) return CancelledError("job " + job_.id() + " was cancelled");
-      auto r = agent->Invoke<Resp>(component, op, req, opts);
-      if (r.ok() || !IsRetryable(r.status().code()) || attempt >= e_.options_.max_attempts) {
-        return r;
-      }
-      Note("retry " + std::to_string(attempt) + " of " + std::to_string(op) + " on " +
-           agent->cluster() + " after " + r.status().ToString());
-      for (int64_t waited = 0; waited < backoff && !Cancelled(); waited += 20) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-      backoff *= 2;
+                      CallOptions opts) {
+    if (cancel_ != nullptr && cancel_->load()) stop_ = true;
+    if (stop_.load()) return CancelledError("job " + job_.id() + " was cancelled");
+    if (opts.cancel == nullptr) opts.cancel = &stop_;
+    if (!opts.on_retry) {
+      opts.on_retry = [this, agent, op](const Status& failure, int attempt, int64_t backoff) {
+        Note("retry " + std::to_string(attempt) + " of " + OpName(op) + " on " + agent->cluster() +
+             " in " + std::to_string(backoff) + " ms after " + failure.ToString());
+      };
     }
+    return agent->Invoke<Resp>(component, op, req, opts);
   }
+
+  // Turns the caller's cancel flag into the job's stop flag while the job runs, so that
+  // every plugin call (and a retry's backoff) sees a cancellation within ~20 ms, not only
+  // the calls that report progress.
+  class CancelWatch {
+   public:
+    explicit CancelWatch(JobRunner& r) : r_(r) {
+      if (r.cancel_ == nullptr) return;
+      thread_ = std::thread([this] {
+        std::unique_lock<std::mutex> lock(mu_);
+        while (!done_) {
+          if (r_.cancel_->load()) r_.stop_ = true;
+          cv_.wait_for(lock, std::chrono::milliseconds(20));
+        }
+      });
+    }
+    ~CancelWatch() { Stop(); }
+    void Stop() {
+      if (!thread_.joinable()) return;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_ = true;
+      }
+      cv_.notify_all();
+      thread_.join();
+    }
+
+   private:
+    JobRunner& r_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::thread thread_;
+  };
 
   // ---- failure ----------------------------------------------------------------------------
   void Fail(const Status& s) {
     job_.set_state(StateFor(s.code()));
     job_.set_error_code(static_cast<int32_t>(s.code()));
     job_.set_error(s.ToString());
-    if (job_.kind() == v1::JOB_BACKUP && !rp_.id().empty() && job_.state() != v1::JOB_PARKED) {
-      if (rp_.state() == v1::RP_COMMITTED) {
-        // Failed or cancelled after the commit (releasing cuts, retention): the point is
-        // whole and visible, and stays; what was left undone is retried by the next backup.
-        Note("restore point " + rp_.id() + " was committed before this and stays");
-      } else {
-        // Abandoned: drop what was made so far on both sides, so that nothing is orphaned.
-        CleanUpAbandonedPoint();
-        rp_.set_state(v1::RP_FAILED);
-      }
+    // A dry run has nothing to resume: it ends, saying why the real run would be refused.
+    if (IsDryRun() && job_.state() == v1::JOB_PARKED) job_.set_state(v1::JOB_FAILED);
+    if (!restore_left_.empty()) {
+      // A restore that stopped part-way waits for an operator (resume, or cancel); what it
+      // left is in its error and its log.
+      Note(restore_left_);
+      job_.set_error(s.ToString() + ". " + restore_left_);
+      if (job_.state() == v1::JOB_FAILED) job_.set_state(v1::JOB_PARKED);
+    }
+    if (job_.kind() != v1::JOB_BACKUP || rp_.id().empty()) return;
+    if (job_.state() == v1::JOB_PARKED) return;  // an operator may fix and resume it
+    if (rp_.state() == v1::RP_COMMITTED) {
+      // Failed or cancelled after the commit (releasing cuts, retention): the point is whole
+      // and visible, and stays; what was left undone is retried by the next backup.
+      Note("restore point " + rp_.id() + " was committed before this and stays");
+    } else {
+      // Abandoned: drop what was made so far on both sides, so that nothing is orphaned.
+      CleanUpAbandonedPoint();
+      rp_.set_state(v1::RP_FAILED);
     }
     if (s.code() == Code::kCancelled) {
       // The interrupted call may speak of running it again; a cancelled job is never
@@ -247,6 +288,12 @@ class Engine::JobRunner {
     }
     const JobEndEvent ev = EndEvent(job_);
     (void)e_.RecordEvent(ev.severity, ev.kind, job_.service(), ev.message, job_.id());
+  }
+
+  bool IsDryRun() const {
+    return (job_.kind() == v1::JOB_RESTORE && job_.restore().dry_run()) ||
+           ((job_.kind() == v1::JOB_FAILOVER || job_.kind() == v1::JOB_FAILBACK) &&
+            job_.switch_spec().dry_run());
   }
 
   static v1::JobState StateFor(Code code) {
@@ -1007,6 +1054,12 @@ class Engine::JobRunner {
   }
 
   // ---- restore --------------------------------------------------------------------------
+  // Two passes. The check (PHASE_PLAN) asks every member for a dry run with the real run's
+  // options — destination, consent, fence — so that a member that would be refused is found
+  // before any member writes (a point with hdfs and kafka members must not leave its hdfs
+  // part written when the kafka destination is wrong). The write (PHASE_TRANSFER) restores
+  // each member and records it done (task "m<i>-restore"), so that a resume does only what is
+  // left. A dry-run job is the check alone: it refuses as the real run would.
   Status RunRestore() {
     LIFEBOAT_ASSIGN_OR_RETURN(v1::RestorePoint rp,
                               e_.GetRestorePoint(job_.service(), job_.restore_point_id()));
@@ -1024,26 +1077,71 @@ class Engine::JobRunner {
       push.emplace(*this, holder, agent, job_.policy());
       LIFEBOAT_RETURN_IF_ERROR(push->status());
     }
-    for (int i = 0; i < rp.members_size(); ++i) {
+    auto restore = [&](int i, bool dry_run) -> StatusOr<pb::RestoreResponse> {
       const v1::Member& m = rp.members(i);
       pb::RestoreRequest req;
       if (holder != nullptr) {
         auto peer = MakePeer(holder, m.data_set().component());
-        if (!peer.ok()) return peer.status().WithContext("restore " + Name(m.data_set()));
+        if (!peer.ok()) return peer.status();
         *req.mutable_source() = *peer;
       }
-      req.set_op_id("restore-" + job_.id() + "-" + std::to_string(i));
+      req.set_op_id(std::string(dry_run ? "restore-check-" : "restore-") + job_.id() + "-" +
+                    std::to_string(i));
       *req.mutable_data_set() = ToPlugin(m.data_set());
       req.set_restore_point_id(rp.id());
-      // Into a new location, each member lands below it at its own selector.
-      if (!job_.restore().destination().empty()) {
-        req.set_destination(job_.restore().destination() + m.data_set().selector());
+      // As the operator gave it for the component: the plugin places the data set below it.
+      req.set_destination(DestinationOf(m));
+      req.set_dry_run(dry_run);
+      req.set_overwrite(job_.restore().overwrite());
+      return Call<pb::RestoreResponse>(agent, m.data_set().component(), LB_OP_RESTORE, req,
+                                       holder != nullptr ? PeerOptions(holder) : Options());
+    };
+
+    if (job_.phase() == v1::PHASE_PLAN) {
+      const bool dry_run = job_.restore().dry_run();
+      for (int i = 0; i < rp.members_size(); ++i) {
+        const v1::Member& m = rp.members(i);
+        auto r = restore(i, /*dry_run=*/true);
+        if (!r.ok()) {
+          return r.status().WithContext("restore " + Name(m.data_set()) +
+                                        (dry_run ? "" : " (checked before anything was written)"));
+        }
+        if (dry_run) {
+          for (const auto& c : r->changes()) Note(Name(m.data_set()) + ": " + c);
+          std::lock_guard<std::mutex> lock(mu_);
+          job_.set_items_done(job_.items_done() + static_cast<uint64_t>(r->changes_size()));
+        } else {
+          Note("checked " + Name(m.data_set()) + ": " + std::to_string(r->changes_size()) +
+               " change(s) to make");
+        }
       }
-      req.set_dry_run(job_.restore().dry_run());
-      auto r = Call<pb::RestoreResponse>(agent, m.data_set().component(), LB_OP_RESTORE, req,
-                                         holder != nullptr ? PeerOptions(holder) : Options());
-      if (!r.ok()) return r.status().WithContext("restore " + Name(m.data_set()));
+      if (dry_run) return OkStatus();
+      LIFEBOAT_RETURN_IF_ERROR(Advance(v1::PHASE_TRANSFER, /*sync=*/true));
+    }
+
+    LIFEBOAT_ASSIGN_OR_RETURN(auto tasks, e_.Tasks(job_.id()));
+    std::set<std::string> done;
+    for (const auto& t : tasks) {
+      if (t.state() == v1::TASK_DONE) done.insert(t.id());
+    }
+    for (int i = 0; i < rp.members_size(); ++i) {
+      const v1::Member& m = rp.members(i);
+      const std::string task_id = "m" + std::to_string(i) + "-restore";
+      if (done.count(task_id)) continue;
+      auto r = restore(i, /*dry_run=*/false);
+      if (!r.ok()) return WhatARestoreLeft(rp, done, i, r.status());
       for (const auto& c : r->changes()) Note(Name(m.data_set()) + ": " + c);
+      v1::Task task;
+      task.set_job_id(job_.id());
+      task.set_id(task_id);
+      task.set_member(i);
+      task.set_phase(v1::PHASE_TRANSFER);
+      *task.mutable_data_set() = m.data_set();
+      task.set_state(v1::TASK_DONE);
+      task.set_bytes(r->bytes_written());
+      StateStore::Batch batch;
+      batch.Put(Kind::kTasks, Key(job_.id(), task_id), task);
+      done.insert(task_id);
       {
         std::lock_guard<std::mutex> lock(mu_);
         *job_.add_changes() = CountChanges(Name(m.data_set()), *r);
@@ -1053,10 +1151,45 @@ class Engine::JobRunner {
           job_.set_items_done(job_.items_done() + static_cast<uint64_t>(r->changes_size()));
         }
       }
-      LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/false));
+      LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true, &batch));
       Report();
     }
     return OkStatus();
+  }
+
+  // Where member `m` goes: its component's destination, else the one for all ("" = in place).
+  std::string DestinationOf(const v1::Member& m) const {
+    auto it = job_.restore().destinations().find(m.data_set().component());
+    return it != job_.restore().destinations().end() ? it->second : job_.restore().destination();
+  }
+
+  // A restore that stopped at member `failed` after writing began: the failure, saying what
+  // it left — the members restored whole, the one perhaps written in part — and how to finish.
+  // The job parks (Fail) so that `jobs resume` does what is left with the same operation ids
+  // (a plugin lets a repeat of its own restore change what it wrote).
+  Status WhatARestoreLeft(const v1::RestorePoint& rp, const std::set<std::string>& done, int failed,
+                          const Status& s) {
+    std::vector<std::string> whole;
+    for (int i = 0; i < rp.members_size(); ++i) {
+      if (!done.count("m" + std::to_string(i) + "-restore")) continue;
+      const std::string dest = DestinationOf(rp.members(i));
+      whole.push_back(Name(rp.members(i).data_set()) +
+                      (dest.empty() ? " (in place)" : " (into " + dest + ")"));
+    }
+    std::string joined;
+    for (const auto& w : whole) joined += (joined.empty() ? "" : ", ") + w;
+    const std::string part = Name(rp.members(failed).data_set());
+    const std::string how =
+        s.code() == Code::kCancelled
+            ? "a restore into the same destination now needs --overwrite (it lists what is "
+              "there); or remove what was written"
+            : "`lifeboat jobs resume " + job_.id() +
+                  "` finishes it (what is done is not done again); `lifeboat jobs cancel " +
+                  job_.id() + "` ends it as it is";
+    restore_left_ = "the restore of " + rp.id() + " stopped at " + part + ". It left: " +
+                    (joined.empty() ? "no member restored whole" : "restored whole: " + joined) +
+                    "; " + part + " perhaps written in part. " + how;
+    return s.WithContext("restore " + part);
   }
 
   Engine& e_;
@@ -1072,6 +1205,8 @@ class Engine::JobRunner {
   std::atomic<bool> stop_{false};
   // The push session in force (PushScope), "" in pull mode.
   std::string push_session_;
+  // What a restore that stopped part-way left (WhatARestoreLeft), "" otherwise.
+  std::string restore_left_;
   std::mutex mu_;
   std::map<std::string, uint64_t> in_flight_;
   std::chrono::steady_clock::time_point last_report_{};  // guarded by mu_

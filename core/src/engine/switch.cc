@@ -191,6 +191,8 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
       };
       add("stop-backups", "cancel the unfinished backups of " + name);
       if (failback) {
+        add("check", "compare " + sets + " on " + to + " with the last point both clusters " +
+                         "share: a write " + to + " took since would be replaced");
         add("replicate", "back up " + name + " from " + from + " to " + to +
                              ": only what changed since the last common point");
         add("fence", "fence " + sets + " on " + from + " at epoch " + std::to_string(epoch) +
@@ -210,9 +212,20 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
     LIFEBOAT_RETURN_IF_ERROR(save());
   }
   if (spec.dry_run()) {
+    // Nothing is done; what the real run checks before it acts is checked now, and refused
+    // as the real run would refuse it.
+    CallOptions opts;
+    opts.cancel = cancel;
     for (auto& step : *job.mutable_steps()) {
-      step.set_outcome("dry run: not done");
-      job.add_log("would " + step.detail());
+      std::string found;
+      Status s = DryRunStep(job, step, opts, &found);
+      step.set_outcome(found.empty() ? "dry run: not done" : "dry run: " + found);
+      job.add_log("would " + step.detail() + (found.empty() ? "" : " (" + found + ")"));
+      if (!s.ok()) {
+        LIFEBOAT_RETURN_IF_ERROR(save());
+        return s.WithContext(what + " of " + step.service() + ", step " + step.name() +
+                             " (dry run: the real run would stop here)");
+      }
     }
     return save();
   }
@@ -238,6 +251,14 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
     const std::string from = roles.primary_cluster();
     const std::string to = roles.secondary_cluster();
     std::string outcome;
+    // Every plugin call of a step retries as a backup's do (RetryingAgent); a cancel of the
+    // job ends a backoff at once, and each retry is noted in the job's log.
+    CallOptions opts;
+    opts.cancel = cancel;
+    opts.on_retry = [&job, &name](const Status& failure, int attempt, int64_t backoff) {
+      job.add_log(name + ": retry " + std::to_string(attempt) + " in " + std::to_string(backoff) +
+                  " ms after " + failure.ToString());
+    };
 
     auto fence = [&](const std::string& cluster, lb_op op, bool owed_ok) -> Status {
       LIFEBOAT_ASSIGN_OR_RETURN(Agent * agent, AgentFor(cluster));
@@ -250,7 +271,7 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
         req.set_reason(what + " of " + name + " by job " + job.id() +
                        (spec.reason().empty() ? "" : ": " + spec.reason()));
         req.set_epoch(epoch);
-        auto r = agent->Invoke<pb::FenceResponse>(svc.data_sets(i).component(), op, req);
+        auto r = agent->Invoke<pb::FenceResponse>(svc.data_sets(i).component(), op, req, opts);
         const std::string ds = Name(svc.data_sets(i));
         if (r.ok()) {
           notes.push_back(ds + (op == LB_OP_FENCE ? " fenced" : " unfenced"));
@@ -290,7 +311,15 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
           return FailedPreconditionError("service " + name +
                                          " has no policy to replicate with; apply one");
         }
-        LIFEBOAT_ASSIGN_OR_RETURN(child, StartBackup(chosen->name(), what, "job " + job.id()));
+        // Writes the other cluster took, found by the check and let go (--discard-writes),
+        // are overwritten: a plugin that finds the target changed since the base (hdfs) then
+        // compares in full instead of refusing. Otherwise the usual incremental.
+        bool discarded = false;
+        for (const auto& other : job.steps()) {
+          if (other.service() == name && other.name() == "check") discarded = other.discarded();
+        }
+        LIFEBOAT_ASSIGN_OR_RETURN(child, StartBackup(chosen->name(), what, "job " + job.id(),
+                                                     /*force_full=*/discarded));
         step.set_outcome(child);
         LIFEBOAT_RETURN_IF_ERROR(save());
       }
@@ -323,6 +352,11 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
         }
       }
       outcome = stopped.empty() ? "none running" : "cancelled " + Join(stopped);
+    } else if (step.name() == "check") {
+      bool discarded = false;
+      s = CheckNoWritesSince(job, svc, roles, to, spec.discard_writes(), opts, &outcome,
+                             &discarded);
+      step.set_discarded(discarded);
     } else if (step.name() == "fence") {
       s = fence(from, LB_OP_FENCE, /*owed_ok=*/!failback);
       if (!s.ok() && Unreachable(s) && !failback) {
@@ -368,7 +402,11 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
           req.set_op_id("apply-" + job.id() + "-" + name + "-" + std::to_string(i));
           *req.mutable_data_set() = ToPlugin(m.data_set());
           req.set_restore_point_id(newest->id());
-          auto r = agent->Invoke<pb::RestoreResponse>(m.data_set().component(), LB_OP_RESTORE, req);
+          // The switch as a whole is what the operator agreed to (its confirmation): the
+          // new primary's data sets become the point, whatever they held.
+          req.set_overwrite(true);
+          auto r = agent->Invoke<pb::RestoreResponse>(m.data_set().component(), LB_OP_RESTORE, req,
+                                                      opts);
           if (!r.ok()) return r.status().WithContext("apply " + Name(m.data_set()) + " on " + to);
           written += r->bytes_written();
           changes += static_cast<size_t>(r->changes_size());

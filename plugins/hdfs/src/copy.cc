@@ -162,6 +162,30 @@ void RateLimiter::Acquire(uint64_t bytes) {
   if (wait.count() > 0) std::this_thread::sleep_for(wait);
 }
 
+std::optional<CopyMark> ParseCopyMark(const std::string& mark) {
+  const size_t space = mark.rfind(' ');
+  if (space == std::string::npos) return std::nullopt;
+  const size_t mtime = mark.rfind(':', space);
+  if (mtime == std::string::npos || mtime == 0) return std::nullopt;
+  const size_t length = mark.rfind(':', mtime - 1);
+  if (length == std::string::npos || length == 0) return std::nullopt;
+  CopyMark out;
+  out.snapshot = mark.substr(0, length);
+  out.state = mark.substr(space + 1);
+  try {
+    size_t used = 0;
+    const std::string l = mark.substr(length + 1, mtime - length - 1);
+    out.length = std::stoull(l, &used);
+    if (used != l.size()) return std::nullopt;
+    const std::string m = mark.substr(mtime + 1, space - mtime - 1);
+    out.mtime = std::stoll(m, &used);
+    if (used != m.size()) return std::nullopt;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  return out;
+}
+
 nlohmann::json StatusToJson(const FileStatus& st) {
   nlohmann::json j = {{"p", st.path_suffix},     {"d", st.is_dir},     {"l", st.length},
                       {"m", st.modification_ms}, {"a", st.access_ms},  {"o", st.owner},
@@ -302,6 +326,15 @@ StatusOr<CopyResult> CopyFile(sdk::Call& call, WebHdfsClient& src, const std::st
       result.bytes_skipped = st.length;
       return result;
     }
+    // What a point that never committed left of the same source version serves as well
+    // (README "A point that did not commit"): its data, or its prefix once checked.
+    const std::optional<CopyMark> mark = marker.ok() ? ParseCopyMark(*marker) : std::nullopt;
+    const std::optional<CopyMark> want = ParseCopyMark(options.identity + " want");
+    const bool same_version = mark && want && mark->length == want->length &&
+                              mark->mtime == want->mtime && mark->snapshot != want->snapshot;
+    if (same_version && (mark->state == "data" || mark->state == "partial")) {
+      marker = options.identity + " " + mark->state;
+    }
     if (marker.ok() && *marker == options.identity + " data" && there->length == st.length) {
       // Data copied by an earlier call that failed afterwards: finish the metadata.
       result.bytes_skipped = st.length;
@@ -399,9 +432,19 @@ StatusOr<CopyResult> CopyFile(sdk::Call& call, WebHdfsClient& src, const std::st
   pipe.ReaderGone();
   if (reader.joinable()) reader.join();
   result.bytes_copied = sent;
-  if (!source_error.ok() && written.ok() && options.record_state) {
-    (void)dst.SetXAttr(dst_path, kCopyAttr, options.identity + " partial");
-  }
+  // A copy cut short keeps its prefix, marked partial, with the file's length and time then
+  // (so that anyone else's write to it afterwards shows: leftovers.h).
+  auto mark_partial = [&] {
+    if (!options.record_state) return;
+    if (!dst.SetXAttr(dst_path, kCopyAttr, options.identity + " partial").ok()) return;
+    StatusOr<FileStatus> left = dst.GetFileStatus(dst_path);
+    if (left.ok()) {
+      (void)dst.SetXAttr(
+          dst_path, kPartialAttr,
+          std::to_string(left->length) + ":" + std::to_string(left->modification_ms));
+    }
+  };
+  if (!source_error.ok() && written.ok()) mark_partial();
   if (!source_error.ok()) {
     // A read that broke off mid-stream (a DataNode or NameNode gone) is worth a retry.
     const Code code =
@@ -418,8 +461,7 @@ StatusOr<CopyResult> CopyFile(sdk::Call& call, WebHdfsClient& src, const std::st
   }
   LIFEBOAT_RETURN_IF_ERROR(written);
   if (cancelled) {
-    if (options.record_state)
-      (void)dst.SetXAttr(dst_path, kCopyAttr, options.identity + " partial");
+    mark_partial();
     return CancelledError("transfer cancelled in " + dst_path + " after " +
                               std::to_string(resume_from + sent) + " of " +
                               std::to_string(st.length) + " bytes; it resumes there",

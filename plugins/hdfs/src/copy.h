@@ -10,10 +10,14 @@
 //   user.lifeboat.copy    "<identity> partial" after a copy cut short (cancelled), or
 //                         "<identity> done" once data and metadata are in place
 //   user.lifeboat.sha256  the hex SHA-256 of the bytes read from the source
+//   user.lifeboat.partial "<length>:<mtime>" of the target file when a copy stopped partial
+//                         (so that a write after it, by anyone else, shows)
 // where identity names the source version (snapshot, length, mtime). A copy whose target
 // says "done" for the same identity moves nothing; one that says "partial" resumes by
 // APPEND from the target's length, once the SHA-256 of that prefix is found equal on both
-// sides (otherwise it starts over).
+// sides (otherwise it starts over); "data" only needs its metadata. "partial" and "data"
+// marks of another point (one that never committed) count as well when they name the same
+// source version (length and mtime): the prefix check vouches for the bytes.
 //
 // Thread-safety: CopyFile may run on several threads at once (each with its own file);
 // RateLimiter is thread-safe.
@@ -28,6 +32,7 @@
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +44,7 @@ namespace lifeboat::hdfs {
 
 inline constexpr char kCopyAttr[] = "user.lifeboat.copy";
 inline constexpr char kDigestAttr[] = "user.lifeboat.sha256";
+inline constexpr char kPartialAttr[] = "user.lifeboat.partial";
 // Extended attributes under this prefix are Lifeboat's own state: never copied.
 inline constexpr char kStateAttrPrefix[] = "user.lifeboat.";
 
@@ -72,6 +78,15 @@ class RateLimiter {
   double credit_ = 0;
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
+
+// A copy mark (user.lifeboat.copy) taken apart: "<snapshot>:<length>:<mtime> <state>".
+struct CopyMark {
+  std::string snapshot;
+  uint64_t length = 0;
+  int64_t mtime = 0;
+  std::string state;  // "partial", "data", "done"
+};
+std::optional<CopyMark> ParseCopyMark(const std::string& mark);
 
 // FileStatus to and from the compact JSON the plans carry.
 nlohmann::json StatusToJson(const FileStatus& st);

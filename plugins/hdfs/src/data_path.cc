@@ -1,5 +1,7 @@
 // The hdfs plugin's data path: plan_transfer, transfer, verify, restore (see hdfs_plugin.h
 // for their contracts and README.md for the design).
+#include <lifeboat/sdk/restore.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -11,8 +13,10 @@
 
 #include "copy.h"
 #include "hdfs_plugin.h"
+#include "leftovers.h"
 #include "open_files.h"
 #include "security.h"
+#include "tree.h"
 
 namespace lifeboat::hdfs {
 namespace {
@@ -25,13 +29,6 @@ constexpr uint64_t kBatchBytes = 64 << 20;
 constexpr size_t kBatchFiles = 64;
 // How long a copy task waits for its plan's tree task.
 constexpr auto kTreeWait = std::chrono::minutes(10);
-
-using Tree = std::map<std::string, FileStatus>;  // relative path -> status (path_suffix = it)
-
-std::string Join(const std::string& dir, const std::string& rel) {
-  if (rel.empty()) return dir;
-  return dir == "/" ? "/" + rel : dir + "/" + rel;
-}
 
 std::string SnapshotRoot(const std::string& dir, const std::string& name) {
   return Join(dir, ".snapshot/" + name);
@@ -47,62 +44,12 @@ int Depth(const std::string& rel) {
   return 1 + static_cast<int>(std::count(rel.begin(), rel.end(), '/'));
 }
 
-bool Under(const std::string& rel, const std::string& dir) {
-  return dir.empty() || rel == dir || rel.rfind(dir + "/", 0) == 0;
-}
-
-// Diff paths come as "a/b", "./a/b" or "" / "." for the root.
-std::string CleanDiffPath(std::string p) {
-  while (p.rfind("./", 0) == 0) p = p.substr(2);
-  if (p == ".") p.clear();
-  while (!p.empty() && p.front() == '/') p.erase(p.begin());
-  return p;
-}
-
 WebHdfsClient::Options PeerOptions(const Config& c) {
   WebHdfsClient::Options o;
   o.namenodes = c.namenodes;
   o.user = c.user;
   o.timeout_seconds = c.timeout_seconds;
   return o;
-}
-
-// Lists the tree under `root` (every level, paged). `exists` says whether root exists.
-StatusOr<Tree> ListTreeMap(sdk::Call& call, WebHdfsClient& client, const std::string& root,
-                           bool* exists = nullptr) {
-  Tree out;
-  StatusOr<FileStatus> top = client.GetFileStatus(root);
-  if (!top.ok() && top.status().code() == Code::kNotFound) {
-    if (exists != nullptr) *exists = false;
-    return out;
-  }
-  LIFEBOAT_RETURN_IF_ERROR(top.status());
-  if (exists != nullptr) *exists = true;
-  std::vector<std::string> dirs = {""};
-  while (!dirs.empty()) {
-    if (call.Cancelled()) return CancelledError("cancelled while listing " + root, root);
-    std::string rel = dirs.back();
-    dirs.pop_back();
-    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<FileStatus> items, client.ListStatus(Join(root, rel)));
-    for (FileStatus& st : items) {
-      std::string p = rel.empty() ? st.path_suffix : rel + "/" + st.path_suffix;
-      if (rel.empty() && st.path_suffix.rfind(".lifeboat-tmp-", 0) == 0) continue;
-      st.path_suffix = p;
-      if (st.is_dir) dirs.push_back(p);
-      out.emplace(p, std::move(st));
-    }
-  }
-  return out;
-}
-
-bool SameMeta(const FileStatus& a, const FileStatus& b) {
-  return a.permission == b.permission && a.owner == b.owner && a.group == b.group &&
-         a.acl_bit == b.acl_bit;
-}
-
-bool SameFile(const FileStatus& src, const FileStatus& dst) {
-  return !dst.is_dir && !src.is_dir && src.length == dst.length &&
-         src.modification_ms == dst.modification_ms;
 }
 
 // What a comparison of two trees asks for.
@@ -163,6 +110,16 @@ struct PlanRecord {
   CutRecord cut;  // its `open` is left empty: the held files are in `open`
   // The cluster the listing came from (PluginConfig.cluster): inode ids compare only there.
   std::string source_cluster;
+  // The base snapshot this plan was made from when that base was on the target ("" for none),
+  // whatever the plan found there; the point's restore point id; the cut's root directory
+  // (permission unfenced). A later plan reads them when this point never committed
+  // (leftovers.h).
+  std::string target_base;
+  std::string restore_point;
+  std::optional<FileStatus> root;
+  // Files that points which never committed left on the target and this plan took over as
+  // they were: verify does not take them from the base's record.
+  std::set<std::string> leftovers;
 };
 
 std::string ToHex(const std::string& bytes) {
@@ -196,7 +153,11 @@ Status SavePlan(WebHdfsClient& client, const std::string& file, const PlanRecord
                       {"base", record.base},
                       {"source_cluster", record.source_cluster},
                       {"cut", nlohmann::json::parse(EncodeCutRecord(cut))},
+                      {"target_base", record.target_base},
+                      {"restore_point", record.restore_point},
+                      {"leftovers", record.leftovers},
                       {"manifest", entries}};
+  if (record.root) j["root"] = StatusToJson(*record.root);
   WebHdfsClient::CreateOptions o;
   o.overwrite = true;
   o.permission = 0600;
@@ -222,6 +183,14 @@ StatusOr<PlanRecord> LoadPlan(WebHdfsClient& client, const std::string& file) {
   r.op_id = j.value("op_id", "");
   r.base = j.value("base", "");
   r.source_cluster = j.value("source_cluster", "");
+  r.target_base = j.value("target_base", "");
+  r.restore_point = j.value("restore_point", "");
+  if (j.contains("root") && j["root"].is_object()) r.root = StatusFromJson(j["root"]);
+  if (j.contains("leftovers") && j["leftovers"].is_array()) {
+    for (const auto& p : j["leftovers"]) {
+      if (p.is_string()) r.leftovers.insert(p.get<std::string>());
+    }
+  }
   if (j.contains("cut")) r.cut = DecodeCutRecord(j["cut"].dump());
   for (const OpenAtCut& o : r.cut.open) r.open[o.path] = o;
   r.cut.open.clear();
@@ -230,6 +199,34 @@ StatusOr<PlanRecord> LoadPlan(WebHdfsClient& client, const std::string& file) {
     r.manifest.emplace(st.path_suffix, st);
   }
   return r;
+}
+
+// The points planned on this target from `target_base` ("" = from no base on the target)
+// that never committed here: a pending mark, its plan naming that base, no snapshot of it
+// (leftovers.h). Nothing is read beyond the state directory's listing unless there are marks.
+StatusOr<std::vector<UncommittedPoint>> LoadUncommitted(WebHdfsClient& dst, const std::string& path,
+                                                        const std::string& target_base) {
+  std::vector<UncommittedPoint> out;
+  LIFEBOAT_ASSIGN_OR_RETURN(std::vector<std::string> pending, PendingSnapshots(dst, path));
+  for (const std::string& snapshot : pending) {
+    StatusOr<FileStatus> committed = dst.GetFileStatus(SnapshotRoot(path, snapshot));
+    if (committed.ok()) continue;
+    if (committed.status().code() != Code::kNotFound) return committed.status();
+    StatusOr<PlanRecord> plan = LoadPlan(dst, StateFile(path, snapshot));
+    if (!plan.ok()) {
+      if (plan.status().code() == Code::kNotFound) continue;  // marked, never recorded
+      return plan.status();
+    }
+    if (plan->target_base != target_base) continue;
+    UncommittedPoint u;
+    u.snapshot = snapshot;
+    u.restore_point = plan->restore_point.empty() ? snapshot : plan->restore_point;
+    u.manifest = std::move(plan->manifest);
+    u.root = plan->root;
+    u.bad = LoadBad(dst, path, snapshot);
+    out.push_back(std::move(u));
+  }
+  return out;
 }
 
 // The permissions of a tree listed under `root` apart from the fence `root` carries, if any
@@ -251,20 +248,6 @@ Status UnfenceView(sdk::Call& call, WebHdfsClient& client, const std::string& ro
         st.permission, UnfencedPermission(client, Join(root, st.path_suffix), st.permission));
     return OkStatus();
   });
-}
-
-// Translates `p` (a path in the base snapshot) through the renames, as DistCp does: the
-// rename of the longest source that is `p` itself (only for a MODIFY: a CREATE of the same
-// name is a new item) or one of its parents.
-std::string Translate(const std::string& p, bool is_modify,
-                      const std::vector<std::pair<std::string, std::string>>& renames) {
-  const std::pair<std::string, std::string>* best = nullptr;
-  for (const auto& r : renames) {
-    bool match = (p == r.first && is_modify) || (p != r.first && Under(p, r.first));
-    if (match && (best == nullptr || r.first.size() > best->first.size())) best = &r;
-  }
-  if (best == nullptr) return p;
-  return best->second + p.substr(best->first.size());
 }
 
 std::vector<OpenAtCut> OpenList(const std::map<std::string, OpenAtCut>& open) {
@@ -330,6 +313,33 @@ void AddCopyTasks(const std::vector<FileStatus>& files, bool wait_tree,
 
 }  // namespace
 
+StatusOr<Tree> ListTreeMap(sdk::Call& call, WebHdfsClient& client, const std::string& root,
+                           bool* exists) {
+  Tree out;
+  StatusOr<FileStatus> top = client.GetFileStatus(root);
+  if (!top.ok() && top.status().code() == Code::kNotFound) {
+    if (exists != nullptr) *exists = false;
+    return out;
+  }
+  LIFEBOAT_RETURN_IF_ERROR(top.status());
+  if (exists != nullptr) *exists = true;
+  std::vector<std::string> dirs = {""};
+  while (!dirs.empty()) {
+    if (call.Cancelled()) return CancelledError("cancelled while listing " + root, root);
+    std::string rel = dirs.back();
+    dirs.pop_back();
+    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<FileStatus> items, client.ListStatus(Join(root, rel)));
+    for (FileStatus& st : items) {
+      std::string p = rel.empty() ? st.path_suffix : rel + "/" + st.path_suffix;
+      if (rel.empty() && st.path_suffix.rfind(kTreeTmpPrefix, 0) == 0) continue;
+      st.path_suffix = p;
+      if (st.is_dir) dirs.push_back(p);
+      out.emplace(p, std::move(st));
+    }
+  }
+  return out;
+}
+
 std::string StateFile(const std::string& data_set_path, const std::string& snapshot_name) {
   return "/.lifeboat/state" + (data_set_path == "/" ? "" : data_set_path) + "/" + snapshot_name +
          ".plan";
@@ -368,12 +378,12 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   // Files open for write at the cut: held at what the cut recorded, whatever the snapshot
   // shows now (open_files.h).
   const CutRecord cut = DecodeCutRecord(req.snapshot().opaque());
+  LIFEBOAT_ASSIGN_OR_RETURN(FileStatus cut_root, src.GetFileStatus(src_root));
   int64_t snapshot_ms = cut.snapshot_ms;
-  if (snapshot_ms == 0) {
-    // A cut by an older plugin: the snapshot's own time still tells which files closed after.
-    LIFEBOAT_ASSIGN_OR_RETURN(FileStatus root, src.GetFileStatus(src_root));
-    snapshot_ms = root.modification_ms;
-  }
+  // A cut by an older plugin: the snapshot's own time still tells which files closed after.
+  if (snapshot_ms == 0) snapshot_ms = cut_root.modification_ms;
+  LIFEBOAT_ASSIGN_OR_RETURN(cut_root.permission,
+                            UnfencedPermission(src, src_root, cut_root.permission));
   const std::map<std::string, OpenAtCut> open = HoldAtCut(cut, snapshot_ms, source);
 
   v1::PlanTransferResponse plan;
@@ -385,6 +395,11 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   // Files of the base that were open at its cut on this cluster and were closed since at the
   // length the base holds (only their time moved): compared and given their time back.
   std::set<std::string> recheck;
+  // The base this plan starts from on the target, and what points planned from it before and
+  // never committed left there (leftovers.h): taken over, not refused.
+  std::string target_base;
+  std::vector<UncommittedPoint> uncommitted;
+  TargetChanges own;
   const std::string base = req.base_restore_point_id();
   const std::string base_name = base.empty() ? "" : SnapshotName(src_config, base);
   if (!base.empty()) {
@@ -393,6 +408,7 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
     if (!on_src.ok() && on_src.status().code() != Code::kNotFound) return on_src.status();
     if (!on_dst.ok() && on_dst.status().code() != Code::kNotFound) return on_dst.status();
     base_on_target = on_dst.ok();
+    if (base_on_target) target_base = base_name;
     // What the base point holds (its plan's record of the source's listing): kept on the
     // cluster it was copied to, this one; or the source, when the base went the other way
     // (the last backup of a failback, or the failover's point): then this cluster was the
@@ -409,9 +425,11 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
         return b.status();
       }
     }
+    LIFEBOAT_ASSIGN_OR_RETURN(uncommitted, LoadUncommitted(dst, path, target_base));
     // Did anything change on the target since the base? Checked whenever the base is
     // there, also before a full comparison (which would silently overwrite such changes);
-    // only force_full overwrites them.
+    // only force_full overwrites them. What points that never committed wrote is not such a
+    // change (leftovers.h): the plan takes it over instead.
     if (!req.force_full() && on_dst.ok()) {
       // (A MODIFY whose status is equal in the base snapshot, e.g. a read that moved the
       // access time, does not count; nor does a fence's or an unfence's permission change:
@@ -453,9 +471,15 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
           }
         }
       }
+      std::vector<SnapshotDiffEntry> counted;
       for (size_t i = 0; i < changed.size(); ++i) {
-        if (!counts[i]) continue;
-        const SnapshotDiffEntry& e = changed[i];
+        if (counts[i]) counted.push_back(changed[i]);
+      }
+      LIFEBOAT_ASSIGN_OR_RETURN(
+          own, SortTargetChanges(call, dst, path, counted, uncommitted, config_.parallelism));
+      for (size_t i = 0; i < counted.size(); ++i) {
+        if (own.own[i]) continue;
+        const SnapshotDiffEntry& e = counted[i];
         std::string p = CleanDiffPath(e.source);
         const char* what = e.type == SnapshotDiffEntry::kCreate   ? "created "
                            : e.type == SnapshotDiffEntry::kDelete ? "deleted "
@@ -498,9 +522,23 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
                     StateFile(path, base_name) +
                     ") is on neither cluster: comparing full listings instead of a snapshot "
                     "diff";
-    } else {
+    } else if (own.points.empty()) {
       incremental = true;
     }
+    if (!own.points.empty()) {
+      // The target is the base plus what those points wrote: a full comparison makes it this
+      // cut, keeping their copies that match it (and resuming their partial ones).
+      std::string which;
+      for (const UncommittedPoint& u : uncommitted) {
+        if (own.points.count(u.snapshot)) which += (which.empty() ? "" : ", ") + u.restore_point;
+      }
+      full_reason += std::string(full_reason.empty() ? "" : "; ") + "the target holds what " +
+                     "restore point(s) " + which +
+                     " wrote before failing or being cancelled (never committed): comparing "
+                     "full listings to make it this point, keeping what matches";
+    }
+  } else {
+    LIFEBOAT_ASSIGN_OR_RETURN(uncommitted, LoadUncommitted(dst, path, ""));
   }
 
   const std::string dst_root = path;
@@ -601,13 +639,36 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
       add_item(st, /*created=*/was == nullptr, was != nullptr ? was->path_suffix : p);
       ++outside_diff;
     }
+    // Files a failed verify of an uncommitted point found with other bytes, although their
+    // status is the base's (bytes rotted, or rewritten keeping length and time): copied again.
+    for (const UncommittedPoint& u : uncommitted) {
+      for (const std::string& p : u.bad) {
+        auto it = source.find(p);
+        if (it == source.end() || it->second.is_dir || it->second.is_symlink) continue;
+        if (seen.insert(p).second) copies.push_back(it->second);
+      }
+    }
     unchanged = source.size() - seen.size();
   } else {
     bool dst_exists = false;
     LIFEBOAT_ASSIGN_OR_RETURN(Tree target, ListTreeMap(call, dst, dst_root, &dst_exists));
     // A fenced target's items compare by their permissions apart from the fence.
     LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, dst, dst_root, target, config_.parallelism));
+    // What a failed verify of an uncommitted point found with other bytes is copied again,
+    // however equal its listing looks.
+    for (const UncommittedPoint& u : uncommitted) {
+      for (const std::string& p : u.bad) {
+        auto it = source.find(p);
+        if (it != source.end() && !it->second.is_dir) target.erase(p);
+      }
+    }
     Changes c = CompareTrees(source, target);
+    // The parking directories of uncommitted points (a tree task that stopped midway; the
+    // tree task skips those that are not there). Not this point's own: its tree task parks
+    // there.
+    for (const UncommittedPoint& u : uncommitted) {
+      if (u.snapshot != name) tree["deletes"].push_back(kTreeTmpPrefix + u.snapshot);
+    }
     for (const std::string& d : c.deletes) tree["deletes"].push_back(d);
     for (const FileStatus& d : c.dirs) tree["dirs"].push_back(StatusToJson(d));
     for (const FileStatus& m : c.metas) tree["metas"].push_back(StatusToJson(m));
@@ -643,9 +704,16 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   record.source_cluster = src_config.cluster;
   record.cut = cut;
   record.cut.snapshot_ms = snapshot_ms;
+  record.target_base = target_base;
+  record.restore_point = req.snapshot().restore_point_id();
+  record.root = cut_root;
+  record.leftovers = own.touched;
   // The target was found equal to the base point (its diff checked above): verify may take
   // the files this point does not copy from the base's verified record.
   if (!base.empty() && !req.force_full() && base_on_target) record.base = base_name;
+  // Pending until a commit (first, so that no plan is ever recorded without it): if this
+  // point never commits, the next plan recognises what its transfer wrote (leftovers.h).
+  LIFEBOAT_RETURN_IF_ERROR(MarkPending(dst, path, name));
   LIFEBOAT_RETURN_IF_ERROR(SavePlan(dst, state, record));
   host_.Info("plan of " + path + " at " + name + ": " +
              (incremental ? "incremental from " + base : "full") + ", " +
@@ -729,7 +797,7 @@ Status HdfsPlugin::RunTreeTask(sdk::Call& call, WebHdfsClient& src, const v1::Tr
   // leaves for a temporary directory, deepest first (so that a parent's move does not
   // change a child's path); then the renamed ones come back to their new paths, shallowest
   // first (so that a parent is in place before its children). Every step can be repeated.
-  const std::string tmp = Join(path, ".lifeboat-tmp-" + name);
+  const std::string tmp = Join(path, kTreeTmpPrefix + name);
   struct Move {
     std::string from;
     std::string to;  // "" = deleted
@@ -1119,7 +1187,9 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
       call.ReportProgress(progress);
     };
     const bool this_point = copied.count(p) > 0;
-    if (!this_point && !read_back) {
+    // (Not a file an uncommitted point left and this plan took over as it was: the base's
+    // record is not about its bytes.)
+    if (!this_point && !read_back && !record->leftovers.count(p)) {
       // Not copied by this point, at the same path, length and time as in the base point,
       // which verify vouched for: the same bytes (the plan found the target unchanged since).
       auto b = base.find(p);
@@ -1269,6 +1339,22 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
                std::to_string(read_bytes.load()) + " bytes); " +
                std::to_string(resp.mismatches_size()) + " mismatches");
   }
+  // A point not committed yet whose copies were found with other bytes: the next plan copies
+  // them again should this point never commit (leftovers.h).
+  if (!resp.ok() && root == path) {
+    std::set<std::string> bad;
+    for (const v1::Mismatch& m : resp.mismatches()) {
+      if (m.what() == "checksum" || m.what() == "digest") bad.insert(m.path());
+    }
+    if (!bad.empty()) {
+      Status saved = SaveBad(client_, path, name, bad);
+      if (!saved.ok()) {
+        host_.Warn("the files verify found bad in " + path + " at " + name + " are not recorded (" +
+                   saved.ToString() +
+                   "): should this point not commit, the next one may keep them");
+      }
+    }
+  }
   // What this point's verify vouched for, for the next point's (only when all of it held).
   if (resp.ok() && check_records) {
     FileRecords out;
@@ -1304,22 +1390,40 @@ Status HdfsPlugin::ApplyDirectoryTimes(sdk::Call& call, const std::string& path,
 
 // ---- restore ------------------------------------------------------------------------------
 
+namespace {
+
+// Holds the op id of the last restore that began writing `dest` (a resume of it may change
+// what it wrote there without asking again).
+std::string RestoreOwnerFile(const std::string& dest) {
+  return "/.lifeboat/restores" + (dest == "/" ? std::string() : dest) + ".owner";
+}
+
+}  // namespace
+
 StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::RestoreRequest& req) {
   LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.data_set()));
   if (req.restore_point_id().empty()) return InvalidArgumentError("restore needs a restore point");
+  // The destination as the operator gave it is a path prefix: the data set lands below it.
   std::string dest = path;
   if (!req.destination().empty()) {
     v1::DataSet d;
     d.set_component(kComponent);
-    d.set_selector(req.destination());
-    LIFEBOAT_ASSIGN_OR_RETURN(dest, DataSetPath(d));
+    d.set_selector(sdk::PathBelowDestination(req.destination(), path));
+    StatusOr<std::string> checked = DataSetPath(d);
+    if (!checked.ok()) {
+      return InvalidArgumentError("restore destination '" + req.destination() + "' of " + path +
+                                      ": " + checked.status().message(),
+                                  req.destination());
+    }
+    dest = *checked;
   }
-  // A fenced data set must not change on this cluster (security.h); a dry run only reads.
-  // Lifeboat's own apply (the last step of a failover or failback) restores after the
-  // unfence, so it is not refused either; a backup writes a fenced target as the superuser
-  // and keeps it fenced, a restore would make it the point's, writable, while its cluster
-  // is demoted (README "Fencing and the data path").
-  if (!req.dry_run()) {
+  const bool compare_only = req.dry_run() && req.compare_only();
+  // A fenced data set must not change on this cluster (security.h); a dry run says so as the
+  // real run would (a comparison only reads). Lifeboat's own apply (the last step of a
+  // failover or failback) restores after the unfence, so it is not refused; a backup writes
+  // a fenced target as the superuser and keeps it fenced, a restore would make it the
+  // point's, writable, while its cluster is demoted (README "Fencing and the data path").
+  if (!compare_only) {
     LIFEBOAT_RETURN_IF_ERROR(CheckNotFenced(client_, dest, "restore into " + dest));
   }
   // The cluster that holds the point: a peer, or this one.
@@ -1351,23 +1455,38 @@ StatusOr<v1::RestoreResponse> HdfsPlugin::Restore(sdk::Call& call, const v1::Res
   // The point's own records (transfer state) are not data.
   Changes c = CompareTrees(source, target);
   v1::RestoreResponse resp;
-  for (const std::string& d : c.deletes) resp.add_changes("delete " + Join(dest, d));
-  for (const FileStatus& d : c.dirs) {
-    resp.add_changes((target.count(d.path_suffix) ? "update " : "create ") +
-                     Join(dest, d.path_suffix));
+  sdk::RestoreConflicts conflicts;
+  for (const std::string& d : c.deletes) {
+    resp.add_changes("delete " + Join(dest, d));
+    conflicts.deletes.push_back(Join(dest, d));
   }
-  for (const FileStatus& f : c.copies) {
-    resp.add_changes((target.count(f.path_suffix) ? "update " : "create ") +
-                     Join(dest, f.path_suffix));
-  }
-  for (const FileStatus& f : c.metas) resp.add_changes("update " + Join(dest, f.path_suffix));
+  auto add = [&](const FileStatus& st) {
+    const bool there = target.count(st.path_suffix) > 0;
+    resp.add_changes((there ? "update " : "create ") + Join(dest, st.path_suffix));
+    if (there) conflicts.overwrites.push_back(Join(dest, st.path_suffix));
+  };
+  for (const FileStatus& d : c.dirs) add(d);
+  for (const FileStatus& f : c.copies) add(f);
+  for (const FileStatus& f : c.metas) add(f);
+  // What is there and would change is changed only with the operator's consent — unless
+  // this very restore wrote it (a resume of the same op id).
+  const std::string owner_file = RestoreOwnerFile(dest);
+  StatusOr<std::string> owner = client_.ReadAll(owner_file);
+  const bool resumed = !req.op_id().empty() && owner.ok() && *owner == req.op_id();
+  if (!resumed) LIFEBOAT_RETURN_IF_ERROR(sdk::CheckRestoreConsent(req, dest, conflicts));
   if (req.dry_run()) {
     uint64_t would_write = 0;
     for (const FileStatus& f : c.copies) would_write += f.length;
-    resp.set_bytes_written(would_write);
+    resp.set_bytes_written(would_write);  // what it would write
     return resp;
   }
 
+  if (!req.op_id().empty() && !resumed) {
+    WebHdfsClient::CreateOptions o;
+    o.overwrite = true;
+    o.permission = 0600;
+    LIFEBOAT_RETURN_IF_ERROR(client_.Create(owner_file, req.op_id(), o));
+  }
   LIFEBOAT_RETURN_IF_ERROR(client_.Mkdirs(dest));
   for (const std::string& d : c.deletes) {
     LIFEBOAT_RETURN_IF_ERROR(client_.Delete(Join(dest, d), /*recursive=*/true).status());

@@ -5,6 +5,7 @@
 #include <deque>
 #include <sstream>
 
+#include "leftovers.h"
 #include "open_files.h"
 #include "security.h"
 
@@ -17,10 +18,6 @@ WebHdfsClient::Options ClientOptions(const Config& config) {
   o.user = config.user;
   o.timeout_seconds = config.timeout_seconds;
   return o;
-}
-
-std::string Join(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
 }
 
 }  // namespace
@@ -426,6 +423,15 @@ StatusOr<v1::CommitResponse> HdfsPlugin::Commit(sdk::Call& call, const v1::Commi
     existing = client_.GetFileStatus(snapshot_path);
     if (!existing.ok()) return created.ok() ? existing.status() : created.status();
   }
+  // The target is this point now, whatever earlier attempts that never committed wrote into
+  // it: none of them is pending any more (leftovers.h). Also on a repeat, after a crash here.
+  // Only tidying: a mark left names an older base, which no later plan starts from, so a
+  // failure here must not fail a commit whose snapshot is made.
+  Status cleared = ClearPending(client_, path);
+  if (!cleared.ok()) {
+    host_.Warn("committed " + name + " of " + path + ", but its state directory keeps marks of " +
+               "earlier uncommitted points (" + cleared.ToString() + "); they are ignored");
+  }
   v1::CommitResponse resp;
   v1::MemberManifest* manifest = resp.mutable_manifest();
   LIFEBOAT_RETURN_IF_ERROR(ListTree(call, snapshot_path, *manifest));
@@ -441,10 +447,23 @@ StatusOr<v1::ExpireResponse> HdfsPlugin::Expire(sdk::Call& call, const v1::Expir
   v1::ExpireResponse resp;
   for (const std::string& rp : req.restore_point_ids()) {
     if (call.Cancelled()) return CancelledError("expire cancelled before point " + rp, path);
-    StatusOr<bool> deleted = client_.DeleteSnapshot(path, SnapshotName(config_, rp));
+    const std::string name = SnapshotName(config_, rp);
+    StatusOr<bool> deleted = client_.DeleteSnapshot(path, name);
     if (!deleted.ok() && deleted.status().code() == Code::kNotFound) deleted = false;
     LIFEBOAT_RETURN_IF_ERROR(deleted.status());
     (*deleted ? resp.add_removed() : resp.add_already_absent())->assign(rp);
+    if (!*deleted) {
+      // A point that never committed here (the engine abandons a failed or cancelled backup
+      // so): what its transfer wrote into the live directory stays, and the next backup takes
+      // it over (leftovers.h). Said here, so that the abandonment names what it left.
+      StatusOr<FileStatus> pending = client_.GetFileStatus(PendingFile(path, name));
+      if (pending.ok()) {
+        host_.Info("restore point " + rp + " did not commit on cluster '" + config_.cluster +
+                   "': what its transfer wrote into " + path +
+                   " stays there, marked as its own, and the next backup takes it over "
+                   "(keeping the copies that match its cut, replacing the rest)");
+      }
+    }
   }
   return resp;
 }

@@ -93,11 +93,13 @@ class HdfsPlugin : public sdk::ComponentPlugin {
   // On the target: creates the snapshot of the same name on the same directory (making it
   // snapshottable when allowed), so that the point is browsable there and the next
   // incremental finds its base; answers the committed point's manifest (a listing of that
-  // snapshot). Repeated: answers the same. FAILED_PRECONDITION when the directory is
-  // missing (nothing was transferred) or may not be made snapshottable.
+  // snapshot); no earlier point is pending any more (leftovers.h). Repeated: answers the same.
+  // FAILED_PRECONDITION when the directory is missing (nothing was transferred) or may not be made
+  // snapshottable.
   StatusOr<v1::CommitResponse> Commit(sdk::Call& call, const v1::CommitRequest& req) override;
   // Deletes the snapshots of the named points of the data set on this cluster, and nothing
-  // else; points already gone are reported in already_absent.
+  // else; points already gone are reported in already_absent. A point that never committed
+  // here keeps what its transfer wrote, for the next plan to take over (leftovers.h).
   StatusOr<v1::ExpireResponse> Expire(sdk::Call& call, const v1::ExpireRequest& req) override;
 
   // --- Fencing and security (security.cc; mechanism in security.h) ---------------------
@@ -127,7 +129,9 @@ class HdfsPlugin : public sdk::ComponentPlugin {
   // since it; otherwise a full comparison of the listings, with full_reason saying why.
   // Files open at the cut are planned at what the cut recorded (open_files.h).
   // FAILED_PRECONDITION, naming changed paths, when the target changed since the base and
-  // force_full is not set (a fence's own permission changes are not changes). Tasks: a
+  // force_full is not set (a fence's own permission changes are not changes; nor are the
+  // writes of points planned from the same base that never committed: those are taken over
+  // by a full comparison, leftovers.h). Tasks: a
   // "tree" task first (renames, deletes, directories, metadata-only changes), then "copy"
   // tasks (files; the big ones alone). The plan and the source's listing are recorded on the
   // target (StateFile), which makes a repeat with the same op_id answer the same plan, and

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End to end through the lifeboat CLI, the engine and the hdfs plugin against the HDFS rig
 # (label rig): a full run, an incremental run (renames and appends move only the change),
-# a change made on the secondary refused with a message pointing at --force-full, then
+# a run cancelled in the middle of its transfer followed by a run that takes over what it
+# wrote (no --force-full), a change made on the secondary refused with a message pointing at
+# --force-full, then
 # `lifeboat run --force-full` overwrites it and the job records why it copied in full.
 # Usage: hdfs_cli_e2e_test.sh LIFEBOAT_BINARY PLUGIN_DIR   (needs LIFEBOAT_RIG_HDFS, from
 # `tools/scripts/rig.sh env hdfs`; skips (exit 77) without it unless LIFEBOAT_RIG_REQUIRED=1)
@@ -28,6 +30,13 @@ put() {
   loc="$(curl -s -i -X PUT "http://$1/webhdfs/v1$2?op=CREATE&overwrite=true&user.name=$user" |
     tr -d '\r' | awk 'tolower($1) == "location:" {print $2}')"
   printf '%s' "$3" | curl -sf -X PUT -T - "$loc" >/dev/null
+}
+# putf NN PATH FILE: as put, the content from a local file.
+putf() {
+  local loc
+  loc="$(curl -s -i -X PUT "http://$1/webhdfs/v1$2?op=CREATE&overwrite=true&user.name=$user" |
+    tr -d '\r' | awk 'tolower($1) == "location:" {print $2}')"
+  curl -sf -X PUT -T "$3" "$loc" >/dev/null
 }
 get() { curl -sfL "http://$1/webhdfs/v1$2?op=OPEN&user.name=$user"; }
 cleanup() {
@@ -114,6 +123,60 @@ snaps="$(op GET "$nn1" "$dir" GETSNAPSHOTLIST "" |
 rp2="$(lb --output json jobs list | json 'print(d[-1].get("restore_point_id", d[-1].get("restorePointId")))')"
 [ "$snaps" = "lifeboat-$rp2" ] || fail "the primary holds snapshots '$snaps', wanted only lifeboat-$rp2"
 
+# 1b. A run cancelled (Ctrl-C) while its transfer writes the secondary leaves what it copied
+# there, a big file half written. Before, every later run was refused as "the target changed
+# since the base" until --force-full; now the next run takes it over: it commits, keeps the
+# whole copies and resumes the half one (README "A point that did not commit").
+head -c 6291456 /dev/urandom >"$work/big.bin"
+putf "$nn1" "$dir/big.bin" "$work/big.bin"
+put "$nn1" "$dir/small.txt" "copied whole before the cancel"
+cat >"$work/slow.yaml" <<YAML
+kind: Policy
+name: svc-slow
+service: svc
+schedule: {cron: "0 3 * * *"}
+rpo: 1d
+retention: {keep: 5}
+bandwidth: 1MiB/s
+parallelism: 2
+YAML
+lb apply -f "$work/slow.yaml" >/dev/null
+set +e
+"$bin" --plugin-dir "$plugins" --state-dir "$work/state" run svc-slow >"$work/cancelled.log" 2>&1 &
+pid=$!
+# Ctrl-C once the big file is being written on the secondary (at 1 MiB/s it takes seconds).
+for _ in $(seq 1 1200); do
+  op GET "$nn2" "$dir/big.bin" GETFILESTATUS "" >/dev/null 2>&1 && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+kill -INT "$pid"
+wait "$pid"; rc=$?
+set -e
+[ "$rc" -eq 130 ] || fail "the interrupted run exited $rc, wanted 130: $(tail -5 "$work/cancelled.log")"
+cancelled_rp="$(lb --output json jobs list | json '
+j = d[-1]
+assert j["state"] == "JOB_CANCELLED", j
+print(j.get("restore_point_id", j.get("restorePointId")))')"
+op GET "$nn2" "$dir/big.bin" GETXATTRS "&xattr.name=user.lifeboat.copy&encoding=text" |
+  grep -q ' partial' || fail "the cancelled run left no partial copy of big.bin on the secondary"
+lb run svc-hourly >"$work/run-after-cancel.log" 2>&1 ||
+  fail "the run after a cancelled one failed: $(tail -5 "$work/run-after-cancel.log")"
+lb --output json jobs list | CANCELLED_RP="$cancelled_rp" json '
+import os
+j = d[-1]
+assert j["state"] == "JOB_SUCCEEDED", j
+log = j.get("log", [])
+assert any("never committed" in l and os.environ["CANCELLED_RP"] in l for l in log), log'
+# The half-written big file was resumed, not copied again from its start.
+lb --output json points list svc | json '
+p = [p for p in d if p["state"] == "RP_COMMITTED"][-1]
+copied = sum(int(m.get("bytes_copied", m.get("bytesCopied", 0))) for m in p["members"])
+assert 0 < copied < 6291456, "the run after the cancel moved %d bytes: big.bin again from its start" % copied'
+[ "$(get "$nn2" "$dir/big.bin" | md5sum)" = "$(md5sum <"$work/big.bin")" ] ||
+  fail "big.bin on the secondary differs from the primary's after the run"
+[ "$(get "$nn2" "$dir/small.txt")" = "copied whole before the cancel" ] || fail "small.txt not on the secondary"
+
 # 2. Someone writes on the secondary: the next run refuses and says what to do.
 put "$nn2" "$dir/intruder.txt" "not from the primary"
 put "$nn1" "$dir/a/two.txt" "two, changed"
@@ -139,7 +202,7 @@ j = [j for j in d if j.get("kind") == "JOB_BACKUP"][-1]
 assert j["state"] == "JOB_SUCCEEDED", j
 assert not [l for l in j.get("log", []) if "full copy" in l], j.get("log")
 print(int(j.get("bytes_total", j.get("bytesTotal", 0))))'; }
-lb failover svc --reason "e2e: planned" >"$work/failover.log" 2>&1 ||
+lb failover svc --reason "e2e: planned" --yes >"$work/failover.log" 2>&1 ||
   fail "the failover failed: $(tail -5 "$work/failover.log")"
 put "$nn2" "$dir/on-secondary.txt" "written while sec was primary"
 lb run svc-hourly >"$work/run5.log" 2>&1 || fail "the backup sec -> prim failed: $(tail -5 "$work/run5.log")"
@@ -147,7 +210,7 @@ lb run svc-hourly >"$work/run5.log" 2>&1 || fail "the backup sec -> prim failed:
 [ "$(get "$nn1" "$dir/on-secondary.txt")" = "written while sec was primary" ] ||
   fail "the backup into the fenced primary did not land"
 put "$nn2" "$dir/a/two.txt" "two, changed on sec"
-lb failback svc >"$work/failback.log" 2>&1 || fail "the failback failed: $(tail -5 "$work/failback.log")"
+lb failback svc --yes >"$work/failback.log" 2>&1 || fail "the failback failed: $(tail -5 "$work/failback.log")"
 [ "$(get "$nn1" "$dir/a/two.txt")" = "two, changed on sec" ] || fail "the failback did not bring a/two.txt"
 lb --output json roles svc | json 'assert d["primary_cluster"] == "prim" and int(d["epoch"]) == 3, d'
 printf 'line 3\n' | curl -sf -X POST -T - "$(curl -s -i -X POST \
@@ -165,7 +228,7 @@ assert any(" builds on " in l for l in j.get("log", [])), j.get("log")'
 # it finds that write, parks naming it (nothing overwritten unasked), and --force-full
 # overwrites it with the secondary's state.
 put "$nn1" "$dir/late.txt" "written after the last point"
-lb failover svc --reason "e2e: second move" >"$work/failover2.log" 2>&1 ||
+lb failover svc --reason "e2e: second move" --yes >"$work/failover2.log" 2>&1 ||
   fail "the second failover failed: $(tail -5 "$work/failover2.log")"
 refused run7 late.txt "a backup over the old primary's late write"
 forced run8

@@ -136,9 +136,24 @@ class HdfsConformanceRig : public testing::ConformanceRig {
   std::string RestoreDestination(int n) const override {
     return restore_base_ + "/" + std::to_string(n);
   }
+  // The data set lands below the destination, at its own path.
   ContentMap CaptureRestored(const std::string& destination) const override {
-    return Capture(*target_, destination);
+    return Capture(*target_, destination + data_set_);
   }
+
+  std::string PlantForeignItem(const std::string& destination) override {
+    WebHdfsClient::CreateOptions o;
+    o.overwrite = true;
+    Status s = target_->Mkdirs(destination + data_set_);
+    if (s.ok()) s = target_->Create(destination + data_set_ + "/foreign.txt", "not Lifeboat's", o);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return s.ok() ? "foreign.txt" : "";
+  }
+  bool ForeignItemIntact(const std::string& destination) const override {
+    auto body = target_->ReadAll(destination + data_set_ + "/foreign.txt");
+    return body.ok() && *body == "not Lifeboat's";
+  }
+  std::string BadRestoreDestination() const override { return "/restore:bad"; }
 
   // Staged (before commit): the live file on the target is rewritten in place through HDFS
   // with one byte flipped (TRUNCATE to 0 keeps the inode and its attributes, APPEND, then

@@ -205,6 +205,63 @@ class HdfsScenarioTest : public ::testing::Test {
     return plan;
   }
 
+  // What the engine does with a point that failed or was cancelled before its commit
+  // (core/src/engine/job_runner.cc, CleanUpAbandonedPoint): expire it on the target and
+  // release its cut on the source.
+  void Abandon(const v1::SnapshotRef& snap) {
+    v1::ExpireRequest ex;
+    ex.set_op_id("abandon-" + snap.restore_point_id());
+    *ex.mutable_data_set() = DataSet();
+    ex.add_restore_point_ids(snap.restore_point_id());
+    StatusOr<v1::ExpireResponse> expired = Call<v1::ExpireResponse>(target_, LB_OP_EXPIRE, ex);
+    EXPECT_TRUE(expired.ok()) << expired.status().ToString();
+    v1::ReleaseRequest rel;
+    rel.set_op_id("release-" + snap.restore_point_id());
+    *rel.mutable_snapshot() = snap;
+    StatusOr<v1::ReleaseResponse> released = Call<v1::ReleaseResponse>(source_, LB_OP_RELEASE, rel);
+    EXPECT_TRUE(released.ok()) << released.status().ToString();
+  }
+
+  // One task of a plan, once (no retry); `bandwidth` 0 = unthrottled.
+  StatusOr<v1::TransferResponse> RunTask(const v1::SnapshotRef& snap, const v1::TransferTask& task,
+                                         uint64_t bandwidth = 0) {
+    v1::TransferRequest req;
+    req.set_op_id("transfer-" + snap.restore_point_id() + "-" + task.task_id());
+    *req.mutable_source()->mutable_config() = Config("primary");
+    *req.mutable_snapshot() = snap;
+    *req.mutable_task() = task;
+    req.set_bandwidth_bytes_per_second(bandwidth);
+    return Call<v1::TransferResponse>(target_, LB_OP_TRANSFER, req);
+  }
+
+  // A copied file on the target rewritten through HDFS with its first byte flipped, its
+  // length, times and Lifeboat's records kept (TRUNCATE keeps the inode and its xattrs).
+  void FlipOnTarget(const std::string& rel) {
+    const std::string f = dir_ + "/" + rel;
+    StatusOr<FileStatus> st = dst_->GetFileStatus(f);
+    StatusOr<std::string> data = dst_->ReadAll(f);
+    ASSERT_TRUE(st.ok() && data.ok() && !data->empty()) << rel;
+    std::string flipped = *data;
+    flipped[0] = static_cast<char>(flipped[0] ^ 1);
+    ASSERT_TRUE(dst_->Truncate(f, 0).ok());
+    ASSERT_TRUE(dst_->Append(f, flipped).ok());
+    ASSERT_TRUE(dst_->SetTimes(f, st->modification_ms, st->access_ms).ok());
+  }
+
+  // The live data set on the target equals the source's, item by item.
+  void ExpectLiveTargetEqualsSource() {
+    std::map<std::string, std::string> want, got;
+    Capture(*src_, dir_, "", want);
+    Capture(*dst_, dir_, "", got);
+    // Directories' times move with every create in them; files' are what counts here.
+    for (auto* m : {&want, &got}) {
+      for (auto& [p, d] : *m) {
+        if (d.rfind("dir ", 0) == 0) d = d.substr(0, d.find(" mtime="));
+      }
+    }
+    EXPECT_EQ(want, got);
+  }
+
   // Everything a copy must keep of one item, as text.
   static std::string Describe(WebHdfsClient& c, const std::string& path, const FileStatus& st) {
     char mode[8];
@@ -412,6 +469,207 @@ TEST_F(HdfsScenarioTest, TargetChangedIsRefusedAlsoWhenTheBaseIsGoneOnTheSource)
   ASSERT_FALSE(refused.ok()) << "a full comparison would have deleted intruder.txt unasked";
   EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition) << refused.status().ToString();
   EXPECT_NE(refused.status().message().find("intruder.txt"), std::string::npos);
+}
+
+// A point that fails after its transfer wrote into the target (issue 11: "a backup that
+// fails part-way ... cleans it up or resumes it"): its copies stay in the target's live
+// directory, and before this the next backup refused them as "the target changed since the
+// base" until --force-full, for every later run. The next backup takes them over: what
+// matches its cut is kept, the rest (here a copy verify found flipped) is copied again.
+TEST_F(HdfsScenarioTest, AFailedVerifyDoesNotRefuseTheNextBackups) {
+  Write("a.txt", "a");
+  Write("b.txt", "b, renamed later");
+  Write("c.txt", "c, deleted later");
+  Write("keep.txt", "keep");
+  ASSERT_TRUE(Backup("rp1", "").ok());
+  // rp2: every kind of write into the target (overwrite, create, new subtree, rename,
+  // delete, metadata only).
+  Write("a.txt", "a, changed on the source");
+  Write("new.txt", "new on the source");
+  Write("n/f.txt", "in a new directory");
+  ASSERT_TRUE(src_->Rename(dir_ + "/b.txt", dir_ + "/b2.txt").ok());
+  ASSERT_TRUE(src_->Delete(dir_ + "/c.txt", false).ok());
+  ASSERT_TRUE(src_->SetPermission(dir_ + "/keep.txt", 0600).ok());
+  StatusOr<v1::SnapshotRef> rp2 = CutPoint("rp2");
+  ASSERT_TRUE(rp2.ok()) << rp2.status().ToString();
+  StatusOr<v1::PlanTransferResponse> plan2 = Plan(*rp2, "rp1");
+  ASSERT_TRUE(plan2.ok()) << plan2.status().ToString();
+  ASSERT_TRUE(plan2->incremental()) << plan2->full_reason();
+  ASSERT_TRUE(TransferAll(*rp2, *plan2).ok());
+  // A copy goes bad between the transfer and the verify: the verify fails, the engine
+  // abandons the point (not committed).
+  FlipOnTarget("new.txt");
+  v1::VerifyRequest vr;
+  vr.set_op_id("verify-rp2");
+  *vr.mutable_snapshot() = *rp2;
+  vr.set_level(v1::VERIFY_SIZE);
+  StatusOr<v1::VerifyResponse> verified = Call<v1::VerifyResponse>(target_, LB_OP_VERIFY, vr);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  ASSERT_FALSE(verified->ok()) << "the flipped copy was not found";
+  Abandon(*rp2);
+
+  // rp3: a normal backup from rp1 commits, with no --force-full, and the target is the
+  // source again. Only the flipped file and the change since are copied.
+  Write("z.txt", "after the failed point");
+  StatusOr<v1::PlanTransferResponse> plan3 = Backup("rp3", "rp1");
+  ASSERT_TRUE(plan3.ok()) << plan3.status().ToString();
+  EXPECT_FALSE(plan3->incremental());
+  EXPECT_NE(plan3->full_reason().find("rp2"), std::string::npos) << plan3->full_reason();
+  EXPECT_EQ(plan3->items_to_copy(), 2u) << "new.txt (flipped) and z.txt; rp2's good copies stay";
+  ExpectSameTree("rp3");
+  ExpectLiveTargetEqualsSource();
+
+  // Two failures in a row: rp4 transfers and is cancelled before its commit, rp5 is planned
+  // and abandoned before any transfer; rp6 takes over what both wrote.
+  Write("a.txt", "a, changed again");
+  ASSERT_TRUE(src_->Delete(dir_ + "/n", true).ok());
+  StatusOr<v1::SnapshotRef> rp4 = CutPoint("rp4");
+  ASSERT_TRUE(rp4.ok()) << rp4.status().ToString();
+  StatusOr<v1::PlanTransferResponse> plan4 = Plan(*rp4, "rp3");
+  ASSERT_TRUE(plan4.ok()) << plan4.status().ToString();
+  EXPECT_TRUE(plan4->incremental()) << plan4->full_reason();
+  ASSERT_TRUE(TransferAll(*rp4, *plan4).ok());
+  Abandon(*rp4);
+  Write("y.txt", "y");
+  StatusOr<v1::SnapshotRef> rp5 = CutPoint("rp5");
+  ASSERT_TRUE(rp5.ok()) << rp5.status().ToString();
+  StatusOr<v1::PlanTransferResponse> plan5 = Plan(*rp5, "rp3");
+  ASSERT_TRUE(plan5.ok()) << plan5.status().ToString();
+  Abandon(*rp5);
+  StatusOr<v1::PlanTransferResponse> plan6 = Backup("rp6", "rp3");
+  ASSERT_TRUE(plan6.ok()) << plan6.status().ToString();
+  EXPECT_EQ(plan6->items_to_copy(), 1u) << "y.txt; rp4's copy of a.txt stays";
+  ExpectSameTree("rp6");
+  ExpectLiveTargetEqualsSource();
+  // And the next one is an incremental again.
+  Write("x.txt", "x");
+  StatusOr<v1::PlanTransferResponse> plan7 = Backup("rp7", "rp6");
+  ASSERT_TRUE(plan7.ok()) << plan7.status().ToString();
+  EXPECT_TRUE(plan7->incremental()) << plan7->full_reason();
+  ExpectSameTree("rp7");
+}
+
+// A transfer cancelled in the middle of a big file: the next backup (another point) resumes
+// that file where the cancelled copy stopped, instead of refusing or starting over.
+TEST_F(HdfsScenarioTest, ACancelledTransferIsResumedByTheNextBackup) {
+  constexpr size_t kBig = 8 << 20;
+  Write("a.txt", "a");
+  ASSERT_TRUE(Backup("rp1", "").ok());
+  Write("big.bin", RandomBytes(kBig, 11), /*block_size=*/1 << 20);
+  Write("small.txt", "small");
+  StatusOr<v1::SnapshotRef> rp2 = CutPoint("rp2");
+  ASSERT_TRUE(rp2.ok()) << rp2.status().ToString();
+  StatusOr<v1::PlanTransferResponse> plan2 = Plan(*rp2, "rp1");
+  ASSERT_TRUE(plan2.ok()) << plan2.status().ToString();
+  // Throttled, and cancelled once a quarter of the big file has moved (the small one first).
+  std::vector<v1::TransferTask> tasks(plan2->tasks().begin(), plan2->tasks().end());
+  std::stable_sort(
+      tasks.begin(), tasks.end(),
+      [](const v1::TransferTask& a, const v1::TransferTask& b) { return a.bytes() < b.bytes(); });
+  for (const v1::TransferTask& task : tasks) {
+    if (task.bytes() == kBig) {
+      host_.CancelWhen([&](const v1::Progress& p) { return p.bytes_done() >= kBig / 4; });
+      StatusOr<v1::TransferResponse> r = RunTask(*rp2, task, 4 << 20);
+      host_.ClearCancel();
+      ASSERT_EQ(r.status().code(), Code::kCancelled) << r.status().ToString();
+    } else {
+      ASSERT_TRUE(RunTask(*rp2, task).ok()) << task.task_id();
+    }
+  }
+  StatusOr<FileStatus> partial = dst_->GetFileStatus(dir_ + "/big.bin");
+  ASSERT_TRUE(partial.ok()) << partial.status().ToString();
+  ASSERT_GT(partial->length, 0u);
+  ASSERT_LT(partial->length, kBig);
+  Abandon(*rp2);
+
+  StatusOr<v1::SnapshotRef> rp3 = CutPoint("rp3");
+  ASSERT_TRUE(rp3.ok()) << rp3.status().ToString();
+  StatusOr<v1::PlanTransferResponse> plan3 = Plan(*rp3, "rp1");
+  ASSERT_TRUE(plan3.ok()) << plan3.status().ToString();
+  EXPECT_NE(plan3->full_reason().find("rp2"), std::string::npos) << plan3->full_reason();
+  EXPECT_EQ(plan3->items_to_copy(), 1u) << "big.bin; small.txt was copied by rp2";
+  uint64_t copied = 0, skipped = 0;
+  for (const v1::TransferTask& task : plan3->tasks()) {
+    StatusOr<v1::TransferResponse> r = RunTask(*rp3, task);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    copied += r->bytes_copied();
+    skipped += r->bytes_skipped();
+  }
+  EXPECT_EQ(skipped, partial->length) << "the big file was not resumed where rp2 stopped";
+  EXPECT_EQ(copied + skipped, kBig);
+  v1::VerifyRequest vr;
+  vr.set_op_id("verify-rp3");
+  *vr.mutable_snapshot() = *rp3;
+  vr.set_level(v1::VERIFY_DIGEST);
+  StatusOr<v1::VerifyResponse> verified = Call<v1::VerifyResponse>(target_, LB_OP_VERIFY, vr);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_TRUE(verified->ok()) << verified->mismatches_size() << " mismatches";
+  v1::CommitRequest cr;
+  cr.set_op_id("commit-rp3");
+  *cr.mutable_snapshot() = *rp3;
+  cr.set_base_restore_point_id("rp1");
+  ASSERT_TRUE(Call<v1::CommitResponse>(target_, LB_OP_COMMIT, cr).ok());
+  ExpectSameTree("rp3");
+  ExpectLiveTargetEqualsSource();
+}
+
+// What the check "the target changed since the base" exists for still holds after a failed
+// point: a write on the secondary that is not Lifeboat's own — no copy mark of a point that
+// did not commit, or a mark that no longer matches the file — is refused, named.
+TEST_F(HdfsScenarioTest, ForeignWritesAfterAFailedPointAreStillRefused) {
+  constexpr size_t kBig = 4 << 20;
+  Write("a.txt", "a");
+  ASSERT_TRUE(Backup("rp1", "").ok());
+  Write("new.txt", "new on the source");
+  Write("big.bin", RandomBytes(kBig, 12), /*block_size=*/1 << 20);
+  StatusOr<v1::SnapshotRef> rp2 = CutPoint("rp2");
+  ASSERT_TRUE(rp2.ok()) << rp2.status().ToString();
+  StatusOr<v1::PlanTransferResponse> plan2 = Plan(*rp2, "rp1");
+  ASSERT_TRUE(plan2.ok()) << plan2.status().ToString();
+  for (const v1::TransferTask& task : plan2->tasks()) {
+    if (task.bytes() == kBig) {
+      // big.bin cut short (a partial copy), new.txt copied whole.
+      host_.CancelWhen([&](const v1::Progress& p) { return p.bytes_done() >= kBig / 4; });
+      StatusOr<v1::TransferResponse> r = RunTask(*rp2, task, 2 << 20);
+      host_.ClearCancel();
+      ASSERT_EQ(r.status().code(), Code::kCancelled) << r.status().ToString();
+    } else {
+      ASSERT_TRUE(RunTask(*rp2, task).ok()) << task.task_id();
+    }
+  }
+  Abandon(*rp2);
+  auto refused = [&](const std::string& rp, const std::string& named,
+                     const std::string& not_named) {
+    StatusOr<v1::SnapshotRef> snap = CutPoint(rp);
+    ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+    StatusOr<v1::PlanTransferResponse> plan = Plan(*snap, "rp1");
+    ASSERT_FALSE(plan.ok()) << rp << ": a write on the secondary was not refused";
+    EXPECT_EQ(plan.status().code(), Code::kFailedPrecondition) << plan.status().ToString();
+    EXPECT_NE(plan.status().message().find(named), std::string::npos) << plan.status().message();
+    if (!not_named.empty()) {
+      EXPECT_EQ(plan.status().message().find(not_named), std::string::npos)
+          << "Lifeboat's own copy named as a change: " << plan.status().message();
+    }
+  };
+  // A file no Lifeboat copy wrote: refused; rp2's own copies are not named.
+  WebHdfsClient::CreateOptions o;
+  ASSERT_TRUE(dst_->Create(dir_ + "/intruder.txt", "not from the primary", o).ok());
+  refused("rp3", "intruder.txt", "new.txt");
+  // Gone again: the next point plans, taking over rp2's copies.
+  ASSERT_TRUE(dst_->Delete(dir_ + "/intruder.txt", false).ok());
+  StatusOr<v1::SnapshotRef> rp4 = CutPoint("rp4");
+  ASSERT_TRUE(rp4.ok()) << rp4.status().ToString();
+  StatusOr<v1::PlanTransferResponse> plan4 = Plan(*rp4, "rp1");
+  ASSERT_TRUE(plan4.ok()) << plan4.status().ToString();
+  // rp2's whole copy appended to on the secondary: its mark no longer matches it.
+  ASSERT_TRUE(dst_->Append(dir_ + "/new.txt", ", and the secondary's own line").ok());
+  refused("rp5", "new.txt", "big.bin");
+  // rp2's partial copy appended to as well.
+  ASSERT_TRUE(dst_->Append(dir_ + "/big.bin", "the secondary's own bytes").ok());
+  refused("rp6", "big.bin", "");
+  // A file of the base changed on the secondary, as before.
+  ASSERT_TRUE(dst_->SetPermission(dir_ + "/a.txt", 0600).ok());
+  refused("rp7", "a.txt", "");
 }
 
 TEST_F(HdfsScenarioTest, BaseGoneOnTheSourceFallsBackToFullLoudly) {

@@ -1,11 +1,14 @@
 #include "kafka_plugin.h"
 
+#include <lifeboat/sdk/restore.h>
+
 #include <algorithm>
 #include <chrono>
 #include <set>
 #include <thread>
 
 #include "offsets.h"
+#include "restore_checks.h"
 
 namespace lifeboat::kafka {
 namespace {
@@ -868,6 +871,12 @@ StatusOr<v1::CommitResponse> KafkaPlugin::Commit(sdk::Call& call, const v1::Comm
 StatusOr<v1::RestoreResponse> KafkaPlugin::Restore(sdk::Call& call, const v1::RestoreRequest& req) {
   LIFEBOAT_ASSIGN_OR_RETURN(Selector sel, DataSetSelector(req.data_set()));
   const std::string selector = sel.ToString();
+  const bool compare_only = req.dry_run() && req.compare_only();
+  // The destination is a topic prefix: each topic lands at <prefix><topic>.
+  std::string prefix;
+  if (!req.destination().empty()) {
+    LIFEBOAT_ASSIGN_OR_RETURN(prefix, TopicPrefix(req.destination()));
+  }
   // The cluster holding the point: a peer (failback: the secondary's replicas copied back
   // into this cluster), or this one.
   std::unique_ptr<Client> peer;
@@ -895,7 +904,7 @@ StatusOr<v1::RestoreResponse> KafkaPlugin::Restore(sdk::Call& call, const v1::Re
                          req.restore_point_id());
   }
   v1::RestoreResponse resp;
-  if (req.destination().empty()) {
+  if (req.destination().empty() && !compare_only) {
     LIFEBOAT_ASSIGN_OR_RETURN(json fence, ReadState(FenceKey(selector)));
     if (!fence.is_null()) {
       return FailedPreconditionError("kafka:" + selector + " is fenced on cluster '" +
@@ -904,6 +913,26 @@ StatusOr<v1::RestoreResponse> KafkaPlugin::Restore(sdk::Call& call, const v1::Re
                                          "); unfence it before restoring into it",
                                      selector);
     }
+  }
+  if (req.destination().empty() && !peer && compare_only) {
+    // How the replica topics differ from the point: the records appended after it.
+    for (const auto& part : map["partitions"]) {
+      const std::string replica = part["target_topic"];
+      const int32_t partition = part["partition"];
+      const int64_t end = part["tgt_end"];
+      StatusOr<int32_t> count = client_->PartitionCount(replica);
+      if (!count.ok() && count.status().code() != Code::kNotFound) return count.status();
+      if (!count.ok() || *count <= partition) {
+        resp.add_changes(PartitionPath(replica, partition) + ": gone");
+        continue;
+      }
+      LIFEBOAT_ASSIGN_OR_RETURN(auto wm, client_->Watermarks(replica, partition, false));
+      if (wm.second != end) {
+        resp.add_changes(PartitionPath(replica, partition) + ": ends at offset " +
+                         std::to_string(wm.second) + ", the point at " + std::to_string(end));
+      }
+    }
+    return resp;
   }
   if (req.destination().empty() && !peer) {
     // The records are in the replica topics already; Kafka cannot cut a log's tail, so the
@@ -941,6 +970,21 @@ StatusOr<v1::RestoreResponse> KafkaPlugin::Restore(sdk::Call& call, const v1::Re
   }
   LIFEBOAT_ASSIGN_OR_RETURN(std::string holder_id, holder.ClusterId());
   if (req.destination().empty()) {
+    // A point cut from this very cluster (its old primary, before a failback): its records
+    // are here up to the cut; what differs is what this cluster took since.
+    LIFEBOAT_ASSIGN_OR_RETURN(std::string here_id, client_->ClusterId());
+    if (map.value("source_cluster_id", "") == here_id) {
+      LIFEBOAT_ASSIGN_OR_RETURN(std::vector<std::string> since, SinceCut(sel, map));
+      for (const auto& c : since) resp.add_changes(c);
+      if (since.empty() || req.dry_run()) return resp;
+      return FailedPreconditionError(
+          "kafka:" + selector + " on cluster '" + config_.cluster + "' took " +
+              std::to_string(since.size()) + " change(s) after restore point " +
+              req.restore_point_id() + " was cut from it (first: " + since.front() +
+              "); Kafka cannot remove records, so the point cannot be restored in place. "
+              "Restore under a topic prefix (destination)",
+          selector);
+    }
     for (const auto& part : map["partitions"]) {
       const std::string dest = part["topic"];
       StatusOr<int32_t> exists = client_->PartitionCount(dest);
@@ -963,9 +1007,30 @@ StatusOr<v1::RestoreResponse> KafkaPlugin::Restore(sdk::Call& call, const v1::Re
       }
     }
   }
+  // Every topic the restore would write is checked before anything is made; one that holds
+  // records Lifeboat did not copy there is written only with the operator's consent.
+  sdk::RestoreConflicts conflicts;
+  for (const auto& part : map["partitions"]) {
+    if (prefix.empty()) break;  // into the data set itself: checked above
+    const std::string dest = prefix + part["topic"].get<std::string>();
+    LIFEBOAT_RETURN_IF_ERROR(ValidateTopicName(dest, "restore destination topic"));
+    const int32_t partition = part["partition"];
+    StatusOr<int32_t> exists = client_->PartitionCount(dest);
+    if (!exists.ok() && exists.status().code() != Code::kNotFound) return exists.status();
+    if (!exists.ok() || *exists <= partition) continue;
+    LIFEBOAT_ASSIGN_OR_RETURN(auto wm, client_->Watermarks(dest, partition, false));
+    if (wm.second <= wm.first) continue;
+    LIFEBOAT_ASSIGN_OR_RETURN(
+        json prog, ReadState(ProgressKey(holder_id, part["target_topic"], partition, dest)));
+    if (!prog.is_null()) continue;  // this very copy, begun before: it resumes
+    conflicts.overwrites.push_back(PartitionPath(dest, partition) + " (" +
+                                   std::to_string(wm.second - wm.first) + " records)");
+  }
+  LIFEBOAT_RETURN_IF_ERROR(sdk::CheckRestoreConsent(
+      req, prefix.empty() ? "kafka:" + selector : "topics " + prefix + "*", conflicts));
   for (const auto& part : map["partitions"]) {
     const std::string replica = part["target_topic"];
-    const std::string dest = req.destination() + part["topic"].get<std::string>();
+    const std::string dest = prefix + part["topic"].get<std::string>();
     const int32_t partition = part["partition"];
     if (req.dry_run()) {
       resp.add_changes("would copy " + PartitionPath(replica, partition) + " up to offset " +

@@ -17,8 +17,10 @@
 //                  the transfer, and as read back from the target now
 //   commit         the point's offset map on the target; translated offsets for the selected
 //                  groups that have no active members there (rounding down)
-//   restore        into a topic prefix (destination) on this cluster: the point's records;
-//                  into the data set itself: the data is in place, the groups are set again
+//   restore        into a topic prefix (destination) on this cluster: the point's records
+//                  (into topics holding other records only with `overwrite`); into the data
+//                  set itself: the data is in place, the groups are set again; from a peer
+//                  into the cluster the point was cut from: what it took since the cut
 //   expire         removes the point's offset map;  release: the cut record on the source
 //   sync_security  topic ACLs (source topic -> replica topic), principals mapped
 //   fence/unfence  DENY WRITE for User:* on the data set's topics (needs an authorizer;
@@ -91,6 +93,12 @@ class KafkaPlugin : public sdk::ComponentPlugin {
  private:
   // Topics of this cluster that `selector` matches (the state topic never does).
   StatusOr<std::vector<TopicInfo>> MatchingTopics(const Selector& selector);
+  // How this cluster's topics of `selector` differ from the point whose offset map is `map`,
+  // a point cut from this cluster: per partition of the point, the records appended after its
+  // cut (or fewer than it holds: the topic was made again), partitions and topics gone, and
+  // the matching topics or partitions made since. One line each; empty when nothing changed.
+  // (restore_checks.cc)
+  StatusOr<std::vector<std::string>> SinceCut(const Selector& selector, const nlohmann::json& map);
   StatusOr<nlohmann::json> ReadState(const std::string& key);
   Status WriteState(const std::string& key, const nlohmann::json& value);
 

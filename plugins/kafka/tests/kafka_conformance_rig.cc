@@ -153,6 +153,31 @@ class KafkaConformanceRig : public testing::ConformanceRig {
     return Capture(*dst_, destination + prefix_, destination);
   }
 
+  // A record of another writer in the topic a restore under `destination` writes for
+  // "small" (a topic prefix: <destination><topic>).
+  std::string PlantForeignItem(const std::string& destination) override {
+    const std::string topic = destination + prefix_ + "small";
+    Status s = dst_->CreateTopic(topic, 3, {});
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    if (!s.ok()) return "";
+    auto w = TxnWriter::Open(Parsed("secondary"), "conformance-foreign-" + topic);
+    EXPECT_TRUE(w.ok()) << w.status().ToString();
+    if (!w.ok()) return "";
+    EXPECT_TRUE((*w)->Begin().ok());
+    EXPECT_TRUE((*w)->Produce(topic, 0, Records(1, 20, "foreign")[0]).ok());
+    EXPECT_TRUE((*w)->Flush().ok());
+    EXPECT_TRUE((*w)->Commit().ok());
+    EXPECT_TRUE(dst_->WaitStable(topic, 0, 20000).ok());
+    auto wm = dst_->Watermarks(topic, 0, false);
+    planted_end_ = wm.ok() ? wm->second : -1;
+    return "a record in " + topic + "/0";
+  }
+  bool ForeignItemIntact(const std::string& destination) const override {
+    auto wm = dst_->Watermarks(destination + prefix_ + "small", 0, false);
+    return wm.ok() && planted_end_ >= 0 && wm->second == planted_end_;
+  }
+  std::string BadRestoreDestination() const override { return "bad topic!"; }
+
   std::string CorruptTarget(const std::string& restore_point_id, bool staged) override {
     // A 10 KiB record of big/0 in the replica's segment file: one byte of its value flipped
     // (same size; the broker serves the file as it is on disk).
@@ -238,6 +263,7 @@ class KafkaConformanceRig : public testing::ConformanceRig {
   }
 
  private:
+  int64_t planted_end_ = -1;  // the high watermark PlantForeignItem left
   std::string Bootstrap(const std::string& cluster) const {
     return endpoints_["clusters"][cluster]["bootstrap_servers"];
   }

@@ -163,6 +163,9 @@ std::string Layout::Current(const std::string& key) const {
 }
 
 std::string Layout::Fences() const { return JoinPath(Meta(), "fences"); }
+std::string Layout::RestoreOwner(const std::string& key) const {
+  return JoinPath(JoinPath(Meta(), "restores"), key);
+}
 std::string Layout::FenceFile(const std::string& key) const {
   return JoinPath(JoinPath(Fences(), key), "FENCE");
 }

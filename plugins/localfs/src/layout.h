@@ -13,6 +13,7 @@
 //   fences/<key>/FENCE                     the data set is fenced (FenceRecord, state.proto)
 //   fences/<key>/ops.pb                    answers of recent fence and unfence calls
 //   security/<key>/ops.pb                  answers of recent sync_security calls
+//   restores/<key>                         op id of the restore writing that destination
 //
 // <key> is the selector with '%' and '/' percent-encoded ("/a/b" -> "%2Fa%2Fb").
 //
@@ -83,6 +84,9 @@ class Layout {
   std::string FenceFile(const std::string& key) const;
   std::string FenceJournal(const std::string& key) const;
   std::string SecurityJournal(const std::string& key) const;
+  // The op id of the last restore that began writing the destination `key` (a resume of it
+  // may change what it wrote there without asking again).
+  std::string RestoreOwner(const std::string& key) const;
 
  private:
   std::string root_;

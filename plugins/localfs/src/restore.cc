@@ -1,10 +1,12 @@
 // restore: makes a directory of this root an exact mirror of a committed point, by copy.
 #include <fcntl.h>
+#include <lifeboat/sdk/restore.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <functional>
+#include <map>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -102,9 +104,11 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
                                                      const v1::RestoreRequest& req) {
   LIFEBOAT_RETURN_IF_ERROR(ValidateDataSet(req.data_set()));
   LIFEBOAT_RETURN_IF_ERROR(ValidateRestorePointId(req.restore_point_id()));
+  // The destination as the operator gave it is a path prefix: the data set lands below it.
   const std::string destination =
-      req.destination().empty() ? req.data_set().selector() : req.destination();
+      sdk::PathBelowDestination(req.destination(), req.data_set().selector());
   LIFEBOAT_RETURN_IF_ERROR(ValidateSelector(destination, "destination"));
+  const bool compare_only = req.dry_run() && req.compare_only();
   const std::string& rp = req.restore_point_id();
   const std::string name = DataSetName(req.data_set());
   const std::string key = DataSetKey(req.data_set().selector());
@@ -113,8 +117,9 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
   std::shared_lock<std::shared_mutex> points_guard(*points_lock);
   auto dest_lock = locks_.Get("dest:" + destination);
   std::unique_lock<std::shared_mutex> dest_guard(*dest_lock);
-  // A fenced data set must not change on this cluster; a dry run changes nothing.
-  if (!req.dry_run()) {
+  // A fenced data set must not change on this cluster; a dry run says so as the real run
+  // would (a comparison only reads).
+  if (!compare_only) {
     LIFEBOAT_RETURN_IF_ERROR(CheckNotFenced(layout_, destination, "restore into " + destination));
   }
 
@@ -176,6 +181,14 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
   } else if (errno != ENOENT) {
     return ErrnoError(errno, "cannot inspect restore destination", dest_dir);
   }
+  // A fence by write bits (a comparison may look at a fenced data set) changed the modes:
+  // compare the modes as they are without it, as a cut records them.
+  const std::map<std::string, uint32_t> unfenced = FencedOriginalModes(layout_, destination);
+  for (WalkEntry& w : walked) {
+    if (auto it = unfenced.find(w.rel); it != unfenced.end()) {
+      w.st.st_mode = (w.st.st_mode & ~mode_t{07777}) | it->second;
+    }
+  }
   std::unordered_map<std::string, const struct stat*> found;
   found.reserve(walked.size());
   for (const WalkEntry& w : walked) found.emplace(w.rel, &w.st);
@@ -186,11 +199,13 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
   // What to do, in the order it is done: extras go first (deepest first when done), then the
   // manifest's items in path order (parents before children).
   v1::RestoreResponse resp;
+  sdk::RestoreConflicts conflicts;
   std::vector<std::string> extras;
   for (const WalkEntry& w : walked) {
     if (wanted.count(w.rel) == 0) extras.push_back(w.rel);
   }
   for (const auto& rel : extras) resp.add_changes("delete " + rel);
+  conflicts.deletes = extras;
   std::vector<Action> actions(static_cast<size_t>(manifest.entries_size()), Action::kNone);
   uint64_t bytes_to_write = 0;
   size_t files_to_write = 0;
@@ -202,16 +217,28 @@ StatusOr<v1::RestoreResponse> LocalfsPlugin::Restore(sdk::Call& call,
     actions[static_cast<size_t>(i)] = a;
     if (a == Action::kNone) continue;
     resp.add_changes((a == Action::kCreate ? "create " : "update ") + e.path());
+    if (a != Action::kCreate) conflicts.overwrites.push_back(e.path());
     if (e.type() == v1::ENTRY_FILE && a != Action::kMetadata) {
       bytes_to_write += e.size();
       ++files_to_write;
     }
   }
+  // What is there and would change is changed only with the operator's consent — unless
+  // this very restore wrote it (a resume of the same op id).
+  const std::string owner_file = layout_.RestoreOwner(DataSetKey(destination));
+  StatusOr<std::string> owner = ReadFileBytes(owner_file);
+  const bool resumed = !req.op_id().empty() && owner.ok() && *owner == req.op_id();
+  if (!resumed) LIFEBOAT_RETURN_IF_ERROR(sdk::CheckRestoreConsent(req, dest_dir, conflicts));
   if (req.dry_run()) {
     resp.set_bytes_written(bytes_to_write);  // what it would write
     return resp;
   }
 
+  // Recorded (durably) before the first change: a resume after a crash finds it.
+  if (!req.op_id().empty() && !resumed) {
+    LIFEBOAT_RETURN_IF_ERROR(MakeDirs(ParentOf(owner_file), 0755));
+    LIFEBOAT_RETURN_IF_ERROR(WriteFileAtomic(owner_file, req.op_id(), /*durable=*/true));
+  }
   LIFEBOAT_RETURN_IF_ERROR(MakeDirs(dest_dir, 0755));
   if (!as_root) {
     // Directories that deny their owner writes (0555 in the point) get their mode back at

@@ -325,16 +325,26 @@ TEST_F(FenceTest, RestoreIntoAFencedDataSetIsRefused) {
   // Below a fenced data set is inside it.
   EXPECT_EQ(h_.Restore(*dst_, "/ds", "rp1", "/ds/inner", false, "restore2").status().code(),
             Code::kFailedPrecondition);
-  // Dry runs write nothing, and other destinations are not fenced.
-  auto dry = h_.Restore(*dst_, "/ds", "rp1", "", true, "restore3");
-  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
-  EXPECT_GT(dry->changes_size(), 0);
+  // A dry run says what the real run will: refused. A comparison only reads, and lists.
+  auto dry = h_.Restore(*dst_, "/ds", "rp1", "", true, "restore3", /*overwrite=*/true);
+  EXPECT_EQ(dry.status().code(), Code::kFailedPrecondition) << dry.status().ToString();
+  EXPECT_THAT(dry.status().message(), HasSubstr("fenced at epoch 11"));
+  v1::RestoreRequest compare;
+  compare.set_op_id("compare1");
+  compare.mutable_data_set()->set_component("localfs");
+  compare.mutable_data_set()->set_selector("/ds");
+  compare.set_restore_point_id("rp1");
+  compare.set_dry_run(true);
+  compare.set_compare_only(true);
+  auto compared = h_.Call<v1::RestoreResponse>(*dst_, LB_OP_RESTORE, compare);
+  ASSERT_TRUE(compared.ok()) << compared.status().ToString();
+  // Other destinations are not fenced.
   auto elsewhere = h_.Restore(*dst_, "/ds", "rp1", "/copy", false, "restore4");
   ASSERT_TRUE(elsewhere.ok()) << elsewhere.status().ToString();
   EXPECT_EQ(Picture(ds_), fenced_picture);
 
   ASSERT_TRUE(h_.Unfence(*dst_, "/ds", 12, "unfence1").ok());
-  auto restored = h_.Restore(*dst_, "/ds", "rp1", "", false, "restore1");
+  auto restored = h_.Restore(*dst_, "/ds", "rp1", "", false, "restore1", /*overwrite=*/true);
   ASSERT_TRUE(restored.ok()) << restored.status().ToString();
   EXPECT_EQ(Picture(ds_), Picture(src_->root / "ds"));
 }
@@ -353,7 +363,7 @@ TEST_F(FenceTest, AFencedDataSetCanBeCutAndItsSnapshotReleased) {
   ASSERT_TRUE(cut.ok()) << cut.status().ToString();
   h_.Replicate(*src_, *dst_, cut->snapshot(), "", "rep1");
   ASSERT_TRUE(h_.Restore(*src_, "/ds", "rp1", "/back", false, "restore1").ok());
-  EXPECT_EQ(Picture(src_->root / "back"), at_fence);
+  EXPECT_EQ(Picture(src_->root / "back/ds"), at_fence);
 
   // Releasing the earlier snapshot cannot unlink its (now immutable) files yet: they wait
   // in the trash until the unfence.

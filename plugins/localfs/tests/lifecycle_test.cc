@@ -83,8 +83,9 @@ TEST_F(LifecycleTest, RestoreMakesAnExactMirrorAndListsChanges) {
   BuildSampleTree(src_->root / "ds");
   const auto at_cut = Picture(src_->root / "ds");
   Point("rp1", "");
-  // A destination that differs in every way restore must handle.
-  const std::string dest = dst_->root / "live";
+  // A destination that differs in every way restore must handle (/live/ds: the data set
+  // lands below the destination at its selector).
+  const std::string dest = dst_->root / "live/ds";
   BuildSampleTree(dest);
   WriteFile(dest + "/a.txt", "edited");                       // content
   ::chmod((dest + "/sub/b.txt").c_str(), 0600);               // mode only
@@ -95,7 +96,13 @@ TEST_F(LifecycleTest, RestoreMakesAnExactMirrorAndListsChanges) {
   fs::remove_all(dest + "/emptydir");
   WriteFile(dest + "/emptydir", "a file where a directory belongs");  // type
 
-  auto dry = h_.Restore(*dst_, "/ds", "rp1", "/live", /*dry_run=*/true, "dry1");
+  // Without consent even the dry run is refused (as the real run would be), naming items.
+  auto asks = h_.Restore(*dst_, "/ds", "rp1", "/live", /*dry_run=*/true, "dry0");
+  ASSERT_EQ(asks.status().code(), Code::kFailedPrecondition) << asks.status().ToString();
+  EXPECT_THAT(asks.status().message(), HasSubstr("delete 3 item(s)"));
+  EXPECT_THAT(asks.status().message(), HasSubstr("extra/deep/x.txt"));
+  EXPECT_THAT(asks.status().message(), HasSubstr("overwrite 4 item(s)"));
+  auto dry = h_.Restore(*dst_, "/ds", "rp1", "/live", /*dry_run=*/true, "dry1", /*overwrite=*/true);
   ASSERT_TRUE(dry.ok()) << dry.status().ToString();
   std::vector<std::string> changes(dry->changes().begin(), dry->changes().end());
   EXPECT_THAT(changes, ::testing::UnorderedElementsAre("delete extra", "delete extra/deep",
@@ -106,7 +113,7 @@ TEST_F(LifecycleTest, RestoreMakesAnExactMirrorAndListsChanges) {
   EXPECT_TRUE(fs::exists(dest + "/extra/deep/x.txt"));  // nothing changed
   EXPECT_EQ(ReadFile(dest + "/a.txt"), "edited");
 
-  auto real = h_.Restore(*dst_, "/ds", "rp1", "/live", false, "restore1");
+  auto real = h_.Restore(*dst_, "/ds", "rp1", "/live", false, "restore1", /*overwrite=*/true);
   ASSERT_TRUE(real.ok()) << real.status().ToString();
   EXPECT_EQ(std::vector<std::string>(real->changes().begin(), real->changes().end()), changes);
   EXPECT_EQ(real->bytes_written(), 6u + 300000u);

@@ -184,11 +184,25 @@ class LocalfsRig : public testing::ConformanceRig {
   }
 
   ContentMap CaptureSource() const override { return Capture(Data()); }
+  fs::path Foreign(const std::string& destination) const {
+    return base_ / "secondary" / destination.substr(1) / "data" / "foreign.txt";
+  }
 
   std::string RestoreDestination(int n) const override { return "/restored_" + std::to_string(n); }
+  // The data set lands below the destination, at its own selector (/data).
   ContentMap CaptureRestored(const std::string& destination) const override {
-    return Capture(base_ / "secondary" / destination.substr(1));
+    return Capture(base_ / "secondary" / destination.substr(1) / "data");
   }
+
+  std::string PlantForeignItem(const std::string& destination) override {
+    WriteFile(Foreign(destination), "not Lifeboat's\n");
+    return "foreign.txt";
+  }
+  bool ForeignItemIntact(const std::string& destination) const override {
+    std::ifstream in(Foreign(destination), std::ios::binary);
+    return in && std::string(std::istreambuf_iterator<char>(in), {}) == "not Lifeboat's\n";
+  }
+  std::string BadRestoreDestination() const override { return "/restored/../data"; }
 
   // Appends to shared.txt (mode 0666) of the target's live data set as uid/gid 65534 in a
   // child process when running as root (an application, not the agent), else as this user.

@@ -180,13 +180,14 @@ StatusOr<v1::CommitResponse> Harness::Commit(Cluster& target, const v1::Snapshot
 StatusOr<v1::RestoreResponse> Harness::Restore(Cluster& c, const std::string& selector,
                                                const std::string& rp,
                                                const std::string& destination, bool dry_run,
-                                               const std::string& op_id) {
+                                               const std::string& op_id, bool overwrite) {
   v1::RestoreRequest req;
   req.set_op_id(op_id);
   *req.mutable_data_set() = DataSet(selector);
   req.set_restore_point_id(rp);
   req.set_destination(destination);
   req.set_dry_run(dry_run);
+  req.set_overwrite(overwrite);
   return Call<v1::RestoreResponse>(c, LB_OP_RESTORE, req);
 }
 

@@ -80,9 +80,12 @@ class Harness {
                                       v1::VerifyLevel level);
   StatusOr<v1::CommitResponse> Commit(Cluster& target, const v1::SnapshotRef& ref,
                                       const std::string& base, const std::string& op_id);
+  // `destination` as an operator gives it: the data set lands at <destination><selector>
+  // ("" = in place). `overwrite`: the consent to replace what is there.
   StatusOr<v1::RestoreResponse> Restore(Cluster& c, const std::string& selector,
                                         const std::string& rp, const std::string& destination,
-                                        bool dry_run, const std::string& op_id);
+                                        bool dry_run, const std::string& op_id,
+                                        bool overwrite = false);
   StatusOr<v1::ExpireResponse> Expire(Cluster& c, const std::string& selector,
                                       const std::vector<std::string>& rps,
                                       const std::string& op_id);

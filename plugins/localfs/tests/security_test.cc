@@ -315,7 +315,7 @@ TEST_F(SecurityTest, AclsTravelThroughABackupAndRestore) {
 
   auto restored = h_.Restore(*dst_, "/ds", "rp1", "/copy", false, "restore1");
   ASSERT_TRUE(restored.ok()) << restored.status().ToString();
-  const std::string copy = dst_->root / "copy";
+  const std::string copy = dst_->root / "copy/ds";
   EXPECT_EQ(SecurityPicture(copy), SecurityPicture(src_ds_));
   EXPECT_EQ(AclText(copy + "/f.txt", ACL_TYPE_ACCESS), "u::rw-,u:7:r--,g::r--,m::r--,o::---");
   EXPECT_EQ(AclText(copy + "/d", ACL_TYPE_DEFAULT), "u::rwx,g::r-x,g:8:r-x,m::r-x,o::---");
@@ -327,7 +327,7 @@ TEST_F(SecurityTest, AclsTravelThroughABackupAndRestore) {
 
   // An ACL added on the target is one restore takes away, and verify notices on a point.
   SetAclText(copy + "/d/g.txt", ACL_TYPE_ACCESS, "u::rw-,u:daemon:rw-,g::r--,m::rw-,o::r--");
-  auto undone = h_.Restore(*dst_, "/ds", "rp1", "/copy", false, "restore3");
+  auto undone = h_.Restore(*dst_, "/ds", "rp1", "/copy", false, "restore3", /*overwrite=*/true);
   ASSERT_TRUE(undone.ok());
   EXPECT_THAT(std::vector<std::string>(undone->changes().begin(), undone->changes().end()),
               ElementsAre("update d/g.txt"));

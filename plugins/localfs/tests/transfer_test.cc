@@ -60,15 +60,16 @@ TEST_F(TransferTest, FullRoundTripRestoresTheTreeExactly) {
   EXPECT_EQ(Picture(PointTree("rp1")), before);
   EXPECT_FALSE(fs::exists(dst_->root / ".lifeboat/staging/%2Fds/rp1"));
 
-  // Restore into a fresh directory of the target cluster: an exact, independent copy.
+  // Restore into a fresh directory of the target cluster: an exact, independent copy, below
+  // the destination at the data set's own selector.
   auto restored = h_.Restore(*dst_, "/ds", "rp1", "/restored", false, "restore1");
   ASSERT_TRUE(restored.ok()) << restored.status().ToString();
   EXPECT_EQ(restored->bytes_written(), cut->manifest().total_bytes());
-  EXPECT_EQ(Describe(Picture(dst_->root / "restored")), Describe(before));
-  EXPECT_EQ(Picture(dst_->root / "restored"), before);
-  EXPECT_NE(InodeOf(dst_->root / "restored/big.bin"), InodeOf(PointTree("rp1") + "/big.bin"));
+  EXPECT_EQ(Describe(Picture(dst_->root / "restored/ds")), Describe(before));
+  EXPECT_EQ(Picture(dst_->root / "restored/ds"), before);
+  EXPECT_NE(InodeOf(dst_->root / "restored/ds/big.bin"), InodeOf(PointTree("rp1") + "/big.bin"));
   struct stat st;
-  ASSERT_EQ(::stat((dst_->root / "restored/big.bin").c_str(), &st), 0);
+  ASSERT_EQ(::stat((dst_->root / "restored/ds/big.bin").c_str(), &st), 0);
   EXPECT_EQ(st.st_nlink, 1u);
 }
 
@@ -80,12 +81,18 @@ TEST_F(TransferTest, EmptyDataSetRoundTrips) {
   auto rep = h_.Replicate(*dst_, *src_, cut->snapshot(), "", "r1");
   ASSERT_EQ(rep.plan.tasks_size(), 1);  // the tree task alone
   EXPECT_TRUE(fs::is_directory(PointTree("rp1")));
-  WriteFile(dst_->root / "restored/stale.txt", "to be removed");
-  auto restored = h_.Restore(*dst_, "/ds", "rp1", "/restored", false, "restore1");
+  WriteFile(dst_->root / "restored/ds/stale.txt", "to be removed");
+  // Not without the operator's consent: refused, naming it, nothing changed.
+  auto refused = h_.Restore(*dst_, "/ds", "rp1", "/restored", false, "restore0");
+  ASSERT_EQ(refused.status().code(), Code::kFailedPrecondition) << refused.status().ToString();
+  EXPECT_THAT(refused.status().message(), HasSubstr("stale.txt"));
+  EXPECT_TRUE(fs::exists(dst_->root / "restored/ds/stale.txt"));
+  auto restored =
+      h_.Restore(*dst_, "/ds", "rp1", "/restored", false, "restore1", /*overwrite=*/true);
   ASSERT_TRUE(restored.ok()) << restored.status().ToString();
   EXPECT_THAT(std::vector<std::string>(restored->changes().begin(), restored->changes().end()),
               ::testing::ElementsAre("delete stale.txt"));
-  EXPECT_TRUE(fs::is_empty(dst_->root / "restored"));
+  EXPECT_TRUE(fs::is_empty(dst_->root / "restored/ds"));
 }
 
 TEST_F(TransferTest, ReplacedAndDeletedFilesAreRestoredAsAtTheCut) {
@@ -104,7 +111,7 @@ TEST_F(TransferTest, ReplacedAndDeletedFilesAreRestoredAsAtTheCut) {
   ASSERT_FALSE(restored.ok());  // the source holds no committed point: it is the target's
   EXPECT_EQ(restored.status().code(), Code::kNotFound);
   EXPECT_THAT(restored.status().message(), HasSubstr("available: none"));
-  auto on_target = h_.Restore(*dst_, "/ds", "rp1", "/ds", false, "restore2");
+  auto on_target = h_.Restore(*dst_, "/ds", "rp1", "", false, "restore2");
   ASSERT_TRUE(on_target.ok()) << on_target.status().ToString();
   EXPECT_EQ(Picture(dst_->root / "ds"), at_cut);
 }

@@ -521,6 +521,96 @@ TEST_P(ConformanceTest, Expire) {
   ExpectRestores("rp3", captures[2]);
 }
 
+TEST_P(ConformanceTest, RestoreAsksBeforeReplacing) {
+  LIFEBOAT_RULE();
+  rig_->Populate(1024);
+  Backup("rp1", "");
+  const std::string dest = rig_->RestoreDestination(70);
+  const std::string planted = rig_->PlantForeignItem(dest);
+  if (planted.empty()) GTEST_SKIP() << "the rig cannot plant a foreign item (PlantForeignItem)";
+  v1::RestoreRequest req;
+  req.set_op_id("restore-asks-dry");
+  *req.mutable_data_set() = rig_->DataSet();
+  req.set_restore_point_id("rp1");
+  req.set_destination(dest);
+  req.set_dry_run(true);
+  auto dry = dst_->Restore(req, Routed());
+  EXPECT_EQ(dry.status().code(), Code::kFailedPrecondition)
+      << "a dry run into a place holding " << planted << ": " << dry.status().ToString();
+  req.set_op_id("restore-asks");
+  req.set_dry_run(false);
+  auto refused = dst_->Restore(req, Routed());
+  EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition)
+      << "a restore into a place holding " << planted << ": " << refused.status().ToString();
+  EXPECT_TRUE(rig_->ForeignItemIntact(dest)) << "refused, yet " << planted << " was changed";
+
+  req.set_op_id("restore-asks-agreed");
+  req.set_overwrite(true);
+  auto agreed = dst_->Restore(req, Routed());
+  ASSERT_TRUE(agreed.ok()) << "with overwrite: " << agreed.status().ToString();
+  // A repeat of the same restore (a resume) needs no consent for what it wrote itself.
+  req.set_overwrite(false);
+  auto repeated = dst_->Restore(req, Routed());
+  EXPECT_TRUE(repeated.ok()) << "a repeat of the same op id: " << repeated.status().ToString();
+}
+
+TEST_P(ConformanceTest, BadDestinationRefusedInDryRun) {
+  LIFEBOAT_RULE();
+  const std::string bad = rig_->BadRestoreDestination();
+  if (bad.empty()) GTEST_SKIP() << "the rig names no bad destination (BadRestoreDestination)";
+  rig_->Populate(1024);
+  Backup("rp1", "");
+  v1::RestoreRequest req;
+  req.set_op_id("restore-bad-dry");
+  *req.mutable_data_set() = rig_->DataSet();
+  req.set_restore_point_id("rp1");
+  req.set_destination(bad);
+  req.set_dry_run(true);
+  auto dry = dst_->Restore(req, Routed());
+  EXPECT_EQ(dry.status().code(), Code::kInvalidArgument)
+      << "a dry run to destination '" << bad << "': " << dry.status().ToString();
+  req.set_dry_run(false);
+  req.set_op_id("restore-bad");
+  auto real = dst_->Restore(req, Routed());
+  EXPECT_EQ(real.status().code(), Code::kInvalidArgument)
+      << "a restore to destination '" << bad << "': " << real.status().ToString();
+}
+
+TEST_P(ConformanceTest, WritesAfterThePointAreListed) {
+  LIFEBOAT_RULE();
+  rig_->Populate(1024);
+  Backup("rp1", "");
+  // Asked of the source, the cluster rp1 was cut from, reading rp1 from its holder (the
+  // target): what a failback asks of the old primary before it replaces its data sets.
+  auto compare = [&](const std::string& op) {
+    v1::RestoreRequest req;
+    req.set_op_id(op);
+    *req.mutable_data_set() = rig_->DataSet();
+    req.set_restore_point_id("rp1");
+    req.set_dry_run(true);
+    req.set_compare_only(true);
+    *req.mutable_source()->mutable_config() = rig_->TargetConfig();
+    return src_->Restore(req, Routed());
+  };
+  auto same = compare("compare-1");
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  std::string listed;
+  for (const auto& c : same->changes()) listed += "\n  " + c;
+  EXPECT_EQ(same->changes_size(), 0) << "nothing changed since the cut, yet:" << listed;
+
+  rig_->ApplyChanges();
+  auto changed = compare("compare-2");
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  EXPECT_GT(changed->changes_size(), 0)
+      << "the source changed after the point, and the comparison lists nothing";
+  // A comparison changes nothing.
+  ContentMap after = rig_->CaptureSource();
+  auto again = compare("compare-3");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->changes_size(), changed->changes_size());
+  EXPECT_EQ(rig_->CaptureSource(), after);
+}
+
 bool Declares(const v1::PluginDescriptor& d, v1::Capability cap) {
   for (int c : d.capabilities()) {
     if (c == cap) return true;
@@ -598,6 +688,17 @@ TEST_P(ConformanceTest, FenceUnfence) {
   auto refused = Restore("rp1", "", "restore-fenced");
   EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition)
       << "a restore into the fenced data set: " << refused.status().ToString();
+  // Its dry run says what the real run will: refused (with consent given, so that only the
+  // fence can refuse it).
+  v1::RestoreRequest dry;
+  dry.set_op_id("restore-fenced-dry");
+  *dry.mutable_data_set() = rig_->DataSet();
+  dry.set_restore_point_id("rp1");
+  dry.set_dry_run(true);
+  dry.set_overwrite(true);
+  auto dry_refused = dst_->Restore(dry, Routed());
+  EXPECT_EQ(dry_refused.status().code(), Code::kFailedPrecondition)
+      << "a dry run of a restore into the fenced data set: " << dry_refused.status().ToString();
   auto stale = unfence(6, "unfence-stale");
   EXPECT_EQ(stale.status().code(), Code::kFailedPrecondition)
       << "an unfence with a stale epoch: " << stale.status().ToString();
@@ -620,7 +721,13 @@ TEST_P(ConformanceTest, FenceUnfence) {
   EXPECT_FALSE(again->fenced());
   auto by_state = unfence(7, "unfence-2");
   ASSERT_TRUE(by_state.ok()) << "unfencing an unfenced data set: " << by_state.status().ToString();
-  auto restored = Restore("rp1", "", "restore-after");
+  // The application wrote the data set meanwhile: the restore replaces that, as agreed.
+  v1::RestoreRequest after;
+  after.set_op_id("restore-after");
+  *after.mutable_data_set() = rig_->DataSet();
+  after.set_restore_point_id("rp1");
+  after.set_overwrite(true);
+  auto restored = dst_->Restore(after, Routed());
   EXPECT_TRUE(restored.ok()) << "restore after the unfence: " << restored.status().ToString();
 }
 

@@ -113,7 +113,9 @@ TEST_F(HandlerTest, ViewerReadsButCannotRunOperatorCannotRestoreAdminCan) {
   EXPECT_EQ(As(Role::kOperator, "POST", "/v1/tokens", R"({"name":"x","role":"admin"})").status, 403)
       << "an operator must not mint an admin token";
 
-  Response admin = As(Role::kAdmin, "POST", "/v1/services/svc/restore", body);
+  Response admin =
+      As(Role::kAdmin, "POST", "/v1/services/svc/restore",
+         json{{"restore_point", rp}, {"destination", "/r"}, {"confirm", "svc"}}.dump());
   ASSERT_EQ(admin.status, 202) << admin.body;
   auto job = WaitJob(Json(admin)["job_id"]);
   EXPECT_EQ(job["state"], "JOB_SUCCEEDED") << job.dump();

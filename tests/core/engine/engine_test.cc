@@ -587,6 +587,7 @@ TEST_F(EngineTest, RestoresBackToThePrimaryFromTheSecondarysPoints) {
   spec.set_restore_point_id(rp1);
   spec.set_cluster("primary");
   spec.set_dry_run(true);
+  spec.set_overwrite(true);  // the operator agrees to replace what the primary holds now
   auto dry = engine_->StartRestore("sales", spec, "test");
   ASSERT_TRUE(dry.ok()) << dry.status().ToString();
   ASSERT_TRUE(engine_->RunJob(*dry).ok());

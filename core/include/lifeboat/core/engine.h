@@ -40,7 +40,8 @@ struct EngineOptions {
   std::vector<std::filesystem::path> plugin_dirs;
   // The clock; tests may replace it. Nanoseconds since the Unix epoch.
   std::function<int64_t()> now;
-  // Retries of a task that failed with a retryable code, and the first backoff.
+  // The retry policy of every plugin call the engine makes (RetryingAgent, agent_wrapper.h):
+  // attempts in all for a call that fails with a retryable code, and the first backoff.
   int max_attempts = 5;
   int64_t first_backoff_millis = 200;
   // Jobs that run at once on the executor (Submit, the scheduler, resumes). Jobs of one
@@ -48,6 +49,7 @@ struct EngineOptions {
   int max_concurrent_jobs = 4;
   // Makes the agent of a cluster. Unset: an in-process LocalAgent over the engine's plugin
   // host. The control service sets it to agents reached over the network; tests may wrap.
+  // Whatever it makes, the engine wraps in its RetryingAgent.
   std::function<StatusOr<std::unique_ptr<Agent>>(const v1::Cluster&, const PluginHost&)> make_agent;
   // Webhooks told of every warning and critical event: a JSON POST each (best effort, in the
   // background; a failure is logged, never retried forever).
@@ -180,7 +182,13 @@ class Engine {
   // changes made on the target since the base point.
   StatusOr<std::string> StartBackup(const std::string& policy, const std::string& trigger,
                                     const std::string& actor, bool force_full = false);
-  // Records a restore job of a committed restore point.
+  // Records a restore job of a committed restore point. Its destinations: one for every
+  // member (`spec.destination`), or per component (`spec.destinations`, each component of the
+  // point covered unless a destination for all is given too); INVALID_ARGUMENT otherwise. The
+  // job checks every member (a dry run with the real run's options: destination, consent,
+  // fence) before any member writes; a dry-run job is that check. Without `spec.overwrite` a
+  // member that would delete or replace what its destination holds is refused, naming it. A
+  // restore that stops part-way parks, saying what it left; `jobs resume` finishes it.
   StatusOr<std::string> StartRestore(const std::string& service, const v1::RestoreSpec& spec,
                                      const std::string& actor);
   // Runs a job from its last checkpoint to its end. Returns the job's final status (OK when
@@ -242,9 +250,22 @@ class Engine {
   // when there is nothing to move or a switch is already unfinished.
   StatusOr<std::string> StartFailover(v1::SwitchSpec spec, const std::string& actor);
   // Records a failback job: the planned move of each service back to its other cluster with
-  // no data loss — replicate what changed since the last common point, fence the current
-  // primary, replicate the rest, unfence and apply on the other cluster, swap roles.
+  // no data loss — check that the other cluster took no writes since the last point both
+  // share (it parks naming them, unless `spec.discard_writes`), replicate what changed since
+  // the last common point, fence the current primary, replicate the rest, unfence and apply
+  // on the other cluster, swap roles. A dry run runs the checks (and refuses as the real run
+  // would) and does none of the rest.
   StatusOr<std::string> StartFailback(v1::SwitchSpec spec, const std::string& actor);
+
+  // Lifts the fences of `service`'s data sets on `cluster` (one of its two), at the roles'
+  // epoch: the way out after a restore into a demoted cluster was refused as fenced. With
+  // dry_run it says what it would lift and lifts nothing. One line per data set (and a
+  // warning first when `cluster` is the secondary: writes there are not replicated).
+  // Audited; an event when something was lifted. INVALID_ARGUMENT for a cluster not of the
+  // service; FAILED_PRECONDITION while a switch of the service is under way or the cluster
+  // owes a fence (it would be fenced again when it answers).
+  StatusOr<std::vector<std::string>> Unfence(const std::string& service, const std::string& cluster,
+                                             bool dry_run, const std::string& actor);
 
   // ---- cluster health ----------------------------------------------------------------
   // Checks every cluster once: its agent's clock (reachability, offset) and each
@@ -284,12 +305,15 @@ class Engine {
   explicit Engine(EngineOptions options);
   Status Init();
   StatusOr<Agent*> AgentFor(const std::string& cluster);
+  // `agent` wrapped in the engine's retry policy (every agent the engine makes is).
+  std::unique_ptr<Agent> Retrying(std::unique_ptr<Agent> agent) const;
   void StartExecutor();
   // Waits for the jobs (on the executor) to leave; cancels them all when `cancel` turns true.
   void WaitAll(const std::vector<std::string>& ids, const std::atomic<bool>* cancel);
   // The scheduler's pass; `wait` = block until the jobs made have ended.
   StatusOr<std::vector<std::string>> Tick(const std::atomic<bool>* cancel, bool wait);
   StatusOr<std::vector<std::string>> SubmitUnfinished();
+  static Status CheckDestinations(const v1::RestorePoint& rp, const v1::RestoreSpec& spec);
   StatusOr<std::string> StartSwitch(v1::JobKind kind, v1::SwitchSpec spec,
                                     const std::string& actor);
   // Runs a failover/failback job's steps; `save` persists the job after each step.
@@ -337,6 +361,19 @@ class Engine {
   using ExpireCall = std::function<StatusOr<::lifeboat::v1::ExpireResponse>(
       Agent*, const std::string& component, const ::lifeboat::v1::ExpireRequest&)>;
   Status ExpireMembers(const v1::RestorePoint& point, const ExpireCall& call, int* removed);
+  // The failback's "check" step (switch_checks.cc): OK when `to`'s data sets of `svc` equal
+  // the last point both clusters share, or the newest committed on `to` since; else
+  // FAILED_PRECONDITION naming the differences (writes `to` took that the failback would
+  // replace), unless `discard`. `outcome` says what was found; `discarded` (may be null) is
+  // set when there were writes and `discard` let them go.
+  Status CheckNoWritesSince(const v1::Job& job, const v1::Service& svc,
+                            const v1::ServiceRoles& roles, const std::string& to, bool discard,
+                            const CallOptions& opts, std::string* outcome,
+                            bool* discarded = nullptr);
+  // What a dry run of a switch checks for `step` (switch_checks.cc): what the real run would
+  // refuse, refused the same way; `found` says what was seen.
+  Status DryRunStep(const v1::Job& job, const v1::SwitchStep& step, const CallOptions& opts,
+                    std::string* found);
   int64_t Now() const { return options_.now(); }
   Status Audit(StateStore::Batch& batch, const std::string& actor, const std::string& action,
                const std::string& subject, const std::string& detail);

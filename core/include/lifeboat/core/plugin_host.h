@@ -82,6 +82,9 @@ struct CallOptions {
   // How this call's peer_read reaches peers. Unset: peer_read fails UNAVAILABLE saying that
   // this host has no way to reach the peer.
   PeerReader peer_read;
+  // Told of each failure a RetryingAgent (agent_wrapper.h) is about to retry: the failure, the
+  // attempt that failed (1 = the first) and the wait before the next. Not sent to plugins.
+  std::function<void(const Status& failure, int attempt, int64_t backoff_millis)> on_retry;
 };
 
 class LoadedPlugin;

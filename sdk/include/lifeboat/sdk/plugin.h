@@ -116,6 +116,20 @@ class ComponentPlugin {
   virtual StatusOr<v1::TransferResponse> Transfer(Call& call, const v1::TransferRequest& req);
   virtual StatusOr<v1::VerifyResponse> Verify(Call& call, const v1::VerifyRequest& req);
   virtual StatusOr<v1::CommitResponse> Commit(Call& call, const v1::CommitRequest& req);
+  // Makes a destination equal a retained point. The contract (docs/plugin-guide.md, "restore"):
+  //  - req.destination() is what the operator gave for this component, "" = the data set
+  //    itself; the selector is apart, in req.data_set(): place the data set below the
+  //    destination by the component's convention (a path prefix: sdk::PathBelowDestination;
+  //    a topic prefix: <destination><topic>) and refuse a destination that cannot be a place
+  //    of this component with INVALID_ARGUMENT naming it, before anything is made;
+  //  - without req.overwrite(), deleting or replacing what the destination holds (and the
+  //    point does not) is refused with FAILED_PRECONDITION naming the items, before anything
+  //    changes (sdk::CheckRestoreConsent); creating is not, nor a repeat of the same op_id
+  //    (a resume may change what it wrote itself);
+  //  - a fenced data set is not written (FAILED_PRECONDITION naming the epoch);
+  //  - a dry run lists one change per item and checks all of the above, refusing as the real
+  //    run would; with req.compare_only() it only lists how the destination differs from the
+  //    point (no fence, no consent): what a cluster took since a point cut from it.
   virtual StatusOr<v1::RestoreResponse> Restore(Call& call, const v1::RestoreRequest& req);
   virtual StatusOr<v1::ExpireResponse> Expire(Call& call, const v1::ExpireRequest& req);
   virtual StatusOr<v1::SyncSecurityResponse> SyncSecurity(Call& call,

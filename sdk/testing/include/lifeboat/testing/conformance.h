@@ -80,9 +80,20 @@ inline constexpr Rule kRules[] = {
      "still restores"},
     {"FenceUnfence",
      "(CAP_FENCING) a fence stops application writes, is listed by probe with its epoch, keeps "
-     "the higher epoch, refuses a restore into the data set and a stale unfence with "
-     "FAILED_PRECONDITION; unfence lifts it exactly; both are idempotent by op id and by "
-     "state"},
+     "the higher epoch, refuses a restore into the data set (its dry run too) and a stale "
+     "unfence with FAILED_PRECONDITION; unfence lifts it exactly; both are idempotent by op "
+     "id and by state"},
+    {"RestoreAsksBeforeReplacing",
+     "a restore, and its dry run, into a place holding something the point does not hold is "
+     "refused with FAILED_PRECONDITION before anything changes, naming it; with overwrite it "
+     "goes ahead (needs the rig's PlantForeignItem)"},
+    {"BadDestinationRefusedInDryRun",
+     "a destination that cannot be a place of the plugin is refused with INVALID_ARGUMENT, in "
+     "a dry run too, and nothing is made"},
+    {"WritesAfterThePointAreListed",
+     "a comparison (dry_run + compare_only) of the source with a point cut from it, read from "
+     "its holder, lists nothing while nothing changed and lists the changes made since (what "
+     "a failback checks before it replaces the old primary's data sets)"},
     {"SyncSecurity",
      "(CAP_SECURITY_SYNC) sync_security makes an item's security on the target equal the "
      "source's; a dry run reports the change and changes nothing; a repeated op id gets the "
@@ -143,8 +154,10 @@ class ConformanceRig {
   virtual ChangeSet ApplyChanges() = 0;
   // The source data set's content now.
   virtual ContentMap CaptureSource() const = 0;
-  // The content at `destination` on the target, where the suite restored a point with
-  // RestoreRequest.destination = RestoreDestination(n).
+  // A destination for the n-th restore of a test (RestoreRequest.destination, as an operator
+  // gives it: a path prefix, a topic prefix, ...), and the content of the data set on the
+  // target where a restore with it placed it (by the plugin's convention, e.g. below the
+  // destination at the data set's own selector).
   virtual std::string RestoreDestination(int n) const = 0;
   virtual ContentMap CaptureRestored(const std::string& destination) const = 0;
   // Flips one byte of one item of the given committed (or staged, when `staged`) point on
@@ -166,6 +179,16 @@ class ConformanceRig {
   // The security of item `path` of the live data set on the target (or the source), in any
   // stable text; equal texts mean equal security once names are translated.
   virtual std::string CaptureSecurity(bool target, const std::string& path) const { return ""; }
+  // Puts something where a restore with RestoreRequest.destination = `destination` would
+  // write on the target, as an application would (a file the point does not have; a record
+  // in a topic the restore writes). Returns what it put, for messages; "" when the rig
+  // cannot (the default).
+  virtual std::string PlantForeignItem(const std::string& destination) { return ""; }
+  // True while what PlantForeignItem(destination) put is there unchanged.
+  virtual bool ForeignItemIntact(const std::string& destination) const { return false; }
+  // A RestoreRequest.destination that cannot be a place of this plugin (a path with "..", a
+  // topic prefix with a space, ...); "" when the rig has none (the default).
+  virtual std::string BadRestoreDestination() const { return ""; }
 };
 
 using RigFactory = std::function<std::unique_ptr<ConformanceRig>()>;
