@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <thread>
 
 #include "hbase_plugin.h"
 #include "snapshot_files.h"
@@ -66,7 +67,20 @@ StatusOr<v1::CutResponse> HBasePlugin::DoCut(sdk::Call& call, const v1::CutReque
                             " (snapshots taken so far are reused by the next cut)");
     }
     const std::string name = SnapshotName(req.restore_point_id(), table);
+    // A region in transition (a split or a move just now) fails a snapshot with an
+    // exception that says to try again: a few tries, a little apart.
     StatusOr<TakenSnapshot> taken = master->TakeSnapshot(table, name);
+    for (int attempt = 0, pause_ms = 200;
+         attempt < 5 && !taken.ok() &&
+         (taken.status().code() == Code::kAborted || taken.status().code() == Code::kUnavailable);
+         ++attempt, pause_ms *= 2) {
+      if (call.Cancelled()) return CancelledError("cut of " + ds.selector() + " cancelled");
+      host_.Warn("snapshot of " + table + " failed (" + taken.status().ToString() +
+                 "); trying again");
+      (void)master->DeleteSnapshot(name);  // a failed snapshot may leave its name taken
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+      taken = master->TakeSnapshot(table, name);
+    }
     PointTable pt{table, name, 0, 0};
     if (taken.ok()) {
       pt.requested_ms = taken->requested_ms;
