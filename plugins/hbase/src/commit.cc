@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "hbase_plugin.h"
@@ -61,8 +62,13 @@ StatusOr<v1::VerifyResponse> HBasePlugin::Verify(sdk::Call& call, const v1::Veri
       if (call.Cancelled()) return CancelledError("verify of " + rp + " cancelled");
       const v1::Entry& e = *entries[i];
       const std::string rel = ArchivePathOfItem(ds.ns, e.path());
+      // Where it is: archive/, a live table's data/ (held before the copy), or staged.
       std::string where = config_.root + "/" + rel;
       StatusOr<hdfs::FileStatus> st = fs_.GetFileStatus(where);
+      if (!st.ok() && st.status().code() == Code::kNotFound) {
+        where = config_.root + "/data/" + ds.ns + "/" + e.path();
+        st = fs_.GetFileStatus(where);
+      }
       if (!st.ok() && st.status().code() == Code::kNotFound && !committed) {
         where = layout_.StagingDir(rp) + "/" + rel;
         st = fs_.GetFileStatus(where);
@@ -110,8 +116,21 @@ StatusOr<v1::VerifyResponse> HBasePlugin::Verify(sdk::Call& call, const v1::Veri
 
 StatusOr<v1::CommitResponse> HBasePlugin::Commit(sdk::Call& call, const v1::CommitRequest& req) {
   if (req.op_id().empty()) return InvalidArgumentError("commit needs an op_id");
-  return journal_.FindOrRun<v1::CommitResponse>(req.op_id(), "commit",
-                                                [&] { return DoCommit(call, req); });
+  // The journal notes the op id only; the answer is the point's record (points/<key>/),
+  // which stays until the point expires.
+  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<std::string> found, journal_.Find(req.op_id(), "commit"));
+  if (found) {
+    StatusOr<PointFiles> done =
+        LoadPoint(fs_, layout_, layout_.PointDir(req.snapshot().restore_point_id()));
+    if (!done.ok()) return done.status();
+    v1::CommitResponse resp;
+    *resp.mutable_manifest() = done->manifest;
+    return resp;
+  }
+  LIFEBOAT_ASSIGN_OR_RETURN(v1::CommitResponse resp, DoCommit(call, req));
+  LIFEBOAT_RETURN_IF_ERROR(
+      journal_.Record(req.op_id(), "commit", req.snapshot().restore_point_id()));
+  return resp;
 }
 
 StatusOr<v1::CommitResponse> HBasePlugin::DoCommit(sdk::Call& call, const v1::CommitRequest& req) {
@@ -144,9 +163,11 @@ StatusOr<v1::CommitResponse> HBasePlugin::DoCommit(sdk::Call& call, const v1::Co
     const std::string rel = ArchivePathOfItem(ds.ns, e.path());
     const std::string final_path = config_.root + "/" + rel;
     const std::string staged = staging + "/" + rel;
-    StatusOr<hdfs::FileStatus> held = fs_.GetFileStatus(final_path);
-    if (held.ok() && held->length == e.size()) {
-      LIFEBOAT_RETURN_IF_ERROR(fs_.SetTimes(final_path, now, now));
+    LIFEBOAT_ASSIGN_OR_RETURN(std::string held, HeldPath(ds.ns, e.path(), e.size()));
+    if (!held.empty()) {
+      // Fresh again for the TTL cleaner until the snapshot is in place (archive/ only: a
+      // live table's file is not the cleaner's).
+      if (held == final_path) LIFEBOAT_RETURN_IF_ERROR(fs_.SetTimes(final_path, now, now));
       continue;
     }
     StatusOr<hdfs::FileStatus> st = fs_.GetFileStatus(staged);

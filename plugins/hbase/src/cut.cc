@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "hbase_plugin.h"
@@ -47,7 +48,31 @@ StatusOr<std::vector<SnapshotStoreFile>> SnapshotHFiles(hdfs::WebHdfsClient& fs,
 StatusOr<v1::CutResponse> HBasePlugin::Cut(sdk::Call& call, const v1::CutRequest& req) {
   if (call.Cancelled()) return CancelledError("cut of " + req.data_set().selector() + " cancelled");
   if (req.op_id().empty()) return InvalidArgumentError("cut needs an op_id");
-  return journal_.FindOrRun<v1::CutResponse>(req.op_id(), "cut", [&] { return DoCut(call, req); });
+  // The journal keeps the SnapshotRef only (the manifest can hold thousands of HFiles and
+  // is in the cut's directory already), so that it stays small.
+  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<std::string> found, journal_.Find(req.op_id(), "cut"));
+  if (found) {
+    v1::CutResponse resp;
+    if (!resp.mutable_snapshot()->ParseFromString(*found)) {
+      return DataLossError("the journal's answer of cut " + req.op_id() + " does not parse");
+    }
+    const std::string dir = layout_.CutDir(resp.snapshot().restore_point_id());
+    StatusOr<std::string> manifest = ReadSmallFile(fs_, dir + "/" + kManifestFile);
+    if (!manifest.ok()) {
+      if (manifest.status().code() != Code::kNotFound) return manifest.status();
+      return FailedPreconditionError(
+          "the cut of op_id " + req.op_id() + " was released since; cut again with a new op_id",
+          req.op_id());
+    }
+    if (!resp.mutable_manifest()->ParseFromString(*manifest)) {
+      return DataLossError("the cut manifest in " + dir + " does not parse", dir);
+    }
+    return resp;
+  }
+  LIFEBOAT_ASSIGN_OR_RETURN(v1::CutResponse resp, DoCut(call, req));
+  LIFEBOAT_RETURN_IF_ERROR(
+      journal_.Record(req.op_id(), "cut", resp.snapshot().SerializeAsString()));
+  return resp;
 }
 
 StatusOr<v1::CutResponse> HBasePlugin::DoCut(sdk::Call& call, const v1::CutRequest& req) {

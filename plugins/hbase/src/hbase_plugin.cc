@@ -179,6 +179,17 @@ StatusOr<std::vector<std::string>> HBasePlugin::TablesOf(const DataSetName& ds) 
   return tables;
 }
 
+StatusOr<std::string> HBasePlugin::HeldPath(const std::string& ns, const std::string& item,
+                                            uint64_t size) {
+  for (const std::string& place : {config_.root + "/" + ArchivePathOfItem(ns, item),
+                                   config_.root + "/data/" + ns + "/" + item}) {
+    StatusOr<hdfs::FileStatus> st = fs_.GetFileStatus(place);
+    if (st.ok() && !st->is_dir && st->length == size) return place;
+    if (!st.ok() && st.status().code() != Code::kNotFound) return st.status();
+  }
+  return std::string();
+}
+
 StatusOr<PointFiles> HBasePlugin::LoadPoint(hdfs::WebHdfsClient& fs, const Layout& layout,
                                             const std::string& dir) {
   StatusOr<std::string> point_json = ReadSmallFile(fs, dir + "/" + kPointFile);

@@ -120,6 +120,11 @@ class HBasePlugin : public sdk::ComponentPlugin {
   StatusOr<v1::FenceResponse> DoFence(const v1::FenceRequest& req, bool fence);
   // The fence recorded on the tables of `ds` here: epoch 0 when none.
   StatusOr<FenceMarker> FenceOf(const DataSetName& ds);
+  // Where this cluster holds HFile `item` of namespace `ns` with `size` bytes: under
+  // archive/ (a committed point's copy), or under data/ (a live table's own file, e.g. the
+  // old primary's after a failover: HFile names are unique, and the file is immutable); ""
+  // when it holds none.
+  StatusOr<std::string> HeldPath(const std::string& ns, const std::string& item, uint64_t size);
   // Copies one HFile of a task; see transfer.cc.
   StatusOr<v1::TransferResponse> CopyHFile(sdk::Call& call, const v1::TransferRequest& req);
 

@@ -51,7 +51,22 @@ StatusOr<Placement> Place(const DataSetName& ds, const PointRecord& point, std::
     for (const auto& t : point.tables) p.to[t.table] = ns == "default" ? q : ns + ":" + q;
     return p;
   }
-  if (!IsNamespaceName(dest)) return bad("not a legal namespace name (letters, digits, '_')");
+  // One destination may be handed to every member of a point: a path ("/restored/x") or a
+  // topic prefix ("restored-") becomes the namespace "restored_x" / "restored".
+  std::string ns;
+  for (char c : dest) {
+    if (c == '/' || c == '-' || c == '.') {
+      ns.push_back('_');
+    } else {
+      ns.push_back(c);
+    }
+  }
+  while (!ns.empty() && ns.back() == '_') ns.pop_back();
+  while (!ns.empty() && ns.front() == '_') ns.erase(0, 1);
+  if (!IsNamespaceName(ns)) {
+    return bad("not a namespace name (letters, digits, '_'; '/', '-' and '.' read as '_')");
+  }
+  dest = ns;
   if (dest == "hbase") return bad("the system namespace 'hbase' is HBase's own");
   p.ns = dest;
   for (const auto& t : point.tables) {

@@ -148,8 +148,9 @@ StatusOr<StreamResult> Stream(sdk::Call& call, hdfs::WebHdfsClient& src,
 
 StatusOr<v1::PlanTransferResponse> HBasePlugin::PlanTransfer(sdk::Call& call,
                                                              const v1::PlanTransferRequest& req) {
-  return journal_.FindOrRun<v1::PlanTransferResponse>(req.op_id(), "plan_transfer",
-                                                      [&] { return DoPlan(call, req); });
+  // Not journaled: the plan is worked out again from both clusters' state (the HFiles the
+  // target holds), and a plan with thousands of tasks would bloat the journal.
+  return DoPlan(call, req);
 }
 
 StatusOr<v1::PlanTransferResponse> HBasePlugin::DoPlan(sdk::Call& call,
@@ -214,14 +215,12 @@ StatusOr<v1::PlanTransferResponse> HBasePlugin::DoPlan(sdk::Call& call,
   for (const v1::Entry& e : manifest.entries()) {
     if (e.type() != v1::ENTRY_FILE) continue;
     now_items.insert(e.path());
-    const std::string final_path = config_.root + "/" + ArchivePathOfItem(ds.ns, e.path());
     if (!req.force_full()) {
-      StatusOr<hdfs::FileStatus> held = fs_.GetFileStatus(final_path);
-      if (held.ok() && held->length == e.size()) {
+      LIFEBOAT_ASSIGN_OR_RETURN(std::string held, HeldPath(ds.ns, e.path(), e.size()));
+      if (!held.empty()) {
         resp.set_items_unchanged(resp.items_unchanged() + 1);
         continue;
       }
-      if (!held.ok() && held.status().code() != Code::kNotFound) return held.status();
     }
     v1::TransferTask* task = resp.add_tasks();
     task->set_task_id(e.path());
@@ -272,14 +271,13 @@ StatusOr<v1::TransferResponse> HBasePlugin::CopyHFile(sdk::Call& call,
   const uint64_t size = task.value("size", uint64_t{0});
   const std::string& rp = req.snapshot().restore_point_id();
   const std::string archive_rel = ArchivePathOfItem(ns, item);
-  const std::string final_path = config_.root + "/" + archive_rel;
   const std::string staged = layout_.StagingDir(rp) + "/" + archive_rel;
 
   v1::TransferResponse resp;
   resp.set_items_done(1);
   // Held already (committed by this or another point): HFiles are immutable.
-  StatusOr<hdfs::FileStatus> held = fs_.GetFileStatus(final_path);
-  if (held.ok() && held->length == size) {
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string held, HeldPath(ns, item, size));
+  if (!held.empty()) {
     resp.set_bytes_skipped(size);
     return resp;
   }
