@@ -45,6 +45,30 @@ StatusOr<std::vector<SnapshotStoreFile>> SnapshotHFiles(hdfs::WebHdfsClient& fs,
   return DistinctHFiles(files);
 }
 
+StatusOr<TakenSnapshot> HBasePlugin::TakeTableSnapshot(sdk::Call& call, MasterClient& master,
+                                                       const std::string& table,
+                                                       const std::string& name) {
+  auto type = pb::SnapshotDescription::FLUSH;
+  LIFEBOAT_ASSIGN_OR_RETURN(t2::TTableDescriptor d, Thrift()->GetTableDescriptor(table));
+  auto ro = d.attributes.find("READONLY");
+  if (ro != d.attributes.end() && (ro->second == "true" || ro->second == "TRUE")) {
+    type = pb::SnapshotDescription::SKIPFLUSH;
+  }
+  StatusOr<TakenSnapshot> taken = master.TakeSnapshot(table, name, type);
+  for (int attempt = 0, pause_ms = 200;
+       attempt < 5 && !taken.ok() &&
+       (taken.status().code() == Code::kAborted || taken.status().code() == Code::kUnavailable);
+       ++attempt, pause_ms *= 2) {
+    if (call.Cancelled()) return CancelledError("snapshot of " + table + " cancelled");
+    host_.Warn("snapshot of " + table + " failed (" + taken.status().ToString() +
+               "); trying again");
+    (void)master.DeleteSnapshot(name);  // a failed snapshot may leave its name taken
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+    taken = master.TakeSnapshot(table, name, type);
+  }
+  return taken;
+}
+
 StatusOr<v1::CutResponse> HBasePlugin::Cut(sdk::Call& call, const v1::CutRequest& req) {
   if (call.Cancelled()) return CancelledError("cut of " + req.data_set().selector() + " cancelled");
   if (req.op_id().empty()) return InvalidArgumentError("cut needs an op_id");
@@ -92,20 +116,7 @@ StatusOr<v1::CutResponse> HBasePlugin::DoCut(sdk::Call& call, const v1::CutReque
                             " (snapshots taken so far are reused by the next cut)");
     }
     const std::string name = SnapshotName(req.restore_point_id(), table);
-    // A region in transition (a split or a move just now) fails a snapshot with an
-    // exception that says to try again: a few tries, a little apart.
-    StatusOr<TakenSnapshot> taken = master->TakeSnapshot(table, name);
-    for (int attempt = 0, pause_ms = 200;
-         attempt < 5 && !taken.ok() &&
-         (taken.status().code() == Code::kAborted || taken.status().code() == Code::kUnavailable);
-         ++attempt, pause_ms *= 2) {
-      if (call.Cancelled()) return CancelledError("cut of " + ds.selector() + " cancelled");
-      host_.Warn("snapshot of " + table + " failed (" + taken.status().ToString() +
-                 "); trying again");
-      (void)master->DeleteSnapshot(name);  // a failed snapshot may leave its name taken
-      std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
-      taken = master->TakeSnapshot(table, name);
-    }
+    StatusOr<TakenSnapshot> taken = TakeTableSnapshot(call, *master, table, name);
     PointTable pt{table, name, 0, 0};
     if (taken.ok()) {
       pt.requested_ms = taken->requested_ms;

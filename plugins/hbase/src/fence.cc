@@ -47,6 +47,21 @@ StatusOr<FenceMarker> HBasePlugin::FenceOf(const DataSetName& ds) {
   return best;
 }
 
+Status HBasePlugin::ClearCopiedFence(Thrift2Client& thrift, const std::string& table) {
+  LIFEBOAT_ASSIGN_OR_RETURN(t2::TTableDescriptor d, thrift.GetTableDescriptor(table));
+  std::optional<FenceMarker> m = MarkerOf(d);
+  if (!m) return OkStatus();
+  if (m->readonly_before.empty()) {
+    d.attributes.erase(kReadOnly);
+  } else {
+    d.attributes[kReadOnly] = m->readonly_before;
+  }
+  d.attributes.erase(kFenceAttribute);
+  host_.Info("table " + table + " came from a point cut while fenced (epoch " +
+             std::to_string(m->epoch) + "): its copy of that fence is lifted");
+  return Modify(thrift, d);
+}
+
 StatusOr<v1::FenceResponse> HBasePlugin::Fence(sdk::Call&, const v1::FenceRequest& req) {
   if (req.op_id().empty()) return InvalidArgumentError("fence needs an op_id");
   return journal_.FindOrRun<v1::FenceResponse>(req.op_id(), "fence",

@@ -125,6 +125,16 @@ class HBasePlugin : public sdk::ComponentPlugin {
   // old primary's after a failover: HFile names are unique, and the file is immutable); ""
   // when it holds none.
   StatusOr<std::string> HeldPath(const std::string& ns, const std::string& item, uint64_t size);
+  // A snapshot of `table` named `name`: FLUSH, or SKIPFLUSH for a read-only table (fenced:
+  // a read-only region refuses the flush, and the modifyTable that made it read-only
+  // reopened its regions, which flushed them, so no write can be in a memstore). A snapshot
+  // refused by a region in transition is tried again a few times.
+  StatusOr<TakenSnapshot> TakeTableSnapshot(sdk::Call& call, MasterClient& master,
+                                            const std::string& table, const std::string& name);
+  // After a clone or restore: a point cut from a fenced table carries the fence in its
+  // schema (READONLY and the marker); the fence belongs to the cluster it was set on, not to
+  // the data, so the restored table gets its READONLY from before that fence and no marker.
+  Status ClearCopiedFence(Thrift2Client& thrift, const std::string& table);
   // Copies one HFile of a task; see transfer.cc.
   StatusOr<v1::TransferResponse> CopyHFile(sdk::Call& call, const v1::TransferRequest& req);
 

@@ -184,6 +184,7 @@ StatusOr<v1::RestoreResponse> HBasePlugin::DoRestore(sdk::Call& call,
     if (!existing.count(to)) {
       Status cloned = master->CloneSnapshot(t.snapshot, to);
       if (!cloned.ok() && cloned.code() != Code::kAlreadyExists) return cloned;
+      LIFEBOAT_RETURN_IF_ERROR(ClearCopiedFence(*thrift, to));
       continue;
     }
     StatusOr<bool> enabled = thrift->IsTableEnabled(to);
@@ -192,12 +193,14 @@ StatusOr<v1::RestoreResponse> HBasePlugin::DoRestore(sdk::Call& call,
     if (to == t.table) {
       LIFEBOAT_RETURN_IF_ERROR(master->RestoreSnapshot(t.snapshot, to));
       LIFEBOAT_RETURN_IF_ERROR(thrift->EnableTable(to));
+      LIFEBOAT_RETURN_IF_ERROR(ClearCopiedFence(*thrift, to));
     } else {
       // Another table's snapshot over this one: HBase restores a snapshot only onto its own
       // table, so the old table goes and the snapshot is cloned under its name (the point
       // stays, so a failure here is repaired by repeating the restore).
       LIFEBOAT_RETURN_IF_ERROR(thrift->DeleteTable(to));
       LIFEBOAT_RETURN_IF_ERROR(master->CloneSnapshot(t.snapshot, to));
+      LIFEBOAT_RETURN_IF_ERROR(ClearCopiedFence(*thrift, to));
     }
   }
   // Clones and restores link the snapshot's HFiles: no data bytes are written.
@@ -260,7 +263,7 @@ StatusOr<v1::RestoreResponse> HBasePlugin::CompareOnly(sdk::Call& call,
     const std::string name =
         "lifeboat-compare-" + PointKey(req.op_id() + "/" + rp) + "-" + ds.ns + "-" + q;
     (void)master->DeleteSnapshot(name);
-    LIFEBOAT_RETURN_IF_ERROR(master->TakeSnapshot(table, name).status());
+    LIFEBOAT_RETURN_IF_ERROR(TakeTableSnapshot(call, *master, table, name).status());
     StatusOr<std::vector<SnapshotStoreFile>> now = SnapshotHFiles(fs_, config_.root, name, nullptr);
     Status dropped = master->DeleteSnapshot(name);
     if (!now.ok()) return now.status();
