@@ -145,6 +145,58 @@ Status WriteSmallFile(hdfs::WebHdfsClient& fs, const std::string& path, std::str
   return fs.Create(path, data, options);
 }
 
+StatusOr<Placement> PlaceRestore(const DataSetName& ds, const PointRecord& point,
+                                 std::string dest) {
+  Placement p;
+  while (!dest.empty() && dest.front() == '/') dest.erase(0, 1);
+  while (!dest.empty() && dest.back() == '/') dest.pop_back();
+  auto bad = [&](const std::string& why) {
+    return InvalidArgumentError("hbase restore destination '" + dest + "': " + why +
+                                    "; give a namespace (e.g. restored) or, for a table data "
+                                    "set, a table (restored:orders)",
+                                dest);
+  };
+  if (dest.empty()) {
+    p.ns = ds.ns;
+    p.into_itself = true;
+    for (const auto& t : point.tables) p.to[t.table] = t.table;
+    return p;
+  }
+  const size_t colon = dest.find(':');
+  if (colon != std::string::npos) {
+    if (ds.is_namespace()) return bad("a namespace data set restores into a namespace");
+    const std::string ns = dest.substr(0, colon), q = dest.substr(colon + 1);
+    if (!IsNamespaceName(ns) || !IsQualifierName(q)) return bad("not a legal table name");
+    if (ns == "hbase") return bad("the system namespace 'hbase' is HBase's own");
+    p.ns = ns;
+    for (const auto& t : point.tables) p.to[t.table] = ns == "default" ? q : ns + ":" + q;
+    return p;
+  }
+  // One destination may be handed to every member of a point: a path ("/restored/x") or a
+  // topic prefix ("restored-") becomes the namespace "restored_x" / "restored".
+  std::string ns;
+  for (char c : dest) {
+    if (c == '/' || c == '-' || c == '.') {
+      ns.push_back('_');
+    } else {
+      ns.push_back(c);
+    }
+  }
+  while (!ns.empty() && ns.back() == '_') ns.pop_back();
+  while (!ns.empty() && ns.front() == '_') ns.erase(0, 1);
+  if (!IsNamespaceName(ns)) {
+    return bad("not a namespace name (letters, digits, '_'; '/', '-' and '.' read as '_')");
+  }
+  dest = ns;
+  if (dest == "hbase") return bad("the system namespace 'hbase' is HBase's own");
+  p.ns = dest;
+  for (const auto& t : point.tables) {
+    const std::string q = QualifierOf(t.table);
+    p.to[t.table] = dest == "default" ? q : dest + ":" + q;
+  }
+  return p;
+}
+
 StatusOr<std::optional<std::string>> HdfsJournalStore::Load() {
   for (const std::string& p : {path_, path_ + ".new"}) {
     StatusOr<std::string> got = fs_->ReadAll(p);

@@ -11,6 +11,7 @@
 #include <lifeboat/v1/manifest.pb.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -117,6 +118,17 @@ class HdfsJournalStore : public sdk::JournalStore {
   hdfs::WebHdfsClient* fs_;
   std::string path_;
 };
+
+// Where the tables of `ds` land for destination `dest`: "" = the data set itself; a name
+// with ':' = a table (table data sets only); otherwise a namespace. A path-shaped name of
+// another component ("/restored", "restored/") is accepted as the namespace "restored".
+struct Placement {
+  std::string ns;                         // namespace to create when missing
+  std::map<std::string, std::string> to;  // point table -> destination table
+  bool into_itself = false;
+};
+
+StatusOr<Placement> PlaceRestore(const DataSetName& ds, const PointRecord& point, std::string dest);
 
 // Reads a whole small file; NOT_FOUND when absent.
 StatusOr<std::string> ReadSmallFile(hdfs::WebHdfsClient& fs, const std::string& path);

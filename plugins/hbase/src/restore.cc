@@ -16,66 +16,6 @@ namespace lifeboat::hbase {
 
 namespace {
 
-// Where the tables of `ds` land for destination `dest`: "" = the data set itself; a name
-// with ':' = a table (table data sets only); otherwise a namespace. A path-shaped name of
-// another component ("/restored", "restored/") is accepted as the namespace "restored".
-struct Placement {
-  std::string ns;                         // namespace to create when missing
-  std::map<std::string, std::string> to;  // point table -> destination table
-  bool into_itself = false;
-};
-
-StatusOr<Placement> Place(const DataSetName& ds, const PointRecord& point, std::string dest) {
-  Placement p;
-  while (!dest.empty() && dest.front() == '/') dest.erase(0, 1);
-  while (!dest.empty() && dest.back() == '/') dest.pop_back();
-  auto bad = [&](const std::string& why) {
-    return InvalidArgumentError("hbase restore destination '" + dest + "': " + why +
-                                    "; give a namespace (e.g. restored) or, for a table data "
-                                    "set, a table (restored:orders)",
-                                dest);
-  };
-  if (dest.empty()) {
-    p.ns = ds.ns;
-    p.into_itself = true;
-    for (const auto& t : point.tables) p.to[t.table] = t.table;
-    return p;
-  }
-  const size_t colon = dest.find(':');
-  if (colon != std::string::npos) {
-    if (ds.is_namespace()) return bad("a namespace data set restores into a namespace");
-    const std::string ns = dest.substr(0, colon), q = dest.substr(colon + 1);
-    if (!IsNamespaceName(ns) || !IsQualifierName(q)) return bad("not a legal table name");
-    if (ns == "hbase") return bad("the system namespace 'hbase' is HBase's own");
-    p.ns = ns;
-    for (const auto& t : point.tables) p.to[t.table] = ns == "default" ? q : ns + ":" + q;
-    return p;
-  }
-  // One destination may be handed to every member of a point: a path ("/restored/x") or a
-  // topic prefix ("restored-") becomes the namespace "restored_x" / "restored".
-  std::string ns;
-  for (char c : dest) {
-    if (c == '/' || c == '-' || c == '.') {
-      ns.push_back('_');
-    } else {
-      ns.push_back(c);
-    }
-  }
-  while (!ns.empty() && ns.back() == '_') ns.pop_back();
-  while (!ns.empty() && ns.front() == '_') ns.erase(0, 1);
-  if (!IsNamespaceName(ns)) {
-    return bad("not a namespace name (letters, digits, '_'; '/', '-' and '.' read as '_')");
-  }
-  dest = ns;
-  if (dest == "hbase") return bad("the system namespace 'hbase' is HBase's own");
-  p.ns = dest;
-  for (const auto& t : point.tables) {
-    const std::string q = QualifierOf(t.table);
-    p.to[t.table] = dest == "default" ? q : dest + ":" + q;
-  }
-  return p;
-}
-
 bool HasNamespace(Thrift2Client& thrift, const std::string& ns, Status* error) {
   StatusOr<std::vector<std::string>> all = thrift.ListNamespaces();
   if (!all.ok()) {
@@ -114,7 +54,7 @@ StatusOr<v1::RestoreResponse> HBasePlugin::DoRestore(sdk::Call& call,
     }
     return files.status();
   }
-  LIFEBOAT_ASSIGN_OR_RETURN(Placement place, Place(ds, files->point, req.destination()));
+  LIFEBOAT_ASSIGN_OR_RETURN(Placement place, PlaceRestore(ds, files->point, req.destination()));
   if (place.into_itself) {
     LIFEBOAT_ASSIGN_OR_RETURN(FenceMarker fence, FenceOf(ds));
     if (fence.epoch > 0) {

@@ -95,3 +95,42 @@ TEST(HBaseRecords, PointAndFenceRoundTrip) {
 
 }  // namespace
 }  // namespace lifeboat::hbase
+
+namespace lifeboat::hbase {
+namespace {
+
+TEST(HBaseRestorePlace, DestinationsOfEveryShape) {
+  PointRecord point{"rp1", "sales", {{"sales:orders", "s1", 0, 0}, {"sales:items", "s2", 0, 0}}};
+  DataSetName ns{"sales", ""};
+  auto itself = PlaceRestore(ns, point, "");
+  ASSERT_TRUE(itself.ok());
+  EXPECT_TRUE(itself->into_itself);
+  EXPECT_EQ(itself->to.at("sales:orders"), "sales:orders");
+  // A namespace, a path of another component and a topic prefix all name a namespace.
+  for (const auto& [dest, want] : std::vector<std::pair<std::string, std::string>>{
+           {"restored", "restored"}, {"/acc-restore-1/", "acc_restore_1"}, {"r2-", "r2"}}) {
+    auto p = PlaceRestore(ns, point, dest);
+    ASSERT_TRUE(p.ok()) << dest << ": " << p.status().ToString();
+    EXPECT_FALSE(p->into_itself);
+    EXPECT_EQ(p->ns, want);
+    EXPECT_EQ(p->to.at("sales:items"), want + ":items");
+  }
+  // A table only for a table data set.
+  DataSetName table{"sales", "orders"};
+  PointRecord one{"rp1", "sales:orders", {{"sales:orders", "s1", 0, 0}}};
+  auto t = PlaceRestore(table, one, "audit:orders_copy");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->to.at("sales:orders"), "audit:orders_copy");
+  EXPECT_EQ(PlaceRestore(ns, point, "audit:x").status().code(), Code::kInvalidArgument);
+  // "/" is the root of a path-shaped destination: the data set's own place, as for hdfs.
+  auto root = PlaceRestore(ns, point, "/");
+  ASSERT_TRUE(root.ok());
+  EXPECT_TRUE(root->into_itself);
+  for (const char* bad : {"no such/name!", "a b", "hbase", "x:bad name", "x:"}) {
+    auto p = PlaceRestore(table, one, bad);
+    EXPECT_EQ(p.status().code(), Code::kInvalidArgument) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace lifeboat::hbase
