@@ -439,18 +439,36 @@ void RegisterEngineRoutes(ApiHandler& h) {
         }
         return JsonResponse(202, {{"job_ids", ids}});
       });
-  Add(h, "GET", "/v1/jobs/{job}", kViewer, "A job, its tasks and its live progress",
+  Add(h, "GET", "/v1/jobs/{job}", kViewer,
+      "A job, its tasks and its live progress; ?tasks=false: without the tasks (what a "
+      "client polling for progress needs)",
       [&e](const RouteRequest& r) {
         const std::string& id = r.path.at("job");
+        bool with_tasks = true;
+        if (auto it = r.query.find("tasks"); it != r.query.end()) {
+          auto b = ParseBoolParam("tasks", it->second);
+          if (!b.ok()) return ErrorResponse(b.status());
+          with_tasks = *b;
+        }
         auto job = e.GetJob(id);
         if (!job.ok()) return ErrorResponse(job.status());
-        auto tasks = e.Tasks(id);
-        if (!tasks.ok()) return ErrorResponse(tasks.status());
-        json out = {{"job", ProtoToJson(*job)}, {"tasks", ProtoList(*tasks)}};
+        json out = {{"job", ProtoToJson(*job)}};
+        if (with_tasks) {
+          auto tasks = e.Tasks(id);
+          if (!tasks.ok()) return ErrorResponse(tasks.status());
+          // A task's payload and result are plugin messages (a plan lists every file): opaque
+          // to a reader, and what made this answer grow with the data set.
+          for (auto& t : *tasks) {
+            t.clear_payload();
+            t.clear_result();
+          }
+          out["tasks"] = ProtoList(*tasks);
+        }
         if (auto progress = e.LiveProgress(id)) out["progress"] = ProgressJson(*progress);
         out["live"] = out.contains("progress");
         return JsonResponse(200, out);
-      });
+      },
+      {"tasks"});
   Add(h, "POST", "/v1/jobs/{job}/resume", kOperator, "Resume one unfinished or parked job (202)",
       [&e, &h](const RouteRequest& r) {
         const std::string& id = r.path.at("job");

@@ -1,5 +1,6 @@
 // Running one job from its last checkpoint (see engine.h for the guarantees).
 #include <lifeboat/core/engine.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -360,6 +361,7 @@ class Engine::JobRunner {
     LIFEBOAT_ASSIGN_OR_RETURN(target_, e_.AgentFor(target_cluster_));
     // A resume owed from a crash while writers were paused comes first of all.
     if (job_.writers_paused()) LIFEBOAT_RETURN_IF_ERROR(ResumeWriters());
+    phase_started_ = step_started_ = e_.Now();
 
     while (job_.phase() != v1::PHASE_DONE) {
       if (cancel_ != nullptr && cancel_->load()) {
@@ -401,9 +403,31 @@ class Engine::JobRunner {
   Status Advance(v1::Phase next, bool sync) {
     {
       std::lock_guard<std::mutex> lock(mu_);
+      AddPhaseTime("", phase_started_);
+      phase_started_ = step_started_ = e_.Now();
       job_.set_phase(next);
     }
+    // What the phase freed goes back to the system before the next one allocates: glibc
+    // keeps freed memory in per-thread arenas, and each phase's threads stacked their
+    // leftovers on the last's (issue 13: a 200k-file incremental peaked at 658 MB RSS for a
+    // 315 MB heap; 396 MB with this).
+    malloc_trim(0);
     return Save(sync);
+  }
+
+  // Records the time of a step of the current phase that ends now (saved with the phase).
+  void StepDone(const char* step) {
+    std::lock_guard<std::mutex> lock(mu_);
+    AddPhaseTime(step, step_started_);
+    step_started_ = e_.Now();
+  }
+
+  void AddPhaseTime(const char* step, int64_t started) {
+    v1::PhaseTime* t = job_.add_phase_times();
+    t->set_phase(job_.phase());
+    t->set_step(step);
+    t->set_started_unix_nanos(started);
+    t->set_finished_unix_nanos(e_.Now());
   }
 
   Status Plan(const v1::Policy& policy) {
@@ -703,6 +727,7 @@ class Engine::JobRunner {
       LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true, &batch));
     }
 
+    StepDone("plan");
     // Run what is not done yet, `parallelism` at a time, in each member's plan order (the
     // plugin puts its tree and link tasks before its copies).
     std::deque<v1::Task> queue;
@@ -1025,7 +1050,9 @@ class Engine::JobRunner {
 
   Status Expire(const v1::Policy& policy) {
     SyncSecurity(policy);
+    if (policy.sync_security()) StepDone("security");
     LIFEBOAT_RETURN_IF_ERROR(ReleaseCuts());
+    StepDone("release");
     LIFEBOAT_ASSIGN_OR_RETURN(auto victims, e_.RetentionVictims(policy, job_.id()));
     for (v1::RestorePoint victim : victims) {
       // The same path as `lifeboat points delete` (delete.cc), with this job's retries.
@@ -1210,6 +1237,9 @@ class Engine::JobRunner {
   std::mutex mu_;
   std::map<std::string, uint64_t> in_flight_;
   std::chrono::steady_clock::time_point last_report_{};  // guarded by mu_
+  // Where the current phase and step began (this run of the job), for `Job.phase_times`.
+  int64_t phase_started_ = 0;
+  int64_t step_started_ = 0;
 };
 
 Status Engine::RunJob(const std::string& job_id, const std::atomic<bool>* cancel,

@@ -120,9 +120,9 @@ Status LocalfsPlugin::UpdateCurrent(const std::string& key, const std::string& r
   std::string current = ReadCurrent(key);
   if (current == rp) return OkStatus();
   if (!current.empty()) {
-    StatusOr<v1::MemberManifest> other =
-        ReadProto<v1::MemberManifest>(JoinPath(layout_.Point(key, current), kManifestFile));
-    if (other.ok() && other->committed_unix_nanos() > committed_ns) return OkStatus();
+    StatusOr<int64_t> other =
+        ReadCommittedUnixNanos(JoinPath(layout_.Point(key, current), kManifestFile));
+    if (other.ok() && *other > committed_ns) return OkStatus();
   }
   return WriteFileAtomic(layout_.Current(key), rp + "\n", /*durable=*/true);
 }

@@ -122,6 +122,10 @@ class LocalfsPlugin : public sdk::ComponentPlugin {
   StatusOr<std::shared_ptr<const StagedCut>> LoadStagedCut(const std::string& key,
                                                            const std::string& rp,
                                                            const std::string& cut_op_id);
+  // Caches `cut` (staged in `dir`, its cut.pb as it is now) and its path index for the
+  // transfers and the commit that follow a plan, as LoadStagedCut would have parsed it.
+  void KeepStagedCut(const std::string& dir, v1::CutResponse cut,
+                     std::unordered_map<std::string, int> index);
   void ForgetStagedCut(const std::string& dir);
 
   // Points CURRENT of `key` at `rp` unless it names a point committed later.

@@ -1,5 +1,13 @@
 #include "manifest_io.h"
 
+#include <fcntl.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <grp.h>
 #include <pwd.h>
 
@@ -9,6 +17,63 @@
 #include "sha256.h"
 
 namespace lifeboat::localfs {
+
+namespace {
+
+// A file descriptor as protobuf's copying input stream (the lite runtime has no file
+// stream of its own).
+class FdInput : public google::protobuf::io::CopyingInputStream {
+ public:
+  explicit FdInput(int fd) : fd_(fd) {}
+  int Read(void* buffer, int size) override {
+    while (true) {
+      ssize_t n = ::read(fd_, buffer, static_cast<size_t>(size));
+      if (n >= 0) return static_cast<int>(n);
+      if (errno != EINTR) {
+        errno_ = errno;
+        return -1;
+      }
+    }
+  }
+  int error() const { return errno_; }
+
+ private:
+  int fd_;
+  int errno_ = 0;
+};
+
+}  // namespace
+
+StatusOr<int64_t> ReadCommittedUnixNanos(const std::string& path) {
+  using google::protobuf::internal::WireFormatLite;
+  constexpr int kCommittedField = v1::MemberManifest::kCommittedUnixNanosFieldNumber;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError(errno, "cannot open", path);
+  FdInput input(fd.get());
+  google::protobuf::io::CopyingInputStreamAdaptor stream(&input, 1 << 16);
+  google::protobuf::io::CodedInputStream coded(&stream);
+  int64_t committed = 0;
+  while (true) {
+    const uint32_t tag = coded.ReadTag();
+    if (tag == 0) break;  // the end (or a malformed tag, told apart below)
+    if (WireFormatLite::GetTagFieldNumber(tag) == kCommittedField &&
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_VARINT) {
+      uint64_t v = 0;
+      if (!coded.ReadVarint64(&v)) break;
+      committed = static_cast<int64_t>(v);  // the last occurrence wins, as in a parse
+      continue;
+    }
+    if (!WireFormatLite::SkipField(&coded, tag)) break;
+  }
+  if (input.error() != 0) return ErrnoError(input.error(), "cannot read", path);
+  if (!coded.ConsumedEntireMessage()) {
+    return DataLossError("state file " + path +
+                             " is corrupt (it does not parse as lifeboat.v1.MemberManifest); "
+                             "remove it and redo the operation",
+                         path);
+  }
+  return committed;
+}
 namespace {
 
 void PutString(std::string& out, std::string_view s) {

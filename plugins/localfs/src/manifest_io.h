@@ -31,6 +31,12 @@ StatusOr<Message> ReadProto(const std::string& path) {
   return message;
 }
 
+// MemberManifest.committed_unix_nanos of the manifest in `path` (0 when unset), read as the
+// file streams by, without parsing its entries: a point of a million files need not be
+// loaded to learn when it was committed. NOT_FOUND when the file does not exist, DATA_LOSS
+// when it is not a well-formed message.
+StatusOr<int64_t> ReadCommittedUnixNanos(const std::string& path);
+
 // Serializes `message` into `path` atomically (see WriteFileAtomic).
 template <typename Message>
 Status WriteProto(const std::string& path, const Message& message, bool durable) {

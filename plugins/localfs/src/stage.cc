@@ -157,14 +157,25 @@ StatusOr<std::shared_ptr<const LocalfsPlugin::StagedCut>> LocalfsPlugin::LoadSta
         "nothing is staged for restore point " + rp + " (no " + file + "); run plan_transfer first",
         dir);
   }
-  std::shared_ptr<const StagedCut> staged;
-  {
+  auto cached = [&]() -> std::shared_ptr<const StagedCut> {
     std::lock_guard<std::mutex> lock(staged_mu_);
     auto it = staged_.find(dir);
     if (it != staged_.end() && it->second->file_inode == static_cast<uint64_t>(st.st_ino) &&
         it->second->file_mtime_ns == MtimeNs(st)) {
-      staged = it->second;
+      return it->second;
     }
+    return nullptr;
+  };
+  std::shared_ptr<const StagedCut> staged = cached();
+  // One load at a time per staging directory: the transfers of a plan start together, and
+  // each would otherwise parse the whole manifest and index it (issue 13: four copies of a
+  // 200k-file cut at once were the incremental's peak of memory).
+  std::shared_ptr<std::shared_mutex> load_lock;
+  std::unique_lock<std::shared_mutex> loading;
+  if (!staged) {
+    load_lock = locks_.Get("load:" + dir);
+    loading = std::unique_lock<std::shared_mutex>(*load_lock);
+    staged = cached();
   }
   if (!staged) {
     auto fresh = std::make_shared<StagedCut>();
@@ -183,6 +194,8 @@ StatusOr<std::shared_ptr<const LocalfsPlugin::StagedCut>> LocalfsPlugin::LoadSta
     const auto& entries = fresh->cut.manifest().entries();
     fresh->index.reserve(static_cast<size_t>(entries.size()));
     for (int i = 0; i < entries.size(); ++i) fresh->index.emplace(entries[i].path(), i);
+    host_.Log(sdk::LogLevel::kDebug,
+              "parsed the staged cut " + file + ": " + std::to_string(entries.size()) + " entries");
     staged = fresh;
     std::lock_guard<std::mutex> lock(staged_mu_);
     staged_[dir] = fresh;
@@ -195,6 +208,22 @@ StatusOr<std::shared_ptr<const LocalfsPlugin::StagedCut>> LocalfsPlugin::LoadSta
                                    dir);
   }
   return staged;
+}
+
+void LocalfsPlugin::KeepStagedCut(const std::string& dir, v1::CutResponse cut,
+                                  std::unordered_map<std::string, int> index) {
+  struct stat st;
+  if (::stat(JoinPath(dir, kCutFile).c_str(), &st) != 0) return;  // LoadStagedCut will say why
+  auto kept = std::make_shared<StagedCut>();
+  kept->cut = std::move(cut);
+  kept->index = std::move(index);
+  kept->dir = dir;
+  kept->file_inode = static_cast<uint64_t>(st.st_ino);
+  kept->file_mtime_ns = MtimeNs(st);
+  StatusOr<std::string> boot = ReadFileBytes(JoinPath(dir, kBootIdFile));
+  kept->same_boot = boot.ok() && !boot->empty() && *boot == BootId();
+  std::lock_guard<std::mutex> lock(staged_mu_);
+  staged_[dir] = std::move(kept);
 }
 
 void LocalfsPlugin::ForgetStagedCut(const std::string& dir) {
@@ -434,6 +463,8 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
 
   LIFEBOAT_RETURN_IF_ERROR(
       WriteFileAtomic(plan_file, EncodePlanFile(req.op_id(), plan), /*durable=*/false));
+  // The transfers of this plan read the cut and its index: hand them this parse of it.
+  KeepStagedCut(staging, std::move(cut), std::move(new_paths));
   host_.Info("planned restore point " + rp + " of " + name + ": " +
              (use_base ? "incremental from " + base_rp : "full") + ", " +
              std::to_string(copies.size()) + " files (" + std::to_string(bytes_to_copy) +
@@ -690,6 +721,11 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
     LIFEBOAT_RETURN_IF_ERROR(RemoveTree(JoinPath(tree, w.rel)));
     removed_prefix = w.rel + "/";
   }
+
+  // The walk has served; a tree of many files should not hold it while the manifest is
+  // copied and written below.
+  std::unordered_map<std::string, const WalkEntry*>().swap(found);
+  std::vector<WalkEntry>().swap(walked);
 
   // Directory modes and mtimes last, deepest first: creating entries moved them.
   for (int i = cut_manifest.entries_size() - 1; i >= 0; --i) {

@@ -413,6 +413,32 @@ TEST_F(TransferTest, IncrementalCopiesOnlyWhatChangedAndLinksTheRest) {
   EXPECT_EQ(ReadFile(dst_->root / ".lifeboat/points/%2Fds/CURRENT"), "rp2\n");
 }
 
+// Issue 13: the plan has just parsed the cut; its transfers and its commit use that parse
+// instead of reading and indexing the whole manifest again (once per transfer that started
+// before the first had finished loading it: four copies of a 200k-file cut at once).
+TEST_F(TransferTest, TransfersAndCommitReuseTheCutThePlanParsed) {
+  const std::string ds = src_->root / "ds";
+  for (int i = 0; i < 30; ++i) {
+    WriteFile(ds + "/d" + std::to_string(i % 3) + "/f" + std::to_string(i), Bytes(100 + i, i));
+  }
+  auto parses = [&] {
+    int n = 0;
+    for (const auto& l : h_.host().Logs())
+      n += l.find("parsed the staged cut") != std::string::npos;
+    return n;
+  };
+  auto cut1 = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut1.ok());
+  h_.Replicate(*dst_, *src_, cut1->snapshot(), "", "r1");
+  WriteFile(ds + "/d0/f0", "changed");
+  auto cut2 = h_.Cut(*src_, "/ds", "rp2", "cut2");
+  ASSERT_TRUE(cut2.ok());
+  auto rep2 = h_.Replicate(*dst_, *src_, cut2->snapshot(), "rp1", "r2");
+  EXPECT_GE(rep2.plan.tasks_size(), 3);  // tree, link, copy
+  EXPECT_EQ(Picture(PointTree("rp2")), Picture(ds));
+  EXPECT_EQ(parses(), 0);
+}
+
 TEST_F(TransferTest, FullPlanReasons) {
   WriteFile(src_->root / "ds/a.txt", "a");
   auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");

@@ -282,6 +282,38 @@ TEST_F(HandlerTest, RunIsAcceptedAndTheJobShowsTasksThenPointsAndVerify) {
   EXPECT_EQ(As(Role::kOperator, "POST", "/v1/policies/nope/run").status, 404);
 }
 
+// Issue 13: a client polls a running job every 100 ms (the CLI) or 500 ms (the console); the
+// answer must not carry the plugins' plans, which list every file of the data set.
+TEST_F(HandlerTest, JobDetailLeavesOutPluginPayloadsAndTasksOnRequest) {
+  ApplyConfig();
+  Response run = As(Role::kOperator, "POST", "/v1/policies/svc-daily/run");
+  ASSERT_EQ(run.status, 202) << run.body;
+  const std::string id = Json(run)["job_id"];
+  WaitJob(id);
+  auto stored = engine_->Tasks(id);
+  ASSERT_TRUE(stored.ok());
+  size_t with_bytes = 0;
+  for (const auto& t : *stored) with_bytes += t.payload().empty() && t.result().empty() ? 0 : 1;
+  ASSERT_GT(with_bytes, 0u) << "the job's tasks carry plugin messages in the store";
+
+  auto detail = Json(As(Role::kViewer, "GET", "/v1/jobs/" + id));
+  ASSERT_EQ(detail["tasks"].size(), stored->size());
+  for (const auto& t : detail["tasks"]) {
+    EXPECT_FALSE(t.contains("payload")) << t.dump();
+    EXPECT_FALSE(t.contains("result")) << t.dump();
+    EXPECT_TRUE(t.contains("id"));
+  }
+
+  Response bare = As(Role::kViewer, "GET", "/v1/jobs/" + id + "?tasks=false");
+  ASSERT_EQ(bare.status, 200) << bare.body;
+  EXPECT_FALSE(Json(bare).contains("tasks")) << bare.body;
+  EXPECT_EQ(Json(bare)["job"]["id"], id);
+  EXPECT_TRUE(Json(bare).contains("live"));
+  EXPECT_EQ(Json(As(Role::kViewer, "GET", "/v1/jobs/" + id + "?tasks=true"))["tasks"].size(),
+            stored->size());
+  EXPECT_EQ(As(Role::kViewer, "GET", "/v1/jobs/" + id + "?tasks=maybe").status, 400);
+}
+
 TEST_F(HandlerTest, CancelStopsARunningJobAndIsAudited) {
   testing::WriteFile(base_ / "primary" / "data" / "big.bin", testing::RandomBytes(3 << 20, 9));
   ApplyConfig("1MiB/s");  // ~3 s of transfer: the cancel lands while it runs or waits

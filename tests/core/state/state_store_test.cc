@@ -475,6 +475,58 @@ TEST_F(StateStoreTest, EmptyExistingDirectoryIsAccepted) {
 
 // ---- sequences -----------------------------------------------------------------------------
 
+// Table files of the store at `dir` (every column family), read with RocksDB directly.
+uint64_t TableFiles(const fs::path& dir) {
+  std::vector<std::string> names;
+  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir.string(), descriptors, &handles, &raw);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) return 0;
+  uint64_t n = 0;
+  for (rocksdb::ColumnFamilyHandle* h : handles) {
+    rocksdb::ColumnFamilyMetaData meta;
+    raw->GetColumnFamilyMetaData(h, &meta);
+    n += meta.file_count;
+    raw->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  }
+  delete raw;
+  return n;
+}
+
+// Issue 13: each `lifeboat` command opens the store, writes a job, a point, an event and
+// closes it; the next open flushes those into small tables that RocksDB never merged, so
+// every open and every scan of all jobs or points touched one more file per command ever
+// run. The count of tables must stay bounded however many commands ran.
+TEST_F(StateStoreTest, TablesStayFewAcrossManyShortRuns) {
+  constexpr int kRuns = 60;
+  for (int run = 0; run < kRuns; ++run) {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    StateStore::Batch batch;
+    const std::string id = "job-" + PaddedNumber(static_cast<uint64_t>(run));
+    batch.Put(Kind::kJobs, id, MakeJob(id, 1));
+    batch.Put(Kind::kTasks, id + "/t", MakeTask(id, "t", 1));
+    batch.PutRaw(Kind::kEvents, PaddedNumber(static_cast<uint64_t>(run)), "event");
+    ASSERT_TRUE(store->Write(batch, /*sync=*/true).ok());
+  }
+  const uint64_t tables = TableFiles(dir());
+  // Three kinds written per run, each merged once it holds more than 8 tables, and the
+  // meta column family's format version and sequences.
+  EXPECT_LE(tables, 3u * 9u + 2u) << "tables after " << kRuns << " runs";
+  // Nothing was lost by merging.
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto jobs = store->List<v1::Job>(Kind::kJobs);
+  ASSERT_TRUE(jobs.ok());
+  EXPECT_EQ(jobs->size(), static_cast<size_t>(kRuns));
+  EXPECT_EQ(jobs->back().id(), "job-" + PaddedNumber(kRuns - 1));
+}
+
 TEST_F(StateStoreTest, SequenceIsMonotonicAcrossReopen) {
   {
     auto store = OpenStore();

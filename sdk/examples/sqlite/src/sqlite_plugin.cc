@@ -23,6 +23,7 @@
 #include <lifeboat/sdk/parallel.h>
 #include <lifeboat/sdk/plugin.h>
 #include <lifeboat/sdk/progress.h>
+#include <lifeboat/sdk/restore.h>
 #include <lifeboat/sdk/serve.h>
 #include <lifeboat/sdk/throttle.h>
 #include <lifeboat/sdk/verify.h>
@@ -452,18 +453,26 @@ class SqlitePlugin : public sdk::ComponentPlugin {
     }
     const fs::path dest = paths_.root / dest_name;
     v1::RestoreResponse r;
+    sdk::RestoreConflicts conflicts;  // what is there and would change
     std::map<std::string, const v1::Entry*> wanted;
     for (const v1::Entry& e : m.entries()) wanted[e.path()] = &e;
     for (const std::string& n : Databases(dest)) {
-      if (!wanted.count(n)) r.add_changes("delete " + n);
+      if (wanted.count(n)) continue;
+      r.add_changes("delete " + n);
+      conflicts.deletes.push_back(n);
     }
     std::vector<const v1::Entry*> to_write;
     for (const v1::Entry& e : m.entries()) {
       StatusOr<std::string> have = sdk::Sha256OfFile(dest / e.path(), &call);
       if (have.ok() && *have == e.digest()) continue;
       r.add_changes((have.ok() ? "update " : "create ") + e.path());
+      if (have.ok()) conflicts.overwrites.push_back(e.path());
       to_write.push_back(&e);
     }
+    // Nothing there is deleted or replaced without the operator's consent. A resumed restore
+    // needs none for what it wrote itself: a database it finished matches the point, so only
+    // what someone else put there can conflict.
+    LIFEBOAT_RETURN_IF_ERROR(sdk::CheckRestoreConsent(req, dest.string(), conflicts));
     if (req.dry_run()) return r;
     LIFEBOAT_RETURN_IF_ERROR(MakeDirs(dest));
     for (const v1::Entry* e : to_write) {

@@ -141,6 +141,20 @@ class SqliteRig : public lifeboat::testing::ConformanceRig {
   ContentMap CaptureRestored(const std::string& destination) const override {
     return Capture(secondary() / destination);
   }
+  // A database the point does not hold, put where a restore will go: it must be refused
+  // without overwrite.
+  std::string PlantForeignItem(const std::string& destination) override {
+    fs::create_directories(secondary() / destination);
+    std::ofstream(secondary() / destination / "notes.db") << "someone else's";
+    return "notes.db";
+  }
+  bool ForeignItemIntact(const std::string& destination) const override {
+    std::ifstream in(secondary() / destination / "notes.db");
+    std::string text;
+    std::getline(in, text);
+    return text == "someone else's";
+  }
+  std::string BadRestoreDestination() const override { return "../outside"; }
   std::string CorruptTarget(const std::string& rp, bool staged) override {
     const fs::path f =
         secondary() / ".lifeboat-sqlite" / (staged ? "staging" : "points") / rp / "app" / "big.db";
