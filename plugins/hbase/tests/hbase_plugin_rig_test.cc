@@ -358,3 +358,48 @@ TEST_F(HBasePluginRigTest, RestoreOverExistingTableNeedsAgreement) {
 
 }  // namespace
 }  // namespace lifeboat::hbase
+
+namespace lifeboat::hbase {
+namespace {
+
+// A point cut from a fenced (read-only) table, as a failback's last backup cuts the fenced
+// new primary: the cut works (SKIPFLUSH: a read-only region refuses a flush), and a table
+// restored from it is writable, without the fence's marker — the fence belongs to the
+// cluster it was set on. Both failed before (the cut with "HBaseSnapshotException ... had an
+// error", the restored table with "region is read only").
+TEST_F(HBasePluginRigTest, PointOfAFencedTableRestoresWritable) {
+  MakeTable("t");
+  ASSERT_TRUE(PutRows(*src_.thrift, Table("t"), 0, 10, "v1").ok());
+  sdk::Call call = MakeCall();
+  v1::FenceRequest fence;
+  fence.set_op_id("fence-1");
+  *fence.mutable_data_set() = DataSet();
+  fence.set_epoch(2);
+  fence.set_reason("demoted");
+  auto fenced = src_.plugin->Fence(call, fence);
+  ASSERT_TRUE(fenced.ok()) << fenced.status().ToString();
+  ASSERT_FALSE(PutRows(*src_.thrift, Table("t"), 10, 11, "late").ok())
+      << "the fence let a write in";
+  const Cells at_cut = Read(*src_.thrift, Table("t"));
+
+  v1::SnapshotRef rp1 = Backup("rp1", "");
+  ASSERT_FALSE(rp1.restore_point_id().empty()) << "the cut of the fenced table failed";
+  ASSERT_TRUE(Restore("rp1", ns_ + "_r", "restore-1", false, false).ok());
+  EXPECT_EQ(Read(*dst_.thrift, ns_ + "_r:t"), at_cut);
+  auto d = dst_.thrift->GetTableDescriptor(ns_ + "_r:t");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->attributes.count(kFenceAttribute), 0u) << "the restored table carries the marker";
+  Status write = PutRows(*dst_.thrift, ns_ + "_r:t", 20, 21, "new");
+  EXPECT_TRUE(write.ok()) << "the restored table refuses writes: " << write.ToString();
+  auto probe = dst_.plugin->Probe(call, v1::ProbeRequest());
+  ASSERT_TRUE(probe.ok());
+  EXPECT_EQ(probe->fenced_size(), 0) << "the target reports a fence it never had";
+
+  v1::FenceRequest unfence = fence;
+  unfence.set_op_id("unfence-1");
+  ASSERT_TRUE(src_.plugin->Unfence(call, unfence).ok());
+  EXPECT_TRUE(PutRows(*src_.thrift, Table("t"), 10, 11, "late").ok()) << "unfence did not lift it";
+}
+
+}  // namespace
+}  // namespace lifeboat::hbase
