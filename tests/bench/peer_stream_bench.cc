@@ -109,13 +109,13 @@ struct Fixture {
     cut.mutable_data_set()->set_component("localfs");
     cut.mutable_data_set()->set_selector("/data");
     cut.set_restore_point_id("rp1");
-    auto c = a[0]->Invoke<pb::CutResponse>("localfs", LB_OP_CUT, cut);
+    auto c = a[0]->Invoke<LB_OP_CUT>("localfs", cut);
     if (!c.ok()) Die(c.status());
     snapshot = c->snapshot();
     auto config = a[0]->PeerConfig("localfs");
     if (!config.ok()) Die(config.status());
     *peer.mutable_config() = *config;
-    peer.set_agent_address("127.0.0.1:" + std::to_string(port_a));
+    routed.routes["a"] = PeerRoute{"127.0.0.1:" + std::to_string(port_a), "", ""};
   }
   ~Fixture() {
     a.clear();
@@ -180,7 +180,7 @@ struct Fixture {
     *plan.mutable_source() = peer;
     *plan.mutable_snapshot() = snapshot;
     const auto start = Clock::now();
-    auto p = b->Invoke<pb::PlanTransferResponse>("localfs", LB_OP_PLAN_TRANSFER, plan);
+    auto p = b->Invoke<LB_OP_PLAN_TRANSFER>("localfs", plan, routed);
     if (!p.ok()) Die(p.status());
     for (const auto& t : p->tasks()) {
       pb::TransferRequest req;
@@ -188,7 +188,7 @@ struct Fixture {
       *req.mutable_source() = peer;
       *req.mutable_snapshot() = snapshot;
       *req.mutable_task() = t;
-      auto r = b->Invoke<pb::TransferResponse>("localfs", LB_OP_TRANSFER, req);
+      auto r = b->Invoke<LB_OP_TRANSFER>("localfs", req, routed);
       if (!r.ok()) Die(r.status());
     }
     return std::chrono::duration<double>(Clock::now() - start).count();
@@ -204,6 +204,7 @@ struct Fixture {
   std::unique_ptr<RemoteAgent> b;
   pb::SnapshotRef snapshot;
   pb::Peer peer;
+  CallOptions routed;  // the route to a's agent, as the engine gives it
 };
 
 void BM_PeerStream(benchmark::State& state) {

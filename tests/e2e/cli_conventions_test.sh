@@ -177,7 +177,7 @@ lb jobs logs "$cancelled" | grep -q "warning job_cancelled: " || fail "jobs logs
 
 # 9. Each error once: a failed restore prints its error once, and no log line repeats it.
 echo "in the way" > "$work/b/blocked"
-[ "$(rc lb restore svc "$p1" --destination /blocked)" != 0 ] || fail "a restore into a file succeeded"
+[ "$(rc lb restore svc "$p1" --destination /blocked --yes)" != 0 ] || fail "a restore into a file succeeded"
 [ "$(grep -c "error:" "$work/err")" = 1 ] || fail "the error is not printed once: $(cat "$work/err")"
 ! grep -q '\[warning\]\|\[info\]' "$work/err" || fail "log lines repeat the error: $(cat "$work/err")"
 failed="$(lb -o json jobs list --kind restore | json 'print(d[-1]["id"])')"
@@ -235,6 +235,7 @@ as() { local who="$1"; shift; "$bin" --server "$url" --token-file "$work/$who.to
 as viewer -o json jobs show "$job1" | json "
 import json as j
 assert d == j.load(open('$work/run.json')), 'the record differs over HTTP'"
+sleep 1.1  # brief's 1 s has surely passed (the steps since may take less)
 [ "$(rc as brief jobs list)" = 4 ] || fail "an expired token was let in"
 grep -q "token 'brief' expired at 20" "$work/err" || fail "the expiry is not explained: $(cat "$work/err")"
 # jobs show --watch follows a job the daemon runs to its end, and exits with its code.

@@ -100,7 +100,7 @@ grep -q "delete 1 item" "$work/r-refused.log" && grep -q "my-notes.txt" "$work/r
   grep -q -- "--overwrite" "$work/r-refused.log" ||
   fail "the refusal does not say what it would delete and how to agree: $(cat "$work/r-refused.log")"
 [ "$(cat "$work/b/restored/data/my-notes.txt")" = mine ] || fail "refused, yet my-notes.txt changed"
-expect 0 "$work/r-over.log" lb restore svc "$p1" --destination /restored --overwrite --yes
+expect 0 "$work/r-over.log" lb restore svc "$p1" --destination /restored --overwrite --yes --details
 [ ! -e "$work/b/restored/data/my-notes.txt" ] || fail "--overwrite left my-notes.txt"
 grep -q "delete my-notes.txt" "$work/r-over.log" || fail "the restore does not say what it deleted"
 # Over the live primary data set.

@@ -13,11 +13,37 @@
 namespace lifeboat {
 namespace {
 
-std::string Guide() {
-  std::ifstream in(LIFEBOAT_PLUGIN_GUIDE);
+std::string ReadAll(const char* path) {
+  std::ifstream in(path);
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+std::string Guide() { return ReadAll(LIFEBOAT_PLUGIN_GUIDE); }
+
+// Words as read, whatever the layout: markdown's ** and ` dropped, "//" comment markers
+// dropped, every run of white space one space.
+std::string Words(const std::string& text) {
+  std::string out;
+  bool space = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '*' || c == '`') continue;
+    if (c == '/' && i + 1 < text.size() && text[i + 1] == '/') {
+      ++i;
+      space = true;
+      continue;
+    }
+    if (c == ' ' || c == '\n' || c == '\t') {
+      space = true;
+      continue;
+    }
+    if (space && !out.empty()) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
 }
 
 // "| `fencing` | `fence`, `unfence` | implements fence and unfence: ... |"
@@ -99,6 +125,30 @@ TEST(SdkDocsTest, TheOperationTableKnowsEveryOperation) {
   EXPECT_FALSE(OpHasOpId(LB_OP_PROBE));
   static_assert(std::is_same_v<OpTraits<LB_OP_UNFENCE>::Request, v1::FenceRequest>);
   static_assert(std::is_same_v<OpTraits<LB_OP_CUT>::Response, v1::CutResponse>);
+}
+
+TEST(SdkDocsTest, PluginHStatesTheGuidesRulesInItsWords) {
+  const std::string guide = Guide();
+  const size_t start = guide.find("### Rules the engine relies on");
+  ASSERT_NE(start, std::string::npos) << "the guide lost its section 'Rules the engine relies on'";
+  const size_t end = guide.find("\n## ", start);
+  const std::string section = guide.substr(start, end - start);
+  const std::string header = ReadAll(LIFEBOAT_PLUGIN_H);
+  const size_t cls = header.find("class ComponentPlugin {");
+  ASSERT_NE(cls, std::string::npos);
+  const std::string comment = Words(header.substr(0, cls));
+  int rules = 0;
+  for (size_t at = section.find("\n- "); at != std::string::npos;
+       at = section.find("\n- ", at + 1)) {
+    const size_t next = section.find("\n- ", at + 1);
+    const std::string rule = Words(section.substr(at + 3, next - at - 3));
+    ++rules;
+    EXPECT_NE(comment.find(rule), std::string::npos)
+        << "plugin.h's comment above ComponentPlugin lacks the guide's rule (the guide and the "
+           "header must say the same):\n"
+        << rule;
+  }
+  EXPECT_GE(rules, 7) << "the guide's rules were not found as '- ' items";
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <iostream>
 
+#include "describe.h"
+
 namespace lifeboat::cli {
 namespace {
 
@@ -17,16 +19,6 @@ int64_t NowSeconds() {
 }
 
 }  // namespace
-
-std::string HumanDuration(int64_t seconds) {
-  if (seconds < 0) seconds = 0;
-  const int64_t d = seconds / 86400, h = seconds % 86400 / 3600, m = seconds % 3600 / 60,
-                sec = seconds % 60;
-  if (d > 0) return std::to_string(d) + "d " + std::to_string(h) + "h";
-  if (h > 0) return std::to_string(h) + "h " + std::to_string(m) + "m";
-  if (m > 0) return std::to_string(m) + "m " + std::to_string(sec) + "s";
-  return std::to_string(sec) + "s";
-}
 
 Status Ask(const Consent& consent, bool yes) {
   if (yes) return OkStatus();
@@ -71,7 +63,8 @@ void AddPointFacts(Session& s, const std::string& service, const std::string& cl
     consent.warnings.push_back(label + cluster + " holds no committed restore point of " + service);
     return;
   }
-  const int64_t age = NowSeconds() - chosen->cut_unix_nanos() / 1000000000;
+  // Whole seconds: a point's age needs no finer grain.
+  const int64_t age = (NowSeconds() - chosen->cut_unix_nanos() / 1000000000) * 1000000000;
   consent.facts.push_back(label + "point " + chosen->id() + ", cut at " +
                           Time(chosen->cut_unix_nanos()) + " (" + HumanDuration(age) + " ago)");
   consent.facts.push_back(label + "writes after that cut are not in it: " + HumanDuration(age) +

@@ -33,9 +33,6 @@ struct Consent {
 // else ("nothing was done").
 Status Ask(const Consent& consent, bool yes);
 
-// "3h 12m", "2d 4h", "45s": a duration for people.
-std::string HumanDuration(int64_t seconds);
-
 // The facts of a switch or restore, from the API: the point named (`point_id`), or else the
 // newest committed point held by `cluster`, its cut and age, the writes since (each line
 // begun with `label`); the health of `primary`. A fact that cannot be read says so rather

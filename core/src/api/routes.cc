@@ -7,8 +7,8 @@
 #include <cassert>
 #include <charconv>
 
-#include "filters.h"
 #include "consent.h"
+#include "filters.h"
 #include "http_text.h"
 
 namespace lifeboat::core::api {
@@ -457,12 +457,18 @@ void RegisterEngineRoutes(ApiHandler& h) {
           auto tasks = e.Tasks(id);
           if (!tasks.ok()) return ErrorResponse(tasks.status());
           // A task's payload and result are plugin messages (a plan lists every file): opaque
-          // to a reader, and what made this answer grow with the data set.
+          // to a reader, and what made this answer grow with the data set. Left out, not
+          // sent empty (JSON here carries every field, defaults too).
           for (auto& t : *tasks) {
             t.clear_payload();
             t.clear_result();
           }
-          out["tasks"] = ProtoList(*tasks);
+          json list = ProtoList(*tasks);
+          for (auto& t : list) {
+            t.erase("payload");
+            t.erase("result");
+          }
+          out["tasks"] = std::move(list);
         }
         if (auto progress = e.LiveProgress(id)) out["progress"] = ProgressJson(*progress);
         out["live"] = out.contains("progress");

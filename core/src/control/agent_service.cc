@@ -211,8 +211,15 @@ class AgentService::Impl {
     CallOptions opts;
     opts.cancel = &cancel;
     opts.on_progress = [&ctx](const pb::Progress& p) { ctx.ReportProgress(ToChannel(p)); };
-    opts.peer_read = [this](const pb::PeerReadRequest& r, const ByteSink& sink,
-                            const std::atomic<bool>* flag) { return PeerRead(r, sink, flag); };
+    std::map<std::string, PeerRoute> routes;
+    for (const pbc::Route& r : req.routes()) {
+      routes[r.cluster()] = PeerRoute{r.agent_address(), r.agent_server_name(), r.push_session()};
+    }
+    opts.peer_read = [this, routes = std::move(routes)](const pb::PeerReadRequest& r,
+                                                        const ByteSink& sink,
+                                                        const std::atomic<bool>* flag) {
+      return PeerRead(r, RouteOf(r.peer(), routes), sink, flag);
+    };
     const auto start = SteadyClock::now();
     std::string out;
     Status s = local_.Call(req.component(), op, req.request(), &out, opts);
@@ -251,22 +258,32 @@ class AgentService::Impl {
     return s;
   }
 
+  // Where the peer a plugin names is: the route the engine sent with the call for its
+  // cluster, or, from an engine older than CallRequest.routes, the routing fields it put in
+  // the Peer itself.
+  static PeerRoute RouteOf(const pb::Peer& peer, const std::map<std::string, PeerRoute>& routes) {
+    auto it = routes.find(peer.config().cluster());
+    if (it != routes.end()) return it->second;
+    return PeerRoute{peer.agent_address(), peer.agent_server_name(),
+                     peer.transfer() == "push" ? peer.push_session() : ""};
+  }
+
   // A plugin's peer_read on this agent: agent.v1.Read on the peer's agent.
-  Status PeerRead(const pb::PeerReadRequest& req, const ByteSink& sink,
+  Status PeerRead(const pb::PeerReadRequest& req, const PeerRoute& route, const ByteSink& sink,
                   const std::atomic<bool>* cancel) {
     const pb::Peer& peer = req.peer();
     const std::string& component =
         peer.component().empty() ? req.read().snapshot().data_set().component() : peer.component();
     CallOptions opts;
     opts.cancel = cancel;
-    if (peer.transfer() == "push") {
+    if (!route.push_session.empty()) {
       // The source's agent connects to us (StartPush, by lifeboatd) and serves this read.
-      return hub_.Read(peer.push_session(),
+      return hub_.Read(route.push_session,
                        "cluster " + peer.config().cluster() +
-                           (peer.agent_address().empty() ? "" : " (" + peer.agent_address() + ")"),
+                           (route.agent_address.empty() ? "" : " (" + route.agent_address + ")"),
                        component, req.read().SerializeAsString(), sink, cancel);
     }
-    if (peer.agent_address().empty()) {
+    if (route.agent_address.empty()) {
       if (peer.config().cluster() == cluster()) {
         return local_.Read(component, req.read().SerializeAsString(), sink, opts);
       }
@@ -276,12 +293,12 @@ class AgentService::Impl {
                               cluster() + "); give cluster " + peer.config().cluster() +
                               " an `agent: {address: ...}`");
     }
-    LIFEBOAT_ASSIGN_OR_RETURN(RemoteAgent * agent, PeerAgent(peer));
+    LIFEBOAT_ASSIGN_OR_RETURN(RemoteAgent * agent, PeerAgent(peer.config().cluster(), route));
     Status s = agent->Read(component, req.read().SerializeAsString(), sink, opts);
     if (s.code() == Code::kUnavailable || s.code() == Code::kDeadlineExceeded ||
         s.code() == Code::kUnauthenticated) {
       return s.WithContext("peer stream from cluster " + peer.config().cluster() + " to cluster " +
-                           cluster() + " (this agent must reach " + peer.agent_address() +
+                           cluster() + " (this agent must reach " + route.agent_address +
                            " with a certificate the peer's --allow-client lists)");
     }
     return s;
@@ -289,18 +306,18 @@ class AgentService::Impl {
 
   // peer_connections clients per peer agent (address, certificate name, cluster), kept for
   // the agent's life; reads take them in turn.
-  StatusOr<RemoteAgent*> PeerAgent(const pb::Peer& peer) {
+  StatusOr<RemoteAgent*> PeerAgent(const std::string& peer_cluster, const PeerRoute& route) {
     const std::string key =
-        peer.config().cluster() + "\n" + peer.agent_address() + "\n" + peer.agent_server_name();
+        peer_cluster + "\n" + route.agent_address + "\n" + route.agent_server_name;
     std::lock_guard lock(peers_mu_);
     PeerPool& pool = peers_[key];
     if (pool.clients.empty()) {
       const int n = std::max(1, options_.peer_connections);
       for (int i = 0; i < n; ++i) {
         v1::Cluster c;
-        c.set_name(peer.config().cluster());
-        c.mutable_agent()->set_address(peer.agent_address());
-        c.mutable_agent()->set_server_name(peer.agent_server_name());
+        c.set_name(peer_cluster);
+        c.mutable_agent()->set_address(route.agent_address);
+        c.mutable_agent()->set_server_name(route.agent_server_name);
         RemoteAgentOptions o;
         o.tls = options_.peer_tls;
         o.node_name = options_.node_name + "@" + cluster();
@@ -309,13 +326,13 @@ class AgentService::Impl {
         auto made = RemoteAgent::Create(std::move(c), o);
         if (!made.ok()) {
           pool.clients.clear();
-          return made.status().WithContext("peer stream from cluster " + peer.config().cluster());
+          return made.status().WithContext("peer stream from cluster " + peer_cluster);
         }
         pool.clients.push_back(std::move(made).value());
       }
       spdlog::info(
           "peer stream: cluster {} reads from the agent of cluster {} at {} ({} connections)",
-          cluster(), peer.config().cluster(), peer.agent_address(), n);
+          cluster(), peer_cluster, route.agent_address, n);
     }
     return pool.clients[pool.next++ % pool.clients.size()].get();
   }

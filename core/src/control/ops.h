@@ -16,11 +16,6 @@ namespace lifeboat::core::control {
 // answers a newer one UNIMPLEMENTED, which the engine never retries.
 inline constexpr int32_t kNewestKnownOp = kNewestOp;
 
-// The op_id of a serialized plugin request: field 1 (a string) of the request messages of the
-// operations that carry one (OpHasOpId, sdk/include/lifeboat/ops.h); "" for the others, and
-// for bytes that do not parse.
-std::string PluginOpId(lb_op op, const std::string& request);
-
 }  // namespace lifeboat::core::control
 
 #endif  // LIFEBOAT_CORE_SRC_CONTROL_OPS_H_

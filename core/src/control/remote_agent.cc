@@ -3,9 +3,6 @@
 #include <lifeboat/core/control/remote_agent.h>
 #include <lifeboat/core/net/client.h>
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/wire_format_lite.h>
-
 #include <charconv>
 
 #include "ops.h"
@@ -15,7 +12,6 @@ namespace {
 
 namespace pbc = ::lifeboat::agent::v1;
 namespace pb = ::lifeboat::v1;
-using google::protobuf::internal::WireFormatLite;
 
 template <typename M>
 StatusOr<M> ParseAnswer(const std::string& bytes, const char* method, const std::string& cluster) {
@@ -42,25 +38,6 @@ bool FromTheChannel(Code code) {
 }
 
 }  // namespace
-
-std::string PluginOpId(lb_op op, const std::string& request) {
-  // Read-only operations carry no op_id; read's field 1 is its SnapshotRef, whose bytes must
-  // not become a channel operation id.
-  if (!OpHasOpId(op)) return "";
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(request.data()),
-                                            static_cast<int>(request.size()));
-  std::string id;  // proto3: the last occurrence of a scalar field wins
-  for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
-    if (WireFormatLite::GetTagFieldNumber(tag) == 1 &&
-        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
-      uint32_t size = 0;
-      if (!in.ReadVarint32(&size) || !in.ReadString(&id, static_cast<int>(size))) return "";
-    } else if (!WireFormatLite::SkipField(&in, tag)) {
-      return "";
-    }
-  }
-  return in.ConsumedEntireMessage() ? id : "";
-}
 
 StatusOr<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& address) {
   const size_t colon = address.rfind(':');
@@ -149,12 +126,19 @@ Status RemoteAgent::Call(const std::string& component, lb_op op, const std::stri
   req.set_component(component);
   req.set_op(static_cast<int32_t>(op));
   req.set_request(request);
+  for (const auto& [peer_cluster, route] : opts.routes) {
+    pbc::Route* r = req.add_routes();
+    r->set_cluster(peer_cluster);
+    r->set_agent_address(route.agent_address);
+    r->set_agent_server_name(route.agent_server_name);
+    r->set_push_session(route.push_session);
+  }
   net::CallOptions co;
   co.deadline =
       (op == LB_OP_PROBE || op == LB_OP_RESOLVE) ? options_.probe_deadline : options_.long_deadline;
-  if (const std::string id = PluginOpId(op, request); !id.empty()) {
+  if (OpHasOpId(op) && !opts.op_id.empty()) {
     // Per component and operation: two components may well use the same op_id.
-    co.op_id = component + "/" + OpName(op) + "/" + id;
+    co.op_id = component + "/" + OpName(op) + "/" + opts.op_id;
   }
   co.cancel = opts.cancel;
   if (opts.on_progress) {

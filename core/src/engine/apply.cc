@@ -556,7 +556,7 @@ Status Engine::CheckDataSets(const v1::Service& svc, const YamlDocument* doc,
     }
     pb::ResolveRequest req;
     req.set_selector(ds.selector());
-    auto resolved = primary->Invoke<pb::ResolveResponse>(ds.component(), LB_OP_RESOLVE, req);
+    auto resolved = primary->Invoke<LB_OP_RESOLVE>(ds.component(), req);
     if (!resolved.ok()) {
       return At(doc, field, "service " + name + ": data set " + Name(ds) + " on cluster " + active,
                 resolved.status());

@@ -6,6 +6,7 @@
 // What a delete would destroy is named before it happens: a refusal lists it and says how to
 // agree (force); a dry run says what would go and what would stay.
 #include <lifeboat/core/engine.h>
+#include <lifeboat/core/op_ids.h>
 
 #include <algorithm>
 #include <set>
@@ -284,7 +285,7 @@ Status Engine::ExpireMembers(const v1::RestorePoint& point, const ExpireCall& ca
   for (int i = 0; i < point.members_size(); ++i) {
     const v1::Member& m = point.members(i);
     pb::ExpireRequest req;
-    req.set_op_id("expire-" + point.id() + "-" + std::to_string(i));
+    req.set_op_id(op_ids::ForMember(op_ids::PointStep::kExpire, point.id(), i));
     *req.mutable_data_set() = ToPlugin(m.data_set());
     req.add_restore_point_ids(point.id());
     auto r = holder.ok() ? call(*holder, m.data_set().component(), req)
@@ -363,7 +364,7 @@ StatusOr<std::vector<std::string>> Engine::DeleteRestorePoint(const std::string&
   Status s = ExpireMembers(
       rp,
       [](Agent* agent, const std::string& component, const pb::ExpireRequest& req) {
-        return agent->Invoke<pb::ExpireResponse>(component, LB_OP_EXPIRE, req);
+        return agent->Invoke<LB_OP_EXPIRE>(component, req);
       },
       &removed);
   StateStore::Batch batch;

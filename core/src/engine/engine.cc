@@ -1,4 +1,5 @@
 #include <lifeboat/core/engine.h>
+#include <lifeboat/core/op_ids.h>
 
 #include <lifeboat/core/agent_wrapper.h>
 
@@ -461,13 +462,13 @@ StatusOr<std::vector<std::string>> Engine::VerifyRestorePoint(const std::string&
   for (int i = 0; i < rp.members_size(); ++i) {
     const v1::Member& m = rp.members(i);
     pb::VerifyRequest req;
-    req.set_op_id("reverify-" + id + "-" + std::to_string(i) + "-" + std::to_string(Now()));
+    req.set_op_id(op_ids::Reverify(id, i, Now()));
     if (!req.mutable_snapshot()->ParseFromString(m.snapshot())) {
       return DataLossError("restore point " + id + ": member " + Name(m.data_set()) +
                            " has an unreadable snapshot reference");
     }
     req.set_level(pb::VERIFY_DIGEST);
-    auto resp = target->Invoke<pb::VerifyResponse>(m.data_set().component(), LB_OP_VERIFY, req);
+    auto resp = target->Invoke<LB_OP_VERIFY>(m.data_set().component(), req);
     if (!resp.ok()) return resp.status().WithContext("verify " + Name(m.data_set()));
     for (const auto& mm : resp->mismatches()) {
       mismatches.push_back(Name(m.data_set()) + " " + mm.path() + ": " + mm.what() + " (expected " +

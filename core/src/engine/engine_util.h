@@ -2,9 +2,12 @@
 #ifndef LIFEBOAT_CORE_ENGINE_ENGINE_UTIL_H_
 #define LIFEBOAT_CORE_ENGINE_ENGINE_UTIL_H_
 
+#include <lifeboat/core/agent.h>
 #include <lifeboat/core/v1/model.pb.h>
 #include <lifeboat/v1/common.pb.h>
+#include <lifeboat/v1/plugin.pb.h>
 
+#include <atomic>
 #include <cstdio>
 #include <string>
 
@@ -26,6 +29,40 @@ inline ::lifeboat::v1::DataSet ToPlugin(const v1::DataSetSpec& spec) {
   ds.set_component(spec.component());
   ds.set_selector(spec.selector());
   return ds;
+}
+
+// The policy's mode as the plugin boundary names it.
+inline ::lifeboat::v1::Consistency ToPlugin(v1::ConsistencyMode mode) {
+  switch (mode) {
+    case v1::CRASH:
+      return ::lifeboat::v1::CONSISTENCY_CRASH;
+    case v1::ALIGNED:
+      return ::lifeboat::v1::CONSISTENCY_ALIGNED;
+    case v1::QUIESCED:
+      return ::lifeboat::v1::CONSISTENCY_QUIESCED;
+    default:
+      return ::lifeboat::v1::CONSISTENCY_UNSPECIFIED;
+  }
+}
+
+// `opts` for a call whose plugin may read from `holder` through peer_read: the route to
+// `holder`'s agent by its cluster (address, certificate name, the push session when the
+// holder's agent pushes; a remote agent's host follows it), and a peer_read that runs
+// `holder`'s read from this process (used when the reading agent runs here: the embedded
+// mode). Plugins see neither: their Peer names the holder's configuration only.
+inline CallOptions RoutedTo(Agent* holder, const std::string& push_session, CallOptions opts) {
+  auto [address, server_name] = holder->BulkAddress();
+  opts.routes[holder->cluster()] = PeerRoute{address, server_name, push_session};
+  opts.peer_read = [holder](const ::lifeboat::v1::PeerReadRequest& req, const ByteSink& sink,
+                            const std::atomic<bool>* cancel) {
+    CallOptions read;
+    read.cancel = cancel;
+    const std::string& component = req.peer().component().empty()
+                                       ? req.read().snapshot().data_set().component()
+                                       : req.peer().component();
+    return holder->Read(component, req.read().SerializeAsString(), sink, read);
+  };
+  return opts;
 }
 
 // "<prefix><n, 6 digits at least>", e.g. job-000042.

@@ -1,5 +1,6 @@
 // Running one job from its last checkpoint (see engine.h for the guarantees).
 #include <lifeboat/core/engine.h>
+#include <lifeboat/core/op_ids.h>
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 
@@ -128,26 +129,21 @@ class Engine::JobRunner {
     on_progress_(p);
   }
 
+  bool Cancelled() const { return (cancel_ != nullptr && cancel_->load()) || stop_.load(); }
+
   CallOptions Options() {
     CallOptions o;
     o.cancel = &stop_;
     return o;
   }
 
-  // The Peer of an operation that reads from `holder`: its plugin configuration and where
-  // its agent serves the peer stream (empty in-process). The plugin passes it to its host's
-  // peer_read; the engine itself never moves the bytes.
+  // The Peer of an operation that reads from `holder`: its plugin configuration and
+  // component, nothing about how to reach it (PeerOptions carries that, to the host). The
+  // plugin passes it to its host's peer_read; the engine itself never moves the bytes.
   StatusOr<pb::Peer> MakePeer(Agent* holder, const std::string& component) {
     pb::Peer peer;
     LIFEBOAT_ASSIGN_OR_RETURN(*peer.mutable_config(), holder->PeerConfig(component));
-    auto [address, server_name] = holder->BulkAddress();
-    peer.set_agent_address(address);
-    peer.set_agent_server_name(server_name);
     peer.set_component(component);
-    if (!push_session_.empty()) {
-      peer.set_transfer("push");
-      peer.set_push_session(push_session_);
-    }
     return peer;
   }
 
@@ -187,40 +183,28 @@ class Engine::JobRunner {
     Status status_;
   };
 
-  // Options of a call whose plugin may read from `holder` through peer_read. They reach the
-  // plugin only when the reading cluster's agent runs in this process (the embedded mode):
-  // then the read runs `holder`'s plugin in-process too. A remote agent answers peer_read
-  // itself, agent to agent (these options do not cross the channel).
-  CallOptions PeerOptions(Agent* holder) {
-    CallOptions o = Options();
-    o.peer_read = [holder](const pb::PeerReadRequest& req, const ByteSink& sink,
-                           const std::atomic<bool>* cancel) {
-      CallOptions read;
-      read.cancel = cancel;
-      const std::string& component = req.peer().component().empty()
-                                         ? req.read().snapshot().data_set().component()
-                                         : req.peer().component();
-      return holder->Read(component, req.read().SerializeAsString(), sink, read);
-    };
-    return o;
-  }
+  // Options of a call whose plugin may read from `holder` through peer_read (RoutedTo,
+  // engine_util.h): the route a remote agent's host follows, and the in-process read an
+  // agent here uses.
+  CallOptions PeerOptions(Agent* holder) { return RoutedTo(holder, push_session_, Options()); }
 
   // A plugin call. Retries are the agent's (every agent the engine makes is a RetryingAgent):
   // this only stops a cancelled job from calling, hands the call the job's stop flag (so a
   // backoff ends at once on a cancel) and notes each retry in the job's log.
-  template <typename Resp, typename Req>
-  StatusOr<Resp> Call(Agent* agent, const std::string& component, lb_op op, const Req& req,
-                      CallOptions opts) {
+  template <lb_op Op>
+  StatusOr<typename OpTraits<Op>::Response> Call(Agent* agent, const std::string& component,
+                                                 const typename OpTraits<Op>::Request& req,
+                                                 CallOptions opts) {
     if (cancel_ != nullptr && cancel_->load()) stop_ = true;
     if (stop_.load()) return CancelledError("job " + job_.id() + " was cancelled");
     if (opts.cancel == nullptr) opts.cancel = &stop_;
     if (!opts.on_retry) {
-      opts.on_retry = [this, agent, op](const Status& failure, int attempt, int64_t backoff) {
-        Note("retry " + std::to_string(attempt) + " of " + OpName(op) + " on " + agent->cluster() +
+      opts.on_retry = [this, agent](const Status& failure, int attempt, int64_t backoff) {
+        Note("retry " + std::to_string(attempt) + " of " + OpName(Op) + " on " + agent->cluster() +
              " in " + std::to_string(backoff) + " ms after " + failure.ToString());
       };
     }
-    return agent->Invoke<Resp>(component, op, req, opts);
+    return agent->Invoke<Op>(component, req, opts);
   }
 
   // Turns the caller's cancel flag into the job's stop flag while the job runs, so that
@@ -271,16 +255,17 @@ class Engine::JobRunner {
       job_.set_error(s.ToString() + ". " + restore_left_);
       if (job_.state() == v1::JOB_FAILED) job_.set_state(v1::JOB_PARKED);
     }
-    if (job_.kind() != v1::JOB_BACKUP || rp_.id().empty()) return;
-    if (job_.state() == v1::JOB_PARKED) return;  // an operator may fix and resume it
-    if (rp_.state() == v1::RP_COMMITTED) {
-      // Failed or cancelled after the commit (releasing cuts, retention): the point is whole
-      // and visible, and stays; what was left undone is retried by the next backup.
-      Note("restore point " + rp_.id() + " was committed before this and stays");
-    } else {
-      // Abandoned: drop what was made so far on both sides, so that nothing is orphaned.
-      CleanUpAbandonedPoint();
-      rp_.set_state(v1::RP_FAILED);
+    // A parked backup keeps its point: an operator may fix the cause and resume it.
+    if (job_.kind() == v1::JOB_BACKUP && !rp_.id().empty() && job_.state() != v1::JOB_PARKED) {
+      if (rp_.state() == v1::RP_COMMITTED) {
+        // Failed or cancelled after the commit (releasing cuts, retention): the point is
+        // whole and visible, and stays; what was left undone is retried by the next backup.
+        Note("restore point " + rp_.id() + " was committed before this and stays");
+      } else {
+        // Abandoned: drop what was made so far on both sides, so that nothing is orphaned.
+        CleanUpAbandonedPoint();
+        rp_.set_state(v1::RP_FAILED);
+      }
     }
     if (s.code() == Code::kCancelled) {
       // The interrupted call may speak of running it again; a cancelled job is never
@@ -291,11 +276,7 @@ class Engine::JobRunner {
     (void)e_.RecordEvent(ev.severity, ev.kind, job_.service(), ev.message, job_.id());
   }
 
-  bool IsDryRun() const {
-    return (job_.kind() == v1::JOB_RESTORE && job_.restore().dry_run()) ||
-           ((job_.kind() == v1::JOB_FAILOVER || job_.kind() == v1::JOB_FAILBACK) &&
-            job_.switch_spec().dry_run());
-  }
+  bool IsDryRun() const { return ::lifeboat::core::IsDryRun(job_); }
 
   static v1::JobState StateFor(Code code) {
     switch (code) {
@@ -318,10 +299,9 @@ class Engine::JobRunner {
       const v1::Member& m = rp_.members(i);
       if (source.ok() && !m.snapshot().empty()) {
         pb::ReleaseRequest rel;
-        rel.set_op_id("release-" + rp_.id() + "-" + std::to_string(i));
+        rel.set_op_id(op_ids::ForMember(op_ids::PointStep::kRelease, rp_.id(), i));
         rel.mutable_snapshot()->ParseFromString(m.snapshot());
-        auto r =
-            (*source)->Invoke<pb::ReleaseResponse>(m.data_set().component(), LB_OP_RELEASE, rel);
+        auto r = (*source)->Invoke<LB_OP_RELEASE>(m.data_set().component(), rel);
         if (r.ok()) {
           rp_.mutable_members(i)->set_source_released(true);
         } else {
@@ -330,10 +310,10 @@ class Engine::JobRunner {
       }
       if (target.ok()) {
         pb::ExpireRequest ex;
-        ex.set_op_id("abandon-" + rp_.id() + "-" + std::to_string(i));
+        ex.set_op_id(op_ids::ForMember(op_ids::PointStep::kAbandon, rp_.id(), i));
         *ex.mutable_data_set() = ToPlugin(m.data_set());
         ex.add_restore_point_ids(rp_.id());
-        auto r = (*target)->Invoke<pb::ExpireResponse>(m.data_set().component(), LB_OP_EXPIRE, ex);
+        auto r = (*target)->Invoke<LB_OP_EXPIRE>(m.data_set().component(), ex);
         if (!r.ok()) Note("could not clean " + Name(m.data_set()) + ": " + r.status().ToString());
       }
     }
@@ -444,7 +424,7 @@ class Engine::JobRunner {
     for (const auto& spec : service_.data_sets()) {
       pb::ResolveRequest req;
       req.set_selector(spec.selector());
-      auto resolved = Call<pb::ResolveResponse>(source_, spec.component(), LB_OP_RESOLVE, req, {});
+      auto resolved = Call<LB_OP_RESOLVE>(source_, spec.component(), req, {});
       if (!resolved.ok()) return resolved.status().WithContext("resolve " + Name(spec));
       if (resolved->data_sets_size() == 0) {
         return NotFoundError("data set " + Name(spec) + " matches nothing on cluster " +
@@ -500,10 +480,9 @@ class Engine::JobRunner {
     for (int i = 0; i < rp_.members_size(); ++i) {
       const v1::Member& m = rp_.members(i);
       pb::PrepareRequest req;
-      req.set_op_id("prepare-" + rp_.id() + "-" + std::to_string(i));
+      req.set_op_id(op_ids::ForMember(op_ids::PointStep::kPrepare, rp_.id(), i));
       *req.mutable_data_set() = ToPlugin(m.data_set());
-      auto r = Call<pb::PrepareResponse>(source_, m.data_set().component(), LB_OP_PREPARE, req,
-                                         Options());
+      auto r = Call<LB_OP_PREPARE>(source_, m.data_set().component(), req, Options());
       if (!r.ok() && r.status().code() != Code::kUnimplemented) {
         return r.status().WithContext("prepare " + Name(m.data_set()));
       }
@@ -525,12 +504,13 @@ class Engine::JobRunner {
           spec = rp_.members(i).data_set();
         }
         pb::CutRequest req;
-        req.set_op_id("cut-" + rp_.id() + "-" + std::to_string(i));
+        req.set_op_id(op_ids::ForMember(op_ids::PointStep::kCut, rp_.id(), i));
         *req.mutable_data_set() = ToPlugin(spec);
         req.set_restore_point_id(rp_.id());
         req.set_cut_unix_nanos(t);
-        req.set_consistency(v1::ConsistencyMode_Name(rp_.consistency()));
-        auto r = Call<pb::CutResponse>(source_, spec.component(), LB_OP_CUT, req, Options());
+        req.set_mode(ToPlugin(rp_.consistency()));
+        req.set_consistency(v1::ConsistencyMode_Name(rp_.consistency()));  // for older plugins
+        auto r = Call<LB_OP_CUT>(source_, spec.component(), req, Options());
         if (!r.ok()) {
           results[k] = r.status().WithContext("cut " + Name(spec));
           return;
@@ -676,13 +656,13 @@ class Engine::JobRunner {
       if (by_id.count(plan_id)) continue;
       const v1::Member& m = rp_.members(i);
       pb::PlanTransferRequest req;
-      req.set_op_id("plan-" + rp_.id() + "-" + std::to_string(i));
+      req.set_op_id(op_ids::ForMember(op_ids::PointStep::kPlan, rp_.id(), i));
       LIFEBOAT_ASSIGN_OR_RETURN(*req.mutable_source(), MakePeer(source_, m.data_set().component()));
       req.mutable_snapshot()->ParseFromString(m.snapshot());
       req.set_base_restore_point_id(BaseOf(m));
       req.set_force_full(job_.force_full());
-      auto plan = Call<pb::PlanTransferResponse>(target_, m.data_set().component(),
-                                                 LB_OP_PLAN_TRANSFER, req, PeerOptions(source_));
+      auto plan =
+          Call<LB_OP_PLAN_TRANSFER>(target_, m.data_set().component(), req, PeerOptions(source_));
       if (!plan.ok()) return plan.status().WithContext("plan " + Name(m.data_set()));
       if (!BaseOf(m).empty() && BaseOf(m) != rp_.base_restore_point_id()) {
         Note(Name(m.data_set()) + " builds on " + BaseOf(m) + ", the point " + target_cluster_ +
@@ -713,9 +693,10 @@ class Engine::JobRunner {
         task.set_phase(v1::PHASE_TRANSFER);
         *task.mutable_data_set() = m.data_set();
         task.set_state(v1::TASK_PENDING);
-        task.set_op_id("transfer-" + rp_.id() + "-" + std::to_string(i) + "-" + t.task_id());
+        task.set_op_id(op_ids::Transfer(rp_.id(), i, t.task_id()));
         task.set_payload(t.SerializeAsString());
-        task.set_bytes(t.kind() == "copy" ? t.bytes() : 0);
+        task.set_bytes(t.bytes());
+        task.set_items(t.items());
         batch.Put(Kind::kTasks, Key(job_.id(), task.id()), task);
         by_id[task.id()] = task;
       }
@@ -799,8 +780,7 @@ class Engine::JobRunner {
       }
       Report(/*force=*/false);
     };
-    auto r = Call<pb::TransferResponse>(target_, member->data_set().component(), LB_OP_TRANSFER,
-                                        req, opts);
+    auto r = Call<LB_OP_TRANSFER>(target_, member->data_set().component(), req, opts);
     {
       std::lock_guard<std::mutex> lock(mu_);
       in_flight_.erase(task.id());
@@ -813,9 +793,7 @@ class Engine::JobRunner {
     {
       std::lock_guard<std::mutex> lock(mu_);
       job_.set_bytes_done(job_.bytes_done() + task.bytes());
-      if (req.task().kind() == "copy") {
-        job_.set_items_done(job_.items_done() + static_cast<uint64_t>(req.task().paths_size()));
-      }
+      job_.set_items_done(job_.items_done() + task.items());
       rp_.mutable_members(index)->set_bytes_copied(rp_.members(index).bytes_copied() +
                                                    r->bytes_copied());
     }
@@ -831,7 +809,7 @@ class Engine::JobRunner {
       for (int i = 0; i < rp_.members_size(); ++i) {
         const v1::Member& m = rp_.members(i);
         pb::VerifyRequest req;
-        req.set_op_id("verify-" + rp_.id() + "-" + std::to_string(i));
+        req.set_op_id(op_ids::ForMember(op_ids::PointStep::kVerify, rp_.id(), i));
         req.mutable_snapshot()->ParseFromString(m.snapshot());
         req.set_level(ToPlugin(policy.verification()));
         // The source helps (a plugin may compare with it what nothing on the target vouches
@@ -843,8 +821,7 @@ class Engine::JobRunner {
           Note("verify of " + Name(m.data_set()) +
                " without the source: " + peer.status().ToString());
         }
-        auto r = Call<pb::VerifyResponse>(target_, m.data_set().component(), LB_OP_VERIFY, req,
-                                          PeerOptions(source_));
+        auto r = Call<LB_OP_VERIFY>(target_, m.data_set().component(), req, PeerOptions(source_));
         if (!r.ok()) return r.status().WithContext("verify " + Name(m.data_set()));
         if (!r->ok()) {
           std::string first = r->mismatches_size() > 0
@@ -869,11 +846,10 @@ class Engine::JobRunner {
         const v1::Member& m = rp_.members(i);
         if (m.data_set().commit_stage() != stage || m.committed()) continue;
         pb::CommitRequest req;
-        req.set_op_id("commit-" + rp_.id() + "-" + std::to_string(i));
+        req.set_op_id(op_ids::ForMember(op_ids::PointStep::kCommit, rp_.id(), i));
         req.mutable_snapshot()->ParseFromString(m.snapshot());
         req.set_base_restore_point_id(BaseOf(m));
-        auto r = Call<pb::CommitResponse>(target_, m.data_set().component(), LB_OP_COMMIT, req,
-                                          Options());
+        auto r = Call<LB_OP_COMMIT>(target_, m.data_set().component(), req, Options());
         if (!r.ok()) return r.status().WithContext("commit " + Name(m.data_set()));
         rp_.mutable_members(i)->set_committed(true);
         LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
@@ -899,8 +875,7 @@ class Engine::JobRunner {
       const v1::DataSetSpec& spec = service_.data_sets(i);
       if (!fenced.count(spec.component())) {
         auto& sets = fenced[spec.component()];
-        auto probe = Call<pb::ProbeResponse>(target_, spec.component(), LB_OP_PROBE,
-                                             pb::ProbeRequest{}, Options());
+        auto probe = Call<LB_OP_PROBE>(target_, spec.component(), pb::ProbeRequest{}, Options());
         // A failed probe: the sync itself reports what is wrong.
         if (probe.ok()) {
           for (const auto& f : probe->fenced()) sets[f.data_set().selector()] = f.epoch();
@@ -924,7 +899,7 @@ class Engine::JobRunner {
     for (int i : to_sync) {
       const v1::DataSetSpec& spec = service_.data_sets(i);
       pb::SyncSecurityRequest req;
-      req.set_op_id("security-" + rp_.id() + "-" + std::to_string(i));
+      req.set_op_id(op_ids::ForMember(op_ids::PointStep::kSecurity, rp_.id(), i));
       auto peer = MakePeer(source_, spec.component());
       if (!peer.ok()) {
         Note("security sync of " + Name(spec) + " skipped: " + peer.status().ToString());
@@ -941,8 +916,7 @@ class Engine::JobRunner {
       }
       req.mutable_user_map()->insert(policy.user_map().begin(), policy.user_map().end());
       req.mutable_group_map()->insert(policy.group_map().begin(), policy.group_map().end());
-      auto r = Call<pb::SyncSecurityResponse>(target_, spec.component(), LB_OP_SYNC_SECURITY, req,
-                                              PeerOptions(source_));
+      auto r = Call<LB_OP_SYNC_SECURITY>(target_, spec.component(), req, PeerOptions(source_));
       if (r.ok()) {
         Note("security of " + Name(spec) + ": " + std::to_string(r->changes_size()) + " changes, " +
              std::to_string(r->items_compared()) + " items compared");
@@ -981,10 +955,9 @@ class Engine::JobRunner {
   Status ReleaseCut(Agent* agent, const v1::RestorePoint& point, int i) {
     const v1::Member& m = point.members(i);
     pb::ReleaseRequest req;
-    req.set_op_id("release-" + point.id() + "-" + std::to_string(i));
+    req.set_op_id(op_ids::ForMember(op_ids::PointStep::kRelease, point.id(), i));
     req.mutable_snapshot()->ParseFromString(m.snapshot());
-    auto r =
-        Call<pb::ReleaseResponse>(agent, m.data_set().component(), LB_OP_RELEASE, req, Options());
+    auto r = Call<LB_OP_RELEASE>(agent, m.data_set().component(), req, Options());
     if (r.ok() || r.status().code() == Code::kUnimplemented ||
         r.status().code() == Code::kNotFound) {
       return OkStatus();
@@ -1060,7 +1033,7 @@ class Engine::JobRunner {
       Status failed = e_.ExpireMembers(
           victim,
           [this](Agent* agent, const std::string& component, const pb::ExpireRequest& req) {
-            return Call<pb::ExpireResponse>(agent, component, LB_OP_EXPIRE, req, Options());
+            return Call<LB_OP_EXPIRE>(agent, component, req, Options());
           },
           &removed);
       if (failed.code() == Code::kCancelled) return failed;
@@ -1112,16 +1085,15 @@ class Engine::JobRunner {
         if (!peer.ok()) return peer.status();
         *req.mutable_source() = *peer;
       }
-      req.set_op_id(std::string(dry_run ? "restore-check-" : "restore-") + job_.id() + "-" +
-                    std::to_string(i));
+      req.set_op_id(op_ids::Restore(job_.id(), i, dry_run));
       *req.mutable_data_set() = ToPlugin(m.data_set());
       req.set_restore_point_id(rp.id());
       // As the operator gave it for the component: the plugin places the data set below it.
       req.set_destination(DestinationOf(m));
       req.set_dry_run(dry_run);
       req.set_overwrite(job_.restore().overwrite());
-      return Call<pb::RestoreResponse>(agent, m.data_set().component(), LB_OP_RESTORE, req,
-                                       holder != nullptr ? PeerOptions(holder) : Options());
+      return Call<LB_OP_RESTORE>(agent, m.data_set().component(), req,
+                                 holder != nullptr ? PeerOptions(holder) : Options());
     };
 
     if (job_.phase() == v1::PHASE_PLAN) {
@@ -1136,6 +1108,9 @@ class Engine::JobRunner {
         if (dry_run) {
           for (const auto& c : r->changes()) Note(Name(m.data_set()) + ": " + c);
           std::lock_guard<std::mutex> lock(mu_);
+          // What the data set would get: the dry run's summary (its bytes_written is what it
+          // would write).
+          *job_.add_changes() = CountChanges(Name(m.data_set()), *r);
           job_.set_items_done(job_.items_done() + static_cast<uint64_t>(r->changes_size()));
         } else {
           Note("checked " + Name(m.data_set()) + ": " + std::to_string(r->changes_size()) +

@@ -5,6 +5,7 @@
 // fence/unfence, so an old primary that comes back refuses writes until a controller with a
 // newer epoch says otherwise.
 #include <lifeboat/core/engine.h>
+#include <lifeboat/core/op_ids.h>
 #include <lifeboat/v1/plugin.pb.h>
 #include <spdlog/spdlog.h>
 
@@ -265,13 +266,14 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
       std::vector<std::string> notes;
       for (int i = 0; i < svc.data_sets_size(); ++i) {
         pb::FenceRequest req;
-        req.set_op_id(std::string(op == LB_OP_FENCE ? "fence-" : "unfence-") + job.id() + "-" +
-                      name + "-" + std::to_string(i));
+        req.set_op_id(op_ids::Fence(op, job.id(), name, i));
         *req.mutable_data_set() = ToPlugin(svc.data_sets(i));
         req.set_reason(what + " of " + name + " by job " + job.id() +
                        (spec.reason().empty() ? "" : ": " + spec.reason()));
         req.set_epoch(epoch);
-        auto r = agent->Invoke<pb::FenceResponse>(svc.data_sets(i).component(), op, req, opts);
+        const std::string& component = svc.data_sets(i).component();
+        auto r = op == LB_OP_FENCE ? agent->Invoke<LB_OP_FENCE>(component, req, opts)
+                                   : agent->Invoke<LB_OP_UNFENCE>(component, req, opts);
         const std::string ds = Name(svc.data_sets(i));
         if (r.ok()) {
           notes.push_back(ds + (op == LB_OP_FENCE ? " fenced" : " unfenced"));
@@ -399,14 +401,13 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
         for (int i = 0; i < newest->members_size(); ++i) {
           const v1::Member& m = newest->members(i);
           pb::RestoreRequest req;
-          req.set_op_id("apply-" + job.id() + "-" + name + "-" + std::to_string(i));
+          req.set_op_id(op_ids::Apply(job.id(), name, i));
           *req.mutable_data_set() = ToPlugin(m.data_set());
           req.set_restore_point_id(newest->id());
           // The switch as a whole is what the operator agreed to (its confirmation): the
           // new primary's data sets become the point, whatever they held.
           req.set_overwrite(true);
-          auto r = agent->Invoke<pb::RestoreResponse>(m.data_set().component(), LB_OP_RESTORE, req,
-                                                      opts);
+          auto r = agent->Invoke<LB_OP_RESTORE>(m.data_set().component(), req, opts);
           if (!r.ok()) return r.status().WithContext("apply " + Name(m.data_set()) + " on " + to);
           written += r->bytes_written();
           changes += static_cast<size_t>(r->changes_size());
@@ -459,12 +460,11 @@ Status Engine::PayOwedFences(const std::string& cluster) {
     Status failed;
     for (int i = 0; i < svc.data_sets_size(); ++i) {
       pb::FenceRequest req;
-      req.set_op_id("owed-fence-" + svc.name() + "-" + std::to_string(roles.epoch()) + "-" +
-                    std::to_string(i));
+      req.set_op_id(op_ids::OwedFence(svc.name(), roles.epoch(), i));
       *req.mutable_data_set() = ToPlugin(svc.data_sets(i));
       req.set_reason("demoted while unreachable (epoch " + std::to_string(roles.epoch()) + ")");
       req.set_epoch(roles.epoch());
-      auto r = agent->Invoke<pb::FenceResponse>(svc.data_sets(i).component(), LB_OP_FENCE, req);
+      auto r = agent->Invoke<LB_OP_FENCE>(svc.data_sets(i).component(), req);
       if (!r.ok() && r.status().code() != Code::kUnimplemented && failed.ok()) failed = r.status();
     }
     if (!failed.ok()) {
@@ -510,8 +510,7 @@ StatusOr<std::vector<v1::ClusterHealth>> Engine::CheckClusters() {
       for (const auto& comp : c.components()) {
         v1::ComponentHealth* ch = h.add_components();
         ch->set_component(comp.component());
-        auto probe =
-            agent->Invoke<pb::ProbeResponse>(comp.component(), LB_OP_PROBE, pb::ProbeRequest{});
+        auto probe = agent->Invoke<LB_OP_PROBE>(comp.component(), pb::ProbeRequest{});
         if (!probe.ok()) {
           ch->set_health(probe.status().ToString());
           bad.push_back(comp.component() + ": " + probe.status().ToString());

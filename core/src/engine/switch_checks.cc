@@ -6,6 +6,7 @@
 //   - a dry run's look at each step: what the real run would refuse (no point to apply, a
 //     plugin that cannot fence for a failback, no policy to replicate with).
 #include <lifeboat/core/engine.h>
+#include <lifeboat/core/op_ids.h>
 #include <lifeboat/v1/plugin.pb.h>
 
 #include <algorithm>
@@ -97,8 +98,7 @@ Status Engine::CheckNoWritesSince(const v1::Job& job, const v1::Service& svc,
     for (int i = 0; i < point->members_size() && c.status.ok(); ++i) {
       const v1::Member& m = point->members(i);
       pb::RestoreRequest req;
-      req.set_op_id("check-" + job.id() + "-" + svc.name() + "-" + point->id() + "-" +
-                    std::to_string(i));
+      req.set_op_id(op_ids::FailbackCheck(job.id(), svc.name(), point->id(), i));
       *req.mutable_data_set() = ToPlugin(m.data_set());
       req.set_restore_point_id(point->id());
       req.set_dry_run(true);
@@ -112,27 +112,10 @@ Status Engine::CheckNoWritesSince(const v1::Job& job, const v1::Service& svc,
         }
         pb::Peer* peer = req.mutable_source();
         *peer->mutable_config() = *config;
-        auto [address, server_name] = holder->BulkAddress();
-        peer->set_agent_address(address);
-        peer->set_agent_server_name(server_name);
         peer->set_component(m.data_set().component());
-        if (push) {
-          peer->set_transfer("push");
-          peer->set_push_session(session);
-        }
-        // In-process agents read the holder's point through it (remote ones agent to agent).
-        call.peer_read = [holder](const pb::PeerReadRequest& r, const ByteSink& sink,
-                                  const std::atomic<bool>* cancel) {
-          CallOptions read;
-          read.cancel = cancel;
-          const std::string& component = r.peer().component().empty()
-                                             ? r.read().snapshot().data_set().component()
-                                             : r.peer().component();
-          return holder->Read(component, r.read().SerializeAsString(), sink, read);
-        };
+        call = RoutedTo(holder, push ? session : "", call);
       }
-      auto r =
-          agent->Invoke<pb::RestoreResponse>(m.data_set().component(), LB_OP_RESTORE, req, call);
+      auto r = agent->Invoke<LB_OP_RESTORE>(m.data_set().component(), req, call);
       if (!r.ok()) {
         c.status = r.status().WithContext("comparing " + Name(m.data_set()) + " on " + to +
                                           " with " + point->id());

@@ -1,6 +1,7 @@
 // Lifting a fence by hand: the way out of the state a restore into a demoted cluster parks in
 // (its data sets refuse writes until a controller with the current epoch says otherwise).
 #include <lifeboat/core/engine.h>
+#include <lifeboat/core/op_ids.h>
 #include <lifeboat/v1/plugin.pb.h>
 
 #include <algorithm>
@@ -51,7 +52,7 @@ StatusOr<std::vector<std::string>> Engine::Unfence(const std::string& service,
   for (const auto& ds : svc.data_sets()) {
     if (fenced.count(ds.component())) continue;
     auto& sets = fenced[ds.component()];
-    auto probe = agent->Invoke<pb::ProbeResponse>(ds.component(), LB_OP_PROBE, pb::ProbeRequest{});
+    auto probe = agent->Invoke<LB_OP_PROBE>(ds.component(), pb::ProbeRequest{});
     if (!probe.ok()) {
       return probe.status().WithContext("asking cluster " + cluster + " what is fenced");
     }
@@ -87,12 +88,11 @@ StatusOr<std::vector<std::string>> Engine::Unfence(const std::string& service,
     }
     pb::FenceRequest req;
     // Its own op id: a late repeat of an old unfence must not lift a fence made after it.
-    req.set_op_id("unfence-manual-" + std::to_string(seq) + "-" + service + "-" + cluster + "-" +
-                  std::to_string(i));
+    req.set_op_id(op_ids::ManualUnfence(seq, service, cluster, i));
     *req.mutable_data_set() = ToPlugin(ds);
     req.set_reason("unfenced by " + actor);
     req.set_epoch(std::max<uint64_t>(roles.epoch(), f.epoch()));
-    auto r = agent->Invoke<pb::FenceResponse>(ds.component(), LB_OP_UNFENCE, req);
+    auto r = agent->Invoke<LB_OP_UNFENCE>(ds.component(), req);
     if (!r.ok()) {
       return r.status().WithContext("unfence " + Name(ds) + " on " + cluster +
                                     (lifted > 0 ? " (the data sets before it are unfenced)" : ""));
@@ -108,7 +108,7 @@ StatusOr<std::vector<std::string>> Engine::Unfence(const std::string& service,
       Audit(batch, actor, dry_run ? "unfence.dry_run" : "unfence", service, detail));
   LIFEBOAT_RETURN_IF_ERROR(store_->Write(batch, /*sync=*/true));
   if (!dry_run && lifted > 0) {
-    (void)RecordEvent("warning", service, "unfenced",
+    (void)RecordEvent(v1::SEVERITY_WARNING, v1::EVENT_UNFENCED, service,
                       actor + " unfenced " + std::to_string(lifted) + " data set(s) of " + service +
                           " on " + cluster +
                           (secondary ? " (the secondary: writes there are not replicated)" : ""));

@@ -281,6 +281,7 @@ void AddCopyTasks(const std::vector<FileStatus>& files, bool wait_tree,
       if (open.count(p)) opened.push_back(p);
     }
     t->set_bytes(batch_bytes);
+    t->set_items(static_cast<uint64_t>(t->paths_size()));
     nlohmann::json j = {{"files", batch}, {"wait_tree", wait_tree}};
     if (!opened.empty()) j["open"] = opened;
     t->set_opaque(j.dump());
@@ -298,6 +299,7 @@ void AddCopyTasks(const std::vector<FileStatus>& files, bool wait_tree,
       t->set_kind("copy");
       t->add_paths(f.path_suffix);
       t->set_bytes(f.length);
+      t->set_items(1);
       nlohmann::json j = {{"files", one}, {"wait_tree", wait_tree}};
       if (open.count(f.path_suffix)) j["open"] = nlohmann::json::array({f.path_suffix});
       t->set_opaque(j.dump());

@@ -352,7 +352,12 @@ StatusOr<v1::CutResponse> KafkaPlugin::Cut(sdk::Call& call, const v1::CutRequest
     // crash mode T is merely when the cut was asked for, and quiesced mode pauses the
     // writers: both take the end, the last stable offset, so that nothing written before
     // the cut is left out because of a producer-set timestamp.
-    const bool at_t = req.consistency().empty() || req.consistency() == "ALIGNED";
+    v1::Consistency mode = req.mode();
+    if (mode == v1::CONSISTENCY_UNSPECIFIED && !req.consistency().empty()) {
+      // An engine from before CutRequest.mode names it as text only.
+      v1::Consistency_Parse("CONSISTENCY_" + req.consistency(), &mode);
+    }
+    const bool at_t = mode == v1::CONSISTENCY_UNSPECIFIED || mode == v1::CONSISTENCY_ALIGNED;
     const int64_t t_ms = at_t ? req.cut_unix_nanos() / 1000000 : 0;
     std::vector<TopicPartition> tps;
     for (const auto& t : topics) {
@@ -367,7 +372,10 @@ StatusOr<v1::CutResponse> KafkaPlugin::Cut(sdk::Call& call, const v1::CutRequest
     cut["selector"] = selector;
     cut["mode"] = t_ms > 0 ? "time" : "end";
     cut["t_ms"] = t_ms;
-    cut["consistency"] = req.consistency();
+    // As recorded before `mode` existed: "CRASH", "ALIGNED", "QUIESCED" ("" = not given).
+    cut["consistency"] = mode == v1::CONSISTENCY_UNSPECIFIED
+                             ? std::string()
+                             : v1::Consistency_Name(mode).substr(sizeof("CONSISTENCY_") - 1);
     cut["requested_unix_nanos"] = req.cut_unix_nanos();
     json parts = json::array();
     for (const auto& [topic, partition] : tps) {
@@ -598,6 +606,7 @@ StatusOr<v1::PlanTransferResponse> KafkaPlugin::PlanTransfer(sdk::Call& call,
     t->set_kind("copy");
     t->add_paths(PartitionPath(topic, partition));
     t->set_bytes(bytes);
+    t->set_items(records);
     t->set_opaque(task.dump());
     resp.set_bytes_to_copy(resp.bytes_to_copy() + bytes);
     resp.set_items_to_copy(resp.items_to_copy() + records);

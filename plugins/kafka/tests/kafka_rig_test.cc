@@ -467,6 +467,24 @@ TEST_F(KafkaRigTest, AlignedCutTakesTheOffsetOfTimeTAndCrashTheLastStableOffset)
   ASSERT_TRUE(unsaid.ok()) << unsaid.status().ToString();
   EXPECT_EQ(json::parse(unsaid->snapshot().opaque())["partitions"][0]["cut"].get<int64_t>(),
             records[40].offset);
+  // The typed mode (what this engine sends, with the text for older plugins) decides; the
+  // text is read only when no mode is given.
+  cut.set_restore_point_id("rp-typed-crash");
+  cut.set_consistency("ALIGNED");
+  cut.set_mode(v1::CONSISTENCY_CRASH);
+  auto typed_crash = Call<v1::CutResponse>(src, LB_OP_CUT, cut);
+  ASSERT_TRUE(typed_crash.ok()) << typed_crash.status().ToString();
+  EXPECT_EQ(json::parse(typed_crash->snapshot().opaque())["partitions"][0]["cut"].get<int64_t>(),
+            records.back().offset + 2)
+      << "mode CONSISTENCY_CRASH cuts at the last stable offset";
+  cut.set_restore_point_id("rp-typed-aligned");
+  cut.set_consistency("");
+  cut.set_mode(v1::CONSISTENCY_ALIGNED);
+  auto typed_aligned = Call<v1::CutResponse>(src, LB_OP_CUT, cut);
+  ASSERT_TRUE(typed_aligned.ok()) << typed_aligned.status().ToString();
+  EXPECT_EQ(json::parse(typed_aligned->snapshot().opaque())["partitions"][0]["cut"].get<int64_t>(),
+            records[40].offset)
+      << "mode CONSISTENCY_ALIGNED cuts at T";
 }
 
 TEST_F(KafkaRigTest, TransferKilledMidTransactionResumesWithoutDuplicatesOrGaps) {

@@ -432,18 +432,24 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
     const bool seeding = kind == kTaskSeed;
     int n_tasks = 0;
     v1::TransferTask* open_task = nullptr;
+    uint64_t open_bytes = 0;  // of the open task's files (a seed's are copied here, not moved)
     for (int i : seeding ? seeds : copies) {
       const v1::Entry& e = entries[i];
       if (!seeding) bytes_to_copy += e.size();
       bool alone = e.size() > kTaskMaxBytes;
-      if (open_task == nullptr || alone || open_task->bytes() + e.size() > kTaskMaxBytes ||
+      if (open_task == nullptr || alone || open_bytes + e.size() > kTaskMaxBytes ||
           static_cast<size_t>(open_task->paths_size()) >= kTaskMaxFiles) {
         open_task = plan.add_tasks();
         open_task->set_task_id(std::string(kind) + "-" + std::to_string(++n_tasks));
         open_task->set_kind(kind);
+        open_bytes = 0;
       }
       open_task->add_paths(e.path());
-      open_task->set_bytes(open_task->bytes() + e.size());
+      open_bytes += e.size();
+      if (!seeding) {
+        open_task->set_bytes(open_bytes);
+        open_task->set_items(static_cast<uint64_t>(open_task->paths_size()));
+      }
       if (alone) open_task = nullptr;
     }
   }

@@ -292,7 +292,9 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
     const std::string source_tree = JoinPath(source->layout().Snapshot(key, rp), kTreeDir);
     const std::string live_dir = layout_.DataDir(ref.data_set().selector());
     Throttle throttle(req.bandwidth_bytes_per_second());
-    ProgressReporter progress(call, "transfer", task.bytes(), items.size());
+    uint64_t total = 0;  // task.bytes() is 0 for a seed task: it moves nothing over the wire
+    for (const v1::Entry* e : items) total += e->size();
+    ProgressReporter progress(call, "transfer", total, items.size());
     // A report per chunk_bytes moved (several small files share one), and a last one.
     progress.set_every_bytes(chunk);
     std::atomic<bool> stop{false};

@@ -153,7 +153,23 @@ class ConformanceTest : public ::testing::TestWithParam<std::string> {
     auto resp = dst_->PlanTransfer(req, Routed());
     EXPECT_TRUE(resp.ok()) << "plan " << snap.restore_point_id() << ": "
                            << resp.status().ToString();
+    if (resp.ok()) ExpectTasksAddUp(*resp);
     return resp.ok() ? *resp : v1::PlanTransferResponse();
+  }
+
+  // The engine's progress adds up the tasks' bytes and items (never their kinds): they must
+  // add up to the plan's totals (rule RoundTrip).
+  static void ExpectTasksAddUp(const v1::PlanTransferResponse& plan) {
+    uint64_t bytes = 0, items = 0;
+    for (const auto& t : plan.tasks()) {
+      bytes += t.bytes();
+      items += t.items();
+    }
+    EXPECT_EQ(bytes, plan.bytes_to_copy())
+        << "the tasks' bytes do not add up to the plan's bytes_to_copy (the engine counts "
+           "progress from TransferTask.bytes, whatever the task's kind)";
+    EXPECT_EQ(items, plan.items_to_copy())
+        << "the tasks' items do not add up to the plan's items_to_copy (TransferTask.items)";
   }
 
   StatusOr<v1::TransferResponse> Transfer(const v1::SnapshotRef& snap, const v1::TransferTask& task,

@@ -129,12 +129,12 @@ TEST_F(AgentTest, InfoPeerConfigDescribeClockAndProbe) {
   EXPECT_GE(*now, before);
   EXPECT_LE(*now, after);
 
-  auto probe = remote->Invoke<pb::ProbeResponse>("localfs", LB_OP_PROBE, pb::ProbeRequest{});
+  auto probe = remote->Invoke<LB_OP_PROBE>("localfs", pb::ProbeRequest{});
   ASSERT_TRUE(probe.ok()) << probe.status().ToString();
   EXPECT_EQ(probe->health(), pb::HEALTHY);
   pb::ResolveRequest resolve;
   resolve.set_selector("/*");
-  auto resolved = remote->Invoke<pb::ResolveResponse>("localfs", LB_OP_RESOLVE, resolve);
+  auto resolved = remote->Invoke<LB_OP_RESOLVE>("localfs", resolve);
   ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
   ASSERT_EQ(resolved->data_sets_size(), 2);
   EXPECT_EQ(resolved->data_sets(0).selector(), "/meta");
@@ -156,8 +156,8 @@ TEST_F(AgentTest, ErrorsArriveWithTheirCodeMessageAndSubject) {
                         Case{"hdfs", "/x", Code::kNotFound}}) {
     pb::ResolveRequest req;
     req.set_selector(c.selector);
-    auto want = local.Invoke<pb::ResolveResponse>(c.component, LB_OP_RESOLVE, req);
-    auto got = remote->Invoke<pb::ResolveResponse>(c.component, LB_OP_RESOLVE, req);
+    auto want = local.Invoke<LB_OP_RESOLVE>(c.component, req);
+    auto got = remote->Invoke<LB_OP_RESOLVE>(c.component, req);
     ASSERT_FALSE(got.ok()) << c.selector;
     EXPECT_EQ(got.status().code(), c.code) << got.status().ToString();
     // Exactly what the plugin (or the in-process agent) said: code, message and subject.
@@ -184,11 +184,11 @@ TEST_F(AgentTest, ABackupThroughTheChannelWithProgressCancelAndOperationIds) {
   cut.set_op_id("cut-rp1-0");
   *cut.mutable_data_set() = Sales();
   cut.set_restore_point_id("rp1");
-  auto cut1 = a->Invoke<pb::CutResponse>("localfs", LB_OP_CUT, cut);
+  auto cut1 = a->Invoke<LB_OP_CUT>("localfs", cut);
   ASSERT_TRUE(cut1.ok()) << cut1.status().ToString();
   // The same operation again is answered from the channel's memory, the same answer.
   const uint64_t dedup = servers_[0]->stats().calls_deduplicated;
-  auto cut2 = a->Invoke<pb::CutResponse>("localfs", LB_OP_CUT, cut);
+  auto cut2 = a->Invoke<LB_OP_CUT>("localfs", cut);
   ASSERT_TRUE(cut2.ok());
   EXPECT_EQ(cut2->SerializeAsString(), cut1->SerializeAsString());
   EXPECT_EQ(servers_[0]->stats().calls_deduplicated, dedup + 1);
@@ -197,10 +197,9 @@ TEST_F(AgentTest, ABackupThroughTheChannelWithProgressCancelAndOperationIds) {
   pb::CutRequest meta_cut = cut;
   meta_cut.set_op_id("cut-rp1-1");
   meta_cut.mutable_data_set()->set_selector("/later");
-  EXPECT_EQ(a->Invoke<pb::CutResponse>("localfs", LB_OP_CUT, meta_cut).status().code(),
-            Code::kNotFound);
+  EXPECT_EQ(a->Invoke<LB_OP_CUT>("localfs", meta_cut).status().code(), Code::kNotFound);
   WriteFile(base_ / "a" / "later" / "x.txt", "x\n");
-  auto later = a->Invoke<pb::CutResponse>("localfs", LB_OP_CUT, meta_cut);
+  auto later = a->Invoke<LB_OP_CUT>("localfs", meta_cut);
   EXPECT_TRUE(later.ok()) << later.status().ToString();
 
   auto source = a->PeerConfig("localfs");
@@ -209,7 +208,7 @@ TEST_F(AgentTest, ABackupThroughTheChannelWithProgressCancelAndOperationIds) {
   plan_req.set_op_id("plan-rp1-0");
   *plan_req.mutable_source()->mutable_config() = *source;
   *plan_req.mutable_snapshot() = cut1->snapshot();
-  auto plan = b->Invoke<pb::PlanTransferResponse>("localfs", LB_OP_PLAN_TRANSFER, plan_req);
+  auto plan = b->Invoke<LB_OP_PLAN_TRANSFER>("localfs", plan_req);
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   ASSERT_GT(plan->tasks_size(), 0);
 
@@ -226,7 +225,7 @@ TEST_F(AgentTest, ABackupThroughTheChannelWithProgressCancelAndOperationIds) {
     opts.on_progress = [reports](const pb::Progress& p) {
       if (p.bytes_done() > 0) ++*reports;
     };
-    return b->Invoke<pb::TransferResponse>("localfs", LB_OP_TRANSFER, req, opts);
+    return b->Invoke<LB_OP_TRANSFER>("localfs", req, opts);
   };
   // Tasks in the plan's order. The copy of the big file, slowed down, is first cancelled once
   // it reported progress: the cancel reaches the plugin on the agent, and CANCELLED comes
@@ -258,13 +257,13 @@ TEST_F(AgentTest, ABackupThroughTheChannelWithProgressCancelAndOperationIds) {
   verify.set_op_id("verify-rp1-0");
   *verify.mutable_snapshot() = cut1->snapshot();
   verify.set_level(pb::VERIFY_DIGEST);
-  auto verified = b->Invoke<pb::VerifyResponse>("localfs", LB_OP_VERIFY, verify);
+  auto verified = b->Invoke<LB_OP_VERIFY>("localfs", verify);
   ASSERT_TRUE(verified.ok()) << verified.status().ToString();
   EXPECT_TRUE(verified->ok());
   pb::CommitRequest commit;
   commit.set_op_id("commit-rp1-0");
   *commit.mutable_snapshot() = cut1->snapshot();
-  auto committed = b->Invoke<pb::CommitResponse>("localfs", LB_OP_COMMIT, commit);
+  auto committed = b->Invoke<LB_OP_COMMIT>("localfs", commit);
   ASSERT_TRUE(committed.ok()) << committed.status().ToString();
 
   // Restored on b from its own point: the files are a's.
@@ -272,7 +271,7 @@ TEST_F(AgentTest, ABackupThroughTheChannelWithProgressCancelAndOperationIds) {
   restore.set_op_id("restore-1");
   *restore.mutable_data_set() = Sales();
   restore.set_restore_point_id("rp1");
-  auto restored = b->Invoke<pb::RestoreResponse>("localfs", LB_OP_RESTORE, restore);
+  auto restored = b->Invoke<LB_OP_RESTORE>("localfs", restore);
   ASSERT_TRUE(restored.ok()) << restored.status().ToString();
   EXPECT_EQ(ReadFile(base_ / "b" / "sales" / "orders.csv"), "id,amount\n1,10\n");
   EXPECT_EQ(fs::file_size(base_ / "b" / "sales" / "big.bin"), 4u << 20);
@@ -289,7 +288,7 @@ TEST_F(AgentTest, RefusesTheWrongClusterNameAndCaller) {
       << clock.status().ToString();
   pb::ResolveRequest req;
   req.set_selector("/sales");
-  EXPECT_EQ(wrong->Invoke<pb::ResolveResponse>("localfs", LB_OP_RESOLVE, req).status().code(),
+  EXPECT_EQ(wrong->Invoke<LB_OP_RESOLVE>("localfs", req).status().code(),
             Code::kFailedPrecondition);
 
   // The agent's certificate must carry the expected server name.
@@ -449,7 +448,7 @@ TEST_F(AgentTest, AKilledAgentIsUnavailableAtOnceAndWorksAgainAfterARestart) {
   EXPECT_EQ(clock.status().code(), Code::kUnavailable) << clock.status().ToString();
   EXPECT_NE(clock.status().message().find("agent of cluster a"), std::string::npos)
       << clock.status().ToString();
-  auto probe = remote->Invoke<pb::ProbeResponse>("localfs", LB_OP_PROBE, pb::ProbeRequest{});
+  auto probe = remote->Invoke<LB_OP_PROBE>("localfs", pb::ProbeRequest{});
   EXPECT_EQ(probe.status().code(), Code::kUnavailable) << probe.status().ToString();
   EXPECT_FALSE(remote->Connected());
 
@@ -457,7 +456,7 @@ TEST_F(AgentTest, AKilledAgentIsUnavailableAtOnceAndWorksAgainAfterARestart) {
   AgentProcess second(base_ / "a", base_ / "port", port);
   ASSERT_EQ(second.WaitForPort(), port);
   EXPECT_TRUE(Eventually([&] { return remote->ClockNow().ok(); }));
-  probe = remote->Invoke<pb::ProbeResponse>("localfs", LB_OP_PROBE, pb::ProbeRequest{});
+  probe = remote->Invoke<LB_OP_PROBE>("localfs", pb::ProbeRequest{});
   ASSERT_TRUE(probe.ok()) << probe.status().ToString();
   EXPECT_EQ(probe->health(), pb::HEALTHY);
 }

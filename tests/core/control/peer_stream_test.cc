@@ -92,14 +92,21 @@ class PeerStreamTest : public testing::AgentFixture {
     cut.set_op_id("cut-rp1-0");
     *cut.mutable_data_set() = Sales();
     cut.set_restore_point_id("rp1");
-    auto made = a_->Invoke<pb::CutResponse>("localfs", LB_OP_CUT, cut);
+    auto made = a_->Invoke<LB_OP_CUT>("localfs", cut);
     ASSERT_TRUE(made.ok()) << made.status().ToString();
     snapshot_ = made->snapshot();
     auto config = a_->PeerConfig("localfs");
     ASSERT_TRUE(config.ok());
     *peer_.mutable_config() = *config;
-    peer_.set_agent_address("127.0.0.1:" + std::to_string(port_a_));
+    route_.agent_address = "127.0.0.1:" + std::to_string(port_a_);
     peer_.set_component("localfs");
+  }
+
+  // The options the engine gives a call that reads from a: the route to a's agent, by
+  // cluster (the Peer in the request names a's configuration only).
+  CallOptions Routed(CallOptions opts = {}) const {
+    opts.routes["a"] = route_;
+    return opts;
   }
 
   StatusOr<pb::PlanTransferResponse> Plan() {
@@ -107,7 +114,7 @@ class PeerStreamTest : public testing::AgentFixture {
     req.set_op_id("plan-rp1-0");
     *req.mutable_source() = peer_;
     *req.mutable_snapshot() = snapshot_;
-    return b_->Invoke<pb::PlanTransferResponse>("localfs", LB_OP_PLAN_TRANSFER, req);
+    return b_->Invoke<LB_OP_PLAN_TRANSFER>("localfs", req, Routed());
   }
 
   StatusOr<pb::TransferResponse> Transfer(const pb::TransferTask& task, uint64_t bandwidth = 0,
@@ -124,7 +131,7 @@ class PeerStreamTest : public testing::AgentFixture {
     opts.on_progress = [reports](const pb::Progress& p) {
       if (reports != nullptr && p.bytes_done() > 0) ++*reports;
     };
-    return b_->Invoke<pb::TransferResponse>("localfs", LB_OP_TRANSFER, req, opts);
+    return b_->Invoke<LB_OP_TRANSFER>("localfs", req, Routed(opts));
   }
 
   // b plans rp1, transfers every task through the stream and commits it.
@@ -135,7 +142,7 @@ class PeerStreamTest : public testing::AgentFixture {
     pb::CommitRequest commit;
     commit.set_op_id("commit-rp1-0");
     *commit.mutable_snapshot() = snapshot_;
-    ASSERT_TRUE(b_->Invoke<pb::CommitResponse>("localfs", LB_OP_COMMIT, commit).ok());
+    ASSERT_TRUE(b_->Invoke<LB_OP_COMMIT>("localfs", commit).ok());
   }
 
   // Reads an item of rp1 from a's agent as a peer agent would (agent.v1.Read).
@@ -158,6 +165,7 @@ class PeerStreamTest : public testing::AgentFixture {
   std::unique_ptr<RemoteAgent> a_, b_;
   pb::SnapshotRef snapshot_;
   pb::Peer peer_;
+  PeerRoute route_;  // how b's agent reaches a's
 };
 
 TEST_F(PeerStreamTest, ATransferAndARestoreGoAgentToAgentThroughTheStream) {
@@ -193,13 +201,13 @@ TEST_F(PeerStreamTest, ATransferAndARestoreGoAgentToAgentThroughTheStream) {
   verify.set_op_id("verify-rp1-0");
   *verify.mutable_snapshot() = snapshot_;
   verify.set_level(pb::VERIFY_DIGEST);
-  auto verified = b_->Invoke<pb::VerifyResponse>("localfs", LB_OP_VERIFY, verify);
+  auto verified = b_->Invoke<LB_OP_VERIFY>("localfs", verify);
   ASSERT_TRUE(verified.ok()) << verified.status().ToString();
   EXPECT_TRUE(verified->ok());
   pb::CommitRequest commit;
   commit.set_op_id("commit-rp1-0");
   *commit.mutable_snapshot() = snapshot_;
-  ASSERT_TRUE(b_->Invoke<pb::CommitResponse>("localfs", LB_OP_COMMIT, commit).ok());
+  ASSERT_TRUE(b_->Invoke<LB_OP_COMMIT>("localfs", commit).ok());
 
   // Back to a from b's point, through the stream the other way (a reads b's point).
   fs::remove_all(base_ / "a" / "sales");
@@ -211,10 +219,11 @@ TEST_F(PeerStreamTest, ATransferAndARestoreGoAgentToAgentThroughTheStream) {
   *restore.mutable_data_set() = Sales();
   restore.set_restore_point_id("rp1");
   *restore.mutable_source()->mutable_config() = *config_b;
-  restore.mutable_source()->set_agent_address("127.0.0.1:" + std::to_string(port_b_));
   restore.set_overwrite(true);  // extra.txt is to go, as agreed
+  CallOptions to_b;
+  to_b.routes["b"] = PeerRoute{"127.0.0.1:" + std::to_string(port_b_), "", ""};
   // a's own config reads peers by path; the restore must still work: b's root is here.
-  auto restored = a_->Invoke<pb::RestoreResponse>("localfs", LB_OP_RESTORE, restore);
+  auto restored = a_->Invoke<LB_OP_RESTORE>("localfs", restore, to_b);
   ASSERT_TRUE(restored.ok()) << restored.status().ToString();
   EXPECT_EQ(ReadFile(base_ / "a" / "sales" / "orders.csv"), "id,amount\n1,10\n");
   EXPECT_EQ(ReadFile(base_ / "a" / "sales" / "big.bin"), Patterned(3 << 20));
@@ -226,7 +235,7 @@ TEST_F(PeerStreamTest, ATransferAndARestoreGoAgentToAgentThroughTheStream) {
   *local.mutable_data_set() = Sales();
   local.set_restore_point_id("rp1");
   local.set_destination("/copy");
-  ASSERT_TRUE(b_->Invoke<pb::RestoreResponse>("localfs", LB_OP_RESTORE, local).ok());
+  ASSERT_TRUE(b_->Invoke<LB_OP_RESTORE>("localfs", local).ok());
   // Below the destination, at the data set's own selector.
   EXPECT_EQ(ReadFile(base_ / "b" / "copy" / "sales" / "big.bin"), Patterned(3 << 20));
 }
@@ -245,16 +254,17 @@ TEST_F(PeerStreamTest, ARestoreOfAPeersPointReadsItThroughTheStream) {
   *restore.mutable_data_set() = Sales();
   restore.set_restore_point_id("rp1");
   *restore.mutable_source()->mutable_config() = *b_->PeerConfig("localfs");
+  // As an engine from before CallRequest.routes named the peer: its route inside the Peer.
+  // c's agent still follows it.
   restore.mutable_source()->set_agent_address("127.0.0.1:" + std::to_string(port_b_));
-  auto restored = c->Invoke<pb::RestoreResponse>("localfs", LB_OP_RESTORE, restore);
+  auto restored = c->Invoke<LB_OP_RESTORE>("localfs", restore);
   ASSERT_TRUE(restored.ok()) << restored.status().ToString();
   EXPECT_EQ(ReadFile(base_ / "c" / "sales" / "big.bin"), Patterned(3 << 20));
   EXPECT_EQ(restored->bytes_written(), (3u << 20) + 15u);
   // A point b does not hold: NOT_FOUND from b, through the stream.
   restore.set_op_id("restore-c-2");
   restore.set_restore_point_id("rp9");
-  EXPECT_EQ(c->Invoke<pb::RestoreResponse>("localfs", LB_OP_RESTORE, restore).status().code(),
-            Code::kNotFound);
+  EXPECT_EQ(c->Invoke<LB_OP_RESTORE>("localfs", restore).status().code(), Code::kNotFound);
 }
 
 // The ACL of `type` on `path` in libacl's short form with numeric ids.
@@ -286,7 +296,7 @@ TEST_F(PeerStreamTest, SecuritySyncsFromTheCutsManifestThroughTheStream) {
   restore.set_op_id("restore-live");
   *restore.mutable_data_set() = Sales();
   restore.set_restore_point_id("rp1");
-  ASSERT_TRUE(b_->Invoke<pb::RestoreResponse>("localfs", LB_OP_RESTORE, restore).ok());
+  ASSERT_TRUE(b_->Invoke<LB_OP_RESTORE>("localfs", restore).ok());
   // b's copy drifts.
   const fs::path b_orders = base_ / "b" / "sales" / "orders.csv";
   const fs::path b_sub = base_ / "b" / "sales" / "sub";
@@ -303,12 +313,12 @@ TEST_F(PeerStreamTest, SecuritySyncsFromTheCutsManifestThroughTheStream) {
   *sync.mutable_data_set() = Sales();
   (*sync.mutable_user_map())["bin"] = "daemon";  // b knows "bin" as "daemon"
   // Without a cut to read, the stream has nothing to offer: a clear refusal.
-  auto refused = b_->Invoke<pb::SyncSecurityResponse>("localfs", LB_OP_SYNC_SECURITY, sync);
+  auto refused = b_->Invoke<LB_OP_SYNC_SECURITY>("localfs", sync, Routed());
   EXPECT_EQ(refused.status().code(), Code::kInvalidArgument) << refused.status().ToString();
   EXPECT_NE(refused.status().message().find("snapshot"), std::string::npos);
 
   *sync.mutable_snapshot() = snapshot_;
-  auto synced = b_->Invoke<pb::SyncSecurityResponse>("localfs", LB_OP_SYNC_SECURITY, sync);
+  auto synced = b_->Invoke<LB_OP_SYNC_SECURITY>("localfs", sync, Routed());
   ASSERT_TRUE(synced.ok()) << synced.status().ToString();
   struct stat st {};
   ASSERT_EQ(::lstat(b_orders.c_str(), &st), 0);
@@ -435,14 +445,14 @@ TEST_F(PeerStreamTest, AnUnreachablePeerIsUnavailableNamingIt) {
     ASSERT_TRUE(p.ok());
     dead = *p;
   }
-  peer_.set_agent_address("127.0.0.1:" + std::to_string(dead));
+  route_.agent_address = "127.0.0.1:" + std::to_string(dead);
   auto plan = Plan();
   ASSERT_EQ(plan.status().code(), Code::kUnavailable) << plan.status().ToString();
   const std::string m = plan.status().message();
   EXPECT_NE(m.find("cluster a"), std::string::npos) << m;
   EXPECT_NE(m.find("127.0.0.1:" + std::to_string(dead)), std::string::npos) << m;
   // No address at all: UNAVAILABLE saying what to configure.
-  peer_.clear_agent_address();
+  route_.agent_address.clear();
   plan = Plan();
   EXPECT_EQ(plan.status().code(), Code::kUnavailable) << plan.status().ToString();
   EXPECT_NE(plan.status().message().find("agent: {address"), std::string::npos);
@@ -536,13 +546,12 @@ TEST_F(PeerStreamTest, PushModeServesTheReadersReadsOverAConnectionTheSourceOpen
 TEST_F(PeerStreamTest, APushReadNobodyServesIsUnavailable) {
   ASSERT_NO_FATAL_FAILURE(StartBoth());
   // A Peer in push mode whose session nobody started: b's read waits push_wait, then fails.
-  peer_.set_transfer("push");
-  peer_.set_push_session("never-started");
+  route_.push_session = "never-started";
   auto plan = Plan();
   EXPECT_EQ(plan.status().code(), Code::kUnavailable) << plan.status().ToString();
   EXPECT_NE(plan.status().message().find("fetched no read"), std::string::npos);
   // Started by hand (as lifeboatd would): the same plan now succeeds.
-  peer_.set_push_session("s1");
+  route_.push_session = "s1";
   ASSERT_TRUE(a_->StartPush("s1", "b", "127.0.0.1:" + std::to_string(port_b_), "").ok());
   plan = Plan();
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();

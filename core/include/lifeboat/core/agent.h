@@ -11,6 +11,7 @@
 
 #include <lifeboat/core/plugin_host.h>
 #include <lifeboat/core/v1/model.pb.h>
+#include <lifeboat/ops.h>
 #include <lifeboat/status.h>
 
 #include <map>
@@ -67,16 +68,23 @@ class Agent {
   // Ends a push session (unknown sessions: OK).
   virtual Status StopPush(const std::string& session);
 
-  // Typed form of Call().
-  template <typename Resp, typename Req>
-  StatusOr<Resp> Invoke(const std::string& component, lb_op op, const Req& req,
-                        const CallOptions& opts = {}) {
+  // Typed call of one operation of the table (lifeboat/ops.h): the request and response
+  // types follow from `Op`, so a request of the wrong operation does not compile. The
+  // request's op id (operations that carry one) is handed to Call() explicitly, in
+  // CallOptions::op_id: a remote agent keys the channel's answer cache on it without reading
+  // the request's bytes.
+  template <lb_op Op>
+  StatusOr<typename OpTraits<Op>::Response> Invoke(const std::string& component,
+                                                   const typename OpTraits<Op>::Request& req,
+                                                   CallOptions opts = {}) {
+    if constexpr (OpTraits<Op>::kHasOpId) opts.op_id = req.op_id();
     std::string out;
-    Status s = Call(component, op, req.SerializeAsString(), &out, opts);
+    Status s = Call(component, Op, req.SerializeAsString(), &out, opts);
     if (!s.ok()) return s;
-    Resp resp;
+    typename OpTraits<Op>::Response resp;
     if (!resp.ParseFromString(out)) {
-      return InternalError("agent of cluster " + cluster() + " answered with " +
+      return InternalError("agent of cluster " + cluster() + " answered " +
+                           std::string(OpTraits<Op>::kName) + " with " +
                            std::to_string(out.size()) + " bytes that are not a valid " +
                            resp.GetTypeName());
     }

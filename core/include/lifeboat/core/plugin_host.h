@@ -69,6 +69,17 @@ using ByteSink = std::function<Status(std::string_view chunk)>;
 using PeerReader = std::function<Status(const ::lifeboat::v1::PeerReadRequest& request,
                                         const ByteSink& sink, const std::atomic<bool>* cancel)>;
 
+// How a host reaches a peer cluster's agent for the peer stream. The engine gives one per
+// peer cluster with each call (CallOptions::routes); plugins never see it: they name a peer
+// by its plugin configuration only.
+struct PeerRoute {
+  std::string agent_address;      // "host:port"; "" = the peer runs in this process
+  std::string agent_server_name;  // the name its certificate carries ("" = the host)
+  // Push mode (policy `transfer: push`): the session under which the peer's agent, having
+  // connected to this one, serves reads here ("" = this agent connects to the peer's).
+  std::string push_session;
+};
+
 // Lets a caller observe and stop one plugin call.
 struct CallOptions {
   // Called for every progress report of the call, on the calling thread.
@@ -82,6 +93,15 @@ struct CallOptions {
   // How this call's peer_read reaches peers. Unset: peer_read fails UNAVAILABLE saying that
   // this host has no way to reach the peer.
   PeerReader peer_read;
+  // Where the peers this call may read from are, by cluster name (the Peer's
+  // config.cluster). A remote agent sends them along with the call and its host routes the
+  // plugin's peer_read with them; an agent in this process uses peer_read above instead.
+  std::map<std::string, PeerRoute> routes;
+  // The request's op id, for operations that carry one (Agent::Invoke<Op> fills it from the
+  // request; "" otherwise). A remote agent's channel answers a repeat of the same op id from
+  // memory; the request itself is never parsed for it. Not sent to plugins (they read the
+  // request's own field).
+  std::string op_id;
   // Told of each failure a RetryingAgent (agent_wrapper.h) is about to retry: the failure, the
   // attempt that failed (1 = the first) and the wait before the next. Not sent to plugins.
   std::function<void(const Status& failure, int attempt, int64_t backoff_millis)> on_retry;

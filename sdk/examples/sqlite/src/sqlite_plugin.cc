@@ -103,6 +103,23 @@ Status BackupDatabase(const fs::path& from, const fs::path& to) {
   return s;
 }
 
+// The digest a cut would record for the live database `db` now: a point holds online
+// backups, whose bytes differ from the live file's (page layout, header counters) though the
+// rows are the same, so a comparison with a point hashes a fresh backup, made in `scratch`
+// (never in the data set). NOT_FOUND when `db` is not there.
+StatusOr<std::string> BackupDigest(const fs::path& db, const fs::path& scratch) {
+  std::error_code ec;
+  if (!fs::exists(db, ec)) return lifeboat::NotFoundError(db.string() + " is not there");
+  fs::create_directories(scratch, ec);
+  const fs::path tmp = scratch / (db.filename().string() + ".compare");
+  fs::remove(tmp, ec);
+  Status made = BackupDatabase(db, tmp);
+  StatusOr<std::string> digest =
+      made.ok() ? sdk::Sha256OfFile(tmp, nullptr) : StatusOr<std::string>(made);
+  fs::remove(tmp, ec);
+  return digest;
+}
+
 struct Paths {
   fs::path root;
   fs::path state() const { return root / kState; }
@@ -312,6 +329,7 @@ class SqlitePlugin : public sdk::ComponentPlugin {
       } else {
         t->set_kind("copy");
         t->set_bytes(e.size());
+        t->set_items(1);
         r.set_bytes_to_copy(r.bytes_to_copy() + e.size());
         r.set_items_to_copy(r.items_to_copy() + 1);
       }
@@ -463,7 +481,9 @@ class SqlitePlugin : public sdk::ComponentPlugin {
     }
     std::vector<const v1::Entry*> to_write;
     for (const v1::Entry& e : m.entries()) {
-      StatusOr<std::string> have = sdk::Sha256OfFile(dest / e.path(), &call);
+      StatusOr<std::string> have = req.compare_only()
+                                       ? BackupDigest(dest / e.path(), paths_.state() / "compare")
+                                       : sdk::Sha256OfFile(dest / e.path(), &call);
       if (have.ok() && *have == e.digest()) continue;
       r.add_changes((have.ok() ? "update " : "create ") + e.path());
       if (have.ok()) conflicts.overwrites.push_back(e.path());

@@ -98,10 +98,32 @@ class Call {
 };
 
 // Base of every component plugin. Each operation returns its response or a Status; the
-// default implementation answers UNIMPLEMENTED. Every mutating operation carries an op_id
-// and must be idempotent for it: a repeated call with the same op_id returns the result of
-// the first successful one and does no work twice. See docs/plugin-guide.md for the
-// contract of each operation.
+// default implementation answers UNIMPLEMENTED. docs/plugin-guide.md gives the contract of
+// each operation. The rules the engine relies on (the guide states them in these words;
+// sdk_docs_test keeps the two equal, and the conformance suite checks them):
+//  - Statuses, not exceptions. Return lifeboat::Status/StatusOr. The SDK catches any exception at
+//    the boundary and turns it into INTERNAL with its text, but a thrown exception is a bug. Pick
+//    the code by what the engine should do: UNAVAILABLE (retry with backoff), ABORTED (restart the
+//    phase, e.g. cut again), FAILED_PRECONDITION (park the job for an operator: say what they must
+//    do), DATA_LOSS (alert), UNIMPLEMENTED (never retry), INVALID_ARGUMENT (bad config or request),
+//    NOT_FOUND, CANCELLED. Messages say what was wrong and what to do; put the file, field or data
+//    set in subject.
+//  - Idempotent per op_id. A repeated call with the same op id changes nothing more than the first
+//    did and answers the same end state. Where a response counts work done by this call (transfer's
+//    bytes_copied, restore's bytes_written, expire's removed), the repeat counts none and reports
+//    the rest as found done (bytes_skipped, already_absent). Where the answer cannot be worked out
+//    again from the component's state (a cut's snapshot and times, a fence's report), keep it with
+//    sdk::OpJournal. After a crash the engine repeats the call that was running; keep the state
+//    that makes this true on the component itself (the target cluster), not in memory.
+//  - Long calls report progress and honour cancellation. call.ReportProgress(...) (or
+//    sdk::ProgressReporter) at least once per unit of work; check call.Cancelled() between units
+//    and return lifeboat::CancelledError(...), leaving state from which the next call resumes.
+//  - Concurrency. The host may run several calls on one instance at once (transfers of different
+//    tasks). Guard your own shared state.
+//  - Bandwidth in TransferRequest.bandwidth_bytes_per_second is the whole job's: every transfer of
+//    the job shares it (sdk::JobThrottle, keyed by the restore point).
+//  - Logs go through host.Info/Warn/Error; never log a secret.
+//  - No full-runtime protobuf in a plugin: the SDK's messages are lite (decisions D2).
 class ComponentPlugin {
  public:
   virtual ~ComponentPlugin() = default;

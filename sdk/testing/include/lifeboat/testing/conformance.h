@@ -52,7 +52,8 @@ inline constexpr Rule kRules[] = {
      "with INVALID_ARGUMENT and a message naming the problem; no instance is created"},
     {"RoundTrip",
      "resolve returns the data set; cut -> plan_transfer -> transfer -> verify -> commit -> "
-     "restore gives the source as it was at the cut; the cut interval is set and ordered"},
+     "restore gives the source as it was at the cut; the cut interval is set and ordered; "
+     "every plan's tasks' bytes and items add up to its bytes_to_copy and items_to_copy"},
     {"Idempotent",
      "a repeated call with the same op id changes nothing more than the first did and answers "
      "the same end state: cut the same snapshot and times, plan the same tasks, commit the "
