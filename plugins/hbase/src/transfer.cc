@@ -227,6 +227,7 @@ StatusOr<v1::PlanTransferResponse> HBasePlugin::DoPlan(sdk::Call& call,
     task->set_kind("hfile");
     task->add_paths(e.path());
     task->set_bytes(e.size());
+    task->set_items(1);
     task->set_opaque(
         nlohmann::json({{"ns", ds.ns}, {"item", e.path()}, {"size", e.size()}}).dump());
     resp.set_bytes_to_copy(resp.bytes_to_copy() + e.size());
