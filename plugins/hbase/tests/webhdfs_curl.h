@@ -1,6 +1,6 @@
-// The few WebHDFS calls the HBase client rig test needs, over libcurl. The hdfs plugin's
-// WebHdfsClient (plugins/hdfs/src/webhdfs.h) is not a library of its own yet, so this test
-// does not link it; once it is shared, the test should use it instead.
+// The few WebHDFS calls the HBase client rig test needs, over libcurl. Written before the
+// WebHDFS client became a shared library (plugins/common/webhdfs, which the hbase plugin
+// uses); the client test keeps this small helper so that it checks the rig's WebHDFS on its own.
 //
 // Thread-safety: free functions; each request uses its own curl handle.
 #ifndef LIFEBOAT_PLUGINS_HBASE_TESTS_WEBHDFS_CURL_H_

@@ -11,8 +11,8 @@
 //
 // Thread-safety: every method may be called from several threads at once; each request uses
 // its own libcurl handle, and the current NameNode is an atomic index.
-#ifndef LIFEBOAT_PLUGINS_HDFS_SRC_WEBHDFS_H_
-#define LIFEBOAT_PLUGINS_HDFS_SRC_WEBHDFS_H_
+#ifndef LIFEBOAT_PLUGINS_COMMON_WEBHDFS_WEBHDFS_H_
+#define LIFEBOAT_PLUGINS_COMMON_WEBHDFS_WEBHDFS_H_
 
 #include <lifeboat/status.h>
 
@@ -289,4 +289,4 @@ std::string UrlEscape(std::string_view s, bool keep_slash);
 
 }  // namespace lifeboat::hdfs
 
-#endif  // LIFEBOAT_PLUGINS_HDFS_SRC_WEBHDFS_H_
+#endif  // LIFEBOAT_PLUGINS_COMMON_WEBHDFS_WEBHDFS_H_
