@@ -135,11 +135,11 @@ printf 'kind: Cluster\nname: x\ncomponents:\n  - component: localfs\n    config:
 try apply -f "$work/noroot.yaml"
 expect_rc "$bad_input" "a cluster whose root does not exist"
 has "noroot.yaml:5:20: components[0].config.root:" "the missing root's place"
-printf 'kind: Cluster\nname: x\ncomponents:\n  - {component: hbase}\n' > "$work/noplugin.yaml"
+printf 'kind: Cluster\nname: x\ncomponents:\n  - {component: cassandra}\n' > "$work/noplugin.yaml"
 try apply -f "$work/noplugin.yaml"
 expect_rc 4 "a component without a plugin"
 has "noplugin.yaml:4:17: components[0].component:" "the missing plugin's place"
-has "put the plugin 'hbase' in a trusted plugin directory" "what to do about a missing plugin"
+has "put the plugin 'cassandra' in a trusted plugin directory" "what to do about a missing plugin"
 [ "$(lb -o json cluster list | json 'print(len(d))')" = 2 ] || fail "a refused cluster was stored"
 
 # ---- finding 11: a file over 16 MiB ----------------------------------------------------------

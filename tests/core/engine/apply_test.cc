@@ -303,12 +303,12 @@ TEST_F(ApplyTest, ClustersAreCheckedByTheirPlugins) {
               AllOf(StartsWith("t.yaml:4:5: components[0].config.root: "),
                     HasSubstr("required field 'root' is missing")));
 
-  auto no_plugin = Apply(head + "    plugin: hbase\n    config: {}\n");
+  auto no_plugin = Apply(head + "    plugin: cassandra\n    config: {}\n");
   ASSERT_FALSE(no_plugin.ok());
   EXPECT_EQ(no_plugin.status().code(), Code::kFailedPrecondition);
   EXPECT_THAT(no_plugin.status().message(),
               AllOf(StartsWith("t.yaml:5:13: components[0].plugin: "),
-                    HasSubstr("put the plugin 'hbase' in a trusted plugin directory")));
+                    HasSubstr("put the plugin 'cassandra' in a trusted plugin directory")));
   EXPECT_TRUE(engine_->Clusters()->empty());
 }
 
