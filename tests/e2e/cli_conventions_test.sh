@@ -117,6 +117,9 @@ d = yaml.safe_load(sys.stdin)
 assert d['id'] == '$p1' and isinstance(d['members'][0]['total_bytes'], int), d"
 lb -o json apply -f "$work/p.yaml" | json 'assert d["objects"] and all(o["action"] == "unchanged" for o in d["objects"]), d'
 lb -o json service status | json 'assert d[0]["service"] == "svc" and isinstance(d[0]["age_seconds"], int), d'
+# For people: durations read as durations (the policy's rpo is 1d), seconds in -o json above.
+lb service status | grep -Eq '^svc +rp-[^ ]+ +[0-9.]+(ms|s|m [0-9]+s) +1d 0h +ok$' ||
+  fail "service status: $(lb service status)"
 lb -o json points verify svc "$p1" | json 'assert d["ok"] is True, d'
 lb -o json roles svc | json 'assert d["epoch"] == 1, d'
 

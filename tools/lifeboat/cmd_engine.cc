@@ -21,6 +21,7 @@ namespace {
 
 namespace api = ::lifeboat::core::api;
 using json = nlohmann::json;
+constexpr int64_t kNanosPerSecond = 1000000000;
 
 }  // namespace
 
@@ -61,7 +62,7 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
                                 ? p.schedule().cron()
                                 : "every " + std::to_string(p.schedule().interval_seconds()) + "s";
         std::printf("%-24s %-16s %-24s %-10s %llu\n", p.name().c_str(), p.service().c_str(),
-                    sched.c_str(), (std::to_string(p.rpo_seconds()) + "s").c_str(),
+                    sched.c_str(), HumanDuration(p.rpo_seconds() * kNanosPerSecond).c_str(),
                     static_cast<unsigned long long>(p.revision()));
       }
       return kExitOk;
@@ -132,10 +133,10 @@ void AddEngineCommands(CLI::App& app, GlobalOptions& global, int* exit_code) {
         const int64_t age = st.value("age_seconds", int64_t{-1});
         const int64_t rpo = st.value("rpo_seconds", int64_t{0});
         const bool bad = st.value("rpo_breached", false);
-        std::printf("%-16s %-40s %-10s %-10s %s\n", svc.c_str(),
-                    newest.empty() ? "-" : newest.c_str(),
-                    age < 0 ? "-" : (std::to_string(age) + "s").c_str(),
-                    rpo == 0 ? "-" : (std::to_string(rpo) + "s").c_str(), bad ? "BREACHED" : "ok");
+        std::printf(
+            "%-16s %-40s %-10s %-10s %s\n", svc.c_str(), newest.empty() ? "-" : newest.c_str(),
+            age < 0 ? "-" : HumanDuration(age * kNanosPerSecond).c_str(),
+            rpo == 0 ? "-" : HumanDuration(rpo * kNanosPerSecond).c_str(), bad ? "BREACHED" : "ok");
       }
       return breached ? kExitRpoBreached : kExitOk;
     });
