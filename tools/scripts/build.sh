@@ -5,6 +5,7 @@ set -euo pipefail
 top="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${LIFEBOAT_BUILD_DIR:-$top/build}"
 "$top/tools/scripts/setup.sh"
+"$top/tools/scripts/disk-check.sh" "$build"
 # Let ccache hit across clones in different folders (CI builds a fresh clone each time).
 export CCACHE_BASEDIR="$top" CCACHE_NOHASHDIR=1
 if [ ! -f "$build/build.ninja" ]; then

@@ -9,6 +9,7 @@
 #include <lifeboat/core/engine.h>
 #include <stdlib.h>
 
+#include <lifeboat_test/remove_tree.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -59,8 +60,7 @@ class ApiFixture : public ::testing::Test {
   void TearDown() override {
     handler_.reset();
     engine_.reset();
-    std::error_code ec;
-    fs::remove_all(base_, ec);
+    lifeboat::test::RemoveTestTree(base_);
   }
 
   // Clusters a (primary) and b (secondary), service svc over /data, policy svc-daily.

@@ -8,6 +8,7 @@
 #include <lifeboat/core/engine.h>
 #include <unistd.h>
 
+#include <lifeboat_test/remove_tree.h>
 #include <filesystem>
 #include <fstream>
 
@@ -64,8 +65,7 @@ class EndpointResolverTest : public ::testing::Test {
   }
   void TearDown() override {
     control_.reset();
-    std::error_code ec;
-    fs::remove_all(base_, ec);
+    lifeboat::test::RemoveTestTree(base_);
   }
 
   Status Configure(core::Engine& engine) {

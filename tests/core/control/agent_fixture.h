@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include <lifeboat_test/remove_tree.h>
 #include "test_certs.h"
 
 namespace lifeboat::core::control::testing {
@@ -65,8 +66,7 @@ class AgentFixture : public ::testing::Test {
   void TearDown() override {
     servers_.clear();
     services_.clear();
-    std::error_code ec;
-    std::filesystem::remove_all(base_, ec);
+    lifeboat::test::RemoveTestTree(base_);
   }
 
   // Starts an agent for `cluster` on a loopback port of the system's choice; returns it.

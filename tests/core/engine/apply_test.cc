@@ -8,6 +8,7 @@
 #include <lifeboat/core/engine.h>
 #include <unistd.h>
 
+#include <lifeboat_test/remove_tree.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -52,11 +53,7 @@ class ApplyTest : public ::testing::Test {
   void TearDown() override {
     engine_.reset();
     // A failover fences the old primary's data (immutable or read-only): lift that first.
-    std::string lift = "chattr -R -i '" + base_.string() + "' 2>/dev/null; chmod -R u+w '" +
-                       base_.string() + "' 2>/dev/null";
-    (void)std::system(lift.c_str());
-    std::error_code ec;
-    fs::remove_all(base_, ec);
+    lifeboat::test::RemoveTestTree(base_);
   }
 
   std::string Cluster(const std::string& name) const {

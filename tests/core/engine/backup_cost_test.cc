@@ -5,6 +5,7 @@
 #include <lifeboat/core/engine.h>
 #include <unistd.h>
 
+#include <lifeboat_test/remove_tree.h>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -82,8 +83,7 @@ class BackupCostTest : public ::testing::Test {
   }
   void TearDown() override {
     engine_.reset();
-    std::error_code ec;
-    fs::remove_all(base_, ec);
+    lifeboat::test::RemoveTestTree(base_);
   }
 
   fs::path Data() const { return base_ / "primary" / "data"; }

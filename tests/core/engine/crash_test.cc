@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "tree_capture.h"
 
+#include <lifeboat_test/remove_tree.h>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -160,8 +161,7 @@ TEST(CrashTest, SigkillAtRandomPointsAcrossTwentyBackups) {
           << "left behind: " << it->path();
     }
   }
-  std::error_code ec;
-  fs::remove_all(base, ec);
+  lifeboat::test::RemoveTestTree(base);
 }
 
 }  // namespace

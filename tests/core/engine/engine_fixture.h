@@ -10,6 +10,7 @@
 #include <lifeboat/core/engine.h>
 #include <unistd.h>
 
+#include <lifeboat_test/remove_tree.h>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -110,16 +111,7 @@ class EngineFixture : public ::testing::Test {
   }
   void TearDown() override {
     engine_.reset();
-    std::error_code ec;
-    // A fence as root sets the immutable attribute (chattr +i): lift it so the files can go.
-    (void)std::system(("chattr -R -i " + base_.string() + " 2>/dev/null").c_str());
-    // A fence have taken the write bits (the immutable attribute needs root, which the
-    // tests do not have): give them back so that the directory can go.
-    for (auto it = fs::recursive_directory_iterator(base_, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
-    }
-    fs::remove_all(base_, ec);
+    lifeboat::test::RemoveTestTree(base_);
   }
 
   Status OpenEngine() {

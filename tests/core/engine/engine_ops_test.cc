@@ -6,6 +6,7 @@
 #include <lifeboat/v1/plugin.pb.h>
 #include <unistd.h>
 
+#include <lifeboat_test/remove_tree.h>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -83,8 +84,7 @@ class EngineOpsTest : public ::testing::Test {
   }
   void TearDown() override {
     engine_.reset();
-    std::error_code ec;
-    fs::remove_all(base_, ec);
+    lifeboat::test::RemoveTestTree(base_);
   }
 
   void Open() {

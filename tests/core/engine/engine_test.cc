@@ -16,6 +16,7 @@
 #include <cstring>
 #include "tree_capture.h"
 
+#include <lifeboat_test/remove_tree.h>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -62,8 +63,7 @@ class EngineTest : public ::testing::Test {
   }
   void TearDown() override {
     engine_.reset();
-    std::error_code ec;
-    fs::remove_all(base_, ec);
+    lifeboat::test::RemoveTestTree(base_);
   }
 
   Status OpenEngine() {

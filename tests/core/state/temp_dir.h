@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 
+#include <lifeboat_test/remove_tree.h>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -24,10 +25,7 @@ class TempDir {
     if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed: " + templ);
     path_ = templ;
   }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
+  ~TempDir() { lifeboat::test::RemoveTestTree(path_); }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
 
