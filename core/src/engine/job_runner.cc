@@ -20,6 +20,7 @@
 #include "engine_util.h"
 #include "hooks.h"
 #include "job_outcome.h"
+#include "member_order.h"
 
 namespace lifeboat::core {
 namespace {
@@ -563,6 +564,48 @@ class Engine::JobRunner {
     return buf;
   }
 
+  // The point's members with what their plugins on `agent` reference
+  // (PluginDescriptor.references), for member_order.h.
+  StatusOr<std::vector<OrderedMember>> OrderedMembers(Agent* agent) {
+    std::vector<OrderedMember> out;
+    std::map<std::string, std::vector<std::string>> refs;  // by component
+    for (const auto& m : rp_.members()) {
+      const std::string& component = m.data_set().component();
+      if (!refs.count(component)) {
+        LIFEBOAT_ASSIGN_OR_RETURN(pb::PluginDescriptor d, agent->Describe(component));
+        refs[component].assign(d.references().begin(), d.references().end());
+      }
+      OrderedMember o;
+      o.component = component;
+      o.name = Name(m.data_set());
+      o.commit_stage = m.data_set().commit_stage();
+      o.references = refs[component];
+      out.push_back(std::move(o));
+    }
+    return out;
+  }
+
+  static bool References(const OrderedMember& a, const OrderedMember& b) {
+    return a.component != b.component &&
+           std::find(a.references.begin(), a.references.end(), b.component) != a.references.end();
+  }
+
+  // Cuts the members in `which` at `t`, wave after wave (member_order.h's CutWaves).
+  Status CutInWaves(const std::vector<OrderedMember>& ordered, const std::vector<int>& which,
+                    int64_t t) {
+    std::vector<OrderedMember> subset;
+    for (int i : which) subset.push_back(ordered[i]);
+    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<std::vector<int>> waves, CutWaves(subset));
+    std::string order = DescribeCutOrder(subset, waves);
+    if (!order.empty()) Note("cut order by references: " + order);
+    for (const auto& wave : waves) {
+      std::vector<int> members;
+      for (int k : wave) members.push_back(which[k]);
+      LIFEBOAT_RETURN_IF_ERROR(CutMembers(members, t));
+    }
+    return OkStatus();
+  }
+
   Status Cut(const v1::Policy& policy) {
     std::vector<int> all;
     for (int i = 0; i < rp_.members_size(); ++i) all.push_back(i);
@@ -573,37 +616,53 @@ class Engine::JobRunner {
       rp_.set_cut_unix_nanos(e_.Now());
       LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
     }
+    // Members whose plugins reference others' data (hive: hdfs) are cut first.
+    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<OrderedMember> ordered, OrderedMembers(source_));
     switch (policy.consistency()) {
       case v1::ALIGNED: {
         // Members that cannot travel in time cut first; T is the end of their cuts; the
-        // others then cut at exactly T.
-        std::vector<int> now_only, at_time;
+        // others then cut at exactly T. A member that travels but references one that does
+        // not is cut with those, before them: at T it would be cut after them.
+        std::vector<bool> travels(all.size());
         for (int i : all) {
           auto d = source_->Describe(rp_.members(i).data_set().component());
           if (!d.ok()) return d.status();
-          bool travels = std::find(d->capabilities().begin(), d->capabilities().end(),
-                                   pb::CAP_CUT_AT_TIME) != d->capabilities().end();
-          (travels ? at_time : now_only).push_back(i);
+          travels[i] = std::find(d->capabilities().begin(), d->capabilities().end(),
+                                 pb::CAP_CUT_AT_TIME) != d->capabilities().end();
         }
-        LIFEBOAT_RETURN_IF_ERROR(CutMembers(now_only, 0));
+        for (bool changed = true; changed;) {
+          changed = false;
+          for (int i : all) {
+            if (!travels[i]) continue;
+            for (int j : all) {
+              if (!travels[j] && References(ordered[i], ordered[j])) {
+                travels[i] = false;
+                changed = true;
+              }
+            }
+          }
+        }
+        std::vector<int> now_only, at_time;
+        for (int i : all) (travels[i] ? at_time : now_only).push_back(i);
+        LIFEBOAT_RETURN_IF_ERROR(CutInWaves(ordered, now_only, 0));
         int64_t t = rp_.cut_unix_nanos();
         for (int i : now_only) t = std::max(t, rp_.members(i).cut_end_unix_nanos());
         rp_.set_cut_unix_nanos(t);
-        LIFEBOAT_RETURN_IF_ERROR(CutMembers(at_time, t));
+        LIFEBOAT_RETURN_IF_ERROR(CutInWaves(ordered, at_time, t));
         break;
       }
       case v1::QUIESCED: {
         // A failed pause (of the second hook, say) still owes the first hook's writers a
         // resume: resume runs whatever the pause and the cut did.
         Status paused = PauseWriters(policy);
-        Status cut = paused.ok() ? CutMembers(all, rp_.cut_unix_nanos()) : paused;
+        Status cut = paused.ok() ? CutInWaves(ordered, all, rp_.cut_unix_nanos()) : paused;
         Status resumed = ResumeWriters();
         LIFEBOAT_RETURN_IF_ERROR(cut);
         LIFEBOAT_RETURN_IF_ERROR(resumed);
         break;
       }
       default:
-        LIFEBOAT_RETURN_IF_ERROR(CutMembers(all, rp_.cut_unix_nanos()));
+        LIFEBOAT_RETURN_IF_ERROR(CutInWaves(ordered, all, rp_.cut_unix_nanos()));
         break;
     }
     int64_t first = INT64_MAX, last = 0;
@@ -806,6 +865,7 @@ class Engine::JobRunner {
 
   Status Verify(const v1::Policy& policy) {
     if (policy.verification() != v1::VERIFY_NONE) {
+      std::vector<pb::Reference> references;  // what members point at in other members
       for (int i = 0; i < rp_.members_size(); ++i) {
         const v1::Member& m = rp_.members(i);
         pb::VerifyRequest req;
@@ -832,19 +892,84 @@ class Engine::JobRunner {
                                " differences between the copy and the cut, first " + first +
                                "; the restore point was not committed");
         }
+        references.insert(references.end(), r->references().begin(), r->references().end());
       }
+      LIFEBOAT_RETURN_IF_ERROR(CheckReferences(references));
     }
     return Advance(v1::PHASE_COMMIT, /*sync=*/false);
   }
 
+  // Asks the members of the components that `references` point into whether the point holds
+  // each location (VerifyRequest.expect_held). A location some member lacks fails the
+  // backup: the point's metadata would name data the point does not have. One that lies in
+  // no member of the point is not protected by it: noted, not failed (a table outside the
+  // service's directories is the operator's choice).
+  Status CheckReferences(const std::vector<pb::Reference>& references) {
+    std::map<std::string, std::vector<const pb::Reference*>> by_component;
+    for (const auto& ref : references) by_component[ref.component()].push_back(&ref);
+    for (const auto& [component, refs] : by_component) {
+      std::map<std::string, int> verdict;  // location -> best answer (HELD > NOT_HELD > other)
+      bool asked = false;
+      for (int j = 0; j < rp_.members_size(); ++j) {
+        const v1::Member& m = rp_.members(j);
+        if (m.data_set().component() != component) continue;
+        pb::VerifyRequest req;
+        req.set_op_id(op_ids::ForMember(op_ids::PointStep::kVerifyHeld, rp_.id(), j));
+        req.mutable_snapshot()->ParseFromString(m.snapshot());
+        req.set_level(pb::VERIFY_NONE);
+        for (const pb::Reference* ref : refs) req.add_expect_held(ref->location());
+        auto r = Call<LB_OP_VERIFY>(target_, component, req, Options());
+        if (!r.ok()) return r.status().WithContext("check references into " + Name(m.data_set()));
+        if (r->held_size() != req.expect_held_size()) {
+          Note("references into " + Name(m.data_set()) + " not checked: its plugin answered " +
+               std::to_string(r->held_size()) + " of " + std::to_string(req.expect_held_size()) +
+               " locations (a plugin older than VerifyRequest.expect_held)");
+          continue;
+        }
+        asked = true;
+        for (const auto& h : r->held()) {
+          int rank = h.held() == pb::HELD ? 2 : h.held() == pb::NOT_HELD ? 1 : 0;
+          int& v = verdict[h.location()];
+          v = std::max(v, rank);
+        }
+      }
+      if (!asked) continue;
+      std::vector<const pb::Reference*> missing, outside;
+      for (const pb::Reference* ref : refs) {
+        int v = verdict[ref->location()];
+        if (v == 1) missing.push_back(ref);
+        if (v == 0) outside.push_back(ref);
+      }
+      auto first = [](const pb::Reference* ref) {
+        return ref->location() + (ref->referrer().empty() ? "" : " (" + ref->referrer() + ")");
+      };
+      if (!outside.empty()) {
+        Note(std::to_string(outside.size()) + " of " + std::to_string(refs.size()) +
+             " locations the point references lie in no " + component +
+             " member of the point, so it does not protect them; first " + first(outside[0]));
+      }
+      if (!missing.empty()) {
+        return DataLossError(
+            "the point references " + std::to_string(missing.size()) + " " + component +
+            " locations its " + component + " members lack, first " + first(missing[0]) +
+            ": the metadata would name data the point does not hold (removed between the two "
+            "cuts?); the restore point was not committed, the next backup cuts both again");
+      }
+      Note("references checked: " + std::to_string(refs.size()) + " " + component +
+           " locations, every one held by the point");
+    }
+    return OkStatus();
+  }
+
   Status Commit() {
-    // Stage by stage: a stage commits only after every member of the previous one did.
-    std::set<int32_t> stages;
-    for (const auto& m : rp_.members()) stages.insert(m.data_set().commit_stage());
-    for (int32_t stage : stages) {
-      for (int i = 0; i < rp_.members_size(); ++i) {
+    // Group by group: by commit stage, and a member after those whose data it references
+    // (member_order.h); a group commits only after every member of the previous one did.
+    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<OrderedMember> ordered, OrderedMembers(target_));
+    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<std::vector<int>> groups, CommitGroups(ordered));
+    for (const auto& group : groups) {
+      for (int i : group) {
         const v1::Member& m = rp_.members(i);
-        if (m.data_set().commit_stage() != stage || m.committed()) continue;
+        if (m.committed()) continue;
         pb::CommitRequest req;
         req.set_op_id(op_ids::ForMember(op_ids::PointStep::kCommit, rp_.id(), i));
         req.mutable_snapshot()->ParseFromString(m.snapshot());

@@ -25,6 +25,8 @@ std::string_view StepName(PointStep step) {
       return "plan";
     case PointStep::kVerify:
       return "verify";
+    case PointStep::kVerifyHeld:
+      return "verify-held";
     case PointStep::kCommit:
       return "commit";
     case PointStep::kSecurity:

@@ -16,6 +16,7 @@
 
 #include "copy.h"
 #include "hdfs_plugin.h"
+#include "held.h"
 #include "leftovers.h"
 #include "open_files.h"
 #include "security.h"
@@ -1058,6 +1059,8 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
     }
     return record.status();
   }
+  // Another member's references (held.h): answered from the point's listing alone.
+  if (req.expect_held_size() > 0) return AnswerHeld(req, path, record->manifest);
   // Levels (README, "verify"): NONE compares the listing only; SIZE (and an unspecified
   // level) also vouches for every file's bytes without reading them: a file this point
   // copied by the SHA-256 streamed from the source (its record) and the HDFS checksum the

@@ -15,6 +15,7 @@
 #include "apply.h"
 #include "hive_plugin.h"
 #include "peer.h"
+#include "references.h"
 
 namespace lifeboat::hive {
 namespace {
@@ -172,6 +173,12 @@ StatusOr<v1::VerifyResponse> HivePlugin::Verify(sdk::Call& call, const v1::Verif
       if (bytes.status().code() != Code::kDataLoss) return bytes.status();
       mismatch(e.path(), "digest", hex, "other bytes");
     }
+  }
+  // What the point's tables name in HDFS, for the engine to check against the point's hdfs
+  // members (references.h).
+  if (level != v1::VERIFY_NONE && resp.mismatches().empty()) {
+    LIFEBOAT_ASSIGN_OR_RETURN(PointState named, LoadState(*store, manifest));
+    AddReferences(named, RewriterFor(cut), resp);
   }
   // A committed point that is the data set's newest here: the live metastore must hold it.
   if (point && level != v1::VERIFY_NONE && IsNewestPoint(*store, rp) && resp.mismatches().empty()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "fence.h"
+#include "references.h"
 
 namespace lifeboat::hive {
 namespace {
@@ -54,6 +55,9 @@ v1::PluginDescriptor HivePlugin::Describe() {
                  v1::CAP_DIFF_FROM_BASE_CUT}) {
     d.add_capabilities(c);
   }
+  // Tables and partitions name HDFS directories: the engine cuts this plugin's members before
+  // the point's hdfs members and commits them after (references.h).
+  d.add_references(kReferencedComponent);
   return d;
 }
 

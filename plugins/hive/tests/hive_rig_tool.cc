@@ -3,6 +3,8 @@
 //
 //   hive_rig_tool populate CLUSTER DB             a database: orders (3 partitions, statistics),
 //                                                 plain, a view and a function
+//   hive_rig_tool populate-at CLUSTER DB ROOT     the same with the database's directory under
+//                                                 ROOT (e.g. the HDFS rig's hdfs://host:port/w)
 //   hive_rig_tool create-table CLUSTER DB TABLE   a table partitioned by dt, one partition
 //   hive_rig_tool alter CLUSTER DB TABLE COMMENT  sets the table's comment parameter
 //   hive_rig_tool capture CLUSTER DB [FROM]       the database item by item (hive_test_util.h),
@@ -44,9 +46,12 @@ int Run(const std::vector<std::string>& args) {
   auto connected = MetastoreClient::Connect(m.options);
   if (!connected.ok()) return Fail(connected.status().ToString());
   MetastoreClient& c = **connected;
-  const std::string base = m.external_warehouse + "/" + db;
-  if (cmd == "populate") {
-    if (int rc = Check(c.CreateDatabase(SampleDatabase(db, m.external_warehouse)), "database")) {
+  // populate-at puts the database under another root (an hdfs:// URI of the HDFS rig).
+  const bool at = cmd == "populate-at" && args.size() == 4;
+  const std::string root = at ? args[3] : m.external_warehouse;
+  const std::string base = root + "/" + db;
+  if (cmd == "populate" || at) {
+    if (int rc = Check(c.CreateDatabase(SampleDatabase(db, root)), "database")) {
       return rc;
     }
     thrift::Table orders = SampleTable(db, "orders", base + "/orders");

@@ -16,6 +16,7 @@ TEST(OpIdsTest, EveryFormatIsPinned) {
   EXPECT_EQ(ForMember(PointStep::kCut, rp, 1), "cut-" + rp + "-1");
   EXPECT_EQ(ForMember(PointStep::kPlan, rp, 2), "plan-" + rp + "-2");
   EXPECT_EQ(ForMember(PointStep::kVerify, rp, 0), "verify-" + rp + "-0");
+  EXPECT_EQ(ForMember(PointStep::kVerifyHeld, rp, 1), "verify-held-" + rp + "-1");
   EXPECT_EQ(ForMember(PointStep::kCommit, rp, 0), "commit-" + rp + "-0");
   EXPECT_EQ(ForMember(PointStep::kSecurity, rp, 3), "security-" + rp + "-3");
   EXPECT_EQ(ForMember(PointStep::kRelease, rp, 0), "release-" + rp + "-0");
@@ -36,8 +37,8 @@ TEST(OpIdsTest, EveryFormatIsPinned) {
 TEST(OpIdsTest, StepsOfOneMemberNeverShareAnId) {
   std::set<std::string> seen;
   for (PointStep step : {PointStep::kPrepare, PointStep::kCut, PointStep::kPlan, PointStep::kVerify,
-                         PointStep::kCommit, PointStep::kSecurity, PointStep::kRelease,
-                         PointStep::kAbandon, PointStep::kExpire}) {
+                         PointStep::kVerifyHeld, PointStep::kCommit, PointStep::kSecurity,
+                         PointStep::kRelease, PointStep::kAbandon, PointStep::kExpire}) {
     EXPECT_TRUE(seen.insert(ForMember(step, "rp-1", 0)).second) << ForMember(step, "rp-1", 0);
   }
   EXPECT_TRUE(seen.insert(Restore("job-1", 0, true)).second);

@@ -28,6 +28,9 @@ enum class PointStep {
   kCut,       // "cut"
   kPlan,      // "plan": plan_transfer
   kVerify,    // "verify"
+  // "verify-held": whether the member holds the locations other members of the point
+  // reference (VerifyRequest.expect_held)
+  kVerifyHeld,
   kCommit,    // "commit"
   kSecurity,  // "security": sync_security after the commit
   kRelease,   // "release": the source's cut, once the point no longer needs it

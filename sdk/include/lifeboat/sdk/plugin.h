@@ -136,6 +136,10 @@ class ComponentPlugin {
   virtual StatusOr<v1::PlanTransferResponse> PlanTransfer(Call& call,
                                                           const v1::PlanTransferRequest& req);
   virtual StatusOr<v1::TransferResponse> Transfer(Call& call, const v1::TransferRequest& req);
+  // Compares the point's copy with its cut. A plugin whose Describe() names `references`
+  // lists in the response what its point names in those components; with
+  // req.expect_held() set, answers only whether the point holds each of those locations, one
+  // `held` per location in order (docs/plugin-guide.md, "References between components").
   virtual StatusOr<v1::VerifyResponse> Verify(Call& call, const v1::VerifyRequest& req);
   virtual StatusOr<v1::CommitResponse> Commit(Call& call, const v1::CommitRequest& req);
   // Makes a destination equal a retained point. The contract (docs/plugin-guide.md, "restore"):
