@@ -5,7 +5,7 @@
 # references check finds every table and partition directory in the point's hdfs member, the
 # secondary's metastore names the secondary's HDFS and every directory it names is there; then
 # a partition directory removed from HDFS while the metastore still names it: the next backup
-# is refused before it commits, naming the directory, and the point count stays.
+# is refused before it commits, naming the directory, and no other point is committed.
 # Usage: hive_hdfs_rig_test.sh LIFEBOAT_BINARY PLUGIN_DIR HIVE_RIG_TOOL   (needs
 # LIFEBOAT_RIG_HDFS and LIFEBOAT_RIG_HIVE from `tools/scripts/rig.sh env hdfs hive`; skips
 # (exit 77) without them unless LIFEBOAT_RIG_REQUIRED=1)
@@ -106,8 +106,8 @@ grep -q "cut order by references: hive:$db before hdfs:$dir" "$work/job1.log" ||
 grep -q "references checked: .* hdfs locations, every one held by the point" "$work/job1.log" ||
   fail "the job's log does not show the references checked: $(cat "$work/job1.log")"
 point="$(lb --output json points list svc | json 'print(d[-1]["id"])')"
-lb --output json points show "$point" >"$work/point.json"
-python3 - "$work/point.json" "$db" <<'PY' || fail "the members' cut times are not in order: $(cat "$work/point.json")"
+lb --output json points show svc "$point" >"$work/point.json"
+python3 - "$work/point.json" <<'PY' || fail "the members' cut times are not in order: $(cat "$work/point.json")"
 import json, sys
 d = json.load(open(sys.argv[1]))
 rp = d.get("restore_point", d)
@@ -143,6 +143,6 @@ grep -q "dt=2024-01-02" "$work/run2.log" ||
   fail "the refusal does not name the missing partition directory: $(cat "$work/run2.log")"
 grep -q "references 1 hdfs locations its hdfs members lack" "$work/run2.log" ||
   fail "the refusal does not say what is wrong: $(cat "$work/run2.log")"
-count="$(lb --output json points list svc | json 'print(len(d))')"
-[ "$count" = 1 ] || fail "expected 1 point after the refused run, found $count"
+count="$(lb --output json points list svc | json 'print(len([p for p in d if p["state"] == "RP_COMMITTED"]))')"
+[ "$count" = 1 ] || fail "expected 1 committed point after the refused run, found $count"
 echo "ok: hive cut before hdfs, $n locations held, a missing partition directory refused"
