@@ -567,22 +567,7 @@ class Engine::JobRunner {
   // The point's members with what their plugins on `agent` reference
   // (PluginDescriptor.references), for member_order.h.
   StatusOr<std::vector<OrderedMember>> OrderedMembers(Agent* agent) {
-    std::vector<OrderedMember> out;
-    std::map<std::string, std::vector<std::string>> refs;  // by component
-    for (const auto& m : rp_.members()) {
-      const std::string& component = m.data_set().component();
-      if (!refs.count(component)) {
-        LIFEBOAT_ASSIGN_OR_RETURN(pb::PluginDescriptor d, agent->Describe(component));
-        refs[component].assign(d.references().begin(), d.references().end());
-      }
-      OrderedMember o;
-      o.component = component;
-      o.name = Name(m.data_set());
-      o.commit_stage = m.data_set().commit_stage();
-      o.references = refs[component];
-      out.push_back(std::move(o));
-    }
-    return out;
+    return MembersOf(rp_, *agent);
   }
 
   static bool References(const OrderedMember& a, const OrderedMember& b) {
@@ -1251,7 +1236,10 @@ class Engine::JobRunner {
     for (const auto& t : tasks) {
       if (t.state() == v1::TASK_DONE) done.insert(t.id());
     }
-    for (int i = 0; i < rp.members_size(); ++i) {
+    // Written in commit order: the data a member's metadata names before the metadata
+    // (member_order.h), so a restore stopped half-way never leaves tables naming nothing.
+    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<int> order, WriteOrder(rp, *agent));
+    for (int i : order) {
       const v1::Member& m = rp.members(i);
       const std::string task_id = "m" + std::to_string(i) + "-restore";
       if (done.count(task_id)) continue;

@@ -1,5 +1,7 @@
 #include "member_order.h"
 
+#include "engine_util.h"
+
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -99,6 +101,33 @@ std::string DescribeCutOrder(const std::vector<OrderedMember>& members,
     }
   }
   return out;
+}
+
+StatusOr<std::vector<OrderedMember>> MembersOf(const v1::RestorePoint& point, Agent& agent) {
+  std::vector<OrderedMember> out;
+  std::map<std::string, std::vector<std::string>> refs;  // by component
+  for (const auto& m : point.members()) {
+    const std::string& component = m.data_set().component();
+    if (!refs.count(component)) {
+      LIFEBOAT_ASSIGN_OR_RETURN(::lifeboat::v1::PluginDescriptor d, agent.Describe(component));
+      refs[component].assign(d.references().begin(), d.references().end());
+    }
+    OrderedMember o;
+    o.component = component;
+    o.name = Name(m.data_set());
+    o.commit_stage = m.data_set().commit_stage();
+    o.references = refs[component];
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+StatusOr<std::vector<int>> WriteOrder(const v1::RestorePoint& point, Agent& agent) {
+  LIFEBOAT_ASSIGN_OR_RETURN(std::vector<OrderedMember> members, MembersOf(point, agent));
+  LIFEBOAT_ASSIGN_OR_RETURN(std::vector<std::vector<int>> groups, CommitGroups(members));
+  std::vector<int> order;
+  for (const auto& g : groups) order.insert(order.end(), g.begin(), g.end());
+  return order;
 }
 
 }  // namespace lifeboat::core

@@ -9,6 +9,7 @@
 #ifndef LIFEBOAT_CORE_SRC_ENGINE_MEMBER_ORDER_H_
 #define LIFEBOAT_CORE_SRC_ENGINE_MEMBER_ORDER_H_
 
+#include <lifeboat/core/agent.h>
 #include <lifeboat/status.h>
 
 #include <cstdint>
@@ -38,6 +39,14 @@ StatusOr<std::vector<std::vector<int>>> CommitGroups(const std::vector<OrderedMe
 // when nothing references anything.
 std::string DescribeCutOrder(const std::vector<OrderedMember>& members,
                              const std::vector<std::vector<int>>& waves);
+
+// The members of `point` with what their plugins on `agent` reference (one Describe per
+// component).
+StatusOr<std::vector<OrderedMember>> MembersOf(const v1::RestorePoint& point, Agent& agent);
+
+// Member indexes of `point` in the order to write them — a commit, a restore, a failover's
+// apply: CommitGroups one after the other.
+StatusOr<std::vector<int>> WriteOrder(const v1::RestorePoint& point, Agent& agent);
 
 }  // namespace lifeboat::core
 

@@ -14,6 +14,7 @@
 
 #include "engine_util.h"
 #include "executor.h"
+#include "member_order.h"
 
 namespace lifeboat::core {
 namespace {
@@ -398,7 +399,9 @@ Status Engine::RunSwitch(v1::Job& job, const std::function<Status()>& save,
         LIFEBOAT_ASSIGN_OR_RETURN(Agent * agent, AgentFor(to));
         uint64_t written = 0;
         size_t changes = 0;
-        for (int i = 0; i < newest->members_size(); ++i) {
+        // The data a member's metadata names before the metadata (member_order.h).
+        LIFEBOAT_ASSIGN_OR_RETURN(std::vector<int> order, WriteOrder(*newest, *agent));
+        for (int i : order) {
           const v1::Member& m = newest->members(i);
           pb::RestoreRequest req;
           req.set_op_id(op_ids::Apply(job.id(), name, i));
