@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -533,6 +534,172 @@ TEST_F(SdkHelpersTest, VerifyOfAnEqualCopyIsOk) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->ok()) << r->mismatches(0).path() << " " << r->mismatches(0).what();
   EXPECT_EQ(target.digested.size(), 300u);
+}
+
+// A target that cannot list its copy (a fake of a store that spreads items over several
+// places): each entry is looked up.
+class FakeLookupTarget : public VerifyTarget {
+ public:
+  std::map<std::string, std::string> items;  // path -> content
+  StatusOr<std::optional<TargetItem>> Find(const Call&, const v1::Entry& want) override {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      looked_up.insert(want.path());
+    }
+    auto it = items.find(want.path());
+    if (it == items.end()) return std::optional<TargetItem>();
+    TargetItem t;
+    t.path = it->first;
+    t.size = it->second.size();
+    t.location = "store/" + it->first;
+    return std::optional<TargetItem>(std::move(t));
+  }
+  StatusOr<std::string> Digest(const Call&, const std::string& path) override {
+    return Sha256Of(items.at(path));
+  }
+  std::mutex mu;
+  std::set<std::string> looked_up;
+};
+
+TEST_F(SdkHelpersTest, VerifyLooksEachEntryUpWhenTheTargetCannotList) {
+  FakeLookupTarget target;
+  target.items["a"] = "alpha";
+  target.items["c"] = "charlie!!";  // longer
+  target.items["d"] = "deltA";      // one byte flipped
+  target.items["z"] = "nobody asks for this one";
+  std::vector<v1::Entry> manifest = {FileEntry("a", "alpha"), FileEntry("b", "bravo"),
+                                     FileEntry("c", "charlie"), FileEntry("d", "delta")};
+  for (int i = 0; i < 100; ++i) {  // more than one batch of lookups
+    std::string path = "f" + std::to_string(1000 + i);
+    target.items[path] = Pattern(static_cast<size_t>(i));
+    manifest.push_back(FileEntry(path, Pattern(static_cast<size_t>(i))));
+  }
+  Call call = MakeCall();
+  VerifyOptions opts;
+  opts.find_each = true;
+  StatusOr<v1::VerifyResponse> r = VerifyEntries(call, StreamOf(manifest), target, opts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->ok());
+  std::map<std::string, std::string> found;
+  for (const auto& m : r->mismatches()) found[m.path()] = m.what();
+  EXPECT_EQ(found,
+            (std::map<std::string, std::string>{{"b", "missing"}, {"c", "size"}, {"d", "digest"}}))
+      << "nothing is extra when the target is only asked for the entries";
+  EXPECT_EQ(r->items_checked(), 104u);
+  EXPECT_EQ(target.looked_up.size(), 104u);
+  EXPECT_EQ(target.looked_up.count("z"), 0u);
+
+  // At NONE a target that cannot list is not asked: the entries are counted.
+  target.looked_up.clear();
+  opts.level = v1::VERIFY_NONE;
+  r = VerifyEntries(call, StreamOf(manifest), target, opts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->ok());
+  EXPECT_EQ(r->items_checked(), 104u);
+  EXPECT_TRUE(target.looked_up.empty());
+
+  // A target that lists nothing but is merged fails clearly rather than calling all missing.
+  opts.find_each = false;
+  opts.level = v1::VERIFY_SIZE;
+  r = VerifyEntries(call, StreamOf(manifest), target, opts);
+  EXPECT_EQ(r.status().code(), Code::kUnimplemented);
+  EXPECT_NE(r.status().message().find("find_each"), std::string::npos) << r.status().message();
+}
+
+// A listed target with metadata, whose files are vouched for by a record of its own (as a
+// target that keeps a checksum per file does) rather than by reading them back.
+class FakeRecordedTarget : public VerifyTarget {
+ public:
+  std::map<std::string, TargetItem> items;
+  std::map<std::string, std::string> records;  // path -> checksum the target keeps
+  Status List(const std::function<Status(const TargetItem&)>& each) override {
+    for (const auto& [path, item] : items) LIFEBOAT_RETURN_IF_ERROR(each(item));
+    return OkStatus();
+  }
+  Status CheckFile(const Call&, v1::VerifyLevel level, const v1::Entry& want, const TargetItem& got,
+                   VerifyFindings& findings) override {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      checked[got.path] = level;
+    }
+    if (records.at(got.path) != Hex(want.digest())) {
+      findings.Mismatch(got.path, "checksum", Hex(want.digest()), records.at(got.path));
+      findings.Mismatch(got.path, "digest", Hex(want.digest()), "(read back)");
+    }
+    findings.AddBytesRead(1);
+    return OkStatus();
+  }
+  std::mutex mu;
+  std::map<std::string, v1::VerifyLevel> checked;
+};
+
+TEST_F(SdkHelpersTest, VerifyComparesMetadataAndHandsFilesToTheTargetsCheck) {
+  FakeRecordedTarget target;
+  std::vector<v1::Entry> manifest;
+  auto add = [&](const std::string& path, v1::EntryType type, const std::string& content) {
+    v1::Entry e = FileEntry(path, content);
+    e.set_type(type);
+    e.set_mtime_unix_nanos(1000);
+    e.set_mode(0644);
+    e.set_owner("hdfs");
+    e.set_group("hadoop");
+    manifest.push_back(e);
+    TargetItem t;
+    t.path = path;
+    t.type = type;
+    t.size = content.size();
+    t.mtime_unix_nanos = 1000;
+    t.mode = 0644;
+    t.owner = "hdfs";
+    t.group = "hadoop";
+    target.items[path] = t;
+    target.records[path] = Hex(Sha256Of(content));
+  };
+  add("dir", v1::ENTRY_DIRECTORY, "");
+  add("dir/meta", v1::ENTRY_FILE, "meta");  // (a manifest is sorted by path)
+  add("dir/rotten", v1::ENTRY_FILE, "rotten");
+  add("dir/same", v1::ENTRY_FILE, "same");
+  add("dir/short", v1::ENTRY_FILE, "short");
+  target.items["dir"].mtime_unix_nanos = 2000;  // a directory's time moves: not compared
+  target.items["dir/meta"].mtime_unix_nanos = 3000;
+  target.items["dir/meta"].mode = 0600;
+  target.items["dir/meta"].owner = "mallory";
+  target.items["dir/rotten"].mode = 0444;
+  target.records["dir/rotten"] = "0bad";
+  target.items["dir/short"].size = 2;
+
+  Call call = MakeCall();
+  VerifyOptions opts;
+  opts.level = v1::VERIFY_SIZE;
+  StatusOr<v1::VerifyResponse> r = VerifyEntries(call, StreamOf(manifest), target, opts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<std::string> found;
+  for (const auto& m : r->mismatches()) found.push_back(m.path() + " " + m.what());
+  EXPECT_EQ(found, (std::vector<std::string>{"dir/rotten checksum", "dir/rotten digest",
+                                             "dir/short size"}))
+      << "metadata is compared only when asked; a path's own mismatches keep their order";
+  // Every file whose type and size held was checked, at SIZE too; no directory, no short file.
+  EXPECT_EQ(target.checked,
+            (std::map<std::string, v1::VerifyLevel>{{"dir/meta", v1::VERIFY_SIZE},
+                                                    {"dir/rotten", v1::VERIFY_SIZE},
+                                                    {"dir/same", v1::VERIFY_SIZE}}));
+  EXPECT_EQ(r->bytes_checked(), 3u) << "the bytes the target says it read";
+
+  opts.compare_mtime = opts.compare_mode = opts.compare_owner = true;
+  r = VerifyEntries(call, StreamOf(manifest), target, opts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<std::string> detail;
+  for (const auto& m : r->mismatches()) {
+    detail.push_back(m.path() + " " + m.what() + " " + m.expected() + " -> " + m.found());
+  }
+  EXPECT_EQ(detail,
+            (std::vector<std::string>{
+                "dir/meta mtime 1000 -> 3000", "dir/meta mode 0644 -> 0600",
+                "dir/meta owner hdfs:hadoop -> mallory:hadoop", "dir/rotten mode 0644 -> 0444",
+                "dir/rotten checksum " + Hex(manifest[2].digest()) + " -> 0bad",
+                "dir/rotten digest " + Hex(manifest[2].digest()) + " -> (read back)",
+                "dir/short size 5 -> 2"}));
+  EXPECT_FALSE(r->ok());
 }
 
 // --- progress ---------------------------------------------------------------------------
