@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <lifeboat/sdk/copy.h>
 #include <lifeboat/sdk/digest.h>
+#include <lifeboat/sdk/fence.h>
 #include <lifeboat/sdk/files.h>
 #include <lifeboat/sdk/journal.h>
 #include <lifeboat/sdk/parallel.h>
@@ -700,6 +701,176 @@ TEST_F(SdkHelpersTest, VerifyComparesMetadataAndHandsFilesToTheTargetsCheck) {
                 "dir/rotten digest " + Hex(manifest[2].digest()) + " -> (read back)",
                 "dir/short size 5 -> 2"}));
   EXPECT_FALSE(r->ok());
+
+  // NONE is the listing alone: sizes and metadata, no file handed to the target's check.
+  target.checked.clear();
+  opts.level = v1::VERIFY_NONE;
+  r = VerifyEntries(call, StreamOf(manifest), target, opts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  found.clear();
+  for (const auto& m : r->mismatches()) found.push_back(m.path() + " " + m.what());
+  EXPECT_EQ(found, (std::vector<std::string>{"dir/meta mtime", "dir/meta mode", "dir/meta owner",
+                                             "dir/rotten mode", "dir/short size"}));
+  EXPECT_TRUE(target.checked.empty());
+  EXPECT_EQ(r->bytes_checked(), 0u);
+}
+
+// --- fence ------------------------------------------------------------------------------
+
+// A fake of a component's fence: a marker (epoch, reason) and a count of its fenced items,
+// with the steps RunFence/RunUnfence are given; records what they were asked.
+class FakeFencedComponent {
+ public:
+  std::optional<FenceInPlace> marker;
+  uint64_t items = 3;
+  std::vector<std::string> calls;  // "apply raise=1 epoch=5", "lift 7", "tidy"
+
+  FenceSteps Steps() {
+    FenceSteps s;
+    s.name = "fake:/data";
+    s.in_place = [this]() -> StatusOr<std::optional<FenceInPlace>> { return marker; };
+    s.apply = [this](const FenceOrder& o) -> StatusOr<FenceWork> {
+      calls.push_back("apply raise=" + std::to_string(o.raise) +
+                      " epoch=" + std::to_string(o.epoch));
+      if (o.raise) marker = FenceInPlace{o.req.epoch(), o.req.reason()};
+      return FenceWork{o.was ? 0 : items, "by fake bits"};
+    };
+    s.lift = [this](const FenceInPlace& was) -> StatusOr<FenceWork> {
+      calls.push_back("lift " + std::to_string(was.epoch));
+      marker.reset();
+      return FenceWork{items, "by fake bits; all released"};
+    };
+    s.tidy_unfenced = [this]() {
+      calls.push_back("tidy");
+      return OkStatus();
+    };
+    return s;
+  }
+};
+
+v1::FenceRequest FenceReq(const std::string& op, uint64_t epoch) {
+  v1::FenceRequest r;
+  r.set_op_id(op);
+  r.set_epoch(epoch);
+  r.set_reason("failover " + op);
+  return r;
+}
+
+TEST_F(SdkHelpersTest, FenceKeepsTheHigherEpochAndAnswersARepeatFromTheJournal) {
+  FakeFencedComponent c;
+  OpJournal journal(std::make_unique<FileJournalStore>(dir_ / "fence-ops"));
+  Call call = MakeCall();
+  StatusOr<v1::FenceResponse> first = RunFence(call, journal, FenceReq("f1", 5), c.Steps());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(first->fenced());
+  EXPECT_EQ(first->epoch(), 5u);
+  EXPECT_EQ(first->items_changed(), 3u);
+  EXPECT_EQ(first->detail(), "fake:/data fenced at epoch 5 by fake bits");
+
+  // The same op id: the first answer, nothing run again.
+  StatusOr<v1::FenceResponse> repeat = RunFence(call, journal, FenceReq("f1", 5), c.Steps());
+  ASSERT_TRUE(repeat.ok()) << repeat.status().ToString();
+  EXPECT_EQ(repeat->SerializeAsString(), first->SerializeAsString());
+  EXPECT_EQ(c.calls, (std::vector<std::string>{"apply raise=1 epoch=5"}));
+
+  StatusOr<v1::FenceResponse> higher = RunFence(call, journal, FenceReq("f2", 7), c.Steps());
+  ASSERT_TRUE(higher.ok()) << higher.status().ToString();
+  EXPECT_EQ(higher->epoch(), 7u);
+  EXPECT_EQ(c.marker->epoch, 7u);
+  // A lower epoch is one fence that keeps the higher: the component finishes, records nothing.
+  StatusOr<v1::FenceResponse> lower = RunFence(call, journal, FenceReq("f3", 6), c.Steps());
+  ASSERT_TRUE(lower.ok()) << lower.status().ToString();
+  EXPECT_TRUE(lower->fenced());
+  EXPECT_EQ(lower->epoch(), 7u);
+  EXPECT_EQ(c.marker->epoch, 7u);
+  EXPECT_EQ(c.marker->reason, "failover f2");
+  EXPECT_NE(lower->detail().find("already fenced at epoch 7"), std::string::npos)
+      << lower->detail();
+  EXPECT_EQ(c.calls, (std::vector<std::string>{"apply raise=1 epoch=5", "apply raise=1 epoch=7",
+                                               "apply raise=0 epoch=7"}));
+  // The same epoch again: not raised either (the reason of the fence in place stays).
+  ASSERT_TRUE(RunFence(call, journal, FenceReq("f4", 7), c.Steps()).ok());
+  EXPECT_EQ(c.calls.back(), "apply raise=0 epoch=7");
+  EXPECT_EQ(c.marker->reason, "failover f2");
+}
+
+TEST_F(SdkHelpersTest, UnfenceRefusesAStaleEpochAndLiftsOnlyWithTheFencesOrHigher) {
+  FakeFencedComponent c;
+  OpJournal journal(std::make_unique<FileJournalStore>(dir_ / "fence-ops"));
+  Call call = MakeCall();
+  ASSERT_TRUE(RunFence(call, journal, FenceReq("f1", 7), c.Steps()).ok());
+
+  StatusOr<v1::FenceResponse> stale = RunUnfence(call, journal, FenceReq("u1", 6), c.Steps());
+  EXPECT_EQ(stale.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(stale.status().message().find("epoch 6"), std::string::npos)
+      << stale.status().message();
+  EXPECT_NE(stale.status().message().find("epoch 7"), std::string::npos)
+      << stale.status().message();
+  ASSERT_TRUE(c.marker.has_value()) << "a stale unfence lifted the fence";
+
+  StatusOr<v1::FenceResponse> lifted = RunUnfence(call, journal, FenceReq("u2", 7), c.Steps());
+  ASSERT_TRUE(lifted.ok()) << lifted.status().ToString();
+  EXPECT_FALSE(lifted->fenced());
+  EXPECT_EQ(lifted->epoch(), 0u) << "no fence is in force after an unfence";
+  EXPECT_EQ(lifted->items_changed(), 3u);
+  EXPECT_EQ(lifted->detail(), "fake:/data unfenced (fenced at epoch 7 by fake bits; all released)");
+  EXPECT_FALSE(c.marker.has_value());
+
+  // A new fence, then a late retry of the old unfence: its recorded answer, the fence stays.
+  ASSERT_TRUE(RunFence(call, journal, FenceReq("f2", 8), c.Steps()).ok());
+  StatusOr<v1::FenceResponse> late = RunUnfence(call, journal, FenceReq("u2", 7), c.Steps());
+  ASSERT_TRUE(late.ok()) << late.status().ToString();
+  EXPECT_EQ(late->SerializeAsString(), lifted->SerializeAsString());
+  EXPECT_TRUE(c.marker.has_value()) << "a late retry of an old unfence lifted a newer fence";
+  ASSERT_TRUE(RunUnfence(call, journal, FenceReq("u3", 9), c.Steps()).ok());
+
+  // Not fenced: OK, and what an interrupted unfence left is tidied.
+  c.calls.clear();
+  StatusOr<v1::FenceResponse> none = RunUnfence(call, journal, FenceReq("u4", 9), c.Steps());
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_FALSE(none->fenced());
+  EXPECT_EQ(none->detail(), "fake:/data was not fenced");
+  EXPECT_EQ(c.calls, (std::vector<std::string>{"tidy"}));
+}
+
+TEST_F(SdkHelpersTest, FenceChecksTheRequestAndTheJournalBeforeTheComponent) {
+  FakeFencedComponent c;
+  OpJournal journal(std::make_unique<FileJournalStore>(dir_ / "fence-ops"));
+  Call call = MakeCall();
+  StatusOr<v1::FenceResponse> no_op = RunFence(call, journal, FenceReq("", 5), c.Steps());
+  EXPECT_EQ(no_op.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(no_op.status().message().find("op_id"), std::string::npos);
+  StatusOr<v1::FenceResponse> no_epoch = RunUnfence(call, journal, FenceReq("u0", 0), c.Steps());
+  EXPECT_EQ(no_epoch.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(no_epoch.status().message().find("epoch"), std::string::npos);
+  // One op id is one call: an unfence may not reuse a fence's.
+  ASSERT_TRUE(RunFence(call, journal, FenceReq("f1", 5), c.Steps()).ok());
+  StatusOr<v1::FenceResponse> reused = RunUnfence(call, journal, FenceReq("f1", 5), c.Steps());
+  EXPECT_EQ(reused.status().code(), Code::kInvalidArgument) << reused.status().ToString();
+  EXPECT_EQ(c.calls, (std::vector<std::string>{"apply raise=1 epoch=5"}));
+}
+
+// A journal whose writes fail (a fenced store, a full disk): a fake.
+class FakeFailingJournalStore : public JournalStore {
+ public:
+  StatusOr<std::optional<std::string>> Load() override { return std::optional<std::string>(); }
+  Status Save(std::string_view) override { return UnavailableError("fake store refuses writes"); }
+};
+
+TEST_F(SdkHelpersTest, AFenceWhoseAnswerCannotBeRecordedFailsOrWarnsAsThePluginChose) {
+  FakeFencedComponent c;
+  OpJournal journal(std::make_unique<FakeFailingJournalStore>());
+  Call call = MakeCall();
+  EXPECT_EQ(RunFence(call, journal, FenceReq("f1", 5), c.Steps()).status().code(),
+            Code::kUnavailable);
+  StatusOr<v1::FenceResponse> warned =
+      RunFence(call, journal, FenceReq("f2", 5), c.Steps(), UnrecordedAnswer::kWarn);
+  ASSERT_TRUE(warned.ok()) << warned.status().ToString();
+  bool logged = false;
+  for (const std::string& line : fake_.Logs()) {
+    logged |= line.find("fence answer of op_id f2 not recorded") != std::string::npos;
+  }
+  EXPECT_TRUE(logged) << "the unrecorded answer is not logged";
 }
 
 // --- progress ---------------------------------------------------------------------------

@@ -4,12 +4,13 @@
 // A target that can list its copy in the same order is merged with it as both go: an entry
 // the target lacks is "missing", an item of the target the manifest lacks is "extra". A
 // target that cannot list in order (its items spread over several places) is asked for each
-// entry instead (VerifyOptions::find_each; not at NONE), and nothing is extra. Either way a type or
-// size that differs is reported at every level above NONE, the metadata VerifyOptions names are
-// compared, and every file whose type and size held is handed to VerifyTarget::CheckFile at
-// SIZE and DIGEST, up to `threads` at a time: by default that reads the file back at DIGEST
-// and compares its digest with the manifest's; a target that vouches for bytes another way
-// (a checksum the storage keeps, a record of an earlier verify) overrides it.
+// entry instead (VerifyOptions::find_each), and nothing is extra. A type or size that
+// differs is a mismatch, and so is the metadata VerifyOptions names. That is all at NONE (the
+// listing alone; a find_each target, which has no listing, is not asked at all). At SIZE and
+// DIGEST every file whose type and size held is then handed to VerifyTarget::CheckFile, up
+// to `threads` at a time: by default that reads the file back at DIGEST and compares its
+// digest with the manifest's; a target that vouches for bytes another way (a checksum the
+// storage keeps, a record of an earlier verify) overrides it.
 //
 // Thread-safety: VerifyTarget::Find, ::CheckFile and ::Digest are called from up to
 // `threads` threads at once; VerifyFindings may be used from any of them.
@@ -102,7 +103,7 @@ struct VerifyOptions {
   size_t max_mismatches = 1000;
   // Look each entry up (VerifyTarget::Find) rather than merging with a listing.
   bool find_each = false;
-  // Metadata compared at levels above NONE, after type and size: a file's mtime (not a
+  // Metadata compared after type and size: a file's mtime (not a
   // directory's: creating items in it moves it), the permission bits ("mode", octal), and
   // owner and group by name ("owner", "user:group").
   bool compare_mtime = false;
