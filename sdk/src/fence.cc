@@ -3,17 +3,6 @@
 namespace lifeboat::sdk {
 namespace {
 
-Status CheckRequest(const v1::FenceRequest& req, const std::string& operation) {
-  if (req.op_id().empty()) return InvalidArgumentError(operation + " needs an op_id", "op_id");
-  if (req.epoch() == 0) {
-    return InvalidArgumentError(operation +
-                                    " needs the role epoch (epoch > 0): the epochs of roles "
-                                    "start at 1, and 0 means \"no fence\" in its answer",
-                                "epoch");
-  }
-  return OkStatus();
-}
-
 // The journal's answer of the request's op id, if it has one.
 StatusOr<std::optional<v1::FenceResponse>> Recorded(OpJournal& journal, const v1::FenceRequest& req,
                                                     const std::string& operation) {
@@ -42,10 +31,21 @@ Status Answer(const Call& call, OpJournal& journal, const v1::FenceRequest& req,
 
 }  // namespace
 
+Status CheckFenceRequest(const v1::FenceRequest& req, const std::string& operation) {
+  if (req.op_id().empty()) return InvalidArgumentError(operation + " needs an op_id", "op_id");
+  if (req.epoch() == 0) {
+    return InvalidArgumentError(operation +
+                                    " needs the role epoch (epoch > 0): the epochs of roles "
+                                    "start at 1, and 0 means \"no fence\" in its answer",
+                                "epoch");
+  }
+  return OkStatus();
+}
+
 StatusOr<v1::FenceResponse> RunFence(const Call& call, OpJournal& journal,
                                      const v1::FenceRequest& req, const FenceSteps& steps,
                                      UnrecordedAnswer unrecorded) {
-  LIFEBOAT_RETURN_IF_ERROR(CheckRequest(req, "fence"));
+  LIFEBOAT_RETURN_IF_ERROR(CheckFenceRequest(req, "fence"));
   LIFEBOAT_ASSIGN_OR_RETURN(std::optional<v1::FenceResponse> done, Recorded(journal, req, "fence"));
   if (done) return *done;
   LIFEBOAT_ASSIGN_OR_RETURN(std::optional<FenceInPlace> was, steps.in_place());
@@ -70,7 +70,7 @@ StatusOr<v1::FenceResponse> RunFence(const Call& call, OpJournal& journal,
 StatusOr<v1::FenceResponse> RunUnfence(const Call& call, OpJournal& journal,
                                        const v1::FenceRequest& req, const FenceSteps& steps,
                                        UnrecordedAnswer unrecorded) {
-  LIFEBOAT_RETURN_IF_ERROR(CheckRequest(req, "unfence"));
+  LIFEBOAT_RETURN_IF_ERROR(CheckFenceRequest(req, "unfence"));
   LIFEBOAT_ASSIGN_OR_RETURN(std::optional<v1::FenceResponse> done,
                             Recorded(journal, req, "unfence"));
   if (done) return *done;

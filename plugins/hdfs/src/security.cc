@@ -534,6 +534,7 @@ sdk::FenceSteps FenceStepsOf(WebHdfsClient& client, const std::string& path,
 }  // namespace
 
 StatusOr<v1::FenceResponse> HdfsPlugin::Fence(sdk::Call& call, const v1::FenceRequest& req) {
+  LIFEBOAT_RETURN_IF_ERROR(sdk::CheckFenceRequest(req, "fence"));
   LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.data_set()));
   auto lock = DataSetLock(config_.cluster, path);
   std::lock_guard<std::mutex> guard(*lock);
@@ -624,6 +625,7 @@ StatusOr<uint64_t> HdfsPlugin::StripWriteBits(sdk::Call& call, const std::string
 // --- unfence ------------------------------------------------------------------------------
 
 StatusOr<v1::FenceResponse> HdfsPlugin::Unfence(sdk::Call& call, const v1::FenceRequest& req) {
+  LIFEBOAT_RETURN_IF_ERROR(sdk::CheckFenceRequest(req, "unfence"));
   LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.data_set()));
   auto lock = DataSetLock(config_.cluster, path);
   std::lock_guard<std::mutex> guard(*lock);

@@ -74,6 +74,11 @@ struct FenceSteps {
 // and a warning is logged, for a journal kept where a fenced data set may refuse the write.
 enum class UnrecordedAnswer { kFail, kWarn };
 
+// The request checks RunFence and RunUnfence begin with: an op id, an epoch > 0
+// (INVALID_ARGUMENT otherwise). A plugin that looks at the cluster before calling them calls
+// this first, so that a bad request is refused before anything else is said.
+Status CheckFenceRequest(const v1::FenceRequest& req, const std::string& operation);
+
 // The fence operation: checks, journal, epoch rules, answer. `journal` keeps the answers of
 // both fence and unfence of the data set (one op id is one call).
 StatusOr<v1::FenceResponse> RunFence(const Call& call, OpJournal& journal,
