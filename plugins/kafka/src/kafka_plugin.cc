@@ -1202,9 +1202,10 @@ sdk::FenceSteps KafkaPlugin::FenceStepsOf(const Selector& sel, json& record) {
   return steps;
 }
 
-std::unique_ptr<sdk::OpJournal> KafkaPlugin::FenceOpJournal(const std::string& op_id) {
+std::unique_ptr<sdk::OpJournal> KafkaPlugin::FenceOpJournal(const Selector& sel,
+                                                            const std::string& op_id) {
   return FenceJournal(
-      op_id, [this](const std::string& key) { return ReadState(key); },
+      sel.ToString(), op_id, [this](const std::string& key) { return ReadState(key); },
       [this](const std::string& key, const json& value) { return WriteState(key, value); });
 }
 
@@ -1254,7 +1255,7 @@ StatusOr<v1::FenceResponse> KafkaPlugin::Fence(sdk::Call& call, const v1::FenceR
                                            std::to_string(acls.size()) +
                                            " topic resource(s); super users are not stopped"};
   };
-  return sdk::RunFence(call, *FenceOpJournal(req.op_id()), req, steps);
+  return sdk::RunFence(call, *FenceOpJournal(sel, req.op_id()), req, steps);
 }
 
 StatusOr<v1::FenceResponse> KafkaPlugin::Unfence(sdk::Call& call, const v1::FenceRequest& req) {
@@ -1277,7 +1278,7 @@ StatusOr<v1::FenceResponse> KafkaPlugin::Unfence(sdk::Call& call, const v1::Fenc
     return sdk::FenceWork{acls.size(),
                           "by DENY WRITE ACLs; " + std::to_string(acls.size()) + " removed"};
   };
-  return sdk::RunUnfence(call, *FenceOpJournal(req.op_id()), req, steps);
+  return sdk::RunUnfence(call, *FenceOpJournal(sel, req.op_id()), req, steps);
 }
 
 }  // namespace lifeboat::kafka

@@ -110,7 +110,7 @@ class KafkaPlugin : public sdk::ComponentPlugin {
   // The fence's opening shared by fence and unfence (sdk/fence.h): the data set's fence
   // record read from the state topic into `record`; and the journal of a fence or unfence.
   sdk::FenceSteps FenceStepsOf(const Selector& sel, nlohmann::json& record);
-  std::unique_ptr<sdk::OpJournal> FenceOpJournal(const std::string& op_id);
+  std::unique_ptr<sdk::OpJournal> FenceOpJournal(const Selector& sel, const std::string& op_id);
 
   sdk::Host host_;
   Config config_;

@@ -71,10 +71,11 @@ std::unique_ptr<sdk::OpJournal> SyncSecurityJournal(const std::string& op_id, St
       /*capacity=*/1);
 }
 
-std::unique_ptr<sdk::OpJournal> FenceJournal(const std::string& op_id, StateReader read,
-                                             StateWriter write) {
+std::unique_ptr<sdk::OpJournal> FenceJournal(const std::string& selector, const std::string& op_id,
+                                             StateReader read, StateWriter write) {
   auto journal = std::make_unique<sdk::OpJournal>(
-      std::make_unique<StateTopicStore>("fence", op_id, std::move(read), std::move(write)),
+      std::make_unique<StateTopicStore>("fence/" + selector, op_id, std::move(read),
+                                        std::move(write)),
       /*capacity=*/1);
   // Fence and unfence are safe to run again: a damaged record must not stop a failover.
   journal->set_start_over_when_damaged(true);
