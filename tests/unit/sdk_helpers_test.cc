@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <lifeboat/sdk/copy.h>
 #include <lifeboat/sdk/digest.h>
+#include <lifeboat/sdk/fence.h>
 #include <lifeboat/sdk/files.h>
 #include <lifeboat/sdk/journal.h>
 #include <lifeboat/sdk/parallel.h>
@@ -18,6 +19,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -533,6 +535,342 @@ TEST_F(SdkHelpersTest, VerifyOfAnEqualCopyIsOk) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->ok()) << r->mismatches(0).path() << " " << r->mismatches(0).what();
   EXPECT_EQ(target.digested.size(), 300u);
+}
+
+// A target that cannot list its copy (a fake of a store that spreads items over several
+// places): each entry is looked up.
+class FakeLookupTarget : public VerifyTarget {
+ public:
+  std::map<std::string, std::string> items;  // path -> content
+  StatusOr<std::optional<TargetItem>> Find(const Call&, const v1::Entry& want) override {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      looked_up.insert(want.path());
+    }
+    auto it = items.find(want.path());
+    if (it == items.end()) return std::optional<TargetItem>();
+    TargetItem t;
+    t.path = it->first;
+    t.size = it->second.size();
+    t.location = "store/" + it->first;
+    return std::optional<TargetItem>(std::move(t));
+  }
+  StatusOr<std::string> Digest(const Call&, const std::string& path) override {
+    return Sha256Of(items.at(path));
+  }
+  std::mutex mu;
+  std::set<std::string> looked_up;
+};
+
+TEST_F(SdkHelpersTest, VerifyLooksEachEntryUpWhenTheTargetCannotList) {
+  FakeLookupTarget target;
+  target.items["a"] = "alpha";
+  target.items["c"] = "charlie!!";  // longer
+  target.items["d"] = "deltA";      // one byte flipped
+  target.items["z"] = "nobody asks for this one";
+  std::vector<v1::Entry> manifest = {FileEntry("a", "alpha"), FileEntry("b", "bravo"),
+                                     FileEntry("c", "charlie"), FileEntry("d", "delta")};
+  for (int i = 0; i < 100; ++i) {  // more than one batch of lookups
+    std::string path = "f" + std::to_string(1000 + i);
+    target.items[path] = Pattern(static_cast<size_t>(i));
+    manifest.push_back(FileEntry(path, Pattern(static_cast<size_t>(i))));
+  }
+  Call call = MakeCall();
+  VerifyOptions opts;
+  opts.find_each = true;
+  StatusOr<v1::VerifyResponse> r = VerifyEntries(call, StreamOf(manifest), target, opts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->ok());
+  std::map<std::string, std::string> found;
+  for (const auto& m : r->mismatches()) found[m.path()] = m.what();
+  EXPECT_EQ(found,
+            (std::map<std::string, std::string>{{"b", "missing"}, {"c", "size"}, {"d", "digest"}}))
+      << "nothing is extra when the target is only asked for the entries";
+  EXPECT_EQ(r->items_checked(), 104u);
+  EXPECT_EQ(target.looked_up.size(), 104u);
+  EXPECT_EQ(target.looked_up.count("z"), 0u);
+
+  // At NONE a target that cannot list is not asked: the entries are counted.
+  target.looked_up.clear();
+  opts.level = v1::VERIFY_NONE;
+  r = VerifyEntries(call, StreamOf(manifest), target, opts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->ok());
+  EXPECT_EQ(r->items_checked(), 104u);
+  EXPECT_TRUE(target.looked_up.empty());
+
+  // A target that lists nothing but is merged fails clearly rather than calling all missing.
+  opts.find_each = false;
+  opts.level = v1::VERIFY_SIZE;
+  r = VerifyEntries(call, StreamOf(manifest), target, opts);
+  EXPECT_EQ(r.status().code(), Code::kUnimplemented);
+  EXPECT_NE(r.status().message().find("find_each"), std::string::npos) << r.status().message();
+}
+
+// A listed target with metadata, whose files are vouched for by a record of its own (as a
+// target that keeps a checksum per file does) rather than by reading them back.
+class FakeRecordedTarget : public VerifyTarget {
+ public:
+  std::map<std::string, TargetItem> items;
+  std::map<std::string, std::string> records;  // path -> checksum the target keeps
+  Status List(const std::function<Status(const TargetItem&)>& each) override {
+    for (const auto& [path, item] : items) LIFEBOAT_RETURN_IF_ERROR(each(item));
+    return OkStatus();
+  }
+  Status CheckFile(const Call&, v1::VerifyLevel level, const v1::Entry& want, const TargetItem& got,
+                   VerifyFindings& findings) override {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      checked[got.path] = level;
+    }
+    if (records.at(got.path) != Hex(want.digest())) {
+      findings.Mismatch(got.path, "checksum", Hex(want.digest()), records.at(got.path));
+      findings.Mismatch(got.path, "digest", Hex(want.digest()), "(read back)");
+    }
+    findings.AddBytesRead(1);
+    return OkStatus();
+  }
+  std::mutex mu;
+  std::map<std::string, v1::VerifyLevel> checked;
+};
+
+TEST_F(SdkHelpersTest, VerifyComparesMetadataAndHandsFilesToTheTargetsCheck) {
+  FakeRecordedTarget target;
+  std::vector<v1::Entry> manifest;
+  auto add = [&](const std::string& path, v1::EntryType type, const std::string& content) {
+    v1::Entry e = FileEntry(path, content);
+    e.set_type(type);
+    e.set_mtime_unix_nanos(1000);
+    e.set_mode(0644);
+    e.set_owner("hdfs");
+    e.set_group("hadoop");
+    manifest.push_back(e);
+    TargetItem t;
+    t.path = path;
+    t.type = type;
+    t.size = content.size();
+    t.mtime_unix_nanos = 1000;
+    t.mode = 0644;
+    t.owner = "hdfs";
+    t.group = "hadoop";
+    target.items[path] = t;
+    target.records[path] = Hex(Sha256Of(content));
+  };
+  add("dir", v1::ENTRY_DIRECTORY, "");
+  add("dir/meta", v1::ENTRY_FILE, "meta");  // (a manifest is sorted by path)
+  add("dir/rotten", v1::ENTRY_FILE, "rotten");
+  add("dir/same", v1::ENTRY_FILE, "same");
+  add("dir/short", v1::ENTRY_FILE, "short");
+  target.items["dir"].mtime_unix_nanos = 2000;  // a directory's time moves: not compared
+  target.items["dir/meta"].mtime_unix_nanos = 3000;
+  target.items["dir/meta"].mode = 0600;
+  target.items["dir/meta"].owner = "mallory";
+  target.items["dir/rotten"].mode = 0444;
+  target.records["dir/rotten"] = "0bad";
+  target.items["dir/short"].size = 2;
+
+  Call call = MakeCall();
+  VerifyOptions opts;
+  opts.level = v1::VERIFY_SIZE;
+  StatusOr<v1::VerifyResponse> r = VerifyEntries(call, StreamOf(manifest), target, opts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<std::string> found;
+  for (const auto& m : r->mismatches()) found.push_back(m.path() + " " + m.what());
+  EXPECT_EQ(found, (std::vector<std::string>{"dir/rotten checksum", "dir/rotten digest",
+                                             "dir/short size"}))
+      << "metadata is compared only when asked; a path's own mismatches keep their order";
+  // Every file whose type and size held was checked, at SIZE too; no directory, no short file.
+  EXPECT_EQ(target.checked,
+            (std::map<std::string, v1::VerifyLevel>{{"dir/meta", v1::VERIFY_SIZE},
+                                                    {"dir/rotten", v1::VERIFY_SIZE},
+                                                    {"dir/same", v1::VERIFY_SIZE}}));
+  EXPECT_EQ(r->bytes_checked(), 3u) << "the bytes the target says it read";
+
+  opts.compare_mtime = opts.compare_mode = opts.compare_owner = true;
+  r = VerifyEntries(call, StreamOf(manifest), target, opts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<std::string> detail;
+  for (const auto& m : r->mismatches()) {
+    detail.push_back(m.path() + " " + m.what() + " " + m.expected() + " -> " + m.found());
+  }
+  EXPECT_EQ(detail,
+            (std::vector<std::string>{
+                "dir/meta mtime 1000 -> 3000", "dir/meta mode 0644 -> 0600",
+                "dir/meta owner hdfs:hadoop -> mallory:hadoop", "dir/rotten mode 0644 -> 0444",
+                "dir/rotten checksum " + Hex(manifest[2].digest()) + " -> 0bad",
+                "dir/rotten digest " + Hex(manifest[2].digest()) + " -> (read back)",
+                "dir/short size 5 -> 2"}));
+  EXPECT_FALSE(r->ok());
+
+  // NONE is the listing alone: sizes and metadata, no file handed to the target's check.
+  target.checked.clear();
+  opts.level = v1::VERIFY_NONE;
+  r = VerifyEntries(call, StreamOf(manifest), target, opts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  found.clear();
+  for (const auto& m : r->mismatches()) found.push_back(m.path() + " " + m.what());
+  EXPECT_EQ(found, (std::vector<std::string>{"dir/meta mtime", "dir/meta mode", "dir/meta owner",
+                                             "dir/rotten mode", "dir/short size"}));
+  EXPECT_TRUE(target.checked.empty());
+  EXPECT_EQ(r->bytes_checked(), 0u);
+}
+
+// --- fence ------------------------------------------------------------------------------
+
+// A fake of a component's fence: a marker (epoch, reason) and a count of its fenced items,
+// with the steps RunFence/RunUnfence are given; records what they were asked.
+class FakeFencedComponent {
+ public:
+  std::optional<FenceInPlace> marker;
+  uint64_t items = 3;
+  std::vector<std::string> calls;  // "apply raise=1 epoch=5", "lift 7", "tidy"
+
+  FenceSteps Steps() {
+    FenceSteps s;
+    s.name = "fake:/data";
+    s.in_place = [this]() -> StatusOr<std::optional<FenceInPlace>> { return marker; };
+    s.apply = [this](const FenceOrder& o) -> StatusOr<FenceWork> {
+      calls.push_back("apply raise=" + std::to_string(o.raise) +
+                      " epoch=" + std::to_string(o.epoch));
+      if (o.raise) marker = FenceInPlace{o.req.epoch(), o.req.reason()};
+      return FenceWork{o.was ? 0 : items, "by fake bits"};
+    };
+    s.lift = [this](const FenceInPlace& was) -> StatusOr<FenceWork> {
+      calls.push_back("lift " + std::to_string(was.epoch));
+      marker.reset();
+      return FenceWork{items, "by fake bits; all released"};
+    };
+    s.tidy_unfenced = [this]() {
+      calls.push_back("tidy");
+      return OkStatus();
+    };
+    return s;
+  }
+};
+
+v1::FenceRequest FenceReq(const std::string& op, uint64_t epoch) {
+  v1::FenceRequest r;
+  r.set_op_id(op);
+  r.set_epoch(epoch);
+  r.set_reason("failover " + op);
+  return r;
+}
+
+TEST_F(SdkHelpersTest, FenceKeepsTheHigherEpochAndAnswersARepeatFromTheJournal) {
+  FakeFencedComponent c;
+  OpJournal journal(std::make_unique<FileJournalStore>(dir_ / "fence-ops"));
+  Call call = MakeCall();
+  StatusOr<v1::FenceResponse> first = RunFence(call, journal, FenceReq("f1", 5), c.Steps());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(first->fenced());
+  EXPECT_EQ(first->epoch(), 5u);
+  EXPECT_EQ(first->items_changed(), 3u);
+  EXPECT_EQ(first->detail(), "fake:/data fenced at epoch 5 by fake bits");
+
+  // The same op id: the first answer, nothing run again.
+  StatusOr<v1::FenceResponse> repeat = RunFence(call, journal, FenceReq("f1", 5), c.Steps());
+  ASSERT_TRUE(repeat.ok()) << repeat.status().ToString();
+  EXPECT_EQ(repeat->SerializeAsString(), first->SerializeAsString());
+  EXPECT_EQ(c.calls, (std::vector<std::string>{"apply raise=1 epoch=5"}));
+
+  StatusOr<v1::FenceResponse> higher = RunFence(call, journal, FenceReq("f2", 7), c.Steps());
+  ASSERT_TRUE(higher.ok()) << higher.status().ToString();
+  EXPECT_EQ(higher->epoch(), 7u);
+  EXPECT_EQ(c.marker->epoch, 7u);
+  // A lower epoch is one fence that keeps the higher: the component finishes, records nothing.
+  StatusOr<v1::FenceResponse> lower = RunFence(call, journal, FenceReq("f3", 6), c.Steps());
+  ASSERT_TRUE(lower.ok()) << lower.status().ToString();
+  EXPECT_TRUE(lower->fenced());
+  EXPECT_EQ(lower->epoch(), 7u);
+  EXPECT_EQ(c.marker->epoch, 7u);
+  EXPECT_EQ(c.marker->reason, "failover f2");
+  EXPECT_NE(lower->detail().find("already fenced at epoch 7"), std::string::npos)
+      << lower->detail();
+  EXPECT_EQ(c.calls, (std::vector<std::string>{"apply raise=1 epoch=5", "apply raise=1 epoch=7",
+                                               "apply raise=0 epoch=7"}));
+  // The same epoch again: not raised either (the reason of the fence in place stays).
+  ASSERT_TRUE(RunFence(call, journal, FenceReq("f4", 7), c.Steps()).ok());
+  EXPECT_EQ(c.calls.back(), "apply raise=0 epoch=7");
+  EXPECT_EQ(c.marker->reason, "failover f2");
+}
+
+TEST_F(SdkHelpersTest, UnfenceRefusesAStaleEpochAndLiftsOnlyWithTheFencesOrHigher) {
+  FakeFencedComponent c;
+  OpJournal journal(std::make_unique<FileJournalStore>(dir_ / "fence-ops"));
+  Call call = MakeCall();
+  ASSERT_TRUE(RunFence(call, journal, FenceReq("f1", 7), c.Steps()).ok());
+
+  StatusOr<v1::FenceResponse> stale = RunUnfence(call, journal, FenceReq("u1", 6), c.Steps());
+  EXPECT_EQ(stale.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(stale.status().message().find("epoch 6"), std::string::npos)
+      << stale.status().message();
+  EXPECT_NE(stale.status().message().find("epoch 7"), std::string::npos)
+      << stale.status().message();
+  ASSERT_TRUE(c.marker.has_value()) << "a stale unfence lifted the fence";
+
+  StatusOr<v1::FenceResponse> lifted = RunUnfence(call, journal, FenceReq("u2", 7), c.Steps());
+  ASSERT_TRUE(lifted.ok()) << lifted.status().ToString();
+  EXPECT_FALSE(lifted->fenced());
+  EXPECT_EQ(lifted->epoch(), 0u) << "no fence is in force after an unfence";
+  EXPECT_EQ(lifted->items_changed(), 3u);
+  EXPECT_EQ(lifted->detail(), "fake:/data unfenced (fenced at epoch 7 by fake bits; all released)");
+  EXPECT_FALSE(c.marker.has_value());
+
+  // A new fence, then a late retry of the old unfence: its recorded answer, the fence stays.
+  ASSERT_TRUE(RunFence(call, journal, FenceReq("f2", 8), c.Steps()).ok());
+  StatusOr<v1::FenceResponse> late = RunUnfence(call, journal, FenceReq("u2", 7), c.Steps());
+  ASSERT_TRUE(late.ok()) << late.status().ToString();
+  EXPECT_EQ(late->SerializeAsString(), lifted->SerializeAsString());
+  EXPECT_TRUE(c.marker.has_value()) << "a late retry of an old unfence lifted a newer fence";
+  ASSERT_TRUE(RunUnfence(call, journal, FenceReq("u3", 9), c.Steps()).ok());
+
+  // Not fenced: OK, and what an interrupted unfence left is tidied.
+  c.calls.clear();
+  StatusOr<v1::FenceResponse> none = RunUnfence(call, journal, FenceReq("u4", 9), c.Steps());
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_FALSE(none->fenced());
+  EXPECT_EQ(none->detail(), "fake:/data was not fenced");
+  EXPECT_EQ(c.calls, (std::vector<std::string>{"tidy"}));
+}
+
+TEST_F(SdkHelpersTest, FenceChecksTheRequestAndTheJournalBeforeTheComponent) {
+  FakeFencedComponent c;
+  OpJournal journal(std::make_unique<FileJournalStore>(dir_ / "fence-ops"));
+  Call call = MakeCall();
+  StatusOr<v1::FenceResponse> no_op = RunFence(call, journal, FenceReq("", 5), c.Steps());
+  EXPECT_EQ(no_op.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(no_op.status().message().find("op_id"), std::string::npos);
+  StatusOr<v1::FenceResponse> no_epoch = RunUnfence(call, journal, FenceReq("u0", 0), c.Steps());
+  EXPECT_EQ(no_epoch.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(no_epoch.status().message().find("epoch"), std::string::npos);
+  // One op id is one call: an unfence may not reuse a fence's.
+  ASSERT_TRUE(RunFence(call, journal, FenceReq("f1", 5), c.Steps()).ok());
+  StatusOr<v1::FenceResponse> reused = RunUnfence(call, journal, FenceReq("f1", 5), c.Steps());
+  EXPECT_EQ(reused.status().code(), Code::kInvalidArgument) << reused.status().ToString();
+  EXPECT_EQ(c.calls, (std::vector<std::string>{"apply raise=1 epoch=5"}));
+}
+
+// A journal whose writes fail (a fenced store, a full disk): a fake.
+class FakeFailingJournalStore : public JournalStore {
+ public:
+  StatusOr<std::optional<std::string>> Load() override { return std::optional<std::string>(); }
+  Status Save(std::string_view) override { return UnavailableError("fake store refuses writes"); }
+};
+
+TEST_F(SdkHelpersTest, AFenceWhoseAnswerCannotBeRecordedFailsOrWarnsAsThePluginChose) {
+  FakeFencedComponent c;
+  OpJournal journal(std::make_unique<FakeFailingJournalStore>());
+  Call call = MakeCall();
+  EXPECT_EQ(RunFence(call, journal, FenceReq("f1", 5), c.Steps()).status().code(),
+            Code::kUnavailable);
+  StatusOr<v1::FenceResponse> warned =
+      RunFence(call, journal, FenceReq("f2", 5), c.Steps(), UnrecordedAnswer::kWarn);
+  ASSERT_TRUE(warned.ok()) << warned.status().ToString();
+  bool logged = false;
+  for (const std::string& line : fake_.Logs()) {
+    logged |= line.find("fence answer of op_id f2 not recorded") != std::string::npos;
+  }
+  EXPECT_TRUE(logged) << "the unrecorded answer is not logged";
 }
 
 // --- progress ---------------------------------------------------------------------------

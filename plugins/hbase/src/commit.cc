@@ -1,12 +1,13 @@
 // verify and commit (on the target). Verify compares the staged or committed HFiles with the
-// cut's manifest: presence, length and, at DIGEST, HDFS's file checksum (the copy keeps the
-// source's block size, so the two compare). Commit moves the staged HFiles into archive/
-// (where the snapshots find them through links), then the snapshots' descriptors into
-// .hbase-snapshot/, and records the point.
-#include <lifeboat/sdk/parallel.h>
+// cut's manifest with sdk::VerifyEntries: presence, length and, at DIGEST, HDFS's file
+// checksum (the copy keeps the source's block size, so the two compare), and the snapshots'
+// descriptors. Commit moves the staged HFiles into archive/ (where the snapshots find them
+// through links), then the snapshots' descriptors into .hbase-snapshot/, and records the point.
+#include <lifeboat/sdk/verify.h>
 
+#include <algorithm>
 #include <chrono>
-#include <mutex>
+#include <functional>
 #include <optional>
 #include <set>
 
@@ -21,6 +22,45 @@ int64_t NowMs() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+// A point's HFiles on this cluster, for sdk::VerifyEntries: each looked up where it may be
+// (`places`, in order), as no listing holds them all; at DIGEST HDFS's file checksum, which
+// the DataNodes compute from the CRCs they keep, against the manifest's.
+class PointHFiles : public sdk::VerifyTarget {
+ public:
+  PointHFiles(hdfs::WebHdfsClient& fs,
+              std::function<std::vector<std::string>(const std::string& item)> places)
+      : fs_(fs), places_(std::move(places)) {}
+
+  StatusOr<std::optional<sdk::TargetItem>> Find(const sdk::Call&, const v1::Entry& want) override {
+    for (const std::string& where : places_(want.path())) {
+      StatusOr<hdfs::FileStatus> st = fs_.GetFileStatus(where);
+      if (!st.ok() && st.status().code() == Code::kNotFound) continue;
+      if (!st.ok()) return st.status();
+      sdk::TargetItem item;
+      item.path = want.path();
+      item.size = st->length;
+      item.location = where;
+      return std::optional<sdk::TargetItem>(std::move(item));
+    }
+    return std::optional<sdk::TargetItem>();
+  }
+
+  Status CheckFile(const sdk::Call&, v1::VerifyLevel level, const v1::Entry& want,
+                   const sdk::TargetItem& got, sdk::VerifyFindings& findings) override {
+    if (level != v1::VERIFY_DIGEST) return OkStatus();
+    LIFEBOAT_ASSIGN_OR_RETURN(hdfs::WebHdfsClient::FileChecksum sum,
+                              fs_.GetFileChecksum(got.location));
+    if (ChecksumText(sum) != want.digest()) {
+      findings.Mismatch(want.path(), "digest", want.digest(), ChecksumText(sum));
+    }
+    return OkStatus();
+  }
+
+ private:
+  hdfs::WebHdfsClient& fs_;
+  std::function<std::vector<std::string>(const std::string& item)> places_;
+};
 }  // namespace
 
 StatusOr<v1::VerifyResponse> HBasePlugin::Verify(sdk::Call& call, const v1::VerifyRequest& req) {
@@ -41,60 +81,31 @@ StatusOr<v1::VerifyResponse> HBasePlugin::Verify(sdk::Call& call, const v1::Veri
     return files.status();
   }
   LIFEBOAT_ASSIGN_OR_RETURN(DataSetName ds, ParseDataSet(files->point.selector));
-  const bool digest = req.level() == v1::VERIFY_DIGEST;
-  std::vector<const v1::Entry*> entries;
-  for (const auto& e : files->manifest.entries()) {
-    if (e.type() == v1::ENTRY_FILE) entries.push_back(&e);
-  }
-  std::mutex mu;
-  v1::VerifyResponse resp;
-  auto mismatch = [&](const std::string& path, const std::string& what, const std::string& want,
-                      const std::string& found) {
-    std::lock_guard<std::mutex> l(mu);
-    v1::Mismatch* m = resp.add_mismatches();
-    m->set_path(path);
-    m->set_what(what);
-    m->set_expected(want);
-    m->set_found(found);
+  // Where an HFile is: archive/, a live table's data/ (held before the copy), or staged.
+  PointHFiles target(fs_, [&](const std::string& item) {
+    const std::string rel = ArchivePathOfItem(ds.ns, item);
+    std::vector<std::string> places = {config_.root + "/" + rel,
+                                       config_.root + "/data/" + ds.ns + "/" + item};
+    if (!committed) places.push_back(layout_.StagingDir(rp) + "/" + rel);
+    return places;
+  });
+  // The HFiles only (the manifest's directories are nowhere on their own).
+  int next = 0;
+  const v1::MemberManifest& manifest = files->manifest;
+  sdk::EntryStream hfiles = [&](v1::Entry* e) -> StatusOr<bool> {
+    while (next < manifest.entries_size() && manifest.entries(next).type() != v1::ENTRY_FILE) {
+      ++next;
+    }
+    if (next == manifest.entries_size()) return false;
+    *e = manifest.entries(next++);
+    return true;
   };
-  if (req.level() != v1::VERIFY_NONE) {
-    Status s = sdk::ParallelFor(entries.size(), config_.parallel, [&](size_t i) -> Status {
-      if (call.Cancelled()) return CancelledError("verify of " + rp + " cancelled");
-      const v1::Entry& e = *entries[i];
-      const std::string rel = ArchivePathOfItem(ds.ns, e.path());
-      // Where it is: archive/, a live table's data/ (held before the copy), or staged.
-      std::string where = config_.root + "/" + rel;
-      StatusOr<hdfs::FileStatus> st = fs_.GetFileStatus(where);
-      if (!st.ok() && st.status().code() == Code::kNotFound) {
-        where = config_.root + "/data/" + ds.ns + "/" + e.path();
-        st = fs_.GetFileStatus(where);
-      }
-      if (!st.ok() && st.status().code() == Code::kNotFound && !committed) {
-        where = layout_.StagingDir(rp) + "/" + rel;
-        st = fs_.GetFileStatus(where);
-      }
-      if (!st.ok()) {
-        if (st.status().code() != Code::kNotFound) return st.status();
-        mismatch(e.path(), "missing", std::to_string(e.size()) + " bytes", "absent");
-        return OkStatus();
-      }
-      {
-        std::lock_guard<std::mutex> l(mu);
-        resp.set_items_checked(resp.items_checked() + 1);
-        resp.set_bytes_checked(resp.bytes_checked() + st->length);
-      }
-      if (st->length != e.size()) {
-        mismatch(e.path(), "size", std::to_string(e.size()), std::to_string(st->length));
-        return OkStatus();
-      }
-      if (!digest) return OkStatus();
-      LIFEBOAT_ASSIGN_OR_RETURN(hdfs::WebHdfsClient::FileChecksum sum, fs_.GetFileChecksum(where));
-      if (ChecksumText(sum) != e.digest())
-        mismatch(e.path(), "digest", e.digest(), ChecksumText(sum));
-      return OkStatus();
-    });
-    LIFEBOAT_RETURN_IF_ERROR(s);
-  }
+  sdk::VerifyOptions options;
+  options.level = req.level();
+  options.threads = config_.parallel;
+  options.find_each = true;
+  LIFEBOAT_ASSIGN_OR_RETURN(v1::VerifyResponse resp,
+                            sdk::VerifyEntries(call, hfiles, target, options));
   // The snapshots' descriptors: in .hbase-snapshot/ once committed, staged before.
   for (const PointTable& t : files->point.tables) {
     const std::string dir = committed ? layout_.SnapshotDir(t.snapshot)
@@ -103,13 +114,14 @@ StatusOr<v1::VerifyResponse> HBasePlugin::Verify(sdk::Call& call, const v1::Veri
       StatusOr<hdfs::FileStatus> st = fs_.GetFileStatus(dir + "/" + std::string(f));
       if (!st.ok()) {
         if (st.status().code() != Code::kNotFound) return st.status();
-        mismatch(QualifierOf(t.table), "missing", "snapshot " + t.snapshot + " " + std::string(f),
-                 "absent");
+        sdk::AddMismatch(resp, QualifierOf(t.table), "missing",
+                         "snapshot " + t.snapshot + " " + std::string(f), "absent");
       }
     }
   }
-  std::sort(resp.mutable_mismatches()->begin(), resp.mutable_mismatches()->end(),
-            [](const v1::Mismatch& a, const v1::Mismatch& b) { return a.path() < b.path(); });
+  std::stable_sort(
+      resp.mutable_mismatches()->begin(), resp.mutable_mismatches()->end(),
+      [](const v1::Mismatch& a, const v1::Mismatch& b) { return a.path() < b.path(); });
   resp.set_ok(resp.mismatches_size() == 0);
   return resp;
 }

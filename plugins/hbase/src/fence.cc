@@ -2,6 +2,8 @@
 // strongest per-table write stop HBase has (region servers refuse every mutation of a
 // read-only region, whoever sends it), with the fence marker (epoch, reason, the table's
 // READONLY before) in the same descriptor, so that one modifyTable call changes both.
+#include <lifeboat/sdk/fence.h>
+
 #include <chrono>
 
 #include "hbase_plugin.h"
@@ -62,41 +64,16 @@ Status HBasePlugin::ClearCopiedFence(Thrift2Client& thrift, const std::string& t
   return Modify(thrift, d);
 }
 
-StatusOr<v1::FenceResponse> HBasePlugin::Fence(sdk::Call&, const v1::FenceRequest& req) {
-  if (req.op_id().empty()) return InvalidArgumentError("fence needs an op_id");
-  return journal_.FindOrRun<v1::FenceResponse>(req.op_id(), "fence",
-                                               [&] { return DoFence(req, true); });
-}
-
-StatusOr<v1::FenceResponse> HBasePlugin::Unfence(sdk::Call&, const v1::FenceRequest& req) {
-  if (req.op_id().empty()) return InvalidArgumentError("unfence needs an op_id");
-  return journal_.FindOrRun<v1::FenceResponse>(req.op_id(), "unfence",
-                                               [&] { return DoFence(req, false); });
-}
-
-StatusOr<v1::FenceResponse> HBasePlugin::DoFence(const v1::FenceRequest& req, bool fence) {
+StatusOr<v1::FenceResponse> HBasePlugin::Fence(sdk::Call& call, const v1::FenceRequest& req) {
   LIFEBOAT_ASSIGN_OR_RETURN(DataSetName ds, ParseDataSet(req.data_set().selector()));
-  StatusOr<std::vector<std::string>> listed = TablesOf(ds);
-  std::vector<std::string> tables;
-  if (listed.ok()) {
-    tables = *listed;
-  } else if (listed.status().code() != Code::kNotFound) {
-    return listed.status();
-  }
+  std::vector<t2::TTableDescriptor> tables;
   auto thrift = Thrift();
-  std::vector<t2::TTableDescriptor> descriptors;
-  uint64_t recorded = 0;
-  for (const auto& t : tables) {
-    LIFEBOAT_ASSIGN_OR_RETURN(t2::TTableDescriptor d, thrift->GetTableDescriptor(t));
-    if (std::optional<FenceMarker> m = MarkerOf(d)) recorded = std::max(recorded, m->epoch);
-    descriptors.push_back(std::move(d));
-  }
-  v1::FenceResponse resp;
-  if (fence) {
-    const uint64_t epoch = std::max(recorded, req.epoch());
-    for (auto& d : descriptors) {
+  sdk::FenceSteps steps = FenceStepsOf(ds, *thrift, tables);
+  steps.apply = [&](const sdk::FenceOrder& order) -> StatusOr<sdk::FenceWork> {
+    sdk::FenceWork work;
+    for (auto& d : tables) {
       std::optional<FenceMarker> m = MarkerOf(d);
-      if (m && m->epoch >= epoch) continue;
+      if (m && m->epoch >= order.epoch) continue;
       FenceMarker marker;
       if (m) {
         marker = *m;  // keeps readonly_before: what the first fence found
@@ -105,50 +82,68 @@ StatusOr<v1::FenceResponse> HBasePlugin::DoFence(const v1::FenceRequest& req, bo
         marker.readonly_before = ro == d.attributes.end() ? "" : ro->second;
       }
       marker.selector = ds.selector();
-      marker.epoch = epoch;
-      marker.reason = req.reason();
+      marker.epoch = order.epoch;
+      marker.reason = order.raise ? req.reason() : order.was->reason;
       marker.fenced_unix_nanos = NowNanos();
       d.attributes[kReadOnly] = "true";
       d.attributes[kFenceAttribute] = FenceToJson(marker);
       d.__isset.attributes = true;
       LIFEBOAT_RETURN_IF_ERROR(Modify(*thrift, d));
-      resp.set_items_changed(resp.items_changed() + 1);
+      ++work.items_changed;
     }
-    resp.set_fenced(true);
-    resp.set_epoch(epoch);
-    resp.set_detail(std::to_string(descriptors.size()) + " table(s) of hbase:" + ds.selector() +
-                    " read-only (READONLY in the table descriptor), epoch " +
-                    std::to_string(epoch) +
-                    (descriptors.empty() ? "; the data set has no table to fence yet" : ""));
-    return resp;
-  }
-  if (recorded > req.epoch()) {
-    return FailedPreconditionError("hbase:" + ds.selector() + " was fenced at epoch " +
-                                       std::to_string(recorded) + "; an unfence at epoch " +
-                                       std::to_string(req.epoch()) +
-                                       " is stale and cannot lift it (the controller's view "
-                                       "of the roles is out of date)",
-                                   ds.selector());
-  }
-  for (auto& d : descriptors) {
-    std::optional<FenceMarker> m = MarkerOf(d);
-    if (!m) continue;
-    if (m->readonly_before.empty()) {
-      d.attributes.erase(kReadOnly);
-    } else {
-      d.attributes[kReadOnly] = m->readonly_before;
+    work.detail = "by READONLY in the table descriptor of " + std::to_string(tables.size()) +
+                  " table(s)" + (tables.empty() ? "; the data set has no table to fence yet" : "");
+    return work;
+  };
+  return sdk::RunFence(call, journal_, req, steps);
+}
+
+StatusOr<v1::FenceResponse> HBasePlugin::Unfence(sdk::Call& call, const v1::FenceRequest& req) {
+  LIFEBOAT_ASSIGN_OR_RETURN(DataSetName ds, ParseDataSet(req.data_set().selector()));
+  std::vector<t2::TTableDescriptor> tables;
+  auto thrift = Thrift();
+  sdk::FenceSteps steps = FenceStepsOf(ds, *thrift, tables);
+  steps.lift = [&](const sdk::FenceInPlace&) -> StatusOr<sdk::FenceWork> {
+    sdk::FenceWork work;
+    for (auto& d : tables) {
+      std::optional<FenceMarker> m = MarkerOf(d);
+      if (!m) continue;
+      if (m->readonly_before.empty()) {
+        d.attributes.erase(kReadOnly);
+      } else {
+        d.attributes[kReadOnly] = m->readonly_before;
+      }
+      // modifyTable builds the descriptor anew from what it is given: an attribute left out
+      // is gone.
+      d.attributes.erase(kFenceAttribute);
+      LIFEBOAT_RETURN_IF_ERROR(Modify(*thrift, d));
+      ++work.items_changed;
     }
-    // modifyTable builds the descriptor anew from what it is given: an attribute left out
-    // is gone.
-    d.attributes.erase(kFenceAttribute);
-    LIFEBOAT_RETURN_IF_ERROR(Modify(*thrift, d));
-    resp.set_items_changed(resp.items_changed() + 1);
-  }
-  resp.set_fenced(false);
-  resp.set_epoch(0);
-  resp.set_detail(std::to_string(resp.items_changed()) + " table(s) of hbase:" + ds.selector() +
-                  " writable again");
-  return resp;
+    work.detail = "by READONLY; " + std::to_string(work.items_changed) + " table(s) writable again";
+    return work;
+  };
+  return sdk::RunUnfence(call, journal_, req, steps);
+}
+
+sdk::FenceSteps HBasePlugin::FenceStepsOf(const DataSetName& ds, Thrift2Client& thrift,
+                                          std::vector<t2::TTableDescriptor>& tables) {
+  sdk::FenceSteps steps;
+  steps.name = "hbase:" + ds.selector();
+  // The fence in place: the highest marker among the data set's tables, whose descriptors
+  // are kept in `tables` for the fence or unfence that follows.
+  steps.in_place = [this, ds, &thrift, &tables]() -> StatusOr<std::optional<sdk::FenceInPlace>> {
+    StatusOr<std::vector<std::string>> listed = TablesOf(ds);
+    if (!listed.ok() && listed.status().code() != Code::kNotFound) return listed.status();
+    std::optional<sdk::FenceInPlace> best;
+    for (const auto& t : listed.ok() ? *listed : std::vector<std::string>()) {
+      LIFEBOAT_ASSIGN_OR_RETURN(t2::TTableDescriptor d, thrift.GetTableDescriptor(t));
+      std::optional<FenceMarker> m = MarkerOf(d);
+      if (m && (!best || m->epoch > best->epoch)) best = sdk::FenceInPlace{m->epoch, m->reason};
+      tables.push_back(std::move(d));
+    }
+    return best;
+  };
+  return steps;
 }
 
 }  // namespace lifeboat::hbase

@@ -29,6 +29,7 @@
 #ifndef LIFEBOAT_PLUGINS_HBASE_SRC_HBASE_PLUGIN_H_
 #define LIFEBOAT_PLUGINS_HBASE_SRC_HBASE_PLUGIN_H_
 
+#include <lifeboat/sdk/fence.h>
 #include <lifeboat/sdk/journal.h>
 #include <lifeboat/sdk/plugin.h>
 #include <lifeboat/sdk/throttle.h>
@@ -117,7 +118,10 @@ class HBasePlugin : public sdk::ComponentPlugin {
   StatusOr<v1::CommitResponse> DoCommit(sdk::Call& call, const v1::CommitRequest& req);
   StatusOr<v1::RestoreResponse> DoRestore(sdk::Call& call, const v1::RestoreRequest& req);
   StatusOr<v1::RestoreResponse> CompareOnly(sdk::Call& call, const v1::RestoreRequest& req);
-  StatusOr<v1::FenceResponse> DoFence(const v1::FenceRequest& req, bool fence);
+  // The fence's opening shared by fence and unfence (sdk/fence.h): the fence in place read
+  // from the data set's table descriptors, which are left in `tables`.
+  sdk::FenceSteps FenceStepsOf(const DataSetName& ds, Thrift2Client& thrift,
+                               std::vector<t2::TTableDescriptor>& tables);
   // The fence recorded on the tables of `ds` here: epoch 0 when none.
   StatusOr<FenceMarker> FenceOf(const DataSetName& ds);
   // Where this cluster holds HFile `item` of namespace `ns` with `size` bytes: under

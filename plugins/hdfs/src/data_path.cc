@@ -4,6 +4,7 @@
 #include <lifeboat/sdk/parallel.h>
 #include <lifeboat/sdk/progress.h>
 #include <lifeboat/sdk/restore.h>
+#include <lifeboat/sdk/verify.h>
 
 #include <algorithm>
 #include <atomic>
@@ -1043,6 +1044,245 @@ std::string DoneVersion(const std::string& marker) {
   return identity.substr(length + 1);
 }
 
+// An HDFS item as the verify loop compares it (times in nanoseconds, as manifests keep them).
+v1::Entry VerifyEntryOf(const FileStatus& st) {
+  v1::Entry e;
+  e.set_path(st.path_suffix);
+  e.set_type(st.is_dir ? v1::ENTRY_DIRECTORY : v1::ENTRY_FILE);
+  e.set_size(st.is_dir ? 0 : st.length);
+  e.set_mtime_unix_nanos(st.modification_ms * 1000000);
+  e.set_mode(st.permission);
+  e.set_owner(st.owner);
+  e.set_group(st.group);
+  return e;
+}
+
+// What verify found vouching for the files, for its log line.
+struct VouchCounts {
+  std::atomic<uint64_t> files{0}, by_base{0}, by_own{0}, by_source{0}, checksums{0}, read{0},
+      read_bytes{0};
+};
+
+// The target's copy of a point (committed, or as the transfer left it), for sdk::VerifyEntries:
+// its listing, fence permissions undone (symlinks of the point left out, as the copy makes
+// none), and each file's bytes vouched for as the README's "verify" says.
+class PointCopy : public sdk::VerifyTarget {
+ public:
+  struct Sources {
+    const std::set<std::string>* copied;  // the files this point copied
+    const FileRecords* base;              // the base point's verified records
+    WebHdfsClient* src;                   // the source's cluster, when the request names it
+    std::string src_root;                 // the point's snapshot there
+  };
+  PointCopy(sdk::Call& call, WebHdfsClient& client, const PlanRecord& record, const Tree& target,
+            std::string root, std::string name, Sources sources)
+      : call_(call),
+        client_(client),
+        record_(record),
+        target_(target),
+        root_(std::move(root)),
+        name_(std::move(name)),
+        sources_(std::move(sources)) {}
+
+  Status List(const std::function<Status(const sdk::TargetItem&)>& each) override {
+    for (const auto& [p, got] : target_) {
+      auto want = record_.manifest.find(p);
+      if (want != record_.manifest.end() && want->second.is_symlink) continue;
+      v1::Entry e = VerifyEntryOf(got);
+      sdk::TargetItem item;
+      item.path = p;
+      item.type = e.type();
+      item.size = e.size();
+      item.mtime_unix_nanos = e.mtime_unix_nanos();
+      item.mode = e.mode();
+      item.owner = got.owner;
+      item.group = got.group;
+      LIFEBOAT_RETURN_IF_ERROR(each(item));
+    }
+    return OkStatus();
+  }
+
+  Status CheckFile(const sdk::Call&, v1::VerifyLevel level, const v1::Entry& e,
+                   const sdk::TargetItem&, sdk::VerifyFindings& findings) override;
+
+  // The records of the files checked, for the next point's verify.
+  FileRecords TakeRecords() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::move(records_);
+  }
+  VouchCounts counts;
+
+ private:
+  // A file this point did not copy and no Lifeboat copy wrote, against the source's snapshot.
+  Status CheckAgainstSource(const FileStatus& want, bool read_back, FileRecord& rec,
+                            sdk::VerifyFindings& findings);
+  // A file by its own record (the copy's digest and HDFS checksum).
+  Status CheckOwnRecord(const FileStatus& want, bool read_back, const FileRecord& rec,
+                        sdk::VerifyFindings& findings);
+  // The record of file `p` as this verify found it.
+  void Keep(const std::string& p, const FileRecord& rec) {
+    std::lock_guard<std::mutex> lock(mu_);
+    records_[p] = rec;
+  }
+
+  sdk::Call& call_;
+  WebHdfsClient& client_;
+  const PlanRecord& record_;
+  const Tree& target_;
+  const std::string root_;
+  const std::string name_;
+  const Sources sources_;
+  std::mutex mu_;
+  FileRecords records_;
+};
+
+Status PointCopy::CheckFile(const sdk::Call&, v1::VerifyLevel level, const v1::Entry& e,
+                            const sdk::TargetItem&, sdk::VerifyFindings& findings) {
+  const FileStatus& want = record_.manifest.at(e.path());
+  const std::string& p = e.path();
+  const bool read_back = level == v1::VERIFY_DIGEST;
+  const std::string version =
+      std::to_string(want.length) + ":" + std::to_string(want.modification_ms);
+  ++counts.files;
+  FileRecord rec{want.length, want.modification_ms, "", ""};
+  const bool this_point = sources_.copied->count(p) > 0;
+  // (Not a file an uncommitted point left and this plan took over as it was: the base's
+  // record is not about its bytes.)
+  if (!this_point && !read_back && !record_.leftovers.count(p)) {
+    // Not copied by this point, at the same path, length and time as in the base point,
+    // which verify vouched for: the same bytes (the plan found the target unchanged since).
+    auto b = sources_.base->find(p);
+    if (b != sources_.base->end() && b->second.length == want.length &&
+        b->second.mtime == want.modification_ms) {
+      ++counts.by_base;
+      Keep(p, b->second);
+      return OkStatus();
+    }
+  }
+  // The file's own record, written by the copy that brought these bytes.
+  LIFEBOAT_ASSIGN_OR_RETURN(auto attrs, client_.GetXAttrsText(Join(root_, p)));
+  auto attr = [&](const char* key) {
+    auto it = attrs.find(key);
+    return it == attrs.end() ? std::string() : it->second;
+  };
+  const std::string marker = attr(kCopyAttr);
+  rec.sha256 = attr(kDigestAttr);
+  rec.checksum = attr(kChecksumAttr);
+  const bool ours =
+      this_point ? marker == name_ + ":" + version + " done" : DoneVersion(marker) == version;
+  if ((!ours || rec.sha256.empty()) && !this_point && sources_.src != nullptr) {
+    rec = FileRecord{want.length, want.modification_ms, "", ""};
+    LIFEBOAT_RETURN_IF_ERROR(CheckAgainstSource(want, read_back, rec, findings));
+    Keep(p, rec);
+    return OkStatus();
+  }
+  if (!ours || rec.sha256.empty()) {
+    findings.Mismatch(p, "record",
+                      this_point ? "copied by this point (" + name_ + ":" + version + " done)"
+                                 : "a copy of this version (<point>:" + version + " done)",
+                      marker.empty() ? "none: not written by a Lifeboat transfer" : marker);
+    Keep(p, rec);
+    return OkStatus();
+  }
+  if (!this_point) ++counts.by_own;
+  LIFEBOAT_RETURN_IF_ERROR(CheckOwnRecord(want, read_back, rec, findings));
+  Keep(p, rec);
+  return OkStatus();
+}
+
+Status PointCopy::CheckAgainstSource(const FileStatus& want, bool read_back, FileRecord& rec,
+                                     sdk::VerifyFindings& findings) {
+  // Bytes no Lifeboat copy wrote, which this point did not copy either: the old primary's
+  // own files in the first backup into it after a failover (the plan found them equal by
+  // length and time). The DataNodes of both clusters compute the HDFS checksum, no bytes
+  // travel; at DIGEST both sides are read. (Different block sizes: the checksums cannot
+  // compare, so both are read at SIZE too.)
+  const std::string& p = want.path_suffix;
+  const std::string file = Join(root_, p);
+  const std::string theirs = Join(sources_.src_root, p);
+  ++counts.by_source;
+  // Both sides read; `prefix` = the source's first bytes only (a file open at the cut).
+  auto compare_read = [&](uint64_t prefix, const std::string& note) -> Status {
+    uint64_t n = 0, m = 0;
+    StatusOr<std::string> got =
+        want.length == 0 ? sdk::Sha256().FinishHex() : DigestOf(call_, client_, file, 0, &n);
+    StatusOr<std::string> want_digest = want.length == 0
+                                            ? sdk::Sha256().FinishHex()
+                                            : DigestOf(call_, *sources_.src, theirs, prefix, &m);
+    if (!got.ok() || !want_digest.ok()) {
+      const Status& bad = got.ok() ? want_digest.status() : got.status();
+      if (bad.code() == Code::kCancelled) return bad;
+      findings.Mismatch(p, "digest", "readable on both clusters", "unreadable: " + bad.message());
+    } else if (*got != *want_digest) {
+      findings.Mismatch(p, "digest", *want_digest + note, *got);
+    } else {
+      rec.sha256 = *got;
+    }
+    ++counts.read;
+    counts.read_bytes += n;
+    findings.AddBytesRead(n);
+    return OkStatus();
+  };
+  if (record_.open.count(p)) {
+    // Open at the cut: the point holds a prefix of the source's file, which no HDFS checksum
+    // covers; both are read.
+    return compare_read(want.length, " (source, first " + std::to_string(want.length) + " bytes)");
+  }
+  StatusOr<WebHdfsClient::FileChecksum> here = client_.GetFileChecksum(file);
+  StatusOr<WebHdfsClient::FileChecksum> there = sources_.src->GetFileChecksum(theirs);
+  if (!here.ok() || !there.ok()) {
+    const Status& bad = here.ok() ? there.status() : here.status();
+    if (bad.code() == Code::kCancelled) return bad;
+    findings.Mismatch(p, "checksum", here.ok() ? "the source's" : "this cluster's",
+                      "unreadable: " + bad.message());
+    return OkStatus();
+  }
+  const bool comparable = here->algorithm == there->algorithm;
+  if (comparable && here->bytes != there->bytes) {
+    findings.Mismatch(p, "checksum", there->bytes + " (source)", here->bytes);
+  } else if (read_back || !comparable) {
+    LIFEBOAT_RETURN_IF_ERROR(compare_read(0, " (source)"));
+  }
+  if (comparable) rec.checksum = here->bytes;
+  return OkStatus();
+}
+
+Status PointCopy::CheckOwnRecord(const FileStatus& want, bool read_back, const FileRecord& rec,
+                                 sdk::VerifyFindings& findings) {
+  const std::string& p = want.path_suffix;
+  const std::string file = Join(root_, p);
+  // No bytes travel: the target's DataNodes compute the checksum from the CRCs they keep,
+  // so any rewrite through HDFS shows. (Bytes rotting on a disk under intact CRCs do not:
+  // that is what DIGEST's read-back, or the DataNodes' own block scanner, finds.)
+  if (!rec.checksum.empty()) {
+    StatusOr<WebHdfsClient::FileChecksum> now = client_.GetFileChecksum(file);
+    if (!now.ok()) {
+      if (now.status().code() == Code::kCancelled) return now.status();
+      findings.Mismatch(p, "checksum", rec.checksum, "unreadable: " + now.status().message());
+    } else if (now->bytes != rec.checksum) {
+      findings.Mismatch(p, "checksum", rec.checksum, now->bytes);
+    }
+    ++counts.checksums;
+  }
+  // Read back at DIGEST; and at SIZE a file that no checksum vouches for (block sizes differ:
+  // the HDFS checksums cannot compare), as its streamed digest is then the only check.
+  if (read_back || (rec.checksum.empty() && want.length > 0)) {
+    uint64_t n = 0;
+    StatusOr<std::string> got = DigestOf(call_, client_, file, 0, &n);
+    if (!got.ok()) {
+      if (got.status().code() == Code::kCancelled) return got.status();
+      // A DataNode that finds its replica corrupt fails the read: that is a mismatch.
+      findings.Mismatch(p, "digest", rec.sha256, "unreadable: " + got.status().message());
+    } else if (*got != rec.sha256) {
+      findings.Mismatch(p, "digest", rec.sha256, *got);
+    }
+    ++counts.read;
+    counts.read_bytes += n;
+    findings.AddBytesRead(n);
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::VerifyRequest& req) {
@@ -1069,7 +1309,6 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
   const v1::VerifyLevel level =
       req.level() == v1::VERIFY_LEVEL_UNSPECIFIED ? v1::VERIFY_SIZE : req.level();
   const bool check_records = level == v1::VERIFY_SIZE || level == v1::VERIFY_DIGEST;
-  const bool read_back = level == v1::VERIFY_DIGEST;
 
   // The committed point when there is one, else what the transfer left.
   std::string root = SnapshotRoot(path, name);
@@ -1081,61 +1320,6 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
   LIFEBOAT_ASSIGN_OR_RETURN(Tree target, ListTreeMap(call, client_, root));
   // A fenced target holds the source's permissions as the fence's originals.
   LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, client_, root, target, config_.parallelism));
-  v1::VerifyResponse resp;
-  std::mutex mu;
-  auto mismatch = [&](const std::string& p, const std::string& what, const std::string& expected,
-                      const std::string& found) {
-    std::lock_guard<std::mutex> lock(mu);
-    v1::Mismatch* m = resp.add_mismatches();
-    m->set_path(p);
-    m->set_what(what);
-    m->set_expected(expected);
-    m->set_found(found);
-  };
-  auto octal = [](uint32_t v) {
-    char b[16];
-    std::snprintf(b, sizeof b, "%04o", v);
-    return std::string(b);
-  };
-  std::vector<const FileStatus*> files;
-  uint64_t bytes = 0;
-  for (const auto& [p, want] : record->manifest) {
-    if (want.is_symlink) continue;
-    auto it = target.find(p);
-    if (it == target.end()) {
-      mismatch(p, "missing", want.is_dir ? "directory" : "file", "");
-      continue;
-    }
-    const FileStatus& got = it->second;
-    if (got.is_dir != want.is_dir) {
-      mismatch(p, "type", want.is_dir ? "directory" : "file", got.is_dir ? "directory" : "file");
-      continue;
-    }
-    if (!want.is_dir && got.length != want.length) {
-      mismatch(p, "size", std::to_string(want.length), std::to_string(got.length));
-      continue;
-    }
-    // A file's time is the source version's (set by the copy, kept by everything after it),
-    // so an unchanged length with another time is another version. (Directories' times are
-    // set by commit: a verify before it would find them moved.)
-    if (!want.is_dir && got.modification_ms != want.modification_ms) {
-      mismatch(p, "mtime", std::to_string(want.modification_ms),
-               std::to_string(got.modification_ms));
-    }
-    if (got.permission != want.permission) {
-      mismatch(p, "mode", octal(want.permission), octal(got.permission));
-    }
-    if (got.owner != want.owner || got.group != want.group) {
-      mismatch(p, "owner", want.owner + ":" + want.group, got.owner + ":" + got.group);
-    }
-    if (!want.is_dir) {
-      bytes += want.length;
-      if (check_records) files.push_back(&want);
-    }
-  }
-  for (const auto& [p, got] : target) {
-    if (record->manifest.count(p) == 0) mismatch(p, "extra", "", got.is_dir ? "directory" : "file");
-  }
 
   // The files this point copied; the others were on the target already (unchanged since the
   // base, renamed, or with metadata changes only).
@@ -1152,175 +1336,35 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
     LIFEBOAT_ASSIGN_OR_RETURN(Config src_config, ParseConfig(req.source().config()));
     src.emplace(PeerOptions(src_config));
   }
-  const std::string src_root = SnapshotRoot(path, name);
-  std::vector<FileRecord> records(files.size());
-  std::atomic<uint64_t> done{0}, by_base{0}, by_own{0}, by_source{0}, checksums{0}, read{0},
-      read_bytes{0};
-  sdk::ProgressReporter progress(call, "verify", 0, files.size());
-  Status s = sdk::ParallelFor(files.size(), config_.parallelism, [&](size_t i) -> Status {
-    if (call.Cancelled()) return CancelledError("verify cancelled", path);
-    const FileStatus& want = *files[i];
-    const std::string& p = want.path_suffix;
-    const std::string file = Join(root, p);
-    const std::string version =
-        std::to_string(want.length) + ":" + std::to_string(want.modification_ms);
-    records[i].length = want.length;
-    records[i].mtime = want.modification_ms;
-    auto report = [&] {
-      ++done;
-      progress.Add(0, 1, p);
-    };
-    const bool this_point = copied.count(p) > 0;
-    // (Not a file an uncommitted point left and this plan took over as it was: the base's
-    // record is not about its bytes.)
-    if (!this_point && !read_back && !record->leftovers.count(p)) {
-      // Not copied by this point, at the same path, length and time as in the base point,
-      // which verify vouched for: the same bytes (the plan found the target unchanged since).
-      auto b = base.find(p);
-      if (b != base.end() && b->second.length == want.length &&
-          b->second.mtime == want.modification_ms) {
-        records[i] = b->second;
-        ++by_base;
-        report();
-        return OkStatus();
-      }
-    }
-    // The file's own record, written by the copy that brought these bytes.
-    StatusOr<std::map<std::string, std::string>> attrs = client_.GetXAttrsText(file);
-    if (!attrs.ok()) return attrs.status();
-    auto attr = [&](const char* key) {
-      auto it = attrs->find(key);
-      return it == attrs->end() ? std::string() : it->second;
-    };
-    const std::string marker = attr(kCopyAttr);
-    records[i].sha256 = attr(kDigestAttr);
-    records[i].checksum = attr(kChecksumAttr);
-    const bool ours =
-        this_point ? marker == name + ":" + version + " done" : DoneVersion(marker) == version;
-    if ((!ours || records[i].sha256.empty()) && !this_point && src) {
-      // Bytes no Lifeboat copy wrote, which this point did not copy either: the old primary's
-      // own files in the first backup into it after a failover (the plan found them equal by
-      // length and time). The DataNodes of both clusters compute the HDFS checksum, no bytes
-      // travel; at DIGEST both sides are read. (Different block sizes: the checksums cannot
-      // compare, so both are read at SIZE too.)
-      records[i] = FileRecord{want.length, want.modification_ms, "", ""};
-      if (record->open.count(p)) {
-        // Open at the cut: the point holds a prefix of the source's file, which no HDFS
-        // checksum covers; both are read.
-        uint64_t n = 0, m = 0;
-        StatusOr<std::string> got =
-            want.length == 0 ? sdk::Sha256().FinishHex() : DigestOf(call, client_, file, 0, &n);
-        StatusOr<std::string> want_digest =
-            want.length == 0 ? sdk::Sha256().FinishHex()
-                             : DigestOf(call, *src, Join(src_root, p), want.length, &m);
-        if (!got.ok() || !want_digest.ok()) {
-          const Status& bad = got.ok() ? want_digest.status() : got.status();
-          if (bad.code() == Code::kCancelled) return bad;
-          mismatch(p, "digest", "readable on both clusters", "unreadable: " + bad.message());
-        } else if (*got != *want_digest) {
-          mismatch(p, "digest",
-                   *want_digest + " (source, first " + std::to_string(want.length) + " bytes)",
-                   *got);
-        } else {
-          records[i].sha256 = *got;
-        }
-        ++by_source;
-        ++read;
-        read_bytes += n;
-        report();
-        return OkStatus();
-      }
-      StatusOr<WebHdfsClient::FileChecksum> here = client_.GetFileChecksum(file);
-      StatusOr<WebHdfsClient::FileChecksum> there = src->GetFileChecksum(Join(src_root, p));
-      if (!here.ok() || !there.ok()) {
-        const Status& bad = here.ok() ? there.status() : here.status();
-        if (bad.code() == Code::kCancelled) return bad;
-        mismatch(p, "checksum", here.ok() ? "the source's" : "this cluster's",
-                 "unreadable: " + bad.message());
-        report();
-        return OkStatus();
-      }
-      ++by_source;
-      const bool comparable = here->algorithm == there->algorithm;
-      if (comparable && here->bytes != there->bytes) {
-        mismatch(p, "checksum", there->bytes + " (source)", here->bytes);
-      } else if (read_back || !comparable) {
-        uint64_t n = 0, m = 0;
-        StatusOr<std::string> got = DigestOf(call, client_, file, 0, &n);
-        StatusOr<std::string> want_digest = DigestOf(call, *src, Join(src_root, p), 0, &m);
-        if (!got.ok() || !want_digest.ok()) {
-          const Status& bad = got.ok() ? want_digest.status() : got.status();
-          if (bad.code() == Code::kCancelled) return bad;
-          mismatch(p, "digest", "readable on both clusters", "unreadable: " + bad.message());
-        } else if (*got != *want_digest) {
-          mismatch(p, "digest", *want_digest + " (source)", *got);
-        } else {
-          records[i].sha256 = *got;
-        }
-        ++read;
-        read_bytes += n;
-      }
-      if (comparable) records[i].checksum = here->bytes;
-      report();
-      return OkStatus();
-    }
-    if (!ours || records[i].sha256.empty()) {
-      mismatch(p, "record",
-               this_point ? "copied by this point (" + name + ":" + version + " done)"
-                          : "a copy of this version (<point>:" + version + " done)",
-               marker.empty() ? "none: not written by a Lifeboat transfer" : marker);
-      report();
-      return OkStatus();
-    }
-    if (!this_point) ++by_own;
-    // No bytes travel: the target's DataNodes compute the checksum from the CRCs they keep,
-    // so any rewrite through HDFS shows. (Bytes rotting on a disk under intact CRCs do not:
-    // that is what DIGEST's read-back, or the DataNodes' own block scanner, finds.)
-    if (!records[i].checksum.empty()) {
-      StatusOr<WebHdfsClient::FileChecksum> now = client_.GetFileChecksum(file);
-      if (!now.ok()) {
-        if (now.status().code() == Code::kCancelled) return now.status();
-        mismatch(p, "checksum", records[i].checksum, "unreadable: " + now.status().message());
-      } else if (now->bytes != records[i].checksum) {
-        mismatch(p, "checksum", records[i].checksum, now->bytes);
-      }
-      ++checksums;
-    }
-    // Read back at DIGEST; and at SIZE a file that no checksum vouches for (block sizes differ:
-    // the HDFS checksums cannot compare), as its streamed digest is then the only check.
-    if (read_back || (records[i].checksum.empty() && want.length > 0)) {
-      uint64_t n = 0;
-      StatusOr<std::string> got = DigestOf(call, client_, file, 0, &n);
-      if (!got.ok()) {
-        if (got.status().code() == Code::kCancelled) return got.status();
-        // A DataNode that finds its replica corrupt fails the read: that is a mismatch.
-        mismatch(p, "digest", records[i].sha256, "unreadable: " + got.status().message());
-      } else if (*got != records[i].sha256) {
-        mismatch(p, "digest", records[i].sha256, *got);
-      }
-      ++read;
-      read_bytes += n;
-    }
-    report();
-    return OkStatus();
-  });
-  LIFEBOAT_RETURN_IF_ERROR(s);
-  // By path; a file's own mismatches in the order they were found.
-  std::stable_sort(
-      resp.mutable_mismatches()->begin(), resp.mutable_mismatches()->end(),
-      [](const v1::Mismatch& a, const v1::Mismatch& b) { return a.path() < b.path(); });
-  resp.set_ok(resp.mismatches_size() == 0);
-  resp.set_items_checked(record->manifest.size());
-  resp.set_bytes_checked(bytes);
+  PointCopy copy(call, client_, *record, target, root, name,
+                 {&copied, &base, src ? &*src : nullptr, SnapshotRoot(path, name)});
+  // The point's listing (its symlinks left out, as the copy makes none), in path order.
+  auto next = record->manifest.begin();
+  sdk::EntryStream entries = [&](v1::Entry* e) -> StatusOr<bool> {
+    while (next != record->manifest.end() && next->second.is_symlink) ++next;
+    if (next == record->manifest.end()) return false;
+    *e = VerifyEntryOf((next++)->second);
+    return true;
+  };
+  sdk::VerifyOptions options;
+  options.level = level;
+  options.threads = config_.parallelism;
+  // A file's time is the source version's (set by the copy, kept by everything after it), so
+  // an unchanged length with another time is another version. (Directories' times are set by
+  // commit: a verify before it would find them moved.)
+  options.compare_mtime = options.compare_mode = options.compare_owner = true;
+  LIFEBOAT_ASSIGN_OR_RETURN(v1::VerifyResponse resp,
+                            sdk::VerifyEntries(call, entries, copy, options));
   if (check_records) {
+    const VouchCounts& c = copy.counts;
     host_.Info("verify of " + path + " at " + name + " (" + v1::VerifyLevel_Name(level) +
-               "): " + std::to_string(files.size()) + " files, " + std::to_string(copied.size()) +
-               " copied by this point, " + std::to_string(by_base.load()) +
-               " by the base point's record, " + std::to_string(by_own.load()) +
-               " by their own record, " + std::to_string(by_source.load()) +
-               " against the source's snapshot, " + std::to_string(checksums.load()) +
-               " HDFS checksums compared, " + std::to_string(read.load()) + " read back (" +
-               std::to_string(read_bytes.load()) + " bytes); " +
+               "): " + std::to_string(c.files.load()) + " files, " + std::to_string(copied.size()) +
+               " copied by this point, " + std::to_string(c.by_base.load()) +
+               " by the base point's record, " + std::to_string(c.by_own.load()) +
+               " by their own record, " + std::to_string(c.by_source.load()) +
+               " against the source's snapshot, " + std::to_string(c.checksums.load()) +
+               " HDFS checksums compared, " + std::to_string(c.read.load()) + " read back (" +
+               std::to_string(c.read_bytes.load()) + " bytes); " +
                std::to_string(resp.mismatches_size()) + " mismatches");
   }
   // A point not committed yet whose copies were found with other bytes: the next plan copies
@@ -1341,9 +1385,7 @@ StatusOr<v1::VerifyResponse> HdfsPlugin::Verify(sdk::Call& call, const v1::Verif
   }
   // What this point's verify vouched for, for the next point's (only when all of it held).
   if (resp.ok() && check_records) {
-    FileRecords out;
-    for (size_t i = 0; i < files.size(); ++i) out[files[i]->path_suffix] = records[i];
-    Status saved = SaveRecords(client_, RecordsFile(path, name), out);
+    Status saved = SaveRecords(client_, RecordsFile(path, name), copy.TakeRecords());
     if (!saved.ok()) {
       host_.Warn("verify records of " + path + " at " + name + " not kept (" + saved.ToString() +
                  "): the next point's verify checks each file's own record instead");

@@ -190,6 +190,13 @@ class HdfsPlugin : public sdk::ComponentPlugin {
                      const std::string& path, bool fenced, v1::TransferResponse& resp);
   Status RunCopyTask(sdk::Call& call, WebHdfsClient& src, const v1::TransferRequest& req,
                      const std::string& path, bool fenced, v1::TransferResponse& resp);
+  // The fence's walks (security.cc), top-down from data set directory `path`: write bits
+  // taken (originals recorded first; items counted in *items), and put back (items whose
+  // permission changed while fenced keep it, listed in *kept). Return the items changed.
+  StatusOr<uint64_t> StripWriteBits(sdk::Call& call, const std::string& path,
+                                    const FileStatus& root, uint64_t* items);
+  StatusOr<uint64_t> RestoreWriteBits(sdk::Call& call, const std::string& path,
+                                      const FileStatus& root, std::vector<std::string>* kept);
   // Sets the directories' times of the point's recorded listing (run by commit before the
   // snapshot: creating files moved them during the transfer).
   Status ApplyDirectoryTimes(sdk::Call& call, const std::string& path,

@@ -1,6 +1,7 @@
 // fence, unfence and sync_security of the HDFS plugin (see security.h for the mechanism).
 #include "security.h"
 
+#include <lifeboat/sdk/fence.h>
 #include <lifeboat/sdk/journal.h>
 #include <lifeboat/sdk/progress.h>
 #include <lifeboat/v1/journal.pb.h>
@@ -514,8 +515,26 @@ StatusOr<std::vector<std::string>> TranslateAcl(
 
 // --- fence --------------------------------------------------------------------------------
 
+namespace {
+
+// The fence's opening shared by fence and unfence (sdk/fence.h): the marker of directory
+// `path`, left in `marker`.
+sdk::FenceSteps FenceStepsOf(WebHdfsClient& client, const std::string& path,
+                             std::optional<FenceMarker>& marker) {
+  sdk::FenceSteps steps;
+  steps.name = "hdfs:" + path;
+  steps.in_place = [&client, path, &marker]() -> StatusOr<std::optional<sdk::FenceInPlace>> {
+    LIFEBOAT_ASSIGN_OR_RETURN(marker, ReadFenceMarker(client, path));
+    if (!marker) return std::optional<sdk::FenceInPlace>();
+    return std::optional<sdk::FenceInPlace>(sdk::FenceInPlace{marker->epoch, marker->reason});
+  };
+  return steps;
+}
+
+}  // namespace
+
 StatusOr<v1::FenceResponse> HdfsPlugin::Fence(sdk::Call& call, const v1::FenceRequest& req) {
-  if (req.op_id().empty()) return InvalidArgumentError("fence needs an op_id", "op_id");
+  LIFEBOAT_RETURN_IF_ERROR(sdk::CheckFenceRequest(req, "fence"));
   LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.data_set()));
   auto lock = DataSetLock(config_.cluster, path);
   std::lock_guard<std::mutex> guard(*lock);
@@ -531,44 +550,45 @@ StatusOr<v1::FenceResponse> HdfsPlugin::Fence(sdk::Call& call, const v1::FenceRe
   if (!root->is_dir) {
     return InvalidArgumentError(path + " is a file; an hdfs data set is a directory", path);
   }
-  const std::unique_ptr<sdk::OpJournal> journal = OpsJournal(client_, path);
-  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<std::string> done, journal->Find(req.op_id(), "fence"));
-  if (done) {
-    v1::FenceResponse recorded;
-    recorded.ParseFromString(*done);
-    return recorded;
-  }
+  std::optional<FenceMarker> existing;
+  sdk::FenceSteps steps = FenceStepsOf(client_, path, existing);
+  steps.apply = [&](const sdk::FenceOrder& order) -> StatusOr<sdk::FenceWork> {
+    FenceMarker marker = existing.value_or(FenceMarker());
+    if (order.raise) {
+      marker.epoch = req.epoch();
+      marker.reason = req.reason();
+      marker.fenced_unix_nanos = host_.NowUnixNanos();
+      marker.op_id = req.op_id();
+    }
+    marker.complete = false;
+    // The index entry first, then the marker, then the bits: whatever is interrupted leaves
+    // a marker that a repeated fence finishes and an unfence undoes, and probe finds it.
+    Status indexed = client_.Mkdirs(FenceIndexPath(path));
+    if (!indexed.ok()) {
+      return indexed.WithContext("cannot record the fence of hdfs:" + path + " in " +
+                                 kFenceIndexDir +
+                                 " (the plugin's user must be the HDFS superuser, or an "
+                                 "administrator creates /.lifeboat owned by it)");
+    }
+    LIFEBOAT_RETURN_IF_ERROR(client_.SetXAttr(path, kFenceMarkerAttr, MarkerJson(marker)));
+    uint64_t items = 0;
+    LIFEBOAT_ASSIGN_OR_RETURN(uint64_t changed, StripWriteBits(call, path, *root, &items));
+    marker.complete = true;
+    LIFEBOAT_RETURN_IF_ERROR(client_.SetXAttr(path, kFenceMarkerAttr, MarkerJson(marker)));
+    return sdk::FenceWork{changed, "by write_bits (" + std::to_string(items) + " items, " +
+                                       std::to_string(changed) +
+                                       " changed now); the HDFS superuser can still write it"};
+  };
+  return sdk::RunFence(call, *OpsJournal(client_, path), req, steps, sdk::UnrecordedAnswer::kWarn);
+}
 
-  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<FenceMarker> existing, ReadFenceMarker(client_, path));
-  FenceMarker marker;
-  bool raised = true;
-  if (existing) {
-    marker = *existing;
-    raised = req.epoch() > marker.epoch;
-  }
-  if (raised) {
-    marker.epoch = req.epoch();
-    marker.reason = req.reason();
-    marker.fenced_unix_nanos = host_.NowUnixNanos();
-    marker.op_id = req.op_id();
-  }
-  marker.complete = false;
-  // The index entry first, then the marker, then the bits: whatever is interrupted leaves a
-  // marker that a repeated fence finishes and an unfence undoes, and probe finds it.
-  Status indexed = client_.Mkdirs(FenceIndexPath(path));
-  if (!indexed.ok()) {
-    return indexed.WithContext("cannot record the fence of hdfs:" + path + " in " + kFenceIndexDir +
-                               " (the plugin's user must be the HDFS superuser, or an "
-                               "administrator creates /.lifeboat owned by it)");
-  }
-  LIFEBOAT_RETURN_IF_ERROR(client_.SetXAttr(path, kFenceMarkerAttr, MarkerJson(marker)));
-
-  // Top-down: a directory loses its write bits before it is listed, so no entry that an
-  // ordinary user adds afterwards can be missed.
+// Top-down: a directory loses its write bits before it is listed, so no entry that an
+// ordinary user adds afterwards can be missed. Returns the items changed now.
+StatusOr<uint64_t> HdfsPlugin::StripWriteBits(sdk::Call& call, const std::string& path,
+                                              const FileStatus& root, uint64_t* items) {
   uint64_t changed = 0;
-  uint64_t items = 0;
   uint64_t reported = 0;
-  std::deque<std::pair<std::string, FileStatus>> todo = {{path, *root}};
+  std::deque<std::pair<std::string, FileStatus>> todo = {{path, root}};
   sdk::ProgressReporter progress(call, "fence", 0, 0);
   while (!todo.empty()) {
     if (call.Cancelled()) {
@@ -578,7 +598,7 @@ StatusOr<v1::FenceResponse> HdfsPlugin::Fence(sdk::Call& call, const v1::FenceRe
     auto [item, st] = std::move(todo.front());
     todo.pop_front();
     if (st.is_symlink) continue;
-    ++items;
+    ++*items;
     if ((st.permission & 0222) != 0) {
       // The original first: if it is there already (a fence before, then someone gave the
       // bits back), it is the one to restore, and stays.
@@ -595,32 +615,17 @@ StatusOr<v1::FenceResponse> HdfsPlugin::Fence(sdk::Call& call, const v1::FenceRe
     if (!children.ok() && children.status().code() == Code::kNotFound) continue;
     LIFEBOAT_RETURN_IF_ERROR(children.status());
     for (FileStatus& c : *children) todo.emplace_back(Join(item, c.path_suffix), std::move(c));
-    progress.Add(0, items - reported, item);
-    reported = items;
+    progress.Add(0, *items - reported, item);
+    reported = *items;
   }
   progress.Flush();
-  marker.complete = true;
-  LIFEBOAT_RETURN_IF_ERROR(client_.SetXAttr(path, kFenceMarkerAttr, MarkerJson(marker)));
-
-  v1::FenceResponse resp;
-  resp.set_fenced(true);
-  resp.set_epoch(marker.epoch);
-  resp.set_items_changed(changed);
-  resp.set_detail("hdfs:" + path + " fenced at epoch " + std::to_string(marker.epoch) +
-                  " by write_bits (" + std::to_string(items) + " items, " +
-                  std::to_string(changed) + " changed now)" +
-                  (raised ? "" : "; it was already fenced at that epoch or a higher one") +
-                  "; the HDFS superuser can still write it");
-  Status recorded = journal->Record(req.op_id(), "fence", resp.SerializeAsString());
-  if (!recorded.ok()) host_.Warn("fence answer not recorded: " + recorded.ToString());
-  host_.Info(resp.detail() + (req.reason().empty() ? "" : ": " + req.reason()));
-  return resp;
+  return changed;
 }
 
 // --- unfence ------------------------------------------------------------------------------
 
 StatusOr<v1::FenceResponse> HdfsPlugin::Unfence(sdk::Call& call, const v1::FenceRequest& req) {
-  if (req.op_id().empty()) return InvalidArgumentError("unfence needs an op_id", "op_id");
+  LIFEBOAT_RETURN_IF_ERROR(sdk::CheckFenceRequest(req, "unfence"));
   LIFEBOAT_ASSIGN_OR_RETURN(std::string path, DataSetPath(req.data_set()));
   auto lock = DataSetLock(config_.cluster, path);
   std::lock_guard<std::mutex> guard(*lock);
@@ -632,88 +637,74 @@ StatusOr<v1::FenceResponse> HdfsPlugin::Unfence(sdk::Call& call, const v1::Fence
                          path);
   }
   LIFEBOAT_RETURN_IF_ERROR(root.status());
-  const std::unique_ptr<sdk::OpJournal> journal = OpsJournal(client_, path);
-  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<std::string> done, journal->Find(req.op_id(), "unfence"));
-  if (done) {
-    v1::FenceResponse recorded;
-    recorded.ParseFromString(*done);
-    return recorded;
-  }
-
-  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<FenceMarker> marker, ReadFenceMarker(client_, path));
-  v1::FenceResponse resp;
-  resp.set_fenced(false);
-  if (!marker) {
-    resp.set_detail("hdfs:" + path + " was not fenced");
+  std::optional<FenceMarker> marker;
+  sdk::FenceSteps steps = FenceStepsOf(client_, path, marker);
+  steps.tidy_unfenced = [&] {
     // An index entry left by an unfence interrupted after the marker went.
     (void)client_.Delete(FenceIndexPath(path), /*recursive=*/false);
-  } else {
-    if (req.epoch() < marker->epoch) {
-      return FailedPreconditionError(
-          "unfence of hdfs:" + path + " carries epoch " + std::to_string(req.epoch()) +
-              ", lower than epoch " + std::to_string(marker->epoch) + " recorded by its fence" +
-              (marker->reason.empty() ? "" : " (" + marker->reason + ")") +
-              "; the caller's view of the roles is stale: only a controller that knows epoch " +
-              std::to_string(marker->epoch) + " or a later one may unfence it",
-          path);
-    }
-    uint64_t restored = 0;
+    return OkStatus();
+  };
+  steps.lift = [&](const sdk::FenceInPlace&) -> StatusOr<sdk::FenceWork> {
     std::vector<std::string> kept;  // items whose permission changed while fenced
-    std::deque<std::pair<std::string, FileStatus>> todo = {{path, *root}};
-    while (!todo.empty()) {
-      if (call.Cancelled()) {
-        return CancelledError(
-            "unfence of hdfs:" + path + " cancelled part way; unfence again to finish", path);
-      }
-      auto [item, st] = std::move(todo.front());
-      todo.pop_front();
-      if (st.is_symlink) continue;
-      StatusOr<std::string> original = client_.GetXAttr(item, kFenceModeAttr);
-      if (original.ok()) {
-        std::optional<uint32_t> mode = ParseOctalText(*original);
-        if (mode && st.permission == *mode) {
-          // Restored already by an unfence that stopped before removing the attribute.
-        } else if (mode && st.permission == (*mode & ~0222u)) {
-          Status set = client_.SetPermission(item, *mode);
-          if (!set.ok() && set.code() != Code::kNotFound) return set;
-          ++restored;
-        } else {
-          // Someone (an administrator, a sync) set another permission during the fence:
-          // theirs is newer than the one the fence took away.
-          kept.push_back(item);
-        }
-        Status removed = RemoveXAttrIfPresent(client_, item, kFenceModeAttr);
-        if (!removed.ok() && removed.code() != Code::kNotFound) return removed;
-      } else if (original.status().code() != Code::kNotFound) {
-        return original.status();
-      }
-      if (!st.is_dir) continue;
-      StatusOr<std::vector<FileStatus>> children = client_.ListStatus(item);
-      if (!children.ok() && children.status().code() == Code::kNotFound) continue;
-      LIFEBOAT_RETURN_IF_ERROR(children.status());
-      for (FileStatus& c : *children) todo.emplace_back(Join(item, c.path_suffix), std::move(c));
-    }
+    LIFEBOAT_ASSIGN_OR_RETURN(uint64_t restored, RestoreWriteBits(call, path, *root, &kept));
     // The marker last: until it is gone, a repeated unfence (or fence) finds the fence.
     LIFEBOAT_RETURN_IF_ERROR(RemoveXAttrIfPresent(client_, path, kFenceMarkerAttr));
     StatusOr<bool> unindexed = client_.Delete(FenceIndexPath(path), /*recursive=*/false);
     if (!unindexed.ok())
       host_.Warn("fence index entry not removed: " + unindexed.status().ToString());
-    resp.set_epoch(marker->epoch);
-    resp.set_items_changed(restored);
-    std::string detail = "hdfs:" + path + " unfenced (fenced at epoch " +
-                         std::to_string(marker->epoch) + " by write_bits; " +
-                         std::to_string(restored) + " permissions restored)";
+    std::string detail = "by write_bits; " + std::to_string(restored) + " permissions restored";
     if (!kept.empty()) {
       detail += "; " + std::to_string(kept.size()) +
                 " items had their permission changed while fenced and keep it, e.g. " +
                 kept.front();
     }
-    resp.set_detail(detail);
-    host_.Info(resp.detail());
+    return sdk::FenceWork{restored, detail};
+  };
+  return sdk::RunUnfence(call, *OpsJournal(client_, path), req, steps,
+                         sdk::UnrecordedAnswer::kWarn);
+}
+
+// The permissions the fence recorded put back, top-down; an item whose permission changed
+// while fenced keeps it (listed in `kept`). Returns the permissions restored.
+StatusOr<uint64_t> HdfsPlugin::RestoreWriteBits(sdk::Call& call, const std::string& path,
+                                                const FileStatus& root,
+                                                std::vector<std::string>* kept) {
+  uint64_t restored = 0;
+  std::deque<std::pair<std::string, FileStatus>> todo = {{path, root}};
+  while (!todo.empty()) {
+    if (call.Cancelled()) {
+      return CancelledError(
+          "unfence of hdfs:" + path + " cancelled part way; unfence again to finish", path);
+    }
+    auto [item, st] = std::move(todo.front());
+    todo.pop_front();
+    if (st.is_symlink) continue;
+    StatusOr<std::string> original = client_.GetXAttr(item, kFenceModeAttr);
+    if (original.ok()) {
+      std::optional<uint32_t> mode = ParseOctalText(*original);
+      if (mode && st.permission == *mode) {
+        // Restored already by an unfence that stopped before removing the attribute.
+      } else if (mode && st.permission == (*mode & ~0222u)) {
+        Status set = client_.SetPermission(item, *mode);
+        if (!set.ok() && set.code() != Code::kNotFound) return set;
+        ++restored;
+      } else {
+        // Someone (an administrator, a sync) set another permission during the fence:
+        // theirs is newer than the one the fence took away.
+        kept->push_back(item);
+      }
+      Status removed = RemoveXAttrIfPresent(client_, item, kFenceModeAttr);
+      if (!removed.ok() && removed.code() != Code::kNotFound) return removed;
+    } else if (original.status().code() != Code::kNotFound) {
+      return original.status();
+    }
+    if (!st.is_dir) continue;
+    StatusOr<std::vector<FileStatus>> children = client_.ListStatus(item);
+    if (!children.ok() && children.status().code() == Code::kNotFound) continue;
+    LIFEBOAT_RETURN_IF_ERROR(children.status());
+    for (FileStatus& c : *children) todo.emplace_back(Join(item, c.path_suffix), std::move(c));
   }
-  Status recorded = journal->Record(req.op_id(), "unfence", resp.SerializeAsString());
-  if (!recorded.ok()) host_.Warn("unfence answer not recorded: " + recorded.ToString());
-  return resp;
+  return restored;
 }
 
 // --- sync_security ------------------------------------------------------------------------

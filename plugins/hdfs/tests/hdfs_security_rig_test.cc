@@ -324,7 +324,7 @@ TEST_F(HdfsSecurityRigTest, FenceRefusesEveryWriteOfOrdinaryUsersAndUnfenceResto
   StatusOr<v1::FenceResponse> lifted = Unfence(nn, 7, "unfence-1");
   ASSERT_TRUE(lifted.ok()) << lifted.status().ToString();
   EXPECT_FALSE(lifted->fenced());
-  EXPECT_EQ(lifted->epoch(), 7u);
+  EXPECT_EQ(lifted->epoch(), 0u) << "no fence is in force after an unfence";
   EXPECT_EQ(Security(*primary_, ds_), security) << "unfence did not restore modes and ACLs";
   EXPECT_EQ(primary_->GetXAttr(ds_ + "/file.txt", kFenceModeAttr).status().code(), Code::kNotFound);
   EXPECT_EQ(Listed(nn, probe), nullptr) << "probe still lists the data set";

@@ -11,6 +11,9 @@
 // the new point and some at the old; its repeat (the engine retries the same op id) compares
 // again and finishes. The point is visible in the engine only once every member committed.
 #include <lifeboat/sdk/digest.h>
+#include <lifeboat/sdk/verify.h>
+
+#include <optional>
 
 #include "apply.h"
 #include "hive_plugin.h"
@@ -19,6 +22,40 @@
 
 namespace lifeboat::hive {
 namespace {
+
+// A point's objects in the data set's store, for sdk::VerifyEntries: an entry is there when
+// the object its digest names is, of its size; at DIGEST the object is read back, and a
+// store object whose bytes are not the ones its name says is a digest mismatch.
+class PointObjects : public sdk::VerifyTarget {
+ public:
+  explicit PointObjects(const SetStore& store) : store_(store) {}
+
+  StatusOr<std::optional<sdk::TargetItem>> Find(const sdk::Call&, const v1::Entry& want) override {
+    if (!store_.HasObject(sdk::Hex(want.digest()), want.size())) {
+      return std::optional<sdk::TargetItem>();
+    }
+    sdk::TargetItem item;
+    item.path = want.path();
+    item.size = want.size();
+    return std::optional<sdk::TargetItem>(std::move(item));
+  }
+
+  Status CheckFile(const sdk::Call&, v1::VerifyLevel level, const v1::Entry& want,
+                   const sdk::TargetItem&, sdk::VerifyFindings& findings) override {
+    if (level != v1::VERIFY_DIGEST) return OkStatus();
+    const std::string hex = sdk::Hex(want.digest());
+    StatusOr<std::string> bytes = store_.ReadObject(hex);
+    if (!bytes.ok()) {
+      if (bytes.status().code() != Code::kDataLoss) return bytes.status();
+      findings.Mismatch(want.path(), "digest", hex, "other bytes");
+    }
+    findings.AddBytesRead(want.size());
+    return OkStatus();
+  }
+
+ private:
+  const SetStore& store_;
+};
 
 // Whether point `rp` is the newest one committed here (the one the live data set should hold).
 bool IsNewestPoint(const SetStore& store, const std::string& rp) {
@@ -145,35 +182,16 @@ StatusOr<v1::VerifyResponse> HivePlugin::Verify(sdk::Call& call, const v1::Verif
       return DataLossError("the plan of " + rp + " is damaged");
   }
   LIFEBOAT_ASSIGN_OR_RETURN(v1::MemberManifest manifest, ManifestOf(cut));
-  v1::VerifyResponse resp;
   const v1::VerifyLevel level =
       req.level() == v1::VERIFY_LEVEL_UNSPECIFIED ? v1::VERIFY_SIZE : req.level();
-  auto mismatch = [&](const std::string& path, const std::string& what, const std::string& want,
-                      const std::string& found) {
-    v1::Mismatch* m = resp.add_mismatches();
-    m->set_path(path);
-    m->set_what(what);
-    m->set_expected(want);
-    m->set_found(found);
-  };
   // The point's objects here, as the cut made them.
-  for (const auto& e : manifest.entries()) {
-    if (call.Cancelled()) return CancelledError("verify of " + rp + " cancelled");
-    resp.set_items_checked(resp.items_checked() + 1);
-    const std::string hex = sdk::Hex(e.digest());
-    if (level == v1::VERIFY_NONE) continue;
-    if (!store->HasObject(hex, e.size())) {
-      mismatch(e.path(), "missing", hex, "");
-      continue;
-    }
-    if (level != v1::VERIFY_DIGEST) continue;
-    StatusOr<std::string> bytes = store->ReadObject(hex);
-    resp.set_bytes_checked(resp.bytes_checked() + e.size());
-    if (!bytes.ok()) {
-      if (bytes.status().code() != Code::kDataLoss) return bytes.status();
-      mismatch(e.path(), "digest", hex, "other bytes");
-    }
-  }
+  PointObjects objects(*store);
+  sdk::VerifyOptions options;
+  options.level = level;
+  options.threads = 1;  // objects are small local files
+  options.find_each = true;
+  LIFEBOAT_ASSIGN_OR_RETURN(v1::VerifyResponse resp,
+                            sdk::VerifyEntries(call, sdk::EntriesOf(manifest), objects, options));
   // What the point's tables name in HDFS, for the engine to check against the point's hdfs
   // members (references.h).
   if (level != v1::VERIFY_NONE && resp.mismatches().empty()) {
@@ -190,7 +208,7 @@ StatusOr<v1::VerifyResponse> HivePlugin::Verify(sdk::Call& call, const v1::Verif
     Applier compare(*this, call, opts);
     LIFEBOAT_RETURN_IF_ERROR(compare.Run(state, sel.whole_db(), {}));
     for (const Change& ch : compare.changes()) {
-      mismatch(ch.path, ch.kind, "as the point holds it", ch.what);
+      sdk::AddMismatch(resp, ch.path, ch.kind, "as the point holds it", ch.what);
     }
   }
   resp.set_ok(resp.mismatches().empty());

@@ -1,5 +1,7 @@
 #include "fence.h"
 
+#include <lifeboat/sdk/fence.h>
+
 #include <filesystem>
 #include <system_error>
 
@@ -112,111 +114,108 @@ std::vector<FenceMark> ListFences(HivePlugin& plugin, MetastoreClient& c,
   return out;
 }
 
+namespace {
+
+// The fence's opening shared by fence and unfence (sdk/fence.h): the marker read from the
+// database or table, which is left in `marked` (nullopt when the object is not there).
+sdk::FenceSteps StepsOf(MetastoreClient& c, const Selector& sel, std::optional<Marked>& marked) {
+  sdk::FenceSteps steps;
+  steps.name = "hive:" + sel.text();
+  steps.in_place = [&c, sel, &marked]() -> StatusOr<std::optional<sdk::FenceInPlace>> {
+    StatusOr<Marked> read = ReadMarked(c, sel);
+    using Found = std::optional<sdk::FenceInPlace>;
+    if (!read.ok() && read.status().code() == Code::kNotFound) return Found();
+    LIFEBOAT_RETURN_IF_ERROR(read.status());
+    marked = std::move(*read);
+    std::optional<FenceMark> was = MarkOf(sel, marked->params());
+    if (!was) return Found();
+    return Found(sdk::FenceInPlace{was->epoch, was->reason});
+  };
+  return steps;
+}
+
+// Writes the marked object, the metastore events that makes recorded as Lifeboat's own (not
+// changes of the target).
+Status WriteFenceChange(MetastoreClient& c, SetStore& store, const Selector& sel, Marked& m,
+                        const std::string& what) {
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string uuid, c.GetMetastoreDbUuid());
+  LIFEBOAT_ASSIGN_OR_RETURN(int64_t start, c.GetCurrentNotificationEventId());
+  Status written = WriteMarked(c, sel, m, what);
+  LIFEBOAT_ASSIGN_OR_RETURN(int64_t end, c.GetCurrentNotificationEventId());
+  LIFEBOAT_RETURN_IF_ERROR(store.AddOwnWrites(uuid, start + 1, end, what));
+  return written;
+}
+
+}  // namespace
+
 StatusOr<v1::FenceResponse> HivePlugin::Fence(sdk::Call& call, const v1::FenceRequest& req) {
   LIFEBOAT_ASSIGN_OR_RETURN(Selector sel, SelectorOf(req.data_set()));
   LIFEBOAT_ASSIGN_OR_RETURN(auto store, StoreFor(sel));
-  return store->journal().FindOrRun<v1::FenceResponse>(
-      req.op_id(), "fence", [&]() -> StatusOr<v1::FenceResponse> {
-        std::lock_guard<std::mutex> lock(store->mutex());
-        LIFEBOAT_ASSIGN_OR_RETURN(auto lease, pool_.Acquire());
-        MetastoreClient& c = *lease;
-        LIFEBOAT_ASSIGN_OR_RETURN(Marked m, ReadMarked(c, sel));
-        std::optional<FenceMark> was = MarkOf(sel, m.params());
-        v1::FenceResponse resp;
-        resp.set_fenced(true);
-        if (was && was->epoch >= req.epoch()) {
-          // Fencing again keeps the higher epoch and the fence that recorded it.
-          resp.set_epoch(was->epoch);
-          resp.set_detail("hive:" + sel.text() + " was fenced already at epoch " +
-                          std::to_string(was->epoch));
-          return resp;
-        }
-        LIFEBOAT_ASSIGN_OR_RETURN(std::string uuid, c.GetMetastoreDbUuid());
-        LIFEBOAT_ASSIGN_OR_RETURN(int64_t start, c.GetCurrentNotificationEventId());
-        auto& p = m.params();
-        if (!was) {
-          auto ro = p.find("readonly");
-          p[kBefore] = ro == p.end() ? "" : ro->second;
-        }
-        p[kEpoch] = std::to_string(req.epoch());
-        p[kReason] = req.reason();
-        p[kTime] = std::to_string(host_.NowUnixNanos());
-        p[kOp] = req.op_id();
-        if (sel.whole_db()) p["readonly"] = "true";
-        Status written = WriteMarked(c, sel, m, "fence epoch " + std::to_string(req.epoch()));
-        LIFEBOAT_ASSIGN_OR_RETURN(int64_t end, c.GetCurrentNotificationEventId());
-        LIFEBOAT_RETURN_IF_ERROR(store->AddOwnWrites(uuid, start + 1, end,
-                                                     "fence epoch " + std::to_string(req.epoch())));
-        LIFEBOAT_RETURN_IF_ERROR(written);
-        resp.set_epoch(req.epoch());
-        resp.set_items_changed(1);
-        resp.set_detail(
-            sel.whole_db()
-                ? "database " + sel.db +
-                      " set readonly=true with the fence's marker: HiveServer2 refuses its "
-                      "statements when EnforceReadOnlyDatabaseHook is among its pre-execution "
-                      "hooks; clients of the metastore's own API are not stopped"
-                : "table " + sel.text() +
-                      " marked fenced: Hive has no read-only switch per table, so writers are "
-                      "not stopped; Lifeboat refuses restores into it");
-        host_.Info("fence hive:" + sel.text() + " epoch " + std::to_string(req.epoch()) + ": " +
-                   resp.detail());
-        return resp;
-      });
+  std::lock_guard<std::mutex> lock(store->mutex());
+  LIFEBOAT_ASSIGN_OR_RETURN(auto lease, pool_.Acquire());
+  MetastoreClient& c = *lease;
+  std::optional<Marked> marked;
+  sdk::FenceSteps steps = StepsOf(c, sel, marked);
+  steps.apply = [&](const sdk::FenceOrder& order) -> StatusOr<sdk::FenceWork> {
+    const std::string how =
+        sel.whole_db()
+            ? "by readonly=true and the fence's marker: HiveServer2 refuses its statements "
+              "when EnforceReadOnlyDatabaseHook is among its pre-execution hooks; clients of "
+              "the metastore's own API are not stopped"
+            : "by the fence's marker on the table: Hive has no read-only switch per table, so "
+              "writers are not stopped; Lifeboat refuses restores into it";
+    // One alter call sets the marker and readonly together: a fence in place is whole, and
+    // one that keeps its higher epoch has nothing to finish.
+    if (!order.raise) return sdk::FenceWork{0, how};
+    if (!marked) {
+      return NotFoundError("hive:" + sel.text() + " does not exist on cluster " + config_.cluster +
+                               ": nothing to fence; check the selector",
+                           "hive:" + sel.text());
+    }
+    auto& p = marked->params();
+    if (!order.was) {
+      auto ro = p.find("readonly");
+      p[kBefore] = ro == p.end() ? "" : ro->second;
+    }
+    p[kEpoch] = std::to_string(req.epoch());
+    p[kReason] = req.reason();
+    p[kTime] = std::to_string(host_.NowUnixNanos());
+    p[kOp] = req.op_id();
+    if (sel.whole_db()) p["readonly"] = "true";
+    LIFEBOAT_RETURN_IF_ERROR(
+        WriteFenceChange(c, *store, sel, *marked, "fence epoch " + std::to_string(req.epoch())));
+    return sdk::FenceWork{1, how};
+  };
+  return sdk::RunFence(call, store->journal(), req, steps);
 }
 
 StatusOr<v1::FenceResponse> HivePlugin::Unfence(sdk::Call& call, const v1::FenceRequest& req) {
   LIFEBOAT_ASSIGN_OR_RETURN(Selector sel, SelectorOf(req.data_set()));
   LIFEBOAT_ASSIGN_OR_RETURN(auto store, StoreFor(sel));
-  return store->journal().FindOrRun<v1::FenceResponse>(
-      req.op_id(), "unfence", [&]() -> StatusOr<v1::FenceResponse> {
-        std::lock_guard<std::mutex> lock(store->mutex());
-        LIFEBOAT_ASSIGN_OR_RETURN(auto lease, pool_.Acquire());
-        MetastoreClient& c = *lease;
-        v1::FenceResponse resp;
-        StatusOr<Marked> read = ReadMarked(c, sel);
-        if (!read.ok() && read.status().code() == Code::kNotFound) {
-          resp.set_detail("hive:" + sel.text() + " does not exist here: nothing to unfence");
-          return resp;
-        }
-        LIFEBOAT_RETURN_IF_ERROR(read.status());
-        Marked m = std::move(*read);
-        std::optional<FenceMark> was = MarkOf(sel, m.params());
-        if (!was) {
-          resp.set_detail("hive:" + sel.text() + " is not fenced");
-          return resp;
-        }
-        if (req.epoch() < was->epoch) {
-          return FailedPreconditionError("hive:" + sel.text() + " is fenced at epoch " +
-                                             std::to_string(was->epoch) + "; an unfence at epoch " +
-                                             std::to_string(req.epoch()) +
-                                             " is stale (the roles moved on since) and is refused",
-                                         "hive:" + sel.text());
-        }
-        LIFEBOAT_ASSIGN_OR_RETURN(std::string uuid, c.GetMetastoreDbUuid());
-        LIFEBOAT_ASSIGN_OR_RETURN(int64_t start, c.GetCurrentNotificationEventId());
-        auto& p = m.params();
-        if (sel.whole_db()) {
-          auto before = p.find(kBefore);
-          if (before == p.end() || before->second.empty()) {
-            p.erase("readonly");
-          } else {
-            p["readonly"] = before->second;
-          }
-        }
-        for (auto it = p.begin(); it != p.end();) {
-          it = it->first.rfind(kFencePrefix, 0) == 0 ? p.erase(it) : std::next(it);
-        }
-        Status written = WriteMarked(c, sel, m, "unfence epoch " + std::to_string(req.epoch()));
-        LIFEBOAT_ASSIGN_OR_RETURN(int64_t end, c.GetCurrentNotificationEventId());
-        LIFEBOAT_RETURN_IF_ERROR(store->AddOwnWrites(
-            uuid, start + 1, end, "unfence epoch " + std::to_string(req.epoch())));
-        LIFEBOAT_RETURN_IF_ERROR(written);
-        resp.set_items_changed(1);
-        resp.set_detail("hive:" + sel.text() + " unfenced (epoch " + std::to_string(was->epoch) +
-                        ")");
-        return resp;
-      });
+  std::lock_guard<std::mutex> lock(store->mutex());
+  LIFEBOAT_ASSIGN_OR_RETURN(auto lease, pool_.Acquire());
+  MetastoreClient& c = *lease;
+  std::optional<Marked> marked;
+  sdk::FenceSteps steps = StepsOf(c, sel, marked);
+  steps.lift = [&](const sdk::FenceInPlace&) -> StatusOr<sdk::FenceWork> {
+    auto& p = marked->params();
+    if (sel.whole_db()) {
+      auto before = p.find(kBefore);
+      if (before == p.end() || before->second.empty()) {
+        p.erase("readonly");
+      } else {
+        p["readonly"] = before->second;
+      }
+    }
+    for (auto it = p.begin(); it != p.end();) {
+      it = it->first.rfind(kFencePrefix, 0) == 0 ? p.erase(it) : std::next(it);
+    }
+    LIFEBOAT_RETURN_IF_ERROR(
+        WriteFenceChange(c, *store, sel, *marked, "unfence epoch " + std::to_string(req.epoch())));
+    return sdk::FenceWork{1, sel.whole_db() ? "by readonly=true; readonly put back as it was"
+                                            : "by the marker; the marker removed"};
+  };
+  return sdk::RunUnfence(call, store->journal(), req, steps);
 }
 
 }  // namespace lifeboat::hive

@@ -1188,94 +1188,97 @@ StatusOr<v1::SyncSecurityResponse> KafkaPlugin::SyncSecurity(sdk::Call& call,
   return resp;
 }
 
+sdk::FenceSteps KafkaPlugin::FenceStepsOf(const Selector& sel, json& record) {
+  sdk::FenceSteps steps;
+  steps.name = "kafka:" + sel.ToString();
+  // The fence record in the state topic, left in `record` (null when not fenced).
+  steps.in_place = [this, key = FenceKey(sel.ToString()),
+                    &record]() -> StatusOr<std::optional<sdk::FenceInPlace>> {
+    LIFEBOAT_ASSIGN_OR_RETURN(record, ReadState(key));
+    if (record.is_null()) return std::optional<sdk::FenceInPlace>();
+    return std::optional<sdk::FenceInPlace>(
+        sdk::FenceInPlace{record.value("epoch", uint64_t{0}), record.value("reason", "")});
+  };
+  return steps;
+}
+
+std::unique_ptr<sdk::OpJournal> KafkaPlugin::FenceOpJournal(const Selector& sel,
+                                                            const std::string& op_id) {
+  return FenceJournal(
+      sel.ToString(), op_id, [this](const std::string& key) { return ReadState(key); },
+      [this](const std::string& key, const json& value) { return WriteState(key, value); });
+}
+
 StatusOr<v1::FenceResponse> KafkaPlugin::Fence(sdk::Call& call, const v1::FenceRequest& req) {
   LIFEBOAT_ASSIGN_OR_RETURN(Selector sel, DataSetSelector(req.data_set()));
-  const std::string key = FenceKey(sel.ToString());
-  LIFEBOAT_ASSIGN_OR_RETURN(json f, ReadState(key));
-  v1::FenceResponse resp;
-  if (!f.is_null() && f.value("epoch", uint64_t{0}) >= req.epoch()) {
-    resp.set_fenced(true);
-    resp.set_epoch(f.value("epoch", uint64_t{0}));
-    resp.set_detail("already fenced at epoch " + std::to_string(resp.epoch()));
-    return resp;
-  }
-  // The data set's topics on this cluster, under their replica names.
-  Selector here = sel;
-  for (auto& t : here.topics) t = config_.replica_topic_prefix + t;
-  LIFEBOAT_ASSIGN_OR_RETURN(std::vector<TopicInfo> topics, MatchingTopics(here));
-  std::vector<Acl> acls;
-  for (const auto& [name, prefixed] : FenceResources(sel, topics, config_.replica_topic_prefix)) {
-    Acl a;
-    a.topic = name;
-    a.prefixed = prefixed;
-    a.principal = "User:*";
-    a.operation = "WRITE";
-    a.allow = false;
-    acls.push_back(a);
-  }
-  Status made = client_->CreateAcls(acls);
-  if (made.code() == Code::kUnimplemented) {
-    return FailedPreconditionError(
-        "cannot fence kafka:" + sel.ToString() + " on cluster '" + config_.cluster +
-            "': its brokers have no authorizer, and Kafka has no other way to refuse writes to "
-            "a topic. Configure authorizer.class.name (StandardAuthorizer under KRaft) with the "
-            "agent's principal in super.users",
-        sel.ToString());
-  }
-  LIFEBOAT_RETURN_IF_ERROR(made);
-  json rec = {{"epoch", req.epoch()},
-              {"reason", req.reason()},
-              {"fenced_unix_nanos", host_.NowUnixNanos()},
-              {"op_id", req.op_id()}};
-  json list = json::array();
-  for (const auto& a : acls) list.push_back({{"topic", a.topic}, {"prefixed", a.prefixed}});
-  rec["acls"] = list;
-  if (!f.is_null()) {
-    for (const auto& a : f["acls"]) rec["acls"].push_back(a);
-  }
-  LIFEBOAT_RETURN_IF_ERROR(WriteState(key, rec));
-  resp.set_fenced(true);
-  resp.set_epoch(req.epoch());
-  resp.set_items_changed(acls.size());
-  resp.set_detail("DENY WRITE for User:* on " + std::to_string(acls.size()) +
-                  " topic resource(s); super users are not stopped");
-  return resp;
+  json f;
+  sdk::FenceSteps steps = FenceStepsOf(sel, f);
+  steps.apply = [&](const sdk::FenceOrder& order) -> StatusOr<sdk::FenceWork> {
+    // The ACLs of the fence in place cover the data set's topics, present and future.
+    if (!order.raise) return sdk::FenceWork{0, "by DENY WRITE ACLs"};
+    // The data set's topics on this cluster, under their replica names.
+    Selector here = sel;
+    for (auto& t : here.topics) t = config_.replica_topic_prefix + t;
+    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<TopicInfo> topics, MatchingTopics(here));
+    std::vector<Acl> acls;
+    for (const auto& [name, prefixed] : FenceResources(sel, topics, config_.replica_topic_prefix)) {
+      Acl a;
+      a.topic = name;
+      a.prefixed = prefixed;
+      a.principal = "User:*";
+      a.operation = "WRITE";
+      a.allow = false;
+      acls.push_back(a);
+    }
+    Status made = client_->CreateAcls(acls);
+    if (made.code() == Code::kUnimplemented) {
+      return FailedPreconditionError(
+          "cannot fence kafka:" + sel.ToString() + " on cluster '" + config_.cluster +
+              "': its brokers have no authorizer, and Kafka has no other way to refuse writes "
+              "to a topic. Configure authorizer.class.name (StandardAuthorizer under KRaft) "
+              "with the agent's principal in super.users",
+          sel.ToString());
+    }
+    LIFEBOAT_RETURN_IF_ERROR(made);
+    json rec = {{"epoch", req.epoch()},
+                {"reason", req.reason()},
+                {"fenced_unix_nanos", host_.NowUnixNanos()},
+                {"op_id", req.op_id()}};
+    json list = json::array();
+    for (const auto& a : acls) list.push_back({{"topic", a.topic}, {"prefixed", a.prefixed}});
+    rec["acls"] = list;
+    if (!f.is_null()) {
+      for (const auto& a : f["acls"]) rec["acls"].push_back(a);
+    }
+    LIFEBOAT_RETURN_IF_ERROR(WriteState(FenceKey(sel.ToString()), rec));
+    return sdk::FenceWork{acls.size(), "by DENY WRITE for User:* on " +
+                                           std::to_string(acls.size()) +
+                                           " topic resource(s); super users are not stopped"};
+  };
+  return sdk::RunFence(call, *FenceOpJournal(sel, req.op_id()), req, steps);
 }
 
 StatusOr<v1::FenceResponse> KafkaPlugin::Unfence(sdk::Call& call, const v1::FenceRequest& req) {
   LIFEBOAT_ASSIGN_OR_RETURN(Selector sel, DataSetSelector(req.data_set()));
-  const std::string key = FenceKey(sel.ToString());
-  LIFEBOAT_ASSIGN_OR_RETURN(json f, ReadState(key));
-  v1::FenceResponse resp;
-  if (f.is_null()) {
-    resp.set_fenced(false);
-    resp.set_detail("not fenced");
-    return resp;
-  }
-  const uint64_t epoch = f.value("epoch", uint64_t{0});
-  if (req.epoch() < epoch) {
-    return FailedPreconditionError("unfence of kafka:" + sel.ToString() + " with epoch " +
-                                       std::to_string(req.epoch()) +
-                                       " refused: the fence in force has epoch " +
-                                       std::to_string(epoch) + " (a stale view of the roles)",
-                                   sel.ToString());
-  }
-  std::vector<Acl> acls;
-  for (const auto& a : f["acls"]) {
-    Acl acl;
-    acl.topic = a["topic"];
-    acl.prefixed = a["prefixed"];
-    acl.principal = "User:*";
-    acl.operation = "WRITE";
-    acl.allow = false;
-    acls.push_back(acl);
-  }
-  LIFEBOAT_RETURN_IF_ERROR(client_->DeleteAcls(acls));
-  LIFEBOAT_RETURN_IF_ERROR(WriteState(key, json()));
-  resp.set_fenced(false);
-  resp.set_items_changed(acls.size());
-  resp.set_detail("removed the DENY WRITE ACLs of epoch " + std::to_string(epoch));
-  return resp;
+  json f;
+  sdk::FenceSteps steps = FenceStepsOf(sel, f);
+  steps.lift = [&](const sdk::FenceInPlace&) -> StatusOr<sdk::FenceWork> {
+    std::vector<Acl> acls;
+    for (const auto& a : f["acls"]) {
+      Acl acl;
+      acl.topic = a["topic"];
+      acl.prefixed = a["prefixed"];
+      acl.principal = "User:*";
+      acl.operation = "WRITE";
+      acl.allow = false;
+      acls.push_back(acl);
+    }
+    LIFEBOAT_RETURN_IF_ERROR(client_->DeleteAcls(acls));
+    LIFEBOAT_RETURN_IF_ERROR(WriteState(FenceKey(sel.ToString()), json()));
+    return sdk::FenceWork{acls.size(),
+                          "by DENY WRITE ACLs; " + std::to_string(acls.size()) + " removed"};
+  };
+  return sdk::RunUnfence(call, *FenceOpJournal(sel, req.op_id()), req, steps);
 }
 
 }  // namespace lifeboat::kafka

@@ -31,6 +31,7 @@
 #ifndef LIFEBOAT_PLUGINS_KAFKA_SRC_KAFKA_PLUGIN_H_
 #define LIFEBOAT_PLUGINS_KAFKA_SRC_KAFKA_PLUGIN_H_
 
+#include <lifeboat/sdk/fence.h>
 #include <lifeboat/sdk/plugin.h>
 #include <lifeboat/sdk/throttle.h>
 #include <lifeboat/status.h>
@@ -106,6 +107,10 @@ class KafkaPlugin : public sdk::ComponentPlugin {
   StatusOr<std::vector<SinceChange>> SinceCut(const Selector& selector, const nlohmann::json& map);
   StatusOr<nlohmann::json> ReadState(const std::string& key);
   Status WriteState(const std::string& key, const nlohmann::json& value);
+  // The fence's opening shared by fence and unfence (sdk/fence.h): the data set's fence
+  // record read from the state topic into `record`; and the journal of a fence or unfence.
+  sdk::FenceSteps FenceStepsOf(const Selector& sel, nlohmann::json& record);
+  std::unique_ptr<sdk::OpJournal> FenceOpJournal(const Selector& sel, const std::string& op_id);
 
   sdk::Host host_;
   Config config_;

@@ -14,9 +14,10 @@ using json = nlohmann::json;
 
 class StateTopicStore : public sdk::JournalStore {
  public:
-  StateTopicStore(std::string op_id, StateReader read, StateWriter write)
+  // `scope`: the key's part before the op id ("sync_security", "fence").
+  StateTopicStore(const std::string& scope, std::string op_id, StateReader read, StateWriter write)
       : op_id_(std::move(op_id)),
-        key_("op/sync_security/" + op_id_),
+        key_("op/" + scope + "/" + op_id_),
         read_(std::move(read)),
         write_(std::move(write)) {}
 
@@ -66,8 +67,19 @@ class StateTopicStore : public sdk::JournalStore {
 std::unique_ptr<sdk::OpJournal> SyncSecurityJournal(const std::string& op_id, StateReader read,
                                                     StateWriter write) {
   return std::make_unique<sdk::OpJournal>(
-      std::make_unique<StateTopicStore>(op_id, std::move(read), std::move(write)),
+      std::make_unique<StateTopicStore>(kSyncSecurityOp, op_id, std::move(read), std::move(write)),
       /*capacity=*/1);
+}
+
+std::unique_ptr<sdk::OpJournal> FenceJournal(const std::string& selector, const std::string& op_id,
+                                             StateReader read, StateWriter write) {
+  auto journal = std::make_unique<sdk::OpJournal>(
+      std::make_unique<StateTopicStore>("fence/" + selector, op_id, std::move(read),
+                                        std::move(write)),
+      /*capacity=*/1);
+  // Fence and unfence are safe to run again: a damaged record must not stop a failover.
+  journal->set_start_over_when_damaged(true);
+  return journal;
 }
 
 }  // namespace lifeboat::kafka

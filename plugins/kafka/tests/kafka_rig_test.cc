@@ -743,9 +743,12 @@ TEST_F(KafkaRigTest, FenceRefusesOrdinaryProducersAndUnfenceLifts) {
   ASSERT_TRUE(probe.ok());
   ASSERT_EQ(probe->fenced_size(), 1);
   EXPECT_EQ(probe->fenced(0).epoch(), 3u);
+  // An op id is one call: the unfences carry their own.
+  fence.set_op_id("unfence-stale");
   fence.set_epoch(2);
   auto stale = Call<v1::FenceResponse>(dst, LB_OP_UNFENCE, fence);
   EXPECT_EQ(stale.status().code(), Code::kFailedPrecondition);
+  fence.set_op_id("unfence-1");
   fence.set_epoch(3);
   auto lifted = Call<v1::FenceResponse>(dst, LB_OP_UNFENCE, fence);
   ASSERT_TRUE(lifted.ok()) << lifted.status().ToString();

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <lifeboat/sdk/fence.h>
 #include <lifeboat/sdk/files.h>
 #include <linux/capability.h>
 #include <linux/fs.h>
@@ -72,12 +73,6 @@ std::string DescribeFence(const lfstate::FenceRecord& r) {
   std::string out = "localfs:" + r.selector() + " is fenced at epoch " + std::to_string(r.epoch());
   if (!r.reason().empty()) out += " (" + r.reason() + ")";
   return out;
-}
-
-v1::FenceResponse ParseFenceResponse(const std::string& response) {
-  v1::FenceResponse resp;
-  resp.ParseFromString(response);
-  return resp;
 }
 
 }  // namespace
@@ -194,46 +189,29 @@ std::unique_ptr<sdk::OpJournal> OpenOpJournal(const std::string& file, size_t ke
   return journal;
 }
 
-StatusOr<v1::FenceResponse> LocalfsPlugin::Fence(sdk::Call& call, const v1::FenceRequest& req) {
-  if (req.op_id().empty()) return InvalidArgumentError("fence needs an op_id", "op_id");
-  LIFEBOAT_RETURN_IF_ERROR(ValidateDataSet(req.data_set()));
-  const std::string& selector = req.data_set().selector();
-  const std::string name = DataSetName(req.data_set());
-  const std::string key = DataSetKey(selector);
-  auto dest_lock = locks_.Get("dest:" + selector);
-  std::unique_lock<std::shared_mutex> guard(*dest_lock);
+namespace {
 
-  const std::unique_ptr<sdk::OpJournal> journal =
-      OpenOpJournal(layout_.FenceJournal(key), kFenceJournalKeep);
-  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<std::string> done, journal->Find(req.op_id(), "fence"));
-  if (done) return ParseFenceResponse(*done);
+// The fence's opening shared by fence and unfence (sdk/fence.h): the fence record of data set
+// `key`, left in `record`.
+sdk::FenceSteps FenceStepsOf(const Layout& layout, const std::string& name, const std::string& key,
+                             std::optional<lfstate::FenceRecord>& record) {
+  sdk::FenceSteps steps;
+  steps.name = name;
+  steps.in_place = [&layout, key, &record]() -> StatusOr<std::optional<sdk::FenceInPlace>> {
+    LIFEBOAT_ASSIGN_OR_RETURN(record, LoadFence(layout, key));
+    if (!record) return std::optional<sdk::FenceInPlace>();
+    return std::optional<sdk::FenceInPlace>(sdk::FenceInPlace{record->epoch(), record->reason()});
+  };
+  return steps;
+}
 
-  const std::string data_dir = layout_.DataDir(selector);
-  struct stat root_st;
-  if (::lstat(data_dir.c_str(), &root_st) != 0 || !S_ISDIR(root_st.st_mode)) {
-    return NotFoundError("data set " + name + " has no directory " + data_dir +
-                             " on this cluster, so there is nothing to fence; check the selector",
-                         data_dir);
-  }
-
-  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<lfstate::FenceRecord> existing, LoadFence(layout_, key));
-  lfstate::FenceRecord record;
-  bool raised = false;
-  if (existing) {
-    record = std::move(*existing);
-    if (req.epoch() > record.epoch()) raised = true;
-  } else {
-    record.set_selector(selector);
-    raised = true;
-  }
-  if (raised) {
-    record.set_epoch(req.epoch());
-    record.set_reason(req.reason());
-    record.set_fenced_unix_nanos(host_.NowUnixNanos());
-    record.set_op_id(req.op_id());
-  }
+// Records the fence (incomplete) before anything changes, makes every item of the data set
+// immutable or takes its write bits, then records it complete. Returns the items changed.
+StatusOr<uint64_t> ApplyFence(sdk::Call& call, const Layout& layout, const std::string& data_dir,
+                              const struct stat& root_st, const std::string& key,
+                              lfstate::FenceRecord& record) {
   record.set_complete(false);
-  const std::string fence_file = layout_.FenceFile(key);
+  const std::string fence_file = layout.FenceFile(key);
   LIFEBOAT_RETURN_IF_ERROR(MakeDirs(ParentOf(fence_file), 0700));
   // Written before anything changes: whatever the fence does next is undone from it.
   LIFEBOAT_RETURN_IF_ERROR(WriteProto(fence_file, record, /*durable=*/true));
@@ -330,21 +308,12 @@ StatusOr<v1::FenceResponse> LocalfsPlugin::Fence(sdk::Call& call, const v1::Fenc
   }
   record.set_complete(true);
   LIFEBOAT_RETURN_IF_ERROR(WriteProto(fence_file, record, /*durable=*/true));
-
-  v1::FenceResponse resp;
-  resp.set_fenced(true);
-  resp.set_epoch(record.epoch());
-  resp.set_items_changed(changed);
-  resp.set_detail(name + " fenced at epoch " + std::to_string(record.epoch()) + " by " +
-                  FenceMechanism(record) + " (" + std::to_string(record.items_size()) + " items)" +
-                  (raised ? "" : "; it was already fenced at that epoch or a higher one"));
-  LIFEBOAT_RETURN_IF_ERROR(journal->Record(req.op_id(), "fence", resp.SerializeAsString()));
-  host_.Info(resp.detail() + (req.reason().empty() ? "" : ": " + req.reason()));
-  return resp;
+  return changed;
 }
 
-StatusOr<v1::FenceResponse> LocalfsPlugin::Unfence(sdk::Call& call, const v1::FenceRequest& req) {
-  if (req.op_id().empty()) return InvalidArgumentError("unfence needs an op_id", "op_id");
+}  // namespace
+
+StatusOr<v1::FenceResponse> LocalfsPlugin::Fence(sdk::Call& call, const v1::FenceRequest& req) {
   LIFEBOAT_RETURN_IF_ERROR(ValidateDataSet(req.data_set()));
   const std::string& selector = req.data_set().selector();
   const std::string name = DataSetName(req.data_set());
@@ -352,25 +321,46 @@ StatusOr<v1::FenceResponse> LocalfsPlugin::Unfence(sdk::Call& call, const v1::Fe
   auto dest_lock = locks_.Get("dest:" + selector);
   std::unique_lock<std::shared_mutex> guard(*dest_lock);
 
+  std::optional<lfstate::FenceRecord> existing;
+  sdk::FenceSteps steps = FenceStepsOf(layout_, name, key, existing);
+  steps.apply = [&](const sdk::FenceOrder& order) -> StatusOr<sdk::FenceWork> {
+    const std::string data_dir = layout_.DataDir(selector);
+    struct stat root_st;
+    if (::lstat(data_dir.c_str(), &root_st) != 0 || !S_ISDIR(root_st.st_mode)) {
+      return NotFoundError("data set " + name + " has no directory " + data_dir +
+                               " on this cluster, so there is nothing to fence; check the "
+                               "selector",
+                           data_dir);
+    }
+    lfstate::FenceRecord record = existing.value_or(lfstate::FenceRecord());
+    if (!existing) record.set_selector(selector);
+    if (order.raise) {
+      record.set_epoch(req.epoch());
+      record.set_reason(req.reason());
+      record.set_fenced_unix_nanos(host_.NowUnixNanos());
+      record.set_op_id(req.op_id());
+    }
+    LIFEBOAT_ASSIGN_OR_RETURN(uint64_t changed,
+                              ApplyFence(call, layout_, data_dir, root_st, key, record));
+    return sdk::FenceWork{changed, "by " + FenceMechanism(record) + " (" +
+                                       std::to_string(record.items_size()) + " items)"};
+  };
   const std::unique_ptr<sdk::OpJournal> journal =
       OpenOpJournal(layout_.FenceJournal(key), kFenceJournalKeep);
-  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<std::string> done, journal->Find(req.op_id(), "unfence"));
-  if (done) return ParseFenceResponse(*done);
-  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<lfstate::FenceRecord> record, LoadFence(layout_, key));
-  v1::FenceResponse resp;
-  resp.set_fenced(false);
-  if (!record) {
-    resp.set_detail(name + " was not fenced");
-  } else {
-    if (req.epoch() < record->epoch()) {
-      return FailedPreconditionError(
-          "unfence of " + name + " carries epoch " + std::to_string(req.epoch()) +
-              ", lower than epoch " + std::to_string(record->epoch()) + " recorded by its fence" +
-              (record->reason().empty() ? "" : " (" + record->reason() + ")") +
-              "; the caller's view of the roles is stale: only a controller that knows epoch " +
-              std::to_string(record->epoch()) + " or a later one may unfence it",
-          name);
-    }
+  return sdk::RunFence(call, *journal, req, steps);
+}
+
+StatusOr<v1::FenceResponse> LocalfsPlugin::Unfence(sdk::Call& call, const v1::FenceRequest& req) {
+  LIFEBOAT_RETURN_IF_ERROR(ValidateDataSet(req.data_set()));
+  const std::string& selector = req.data_set().selector();
+  const std::string name = DataSetName(req.data_set());
+  const std::string key = DataSetKey(selector);
+  auto dest_lock = locks_.Get("dest:" + selector);
+  std::unique_lock<std::shared_mutex> guard(*dest_lock);
+
+  std::optional<lfstate::FenceRecord> record;
+  sdk::FenceSteps steps = FenceStepsOf(layout_, name, key, record);
+  steps.lift = [&](const sdk::FenceInPlace&) -> StatusOr<sdk::FenceWork> {
     const std::string data_dir = layout_.DataDir(selector);
     uint64_t changed = 0;
     // Children before parents, the reverse of the fence's order.
@@ -406,15 +396,12 @@ StatusOr<v1::FenceResponse> LocalfsPlugin::Unfence(sdk::Call& call, const v1::Fe
     LIFEBOAT_RETURN_IF_ERROR(sdk::SyncDirectory(ParentOf(fence_file)));
     // Snapshots released while the data set was immutable could not be deleted then.
     EmptyTrash();
-    resp.set_epoch(record->epoch());
-    resp.set_items_changed(changed);
-    resp.set_detail(name + " unfenced (fenced at epoch " + std::to_string(record->epoch()) +
-                    " by " + FenceMechanism(*record) + "; " + std::to_string(changed) +
-                    " items released)");
-    host_.Info(resp.detail());
-  }
-  LIFEBOAT_RETURN_IF_ERROR(journal->Record(req.op_id(), "unfence", resp.SerializeAsString()));
-  return resp;
+    return sdk::FenceWork{changed, "by " + FenceMechanism(*record) + "; " +
+                                       std::to_string(changed) + " items released"};
+  };
+  const std::unique_ptr<sdk::OpJournal> journal =
+      OpenOpJournal(layout_.FenceJournal(key), kFenceJournalKeep);
+  return sdk::RunUnfence(call, *journal, req, steps);
 }
 
 }  // namespace lifeboat::localfs

@@ -677,6 +677,13 @@ TEST_P(ConformanceTest, FenceUnfence) {
     req.set_epoch(epoch);
     return dst_->Unfence(req);
   };
+  // A request without an op id or an epoch is refused before anything changes.
+  EXPECT_EQ(fence(5, "").status().code(), Code::kInvalidArgument)
+      << "a fence without an op id (FenceRequest.op_id)";
+  EXPECT_EQ(fence(0, "fence-0").status().code(), Code::kInvalidArgument)
+      << "a fence without an epoch (FenceRequest.epoch is 0; role epochs start at 1)";
+  EXPECT_EQ(unfence(0, "unfence-0").status().code(), Code::kInvalidArgument)
+      << "an unfence without an epoch (FenceRequest.epoch is 0)";
   auto fenced = fence(5, "fence-1");
   ASSERT_TRUE(fenced.ok()) << fenced.status().ToString();
   EXPECT_TRUE(fenced->fenced());
@@ -725,6 +732,8 @@ TEST_P(ConformanceTest, FenceUnfence) {
   auto lifted = unfence(7, "unfence-1");
   ASSERT_TRUE(lifted.ok()) << lifted.status().ToString();
   EXPECT_FALSE(lifted->fenced());
+  EXPECT_EQ(lifted->epoch(), 0u)
+      << "an unfence answers epoch 0: no fence is in force after it (FenceResponse.epoch)";
   probe = dst_->Probe(v1::ProbeRequest());
   ASSERT_TRUE(probe.ok());
   EXPECT_EQ(FencedEntry(*probe, rig_->DataSet()), nullptr) << "probe still lists the data set";

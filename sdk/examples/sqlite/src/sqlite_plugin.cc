@@ -145,16 +145,6 @@ StatusOr<v1::MemberManifest> LoadManifest(const fs::path& file) {
   return m;
 }
 
-// The manifest's entries one by one, for sdk::VerifyEntries.
-sdk::EntryStream StreamOf(const v1::MemberManifest& m) {
-  auto next = std::make_shared<int>(0);
-  return [&m, next](v1::Entry* e) -> StatusOr<bool> {
-    if (*next >= m.entries_size()) return false;
-    *e = m.entries((*next)++);
-    return true;
-  };
-}
-
 // A copy on this cluster (staged or committed), as the verify loop sees it.
 class DirectoryTarget : public sdk::VerifyTarget {
  public:
@@ -418,7 +408,7 @@ class SqlitePlugin : public sdk::ComponentPlugin {
     DirectoryTarget target(dir);
     sdk::VerifyOptions opts;
     opts.level = req.level() == v1::VERIFY_LEVEL_UNSPECIFIED ? v1::VERIFY_DIGEST : req.level();
-    return sdk::VerifyEntries(call, StreamOf(m), target, opts);
+    return sdk::VerifyEntries(call, sdk::EntriesOf(m), target, opts);
   }
 
   StatusOr<v1::CommitResponse> Commit(sdk::Call&, const v1::CommitRequest& req) override {

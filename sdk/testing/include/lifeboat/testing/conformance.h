@@ -82,8 +82,9 @@ inline constexpr Rule kRules[] = {
     {"FenceUnfence",
      "(CAP_FENCING) a fence stops application writes, is listed by probe with its epoch, keeps "
      "the higher epoch, refuses a restore into the data set (its dry run too) and a stale "
-     "unfence with FAILED_PRECONDITION; unfence lifts it exactly; both are idempotent by op "
-     "id and by state"},
+     "unfence with FAILED_PRECONDITION; unfence lifts it exactly and answers epoch 0; both are "
+     "idempotent by op id and by state, and refuse a request without an op id or epoch with "
+     "INVALID_ARGUMENT"},
     {"RestoreAsksBeforeReplacing",
      "a restore, and its dry run, into a place holding something the point does not hold is "
      "refused with FAILED_PRECONDITION before anything changes, naming it; with overwrite it "
