@@ -69,10 +69,17 @@ Status CheckManifest(const v1::MemberManifest& manifest) {
   return OkStatus();
 }
 
+int FindEntry(const google::protobuf::RepeatedPtrField<v1::Entry>& entries, std::string_view path) {
+  auto it = std::lower_bound(entries.begin(), entries.end(), path,
+                             [](const v1::Entry& e, std::string_view p) { return e.path() < p; });
+  if (it == entries.end() || it->path() != path) return -1;
+  return static_cast<int>(it - entries.begin());
+}
+
 std::string PartPath(const std::string& tree, const std::string& path,
-                     const std::unordered_map<std::string, int>& index) {
+                     const google::protobuf::RepeatedPtrField<v1::Entry>& entries) {
   std::string part = path + kPartSuffix;
-  for (int n = 1; index.count(part) != 0; ++n) part = path + kPartSuffix + std::to_string(n);
+  for (int n = 1; FindEntry(entries, part) >= 0; ++n) part = path + kPartSuffix + std::to_string(n);
   return JoinPath(tree, part);
 }
 
@@ -168,8 +175,6 @@ StatusOr<std::shared_ptr<const LocalfsPlugin::StagedCut>> LocalfsPlugin::LoadSta
     StatusOr<std::string> boot = sdk::ReadWholeFile(JoinPath(dir, kBootIdFile));
     fresh->same_boot = boot.ok() && !boot->empty() && *boot == BootId();
     const auto& entries = fresh->cut.manifest().entries();
-    fresh->index.reserve(static_cast<size_t>(entries.size()));
-    for (int i = 0; i < entries.size(); ++i) fresh->index.emplace(entries[i].path(), i);
     host_.Log(sdk::LogLevel::kDebug,
               "parsed the staged cut " + file + ": " + std::to_string(entries.size()) + " entries");
     staged = fresh;
@@ -186,13 +191,11 @@ StatusOr<std::shared_ptr<const LocalfsPlugin::StagedCut>> LocalfsPlugin::LoadSta
   return staged;
 }
 
-void LocalfsPlugin::KeepStagedCut(const std::string& dir, v1::CutResponse cut,
-                                  std::unordered_map<std::string, int> index) {
+void LocalfsPlugin::KeepStagedCut(const std::string& dir, v1::CutResponse cut) {
   struct stat st;
   if (::stat(JoinPath(dir, kCutFile).c_str(), &st) != 0) return;  // LoadStagedCut will say why
   auto kept = std::make_shared<StagedCut>();
   kept->cut = std::move(cut);
-  kept->index = std::move(index);
   kept->dir = dir;
   kept->file_inode = static_cast<uint64_t>(st.st_ino);
   kept->file_mtime_ns = MtimeNs(st);
@@ -395,11 +398,8 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
   tree_task.set_kind(kTaskTree);
   std::vector<std::string> link_paths, link_from;
   std::vector<int> copies;
-  std::unordered_map<std::string, int> new_paths;
-  new_paths.reserve(static_cast<size_t>(entries.size()));
   for (int i = 0; i < entries.size(); ++i) {
     const v1::Entry& e = entries[i];
-    new_paths.emplace(e.path(), i);
     if (e.type() != v1::ENTRY_FILE) {
       tree_task.add_paths(e.path());
       continue;
@@ -484,7 +484,7 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
   LIFEBOAT_RETURN_IF_ERROR(
       sdk::WriteFileAtomically(plan_file, EncodePlanFile(req.op_id(), plan), /*durable=*/false));
   // The transfers of this plan read the cut and its index: hand them this parse of it.
-  KeepStagedCut(staging, std::move(cut), std::move(new_paths));
+  KeepStagedCut(staging, std::move(cut));
   host_.Info("planned restore point " + rp + " of " + name + ": " +
              (use_base ? "incremental from " + base_rp : "full") + ", " +
              std::to_string(copies.size()) + " files (" + std::to_string(bytes_to_copy) +
@@ -536,9 +536,12 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
   const std::string tree = JoinPath(staged->dir, kTreeDir);
   const v1::MemberManifest& cut_manifest = staged->cut.manifest();
   LIFEBOAT_ASSIGN_OR_RETURN(std::vector<WalkEntry> walked, WalkTree(tree));
-  std::unordered_map<std::string, const WalkEntry*> found;
-  found.reserve(walked.size());
-  for (const WalkEntry& w : walked) found.emplace(w.rel, &w);
+  // The walk is sorted by path as the manifest is: found by binary search, no index.
+  auto find_walked = [&walked](const std::string& path) -> const WalkEntry* {
+    auto it = std::lower_bound(walked.begin(), walked.end(), path,
+                               [](const WalkEntry& w, const std::string& p) { return w.rel < p; });
+    return it != walked.end() && it->rel == path ? &*it : nullptr;
+  };
 
   // Every item of the manifest must be staged. After a restart of the machine, files that
   // were staged without fsync are read back and compared with their digests first.
@@ -547,10 +550,9 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
   std::vector<int> to_check;
   for (int i = 0; i < cut_manifest.entries_size(); ++i) {
     const v1::Entry& e = cut_manifest.entries(i);
-    auto it = found.find(e.path());
-    bool ok =
-        it != found.end() && EntryTypeOf(it->second->st) == e.type() &&
-        (e.type() != v1::ENTRY_FILE || static_cast<uint64_t>(it->second->st.st_size) == e.size());
+    const WalkEntry* w = find_walked(e.path());
+    bool ok = w != nullptr && EntryTypeOf(w->st) == e.type() &&
+              (e.type() != v1::ENTRY_FILE || static_cast<uint64_t>(w->st.st_size) == e.size());
     if (ok && e.type() == v1::ENTRY_FILE && !staged->same_boot) to_check.push_back(i);
     if (!ok && missing++ == 0) first_missing = e.path();
   }
@@ -597,7 +599,7 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
     if (!removed_prefix.empty() && w.rel.compare(0, removed_prefix.size(), removed_prefix) == 0) {
       continue;
     }
-    if (staged->index.count(w.rel) != 0) continue;
+    if (FindEntry(staged->cut.manifest().entries(), w.rel) >= 0) continue;
     host_.Warn("removing " + JoinPath(tree, w.rel) + " from the staged tree: not in the manifest");
     LIFEBOAT_RETURN_IF_ERROR(RemoveTree(JoinPath(tree, w.rel)));
     removed_prefix = w.rel + "/";
@@ -605,7 +607,6 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
 
   // The walk has served; a tree of many files should not hold it while the manifest is
   // copied and written below.
-  std::unordered_map<std::string, const WalkEntry*>().swap(found);
   std::vector<WalkEntry>().swap(walked);
 
   // Directory modes and mtimes last, deepest first: creating entries moved them.
