@@ -450,24 +450,23 @@ Status LocalfsPlugin::RemoveSnapshotDir(const std::string& key, const std::strin
   if (cache.size() > 0) {
     std::string tree = JoinPath(trash, kTreeDir);
     std::string data_dir = layout_.DataDir(selector);
-    StatusOr<std::vector<WalkEntry>> walked = WalkTree(tree);
-    if (walked.ok()) {
-      for (const WalkEntry& w : *walked) {
-        if (!S_ISREG(w.st.st_mode)) continue;
-        const DigestCache::Record* rec = cache.Get(w.rel);
-        if (rec == nullptr || rec->inode != static_cast<uint64_t>(w.st.st_ino) ||
-            rec->ctime_ns != CtimeNs(w.st)) {
-          continue;
-        }
-        // unlink(2) stamps the inode's ctime; follow it through the data set's own name.
-        if (::unlink(JoinPath(tree, w.rel).c_str()) != 0) continue;
-        struct stat now;
-        if (::lstat(JoinPath(data_dir, w.rel).c_str(), &now) == 0 && now.st_ino == w.st.st_ino) {
-          changed |=
-              cache.Chain(w.rel, static_cast<uint64_t>(w.st.st_ino), CtimeNs(w.st), CtimeNs(now));
-        }
+    // Walked a directory at a time: the snapshot's items are not collected (issue 13).
+    Status walked = ForEachInTree(tree, [&](const std::string& rel, const struct stat& st) {
+      if (!S_ISREG(st.st_mode)) return OkStatus();
+      const DigestCache::Record* rec = cache.Get(rel);
+      if (rec == nullptr || rec->inode != static_cast<uint64_t>(st.st_ino) ||
+          rec->ctime_ns != CtimeNs(st)) {
+        return OkStatus();
       }
-    }
+      // unlink(2) stamps the inode's ctime; follow it through the data set's own name.
+      if (::unlink(JoinPath(tree, rel).c_str()) != 0) return OkStatus();
+      struct stat now;
+      if (::lstat(JoinPath(data_dir, rel).c_str(), &now) == 0 && now.st_ino == st.st_ino) {
+        changed |= cache.Chain(rel, static_cast<uint64_t>(st.st_ino), CtimeNs(st), CtimeNs(now));
+      }
+      return OkStatus();
+    });
+    (void)walked;  // as before: a tree that cannot be walked is removed without chaining
   }
   Status removed = RemoveTree(trash);
   if (removed.code() == Code::kPermissionDenied && !ListFences(layout_).empty()) {
