@@ -231,9 +231,9 @@ StatusOr<v1::VerifyResponse> LocalfsPlugin::Verify(sdk::Call& call, const v1::Ve
   }
 
   v1::VerifyResponse resp;
-  LIFEBOAT_RETURN_IF_ERROR(MakeDirs(layout_.Trash(), 0700));
-  // In the trash: what a crash leaves there is removed with it.
-  ScratchFile sorted{JoinPath(layout_.Trash(), UniqueName("verify-"))};
+  // Not in the trash, which expire empties while other calls run.
+  LIFEBOAT_RETURN_IF_ERROR(MakeDirs(layout_.Scratch(), 0700));
+  ScratchFile sorted{JoinPath(layout_.Scratch(), UniqueName("verify-"))};
   TreeTotals totals;
   LIFEBOAT_RETURN_IF_ERROR(WalkSorted(call, tree, sorted.path, resp, totals));
   LIFEBOAT_ASSIGN_OR_RETURN(std::unique_ptr<sdk::ManifestReader> target,

@@ -82,8 +82,7 @@ TEST_F(LifecycleTest, VerifyReportsFindingsNotErrors) {
                                             "sub.x:extra", "sub/b.txt:missing"));
   EXPECT_EQ(by_digest->items_checked(), 14u);
   // The sorted walk's scratch file is gone.
-  EXPECT_TRUE(!fs::exists(dst_->root / ".lifeboat/trash") ||
-              fs::is_empty(dst_->root / ".lifeboat/trash"));
+  EXPECT_TRUE(fs::is_empty(dst_->root / ".lifeboat/scratch"));
 
   v1::SnapshotRef absent = ref;
   absent.set_restore_point_id("rp9");
