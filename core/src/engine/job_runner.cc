@@ -522,7 +522,10 @@ class Engine::JobRunner {
         m->set_cut_start_unix_nanos(r->snapshot().cut_start_unix_nanos());
         m->set_cut_end_unix_nanos(r->snapshot().cut_end_unix_nanos());
         m->set_total_bytes(r->manifest().total_bytes());
-        m->set_items(static_cast<uint64_t>(r->manifest().entries_size()));
+        // A plugin that streams its manifest gives the count; older ones send the entries.
+        m->set_items(r->manifest().entry_count() != 0
+                         ? r->manifest().entry_count()
+                         : static_cast<uint64_t>(r->manifest().entries_size()));
         m->set_manifest_digest(r->manifest().manifest_digest());
       });
     }

@@ -270,7 +270,10 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
   const std::string cut_file = JoinPath(snap, kCutFile);
   StatusOr<v1::CutResponse> existing = ReadProto<v1::CutResponse>(cut_file);
   if (existing.ok()) {
-    if (existing->snapshot().cut_op_id() == req.op_id()) return existing;
+    if (existing->snapshot().cut_op_id() == req.op_id()) {
+      KeepEntriesHome(*existing->mutable_manifest());
+      return existing;
+    }
     return AlreadyExistsError("restore point " + rp + " of " + name +
                                   " was already cut by operation " +
                                   existing->snapshot().cut_op_id() +
@@ -410,6 +413,7 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
   manifest->set_digest_algorithm(sdk::kSha256Algorithm);
   manifest->mutable_entries()->Reserve(static_cast<int>(items.size()));
   for (CutItem& item : items) *manifest->add_entries() = std::move(item.entry);
+  std::vector<CutItem>().swap(items);  // moved out: their stats go before cut.pb is written
   manifest->set_total_bytes(total_bytes);
   for (const auto& [id, n] : named_users) {
     if (!n.empty()) (*manifest->mutable_user_names())[id] = n;
@@ -418,18 +422,22 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
     if (!n.empty()) (*manifest->mutable_group_names())[id] = n;
   }
   manifest->set_manifest_digest(ManifestDigest(*manifest));
+  manifest->set_entry_count(static_cast<uint64_t>(manifest->entries_size()));
 
   cache.ReplaceRecords(std::move(records));
   Status saved = cache.Save(layout_.DigestCache(key));
   if (!saved.ok()) host_.Warn("cannot save the digest cache: " + saved.ToString());
+  cache = DigestCache();  // saved: not held while cut.pb is serialized
   // Written last: its presence is what makes the cut complete.
   LIFEBOAT_RETURN_IF_ERROR(WriteProto(cut_file, resp, /*durable=*/true));
   progress.Flush();
   host_.Info("cut " + name + " for restore point " + rp + ": " +
-             std::to_string(manifest->entries_size()) + " entries, " + std::to_string(total_bytes) +
+             std::to_string(manifest->entry_count()) + " entries, " + std::to_string(total_bytes) +
              " bytes in " + std::to_string(files_total) + " files, " +
              std::to_string(files.size()) + " files read, " +
              std::to_string(files_total - files.size()) + " digests reused");
+  // The entries stay in cut.pb, where the target reads them; the engine keeps counts.
+  KeepEntriesHome(*manifest);
   return resp;
 }
 
@@ -442,24 +450,23 @@ Status LocalfsPlugin::RemoveSnapshotDir(const std::string& key, const std::strin
   if (cache.size() > 0) {
     std::string tree = JoinPath(trash, kTreeDir);
     std::string data_dir = layout_.DataDir(selector);
-    StatusOr<std::vector<WalkEntry>> walked = WalkTree(tree);
-    if (walked.ok()) {
-      for (const WalkEntry& w : *walked) {
-        if (!S_ISREG(w.st.st_mode)) continue;
-        const DigestCache::Record* rec = cache.Get(w.rel);
-        if (rec == nullptr || rec->inode != static_cast<uint64_t>(w.st.st_ino) ||
-            rec->ctime_ns != CtimeNs(w.st)) {
-          continue;
-        }
-        // unlink(2) stamps the inode's ctime; follow it through the data set's own name.
-        if (::unlink(JoinPath(tree, w.rel).c_str()) != 0) continue;
-        struct stat now;
-        if (::lstat(JoinPath(data_dir, w.rel).c_str(), &now) == 0 && now.st_ino == w.st.st_ino) {
-          changed |=
-              cache.Chain(w.rel, static_cast<uint64_t>(w.st.st_ino), CtimeNs(w.st), CtimeNs(now));
-        }
+    // Walked a directory at a time: the snapshot's items are not collected (issue 13).
+    Status walked = ForEachInTree(tree, [&](const std::string& rel, const struct stat& st) {
+      if (!S_ISREG(st.st_mode)) return OkStatus();
+      const DigestCache::Record* rec = cache.Get(rel);
+      if (rec == nullptr || rec->inode != static_cast<uint64_t>(st.st_ino) ||
+          rec->ctime_ns != CtimeNs(st)) {
+        return OkStatus();
       }
-    }
+      // unlink(2) stamps the inode's ctime; follow it through the data set's own name.
+      if (::unlink(JoinPath(tree, rel).c_str()) != 0) return OkStatus();
+      struct stat now;
+      if (::lstat(JoinPath(data_dir, rel).c_str(), &now) == 0 && now.st_ino == st.st_ino) {
+        changed |= cache.Chain(rel, static_cast<uint64_t>(st.st_ino), CtimeNs(st), CtimeNs(now));
+      }
+      return OkStatus();
+    });
+    (void)walked;  // as before: a tree that cannot be walked is removed without chaining
   }
   Status removed = RemoveTree(trash);
   if (removed.code() == Code::kPermissionDenied && !ListFences(layout_).empty()) {

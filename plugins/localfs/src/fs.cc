@@ -125,6 +125,39 @@ StatusOr<std::string> ReadLink(const std::string& path) {
   }
 }
 
+Status ForEachInTree(
+    const std::string& dir,
+    const std::function<Status(const std::string& rel, const struct stat& st)>& each) {
+  std::vector<std::string> pending = {""};
+  while (!pending.empty()) {
+    std::string rel = std::move(pending.back());
+    pending.pop_back();
+    std::string abs = JoinPath(dir, rel);
+    DIR* d = ::opendir(abs.c_str());
+    if (d == nullptr) {
+      if (errno == ENOENT && !rel.empty()) continue;  // vanished while walking
+      return ErrnoError(errno, "cannot list", abs);
+    }
+    std::vector<std::string> names;
+    while (struct dirent* e = ::readdir(d)) {
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      names.emplace_back(e->d_name);
+    }
+    ::closedir(d);
+    for (auto& name : names) {
+      std::string child = rel.empty() ? name : rel + "/" + name;
+      struct stat st;
+      if (::lstat(JoinPath(dir, child).c_str(), &st) != 0) {
+        if (errno == ENOENT) continue;
+        return ErrnoError(errno, "cannot inspect", JoinPath(dir, child));
+      }
+      LIFEBOAT_RETURN_IF_ERROR(each(child, st));
+      if (S_ISDIR(st.st_mode)) pending.push_back(std::move(child));
+    }
+  }
+  return OkStatus();
+}
+
 StatusOr<std::vector<WalkEntry>> WalkTree(const std::string& dir) {
   std::vector<WalkEntry> out;
   std::vector<std::string> pending = {""};

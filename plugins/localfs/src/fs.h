@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,6 +80,15 @@ struct WalkEntry {
 // Every item below `dir` (not following symbolic links), sorted by relative path (bytewise,
 // which puts each directory before its content). NOT_FOUND when `dir` does not exist.
 StatusOr<std::vector<WalkEntry>> WalkTree(const std::string& dir);
+
+// Hands every item below `dir` (not following symbolic links) to `each`, a directory before
+// its content but in no other order, holding one directory's names at a time (issue 13: a
+// tree of a million files is not collected). `each` may remove the item it is given. A
+// non-OK status from `each` stops the walk and is returned; NOT_FOUND when `dir` does not
+// exist.
+Status ForEachInTree(
+    const std::string& dir,
+    const std::function<Status(const std::string& rel, const struct stat& st)>& each);
 
 // A name unique within this host and process: "<prefix><pid>.<time>.<counter>".
 std::string UniqueName(std::string_view prefix);

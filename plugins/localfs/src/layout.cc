@@ -135,6 +135,7 @@ std::string Layout::DataDir(std::string_view selector) const {
 std::string Layout::Meta() const { return JoinPath(root_, kMetaDirName); }
 std::string Layout::RoleFile() const { return JoinPath(Meta(), "ROLE"); }
 std::string Layout::Trash() const { return JoinPath(Meta(), "trash"); }
+std::string Layout::Scratch() const { return JoinPath(Meta(), "scratch"); }
 std::string Layout::SnapshotsOf(const std::string& key) const {
   return JoinPath(JoinPath(Meta(), "snapshots"), key);
 }

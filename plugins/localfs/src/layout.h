@@ -10,6 +10,8 @@
 //   points/<key>/<rp>/{manifest.pb,tree/}  committed restore points
 //   points/<key>/CURRENT                   id of the newest committed point
 //   trash/                                 what is being deleted (renamed here first)
+//   scratch/verify-<pid>...                a verify's sorted walk of a tree, removed when the
+//                                          verify ends (a crash leaves it: remove by hand)
 //   fences/<key>/FENCE                     the data set is fenced (FenceRecord, state.proto)
 //   fences/<key>/ops.pb                    answers of recent fence and unfence calls
 //   security/<key>/ops.pb                  answers of recent sync_security calls
@@ -72,6 +74,7 @@ class Layout {
   std::string Meta() const;
   std::string RoleFile() const;
   std::string Trash() const;
+  std::string Scratch() const;
   std::string SnapshotsOf(const std::string& key) const;
   std::string Snapshot(const std::string& key, const std::string& rp) const;
   std::string DigestCache(const std::string& key) const;

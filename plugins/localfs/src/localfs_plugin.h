@@ -86,8 +86,7 @@ class LocalfsPlugin : public sdk::ComponentPlugin {
   // the transfers of its tasks.
   struct StagedCut {
     v1::CutResponse cut;
-    std::unordered_map<std::string, int> index;  // entry path -> position in the manifest
-    std::string dir;                             // staging/<key>/<rp>
+    std::string dir;          // staging/<key>/<rp>
     bool same_boot = true;    // staged files were written since the machine last started
     uint64_t file_inode = 0;  // of cut.pb when parsed, to notice a re-staging
     int64_t file_mtime_ns = 0;
@@ -123,10 +122,9 @@ class LocalfsPlugin : public sdk::ComponentPlugin {
   StatusOr<std::shared_ptr<const StagedCut>> LoadStagedCut(const std::string& key,
                                                            const std::string& rp,
                                                            const std::string& cut_op_id);
-  // Caches `cut` (staged in `dir`, its cut.pb as it is now) and its path index for the
-  // transfers and the commit that follow a plan, as LoadStagedCut would have parsed it.
-  void KeepStagedCut(const std::string& dir, v1::CutResponse cut,
-                     std::unordered_map<std::string, int> index);
+  // Caches `cut` (staged in `dir`, its cut.pb as it is now) for the transfers and the
+  // commit that follow a plan, as LoadStagedCut would have parsed it.
+  void KeepStagedCut(const std::string& dir, v1::CutResponse cut);
   void ForgetStagedCut(const std::string& dir);
 
   // Points CURRENT of `key` at `rp` unless it names a point committed later.

@@ -5,6 +5,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/wire_format_lite.h>
 #include <lifeboat/sdk/digest.h>
+#include <lifeboat/sdk/manifest.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -74,14 +75,100 @@ StatusOr<int64_t> ReadCommittedUnixNanos(const std::string& path) {
   }
   return committed;
 }
-namespace {
+struct ManifestFileEntries::Impl {
+  explicit Impl(int fd_in) : fd(fd_in), input(fd_in), stream(&input, 1 << 16), coded(&stream) {}
+  Status Corrupt() const {
+    return DataLossError("state file " + path + " is corrupt (its manifest does not parse); " +
+                             "remove it and redo the operation",
+                         path);
+  }
+  UniqueFd fd;
+  FdInput input;
+  google::protobuf::io::CopyingInputStreamAdaptor stream;
+  google::protobuf::io::CodedInputStream coded;
+  std::string path;
+  std::string record;
+  bool in_cut = false;
+  bool inside = false;  // within the CutResponse's manifest field
+  google::protobuf::io::CodedInputStream::Limit limit = 0;
+  std::string others_raw;  // the manifest's other fields, as read
+  bool others_dirty = false;
+  v1::MemberManifest others;
+};
 
-void PutString(std::string& out, std::string_view s) {
-  AppendU32(out, static_cast<uint32_t>(s.size()));
-  out += s;
+ManifestFileEntries::ManifestFileEntries(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ManifestFileEntries::~ManifestFileEntries() = default;
+
+StatusOr<std::unique_ptr<ManifestFileEntries>> ManifestFileEntries::Open(const std::string& path,
+                                                                         bool in_cut) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(errno, "cannot open", path);
+  auto impl = std::make_unique<Impl>(fd);
+  impl->path = path;
+  impl->in_cut = in_cut;
+  return std::unique_ptr<ManifestFileEntries>(new ManifestFileEntries(std::move(impl)));
 }
 
-}  // namespace
+StatusOr<bool> ManifestFileEntries::Next(v1::Entry* entry) {
+  using google::protobuf::internal::WireFormatLite;
+  constexpr int kCutManifest = v1::CutResponse::kManifestFieldNumber;
+  constexpr int kEntries = v1::MemberManifest::kEntriesFieldNumber;
+  Impl& m = *impl_;
+  while (true) {
+    const uint32_t tag = m.coded.ReadTag();
+    if (tag == 0) {
+      if (m.inside && m.coded.BytesUntilLimit() == 0) {
+        m.coded.PopLimit(m.limit);
+        m.inside = false;
+        continue;
+      }
+      if (m.input.error() != 0) return ErrnoError(m.input.error(), "cannot read", m.path);
+      if (m.inside || !m.coded.ConsumedEntireMessage()) return m.Corrupt();
+      return false;
+    }
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    const bool delimited =
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+    const bool in_manifest = !m.in_cut || m.inside;
+    if (!in_manifest && field == kCutManifest && delimited) {
+      uint32_t len = 0;
+      if (!m.coded.ReadVarint32(&len) || len > INT32_MAX) return m.Corrupt();
+      m.limit = m.coded.PushLimit(static_cast<int>(len));
+      m.inside = true;
+      continue;
+    }
+    if (in_manifest && field == kEntries && delimited) {
+      uint32_t len = 0;
+      // An entry is a path and a few fields: anything near this size is damage.
+      constexpr uint32_t kMaxEntryBytes = 64u << 20;
+      if (!m.coded.ReadVarint32(&len) || len > kMaxEntryBytes ||
+          !m.coded.ReadString(&m.record, static_cast<int>(len)) ||
+          !entry->ParseFromString(m.record)) {
+        return m.Corrupt();
+      }
+      return true;
+    }
+    if (in_manifest) {
+      // Kept (the snapshot, counts, names: small), the entries are not.
+      google::protobuf::io::StringOutputStream raw(&m.others_raw);
+      google::protobuf::io::CodedOutputStream out(&raw);
+      if (!WireFormatLite::SkipField(&m.coded, tag, &out)) return m.Corrupt();
+      m.others_dirty = true;
+      continue;
+    }
+    if (!WireFormatLite::SkipField(&m.coded, tag)) return m.Corrupt();
+  }
+}
+
+const v1::MemberManifest& ManifestFileEntries::Others() {
+  Impl& m = *impl_;
+  if (m.others_dirty) {
+    m.others.Clear();
+    m.others.ParseFromString(m.others_raw);  // fields that parsed when skipped parse here
+    m.others_dirty = false;
+  }
+  return m.others;
+}
 
 v1::EntryType EntryTypeOf(const struct stat& st) {
   if (S_ISREG(st.st_mode)) return v1::ENTRY_FILE;
@@ -91,35 +178,29 @@ v1::EntryType EntryTypeOf(const struct stat& st) {
 }
 
 std::string ManifestDigest(const v1::MemberManifest& manifest) {
-  sdk::Sha256 sha;
-  bool acls = false;
-  for (const v1::Entry& e : manifest.entries()) {
-    acls = acls || !e.acl_access().empty() || !e.acl_default().empty();
-  }
-  std::string buf = acls ? "lifeboat.localfs.manifest.v2\n" : "lifeboat.localfs.manifest.v1\n";
-  for (const v1::Entry& e : manifest.entries()) {
-    PutString(buf, e.path());
-    buf += static_cast<char>(e.type());
-    AppendU64(buf, e.size());
-    AppendU64(buf, static_cast<uint64_t>(e.mtime_unix_nanos()));
-    AppendU32(buf, e.mode());
-    AppendU32(buf, e.uid());
-    AppendU32(buf, e.gid());
-    PutString(buf, e.owner());
-    PutString(buf, e.group());
-    PutString(buf, e.symlink_target());
-    PutString(buf, e.digest());
-    if (acls) {
-      PutString(buf, e.acl_access());
-      PutString(buf, e.acl_default());
-    }
-    if (buf.size() > (1 << 20)) {
-      sha.Update(buf);
-      buf.clear();
-    }
-  }
-  sha.Update(buf);
-  return sha.Finish();
+  return sdk::CanonicalManifestDigest(manifest.entries(), kManifestDigestDomain);
+}
+
+v1::MemberManifest WithoutEntries(const v1::MemberManifest& manifest) {
+  // Field by field: a copy of the whole message would copy the entries first.
+  v1::MemberManifest out;
+  if (manifest.has_snapshot()) *out.mutable_snapshot() = manifest.snapshot();
+  out.set_digest_algorithm(manifest.digest_algorithm());
+  out.set_total_bytes(manifest.total_bytes());
+  out.set_manifest_digest(manifest.manifest_digest());
+  out.set_base_restore_point_id(manifest.base_restore_point_id());
+  out.set_committed_unix_nanos(manifest.committed_unix_nanos());
+  *out.mutable_user_names() = manifest.user_names();
+  *out.mutable_group_names() = manifest.group_names();
+  out.set_entry_count(manifest.entries_size() != 0 ? static_cast<uint64_t>(manifest.entries_size())
+                                                   : manifest.entry_count());
+  return out;
+}
+
+void KeepEntriesHome(v1::MemberManifest& manifest) {
+  if (manifest.entries_size() == 0) return;
+  manifest.set_entry_count(static_cast<uint64_t>(manifest.entries_size()));
+  manifest.clear_entries();
 }
 
 namespace {

@@ -7,10 +7,12 @@
 
 #include <lifeboat/sdk/files.h>
 #include <lifeboat/sdk/plugin.h>
+#include <lifeboat/sdk/verify.h>
 #include <lifeboat/status.h>
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -38,6 +40,31 @@ StatusOr<Message> ReadProto(const std::string& path) {
 // when it is not a well-formed message.
 StatusOr<int64_t> ReadCommittedUnixNanos(const std::string& path);
 
+// The entries of the MemberManifest in a state file, one at a time as the file streams by
+// (issue 13): a point's manifest.pb, or with `in_cut` the manifest inside a cut record
+// (cut.pb, a CutResponse). A point of a million files need not be parsed whole to be read
+// in order. Open: NOT_FOUND when the file does not exist; Next: DATA_LOSS when it is not a
+// well-formed message.
+class ManifestFileEntries {
+ public:
+  static StatusOr<std::unique_ptr<ManifestFileEntries>> Open(const std::string& path, bool in_cut);
+  ~ManifestFileEntries();
+  // The next entry: true with *entry set, false at the end.
+  StatusOr<bool> Next(v1::Entry* entry);
+  // The manifest's fields other than its entries, as far as read: the snapshot (written
+  // before the entries) is there once Next() has been called.
+  const v1::MemberManifest& Others();
+  // This reader as an sdk::EntryStream; it must outlive the stream.
+  sdk::EntryStream AsStream() {
+    return [this](v1::Entry* e) { return Next(e); };
+  }
+
+ private:
+  struct Impl;
+  explicit ManifestFileEntries(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 // Serializes `message` into `path` atomically (see sdk::WriteFileAtomically).
 template <typename Message>
 Status WriteProto(const std::string& path, const Message& message, bool durable) {
@@ -60,15 +87,19 @@ inline void AppendU64(std::string& out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
 }
 
-// SHA-256 over the canonical serialization of `manifest`'s entries (in their order):
-//   "lifeboat.localfs.manifest.v1\n", then per entry, integers little-endian and strings
-//   as a u32 length followed by the bytes:
-//   path, u8 type, u64 size, i64 mtime_unix_nanos, u32 mode, u32 uid, u32 gid, owner,
-//   group, symlink_target, digest.
-// When any entry carries an ACL the header is "lifeboat.localfs.manifest.v2\n" and every
-// entry ends with acl_access and acl_default as two more strings; manifests without ACLs
-// keep the digest they had before ACLs were recorded.
+// The domain of localfs's manifest digest: sdk::CanonicalManifestDigest (sdk/manifest.h)
+// with it is SHA-256 over "lifeboat.localfs.manifest.v1\n" (".v2\n" when any entry carries
+// an ACL) and the entries' fields, as localfs has always recorded it.
+inline constexpr char kManifestDigestDomain[] = "lifeboat.localfs.manifest";
+
+// The canonical digest of `manifest`'s entries (in their order).
 std::string ManifestDigest(const v1::MemberManifest& manifest);
+
+// `manifest` as it crosses the plugin boundary (issue 13): the entries stay in the plugin's
+// records (cut.pb, manifest.pb); the response carries their count, bytes and digest.
+void KeepEntriesHome(v1::MemberManifest& manifest);
+// A copy of every field of `manifest` but its entries, entry_count set to their number.
+v1::MemberManifest WithoutEntries(const v1::MemberManifest& manifest);
 
 // Applies what `e` records to the item at `path`: ACLs (access, and default for a
 // directory; an empty text removes one), then owner (as root), permission bits and mtime

@@ -5,6 +5,7 @@
 #include <lifeboat/sdk/copy.h>
 #include <lifeboat/sdk/digest.h>
 #include <lifeboat/sdk/files.h>
+#include <lifeboat/sdk/manifest.h>
 #include <lifeboat/sdk/parallel.h>
 #include <lifeboat/sdk/progress.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <unordered_set>
@@ -29,34 +31,6 @@ constexpr uint64_t kTaskMaxBytes = 64ull << 20;
 constexpr size_t kTaskMaxFiles = 256;
 // Link tasks are cheap (one link(2) per file) but their requests should stay small.
 constexpr size_t kLinkTaskMaxFiles = 10000;
-
-std::string TypeName(v1::EntryType type) {
-  switch (type) {
-    case v1::ENTRY_FILE:
-      return "file";
-    case v1::ENTRY_DIRECTORY:
-      return "directory";
-    case v1::ENTRY_SYMLINK:
-      return "symlink";
-    default:
-      return "other";
-  }
-}
-
-std::string Octal(uint32_t mode) {
-  char buf[16];
-  std::snprintf(buf, sizeof(buf), "%04o", mode & 07777);
-  return buf;
-}
-
-void AddMismatch(v1::VerifyResponse& resp, const std::string& path, const std::string& what,
-                 const std::string& expected, const std::string& found) {
-  v1::Mismatch* m = resp.add_mismatches();
-  m->set_path(path);
-  m->set_what(what);
-  m->set_expected(expected);
-  m->set_found(found);
-}
 
 }  // namespace
 
@@ -95,10 +69,17 @@ Status CheckManifest(const v1::MemberManifest& manifest) {
   return OkStatus();
 }
 
+int FindEntry(const google::protobuf::RepeatedPtrField<v1::Entry>& entries, std::string_view path) {
+  auto it = std::lower_bound(entries.begin(), entries.end(), path,
+                             [](const v1::Entry& e, std::string_view p) { return e.path() < p; });
+  if (it == entries.end() || it->path() != path) return -1;
+  return static_cast<int>(it - entries.begin());
+}
+
 std::string PartPath(const std::string& tree, const std::string& path,
-                     const std::unordered_map<std::string, int>& index) {
+                     const google::protobuf::RepeatedPtrField<v1::Entry>& entries) {
   std::string part = path + kPartSuffix;
-  for (int n = 1; index.count(part) != 0; ++n) part = path + kPartSuffix + std::to_string(n);
+  for (int n = 1; FindEntry(entries, part) >= 0; ++n) part = path + kPartSuffix + std::to_string(n);
   return JoinPath(tree, part);
 }
 
@@ -194,8 +175,6 @@ StatusOr<std::shared_ptr<const LocalfsPlugin::StagedCut>> LocalfsPlugin::LoadSta
     StatusOr<std::string> boot = sdk::ReadWholeFile(JoinPath(dir, kBootIdFile));
     fresh->same_boot = boot.ok() && !boot->empty() && *boot == BootId();
     const auto& entries = fresh->cut.manifest().entries();
-    fresh->index.reserve(static_cast<size_t>(entries.size()));
-    for (int i = 0; i < entries.size(); ++i) fresh->index.emplace(entries[i].path(), i);
     host_.Log(sdk::LogLevel::kDebug,
               "parsed the staged cut " + file + ": " + std::to_string(entries.size()) + " entries");
     staged = fresh;
@@ -212,13 +191,11 @@ StatusOr<std::shared_ptr<const LocalfsPlugin::StagedCut>> LocalfsPlugin::LoadSta
   return staged;
 }
 
-void LocalfsPlugin::KeepStagedCut(const std::string& dir, v1::CutResponse cut,
-                                  std::unordered_map<std::string, int> index) {
+void LocalfsPlugin::KeepStagedCut(const std::string& dir, v1::CutResponse cut) {
   struct stat st;
   if (::stat(JoinPath(dir, kCutFile).c_str(), &st) != 0) return;  // LoadStagedCut will say why
   auto kept = std::make_shared<StagedCut>();
   kept->cut = std::move(cut);
-  kept->index = std::move(index);
   kept->dir = dir;
   kept->file_inode = static_cast<uint64_t>(st.st_ino);
   kept->file_mtime_ns = MtimeNs(st);
@@ -232,6 +209,68 @@ void LocalfsPlugin::ForgetStagedCut(const std::string& dir) {
   std::lock_guard<std::mutex> lock(staged_mu_);
   staged_.erase(dir);
 }
+
+namespace {
+
+// The base point's files that the cut's files can be linked from, by a merge of two sorted
+// streams (issue 13): the base's manifest.pb read entry by entry, never parsed whole or
+// indexed. A file of the cut links from the base's file of its path when content and
+// metadata agree; otherwise from the first file of the base (in path order) with the same
+// content and metadata — a renamed or copied file costs no copy. That second pass reads the
+// base again, looking up only the cut's files left unmatched (what changed). `from[i]` is set
+// for entry i of the cut; `deleted` counts the base's paths the cut lacks.
+Status MatchBase(const std::string& base_file,
+                 const google::protobuf::RepeatedPtrField<v1::Entry>& entries,
+                 std::vector<std::string>& from, uint64_t& deleted) {
+  auto linkable = [](const v1::Entry& b, const v1::Entry& e) {
+    return b.type() == v1::ENTRY_FILE && e.type() == v1::ENTRY_FILE && b.size() == e.size() &&
+           b.digest() == e.digest() && SameMetadata(b, e);
+  };
+  std::map<std::pair<uint64_t, std::string>, std::vector<int>> unmatched;
+  int next = 0;  // entries handed to the merge so far: the current one is next - 1
+  sdk::EntryStream cut_stream = [&](v1::Entry* e) -> StatusOr<bool> {
+    if (next >= entries.size()) return false;
+    *e = entries[next++];
+    return true;
+  };
+  auto unmatched_file = [&](const v1::Entry& e) {
+    if (e.type() == v1::ENTRY_FILE) unmatched[{e.size(), e.digest()}].push_back(next - 1);
+    return OkStatus();
+  };
+  sdk::ManifestDiff diff;
+  diff.same = [](const v1::Entry&, const v1::Entry&) { return true; };
+  diff.unchanged = [&](const v1::Entry& b, const v1::Entry& e) -> Status {
+    if (!linkable(b, e)) return unmatched_file(e);
+    from[static_cast<size_t>(next - 1)] = b.path();
+    return OkStatus();
+  };
+  diff.added = unmatched_file;
+  diff.removed = [&](const v1::Entry&) {
+    ++deleted;
+    return OkStatus();
+  };
+  {
+    LIFEBOAT_ASSIGN_OR_RETURN(auto base, ManifestFileEntries::Open(base_file, /*in_cut=*/false));
+    LIFEBOAT_RETURN_IF_ERROR(sdk::DiffManifests(base->AsStream(), cut_stream, diff));
+  }
+  if (unmatched.empty()) return OkStatus();
+  LIFEBOAT_ASSIGN_OR_RETURN(auto base, ManifestFileEntries::Open(base_file, /*in_cut=*/false));
+  v1::Entry b;
+  while (true) {
+    LIFEBOAT_ASSIGN_OR_RETURN(bool more, base->Next(&b));
+    if (!more) break;
+    if (b.type() != v1::ENTRY_FILE) continue;
+    auto it = unmatched.find({b.size(), b.digest()});
+    if (it == unmatched.end()) continue;
+    for (int i : it->second) {
+      std::string& source = from[static_cast<size_t>(i)];
+      if (source.empty() && linkable(b, entries[i])) source = b.path();
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
 
 StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
                                                                const v1::PlanTransferRequest& req) {
@@ -319,84 +358,61 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
     LIFEBOAT_RETURN_IF_ERROR(
         sdk::WriteFileAtomically(JoinPath(staging, kCutFile), *cut_bytes, /*durable=*/true));
   }
+  std::string().swap(*cut_bytes);  // parsed above; a large cut should not be held twice
 
   // The base, if one is asked for and present.
   v1::PlanTransferResponse plan;
-  v1::MemberManifest base;
+  const std::string base_file =
+      base_rp.empty() ? std::string() : JoinPath(layout_.Point(key, base_rp), kManifestFile);
   bool use_base = false;
   if (!base_rp.empty()) {
     if (req.force_full()) {
       plan.set_full_reason("forced full");
+    } else if (::access(base_file.c_str(), F_OK) == 0) {
+      use_base = true;
+    } else if (errno == ENOENT) {
+      plan.set_full_reason("base point " + base_rp + " not found on target");
     } else {
-      StatusOr<v1::MemberManifest> loaded =
-          ReadProto<v1::MemberManifest>(JoinPath(layout_.Point(key, base_rp), kManifestFile));
-      if (loaded.ok()) {
-        base = std::move(loaded).value();
-        use_base = true;
-      } else if (loaded.status().code() == Code::kNotFound) {
-        plan.set_full_reason("base point " + base_rp + " not found on target");
-      } else {
-        plan.set_full_reason("base point " + base_rp +
-                             " cannot be read: " + loaded.status().message());
-      }
-    }
-  }
-  plan.set_incremental(use_base);
-
-  std::unordered_map<std::string, int> base_by_path;
-  std::map<std::pair<uint64_t, std::string>, std::vector<int>> base_by_content;
-  if (use_base) {
-    for (int i = 0; i < base.entries_size(); ++i) {
-      const v1::Entry& e = base.entries(i);
-      base_by_path.emplace(e.path(), i);
-      if (e.type() == v1::ENTRY_FILE) base_by_content[{e.size(), e.digest()}].push_back(i);
+      plan.set_full_reason("base point " + base_rp + " cannot be read: " + std::strerror(errno));
     }
   }
 
   const auto& entries = cut.manifest().entries();
+  // Where each file of the cut is linked from in the base ("" = it is copied).
+  std::vector<std::string> from(static_cast<size_t>(entries.size()));
+  uint64_t deleted = 0;
+  if (use_base) {
+    Status matched = MatchBase(base_file, entries, from, deleted);
+    if (!matched.ok()) {
+      // A base that cannot be read costs a full copy, never a wrong point.
+      use_base = false;
+      std::fill(from.begin(), from.end(), std::string());
+      deleted = 0;
+      plan.set_full_reason("base point " + base_rp + " cannot be read: " + matched.message());
+    }
+  }
+  plan.set_incremental(use_base);
+
   v1::TransferTask tree_task;
   tree_task.set_task_id("tree");
   tree_task.set_kind(kTaskTree);
   std::vector<std::string> link_paths, link_from;
   std::vector<int> copies;
-  std::unordered_map<std::string, int> new_paths;
   for (int i = 0; i < entries.size(); ++i) {
     const v1::Entry& e = entries[i];
-    new_paths.emplace(e.path(), i);
     if (e.type() != v1::ENTRY_FILE) {
       tree_task.add_paths(e.path());
       continue;
     }
-    const v1::Entry* from = nullptr;
-    if (use_base) {
-      auto same_path = base_by_path.find(e.path());
-      if (same_path != base_by_path.end()) {
-        const v1::Entry& b = base.entries(same_path->second);
-        if (b.type() == v1::ENTRY_FILE && b.size() == e.size() && b.digest() == e.digest() &&
-            SameMetadata(b, e)) {
-          from = &b;
-        }
-      }
-      if (from == nullptr) {
-        // The same content elsewhere in the base: a renamed or copied file costs no copy.
-        auto same_content = base_by_content.find({e.size(), e.digest()});
-        if (same_content != base_by_content.end()) {
-          for (int b : same_content->second) {
-            if (SameMetadata(base.entries(b), e)) {
-              from = &base.entries(b);
-              break;
-            }
-          }
-        }
-      }
-    }
-    if (from != nullptr) {
+    std::string& source = from[static_cast<size_t>(i)];
+    if (!source.empty()) {
       link_paths.push_back(e.path());
-      link_from.push_back(from->path());
+      link_from.push_back(std::move(source));
     } else {
       copies.push_back(i);
     }
   }
+  std::vector<std::string>().swap(from);
 
   // No usable base (a first backup to this cluster, as after a failover): files that this
   // cluster's live data set already holds, by size and mtime, are seeded from it rather
@@ -463,167 +479,18 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
   plan.set_bytes_to_copy(bytes_to_copy);
   plan.set_items_to_copy(copies.size());
   plan.set_items_unchanged(link_paths.size() + seeds.size());
-  uint64_t deleted = 0;
-  if (use_base) {
-    for (const v1::Entry& b : base.entries()) deleted += new_paths.count(b.path()) == 0 ? 1 : 0;
-  }
   plan.set_items_deleted(deleted);
 
   LIFEBOAT_RETURN_IF_ERROR(
       sdk::WriteFileAtomically(plan_file, EncodePlanFile(req.op_id(), plan), /*durable=*/false));
   // The transfers of this plan read the cut and its index: hand them this parse of it.
-  KeepStagedCut(staging, std::move(cut), std::move(new_paths));
+  KeepStagedCut(staging, std::move(cut));
   host_.Info("planned restore point " + rp + " of " + name + ": " +
              (use_base ? "incremental from " + base_rp : "full") + ", " +
              std::to_string(copies.size()) + " files (" + std::to_string(bytes_to_copy) +
              " bytes) to copy, " + std::to_string(link_paths.size()) + " to link, " +
              std::to_string(seeds.size()) + " to seed from the live data set");
   return plan;
-}
-
-StatusOr<v1::VerifyResponse> LocalfsPlugin::Verify(sdk::Call& call, const v1::VerifyRequest& req) {
-  const v1::SnapshotRef& ref = req.snapshot();
-  LIFEBOAT_RETURN_IF_ERROR(ValidateDataSet(ref.data_set()));
-  LIFEBOAT_RETURN_IF_ERROR(ValidateRestorePointId(ref.restore_point_id()));
-  const std::string& rp = ref.restore_point_id();
-  const std::string key = DataSetKey(ref.data_set().selector());
-  auto staging_lock = locks_.Get("staging:" + key + "/" + rp);
-  std::shared_lock<std::shared_mutex> guard(*staging_lock);
-
-  // The staged tree while there is one, else the committed point.
-  v1::MemberManifest manifest;
-  std::string tree;
-  bool staged = false;
-  const std::string staging = layout_.Staging(key, rp);
-  StatusOr<v1::CutResponse> cut = ReadProto<v1::CutResponse>(JoinPath(staging, kCutFile));
-  if (cut.ok()) {
-    manifest = std::move(*cut->mutable_manifest());
-    tree = JoinPath(staging, kTreeDir);
-    staged = true;
-  } else {
-    const std::string point = layout_.Point(key, rp);
-    StatusOr<v1::MemberManifest> committed =
-        ReadProto<v1::MemberManifest>(JoinPath(point, kManifestFile));
-    if (!committed.ok()) {
-      if (committed.status().code() != Code::kNotFound) return committed.status();
-      return NotFoundError("restore point " + rp + " of " + DataSetName(ref.data_set()) +
-                               " is neither staged nor committed on this cluster",
-                           rp);
-    }
-    manifest = std::move(committed).value();
-    tree = JoinPath(point, kTreeDir);
-  }
-  if (!ref.cut_op_id().empty() && manifest.snapshot().cut_op_id() != ref.cut_op_id()) {
-    return FailedPreconditionError("restore point " + rp + " here was made by cut operation " +
-                                       manifest.snapshot().cut_op_id() + ", not " + ref.cut_op_id(),
-                                   rp);
-  }
-
-  LIFEBOAT_ASSIGN_OR_RETURN(std::vector<WalkEntry> walked, WalkTree(tree));
-  std::unordered_map<std::string, size_t> found;
-  found.reserve(walked.size());
-  for (size_t i = 0; i < walked.size(); ++i) found.emplace(walked[i].rel, i);
-
-  const bool as_root = RunningAsRoot();
-  v1::VerifyResponse resp;
-  std::vector<int> to_hash;
-  uint64_t bytes_to_hash = 0;
-  for (int i = 0; i < manifest.entries_size(); ++i) {
-    const v1::Entry& e = manifest.entries(i);
-    auto it = found.find(e.path());
-    if (it == found.end()) {
-      AddMismatch(resp, e.path(), "missing", TypeName(e.type()), "");
-      continue;
-    }
-    const struct stat& st = walked[it->second].st;
-    found.erase(it);
-    v1::EntryType type = EntryTypeOf(st);
-    if (type != e.type()) {
-      AddMismatch(resp, e.path(), "type", TypeName(e.type()), TypeName(type));
-      continue;
-    }
-    // Directory modes and owners are applied at commit: a staged directory keeps its own.
-    bool check_meta = type == v1::ENTRY_FILE || (type == v1::ENTRY_DIRECTORY && !staged);
-    if (check_meta && (st.st_mode & 07777) != e.mode()) {
-      AddMismatch(resp, e.path(), "mode", Octal(e.mode()), Octal(st.st_mode));
-    }
-    if (check_meta && as_root && (st.st_uid != e.uid() || st.st_gid != e.gid())) {
-      AddMismatch(resp, e.path(), "owner", std::to_string(e.uid()) + ":" + std::to_string(e.gid()),
-                  std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid));
-    }
-    if (check_meta && AclsDiffer(JoinPath(tree, e.path()), e)) {
-      AddMismatch(resp, e.path(), "acl", e.acl_access() + " default " + e.acl_default(),
-                  "(differs)");
-    }
-    if (type == v1::ENTRY_SYMLINK) {
-      StatusOr<std::string> target = ReadLink(JoinPath(tree, e.path()));
-      std::string got = target.ok() ? *target : "(" + target.status().message() + ")";
-      if (got != e.symlink_target()) {
-        AddMismatch(resp, e.path(), "symlink_target", e.symlink_target(), got);
-      }
-    }
-    if (type == v1::ENTRY_FILE) {
-      if (static_cast<uint64_t>(st.st_size) != e.size()) {
-        AddMismatch(resp, e.path(), "size", std::to_string(e.size()), std::to_string(st.st_size));
-        continue;
-      }
-      if (MtimeNs(st) != e.mtime_unix_nanos()) {
-        AddMismatch(resp, e.path(), "mtime", std::to_string(e.mtime_unix_nanos()),
-                    std::to_string(MtimeNs(st)));
-      }
-      if (req.level() == v1::VERIFY_DIGEST) {
-        to_hash.push_back(i);
-        bytes_to_hash += e.size();
-      }
-    }
-  }
-  for (const auto& [path, i] : found) {
-    AddMismatch(resp, path, "extra", "", TypeName(EntryTypeOf(walked[i].st)));
-  }
-
-  if (!to_hash.empty()) {
-    sdk::ProgressReporter progress(call, "verify", bytes_to_hash, to_hash.size());
-    progress.set_every_bytes(static_cast<uint64_t>(config_.chunk_bytes));
-    std::vector<std::string> digests(to_hash.size());
-    std::atomic<bool> stop{false};
-    Status hashed = sdk::ParallelFor(
-        to_hash.size(), config_.parallelism,
-        [&](size_t k) -> Status {
-          const v1::Entry& e = manifest.entries(to_hash[k]);
-          sdk::ReadChunkCallback on_chunk = [&](uint64_t n) -> Status {
-            progress.Add(n, 0, e.path(), false);
-            if (call.Cancelled()) return CancelledError("verify cancelled; verify again");
-            return OkStatus();
-          };
-          StatusOr<std::string> digest = sdk::Sha256OfFile(
-              JoinPath(tree, e.path()), static_cast<uint64_t>(config_.chunk_bytes), on_chunk);
-          if (!digest.ok()) {
-            if (digest.status().code() == Code::kCancelled) return digest.status();
-            digests[k] = "(" + digest.status().message() + ")";
-          } else {
-            digests[k] = sdk::Hex(*digest);
-          }
-          progress.Add(0, 1, e.path(), false);
-          return OkStatus();
-        },
-        &stop);
-    LIFEBOAT_RETURN_IF_ERROR(hashed);
-    progress.Flush();
-    for (size_t k = 0; k < to_hash.size(); ++k) {
-      const v1::Entry& e = manifest.entries(to_hash[k]);
-      if (digests[k] != sdk::Hex(e.digest())) {
-        AddMismatch(resp, e.path(), "digest", sdk::Hex(e.digest()), digests[k]);
-      }
-    }
-    resp.set_bytes_checked(bytes_to_hash);
-  }
-  std::sort(resp.mutable_mismatches()->begin(), resp.mutable_mismatches()->end(),
-            [](const v1::Mismatch& a, const v1::Mismatch& b) {
-              return a.path() != b.path() ? a.path() < b.path() : a.what() < b.what();
-            });
-  resp.set_items_checked(static_cast<uint64_t>(manifest.entries_size()));
-  resp.set_ok(resp.mismatches_size() == 0);
-  return resp;
 }
 
 StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::CommitRequest& req) {
@@ -659,6 +526,7 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
     LIFEBOAT_RETURN_IF_ERROR(UpdateCurrent(key, rp, existing->committed_unix_nanos()));
     v1::CommitResponse resp;
     *resp.mutable_manifest() = std::move(existing).value();
+    KeepEntriesHome(*resp.mutable_manifest());
     return resp;
   }
   if (existing.status().code() != Code::kNotFound) return existing.status();
@@ -668,9 +536,12 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
   const std::string tree = JoinPath(staged->dir, kTreeDir);
   const v1::MemberManifest& cut_manifest = staged->cut.manifest();
   LIFEBOAT_ASSIGN_OR_RETURN(std::vector<WalkEntry> walked, WalkTree(tree));
-  std::unordered_map<std::string, const WalkEntry*> found;
-  found.reserve(walked.size());
-  for (const WalkEntry& w : walked) found.emplace(w.rel, &w);
+  // The walk is sorted by path as the manifest is: found by binary search, no index.
+  auto find_walked = [&walked](const std::string& path) -> const WalkEntry* {
+    auto it = std::lower_bound(walked.begin(), walked.end(), path,
+                               [](const WalkEntry& w, const std::string& p) { return w.rel < p; });
+    return it != walked.end() && it->rel == path ? &*it : nullptr;
+  };
 
   // Every item of the manifest must be staged. After a restart of the machine, files that
   // were staged without fsync are read back and compared with their digests first.
@@ -679,10 +550,9 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
   std::vector<int> to_check;
   for (int i = 0; i < cut_manifest.entries_size(); ++i) {
     const v1::Entry& e = cut_manifest.entries(i);
-    auto it = found.find(e.path());
-    bool ok =
-        it != found.end() && EntryTypeOf(it->second->st) == e.type() &&
-        (e.type() != v1::ENTRY_FILE || static_cast<uint64_t>(it->second->st.st_size) == e.size());
+    const WalkEntry* w = find_walked(e.path());
+    bool ok = w != nullptr && EntryTypeOf(w->st) == e.type() &&
+              (e.type() != v1::ENTRY_FILE || static_cast<uint64_t>(w->st.st_size) == e.size());
     if (ok && e.type() == v1::ENTRY_FILE && !staged->same_boot) to_check.push_back(i);
     if (!ok && missing++ == 0) first_missing = e.path();
   }
@@ -729,7 +599,7 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
     if (!removed_prefix.empty() && w.rel.compare(0, removed_prefix.size(), removed_prefix) == 0) {
       continue;
     }
-    if (staged->index.count(w.rel) != 0) continue;
+    if (FindEntry(staged->cut.manifest().entries(), w.rel) >= 0) continue;
     host_.Warn("removing " + JoinPath(tree, w.rel) + " from the staged tree: not in the manifest");
     LIFEBOAT_RETURN_IF_ERROR(RemoveTree(JoinPath(tree, w.rel)));
     removed_prefix = w.rel + "/";
@@ -737,7 +607,6 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
 
   // The walk has served; a tree of many files should not hold it while the manifest is
   // copied and written below.
-  std::unordered_map<std::string, const WalkEntry*>().swap(found);
   std::vector<WalkEntry>().swap(walked);
 
   // Directory modes and mtimes last, deepest first: creating entries moved them.
@@ -755,11 +624,23 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
     if (::syncfs(fd.get()) != 0) return ErrnoError(errno, "cannot sync the file system of", tree);
   }
 
-  v1::MemberManifest manifest = cut_manifest;
+  // The point's manifest is the cut's with the commit's fields: they are appended to its
+  // bytes (a parse takes the last value of a field), so the entries are not copied (issue 13).
+  v1::MemberManifest manifest = WithoutEntries(cut_manifest);
   manifest.set_committed_unix_nanos(host_.NowUnixNanos());
   manifest.set_base_restore_point_id(req.base_restore_point_id());
-  LIFEBOAT_RETURN_IF_ERROR(
-      WriteProto(JoinPath(staged->dir, kManifestFile), manifest, /*durable=*/true));
+  {
+    std::string bytes;
+    v1::MemberManifest commit_fields;
+    commit_fields.set_committed_unix_nanos(manifest.committed_unix_nanos());
+    commit_fields.set_base_restore_point_id(manifest.base_restore_point_id());
+    commit_fields.set_entry_count(manifest.entry_count());
+    if (!cut_manifest.SerializeToString(&bytes) || !commit_fields.AppendToString(&bytes)) {
+      return InternalError("cannot serialize the manifest of restore point " + rp, rp);
+    }
+    LIFEBOAT_RETURN_IF_ERROR(sdk::WriteFileAtomically(JoinPath(staged->dir, kManifestFile), bytes,
+                                                      /*durable=*/true));
+  }
   LIFEBOAT_RETURN_IF_ERROR(MakeDirs(layout_.PointsOf(key), 0755));
   LIFEBOAT_ASSIGN_OR_RETURN(auto in_the_way, LstatIfExists(point));
   if (in_the_way) {
@@ -776,10 +657,10 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
   for (const char* f : kPlanFiles) ::unlink(JoinPath(point, f).c_str());
   LIFEBOAT_RETURN_IF_ERROR(UpdateCurrent(key, rp, manifest.committed_unix_nanos()));
   host_.Info("committed restore point " + rp + " of " + name + ": " +
-             std::to_string(manifest.entries_size()) + " entries, " +
+             std::to_string(manifest.entry_count()) + " entries, " +
              std::to_string(manifest.total_bytes()) + " bytes");
   v1::CommitResponse resp;
-  *resp.mutable_manifest() = std::move(manifest);
+  *resp.mutable_manifest() = std::move(manifest);  // counts: manifest.pb holds the entries
   return resp;
 }
 

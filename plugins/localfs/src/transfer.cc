@@ -158,14 +158,14 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
   std::vector<const v1::Entry*> items;
   items.reserve(static_cast<size_t>(task.paths_size()));
   for (const auto& p : task.paths()) {
-    auto it = staged->index.find(p);
-    if (it == staged->index.end()) {
+    const int at = FindEntry(entries, p);
+    if (at < 0) {
       return InvalidArgumentError("task " + task.task_id() + " names " + p +
                                       ", which is not in the manifest of restore point " + rp +
                                       "; plan the transfer again",
                                   p);
     }
-    const v1::Entry& e = entries[it->second];
+    const v1::Entry& e = entries[at];
     bool fits = task.kind() == kTaskTree ? e.type() != v1::ENTRY_FILE : e.type() == v1::ENTRY_FILE;
     if (!fits) {
       return InvalidArgumentError("task " + task.task_id() + " of kind " + task.kind() +
@@ -255,8 +255,8 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
         counters.copied += n;
         return OkStatus();
       };
-      Status s = CopyVerifiedFrom(call, from, chunk, PartPath(tree, e.path(), staged->index), dst,
-                                  e, /*resume=*/false, copy_options, "base point file changed",
+      Status s = CopyVerifiedFrom(call, from, chunk, PartPath(tree, e.path(), entries), dst, e,
+                                  /*resume=*/false, copy_options, "base point file changed",
                                   "base point file missing");
       if (s.code() == Code::kAborted) {
         return DataLossError(sources.paths(static_cast<int>(i)) + " in base point " + base_rp +
@@ -315,7 +315,7 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
             };
             Status local =
                 CopyVerifiedFrom(call, JoinPath(live_dir, e.path()), chunk,
-                                 PartPath(tree, e.path(), staged->index), dst, e,
+                                 PartPath(tree, e.path(), entries), dst, e,
                                  /*resume=*/false, seed_options, "live file differs from the point",
                                  "live file is gone");
             if (local.ok()) {
@@ -339,7 +339,7 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
             return OkStatus();
           };
           options.on_resumed = [&](uint64_t prefix) { progress.Add(prefix, 0, e.path(), false); };
-          const std::string part = PartPath(tree, e.path(), staged->index);
+          const std::string part = PartPath(tree, e.path(), entries);
           const std::string changed =
               e.path() + " changed on the source since the cut; cut the restore point again";
           const std::string missing =

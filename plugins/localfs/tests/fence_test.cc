@@ -221,7 +221,8 @@ TEST_F(FenceTest, WithoutTheCapabilityWriteBitsStopOthersButNotRoot) {
   auto cut = h_.Cut(*dst_, "/ds", "rp1", "cut1");
   ASSERT_TRUE(cut.ok()) << cut.status().ToString();
   std::map<std::string, uint32_t> modes;
-  for (const auto& e : cut->manifest().entries()) modes[e.path()] = e.mode();
+  const v1::MemberManifest recorded = h_.CutRecord(*dst_, "/ds", "rp1");
+  for (const auto& e : recorded.entries()) modes[e.path()] = e.mode();
   EXPECT_EQ(modes["a.txt"], 0644u);
   EXPECT_EQ(modes["dropbox"], 0777u);
   EXPECT_EQ(modes["sub/b.txt"], 0755u);
@@ -230,7 +231,7 @@ TEST_F(FenceTest, WithoutTheCapabilityWriteBitsStopOthersButNotRoot) {
   EXPECT_EQ(ReadAcl(ds_ + "/shared.txt", AclKind::kAccess)->ToText(),
             "u::r--,u:7:rw-,g::rw-,m::r--,o::r--");
   std::map<std::string, std::string> acls;
-  for (const auto& e : cut->manifest().entries()) acls[e.path()] = e.acl_access();
+  for (const auto& e : recorded.entries()) acls[e.path()] = e.acl_access();
   EXPECT_EQ(acls["shared.txt"], kAcl);
 
   auto unfenced = h_.Unfence(*dst_, "/ds", 3, "unfence1");

@@ -60,19 +60,29 @@ TEST_F(LifecycleTest, VerifyReportsFindingsNotErrors) {
   SetMtime(file, int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec);
   fs::remove(PointDir("rp1") + "/tree/sub/b.txt");
   ::chmod((PointDir("rp1") + "/tree/a.txt").c_str(), 0600);
+  // Extras, whatever their names: one that sorts between a directory and its content in
+  // byte order ("sub" < "sub.x" < "sub/b.txt": the tree is merged with the manifest as a
+  // sorted stream), and one that is not UTF-8 (no manifest can hold it).
+  WriteFile(PointDir("rp1") + "/tree/sub.x", "x");
+  WriteFile(PointDir("rp1") + "/tree/bad\xff", "y");
 
   auto by_size = h_.Verify(*dst_, ref, v1::VERIFY_SIZE);
-  ASSERT_TRUE(by_size.ok());
+  ASSERT_TRUE(by_size.ok()) << by_size.status().ToString();
   EXPECT_FALSE(by_size->ok());
   std::vector<std::string> found;
   for (const auto& m : by_size->mismatches()) found.push_back(m.path() + ":" + m.what());
-  EXPECT_THAT(found, ::testing::ElementsAre("a.txt:mode", "sub/b.txt:missing"));
+  EXPECT_THAT(found, ::testing::ElementsAre("a.txt:mode", "bad\\xff:extra", "sub.x:extra",
+                                            "sub/b.txt:missing"));
 
   auto by_digest = h_.Verify(*dst_, ref, v1::VERIFY_DIGEST);
   ASSERT_TRUE(by_digest.ok());
   found.clear();
   for (const auto& m : by_digest->mismatches()) found.push_back(m.path() + ":" + m.what());
-  EXPECT_THAT(found, ::testing::ElementsAre("a.txt:mode", "big.bin:digest", "sub/b.txt:missing"));
+  EXPECT_THAT(found, ::testing::ElementsAre("a.txt:mode", "bad\\xff:extra", "big.bin:digest",
+                                            "sub.x:extra", "sub/b.txt:missing"));
+  EXPECT_EQ(by_digest->items_checked(), 14u);
+  // The sorted walk's scratch file is gone.
+  EXPECT_TRUE(fs::is_empty(dst_->root / ".lifeboat/scratch"));
 
   v1::SnapshotRef absent = ref;
   absent.set_restore_point_id("rp9");

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 namespace lifeboat::localfs::testing {
@@ -131,6 +132,26 @@ StatusOr<v1::CutResponse> Harness::Cut(Cluster& c, const std::string& selector,
   *req.mutable_data_set() = DataSet(selector);
   req.set_restore_point_id(rp);
   return Call<v1::CutResponse>(c, LB_OP_CUT, req);
+}
+
+v1::MemberManifest Harness::CutRecord(Cluster& c, const std::string& selector,
+                                      const std::string& rp) {
+  std::string key;
+  for (char ch : selector) {
+    if (ch == '/')
+      key += "%2F";
+    else if (ch == '%')
+      key += "%25";
+    else
+      key += ch;
+  }
+  std::ifstream in(std::string(c.root / ".lifeboat/snapshots") + "/" + key + "/" + rp + "/cut.pb",
+                   std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  v1::CutResponse cut;
+  EXPECT_TRUE(in.good() || in.eof()) << "no cut record of " << rp;
+  EXPECT_TRUE(!bytes.empty() && cut.ParseFromString(bytes)) << "no cut record of " << rp;
+  return cut.manifest();
 }
 
 StatusOr<v1::PlanTransferResponse> Harness::Plan(Cluster& target, Cluster& source,

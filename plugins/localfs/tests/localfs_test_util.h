@@ -67,6 +67,10 @@ class Harness {
     return host_.Call<Resp>(api_, c.instance, op, req);
   }
 
+  // The manifest in the cut record of `rp` on `c` (snapshots/<key>/<rp>/cut.pb): the cut's
+  // response carries only its counts and digest (issue 13). Fails the test when absent.
+  v1::MemberManifest CutRecord(Cluster& c, const std::string& selector, const std::string& rp);
+
   // Operations with the usual arguments.
   StatusOr<v1::CutResponse> Cut(Cluster& c, const std::string& selector, const std::string& rp,
                                 const std::string& op_id);

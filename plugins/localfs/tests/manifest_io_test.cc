@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "localfs_test_util.h"
 #include "manifest_io.h"
@@ -69,6 +70,73 @@ TEST(ReadCommittedUnixNanosTest, MissingAndDamagedFiles) {
   EXPECT_EQ(ReadCommittedUnixNanos(path).status().code(), Code::kDataLoss);
   WriteBytes(path, std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 11));
   EXPECT_EQ(ReadCommittedUnixNanos(path).status().code(), Code::kDataLoss);
+}
+
+std::vector<v1::Entry> StreamAll(const std::string& path, bool in_cut, Status* status) {
+  std::vector<v1::Entry> out;
+  auto r = ManifestFileEntries::Open(path, in_cut);
+  if (!r.ok()) {
+    *status = r.status();
+    return out;
+  }
+  v1::Entry e;
+  while (true) {
+    auto more = (*r)->Next(&e);
+    if (!more.ok()) {
+      *status = more.status();
+      return out;
+    }
+    if (!*more) break;
+    out.push_back(e);
+  }
+  *status = OkStatus();
+  return out;
+}
+
+TEST(ManifestFileEntriesTest, StreamsTheEntriesOfAPointAndOfACutRecord) {
+  TempDir dir;
+  const std::string path = dir / "state.pb";
+  for (int entries : {0, 1, 3000}) {
+    const v1::MemberManifest m = Manifest(entries, 42);
+    v1::CutResponse cut;
+    cut.mutable_snapshot()->set_restore_point_id("rp1");
+    *cut.mutable_manifest() = m;
+    for (bool in_cut : {false, true}) {
+      WriteBytes(path, in_cut ? cut.SerializeAsString() : m.SerializeAsString());
+      Status s;
+      std::vector<v1::Entry> got = StreamAll(path, in_cut, &s);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      ASSERT_EQ(got.size(), static_cast<size_t>(entries));
+      for (int i = 0; i < entries; ++i) {
+        EXPECT_EQ(got[i].SerializeAsString(), m.entries(i).SerializeAsString());
+      }
+    }
+  }
+  Status s;
+  StreamAll(dir / "none.pb", false, &s);
+  EXPECT_EQ(s.code(), Code::kNotFound);
+  // Cut short inside an entry, or inside the cut record's manifest: DATA_LOSS, not an end.
+  v1::CutResponse cut;
+  *cut.mutable_manifest() = Manifest(50, 1);
+  for (bool in_cut : {false, true}) {
+    const std::string whole =
+        in_cut ? cut.SerializeAsString() : Manifest(50, 1).SerializeAsString();
+    WriteBytes(path, whole.substr(0, whole.size() / 2));
+    StreamAll(path, in_cut, &s);
+    EXPECT_EQ(s.code(), Code::kDataLoss) << in_cut;
+  }
+}
+
+TEST(WithoutEntriesTest, KeepsEveryOtherFieldAndCountsTheEntries) {
+  v1::MemberManifest m = Manifest(3, 77);
+  m.set_manifest_digest("digest");
+  v1::MemberManifest expected = m;
+  expected.clear_entries();
+  expected.set_entry_count(3);
+  const v1::MemberManifest got = WithoutEntries(m);
+  EXPECT_EQ(got.SerializeAsString(), expected.SerializeAsString());
+  // Already without entries: the count it carries stays.
+  EXPECT_EQ(WithoutEntries(got).entry_count(), 3u);
 }
 
 }  // namespace

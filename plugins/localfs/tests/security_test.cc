@@ -305,7 +305,7 @@ TEST_F(SecurityTest, AclsTravelThroughABackupAndRestore) {
 
   auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
   ASSERT_TRUE(cut.ok()) << cut.status().ToString();
-  const v1::MemberManifest& m = cut->manifest();
+  const v1::MemberManifest m = h_.CutRecord(*src_, "/ds", "rp1");
   ASSERT_NE(EntryOf(m, "f.txt"), nullptr);
   EXPECT_EQ(EntryOf(m, "f.txt")->acl_access(), "u::rw-,u:7:r--,g::r--,m::r--,o::---");
   EXPECT_EQ(EntryOf(m, "d")->acl_access(), "u::rwx,u:7:rwx,g::r-x,m::rwx,o::---");

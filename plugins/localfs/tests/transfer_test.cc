@@ -53,6 +53,10 @@ TEST_F(TransferTest, FullRoundTripRestoresTheTreeExactly) {
   EXPECT_EQ(rep.plan.items_to_copy(), 7u);
   EXPECT_EQ(rep.bytes_copied, cut->manifest().total_bytes());
   EXPECT_EQ(rep.commit.manifest().manifest_digest(), cut->manifest().manifest_digest());
+  // Counts across the boundary, the entries in the point's manifest.pb (issue 13).
+  EXPECT_EQ(rep.commit.manifest().entries_size(), 0);
+  EXPECT_GT(cut->manifest().entry_count(), 7u);
+  EXPECT_EQ(rep.commit.manifest().entry_count(), cut->manifest().entry_count());
   EXPECT_GT(rep.commit.manifest().committed_unix_nanos(), 0);
   EXPECT_EQ(ReadFile(dst_->root / ".lifeboat/points/%2Fds/CURRENT"), "rp1\n");
   // The committed point holds the tree as it was (directory mtimes included).
@@ -78,6 +82,7 @@ TEST_F(TransferTest, EmptyDataSetRoundTrips) {
   auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
   ASSERT_TRUE(cut.ok()) << cut.status().ToString();
   EXPECT_EQ(cut->manifest().entries_size(), 0);
+  EXPECT_EQ(cut->manifest().entry_count(), 0u);
   auto rep = h_.Replicate(*dst_, *src_, cut->snapshot(), "", "r1");
   ASSERT_EQ(rep.plan.tasks_size(), 1);  // the tree task alone
   EXPECT_TRUE(fs::is_directory(PointTree("rp1")));
@@ -204,6 +209,28 @@ TEST_F(TransferTest, ExpiredBaseBetweenPlanAndTransferAsksForANewPlan) {
   fs::rename(dst_->root / "gone", dst_->root / ".lifeboat/points/%2Fds/rp1");
 }
 
+TEST_F(TransferTest, ADamagedBaseManifestCostsAFullCopyNotAWrongPoint) {
+  WriteFile(src_->root / "ds/a.txt", "a");
+  WriteFile(src_->root / "ds/b.txt", "b");
+  auto cut1 = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut1.ok());
+  h_.Replicate(*dst_, *src_, cut1->snapshot(), "", "r1");
+  // The base's manifest.pb is read as a stream: damage in its middle shows only there.
+  const std::string base = dst_->root / ".lifeboat/points/%2Fds/rp1/manifest.pb";
+  std::string bytes = ReadFile(base);
+  bytes.resize(bytes.size() / 2);
+  WriteFile(base, bytes);
+  WriteFile(src_->root / "ds/c.txt", "c");
+  auto cut2 = h_.Cut(*src_, "/ds", "rp2", "cut2");
+  ASSERT_TRUE(cut2.ok());
+  auto plan = h_.Plan(*dst_, *src_, cut2->snapshot(), "rp1", "plan2");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_FALSE(plan->incremental());
+  EXPECT_THAT(plan->full_reason(), HasSubstr("base point rp1 cannot be read"));
+  EXPECT_EQ(plan->items_to_copy(), 3u);
+  EXPECT_EQ(plan->items_deleted(), 0u);
+}
+
 TEST_F(TransferTest, CraftedCutRecordCannotWriteOutsideTheStagingTree) {
   WriteFile(src_->root / "ds/a.txt", "a");
   auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
@@ -219,7 +246,7 @@ TEST_F(TransferTest, CraftedCutRecordCannotWriteOutsideTheStagingTree) {
   link->set_type(v1::ENTRY_SYMLINK);
   link->set_symlink_target(outside.path());
   v1::Entry* file = m->add_entries();
-  *file = cut->manifest().entries(0);
+  *file = h_.CutRecord(*src_, "/ds", "rp1").entries(0);
   file->set_path("escape/pwned.txt");
   {
     std::ofstream out(src_->root / ".lifeboat/snapshots/%2Fds/rp1/cut.pb",

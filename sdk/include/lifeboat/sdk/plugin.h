@@ -124,6 +124,11 @@ class Call {
 //    the job shares it (sdk::JobThrottle, keyed by the restore point).
 //  - Logs go through host.Info/Warn/Error; never log a secret.
 //  - No full-runtime protobuf in a plugin: the SDK's messages are lite (decisions D2).
+//  - Manifests stream. No response grows with the number of items: a cut's or commit's
+//    MemberManifest may leave entries empty and give entry_count, total_bytes and
+//    manifest_digest, the entries kept in the plugin's own sorted manifest file
+//    (sdk::ManifestWriter, sdk::ManifestReader). Inline entries are for small data sets and
+//    older plugins only; the engine counts them when entry_count is 0.
 class ComponentPlugin {
  public:
   virtual ~ComponentPlugin() = default;
