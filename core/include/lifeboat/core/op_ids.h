@@ -24,10 +24,10 @@ namespace lifeboat::core::op_ids {
 
 // The steps of a backup, and of cleaning up after one, whose scope is one member of a point.
 enum class PointStep {
-  kPrepare,   // "prepare"
-  kCut,       // "cut"
-  kPlan,      // "plan": plan_transfer
-  kVerify,    // "verify"
+  kPrepare,  // "prepare"
+  kCut,      // "cut"
+  kPlan,     // "plan": plan_transfer
+  kVerify,   // "verify"
   // "verify-held": whether the member holds the locations other members of the point
   // reference (VerifyRequest.expect_held)
   kVerifyHeld,
