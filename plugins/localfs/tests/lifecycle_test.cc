@@ -89,6 +89,26 @@ TEST_F(LifecycleTest, VerifyReportsFindingsNotErrors) {
   EXPECT_EQ(h_.Verify(*dst_, absent, v1::VERIFY_SIZE).status().code(), Code::kNotFound);
 }
 
+TEST_F(LifecycleTest, VerifyComparesLinkTargetsAndCommittedDirectoryModes) {
+  BuildSampleTree(src_->root / "ds");
+  v1::SnapshotRef ref = Point("rp1", "");
+  const std::string tree = PointDir("rp1") + "/tree";
+  fs::remove(tree + "/link-to-a");
+  fs::create_symlink("sub/b.txt", tree + "/link-to-a");
+  ::chmod((tree + "/emptydir").c_str(), 0700);  // a committed point's directory keeps its mode
+
+  auto verified = h_.Verify(*dst_, ref, v1::VERIFY_NONE);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  std::vector<std::string> found;
+  for (const auto& m : verified->mismatches()) {
+    found.push_back(m.path() + ":" + m.what() + ":" + m.expected() + "->" + m.found());
+  }
+  EXPECT_THAT(found, ::testing::ElementsAre("emptydir:mode:0750->0700",
+                                            "link-to-a:symlink_target:a.txt->sub/b.txt"));
+  EXPECT_FALSE(verified->ok());
+  EXPECT_EQ(verified->bytes_checked(), 0u);
+}
+
 TEST_F(LifecycleTest, RestoreMakesAnExactMirrorAndListsChanges) {
   BuildSampleTree(src_->root / "ds");
   const auto at_cut = Picture(src_->root / "ds");
