@@ -7,6 +7,7 @@
 // whose mode, owner and ACLs commit sets.
 #include <dirent.h>
 #include <lifeboat/sdk/copy.h>
+#include <lifeboat/sdk/digest.h>
 #include <lifeboat/sdk/manifest.h>
 #include <lifeboat/sdk/verify.h>
 #include <unistd.h>
@@ -72,6 +73,16 @@ class TreeTarget : public sdk::VerifyTarget {
 
   StatusOr<std::string> Digest(const sdk::Call& call, const std::string& path) override {
     return sdk::Sha256OfFile(JoinPath(tree_, path), &call);
+  }
+
+  // A file this agent cannot read (not root, a mode that denies its owner reading) is a
+  // digest mismatch, as localfs has always reported it, rather than the end of the verify.
+  Status CheckFile(const sdk::Call& call, v1::VerifyLevel level, const v1::Entry& want,
+                   const sdk::TargetItem& got, sdk::VerifyFindings& findings) override {
+    Status checked = VerifyTarget::CheckFile(call, level, want, got, findings);
+    if (checked.ok() || checked.code() == Code::kCancelled) return checked;
+    findings.Mismatch(got.path, "digest", sdk::Hex(want.digest()), "(" + checked.message() + ")");
+    return OkStatus();
   }
 
   Status CheckItem(const v1::Entry& want, const sdk::TargetItem& got,
