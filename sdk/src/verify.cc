@@ -15,19 +15,6 @@ namespace {
 // enough that the batch never grows with the data set.
 constexpr size_t kBatch = 64;
 
-const char* TypeName(v1::EntryType t) {
-  switch (t) {
-    case v1::ENTRY_FILE:
-      return "file";
-    case v1::ENTRY_DIRECTORY:
-      return "directory";
-    case v1::ENTRY_SYMLINK:
-      return "symlink";
-    default:
-      return "unknown";
-  }
-}
-
 std::string Octal(uint32_t v) {
   char b[16];
   std::snprintf(b, sizeof b, "%04o", v);
@@ -58,7 +45,7 @@ class Verifier {
 
   void Missing(const v1::Entry& e) {
     ++items_;
-    findings_.Mismatch(e.path(), "missing", TypeName(e.type()), "");
+    findings_.Mismatch(e.path(), "missing", EntryTypeName(e.type()), "");
   }
 
   // The manifest merged with the target's listing, both sorted by path.
@@ -80,7 +67,7 @@ class Verifier {
         LIFEBOAT_RETURN_IF_ERROR(Compare(m, t));
         return pull();
       }
-      findings_.Mismatch(t.path, "extra", "", TypeName(t.type));
+      findings_.Mismatch(t.path, "extra", "", EntryTypeName(t.type));
       return OkStatus();
     }));
     while (have) {
@@ -125,7 +112,7 @@ class Verifier {
   Status Compare(const v1::Entry& e, const TargetItem& t) {
     ++items_;
     if (e.type() != t.type) {
-      findings_.Mismatch(e.path(), "type", TypeName(e.type()), TypeName(t.type));
+      findings_.Mismatch(e.path(), "type", EntryTypeName(e.type()), EntryTypeName(t.type));
       return OkStatus();
     }
     const bool file = e.type() == v1::ENTRY_FILE;
@@ -134,6 +121,7 @@ class Verifier {
       return OkStatus();
     }
     CompareMetadata(e, t);
+    LIFEBOAT_RETURN_IF_ERROR(target_.CheckItem(e, t, findings_));
     // NONE is the listing alone: no file's bytes are vouched for.
     if (!file || options_.level == v1::VERIFY_NONE) return OkStatus();
     batch_.push_back({e, t});
@@ -146,11 +134,16 @@ class Verifier {
       findings_.Mismatch(e.path(), "mtime", std::to_string(e.mtime_unix_nanos()),
                          std::to_string(t.mtime_unix_nanos));
     }
-    if (options_.compare_mode && e.mode() != t.mode) {
+    const bool owned = options_.compare_directories || e.type() != v1::ENTRY_DIRECTORY;
+    if (owned && options_.compare_mode && e.mode() != t.mode) {
       findings_.Mismatch(e.path(), "mode", Octal(e.mode()), Octal(t.mode));
     }
-    if (options_.compare_owner && (e.owner() != t.owner || e.group() != t.group)) {
+    if (owned && options_.compare_owner && (e.owner() != t.owner || e.group() != t.group)) {
       findings_.Mismatch(e.path(), "owner", e.owner() + ":" + e.group(), t.owner + ":" + t.group);
+    }
+    if (options_.compare_symlink_target && e.type() == v1::ENTRY_SYMLINK &&
+        e.symlink_target() != t.symlink_target) {
+      findings_.Mismatch(e.path(), "symlink_target", e.symlink_target(), t.symlink_target);
     }
   }
 
@@ -176,6 +169,19 @@ class Verifier {
 };
 
 }  // namespace
+
+const char* EntryTypeName(v1::EntryType t) {
+  switch (t) {
+    case v1::ENTRY_FILE:
+      return "file";
+    case v1::ENTRY_DIRECTORY:
+      return "directory";
+    case v1::ENTRY_SYMLINK:
+      return "symlink";
+    default:
+      return "unknown";
+  }
+}
 
 void VerifyFindings::Mismatch(const std::string& path, const std::string& what,
                               const std::string& expected, const std::string& found) {
@@ -229,6 +235,10 @@ Status VerifyTarget::CheckFile(const Call& call, v1::VerifyLevel level, const v1
   if (digest != want.digest())
     findings.Mismatch(got.path, "digest", Hex(want.digest()), Hex(digest));
   findings.AddBytesRead(want.size());
+  return OkStatus();
+}
+
+Status VerifyTarget::CheckItem(const v1::Entry&, const TargetItem&, VerifyFindings&) {
   return OkStatus();
 }
 

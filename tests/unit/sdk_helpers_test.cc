@@ -715,6 +715,79 @@ TEST_F(SdkHelpersTest, VerifyComparesMetadataAndHandsFilesToTheTargetsCheck) {
   EXPECT_EQ(r->bytes_checked(), 0u);
 }
 
+// A listed target that also compares something of its own (as an ACL), item by item.
+class FakeOwnCheckTarget : public FakeRecordedTarget {
+ public:
+  std::map<std::string, std::string> own;  // path -> what only this target keeps
+  Status CheckItem(const v1::Entry& want, const TargetItem& got,
+                   VerifyFindings& findings) override {
+    seen.push_back(got.path);
+    if (own[got.path] != want.acl_access())
+      findings.Mismatch(got.path, "acl", want.acl_access(), own[got.path]);
+    return OkStatus();
+  }
+  std::vector<std::string> seen;
+};
+
+TEST_F(SdkHelpersTest, VerifyComparesLinksDirectoriesOnRequestAndTheTargetsOwnChecks) {
+  FakeOwnCheckTarget target;
+  std::vector<v1::Entry> manifest;
+  auto add = [&](const std::string& path, v1::EntryType type, const std::string& link) {
+    v1::Entry e = FileEntry(path, "");
+    e.set_type(type);
+    e.set_mode(0755);
+    e.set_owner("hdfs");
+    e.set_symlink_target(link);
+    e.set_acl_access("u::rwx");
+    manifest.push_back(e);
+    TargetItem t;
+    t.path = path;
+    t.type = type;
+    t.mode = 0755;
+    t.owner = "hdfs";
+    t.symlink_target = link;
+    target.items[path] = t;
+    target.records[path] = Hex(e.digest());
+    target.own[path] = "u::rwx";
+  };
+  add("d", v1::ENTRY_DIRECTORY, "");
+  add("d/f", v1::ENTRY_FILE, "");
+  add("d/link", v1::ENTRY_SYMLINK, "f");
+  add("d/moved", v1::ENTRY_SYMLINK, "f");
+  target.items["d"].mode = 0700;  // a staged directory: commit sets its mode and owner
+  target.items["d"].owner = "root";
+  target.items["d/moved"].symlink_target = "elsewhere";
+  target.own["d/f"] = "u::r--";
+  target.items["d/gone"] = {"d/gone", v1::ENTRY_FILE, 0};  // extra: not the target's to check
+
+  Call call = MakeCall();
+  VerifyOptions opts;
+  opts.level = v1::VERIFY_NONE;
+  auto found = [&]() {
+    StatusOr<v1::VerifyResponse> r = VerifyEntries(call, StreamOf(manifest), target, opts);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    std::vector<std::string> out;
+    for (const auto& m : r->mismatches()) {
+      out.push_back(m.path() + " " + m.what() + " " + m.expected() + " -> " + m.found());
+    }
+    return out;
+  };
+  EXPECT_EQ(found(),
+            (std::vector<std::string>{"d/f acl u::rwx -> u::r--", "d/gone extra  -> file"}))
+      << "a link's target is compared only when asked";
+  EXPECT_EQ(target.seen, (std::vector<std::string>{"d", "d/f", "d/link", "d/moved"}));
+
+  opts.compare_mode = opts.compare_owner = opts.compare_symlink_target = true;
+  EXPECT_EQ(found(), (std::vector<std::string>{"d mode 0755 -> 0700", "d owner hdfs: -> root:",
+                                               "d/f acl u::rwx -> u::r--", "d/gone extra  -> file",
+                                               "d/moved symlink_target f -> elsewhere"}));
+
+  opts.compare_directories = false;
+  EXPECT_EQ(found(), (std::vector<std::string>{"d/f acl u::rwx -> u::r--", "d/gone extra  -> file",
+                                               "d/moved symlink_target f -> elsewhere"}))
+      << "a directory's mode and owner are left out, a file's and a link's kept";
+}
+
 // --- fence ------------------------------------------------------------------------------
 
 // A fake of a component's fence: a marker (epoch, reason) and a count of its fenced items,

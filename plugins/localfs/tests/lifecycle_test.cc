@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -87,6 +88,43 @@ TEST_F(LifecycleTest, VerifyReportsFindingsNotErrors) {
   v1::SnapshotRef absent = ref;
   absent.set_restore_point_id("rp9");
   EXPECT_EQ(h_.Verify(*dst_, absent, v1::VERIFY_SIZE).status().code(), Code::kNotFound);
+}
+
+TEST_F(LifecycleTest, VerifyComparesLinkTargetsAndCommittedDirectoryModes) {
+  BuildSampleTree(src_->root / "ds");
+  v1::SnapshotRef ref = Point("rp1", "");
+  const std::string tree = PointDir("rp1") + "/tree";
+  fs::remove(tree + "/link-to-a");
+  fs::create_symlink("sub/b.txt", tree + "/link-to-a");
+  ::chmod((tree + "/emptydir").c_str(), 0700);  // a committed point's directory keeps its mode
+
+  auto verified = h_.Verify(*dst_, ref, v1::VERIFY_NONE);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  std::vector<std::string> found;
+  for (const auto& m : verified->mismatches()) {
+    found.push_back(m.path() + ":" + m.what() + ":" + m.expected() + "->" + m.found());
+  }
+  EXPECT_THAT(found, ::testing::ElementsAre("emptydir:mode:0750->0700",
+                                            "link-to-a:symlink_target:a.txt->sub/b.txt"));
+  EXPECT_FALSE(verified->ok());
+  EXPECT_EQ(verified->bytes_checked(), 0u);
+}
+
+TEST_F(LifecycleTest, VerifyReportsAFileItCannotReadAsADigestMismatch) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads a file whatever its mode";
+  BuildSampleTree(src_->root / "ds");
+  v1::SnapshotRef ref = Point("rp1", "");
+  const std::string file = PointDir("rp1") + "/tree/sub/b.txt";
+  ::chmod(file.c_str(), 0);
+
+  auto verified = h_.Verify(*dst_, ref, v1::VERIFY_DIGEST);
+  ::chmod(file.c_str(), 0755);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  std::vector<std::string> found;
+  for (const auto& m : verified->mismatches()) found.push_back(m.path() + ":" + m.what());
+  EXPECT_THAT(found, ::testing::ElementsAre("sub/b.txt:mode", "sub/b.txt:digest"));
+  EXPECT_THAT(verified->mismatches(1).found(), HasSubstr("ermission"));
+  EXPECT_EQ(verified->items_checked(), 14u) << "the verify went on after it";
 }
 
 TEST_F(LifecycleTest, RestoreMakesAnExactMirrorAndListsChanges) {

@@ -40,9 +40,17 @@ struct TargetItem {
   // (Initialised so that {path, type, size} still compiles warning-free.)
   std::string owner = {};
   std::string group = {};
+  // A symbolic link's target (compare_symlink_target).
+  std::string symlink_target = {};
+  // Numeric ids, for a target's own CheckItem (the loop compares owner and group by name).
+  uint32_t uid = 0;
+  uint32_t gid = 0;
   // Where the target found the item, for its own CheckFile; the loop does not read it.
   std::string location = {};
 };
+
+// The name verify gives a type in a mismatch ("file", "directory", "symlink", "unknown").
+const char* EntryTypeName(v1::EntryType type);
 
 // Adds a mismatch to `resp` (a check of the plugin's own after VerifyEntries; set ok after).
 void AddMismatch(v1::VerifyResponse& resp, const std::string& path, const std::string& what,
@@ -86,6 +94,11 @@ class VerifyTarget {
   // The default, at DIGEST, compares Digest(path) with the manifest's digest ("digest").
   virtual Status CheckFile(const Call& call, v1::VerifyLevel level, const v1::Entry& want,
                            const TargetItem& got, VerifyFindings& findings);
+  // The target's own comparison of an item whose type (and a file's size) matched `want`,
+  // after the metadata VerifyOptions names: what only this kind of copy keeps (ACLs, numeric
+  // ids). Called at every level, in manifest order, from one thread. The default finds
+  // nothing.
+  virtual Status CheckItem(const v1::Entry& want, const TargetItem& got, VerifyFindings& findings);
 };
 
 // Yields the manifest's entries sorted by path: true with *entry set, false at the end.
@@ -109,6 +122,11 @@ struct VerifyOptions {
   bool compare_mtime = false;
   bool compare_mode = false;
   bool compare_owner = false;
+  // With compare_mode and compare_owner: a directory's too. A copy whose directories get
+  // their mode and owner at commit (a staged copy) leaves them out.
+  bool compare_directories = true;
+  // A symbolic link's target ("symlink_target"), read by the target into TargetItem.
+  bool compare_symlink_target = false;
 };
 
 // Compares the manifest with the target. ok = no mismatch. items_checked counts manifest
