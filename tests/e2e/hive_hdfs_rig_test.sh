@@ -13,51 +13,21 @@ set -euo pipefail
 bin="$1"
 plugins="$2"
 tool="$3"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-for rig in HDFS HIVE; do
-  var="LIFEBOAT_RIG_$rig"
-  if [ -z "${!var:-}" ] || [ ! -f "${!var}" ]; then
-    [ "${LIFEBOAT_RIG_REQUIRED:-0}" = 1 ] && fail "the $rig rig is not running ($var)"
-    echo "skipped: the $rig rig is not running: tools/scripts/rig.sh start hdfs hive"
-    exit 77  # SKIP_RETURN_CODE
-  fi
-done
-field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1"; }
-nn1="$(field "$LIFEBOAT_RIG_HDFS" '["clusters"]["primary"]["namenode_http"]')"
-nn2="$(field "$LIFEBOAT_RIG_HDFS" '["clusters"]["secondary"]["namenode_http"]')"
-fs1="$(field "$LIFEBOAT_RIG_HDFS" '["clusters"]["primary"]["fs_uri"]')"
-fs2="$(field "$LIFEBOAT_RIG_HDFS" '["clusters"]["secondary"]["fs_uri"]')"
-user="$(field "$LIFEBOAT_RIG_HDFS" '["clusters"]["primary"]["user"]')"
+. "$(dirname "$0")/lib/rig_env.sh"
+require_rigs hdfs hive
+hdfs_env
 ms1="$(field "$LIFEBOAT_RIG_HIVE" '["clusters"]["primary"]["thrift"]')"
 ms2="$(field "$LIFEBOAT_RIG_HIVE" '["clusters"]["secondary"]["thrift"]')"
 db="refs_$$_$RANDOM"
 dir="/lifeboat-hive-hdfs-e2e/$db"
 work="$(mktemp -d /tmp/lifeboat-hive-hdfs-e2e-XXXXXX)"
-
-op() { curl -sf -X "$1" "http://$2/webhdfs/v1$3?op=$4&user.name=$user$5"; }
-put() {
-  local loc
-  loc="$(curl -s -i -X PUT "http://$1/webhdfs/v1$2?op=CREATE&overwrite=true&user.name=$user" |
-    tr -d '\r' | awk 'tolower($1) == "location:" {print $2}')"
-  printf '%s' "$3" | curl -sf -X PUT -T - "$loc" >/dev/null
-}
-exists() { op GET "$1" "$2" GETFILESTATUS "" >/dev/null 2>&1; }
 cleanup() {
   "$tool" drop primary "$db" || true
   "$tool" drop secondary "$db" || true
-  for nn in "$nn1" "$nn2"; do
-    for s in $(op GET "$nn" "$dir" GETSNAPSHOTLIST "" 2>/dev/null |
-      python3 -c "import json,sys; [print(x['fullPath'].rsplit('/',1)[1]) for x in json.load(sys.stdin)['SnapshotList']]" 2>/dev/null); do
-      op DELETE "$nn" "$dir" DELETESNAPSHOT "&snapshotname=$s" >/dev/null || true
-    done
-    op DELETE "$nn" "$dir" DELETE "&recursive=true" >/dev/null || true
-    op DELETE "$nn" "/.lifeboat/state$dir" DELETE "&recursive=true" >/dev/null || true
-  done
+  hdfs_clean "$dir"
   rm -rf "$work"
 }
 trap cleanup EXIT
-lb() { "$bin" --plugin-dir "$plugins" --state-dir "$work/state" "$@"; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 
 # The database's tables and partitions on the primary's HDFS, each partition with a file.
 op PUT "$nn1" "$dir" MKDIRS "" >/dev/null || fail "cannot make $dir on the primary HDFS"

@@ -16,19 +16,9 @@ set -euo pipefail
 bin="$1"
 plugins="$2"
 ktool="$3"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-for rig in HDFS KAFKA; do
-  var="LIFEBOAT_RIG_$rig"
-  if [ -z "${!var:-}" ] || [ ! -f "${!var}" ]; then
-    [ "${LIFEBOAT_RIG_REQUIRED:-0}" = 1 ] && fail "the $rig rig is not running ($var)"
-    echo "skipped: the $rig rig is not running: tools/scripts/rig.sh start hdfs kafka"
-    exit 77  # SKIP_RETURN_CODE
-  fi
-done
-field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1"; }
-nn1="$(field "$LIFEBOAT_RIG_HDFS" '["clusters"]["primary"]["namenode_http"]')"
-nn2="$(field "$LIFEBOAT_RIG_HDFS" '["clusters"]["secondary"]["namenode_http"]')"
-user="$(field "$LIFEBOAT_RIG_HDFS" '["clusters"]["primary"]["user"]')"
+. "$(dirname "$0")/lib/rig_env.sh"
+require_rigs hdfs kafka
+hdfs_env
 bs1="$(field "$LIFEBOAT_RIG_KAFKA" '["clusters"]["primary"]["bootstrap_servers"]')"
 bs2="$(field "$LIFEBOAT_RIG_KAFKA" '["clusters"]["secondary"]["bootstrap_servers"]')"
 id="acc$$"
@@ -36,21 +26,9 @@ dir="/$id/data"
 topic="$id-events"
 work="$(mktemp -d /tmp/lifeboat-mixed-e2e-XXXXXX)"
 
-op() { curl -sf -X "$1" "http://$2/webhdfs/v1$3?op=$4&user.name=$user$5"; }
-put() {
-  local loc
-  loc="$(curl -s -i -X PUT "http://$1/webhdfs/v1$2?op=CREATE&overwrite=true&user.name=$user" |
-    tr -d '\r' | awk 'tolower($1) == "location:" {print $2}')"
-  printf '%s' "$3" | curl -sf -X PUT -T - "$loc" >/dev/null
-}
-get() { curl -sfL "http://$1/webhdfs/v1$2?op=OPEN&user.name=$user"; }
-exists() { op GET "$1" "$2" GETFILESTATUS "" >/dev/null 2>&1; }
 cleanup() {
+  hdfs_clean "$dir"
   for nn in "$nn1" "$nn2"; do
-    for s in $(op GET "$nn" "$dir" GETSNAPSHOTLIST "" 2>/dev/null |
-      python3 -c "import json,sys; [print(x['fullPath'].rsplit('/',1)[1]) for x in json.load(sys.stdin)['SnapshotList']]" 2>/dev/null); do
-      op DELETE "$nn" "$dir" DELETESNAPSHOT "&snapshotname=$s" >/dev/null || true
-    done
     for p in "/$id" /acc-restore-$id /acc-r2-$id /acc-r3-$id "/.lifeboat/state/$id" \
       "/.lifeboat/restores/acc-restore-$id" "/.lifeboat/restores/acc-r2-$id"; do
       op DELETE "$nn" "$p" DELETE "&recursive=true" >/dev/null 2>&1 || true
@@ -59,8 +37,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-lb() { "$bin" --plugin-dir "$plugins" --state-dir "$work/state" "$@"; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 
 put "$nn1" "$dir/a/one.txt" "one"
 put "$nn1" "$dir/two.txt" "two"

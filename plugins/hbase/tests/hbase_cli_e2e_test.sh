@@ -17,19 +17,9 @@ bin="$1"
 plugins="$2"
 htool="$3"
 ktool="$4"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-for rig in HBASE HDFS KAFKA; do
-  var="LIFEBOAT_RIG_$rig"
-  if [ -z "${!var:-}" ] || [ ! -f "${!var}" ]; then
-    [ "${LIFEBOAT_RIG_REQUIRED:-0}" = 1 ] && fail "the $rig rig is not running ($var)"
-    echo "skipped: the $rig rig is not running: tools/scripts/rig.sh start hbase hdfs kafka"
-    exit 77  # SKIP_RETURN_CODE
-  fi
-done
-field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1"; }
-nn1="$(field "$LIFEBOAT_RIG_HDFS" '["clusters"]["primary"]["namenode_http"]')"
-nn2="$(field "$LIFEBOAT_RIG_HDFS" '["clusters"]["secondary"]["namenode_http"]')"
-user="$(field "$LIFEBOAT_RIG_HDFS" '["clusters"]["primary"]["user"]')"
+. "$(dirname "$0")/../../../tests/e2e/lib/rig_env.sh"
+require_rigs hbase hdfs kafka
+hdfs_env
 bs1="$(field "$LIFEBOAT_RIG_KAFKA" '["clusters"]["primary"]["bootstrap_servers"]')"
 bs2="$(field "$LIFEBOAT_RIG_KAFKA" '["clusters"]["secondary"]["bootstrap_servers"]')"
 hb() { field "$LIFEBOAT_RIG_HBASE" "[\"clusters\"][\"$1\"][\"$2\"]"; }
@@ -43,24 +33,13 @@ dir="/$id/data"
 topic="$id-events"
 work="$(mktemp -d /tmp/lifeboat-hbase-e2e-XXXXXX)"
 
-op() { curl -sf -X "$1" "http://$2/webhdfs/v1$3?op=$4&user.name=$user$5"; }
-put() {
-  local loc
-  loc="$(curl -s -i -X PUT "http://$1/webhdfs/v1$2?op=CREATE&overwrite=true&user.name=$user" |
-    tr -d '\r' | awk 'tolower($1) == "location:" {print $2}')"
-  printf '%s' "$3" | curl -sf -X PUT -T - "$loc" >/dev/null
-}
-get() { curl -sfL "http://$1/webhdfs/v1$2?op=OPEN&user.name=$user"; }
 cleanup() {
   "$htool" clean "$t1" "$m1" "$huser" "$id" || true
   "$htool" clean "$t2" "$m2" "$huser" "$id" || true
   curl -sf -X DELETE "http://$hn1/webhdfs/v1$r1/.lifeboat-$id?op=DELETE&recursive=true&user.name=$huser" >/dev/null || true
   curl -sf -X DELETE "http://$hn2/webhdfs/v1$r2/.lifeboat-$id?op=DELETE&recursive=true&user.name=$huser" >/dev/null || true
+  hdfs_clean "$dir"
   for nn in "$nn1" "$nn2"; do
-    for s in $(op GET "$nn" "$dir" GETSNAPSHOTLIST "" 2>/dev/null |
-      python3 -c "import json,sys; [print(x['fullPath'].rsplit('/',1)[1]) for x in json.load(sys.stdin)['SnapshotList']]" 2>/dev/null); do
-      op DELETE "$nn" "$dir" DELETESNAPSHOT "&snapshotname=$s" >/dev/null || true
-    done
     for p in "/$id" "/$id-restore" "/.lifeboat/state/$id" "/.lifeboat/restores/$id-restore"; do
       op DELETE "$nn" "$p" DELETE "&recursive=true" >/dev/null 2>&1 || true
     done
@@ -68,8 +47,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-lb() { "$bin" --plugin-dir "$plugins" --state-dir "$work/state" "$@"; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 hbcfg() {
   echo "{master: \"$1\", thrift2: \"$2\", namenodes: [\"$3\"], root: \"$4\", user: \"$huser\", state_dir: \"$4/.lifeboat-$id\"}"
 }

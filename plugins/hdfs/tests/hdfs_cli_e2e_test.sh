@@ -10,49 +10,17 @@
 set -euo pipefail
 bin="$1"
 plugins="$2"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-if [ -z "${LIFEBOAT_RIG_HDFS:-}" ] || [ ! -f "$LIFEBOAT_RIG_HDFS" ]; then
-  [ "${LIFEBOAT_RIG_REQUIRED:-0}" = 1 ] && fail "the HDFS rig is not running (LIFEBOAT_RIG_HDFS)"
-  echo "skipped: the HDFS rig is not running: tools/scripts/rig.sh start hdfs"
-  exit 77  # SKIP_RETURN_CODE
-fi
-field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))$1)" "$LIFEBOAT_RIG_HDFS"; }
-nn1="$(field '["clusters"]["primary"]["namenode_http"]')"
-nn2="$(field '["clusters"]["secondary"]["namenode_http"]')"
-user="$(field '["clusters"]["primary"]["user"]')"
+. "$(dirname "$0")/../../../tests/e2e/lib/rig_env.sh"
+require_rigs hdfs
+hdfs_env
 dir="/lifeboat-cli-e2e/$$"
 work="$(mktemp -d /tmp/lifeboat-hdfs-e2e-XXXXXX)"
 
-# WebHDFS by hand: op on a NameNode; put (two-step CREATE) and get (OPEN, redirect followed).
-op() { curl -sf -X "$1" "http://$2/webhdfs/v1$3?op=$4&user.name=$user$5"; }
-put() {
-  local loc
-  loc="$(curl -s -i -X PUT "http://$1/webhdfs/v1$2?op=CREATE&overwrite=true&user.name=$user" |
-    tr -d '\r' | awk 'tolower($1) == "location:" {print $2}')"
-  printf '%s' "$3" | curl -sf -X PUT -T - "$loc" >/dev/null
-}
-# putf NN PATH FILE: as put, the content from a local file.
-putf() {
-  local loc
-  loc="$(curl -s -i -X PUT "http://$1/webhdfs/v1$2?op=CREATE&overwrite=true&user.name=$user" |
-    tr -d '\r' | awk 'tolower($1) == "location:" {print $2}')"
-  curl -sf -X PUT -T "$3" "$loc" >/dev/null
-}
-get() { curl -sfL "http://$1/webhdfs/v1$2?op=OPEN&user.name=$user"; }
 cleanup() {
-  for nn in "$nn1" "$nn2"; do
-    for s in $(op GET "$nn" "$dir" GETSNAPSHOTLIST "" 2>/dev/null |
-      python3 -c "import json,sys; [print(x['fullPath'].rsplit('/',1)[1]) for x in json.load(sys.stdin)['SnapshotList']]" 2>/dev/null); do
-      op DELETE "$nn" "$dir" DELETESNAPSHOT "&snapshotname=$s" >/dev/null || true
-    done
-    op DELETE "$nn" "$dir" DELETE "&recursive=true" >/dev/null || true
-    op DELETE "$nn" "/.lifeboat/state$dir" DELETE "&recursive=true" >/dev/null || true
-  done
+  hdfs_clean "$dir"
   rm -rf "$work"
 }
 trap cleanup EXIT
-lb() { "$bin" --plugin-dir "$plugins" --state-dir "$work/state" "$@"; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 
 # refused LOG PATH WHAT: a run that must fail, its message naming PATH.
 refused() {
