@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -102,8 +103,12 @@ struct Fixture {
   std::unique_ptr<Channel> plain;
 };
 
+// Never destroyed (its servers' threads would outlive it at exit); main removes its
+// certificates' directory, which the fixture's TestPki would have removed.
+Fixture* g_fixture = nullptr;
+
 Fixture& F() {
-  static Fixture* f = new Fixture();
+  static Fixture* f = g_fixture = new Fixture();
   return *f;
 }
 
@@ -205,10 +210,15 @@ BENCHMARK(BM_BulkStream)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealT
 }  // namespace
 
 int main(int argc, char** argv) {
-  return lifeboat::bench::RunBenchmarks(
+  const int rc = lifeboat::bench::RunBenchmarks(
       argc, argv, {{"--bulk_mib=", [](std::string_view v) {
                       g_bulk_mib =
                           std::max<uint64_t>(1, std::strtoull(std::string(v).c_str(), nullptr, 10));
                       return true;
                     }}});
+  if (g_fixture != nullptr) {
+    std::error_code ignored;
+    std::filesystem::remove_all(g_fixture->pki->dir(), ignored);
+  }
+  return rc;
 }
