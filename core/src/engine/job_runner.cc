@@ -567,17 +567,6 @@ class Engine::JobRunner {
     return buf;
   }
 
-  // The point's members with what their plugins on `agent` reference
-  // (PluginDescriptor.references), for member_order.h.
-  StatusOr<std::vector<OrderedMember>> OrderedMembers(Agent* agent) {
-    return MembersOf(rp_, *agent);
-  }
-
-  static bool References(const OrderedMember& a, const OrderedMember& b) {
-    return a.component != b.component &&
-           std::find(a.references.begin(), a.references.end(), b.component) != a.references.end();
-  }
-
   // Cuts the members in `which` at `t`, wave after wave (member_order.h's CutWaves).
   Status CutInWaves(const std::vector<OrderedMember>& ordered, const std::vector<int>& which,
                     int64_t t) {
@@ -605,7 +594,7 @@ class Engine::JobRunner {
       LIFEBOAT_RETURN_IF_ERROR(Save(/*sync=*/true));
     }
     // Members whose plugins reference others' data (hive: hdfs) are cut first.
-    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<OrderedMember> ordered, OrderedMembers(source_));
+    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<OrderedMember> ordered, MembersOf(rp_, *source_));
     switch (policy.consistency()) {
       case v1::ALIGNED: {
         // Members that cannot travel in time cut first; T is the end of their cuts; the
@@ -952,7 +941,7 @@ class Engine::JobRunner {
   Status Commit() {
     // Group by group: by commit stage, and a member after those whose data it references
     // (member_order.h); a group commits only after every member of the previous one did.
-    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<OrderedMember> ordered, OrderedMembers(target_));
+    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<OrderedMember> ordered, MembersOf(rp_, *target_));
     LIFEBOAT_ASSIGN_OR_RETURN(std::vector<std::vector<int>> groups, CommitGroups(ordered));
     for (const auto& group : groups) {
       for (int i : group) {

@@ -9,17 +9,20 @@
 
 namespace lifeboat::core {
 
+bool References(const OrderedMember& a, const OrderedMember& b) {
+  // A component does not order itself.
+  return a.component != b.component &&
+         std::find(a.references.begin(), a.references.end(), b.component) != a.references.end();
+}
+
 namespace {
 
 // For each member, the members it references (another component the point holds).
 std::vector<std::vector<int>> Edges(const std::vector<OrderedMember>& members) {
   std::vector<std::vector<int>> edges(members.size());
   for (size_t i = 0; i < members.size(); ++i) {
-    for (const std::string& ref : members[i].references) {
-      if (ref == members[i].component) continue;  // a component does not order itself
-      for (size_t j = 0; j < members.size(); ++j) {
-        if (members[j].component == ref) edges[i].push_back(static_cast<int>(j));
-      }
+    for (size_t j = 0; j < members.size(); ++j) {
+      if (References(members[i], members[j])) edges[i].push_back(static_cast<int>(j));
     }
   }
   return edges;

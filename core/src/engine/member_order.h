@@ -25,6 +25,9 @@ struct OrderedMember {
   std::vector<std::string> references;  // its plugin's PluginDescriptor.references
 };
 
+// Whether `a`'s plugin references `b`'s component (another component than its own).
+bool References(const OrderedMember& a, const OrderedMember& b);
+
 // Groups of member indexes to cut one group after the other, members of one group at once:
 // a member comes in an earlier group than every member whose component it references.
 // FAILED_PRECONDITION naming the members when references go round in a circle.

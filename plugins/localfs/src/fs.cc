@@ -160,35 +160,10 @@ Status ForEachInTree(
 
 StatusOr<std::vector<WalkEntry>> WalkTree(const std::string& dir) {
   std::vector<WalkEntry> out;
-  std::vector<std::string> pending = {""};
-  while (!pending.empty()) {
-    std::string rel = std::move(pending.back());
-    pending.pop_back();
-    std::string abs = JoinPath(dir, rel);
-    DIR* d = ::opendir(abs.c_str());
-    if (d == nullptr) {
-      // The walked root itself missing is NOT_FOUND for the caller; a subdirectory that
-      // vanished while walking is simply gone.
-      if (errno == ENOENT && !rel.empty()) continue;
-      return ErrnoError(errno, "cannot list", abs);
-    }
-    std::vector<std::string> names;
-    while (struct dirent* e = ::readdir(d)) {
-      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-      names.emplace_back(e->d_name);
-    }
-    ::closedir(d);
-    for (auto& name : names) {
-      std::string child = rel.empty() ? name : rel + "/" + name;
-      struct stat st;
-      if (::lstat(JoinPath(dir, child).c_str(), &st) != 0) {
-        if (errno == ENOENT) continue;
-        return ErrnoError(errno, "cannot inspect", JoinPath(dir, child));
-      }
-      if (S_ISDIR(st.st_mode)) pending.push_back(child);
-      out.push_back(WalkEntry{std::move(child), st});
-    }
-  }
+  LIFEBOAT_RETURN_IF_ERROR(ForEachInTree(dir, [&](const std::string& rel, const struct stat& st) {
+    out.push_back(WalkEntry{rel, st});
+    return OkStatus();
+  }));
   std::sort(out.begin(), out.end(),
             [](const WalkEntry& a, const WalkEntry& b) { return a.rel < b.rel; });
   return out;
