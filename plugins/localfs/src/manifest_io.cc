@@ -1,5 +1,6 @@
 #include "manifest_io.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include <grp.h>
 #include <pwd.h>
@@ -168,6 +170,89 @@ const v1::MemberManifest& ManifestFileEntries::Others() {
     m.others_dirty = false;
   }
   return m.others;
+}
+
+StatusOr<v1::SnapshotRef> ReadPointSnapshot(const std::string& path) {
+  LIFEBOAT_ASSIGN_OR_RETURN(auto entries, ManifestFileEntries::Open(path, /*in_cut=*/false));
+  v1::Entry first;
+  // The snapshot is the manifest's first field: written before the entries.
+  LIFEBOAT_RETURN_IF_ERROR(entries->Next(&first).status());
+  return entries->Others().snapshot();
+}
+
+StatusOr<v1::MemberManifest> ReadPointHeader(const std::string& path) {
+  LIFEBOAT_ASSIGN_OR_RETURN(auto entries, ManifestFileEntries::Open(path, /*in_cut=*/false));
+  v1::Entry e;
+  uint64_t n = 0;
+  for (;;) {
+    LIFEBOAT_ASSIGN_OR_RETURN(bool more, entries->Next(&e));
+    if (!more) break;
+    ++n;
+  }
+  v1::MemberManifest header = entries->Others();
+  header.clear_entries();
+  header.set_entry_count(n);
+  return header;
+}
+
+StatusOr<v1::Entry> LstatEntry(const std::string& tree, const std::string& rel) {
+  const std::string abs = JoinPath(tree, rel);
+  struct stat st;
+  if (::lstat(abs.c_str(), &st) != 0) return ErrnoError(errno, "cannot inspect", abs);
+  v1::Entry e;
+  e.set_path(rel);
+  e.set_type(EntryTypeOf(st));
+  e.set_mode(st.st_mode & 07777);
+  e.set_uid(st.st_uid);
+  e.set_gid(st.st_gid);
+  e.set_mtime_unix_nanos(MtimeNs(st));
+  if (S_ISREG(st.st_mode)) e.set_size(static_cast<uint64_t>(st.st_size));
+  if (S_ISLNK(st.st_mode)) {
+    StatusOr<std::string> link = ReadLink(abs);
+    // (A manifest holds UTF-8 only; the cut refuses other targets.)
+    e.set_symlink_target(!link.ok()           ? "(" + link.status().message() + ")"
+                         : IsValidUtf8(*link) ? *link
+                                              : Printable(*link));
+  }
+  return e;
+}
+
+Status WalkTreeSorted(const sdk::Call& call, const std::string& tree, const std::string& out,
+                      const std::function<void(const std::string& raw, v1::EntryType type)>& unnamed) {
+  // The tree's items kept in memory before a sorted run goes to disk.
+  constexpr size_t kWalkBufferBytes = size_t{16} << 20;
+  sdk::ManifestWriterOptions options;
+  options.buffer_bytes = kWalkBufferBytes;
+  options.durable = false;  // scratch
+  sdk::ManifestWriter writer(out, options);
+  std::vector<std::string> pending = {""};
+  size_t seen = 0;
+  while (!pending.empty()) {
+    const std::string rel = std::move(pending.back());
+    pending.pop_back();
+    const std::string dir = rel.empty() ? tree : JoinPath(tree, rel);
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return ErrnoError(errno, "cannot list", dir);
+    struct Closer {
+      DIR* d;
+      ~Closer() { ::closedir(d); }
+    } closer{d};
+    while (struct dirent* de = ::readdir(d)) {
+      if (std::strcmp(de->d_name, ".") == 0 || std::strcmp(de->d_name, "..") == 0) continue;
+      if (++seen % 1024 == 0 && call.Cancelled()) {
+        return CancelledError("cancelled while listing " + tree + "; run the operation again");
+      }
+      const std::string child = rel.empty() ? de->d_name : rel + "/" + de->d_name;
+      LIFEBOAT_ASSIGN_OR_RETURN(v1::Entry e, LstatEntry(tree, child));
+      if (e.type() == v1::ENTRY_DIRECTORY) pending.push_back(child);
+      if (IsValidUtf8(child)) {
+        LIFEBOAT_RETURN_IF_ERROR(writer.Add(std::move(e)));
+      } else {
+        unnamed(child, e.type());
+      }
+    }
+  }
+  return writer.Finish().status();
 }
 
 v1::EntryType EntryTypeOf(const struct stat& st) {

@@ -5,7 +5,6 @@
 // (issue 13). What is localfs's own: ACLs and numeric owners (TreeTarget::CheckItem), names
 // that are not UTF-8 (no manifest can hold them: extra), and a staged copy's directories,
 // whose mode, owner and ACLs commit sets.
-#include <dirent.h>
 #include <lifeboat/sdk/copy.h>
 #include <lifeboat/sdk/digest.h>
 #include <lifeboat/sdk/manifest.h>
@@ -23,11 +22,6 @@
 
 namespace lifeboat::localfs {
 namespace {
-
-// The tree's items kept in memory before a sorted run goes to disk.
-constexpr size_t kWalkBufferBytes = size_t{16} << 20;
-
-Status Cancelled() { return CancelledError("verify cancelled; verify again"); }
 
 // A scratch file removed when it goes out of scope.
 struct ScratchFile {
@@ -103,62 +97,11 @@ class TreeTarget : public sdk::VerifyTarget {
   }
 
  private:
-  // Every item below the tree (not following links) as an entry of its lstat, written sorted
-  // to the scratch file.
+  // Every item below the tree, written sorted to the scratch file.
   Status WalkSorted() {
-    sdk::ManifestWriterOptions options;
-    options.buffer_bytes = kWalkBufferBytes;
-    options.durable = false;  // scratch
-    sdk::ManifestWriter writer(sorted_.path, options);
-    std::vector<std::string> pending = {""};
-    size_t seen = 0;
-    while (!pending.empty()) {
-      const std::string rel = std::move(pending.back());
-      pending.pop_back();
-      const std::string dir = rel.empty() ? tree_ : JoinPath(tree_, rel);
-      DIR* d = ::opendir(dir.c_str());
-      if (d == nullptr) return ErrnoError(errno, "cannot list", dir);
-      struct Closer {
-        DIR* d;
-        ~Closer() { ::closedir(d); }
-      } closer{d};
-      while (struct dirent* de = ::readdir(d)) {
-        if (std::strcmp(de->d_name, ".") == 0 || std::strcmp(de->d_name, "..") == 0) continue;
-        if (++seen % 1024 == 0 && call_.Cancelled()) return Cancelled();
-        const std::string child = rel.empty() ? de->d_name : rel + "/" + de->d_name;
-        LIFEBOAT_ASSIGN_OR_RETURN(v1::Entry e, EntryOf(child));
-        if (e.type() == v1::ENTRY_DIRECTORY) pending.push_back(child);
-        if (IsValidUtf8(child)) {
-          LIFEBOAT_RETURN_IF_ERROR(writer.Add(std::move(e)));
-        } else {
-          unnamed_.emplace_back(Printable(child), e.type());
-        }
-      }
-    }
-    return writer.Finish().status();
-  }
-
-  // The entry of item `child` as lstat (and readlink) see it.
-  StatusOr<v1::Entry> EntryOf(const std::string& child) {
-    const std::string abs = JoinPath(tree_, child);
-    struct stat st;
-    if (::lstat(abs.c_str(), &st) != 0) return ErrnoError(errno, "cannot inspect", abs);
-    v1::Entry e;
-    e.set_path(child);
-    e.set_type(EntryTypeOf(st));
-    e.set_mode(st.st_mode & 07777);
-    e.set_uid(st.st_uid);
-    e.set_gid(st.st_gid);
-    e.set_mtime_unix_nanos(MtimeNs(st));
-    if (S_ISREG(st.st_mode)) e.set_size(static_cast<uint64_t>(st.st_size));
-    if (S_ISLNK(st.st_mode)) {
-      StatusOr<std::string> link = ReadLink(abs);
-      // (A manifest holds UTF-8 only; the cut refuses other targets.)
-      e.set_symlink_target(!link.ok()           ? "(" + link.status().message() + ")"
-                           : IsValidUtf8(*link) ? *link
-                                                : Printable(*link));
-    }
-    return e;
+    return WalkTreeSorted(call_, tree_, sorted_.path, [&](const std::string& raw, v1::EntryType t) {
+      unnamed_.emplace_back(Printable(raw), t);
+    });
   }
 
   const sdk::Call& call_;
