@@ -217,8 +217,9 @@ StatusOr<v1::Entry> LstatEntry(const std::string& tree, const std::string& rel) 
   return e;
 }
 
-Status WalkTreeSorted(const sdk::Call& call, const std::string& tree, const std::string& out,
-                      const std::function<void(const std::string& raw, v1::EntryType type)>& unnamed) {
+Status WalkTreeSorted(
+    const sdk::Call& call, const std::string& tree, const std::string& out,
+    const std::function<void(const std::string& raw, v1::EntryType type)>& unnamed) {
   // The tree's items kept in memory before a sorted run goes to disk.
   constexpr size_t kWalkBufferBytes = size_t{16} << 20;
   sdk::ManifestWriterOptions options;

@@ -77,8 +77,9 @@ StatusOr<v1::MemberManifest> ReadPointHeader(const std::string& path);
 // readlink) gives, written sorted by path into the manifest file `out` (sdk::ManifestWriter:
 // sorted runs on disk, not durable: a scratch file). Items whose names are not UTF-8 cannot
 // be manifest entries: `unnamed` gets their raw relative path and type instead.
-Status WalkTreeSorted(const sdk::Call& call, const std::string& tree, const std::string& out,
-                      const std::function<void(const std::string& raw, v1::EntryType type)>& unnamed);
+Status WalkTreeSorted(
+    const sdk::Call& call, const std::string& tree, const std::string& out,
+    const std::function<void(const std::string& raw, v1::EntryType type)>& unnamed);
 // The entry of item `rel` below `tree` as lstat (and readlink) see it.
 StatusOr<v1::Entry> LstatEntry(const std::string& tree, const std::string& rel);
 

@@ -117,7 +117,8 @@ Status PeerSource::FetchRecord(const v1::SnapshotRef& ref, const std::string& it
   }
   if (s.ok() && ::fsync(out.get()) != 0) s = ErrnoError(errno, "cannot flush", tmp);
   out.Reset();
-  if (s.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0) s = ErrnoError(errno, "cannot rename", tmp);
+  if (s.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0)
+    s = ErrnoError(errno, "cannot rename", tmp);
   if (!s.ok()) {
     ::unlink(tmp.c_str());
     return s;

@@ -97,7 +97,8 @@ class PlanBuilder {
   Status MatchRenamed(const std::string& base_file) {
     if (other_.empty()) return OkStatus();
     std::map<std::pair<uint64_t, std::string>, std::vector<size_t>> wanted;
-    for (size_t i = 0; i < other_.size(); ++i) wanted[{other_[i].size(), other_[i].digest()}].push_back(i);
+    for (size_t i = 0; i < other_.size(); ++i)
+      wanted[{other_[i].size(), other_[i].digest()}].push_back(i);
     from_.assign(other_.size(), std::string());
     LIFEBOAT_ASSIGN_OR_RETURN(auto base, ManifestFileEntries::Open(base_file, /*in_cut=*/false));
     v1::Entry b;
@@ -257,11 +258,10 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
       ReadPointSnapshot(JoinPath(layout_.Point(key, rp), kManifestFile));
   if (committed.ok()) {
     if (committed->cut_op_id() != ref.cut_op_id()) {
-      return AlreadyExistsError("restore point " + rp + " of " + name +
-                                    " is already committed here from cut operation " +
-                                    committed->cut_op_id() + ", not " + ref.cut_op_id() +
-                                    "; use a new restore point id",
-                                rp);
+      return AlreadyExistsError(
+          "restore point " + rp + " of " + name + " is already committed here from cut operation " +
+              committed->cut_op_id() + ", not " + ref.cut_op_id() + "; use a new restore point id",
+          rp);
     }
     return v1::PlanTransferResponse();  // nothing left to move
   }
@@ -317,24 +317,23 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
   // indexed, and merged with the base.
   LIFEBOAT_ASSIGN_OR_RETURN(auto cut_entries, ManifestFileEntries::Open(staged_cut, true));
   auto damaged = [&](const Status& s) {
-    return DataLossError("the source's cut record " + source_cut_file + " is " +
-                             (s.code() == Code::kInvalidArgument ? "inconsistent (" +
-                                                                       s.message() + ")"
-                                                                 : "corrupt (" + s.message() + ")") +
-                             "; release the restore point on the source and cut again",
-                         source_cut_file);
+    return DataLossError(
+        "the source's cut record " + source_cut_file + " is " +
+            (s.code() == Code::kInvalidArgument ? "inconsistent (" + s.message() + ")"
+                                                : "corrupt (" + s.message() + ")") +
+            "; release the restore point on the source and cut again",
+        source_cut_file);
   };
   v1::Entry first;
   StatusOr<bool> have_first = cut_entries->Next(&first);
   if (!have_first.ok()) return refuse(damaged(have_first.status()));
   const std::string cut_op_id = cut_entries->Others().snapshot().cut_op_id();
   if (cut_op_id != ref.cut_op_id()) {
-    return refuse(FailedPreconditionError("the source's cut of restore point " + rp + " of " +
-                                              name + " was made by operation " + cut_op_id +
-                                              ", but the snapshot reference names " +
-                                              ref.cut_op_id() +
-                                              "; plan with the reference of the current cut",
-                                          source_cut_file));
+    return refuse(FailedPreconditionError(
+        "the source's cut of restore point " + rp + " of " + name + " was made by operation " +
+            cut_op_id + ", but the snapshot reference names " + ref.cut_op_id() +
+            "; plan with the reference of the current cut",
+        source_cut_file));
   }
 
   // The base, if one is asked for and present, with its index for the link tasks.

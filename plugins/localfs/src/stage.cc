@@ -73,7 +73,6 @@ bool DecodePlanFile(const std::string& bytes, const std::string& op_id,
   return plan.ParseFromArray(bytes.data() + 4 + n, static_cast<int>(bytes.size() - 4 - n));
 }
 
-
 StatusOr<LocalfsPlugin::StagedCut> LocalfsPlugin::LoadStagedCut(const std::string& key,
                                                                 const std::string& rp,
                                                                 const std::string& cut_op_id) {
@@ -155,9 +154,10 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
     ~Scratch() { ::unlink(path.c_str()); }
   } scratch{walk_file};
   std::vector<std::string> extra;  // in the tree, not in the manifest (raw names)
-  LIFEBOAT_RETURN_IF_ERROR(WalkTreeSorted(call, tree, walk_file, [&](const std::string& raw, v1::EntryType) {
-    extra.push_back(raw);  // a name no manifest can hold
-  }));
+  LIFEBOAT_RETURN_IF_ERROR(
+      WalkTreeSorted(call, tree, walk_file, [&](const std::string& raw, v1::EntryType) {
+        extra.push_back(raw);  // a name no manifest can hold
+      }));
   LIFEBOAT_ASSIGN_OR_RETURN(auto want, sdk::ManifestReader::Open(JoinPath(staged.dir, kIndexFile)));
   LIFEBOAT_ASSIGN_OR_RETURN(auto got, sdk::ManifestReader::Open(walk_file));
 
@@ -176,7 +176,8 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
   };
   diff.unchanged = [&](const v1::Entry& w, const v1::Entry&) -> Status {
     note_dir(w);
-    if (w.type() == v1::ENTRY_FILE && !staged.same_boot) to_check.emplace_back(w.path(), w.digest());
+    if (w.type() == v1::ENTRY_FILE && !staged.same_boot)
+      to_check.emplace_back(w.path(), w.digest());
     return OkStatus();
   };
   diff.changed = [&](const v1::Entry& w, const v1::Entry&) -> Status {

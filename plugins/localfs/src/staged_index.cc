@@ -65,8 +65,8 @@ sdk::ManifestWriterOptions IndexWriterOptions() {
 Status EnsurePointIndex(const std::string& point_dir) {
   const std::string index = JoinPath(point_dir, kIndexFile);
   if (::access(index.c_str(), F_OK) == 0) return OkStatus();
-  LIFEBOAT_ASSIGN_OR_RETURN(auto entries, ManifestFileEntries::Open(
-                                              JoinPath(point_dir, kManifestFile), false));
+  LIFEBOAT_ASSIGN_OR_RETURN(auto entries,
+                            ManifestFileEntries::Open(JoinPath(point_dir, kManifestFile), false));
   sdk::ManifestWriter writer(index, IndexWriterOptions());
   v1::Entry e;
   for (;;) {
@@ -141,10 +141,10 @@ StatusOr<std::optional<TaskRange>> DecodeTaskRange(const v1::TransferTask& task)
   if (task.opaque().empty()) return std::optional<TaskRange>();
   v1::TransferTask t;
   if (!t.ParseFromString(task.opaque())) {
-    return InvalidArgumentError(
-        "task " + task.task_id() + " carries opaque bytes that do not parse; plan the transfer "
-        "again",
-        task.task_id());
+    return InvalidArgumentError("task " + task.task_id() +
+                                    " carries opaque bytes that do not parse; plan the transfer "
+                                    "again",
+                                task.task_id());
   }
   if (t.kind() != kRangeKind) return std::optional<TaskRange>();  // link sources, say
   if (t.paths_size() != 0 && t.paths_size() != 2) {
@@ -212,9 +212,8 @@ class Input {
     return OkStatus();
   }
   Status Corrupt() const {
-    return DataLossError("the staged cut " + path_ +
-                             " is cut short or damaged; run plan_transfer again",
-                         path_);
+    return DataLossError(
+        "the staged cut " + path_ + " is cut short or damaged; run plan_transfer again", path_);
   }
 
  private:

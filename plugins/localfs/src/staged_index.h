@@ -71,15 +71,14 @@ class IndexCursor {
                   const std::function<Status(const v1::Entry&)>& each);
 
  private:
-  explicit IndexCursor(std::unique_ptr<sdk::ManifestReader> reader)
-      : reader_(std::move(reader)) {}
+  explicit IndexCursor(std::unique_ptr<sdk::ManifestReader> reader) : reader_(std::move(reader)) {}
   Status Advance();
 
   std::unique_ptr<sdk::ManifestReader> reader_;
   v1::Entry current_;
-  bool have_ = false;      // current_ holds the entry at the reader's position
-  bool at_end_ = false;    // the reader is past its last entry
-  bool started_ = false;   // a Seek has positioned the reader
+  bool have_ = false;     // current_ holds the entry at the reader's position
+  bool at_end_ = false;   // the reader is past its last entry
+  bool started_ = false;  // a Seek has positioned the reader
   std::string last_asked_;
 };
 

@@ -172,9 +172,9 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
       base_rp = sources.task_id();
     }
     if (base_rp.empty()) {
-      return InvalidArgumentError("link task " + task.task_id() +
-                                      " names no base point; plan the transfer again",
-                                  task.task_id());
+      return InvalidArgumentError(
+          "link task " + task.task_id() + " names no base point; plan the transfer again",
+          task.task_id());
     }
     const std::string base_point = layout_.Point(key, base_rp);
     if (::access(JoinPath(base_point, kManifestFile).c_str(), F_OK) != 0) {
