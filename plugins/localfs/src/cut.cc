@@ -31,12 +31,33 @@ constexpr int kReadAttempts = 3;
 // read (see digest_cache.h, "racily clean").
 constexpr int64_t kRacyMarginNs = 20'000'000;
 
+// What a cut keeps of a file's stat (a struct stat is 144 bytes; a cut holds one per file
+// until its manifest is written: issue 13).
+struct FileState {
+  FileState() = default;
+  explicit FileState(const struct stat& st)
+      : inode(static_cast<uint64_t>(st.st_ino)),
+        size(static_cast<uint64_t>(st.st_size)),
+        mtime_ns(MtimeNs(st)),
+        ctime_ns(CtimeNs(st)),
+        mode(st.st_mode & 07777),
+        uid(st.st_uid),
+        gid(st.st_gid) {}
+  uint64_t inode = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  uint32_t mode = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+};
+
 struct CutItem {
   v1::Entry entry;
-  bool linked = false;        // false: the snapshot holds a copy (linking was refused)
-  bool cacheable = false;     // the digest may be reused by the next cut
-  bool from_cache = false;    // the digest was reused from the previous cut: nothing to read
-  struct stat final_stat {};  // the stat that goes with the digest
+  bool linked = false;      // false: the snapshot holds a copy (linking was refused)
+  bool cacheable = false;   // the digest may be reused by the next cut
+  bool from_cache = false;  // the digest was reused from the previous cut: nothing to read
+  FileState final_stat;     // the stat that goes with the digest
 };
 
 bool SameFileState(const struct stat& a, const struct stat& b) {
@@ -139,7 +160,7 @@ Status LinkTree(const std::string& src_root, const std::string& dst_root, const 
           // digest_cache.h); the stat just taken is also the file's state at the cut.
           if (const std::string* digest = cache.Find(child, st, linked)) {
             e.set_digest(*digest);
-            item.final_stat = linked;
+            item.final_stat = FileState(linked);
             item.cacheable = true;
             item.from_cache = true;
           }
@@ -242,7 +263,7 @@ Status HashItem(CutItem& item, const std::string& src_root, const std::string& t
     std::string digest = item.linked ? sha.Finish() : sha_of_copy;
     if (digest.size() != sdk::kSha256Bytes) return InternalError("SHA-256 failed for " + snap, rel);
     item.entry.set_digest(digest);
-    item.final_stat = after;
+    item.final_stat = FileState(after);
     item.cacheable = item.linked && MtimeNs(after) + kRacyMarginNs < read_start;
     progress.Add(0, 1, rel, false);
     return OkStatus();
@@ -309,6 +330,7 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
   const int64_t cut_start = host_.NowUnixNanos();
   std::vector<CutItem> items;
   LIFEBOAT_RETURN_IF_ERROR(LinkTree(data_dir, tree, cache, call, host_, items));
+  cache = DigestCache();  // consulted by the walk only: not held beside the new records
   int64_t cut_end = host_.NowUnixNanos();
   if (call.Cancelled()) return CancelledError("cut cancelled; cut again to start over");
 
@@ -360,17 +382,16 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
   for (CutItem& item : items) {
     v1::Entry& e = item.entry;
     if (e.type() == v1::ENTRY_FILE) {
-      const struct stat& st = item.final_stat;
-      e.set_size(static_cast<uint64_t>(st.st_size));
-      e.set_mtime_unix_nanos(MtimeNs(st));
-      e.set_mode(st.st_mode & 07777);
-      e.set_uid(st.st_uid);
-      e.set_gid(st.st_gid);
+      const FileState& st = item.final_stat;
+      e.set_size(st.size);
+      e.set_mtime_unix_nanos(st.mtime_ns);
+      e.set_mode(st.mode);
+      e.set_uid(st.uid);
+      e.set_gid(st.gid);
       total_bytes += e.size();
       if (item.cacheable) {
         records[e.path()] =
-            DigestCache::Record{static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
-                                MtimeNs(st), CtimeNs(st), e.digest()};
+            DigestCache::Record{st.inode, st.size, st.mtime_ns, st.ctime_ns, e.digest()};
       }
     }
     if (auto it = unfenced_modes.find(e.path()); it != unfenced_modes.end()) {
@@ -429,7 +450,7 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
   if (!saved.ok()) host_.Warn("cannot save the digest cache: " + saved.ToString());
   cache = DigestCache();  // saved: not held while cut.pb is serialized
   // Written last: its presence is what makes the cut complete.
-  LIFEBOAT_RETURN_IF_ERROR(WriteProto(cut_file, resp, /*durable=*/true));
+  LIFEBOAT_RETURN_IF_ERROR(WriteLargeProto(cut_file, resp));
   progress.Flush();
   host_.Info("cut " + name + " for restore point " + rp + ": " +
              std::to_string(manifest->entry_count()) + " entries, " + std::to_string(total_bytes) +

@@ -6,6 +6,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/wire_format_lite.h>
 #include <lifeboat/sdk/digest.h>
+#include <lifeboat/sdk/files.h>
 #include <lifeboat/sdk/manifest.h>
 #include <unistd.h>
 
@@ -170,6 +171,23 @@ const v1::MemberManifest& ManifestFileEntries::Others() {
     m.others_dirty = false;
   }
   return m.others;
+}
+
+Status WriteLargeProto(const std::string& path, const google::protobuf::MessageLite& message) {
+  const std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) return ErrnoError(errno, "cannot create", tmp);
+  if (!message.SerializeToFileDescriptor(fd.get())) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return err != 0
+               ? ErrnoError(err, "cannot write", tmp)
+               : InternalError("cannot serialize " + message.GetTypeName() + " for " + path, path);
+  }
+  if (::fsync(fd.get()) != 0) return ErrnoError(errno, "cannot flush", tmp);
+  fd.Reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError(errno, "cannot rename", tmp);
+  return sdk::SyncDirectory(ParentOf(path));
 }
 
 StatusOr<v1::SnapshotRef> ReadPointSnapshot(const std::string& path) {
