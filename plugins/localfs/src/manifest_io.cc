@@ -190,16 +190,11 @@ Status WriteLargeProto(const std::string& path, const google::protobuf::MessageL
   return sdk::SyncDirectory(ParentOf(path));
 }
 
-StatusOr<v1::SnapshotRef> ReadPointSnapshot(const std::string& path) {
-  LIFEBOAT_ASSIGN_OR_RETURN(auto entries, ManifestFileEntries::Open(path, /*in_cut=*/false));
-  v1::Entry first;
-  // The snapshot is the manifest's first field: written before the entries.
-  LIFEBOAT_RETURN_IF_ERROR(entries->Next(&first).status());
-  return entries->Others().snapshot();
-}
+namespace {
 
-StatusOr<v1::MemberManifest> ReadPointHeader(const std::string& path) {
-  LIFEBOAT_ASSIGN_OR_RETURN(auto entries, ManifestFileEntries::Open(path, /*in_cut=*/false));
+// Every field of the manifest in `path` but its entries (counted).
+StatusOr<v1::MemberManifest> HeaderOf(const std::string& path, bool in_cut) {
+  LIFEBOAT_ASSIGN_OR_RETURN(auto entries, ManifestFileEntries::Open(path, in_cut));
   v1::Entry e;
   uint64_t n = 0;
   for (;;) {
@@ -211,6 +206,36 @@ StatusOr<v1::MemberManifest> ReadPointHeader(const std::string& path) {
   header.clear_entries();
   header.set_entry_count(n);
   return header;
+}
+
+}  // namespace
+
+StatusOr<v1::SnapshotRef> ReadPointSnapshot(const std::string& path) {
+  LIFEBOAT_ASSIGN_OR_RETURN(auto entries, ManifestFileEntries::Open(path, /*in_cut=*/false));
+  v1::Entry first;
+  // The snapshot is the manifest's first field: written before the entries.
+  LIFEBOAT_RETURN_IF_ERROR(entries->Next(&first).status());
+  return entries->Others().snapshot();
+}
+
+StatusOr<v1::MemberManifest> ReadPointHeader(const std::string& path) {
+  return HeaderOf(path, /*in_cut=*/false);
+}
+
+
+StatusOr<v1::SnapshotRef> ReadCutSnapshot(const std::string& path) {
+  LIFEBOAT_ASSIGN_OR_RETURN(auto entries, ManifestFileEntries::Open(path, /*in_cut=*/true));
+  v1::Entry first;
+  LIFEBOAT_RETURN_IF_ERROR(entries->Next(&first).status());
+  return entries->Others().snapshot();
+}
+
+StatusOr<v1::CutResponse> ReadCutHeader(const std::string& path) {
+  LIFEBOAT_ASSIGN_OR_RETURN(v1::MemberManifest header, HeaderOf(path, /*in_cut=*/true));
+  v1::CutResponse cut;
+  *cut.mutable_snapshot() = header.snapshot();
+  *cut.mutable_manifest() = std::move(header);
+  return cut;
 }
 
 StatusOr<v1::Entry> LstatEntry(const std::string& tree, const std::string& rel) {

@@ -73,6 +73,10 @@ StatusOr<v1::SnapshotRef> ReadPointSnapshot(const std::string& path);
 // number: the file is streamed, never parsed whole.
 StatusOr<v1::MemberManifest> ReadPointHeader(const std::string& path);
 
+// The same of a cut record (cut.pb): its reference, and the record without its entries.
+StatusOr<v1::SnapshotRef> ReadCutSnapshot(const std::string& path);
+StatusOr<v1::CutResponse> ReadCutHeader(const std::string& path);
+
 // Every item below `tree` (not following symbolic links) as the entry its lstat (and
 // readlink) gives, written sorted by path into the manifest file `out` (sdk::ManifestWriter:
 // sorted runs on disk, not durable: a scratch file). Items whose names are not UTF-8 cannot
