@@ -222,7 +222,6 @@ StatusOr<v1::MemberManifest> ReadPointHeader(const std::string& path) {
   return HeaderOf(path, /*in_cut=*/false);
 }
 
-
 StatusOr<v1::SnapshotRef> ReadCutSnapshot(const std::string& path) {
   LIFEBOAT_ASSIGN_OR_RETURN(auto entries, ManifestFileEntries::Open(path, /*in_cut=*/true));
   v1::Entry first;
