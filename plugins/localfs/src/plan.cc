@@ -289,7 +289,7 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
     LIFEBOAT_RETURN_IF_ERROR(
         sdk::WriteFileAtomically(JoinPath(staging, kBootIdFile), BootId(), /*durable=*/false));
   }
-  for (const char* f : {kCutRefFile, kPlanFile, kIndexFile, kPartNamesFile}) {
+  for (const char* f : {kCutRefFile, kPlanFile, kIndexFile, kPartNamesFile, kBaseFile}) {
     ::unlink(JoinPath(staging, f).c_str());
   }
 
@@ -454,6 +454,10 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
     header.mutable_manifest()->clear_entries();
     header.mutable_manifest()->set_entry_count(summary.entry_count);
     *header.mutable_snapshot() = header.manifest().snapshot();
+    if (use_base) {
+      LIFEBOAT_RETURN_IF_ERROR(
+          sdk::WriteFileAtomically(JoinPath(staging, kBaseFile), base_rp, /*durable=*/false));
+    }
     if (part_names) {
       LIFEBOAT_RETURN_IF_ERROR(
           sdk::WriteFileAtomically(JoinPath(staging, kPartNamesFile), "", /*durable=*/true));

@@ -123,8 +123,8 @@ StatusOr<v1::CommitResponse> LocalfsPlugin::Commit(sdk::Call& call, const v1::Co
   std::unique_lock<std::shared_mutex> staging_guard(*staging_lock);
 
   const std::string point = layout_.Point(key, rp);
-  static const char* const kPlanFiles[] = {kCutFile, kPlanFile, kBootIdFile, kCutRefFile,
-                                           kPartNamesFile};
+  static const char* const kPlanFiles[] = {kCutFile,    kPlanFile,      kBootIdFile,
+                                           kCutRefFile, kPartNamesFile, kBaseFile};
   StatusOr<v1::MemberManifest> existing = ReadPointHeader(JoinPath(point, kManifestFile));
   if (existing.ok()) {
     if (!ref.cut_op_id().empty() && existing->snapshot().cut_op_id() != ref.cut_op_id()) {

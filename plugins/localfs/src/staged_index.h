@@ -26,6 +26,8 @@ inline constexpr char kIndexFile[] = "index.lbm";
 // In a staging directory: the cut record's fields other than its entries (a CutResponse whose
 // manifest has entry_count set and no entries), written once the plan has read the whole cut.
 inline constexpr char kCutRefFile[] = "cut.ref";
+// In a staging directory: the id of the base point an incremental plan links from.
+inline constexpr char kBaseFile[] = "base";
 // In a staging directory: present when some path of the cut ends in ".lbpart" (optionally
 // followed by digits), so that a partial file's name must be checked against the manifest.
 inline constexpr char kPartNamesFile[] = "lbpart-names";

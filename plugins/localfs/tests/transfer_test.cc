@@ -518,6 +518,53 @@ TEST_F(TransferTest, FilesNamedLikePartialCopiesAreCopiedIntact) {
   EXPECT_EQ(ReadFile(PointTree("rp1") + "/x.lbpart"), "not a part");
 }
 
+// Issue 13: the verify of an incremental reads what the transfer wrote, not the files that
+// are hard links to the base point's verified files; a staged file that is not such a link
+// (here: replaced by one of the same size) is read and its damage found.
+TEST_F(TransferTest, VerifyOfAnIncrementalReadsOnlyWhatIsNotTheBasesFile) {
+  const std::string ds = src_->root / "ds";
+  for (int i = 0; i < 10; ++i) WriteFile(ds + "/f" + std::to_string(i), Bytes(500 + i, i));
+  auto cut1 = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut1.ok());
+  h_.Replicate(*dst_, *src_, cut1->snapshot(), "", "r1");
+  WriteFile(ds + "/f0", "changed");
+  auto cut2 = h_.Cut(*src_, "/ds", "rp2", "cut2");
+  ASSERT_TRUE(cut2.ok());
+  auto plan = h_.Plan(*dst_, *src_, cut2->snapshot(), "rp1", "plan2");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  for (const auto& task : plan->tasks()) {
+    ASSERT_TRUE(h_.Transfer(*dst_, *src_, cut2->snapshot(), task, "t-" + task.task_id()).ok());
+  }
+  auto skipped = [&] {
+    std::string line;
+    for (const auto& l : h_.host().Logs()) {
+      if (l.find("hard links to the verified files of the base point") != std::string::npos) {
+        line = l;
+      }
+    }
+    return line;
+  };
+  auto ok = h_.Verify(*dst_, cut2->snapshot(), v1::VERIFY_DIGEST);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_TRUE(ok->ok());
+  EXPECT_THAT(skipped(), HasSubstr(": 9 files are hard links"));
+  // A linked file replaced in the staged tree by another inode of the same size.
+  const std::string f5 = StagingTree("rp2") + "/f5";
+  const std::string content = ReadFile(f5);
+  struct stat before;
+  ASSERT_EQ(::lstat(f5.c_str(), &before), 0);
+  fs::remove(f5);
+  WriteFile(f5, std::string(content.size(), 'X'));
+  ASSERT_EQ(::chmod(f5.c_str(), before.st_mode & 07777), 0);
+  SetMtime(f5, before.st_mtim.tv_sec * 1000000000LL + before.st_mtim.tv_nsec);
+  auto bad = h_.Verify(*dst_, cut2->snapshot(), v1::VERIFY_DIGEST);
+  ASSERT_TRUE(bad.ok()) << bad.status().ToString();
+  EXPECT_FALSE(bad->ok());
+  ASSERT_EQ(bad->mismatches_size(), 1);
+  EXPECT_EQ(bad->mismatches(0).path(), "f5");
+  EXPECT_EQ(bad->mismatches(0).what(), "digest");
+}
+
 TEST_F(TransferTest, FullPlanReasons) {
   WriteFile(src_->root / "ds/a.txt", "a");
   auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
