@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -253,7 +254,18 @@ int main(int argc, char** argv) {
       Die("unknown argument " + a + " (see the header of localfs_vs_rsync.cc)");
   }
   if (std::system("rsync --version >/dev/null 2>&1") != 0) Die("rsync is not installed");
-  fs::remove_all(o.dir);
+  // A fresh directory of its own inside --dir: what --dir already holds (it may be a user's
+  // folder: bench.sh passes LIFEBOAT_BENCH_DIR) is never touched, let alone removed.
+  {
+    std::error_code ec;
+    fs::create_directories(o.dir, ec);
+    std::string templ = (o.dir / "localfs-bench-XXXXXX").string();
+    if (ec || ::mkdtemp(templ.data()) == nullptr) {
+      Die("cannot create a work directory in " + o.dir.string() + ": " +
+          (ec ? ec.message() : std::string(std::strerror(errno))));
+    }
+    o.dir = templ;
+  }
   fs::path primary = o.dir / "primary", secondary = o.dir / "secondary";
   fs::path src = primary / "data";
   fs::create_directories(src);
@@ -324,6 +336,10 @@ int main(int argc, char** argv) {
   Row("incremental", incr);
   std::printf("incremental: %llu bytes changed, localfs copied %llu bytes\n",
               static_cast<unsigned long long>(changed), static_cast<unsigned long long>(copied));
-  if (!o.keep) fs::remove_all(o.dir);
+  if (o.keep) {
+    std::printf("kept %s\n", o.dir.c_str());
+  } else {
+    fs::remove_all(o.dir);
+  }
   return 0;
 }

@@ -19,7 +19,10 @@
 #include <stdlib.h>
 #include <sys/vfs.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -47,17 +50,23 @@ fs::path BenchBase() {
 // and stops the timed loops of all threads together).
 fs::path g_dir;
 std::unique_ptr<StateStore> g_store;
+// A case that could not run makes the whole run fail (it once skipped every case and exited 0).
+std::atomic<bool> g_failed{false};
 
 bool SetUpStore(benchmark::State& state) {
   if (state.thread_index() != 0) return true;
   std::string templ = (BenchBase() / "lifeboat-state-bench-XXXXXX").string();
   if (::mkdtemp(templ.data()) == nullptr) {
-    state.SkipWithError("mkdtemp failed");
+    g_failed = true;
+    state.SkipWithError(
+        ("cannot create a directory in " + BenchBase().string() + ": " + std::strerror(errno))
+            .c_str());
     return false;
   }
   g_dir = templ;
   StatusOr<std::unique_ptr<StateStore>> store = StateStore::Open(g_dir / "state");
   if (!store.ok()) {
+    g_failed = true;
     state.SkipWithError(store.status().ToString().c_str());
     return false;
   }
@@ -156,6 +165,13 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   const fs::path base = BenchBase();
+  std::error_code ec;
+  fs::create_directories(base, ec);
+  if (ec) {
+    std::cerr << "state_store_bench: cannot create " << base << ": " << ec.message()
+              << "; set LIFEBOAT_BENCH_DIR to a writable directory\n";
+    return 2;
+  }
   benchmark::AddCustomContext("state_dir", base.string());
   struct statfs sfs {};
   if (::statfs(base.c_str(), &sfs) == 0 && static_cast<long>(sfs.f_type) == kTmpfsMagic) {
@@ -165,5 +181,9 @@ int main(int argc, char** argv) {
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  if (g_failed) {
+    std::cerr << "state_store_bench: some cases could not run (see their errors above)\n";
+    return 1;
+  }
   return 0;
 }

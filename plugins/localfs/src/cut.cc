@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <lifeboat/sdk/copy.h>
 #include <lifeboat/sdk/digest.h>
+#include <lifeboat/sdk/files.h>
+#include <lifeboat/sdk/manifest.h>
 #include <lifeboat/sdk/parallel.h>
 #include <lifeboat/sdk/progress.h>
 #include <unistd.h>
@@ -30,13 +32,100 @@ constexpr int kReadAttempts = 3;
 // A digest is cached only for files whose mtime is this much older than the start of their
 // read (see digest_cache.h, "racily clean").
 constexpr int64_t kRacyMarginNs = 20'000'000;
+// The walk's items kept in memory before a sorted run goes to disk.
+constexpr size_t kWalkBufferBytes = size_t{16} << 20;
+// The items finished at once after the walk: this many, or as many as hold this many bytes
+// to read (their hashing runs in parallel within the batch).
+constexpr size_t kBatchItems = 4096;
+constexpr uint64_t kBatchBytes = uint64_t{256} << 20;
+
+// What a cut keeps of a file's stat (a struct stat is 144 bytes; a cut holds one per file
+// until its manifest is written: issue 13).
+struct FileState {
+  FileState() = default;
+  explicit FileState(const struct stat& st)
+      : inode(static_cast<uint64_t>(st.st_ino)),
+        size(static_cast<uint64_t>(st.st_size)),
+        mtime_ns(MtimeNs(st)),
+        ctime_ns(CtimeNs(st)),
+        mode(st.st_mode & 07777),
+        uid(st.st_uid),
+        gid(st.st_gid) {}
+  StatStamp stamp() const { return StatStamp{inode, size, mtime_ns, ctime_ns}; }
+  uint64_t inode = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  uint32_t mode = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+};
+
+// What the walk learned about a file, carried through the sorted scratch of the walk in its
+// entry's digest field: the digest is not known yet, and the scratch is never a manifest.
+struct WalkState {
+  bool linked = false;  // false: the snapshot needs a copy (linking was refused)
+  FileState before;     // the data set's file just before the link
+  FileState after;      // the snapshot's link just after it
+};
+
+void PutFileState(std::string& out, const FileState& f) {
+  AppendU64(out, f.inode);
+  AppendU64(out, f.size);
+  AppendU64(out, static_cast<uint64_t>(f.mtime_ns));
+  AppendU64(out, static_cast<uint64_t>(f.ctime_ns));
+  AppendU32(out, f.mode);
+  AppendU32(out, f.uid);
+  AppendU32(out, f.gid);
+}
+constexpr size_t kFileStateBytes = 4 * 8 + 3 * 4;
+
+std::string PackWalkState(const WalkState& w) {
+  std::string out(1, w.linked ? '\1' : '\0');
+  PutFileState(out, w.before);
+  PutFileState(out, w.after);
+  return out;
+}
+
+bool UnpackWalkState(std::string_view in, WalkState* w) {
+  if (in.size() != 1 + 2 * kFileStateBytes) return false;
+  auto u64 = [&](size_t at) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<unsigned char>(in[at + i])} << (8 * i);
+    return v;
+  };
+  auto u32 = [&](size_t at) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= uint32_t{static_cast<unsigned char>(in[at + i])} << (8 * i);
+    return v;
+  };
+  auto get = [&](size_t at, FileState& f) {
+    f.inode = u64(at);
+    f.size = u64(at + 8);
+    f.mtime_ns = static_cast<int64_t>(u64(at + 16));
+    f.ctime_ns = static_cast<int64_t>(u64(at + 24));
+    f.mode = u32(at + 32);
+    f.uid = u32(at + 36);
+    f.gid = u32(at + 40);
+  };
+  w->linked = in[0] != 0;
+  get(1, w->before);
+  get(1 + kFileStateBytes, w->after);
+  return true;
+}
+
+// How much the walk found, for the cut's progress.
+struct WalkTotals {
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+};
 
 struct CutItem {
   v1::Entry entry;
-  bool linked = false;        // false: the snapshot holds a copy (linking was refused)
-  bool cacheable = false;     // the digest may be reused by the next cut
-  bool from_cache = false;    // the digest was reused from the previous cut: nothing to read
-  struct stat final_stat {};  // the stat that goes with the digest
+  bool linked = false;      // false: the snapshot holds a copy (linking was refused)
+  bool cacheable = false;   // the digest may be reused by the next cut
+  bool from_cache = false;  // the digest was reused from the previous cut: nothing to read
+  FileState final_stat;     // the stat that goes with the digest
 };
 
 bool SameFileState(const struct stat& a, const struct stat& b) {
@@ -53,11 +142,10 @@ int OpenForRead(const std::string& path) {
 }
 
 // Walks the data set under `src_root`, recreating directories and symbolic links under
-// `dst_root` and hard-linking every regular file there. Fills `items` (unsorted). A file
-// whose digest `cache` still vouches for, judged by the stats around its link, gets it here
-// and is not read.
-Status LinkTree(const std::string& src_root, const std::string& dst_root, const DigestCache& cache,
-                const sdk::Call& call, const sdk::Host& host, std::vector<CutItem>& items) {
+// `dst_root` and hard-linking every regular file there. Hands every item to `walk` (which
+// sorts them on disk), a file's stats around its link packed in its digest field (WalkState).
+Status LinkTree(const std::string& src_root, const std::string& dst_root, const sdk::Call& call,
+                const sdk::Host& host, sdk::ManifestWriter& walk, WalkTotals& totals) {
   std::vector<std::string> pending = {""};
   size_t seen = 0;
   while (!pending.empty()) {
@@ -95,8 +183,7 @@ Status LinkTree(const std::string& src_root, const std::string& dst_root, const 
         if (errno == ENOENT) continue;  // deleted while the cut runs
         return ErrnoError(errno, "cannot inspect", src);
       }
-      CutItem item;
-      v1::Entry& e = item.entry;
+      v1::Entry e;
       e.set_path(child);
       e.set_mode(st.st_mode & 07777);
       e.set_uid(st.st_uid);
@@ -129,30 +216,28 @@ Status LinkTree(const std::string& src_root, const std::string& dst_root, const 
       } else if (S_ISREG(st.st_mode)) {
         e.set_type(v1::ENTRY_FILE);
         e.set_size(static_cast<uint64_t>(st.st_size));
+        WalkState state;
+        state.before = FileState(st);
         if (::link(src.c_str(), dst.c_str()) == 0) {
-          item.linked = true;
+          state.linked = true;
           struct stat linked;
           if (::lstat(dst.c_str(), &linked) != 0) {
             return ErrnoError(errno, "cannot inspect snapshot file", dst);
           }
           // The ctime after our own link(2) is the one the cache may follow (see
           // digest_cache.h); the stat just taken is also the file's state at the cut.
-          if (const std::string* digest = cache.Find(child, st, linked)) {
-            e.set_digest(*digest);
-            item.final_stat = linked;
-            item.cacheable = true;
-            item.from_cache = true;
-          }
+          state.after = FileState(linked);
         } else if (errno == ENOENT) {
           continue;  // deleted while the cut runs
         } else if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == ENOTSUP ||
                    errno == EACCES) {
           // Another file system below the data set, a hard-link restriction
           // (fs.protected_hardlinks) or the link count limit: copy instead.
-          item.linked = false;
+          state.linked = false;
         } else {
           return ErrnoError(errno, "cannot link into the snapshot", src);
         }
+        e.set_digest(PackWalkState(state));
       } else if (S_ISLNK(st.st_mode)) {
         StatusOr<std::string> read = ReadLink(src);
         if (!read.ok()) {
@@ -176,7 +261,11 @@ Status LinkTree(const std::string& src_root, const std::string& dst_root, const 
                   ": sockets, FIFOs and device files are not part of a localfs restore point");
         continue;
       }
-      items.push_back(std::move(item));
+      if (e.type() == v1::ENTRY_FILE) {
+        ++totals.files;
+        totals.bytes += e.size();
+      }
+      LIFEBOAT_RETURN_IF_ERROR(walk.Add(std::move(e)));
     }
   }
   return OkStatus();
@@ -242,7 +331,7 @@ Status HashItem(CutItem& item, const std::string& src_root, const std::string& t
     std::string digest = item.linked ? sha.Finish() : sha_of_copy;
     if (digest.size() != sdk::kSha256Bytes) return InternalError("SHA-256 failed for " + snap, rel);
     item.entry.set_digest(digest);
-    item.final_stat = after;
+    item.final_stat = FileState(after);
     item.cacheable = item.linked && MtimeNs(after) + kRacyMarginNs < read_start;
     progress.Add(0, 1, rel, false);
     return OkStatus();
@@ -252,6 +341,104 @@ Status HashItem(CutItem& item, const std::string& src_root, const std::string& t
                           "of the data set first)",
                       rel);
 }
+
+// The cut record (cut.pb, a CutResponse) written as a stream: the manifest's entries go to a
+// side file as they are finished, and Finish() composes the record around them with the
+// fields known only at the end (a nested message needs its length first). A serialized
+// message is the concatenation of its fields in any order, so the manifest is its head
+// (snapshot, digest algorithm), the entries, then its tail (counts, digest, names).
+class CutRecordWriter {
+ public:
+  explicit CutRecordWriter(std::string cut_file)
+      : cut_file_(std::move(cut_file)), entries_file_(cut_file_ + ".entries") {
+    fd_ = UniqueFd(::open(entries_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  }
+  ~CutRecordWriter() { ::unlink(entries_file_.c_str()); }
+
+  Status Add(const v1::Entry& e) {
+    if (!fd_.valid()) return ErrnoError(errno, "cannot create", entries_file_);
+    const std::string bytes = e.SerializeAsString();
+    buf_ += static_cast<char>((v1::MemberManifest::kEntriesFieldNumber << 3) | 2);
+    PutVarint(buf_, bytes.size());
+    buf_ += bytes;
+    if (buf_.size() >= (size_t{1} << 20)) return Flush();
+    return OkStatus();
+  }
+
+  // Writes cut.pb (atomically and durably): `snapshot` as the record's reference, `head` and
+  // `tail` as the manifest's other fields (no entries in either).
+  Status Finish(const v1::SnapshotRef& snapshot, const v1::MemberManifest& head,
+                const v1::MemberManifest& tail) {
+    LIFEBOAT_RETURN_IF_ERROR(Flush());
+    if (::fsync(fd_.get()) != 0) return ErrnoError(errno, "cannot flush", entries_file_);
+    fd_.Reset();
+    v1::CutResponse outer;
+    *outer.mutable_snapshot() = snapshot;
+    const std::string head_bytes = head.SerializeAsString();
+    const std::string tail_bytes = tail.SerializeAsString();
+    std::string prefix = outer.SerializeAsString();
+    prefix += static_cast<char>((v1::CutResponse::kManifestFieldNumber << 3) | 2);
+    PutVarint(prefix, head_bytes.size() + entries_bytes_ + tail_bytes.size());
+    prefix += head_bytes;
+    const std::string tmp = cut_file_ + ".tmp";
+    UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!out.valid()) return ErrnoError(errno, "cannot create", tmp);
+    LIFEBOAT_RETURN_IF_ERROR(WriteAll(out.get(), prefix, tmp));
+    UniqueFd in(::open(entries_file_.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in.valid()) return ErrnoError(errno, "cannot open", entries_file_);
+    std::vector<char> chunk(size_t{1} << 20);
+    uint64_t copied = 0;
+    for (;;) {
+      ssize_t n = ::read(in.get(), chunk.data(), chunk.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoError(errno, "cannot read", entries_file_);
+      if (n == 0) break;
+      LIFEBOAT_RETURN_IF_ERROR(
+          WriteAll(out.get(), std::string_view(chunk.data(), static_cast<size_t>(n)), tmp));
+      copied += static_cast<uint64_t>(n);
+    }
+    if (copied != entries_bytes_) {
+      return InternalError("the entries of " + cut_file_ + " were not all written", cut_file_);
+    }
+    LIFEBOAT_RETURN_IF_ERROR(WriteAll(out.get(), tail_bytes, tmp));
+    if (::fsync(out.get()) != 0) return ErrnoError(errno, "cannot flush", tmp);
+    out.Reset();
+    if (::rename(tmp.c_str(), cut_file_.c_str()) != 0)
+      return ErrnoError(errno, "cannot rename", tmp);
+    return sdk::SyncDirectory(ParentOf(cut_file_));
+  }
+
+ private:
+  static void PutVarint(std::string& out, uint64_t v) {
+    while (v >= 0x80) {
+      out += static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    out += static_cast<char>(v);
+  }
+  static Status WriteAll(int fd, std::string_view data, const std::string& path) {
+    while (!data.empty()) {
+      ssize_t n = ::write(fd, data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoError(errno, "cannot write", path);
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return OkStatus();
+  }
+  Status Flush() {
+    if (!fd_.valid()) return ErrnoError(errno, "cannot create", entries_file_);
+    LIFEBOAT_RETURN_IF_ERROR(WriteAll(fd_.get(), buf_, entries_file_));
+    entries_bytes_ += buf_.size();
+    buf_.clear();
+    return OkStatus();
+  }
+
+  std::string cut_file_;
+  std::string entries_file_;
+  UniqueFd fd_;
+  std::string buf_;
+  uint64_t entries_bytes_ = 0;
+};
 
 }  // namespace
 
@@ -268,12 +455,9 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
 
   const std::string snap = layout_.Snapshot(key, rp);
   const std::string cut_file = JoinPath(snap, kCutFile);
-  StatusOr<v1::CutResponse> existing = ReadProto<v1::CutResponse>(cut_file);
+  StatusOr<v1::CutResponse> existing = ReadCutHeader(cut_file);
   if (existing.ok()) {
-    if (existing->snapshot().cut_op_id() == req.op_id()) {
-      KeepEntriesHome(*existing->mutable_manifest());
-      return existing;
-    }
+    if (existing->snapshot().cut_op_id() == req.op_id()) return existing;
     return AlreadyExistsError("restore point " + rp + " of " + name +
                                   " was already cut by operation " +
                                   existing->snapshot().cut_op_id() +
@@ -304,99 +488,148 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
   }
   const std::string tree = JoinPath(snap, kTreeDir);
   LIFEBOAT_RETURN_IF_ERROR(MakeDirs(tree, 0700));
-  DigestCache cache = DigestCache::Load(layout_.DigestCache(key));
 
+  // The walk: every item into sorted runs on disk (memory does not grow with the file count).
   const int64_t cut_start = host_.NowUnixNanos();
-  std::vector<CutItem> items;
-  LIFEBOAT_RETURN_IF_ERROR(LinkTree(data_dir, tree, cache, call, host_, items));
+  const std::string walk_file = JoinPath(snap, "walk.lbm");
+  WalkTotals totals;
+  {
+    sdk::ManifestWriterOptions options;
+    options.buffer_bytes = kWalkBufferBytes;
+    options.durable = false;  // scratch: an interrupted cut is cut again from the start
+    sdk::ManifestWriter walk(walk_file, options);
+    LIFEBOAT_RETURN_IF_ERROR(LinkTree(data_dir, tree, call, host_, walk, totals));
+    LIFEBOAT_RETURN_IF_ERROR(walk.Finish().status());
+  }
   int64_t cut_end = host_.NowUnixNanos();
   if (call.Cancelled()) return CancelledError("cut cancelled; cut again to start over");
 
-  // Files the cache could not vouch for are read; the others count as done at once.
-  std::vector<size_t> files;
-  uint64_t bytes_total = 0, bytes_cached = 0;
-  size_t files_total = 0;
-  for (size_t i = 0; i < items.size(); ++i) {
-    const CutItem& item = items[i];
-    if (item.entry.type() != v1::ENTRY_FILE) continue;
-    ++files_total;
-    bytes_total += item.entry.size();
-    if (item.from_cache) {
-      bytes_cached += item.entry.size();
-    } else {
-      files.push_back(i);
-    }
-  }
-  // Big files first, so that one large file does not run alone at the end.
-  std::stable_sort(files.begin(), files.end(), [&](size_t a, size_t b) {
-    return items[a].entry.size() > items[b].entry.size();
-  });
-  sdk::ProgressReporter progress(call, "cut", bytes_total, files_total);
+  // Then in path order, a batch at a time: digests the cache vouches for are reused, the
+  // other files are read (in parallel within the batch), and each item is finished and
+  // written to the cut record and the new digest cache as it comes.
+  sdk::ProgressReporter progress(call, "cut", totals.bytes, totals.files);
   progress.set_every_bytes(static_cast<uint64_t>(config_.chunk_bytes));
-  progress.Add(bytes_cached, files_total - files.size(), "", false);
-  std::atomic<bool> stop{false};
-  std::atomic<bool> any_reread{false};
-  Status hashed = sdk::ParallelFor(
-      files.size(), config_.parallelism,
-      [&](size_t i) -> Status {
-        if (call.Cancelled()) return CancelledError("cut cancelled; cut again to start over");
-        bool reread = false;
-        Status s = HashItem(items[files[i]], data_dir, tree, config_, call, progress, stop, reread);
-        if (reread) any_reread = true;
-        return s;
-      },
-      &stop);
-  LIFEBOAT_RETURN_IF_ERROR(hashed);
-  // A file read again holds its content as of that later read.
-  if (any_reread) cut_end = std::max(cut_end, host_.NowUnixNanos());
-
+  LIFEBOAT_ASSIGN_OR_RETURN(std::unique_ptr<sdk::ManifestReader> walked,
+                            sdk::ManifestReader::Open(walk_file));
+  std::unique_ptr<DigestCacheReader> old_cache = DigestCacheReader::Open(layout_.DigestCache(key));
+  DigestCacheWriter new_cache(layout_.DigestCache(key));
+  Status cache_saved = OkStatus();
+  CutRecordWriter record(cut_file);
+  sdk::ManifestDigester digester(kManifestDigestDomain);
   // A fence by write bits changed the modes the walk saw; the point records the data set
   // as it is without the fence (the immutable attribute changes nothing recorded).
   const std::map<std::string, uint32_t> unfenced_modes = FencedOriginalModes(layout_, selector);
   NameCache names;
   std::map<uint32_t, std::string> named_users, named_groups;
-  uint64_t total_bytes = 0;
-  std::unordered_map<std::string, DigestCache::Record> records;
-  for (CutItem& item : items) {
-    v1::Entry& e = item.entry;
+  uint64_t total_bytes = 0, entry_count = 0, files_read = 0, files_reused = 0;
+  std::atomic<bool> any_reread{false};
+
+  std::vector<CutItem> batch;
+  uint64_t batch_bytes = 0;  // to read
+  auto finish_batch = [&]() -> Status {
+    // Big files first, so that one large file does not run alone at the end.
+    std::vector<size_t> files;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].entry.type() == v1::ENTRY_FILE && !batch[i].from_cache) files.push_back(i);
+    }
+    std::stable_sort(files.begin(), files.end(), [&](size_t a, size_t b) {
+      return batch[a].entry.size() > batch[b].entry.size();
+    });
+    std::atomic<bool> stop{false};
+    LIFEBOAT_RETURN_IF_ERROR(sdk::ParallelFor(
+        files.size(), config_.parallelism,
+        [&](size_t i) -> Status {
+          if (call.Cancelled()) return CancelledError("cut cancelled; cut again to start over");
+          bool reread = false;
+          Status st =
+              HashItem(batch[files[i]], data_dir, tree, config_, call, progress, stop, reread);
+          if (reread) any_reread = true;
+          return st;
+        },
+        &stop));
+    files_read += files.size();
+    for (CutItem& item : batch) {
+      v1::Entry& e = item.entry;
+      if (e.type() == v1::ENTRY_FILE) {
+        const FileState& st = item.final_stat;
+        e.set_size(st.size);
+        e.set_mtime_unix_nanos(st.mtime_ns);
+        e.set_mode(st.mode);
+        e.set_uid(st.uid);
+        e.set_gid(st.gid);
+        total_bytes += e.size();
+        if (item.cacheable && cache_saved.ok()) {
+          cache_saved = new_cache.Add(
+              e.path(), DigestRecord{st.inode, st.size, st.mtime_ns, st.ctime_ns, e.digest()});
+        }
+      }
+      if (auto it = unfenced_modes.find(e.path()); it != unfenced_modes.end()) {
+        e.set_mode(it->second);
+        // The fence's chmod changed the access ACL's owner, mask and other entries too.
+        StatusOr<Acl> access = Acl::FromText(e.acl_access());
+        if (access.ok() && !access->empty()) {
+          e.set_acl_access(access->WithMode(it->second).ToText());
+        }
+      }
+      e.set_owner(names.User(e.uid()));
+      e.set_group(names.Group(e.gid()));
+      named_users[e.uid()] = e.owner();
+      named_groups[e.gid()] = e.group();
+      // Named ACL entries: a peer that reads this manifest through the stream cannot ask this
+      // host's user database what their ids are called.
+      for (const std::string* text : {&e.acl_access(), &e.acl_default()}) {
+        if (text->empty()) continue;
+        StatusOr<Acl> acl = Acl::FromText(*text);
+        if (!acl.ok()) continue;
+        for (const AclEntry& a : acl->entries()) {
+          if (a.tag == AclEntry::kUser) named_users[a.id] = names.User(a.id);
+          if (a.tag == AclEntry::kGroup) named_groups[a.id] = names.Group(a.id);
+        }
+      }
+      digester.Add(e);
+      LIFEBOAT_RETURN_IF_ERROR(record.Add(e));
+      ++entry_count;
+    }
+    batch.clear();
+    batch_bytes = 0;
+    return OkStatus();
+  };
+  v1::Entry e;
+  for (;;) {
+    LIFEBOAT_ASSIGN_OR_RETURN(bool more, walked->Next(&e));
+    if (!more) break;
+    CutItem item;
     if (e.type() == v1::ENTRY_FILE) {
-      const struct stat& st = item.final_stat;
-      e.set_size(static_cast<uint64_t>(st.st_size));
-      e.set_mtime_unix_nanos(MtimeNs(st));
-      e.set_mode(st.st_mode & 07777);
-      e.set_uid(st.st_uid);
-      e.set_gid(st.st_gid);
-      total_bytes += e.size();
-      if (item.cacheable) {
-        records[e.path()] =
-            DigestCache::Record{static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
-                                MtimeNs(st), CtimeNs(st), e.digest()};
+      WalkState state;
+      if (!UnpackWalkState(e.digest(), &state)) {
+        return InternalError("the cut's walk of " + name + " lost the state of " + e.path(),
+                             e.path());
+      }
+      e.clear_digest();
+      item.linked = state.linked;
+      const DigestRecord* cached = state.linked ? old_cache->Find(e.path()) : nullptr;
+      if (cached != nullptr && CacheVouches(*cached, state.before.stamp(), state.after.stamp())) {
+        e.set_digest(cached->digest);
+        item.final_stat = state.after;
+        item.cacheable = item.from_cache = true;
+        ++files_reused;
+        progress.Add(e.size(), 1, "", false);
+      } else {
+        batch_bytes += e.size();
       }
     }
-    if (auto it = unfenced_modes.find(e.path()); it != unfenced_modes.end()) {
-      e.set_mode(it->second);
-      // The fence's chmod changed the access ACL's owner, mask and other entries too.
-      StatusOr<Acl> access = Acl::FromText(e.acl_access());
-      if (access.ok() && !access->empty()) e.set_acl_access(access->WithMode(it->second).ToText());
-    }
-    e.set_owner(names.User(e.uid()));
-    e.set_group(names.Group(e.gid()));
-    named_users[e.uid()] = e.owner();
-    named_groups[e.gid()] = e.group();
-    // Named ACL entries: a peer that reads this manifest through the stream cannot ask this
-    // host's user database what their ids are called.
-    for (const std::string* text : {&e.acl_access(), &e.acl_default()}) {
-      if (text->empty()) continue;
-      StatusOr<Acl> acl = Acl::FromText(*text);
-      if (!acl.ok()) continue;
-      for (const AclEntry& a : acl->entries()) {
-        if (a.tag == AclEntry::kUser) named_users[a.id] = names.User(a.id);
-        if (a.tag == AclEntry::kGroup) named_groups[a.id] = names.Group(a.id);
-      }
+    item.entry = std::move(e);
+    e.Clear();
+    batch.push_back(std::move(item));
+    if (batch.size() >= kBatchItems || batch_bytes >= kBatchBytes) {
+      LIFEBOAT_RETURN_IF_ERROR(finish_batch());
     }
   }
-  std::sort(items.begin(), items.end(),
-            [](const CutItem& a, const CutItem& b) { return a.entry.path() < b.entry.path(); });
+  LIFEBOAT_RETURN_IF_ERROR(finish_batch());
+  walked.reset();
+  ::unlink(walk_file.c_str());
+  // A file read again holds its content as of that later read.
+  if (any_reread) cut_end = std::max(cut_end, host_.NowUnixNanos());
 
   v1::CutResponse resp;
   v1::SnapshotRef* ref = resp.mutable_snapshot();
@@ -408,36 +641,33 @@ StatusOr<v1::CutResponse> LocalfsPlugin::Cut(sdk::Call& call, const v1::CutReque
   ref->set_cut_start_unix_nanos(cut_start);
   ref->set_cut_end_unix_nanos(cut_end);
   ref->set_cut_op_id(req.op_id());
-  v1::MemberManifest* manifest = resp.mutable_manifest();
-  *manifest->mutable_snapshot() = *ref;
-  manifest->set_digest_algorithm(sdk::kSha256Algorithm);
-  manifest->mutable_entries()->Reserve(static_cast<int>(items.size()));
-  for (CutItem& item : items) *manifest->add_entries() = std::move(item.entry);
-  std::vector<CutItem>().swap(items);  // moved out: their stats go before cut.pb is written
-  manifest->set_total_bytes(total_bytes);
+  v1::MemberManifest head, tail;
+  *head.mutable_snapshot() = *ref;
+  head.set_digest_algorithm(sdk::kSha256Algorithm);
+  tail.set_total_bytes(total_bytes);
   for (const auto& [id, n] : named_users) {
-    if (!n.empty()) (*manifest->mutable_user_names())[id] = n;
+    if (!n.empty()) (*tail.mutable_user_names())[id] = n;
   }
   for (const auto& [id, n] : named_groups) {
-    if (!n.empty()) (*manifest->mutable_group_names())[id] = n;
+    if (!n.empty()) (*tail.mutable_group_names())[id] = n;
   }
-  manifest->set_manifest_digest(ManifestDigest(*manifest));
-  manifest->set_entry_count(static_cast<uint64_t>(manifest->entries_size()));
+  tail.set_manifest_digest(digester.Finish());
+  tail.set_entry_count(entry_count);
 
-  cache.ReplaceRecords(std::move(records));
-  Status saved = cache.Save(layout_.DigestCache(key));
-  if (!saved.ok()) host_.Warn("cannot save the digest cache: " + saved.ToString());
-  cache = DigestCache();  // saved: not held while cut.pb is serialized
+  if (cache_saved.ok()) cache_saved = new_cache.Finish();
+  if (!cache_saved.ok()) host_.Warn("cannot save the digest cache: " + cache_saved.ToString());
+  old_cache.reset();
   // Written last: its presence is what makes the cut complete.
-  LIFEBOAT_RETURN_IF_ERROR(WriteProto(cut_file, resp, /*durable=*/true));
+  LIFEBOAT_RETURN_IF_ERROR(record.Finish(*ref, head, tail));
   progress.Flush();
-  host_.Info("cut " + name + " for restore point " + rp + ": " +
-             std::to_string(manifest->entry_count()) + " entries, " + std::to_string(total_bytes) +
-             " bytes in " + std::to_string(files_total) + " files, " +
-             std::to_string(files.size()) + " files read, " +
-             std::to_string(files_total - files.size()) + " digests reused");
+  host_.Info("cut " + name + " for restore point " + rp + ": " + std::to_string(entry_count) +
+             " entries, " + std::to_string(total_bytes) + " bytes in " +
+             std::to_string(totals.files) + " files, " + std::to_string(files_read) +
+             " files read, " + std::to_string(files_reused) + " digests reused");
   // The entries stay in cut.pb, where the target reads them; the engine keeps counts.
-  KeepEntriesHome(*manifest);
+  v1::MemberManifest* manifest = resp.mutable_manifest();
+  *manifest = head;
+  manifest->MergeFrom(tail);
   return resp;
 }
 
@@ -445,28 +675,34 @@ Status LocalfsPlugin::RemoveSnapshotDir(const std::string& key, const std::strin
                                         const std::string& dir) {
   LIFEBOAT_ASSIGN_OR_RETURN(std::string trash, MoveToTrash(dir));
   if (trash.empty()) return OkStatus();
-  DigestCache cache = DigestCache::Load(layout_.DigestCache(key));
+  // The cache's records in path order (not the tree's walk: no collection of either): a
+  // record whose snapshot link is still the recorded inode and ctime is unlinked here, and
+  // follows the ctime change that the unlink made (see digest_cache.h).
+  std::unique_ptr<DigestCacheReader> cache = DigestCacheReader::Open(layout_.DigestCache(key));
+  DigestCacheWriter updated(layout_.DigestCache(key));
+  const std::string tree = JoinPath(trash, kTreeDir);
+  const std::string data_dir = layout_.DataDir(selector);
   bool changed = false;
-  if (cache.size() > 0) {
-    std::string tree = JoinPath(trash, kTreeDir);
-    std::string data_dir = layout_.DataDir(selector);
-    // Walked a directory at a time: the snapshot's items are not collected (issue 13).
-    Status walked = ForEachInTree(tree, [&](const std::string& rel, const struct stat& st) {
-      if (!S_ISREG(st.st_mode)) return OkStatus();
-      const DigestCache::Record* rec = cache.Get(rel);
-      if (rec == nullptr || rec->inode != static_cast<uint64_t>(st.st_ino) ||
-          rec->ctime_ns != CtimeNs(st)) {
-        return OkStatus();
-      }
-      // unlink(2) stamps the inode's ctime; follow it through the data set's own name.
-      if (::unlink(JoinPath(tree, rel).c_str()) != 0) return OkStatus();
+  Status kept = OkStatus();
+  std::string rel;
+  DigestRecord rec;
+  while (cache->Next(&rel, &rec)) {
+    const std::string link = JoinPath(tree, rel);
+    struct stat st;
+    if (::lstat(link.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        rec.inode == static_cast<uint64_t>(st.st_ino) && rec.ctime_ns == CtimeNs(st) &&
+        ::unlink(link.c_str()) == 0) {
       struct stat now;
       if (::lstat(JoinPath(data_dir, rel).c_str(), &now) == 0 && now.st_ino == st.st_ino) {
-        changed |= cache.Chain(rel, static_cast<uint64_t>(st.st_ino), CtimeNs(st), CtimeNs(now));
+        rec.ctime_ns = CtimeNs(now);
+        changed = true;
       }
-      return OkStatus();
-    });
-    (void)walked;  // as before: a tree that cannot be walked is removed without chaining
+    }
+    if (kept.ok()) kept = updated.Add(rel, rec);
+  }
+  if (changed) {
+    if (kept.ok()) kept = updated.Finish();
+    if (!kept.ok()) host_.Warn("cannot save the digest cache: " + kept.ToString());
   }
   Status removed = RemoveTree(trash);
   if (removed.code() == Code::kPermissionDenied && !ListFences(layout_).empty()) {
@@ -476,10 +712,6 @@ Status LocalfsPlugin::RemoveSnapshotDir(const std::string& key, const std::strin
     host_.Warn("the snapshot " + dir + " holds files of a fenced data set; they stay in " +
                layout_.Trash() + " until it is unfenced: " + removed.ToString());
     removed = OkStatus();
-  }
-  if (changed) {
-    Status saved = cache.Save(layout_.DigestCache(key));
-    if (!saved.ok()) host_.Warn("cannot save the digest cache: " + saved.ToString());
   }
   return removed;
 }
@@ -499,12 +731,12 @@ StatusOr<v1::ReleaseResponse> LocalfsPlugin::Release(sdk::Call& call,
     resp.set_released(false);
     return resp;
   }
-  StatusOr<v1::CutResponse> cut = ReadProto<v1::CutResponse>(JoinPath(snap, kCutFile));
-  if (cut.ok() && !ref.cut_op_id().empty() && cut->snapshot().cut_op_id() != ref.cut_op_id()) {
+  StatusOr<v1::SnapshotRef> cut = ReadCutSnapshot(JoinPath(snap, kCutFile));
+  if (cut.ok() && !ref.cut_op_id().empty() && cut->cut_op_id() != ref.cut_op_id()) {
     return FailedPreconditionError(
         "the snapshot of restore point " + ref.restore_point_id() + " of " +
-            DataSetName(ref.data_set()) + " was made by cut operation " +
-            cut->snapshot().cut_op_id() + ", not " + ref.cut_op_id() +
+            DataSetName(ref.data_set()) + " was made by cut operation " + cut->cut_op_id() +
+            ", not " + ref.cut_op_id() +
             "; it is not the one this reference names, so it was left in place",
         snap);
   }

@@ -1,132 +1,232 @@
 #include "digest_cache.h"
 
-#include <cstring>
-
+#include <fcntl.h>
 #include <lifeboat/sdk/digest.h>
 #include <lifeboat/sdk/files.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
 #include "fs.h"
 #include "manifest_io.h"
 
 namespace lifeboat::localfs {
 namespace {
 
-// File format: kMagic, u32 record count,
-// records (u32 path length, path, u64 inode, u64 size, i64 mtime, i64 ctime, u8 digest
-// length, digest), then the SHA-256 of everything before it. Integers little-endian.
-constexpr char kMagic[] = "lifeboat.localfs.digest-cache.v1\n";
+constexpr char kMagic[] = "lifeboat.localfs.digest-cache.v2\n";
+constexpr size_t kTrailerBytes = 8 + sdk::kSha256Bytes;
 
-class Reader {
- public:
-  explicit Reader(std::string_view data) : data_(data) {}
-  bool U64(uint64_t& v) {
-    if (data_.size() - pos_ < 8) return false;
-    v = 0;
-    for (int i = 0; i < 8; ++i)
-      v |= uint64_t{static_cast<unsigned char>(data_[pos_ + i])} << (8 * i);
-    pos_ += 8;
-    return true;
-  }
-  bool U32(uint32_t& v) {
-    if (data_.size() - pos_ < 4) return false;
-    v = 0;
-    for (int i = 0; i < 4; ++i)
-      v |= uint32_t{static_cast<unsigned char>(data_[pos_ + i])} << (8 * i);
-    pos_ += 4;
-    return true;
-  }
-  bool Bytes(size_t n, std::string& out) {
-    if (data_.size() - pos_ < n) return false;
-    out.assign(data_.substr(pos_, n));
-    pos_ += n;
-    return true;
-  }
-  bool done() const { return pos_ == data_.size(); }
-
- private:
-  std::string_view data_;
-  size_t pos_ = 0;
-};
+uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+  return v;
+}
 
 }  // namespace
 
-DigestCache DigestCache::Load(const std::string& path) {
-  DigestCache cache;
-  StatusOr<std::string> bytes = sdk::ReadWholeFile(path);
-  if (!bytes.ok()) return cache;
-  const std::string& all = *bytes;
-  size_t magic_len = std::strlen(kMagic);
-  if (all.size() < magic_len + sdk::kSha256Bytes || all.compare(0, magic_len, kMagic) != 0) {
-    return cache;
-  }
-  std::string_view body(all.data(), all.size() - sdk::kSha256Bytes);
-  if (sdk::Sha256Of(body) != std::string_view(all).substr(body.size())) return cache;
-  Reader r(body.substr(magic_len));
-  DigestCache loaded;
-  uint32_t records = 0;
-  if (!r.U32(records)) return cache;
-  loaded.records_.reserve(records);
-  for (uint32_t i = 0; i < records; ++i) {
-    uint32_t path_len;
-    std::string rel, digest, digest_len;
-    Record rec;
-    uint64_t mtime, ctime;
-    if (!r.U32(path_len) || !r.Bytes(path_len, rel) || !r.U64(rec.inode) || !r.U64(rec.size) ||
-        !r.U64(mtime) || !r.U64(ctime) || !r.Bytes(1, digest_len) ||
-        !r.Bytes(static_cast<unsigned char>(digest_len[0]), rec.digest)) {
-      return cache;
-    }
-    rec.mtime_ns = static_cast<int64_t>(mtime);
-    rec.ctime_ns = static_cast<int64_t>(ctime);
-    loaded.records_.emplace(std::move(rel), std::move(rec));
-  }
-  if (!r.done()) return cache;
-  return loaded;
-}
-
-Status DigestCache::Save(const std::string& path) const {
-  std::string out = kMagic;
-  AppendU32(out, static_cast<uint32_t>(records_.size()));
-  for (const auto& [rel, rec] : records_) {
-    AppendU32(out, static_cast<uint32_t>(rel.size()));
-    out += rel;
-    AppendU64(out, rec.inode);
-    AppendU64(out, rec.size);
-    AppendU64(out, static_cast<uint64_t>(rec.mtime_ns));
-    AppendU64(out, static_cast<uint64_t>(rec.ctime_ns));
-    out += static_cast<char>(rec.digest.size());
-    out += rec.digest;
-  }
-  out += sdk::Sha256Of(out);
-  return sdk::WriteFileAtomically(path, out, /*durable=*/false);
-}
-
-const std::string* DigestCache::Find(const std::string& rel, const struct stat& before_link,
-                                     const struct stat& after_link) const {
-  const Record* rec = Get(rel);
-  if (rec == nullptr || rec->digest.size() != sdk::kSha256Bytes) return nullptr;
-  auto same = [&](const struct stat& st) {
-    return rec->inode == static_cast<uint64_t>(st.st_ino) &&
-           rec->size == static_cast<uint64_t>(st.st_size) && rec->mtime_ns == MtimeNs(st);
+bool CacheVouches(const DigestRecord& rec, const StatStamp& before_link,
+                  const StatStamp& after_link) {
+  if (rec.digest.size() != sdk::kSha256Bytes) return false;
+  auto same = [&](const StatStamp& st) {
+    return rec.inode == st.inode && rec.size == st.size && rec.mtime_ns == st.mtime_ns;
   };
-  if (!same(before_link) || !same(after_link)) return nullptr;
+  if (!same(before_link) || !same(after_link)) return false;
   // Nothing but the plugin's own links and unlinks touched the inode since the record.
-  if (CtimeNs(before_link) != rec->ctime_ns) return nullptr;
-  return &rec->digest;
+  return before_link.ctime_ns == rec.ctime_ns;
 }
 
-bool DigestCache::Chain(const std::string& rel, uint64_t inode, int64_t old_ctime_ns,
-                        int64_t new_ctime_ns) {
-  auto it = records_.find(rel);
-  if (it == records_.end() || it->second.inode != inode || it->second.ctime_ns != old_ctime_ns) {
+struct DigestCacheReader::Impl {
+  UniqueFd fd;
+  std::vector<char> buf = std::vector<char>(size_t{1} << 16);
+  size_t pos = 0, len = 0;
+  uint64_t left = 0;  // bytes of records not yet read
+  bool ended = true;
+  std::string rel;  // the record Find() holds
+  DigestRecord rec;
+  bool have = false;
+
+  bool Read(void* out, size_t n) {
+    char* o = static_cast<char*>(out);
+    if (n > left) return false;
+    while (n > 0) {
+      if (pos == len) {
+        ssize_t got = ::read(fd.get(), buf.data(), buf.size());
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return false;
+        pos = 0;
+        len = static_cast<size_t>(got);
+      }
+      size_t k = std::min(n, len - pos);
+      std::memcpy(o, buf.data() + pos, k);
+      pos += k;
+      o += k;
+      n -= k;
+      left -= k;
+    }
+    return true;
+  }
+  bool Next(std::string* r, DigestRecord* d) {
+    if (ended) return false;
+    char u32[4], u64[8];
+    uint32_t n = 0;
+    if (left == 0 || !Read(u32, 4)) return End();
+    for (int i = 0; i < 4; ++i) n |= uint32_t{static_cast<unsigned char>(u32[i])} << (8 * i);
+    if (n > left) return End();
+    r->resize(n);
+    if (!Read(r->data(), n)) return End();
+    uint64_t v[4];
+    for (uint64_t& x : v) {
+      if (!Read(u64, 8)) return End();
+      x = GetU64(u64);
+    }
+    d->inode = v[0];
+    d->size = v[1];
+    d->mtime_ns = static_cast<int64_t>(v[2]);
+    d->ctime_ns = static_cast<int64_t>(v[3]);
+    unsigned char dl = 0;
+    if (!Read(&dl, 1)) return End();
+    d->digest.resize(dl);
+    if (!Read(d->digest.data(), dl)) return End();
+    return true;
+  }
+  bool End() {
+    ended = true;
     return false;
   }
-  it->second.ctime_ns = new_ctime_ns;
-  return true;
+};
+
+DigestCacheReader::DigestCacheReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DigestCacheReader::~DigestCacheReader() = default;
+
+std::unique_ptr<DigestCacheReader> DigestCacheReader::Open(const std::string& path) {
+  auto impl = std::make_unique<Impl>();
+  std::unique_ptr<DigestCacheReader> empty(new DigestCacheReader(std::move(impl)));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return empty;
+  struct stat st;
+  const size_t magic_len = std::strlen(kMagic);
+  if (::fstat(fd.get(), &st) != 0 ||
+      static_cast<uint64_t>(st.st_size) < magic_len + kTrailerBytes) {
+    return empty;
+  }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  // The whole file is checked against its trailing SHA-256 before any record is used.
+  std::string head(magic_len, '\0'), tail(kTrailerBytes, '\0');
+  if (::pread(fd.get(), head.data(), magic_len, 0) != static_cast<ssize_t>(magic_len) ||
+      head != kMagic ||
+      ::pread(fd.get(), tail.data(), kTrailerBytes, static_cast<off_t>(size - kTrailerBytes)) !=
+          static_cast<ssize_t>(kTrailerBytes)) {
+    return empty;
+  }
+  sdk::Sha256 sha;
+  std::vector<char> buf(size_t{1} << 16);
+  for (uint64_t left = size - sdk::kSha256Bytes; left > 0;) {
+    ssize_t n =
+        ::read(fd.get(), buf.data(), static_cast<size_t>(std::min<uint64_t>(left, buf.size())));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return empty;
+    sha.Update(buf.data(), static_cast<size_t>(n));
+    left -= static_cast<uint64_t>(n);
+  }
+  if (sha.Finish() != tail.substr(8)) return empty;
+  if (::lseek(fd.get(), static_cast<off_t>(magic_len), SEEK_SET) < 0) return empty;
+  auto ok = std::make_unique<Impl>();
+  ok->fd = std::move(fd);
+  ok->left = size - magic_len - kTrailerBytes;
+  ok->ended = false;
+  return std::unique_ptr<DigestCacheReader>(new DigestCacheReader(std::move(ok)));
 }
 
-const DigestCache::Record* DigestCache::Get(const std::string& rel) const {
-  auto it = records_.find(rel);
-  return it == records_.end() ? nullptr : &it->second;
+bool DigestCacheReader::Next(std::string* rel, DigestRecord* rec) { return impl_->Next(rel, rec); }
+
+const DigestRecord* DigestCacheReader::Find(std::string_view rel) {
+  Impl& m = *impl_;
+  while (!m.have || m.rel < rel) {
+    m.have = m.Next(&m.rel, &m.rec);
+    if (!m.have) return nullptr;
+  }
+  return m.rel == rel ? &m.rec : nullptr;
+}
+
+struct DigestCacheWriter::Hash {
+  sdk::Sha256 sha;
+};
+
+DigestCacheWriter::DigestCacheWriter(std::string path)
+    : path_(std::move(path)), tmp_(path_ + ".tmp"), hash_(std::make_unique<Hash>()) {
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  buf_ = kMagic;
+}
+
+DigestCacheWriter::~DigestCacheWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+  }
+}
+
+Status DigestCacheWriter::Flush() {
+  hash_->sha.Update(buf_);
+  std::string_view data = buf_;
+  while (!data.empty()) {
+    ssize_t n = ::write(fd_, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      failed_ = true;
+      return ErrnoError(errno, "cannot write", tmp_);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  buf_.clear();
+  return OkStatus();
+}
+
+Status DigestCacheWriter::Add(std::string_view rel, const DigestRecord& rec) {
+  if (fd_ < 0) return ErrnoError(ENOENT, "cannot create", tmp_);
+  if (count_ > 0 && !(last_ < rel)) {
+    return InvalidArgumentError("digest cache records out of order at " + std::string(rel),
+                                std::string(rel));
+  }
+  last_.assign(rel);
+  ++count_;
+  AppendU32(buf_, static_cast<uint32_t>(rel.size()));
+  buf_.append(rel);
+  AppendU64(buf_, rec.inode);
+  AppendU64(buf_, rec.size);
+  AppendU64(buf_, static_cast<uint64_t>(rec.mtime_ns));
+  AppendU64(buf_, static_cast<uint64_t>(rec.ctime_ns));
+  buf_ += static_cast<char>(rec.digest.size());
+  buf_ += rec.digest;
+  if (buf_.size() >= (size_t{1} << 16)) return Flush();
+  return OkStatus();
+}
+
+Status DigestCacheWriter::Finish() {
+  if (fd_ < 0) return ErrnoError(ENOENT, "cannot create", tmp_);
+  if (failed_) return InternalError("the digest cache " + tmp_ + " was not written whole", tmp_);
+  AppendU64(buf_, count_);
+  LIFEBOAT_RETURN_IF_ERROR(Flush());
+  std::string sum = hash_->sha.Finish();
+  buf_ = sum;
+  std::string_view data = buf_;
+  while (!data.empty()) {
+    ssize_t n = ::write(fd_, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(errno, "cannot write", tmp_);
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  ::close(fd_);
+  fd_ = -1;
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp_.c_str());
+    return ErrnoError(err, "cannot rename", tmp_);
+  }
+  return OkStatus();
 }
 
 }  // namespace lifeboat::localfs

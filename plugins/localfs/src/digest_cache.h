@@ -16,58 +16,91 @@
 // Limit: a write that restores the old size and mtime in the microseconds between the
 // plugin's stat and its link or unlink of that file is not noticed.
 //
-// The file is written atomically but not synced: it is only a cache, and one that is
-// missing or damaged (a trailing SHA-256 tells) is ignored.
+// The file holds its records sorted by path and is read and written as a stream (issue 13:
+// a map of every file of a data set was the largest thing a cut and a release held):
+//   "lifeboat.localfs.digest-cache.v2\n"
+//   records: u32 path length, path, u64 inode, u64 size, i64 mtime, i64 ctime, u8 digest
+//            length, digest (integers little-endian), sorted by path, unique
+//   u64 record count, then the SHA-256 of everything before it
+// It is written atomically but not synced: it is only a cache, and one that is missing,
+// damaged (the trailing SHA-256 tells, checked before any record is used) or of the older
+// format is ignored: every file is read once more.
 //
 // Thread-safety: none; the plugin holds the data set's lock around its use.
 #ifndef LIFEBOAT_PLUGINS_LOCALFS_SRC_DIGEST_CACHE_H_
 #define LIFEBOAT_PLUGINS_LOCALFS_SRC_DIGEST_CACHE_H_
 
 #include <lifeboat/status.h>
-#include <sys/stat.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
-#include <unordered_map>
-#include <utility>
+#include <string_view>
 
 namespace lifeboat::localfs {
 
-class DigestCache {
+struct DigestRecord {
+  uint64_t inode = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  std::string digest;
+};
+
+// The inode, size, mtime and ctime of a file as a stat gave them.
+struct StatStamp {
+  uint64_t inode = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+};
+
+// Whether `rec` vouches for the content of a file whose stat just before the plugin linked it
+// into the snapshot was `before_link`, and whose link's stat right after was `after_link`.
+bool CacheVouches(const DigestRecord& rec, const StatStamp& before_link,
+                  const StatStamp& after_link);
+
+// The records of a cache file in path order.
+class DigestCacheReader {
  public:
-  struct Record {
-    uint64_t inode = 0;
-    uint64_t size = 0;
-    int64_t mtime_ns = 0;
-    int64_t ctime_ns = 0;
-    std::string digest;
-  };
+  // The cache in `path`; one without records when the file is absent, damaged or older.
+  static std::unique_ptr<DigestCacheReader> Open(const std::string& path);
+  ~DigestCacheReader();
 
-  // The cache in `path`; an empty one when the file is absent or damaged.
-  static DigestCache Load(const std::string& path);
-  Status Save(const std::string& path) const;
-
-  // The cached digest of `rel`, or nullptr. `before_link` is the source file's stat just
-  // before the plugin linked it into the snapshot, `after_link` the link's stat right after.
-  const std::string* Find(const std::string& rel, const struct stat& before_link,
-                          const struct stat& after_link) const;
-
-  // The plugin is about to unlink (or has just linked) a name of inode `inode` whose ctime was
-  // `old_ctime_ns`; the call left it at `new_ctime_ns`. Moves the record of `rel` along if it
-  // was current. Returns true when a record changed.
-  bool Chain(const std::string& rel, uint64_t inode, int64_t old_ctime_ns, int64_t new_ctime_ns);
-
-  const Record* Get(const std::string& rel) const;
-
-  // Replaces the records with `records` (those of the cut just made).
-  void ReplaceRecords(std::unordered_map<std::string, Record> records) {
-    records_ = std::move(records);
-  }
-
-  size_t size() const { return records_.size(); }
+  // The next record: false at the end (or at damage, which ends the cache early).
+  bool Next(std::string* rel, DigestRecord* rec);
+  // The record of `rel`, or nullptr. Paths must be asked in increasing order.
+  const DigestRecord* Find(std::string_view rel);
 
  private:
-  std::unordered_map<std::string, Record> records_;
+  struct Impl;
+  explicit DigestCacheReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A new cache file, records added in path order; in place once Finish() returns OK.
+class DigestCacheWriter {
+ public:
+  explicit DigestCacheWriter(std::string path);
+  ~DigestCacheWriter();
+  DigestCacheWriter(const DigestCacheWriter&) = delete;
+  DigestCacheWriter& operator=(const DigestCacheWriter&) = delete;
+
+  // INVALID_ARGUMENT when `rel` is not after the previous path.
+  Status Add(std::string_view rel, const DigestRecord& rec);
+  Status Finish();
+
+ private:
+  Status Flush();
+  std::string path_;
+  std::string tmp_;
+  int fd_ = -1;
+  std::string buf_;
+  std::string last_;
+  uint64_t count_ = 0;
+  bool failed_ = false;
+  struct Hash;
+  std::unique_ptr<Hash> hash_;
 };
 
 }  // namespace lifeboat::localfs

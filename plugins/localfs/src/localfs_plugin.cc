@@ -295,7 +295,6 @@ StatusOr<v1::ExpireResponse> LocalfsPlugin::Expire(sdk::Call& call, const v1::Ex
       std::unique_lock<std::shared_mutex> staging_guard(*staging_lock);
       std::string staging = layout_.Staging(key, rp);
       LIFEBOAT_RETURN_IF_ERROR(MoveToTrashAndRemove(staging));
-      ForgetStagedCut(staging);
     }
     std::string point = layout_.Point(key, rp);
     LIFEBOAT_ASSIGN_OR_RETURN(auto st, LstatIfExists(point));

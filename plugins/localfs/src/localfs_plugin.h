@@ -82,14 +82,13 @@ class LocalfsPlugin : public sdk::ComponentPlugin {
   StatusOr<std::shared_ptr<const ServedManifest>> LoadServedManifest(const std::string& file,
                                                                      bool is_cut);
 
-  // The cut manifest staged on the target for one restore point, parsed once and shared by
-  // the transfers of its tasks.
+  // The cut staged on the target for one restore point: its fields but its entries (cut.ref);
+  // the entries are in the staging directory's index.lbm, read by range (issue 13).
   struct StagedCut {
-    v1::CutResponse cut;
+    v1::CutResponse header;
     std::string dir;          // staging/<key>/<rp>
     bool same_boot = true;    // staged files were written since the machine last started
-    uint64_t file_inode = 0;  // of cut.pb when parsed, to notice a re-staging
-    int64_t file_mtime_ns = 0;
+    bool part_names = false;  // some path of the cut looks like a partial file's name
   };
 
   // Named reader-writer locks of this instance, created on first use and kept.
@@ -119,13 +118,8 @@ class LocalfsPlugin : public sdk::ComponentPlugin {
 
   // The staged cut of (key, rp) if its cut operation is `cut_op_id`; FAILED_PRECONDITION
   // when nothing or another cut is staged.
-  StatusOr<std::shared_ptr<const StagedCut>> LoadStagedCut(const std::string& key,
-                                                           const std::string& rp,
-                                                           const std::string& cut_op_id);
-  // Caches `cut` (staged in `dir`, its cut.pb as it is now) for the transfers and the
-  // commit that follow a plan, as LoadStagedCut would have parsed it.
-  void KeepStagedCut(const std::string& dir, v1::CutResponse cut);
-  void ForgetStagedCut(const std::string& dir);
+  StatusOr<StagedCut> LoadStagedCut(const std::string& key, const std::string& rp,
+                                    const std::string& cut_op_id);
 
   // Points CURRENT of `key` at `rp` unless it names a point committed later.
   Status UpdateCurrent(const std::string& key, const std::string& rp, int64_t committed_ns);
@@ -140,8 +134,6 @@ class LocalfsPlugin : public sdk::ComponentPlugin {
   LockTable locks_;
   // Bandwidth buckets of the jobs transferring now: a job's copy tasks share one.
   sdk::JobThrottle throttles_;
-  std::mutex staged_mu_;
-  std::map<std::string, std::shared_ptr<const StagedCut>> staged_;
   std::mutex served_mu_;
   std::map<std::string, std::shared_ptr<const ServedManifest>> served_;
 };

@@ -1,14 +1,17 @@
 #include "manifest_io.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/wire_format_lite.h>
 #include <lifeboat/sdk/digest.h>
+#include <lifeboat/sdk/files.h>
 #include <lifeboat/sdk/manifest.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include <grp.h>
 #include <pwd.h>
@@ -168,6 +171,131 @@ const v1::MemberManifest& ManifestFileEntries::Others() {
     m.others_dirty = false;
   }
   return m.others;
+}
+
+Status WriteLargeProto(const std::string& path, const google::protobuf::MessageLite& message) {
+  const std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) return ErrnoError(errno, "cannot create", tmp);
+  if (!message.SerializeToFileDescriptor(fd.get())) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return err != 0
+               ? ErrnoError(err, "cannot write", tmp)
+               : InternalError("cannot serialize " + message.GetTypeName() + " for " + path, path);
+  }
+  if (::fsync(fd.get()) != 0) return ErrnoError(errno, "cannot flush", tmp);
+  fd.Reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError(errno, "cannot rename", tmp);
+  return sdk::SyncDirectory(ParentOf(path));
+}
+
+namespace {
+
+// Every field of the manifest in `path` but its entries (counted).
+StatusOr<v1::MemberManifest> HeaderOf(const std::string& path, bool in_cut) {
+  LIFEBOAT_ASSIGN_OR_RETURN(auto entries, ManifestFileEntries::Open(path, in_cut));
+  v1::Entry e;
+  uint64_t n = 0;
+  for (;;) {
+    LIFEBOAT_ASSIGN_OR_RETURN(bool more, entries->Next(&e));
+    if (!more) break;
+    ++n;
+  }
+  v1::MemberManifest header = entries->Others();
+  header.clear_entries();
+  header.set_entry_count(n);
+  return header;
+}
+
+}  // namespace
+
+StatusOr<v1::SnapshotRef> ReadPointSnapshot(const std::string& path) {
+  LIFEBOAT_ASSIGN_OR_RETURN(auto entries, ManifestFileEntries::Open(path, /*in_cut=*/false));
+  v1::Entry first;
+  // The snapshot is the manifest's first field: written before the entries.
+  LIFEBOAT_RETURN_IF_ERROR(entries->Next(&first).status());
+  return entries->Others().snapshot();
+}
+
+StatusOr<v1::MemberManifest> ReadPointHeader(const std::string& path) {
+  return HeaderOf(path, /*in_cut=*/false);
+}
+
+StatusOr<v1::SnapshotRef> ReadCutSnapshot(const std::string& path) {
+  LIFEBOAT_ASSIGN_OR_RETURN(auto entries, ManifestFileEntries::Open(path, /*in_cut=*/true));
+  v1::Entry first;
+  LIFEBOAT_RETURN_IF_ERROR(entries->Next(&first).status());
+  return entries->Others().snapshot();
+}
+
+StatusOr<v1::CutResponse> ReadCutHeader(const std::string& path) {
+  LIFEBOAT_ASSIGN_OR_RETURN(v1::MemberManifest header, HeaderOf(path, /*in_cut=*/true));
+  v1::CutResponse cut;
+  *cut.mutable_snapshot() = header.snapshot();
+  *cut.mutable_manifest() = std::move(header);
+  return cut;
+}
+
+StatusOr<v1::Entry> LstatEntry(const std::string& tree, const std::string& rel) {
+  const std::string abs = JoinPath(tree, rel);
+  struct stat st;
+  if (::lstat(abs.c_str(), &st) != 0) return ErrnoError(errno, "cannot inspect", abs);
+  v1::Entry e;
+  e.set_path(rel);
+  e.set_type(EntryTypeOf(st));
+  e.set_mode(st.st_mode & 07777);
+  e.set_uid(st.st_uid);
+  e.set_gid(st.st_gid);
+  e.set_mtime_unix_nanos(MtimeNs(st));
+  if (S_ISREG(st.st_mode)) e.set_size(static_cast<uint64_t>(st.st_size));
+  if (S_ISLNK(st.st_mode)) {
+    StatusOr<std::string> link = ReadLink(abs);
+    // (A manifest holds UTF-8 only; the cut refuses other targets.)
+    e.set_symlink_target(!link.ok()           ? "(" + link.status().message() + ")"
+                         : IsValidUtf8(*link) ? *link
+                                              : Printable(*link));
+  }
+  return e;
+}
+
+Status WalkTreeSorted(
+    const sdk::Call& call, const std::string& tree, const std::string& out,
+    const std::function<void(const std::string& raw, v1::EntryType type)>& unnamed) {
+  // The tree's items kept in memory before a sorted run goes to disk.
+  constexpr size_t kWalkBufferBytes = size_t{16} << 20;
+  sdk::ManifestWriterOptions options;
+  options.buffer_bytes = kWalkBufferBytes;
+  options.durable = false;  // scratch
+  sdk::ManifestWriter writer(out, options);
+  std::vector<std::string> pending = {""};
+  size_t seen = 0;
+  while (!pending.empty()) {
+    const std::string rel = std::move(pending.back());
+    pending.pop_back();
+    const std::string dir = rel.empty() ? tree : JoinPath(tree, rel);
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return ErrnoError(errno, "cannot list", dir);
+    struct Closer {
+      DIR* d;
+      ~Closer() { ::closedir(d); }
+    } closer{d};
+    while (struct dirent* de = ::readdir(d)) {
+      if (std::strcmp(de->d_name, ".") == 0 || std::strcmp(de->d_name, "..") == 0) continue;
+      if (++seen % 1024 == 0 && call.Cancelled()) {
+        return CancelledError("cancelled while listing " + tree + "; run the operation again");
+      }
+      const std::string child = rel.empty() ? de->d_name : rel + "/" + de->d_name;
+      LIFEBOAT_ASSIGN_OR_RETURN(v1::Entry e, LstatEntry(tree, child));
+      if (e.type() == v1::ENTRY_DIRECTORY) pending.push_back(child);
+      if (IsValidUtf8(child)) {
+        LIFEBOAT_RETURN_IF_ERROR(writer.Add(std::move(e)));
+      } else {
+        unnamed(child, e.type());
+      }
+    }
+  }
+  return writer.Finish().status();
 }
 
 v1::EntryType EntryTypeOf(const struct stat& st) {

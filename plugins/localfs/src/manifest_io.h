@@ -11,6 +11,7 @@
 #include <lifeboat/status.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -65,6 +66,27 @@ class ManifestFileEntries {
   std::unique_ptr<Impl> impl_;
 };
 
+// The snapshot reference of the MemberManifest in `path` (a point's manifest.pb), read from
+// the head of the file: its entries are not parsed. NOT_FOUND when the file does not exist.
+StatusOr<v1::SnapshotRef> ReadPointSnapshot(const std::string& path);
+// Every field of the MemberManifest in `path` but its entries, entry_count set to their
+// number: the file is streamed, never parsed whole.
+StatusOr<v1::MemberManifest> ReadPointHeader(const std::string& path);
+
+// The same of a cut record (cut.pb): its reference, and the record without its entries.
+StatusOr<v1::SnapshotRef> ReadCutSnapshot(const std::string& path);
+StatusOr<v1::CutResponse> ReadCutHeader(const std::string& path);
+
+// Every item below `tree` (not following symbolic links) as the entry its lstat (and
+// readlink) gives, written sorted by path into the manifest file `out` (sdk::ManifestWriter:
+// sorted runs on disk, not durable: a scratch file). Items whose names are not UTF-8 cannot
+// be manifest entries: `unnamed` gets their raw relative path and type instead.
+Status WalkTreeSorted(
+    const sdk::Call& call, const std::string& tree, const std::string& out,
+    const std::function<void(const std::string& raw, v1::EntryType type)>& unnamed);
+// The entry of item `rel` below `tree` as lstat (and readlink) see it.
+StatusOr<v1::Entry> LstatEntry(const std::string& tree, const std::string& rel);
+
 // Serializes `message` into `path` atomically (see sdk::WriteFileAtomically).
 template <typename Message>
 Status WriteProto(const std::string& path, const Message& message, bool durable) {
@@ -74,6 +96,10 @@ Status WriteProto(const std::string& path, const Message& message, bool durable)
   }
   return sdk::WriteFileAtomically(path, bytes, durable);
 }
+
+// WriteProto() for a large message: serialized straight into the file (no copy of its bytes in
+// memory: a cut record of a million files is ~150 MB), then flushed and renamed into place.
+Status WriteLargeProto(const std::string& path, const google::protobuf::MessageLite& message);
 
 // The manifest type of what `st` describes; ENTRY_TYPE_UNSPECIFIED for sockets, FIFOs and
 // devices.

@@ -65,6 +65,67 @@ StatusOr<std::string> PeerSource::ReadRecord(const v1::SnapshotRef& ref,
   return bytes;
 }
 
+Status PeerSource::FetchRecord(const v1::SnapshotRef& ref, const std::string& item,
+                               const std::string& dest) const {
+  const std::string key = DataSetKey(ref.data_set().selector());
+  const std::string tmp = dest + ".part";
+  UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!out.valid()) return ErrnoError(errno, "cannot create", tmp);
+  uint64_t written = 0;
+  auto write = [&](std::string_view chunk) -> Status {
+    if (written + chunk.size() > kMaxRecordBytes * 16) {
+      return Status(Code::kResourceExhausted, "the " + item + " record of " + where_ +
+                                                  " is larger than " +
+                                                  std::to_string(kMaxRecordBytes * 16) + " bytes");
+    }
+    while (!chunk.empty()) {
+      ssize_t n = ::write(out.get(), chunk.data(), chunk.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoError(errno, "cannot write", tmp);
+      chunk.remove_prefix(static_cast<size_t>(n));
+      written += static_cast<uint64_t>(n);
+    }
+    return OkStatus();
+  };
+  Status s;
+  if (by_path_) {
+    const std::string file =
+        item == kItemCut ? JoinPath(layout_.Snapshot(key, ref.restore_point_id()), kCutFile)
+                         : JoinPath(layout_.Point(key, ref.restore_point_id()), kManifestFile);
+    UniqueFd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in.valid()) {
+      s = ErrnoError(errno, "cannot open", file);
+    } else {
+      std::vector<char> buf(size_t{1} << 20);
+      for (;;) {
+        ssize_t n = ::read(in.get(), buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+          s = ErrnoError(errno, "cannot read", file);
+          break;
+        }
+        if (n == 0) break;
+        s = write(std::string_view(buf.data(), static_cast<size_t>(n)));
+        if (!s.ok()) break;
+      }
+    }
+  } else {
+    v1::ReadRequest req;
+    *req.mutable_snapshot() = ref;
+    req.set_item(item);
+    s = call_->ReadPeer(peer_, req, write);
+  }
+  if (s.ok() && ::fsync(out.get()) != 0) s = ErrnoError(errno, "cannot flush", tmp);
+  out.Reset();
+  if (s.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0)
+    s = ErrnoError(errno, "cannot rename", tmp);
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return sdk::SyncDirectory(ParentOf(dest));
+}
+
 sdk::RangeReader PeerSource::Reader(const v1::SnapshotRef& ref, const std::string& item) const {
   v1::ReadRequest req;
   *req.mutable_snapshot() = ref;

@@ -52,6 +52,12 @@ class PeerSource {
   // the peer's status otherwise.
   StatusOr<std::string> ReadRecord(const v1::SnapshotRef& ref, const std::string& item) const;
 
+  // A whole record item, written to `dest` as it arrives (atomically and durably), never
+  // held in memory: a cut record of a million files is ~150 MB (issue 13). NOT_FOUND when the
+  // peer does not hold it; the peer's status otherwise.
+  Status FetchRecord(const v1::SnapshotRef& ref, const std::string& item,
+                     const std::string& dest) const;
+
   // Reads ranges of the file item `item` (sdk::CopyResumable's source). OUT_OF_RANGE when
   // the item ends early; NOT_FOUND when the peer no longer holds it; the peer's status
   // otherwise. Only through the stream (!by_path()).

@@ -25,19 +25,6 @@ inline constexpr char kTaskSeed[] = "seed";
 // Suffix of a file being copied into the staging tree; renamed away once complete.
 inline constexpr char kPartSuffix[] = ".lbpart";
 
-// The position of `path` in `entries` (sorted by path and unique, as CheckManifest
-// requires), or -1: a binary search, so that no index of a large manifest is held (issue 13).
-int FindEntry(const google::protobuf::RepeatedPtrField<v1::Entry>& entries, std::string_view path);
-
-// Name of the partial file of manifest path `path` below `tree`: "<path>.lbpart", with a
-// number appended in the unlikely case that the manifest (`entries`) holds that name too.
-std::string PartPath(const std::string& tree, const std::string& path,
-                     const google::protobuf::RepeatedPtrField<v1::Entry>& entries);
-
-// INVALID_ARGUMENT unless `manifest` describes a tree: valid relative paths, sorted and
-// unique, each below a directory entry of the manifest, files with a SHA-256 digest.
-Status CheckManifest(const v1::MemberManifest& manifest);
-
 // Same permission bits, mtime and owner ids: a hard link to `a` can stand for `b`.
 bool SameMetadata(const v1::Entry& a, const v1::Entry& b);
 

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_set>
 
 #include "fs.h"
@@ -19,6 +20,7 @@
 #include "manifest_io.h"
 #include "peer.h"
 #include "stage.h"
+#include "staged_index.h"
 
 namespace lifeboat::localfs {
 namespace {
@@ -138,7 +140,7 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
   const std::string key = DataSetKey(ref.data_set().selector());
   auto staging_lock = locks_.Get("staging:" + key + "/" + rp);
   std::shared_lock<std::shared_mutex> guard(*staging_lock);
-  StatusOr<std::shared_ptr<const StagedCut>> loaded = LoadStagedCut(key, rp, ref.cut_op_id());
+  StatusOr<StagedCut> loaded = LoadStagedCut(key, rp, ref.cut_op_id());
   if (!loaded.ok()) {
     // A task repeated after its point was committed has nothing left to do.
     StatusOr<v1::MemberManifest> committed =
@@ -147,33 +149,102 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
         (ref.cut_op_id().empty() || committed->snapshot().cut_op_id() == ref.cut_op_id())) {
       v1::TransferResponse done;
       done.set_bytes_skipped(task.bytes());
-      done.set_items_done(static_cast<uint64_t>(task.paths_size()));
+      done.set_items_done(task.items() != 0 ? task.items()
+                                            : static_cast<uint64_t>(task.paths_size()));
       return done;
     }
     return loaded.status();
   }
-  std::shared_ptr<const StagedCut> staged = std::move(loaded).value();
-  const std::string tree = JoinPath(staged->dir, kTreeDir);
-  const auto& entries = staged->cut.manifest().entries();
-  std::vector<const v1::Entry*> items;
-  items.reserve(static_cast<size_t>(task.paths_size()));
-  for (const auto& p : task.paths()) {
-    const int at = FindEntry(entries, p);
-    if (at < 0) {
-      return InvalidArgumentError("task " + task.task_id() + " names " + p +
-                                      ", which is not in the manifest of restore point " + rp +
-                                      "; plan the transfer again",
-                                  p);
+  const StagedCut staged = std::move(loaded).value();
+  const std::string tree = JoinPath(staged.dir, kTreeDir);
+  LIFEBOAT_ASSIGN_OR_RETURN(std::optional<TaskRange> range, DecodeTaskRange(task));
+  LIFEBOAT_ASSIGN_OR_RETURN(std::unique_ptr<IndexCursor> index,
+                            IndexCursor::Open(JoinPath(staged.dir, kIndexFile)));
+  // A link task over a range links from the base's file of the same path.
+  std::unique_ptr<IndexCursor> base_index;
+  std::string base_rp;
+  v1::TransferTask sources;  // a link task that lists its paths: where each comes from
+  if (task.kind() == kTaskLink) {
+    if (range) {
+      base_rp = range->base_rp;
+    } else {
+      LIFEBOAT_ASSIGN_OR_RETURN(sources, DecodeLinkSources(task));
+      base_rp = sources.task_id();
     }
-    const v1::Entry& e = entries[at];
-    bool fits = task.kind() == kTaskTree ? e.type() != v1::ENTRY_FILE : e.type() == v1::ENTRY_FILE;
-    if (!fits) {
-      return InvalidArgumentError("task " + task.task_id() + " of kind " + task.kind() +
-                                      " cannot hold " + p + "; plan the transfer again",
-                                  p);
+    if (base_rp.empty()) {
+      return InvalidArgumentError(
+          "link task " + task.task_id() + " names no base point; plan the transfer again",
+          task.task_id());
     }
-    items.push_back(&e);
+    const std::string base_point = layout_.Point(key, base_rp);
+    if (::access(JoinPath(base_point, kManifestFile).c_str(), F_OK) != 0) {
+      return AbortedError("base point " + base_rp +
+                              " is no longer on this cluster (expired?); plan the transfer of "
+                              "restore point " +
+                              rp + " again",
+                          base_point);
+    }
+    if (range) {
+      LIFEBOAT_RETURN_IF_ERROR(EnsurePointIndex(base_point));
+      LIFEBOAT_ASSIGN_OR_RETURN(base_index, IndexCursor::Open(JoinPath(base_point, kIndexFile)));
+    }
   }
+  auto fits = [&](const v1::Entry& e) {
+    return task.kind() == kTaskTree ? e.type() != v1::ENTRY_FILE : e.type() == v1::ENTRY_FILE;
+  };
+  // The entries of the task, a task's worth (bounded by the plan), and for each link its
+  // source path in the base.
+  std::vector<v1::Entry> items;
+  std::vector<std::string> link_from;
+  if (range) {
+    LIFEBOAT_RETURN_IF_ERROR(
+        index->ForRange(range->first, range->last, range->whole, [&](const v1::Entry& e) -> Status {
+          if (!fits(e)) return OkStatus();
+          if (base_index) {
+            LIFEBOAT_ASSIGN_OR_RETURN(const v1::Entry* b, base_index->Find(e.path()));
+            if (b == nullptr || b->type() != v1::ENTRY_FILE || b->size() != e.size() ||
+                b->digest() != e.digest() || !SameMetadata(*b, e)) {
+              return OkStatus();  // copied, or linked from another path, by another task
+            }
+            link_from.push_back(e.path());
+          }
+          items.push_back(e);
+          return OkStatus();
+        }));
+  } else {
+    items.reserve(static_cast<size_t>(task.paths_size()));
+    for (int k = 0; k < task.paths_size(); ++k) {
+      const std::string& p = task.paths(k);
+      LIFEBOAT_ASSIGN_OR_RETURN(const v1::Entry* e, index->Find(p));
+      if (e == nullptr) {
+        return InvalidArgumentError("task " + task.task_id() + " names " + p +
+                                        ", which is not in the manifest of restore point " + rp +
+                                        "; plan the transfer again",
+                                    p);
+      }
+      if (!fits(*e)) {
+        return InvalidArgumentError("task " + task.task_id() + " of kind " + task.kind() +
+                                        " cannot hold " + p + "; plan the transfer again",
+                                    p);
+      }
+      items.push_back(*e);
+      if (task.kind() == kTaskLink) link_from.push_back(sources.paths(k));
+    }
+  }
+  // The name of a file's partial copy: "<path>.lbpart", numbered in the unlikely case that the
+  // cut holds that name too (known from the plan: it looked at every path).
+  std::mutex part_mu;
+  auto part_path = [&](const std::string& path) -> StatusOr<std::string> {
+    std::string part = path + kPartSuffix;
+    if (!staged.part_names) return JoinPath(tree, part);
+    std::lock_guard<std::mutex> lock(part_mu);
+    LIFEBOAT_ASSIGN_OR_RETURN(auto lookup, IndexCursor::Open(JoinPath(staged.dir, kIndexFile)));
+    for (int n = 1;; ++n) {
+      LIFEBOAT_ASSIGN_OR_RETURN(const v1::Entry* taken, lookup->Find(part));
+      if (taken == nullptr) return JoinPath(tree, part);
+      part = path + kPartSuffix + std::to_string(n);
+    }
+  };
 
   Counters counters;
   KnownDirs dirs;
@@ -182,7 +253,8 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
 
   if (task.kind() == kTaskTree) {
     size_t n = 0;
-    for (const v1::Entry* e : items) {
+    for (const v1::Entry& entry : items) {
+      const v1::Entry* e = &entry;
       if (++n % 256 == 0 && call.Cancelled()) {
         return CancelledError("transfer cancelled; run the task again to continue");
       }
@@ -211,22 +283,12 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
       counters.items++;
     }
   } else if (task.kind() == kTaskLink) {
-    LIFEBOAT_ASSIGN_OR_RETURN(v1::TransferTask sources, DecodeLinkSources(task));
-    const std::string& base_rp = sources.task_id();
-    const std::string base_point = layout_.Point(key, base_rp);
-    if (::access(JoinPath(base_point, kManifestFile).c_str(), F_OK) != 0) {
-      return AbortedError("base point " + base_rp +
-                              " is no longer on this cluster (expired?); plan the transfer of "
-                              "restore point " +
-                              rp + " again",
-                          base_point);
-    }
-    const std::string base_tree = JoinPath(base_point, kTreeDir);
+    const std::string base_tree = JoinPath(layout_.Point(key, base_rp), kTreeDir);
     for (size_t i = 0; i < items.size(); ++i) {
       if (i % 256 == 255 && call.Cancelled()) {
         return CancelledError("transfer cancelled; run the task again to continue");
       }
-      const v1::Entry& e = *items[i];
+      const v1::Entry& e = items[i];
       std::string dst = JoinPath(tree, e.path());
       LIFEBOAT_ASSIGN_OR_RETURN(bool present, CompleteFileAt(dst, e.size()));
       if (present) {
@@ -234,15 +296,14 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
         continue;
       }
       LIFEBOAT_RETURN_IF_ERROR(dirs.Ensure(ParentOf(dst)));
-      std::string from = JoinPath(base_tree, sources.paths(static_cast<int>(i)));
+      std::string from = JoinPath(base_tree, link_from[i]);
       if (::link(from.c_str(), dst.c_str()) == 0) {
         counters.items++;
         continue;
       }
       int err = errno;
       if (err == ENOENT) {
-        return AbortedError("base point " + base_rp + " no longer holds " +
-                                sources.paths(static_cast<int>(i)) +
+        return AbortedError("base point " + base_rp + " no longer holds " + link_from[i] +
                                 "; plan the transfer of restore point " + rp + " again",
                             from);
       }
@@ -255,11 +316,12 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
         counters.copied += n;
         return OkStatus();
       };
-      Status s = CopyVerifiedFrom(call, from, chunk, PartPath(tree, e.path(), entries), dst, e,
+      LIFEBOAT_ASSIGN_OR_RETURN(std::string part, part_path(e.path()));
+      Status s = CopyVerifiedFrom(call, from, chunk, part, dst, e,
                                   /*resume=*/false, copy_options, "base point file changed",
                                   "base point file missing");
       if (s.code() == Code::kAborted) {
-        return DataLossError(sources.paths(static_cast<int>(i)) + " in base point " + base_rp +
+        return DataLossError(link_from[i] + " in base point " + base_rp +
                                  " does not match its manifest; verify that point, and plan "
                                  "with force_full",
                              from);
@@ -275,7 +337,7 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
     // The job's bucket: the transfers of one restore point share its bandwidth.
     std::shared_ptr<sdk::Throttle> throttle = throttles_.For(rp, req.bandwidth_bytes_per_second());
     uint64_t total = 0;  // task.bytes() is 0 for a seed task: it moves nothing over the wire
-    for (const v1::Entry* e : items) total += e->size();
+    for (const v1::Entry& e : items) total += e.size();
     sdk::ProgressReporter progress(call, "transfer", total, items.size());
     // A report per chunk_bytes moved (several small files share one), and a last one.
     progress.set_every_bytes(chunk);
@@ -283,12 +345,12 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
     Status done = sdk::ParallelFor(
         items.size(), config_.parallelism,
         [&](size_t i) -> Status {
-          const v1::Entry& e = *items[i];
+          const v1::Entry& e = items[i];
           const std::string dst = JoinPath(tree, e.path());
           LIFEBOAT_ASSIGN_OR_RETURN(bool present, CompleteFileAt(dst, e.size()));
           // Only a rename puts a file at its final name, after its digest matched. Data written
           // without fsync is trusted across a crash of the process, not of the machine.
-          if (present && !staged->same_boot) {
+          if (present && !staged.same_boot) {
             StatusOr<std::string> digest = sdk::Sha256OfFile(dst, chunk, {});
             if (!digest.ok() || *digest != e.digest()) {
               ::unlink(dst.c_str());
@@ -313,9 +375,9 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
               if (call.Cancelled()) return CancelledError("transfer cancelled; run it again");
               return OkStatus();
             };
+            LIFEBOAT_ASSIGN_OR_RETURN(std::string seed_part, part_path(e.path()));
             Status local =
-                CopyVerifiedFrom(call, JoinPath(live_dir, e.path()), chunk,
-                                 PartPath(tree, e.path(), entries), dst, e,
+                CopyVerifiedFrom(call, JoinPath(live_dir, e.path()), chunk, seed_part, dst, e,
                                  /*resume=*/false, seed_options, "live file differs from the point",
                                  "live file is gone");
             if (local.ok()) {
@@ -339,7 +401,7 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
             return OkStatus();
           };
           options.on_resumed = [&](uint64_t prefix) { progress.Add(prefix, 0, e.path(), false); };
-          const std::string part = PartPath(tree, e.path(), entries);
+          LIFEBOAT_ASSIGN_OR_RETURN(const std::string part, part_path(e.path()));
           const std::string changed =
               e.path() + " changed on the source since the cut; cut the restore point again";
           const std::string missing =
@@ -348,12 +410,12 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
           Status s;
           if (source->by_path()) {
             s = CopyVerifiedFrom(call, JoinPath(source_tree, e.path()), chunk, part, dst, e,
-                                 /*resume=*/staged->same_boot, options, changed, missing);
+                                 /*resume=*/staged.same_boot, options, changed, missing);
           } else {
             // Through the peer stream: the same checks, resume from the part's length included
             // (the read starts at that offset).
             s = CopyVerified(call, source->Reader(ref, kItemTreePrefix + e.path()), part, dst, e,
-                             /*resume=*/staged->same_boot, options, changed, missing);
+                             /*resume=*/staged.same_boot, options, changed, missing);
           }
           LIFEBOAT_RETURN_IF_ERROR(s);
           counters.items++;

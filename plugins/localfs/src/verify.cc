@@ -5,7 +5,6 @@
 // (issue 13). What is localfs's own: ACLs and numeric owners (TreeTarget::CheckItem), names
 // that are not UTF-8 (no manifest can hold them: extra), and a staged copy's directories,
 // whose mode, owner and ACLs commit sets.
-#include <dirent.h>
 #include <lifeboat/sdk/copy.h>
 #include <lifeboat/sdk/digest.h>
 #include <lifeboat/sdk/manifest.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -20,14 +20,10 @@
 #include "fs.h"
 #include "localfs_plugin.h"
 #include "manifest_io.h"
+#include "staged_index.h"
 
 namespace lifeboat::localfs {
 namespace {
-
-// The tree's items kept in memory before a sorted run goes to disk.
-constexpr size_t kWalkBufferBytes = size_t{16} << 20;
-
-Status Cancelled() { return CancelledError("verify cancelled; verify again"); }
 
 // A scratch file removed when it goes out of scope.
 struct ScratchFile {
@@ -46,6 +42,16 @@ class TreeTarget : public sdk::VerifyTarget {
         sorted_{std::move(sorted)},
         staged_(staged),
         as_root_(RunningAsRoot()) {}
+
+  // The base point an incremental was planned from (its directory): a staged file that is a
+  // hard link to the base's file of the same path, whose digest the base's manifest records
+  // as the cut's, is that verified file and is not read again (issue 13: verify costs what
+  // changed). `points verify` of a committed point reads everything.
+  void SetBase(std::string base_point, std::unique_ptr<IndexCursor> base_index) {
+    base_tree_ = JoinPath(base_point, kTreeDir);
+    base_index_ = std::move(base_index);
+  }
+  uint64_t linked_from_base() const { return linked_.load(); }
 
   // Items whose names are not UTF-8 (printable) and their types: no manifest can hold them.
   const std::vector<std::pair<std::string, v1::EntryType>>& unnamed() const { return unnamed_; }
@@ -67,6 +73,13 @@ class TreeTarget : public sdk::VerifyTarget {
       t.symlink_target = e.symlink_target();
       t.uid = e.uid();
       t.gid = e.gid();
+      if (base_index_ && e.type() == v1::ENTRY_FILE) {
+        // In path order, as the walk is: one forward pass over the base's index.
+        LIFEBOAT_ASSIGN_OR_RETURN(const v1::Entry* b, base_index_->Find(e.path()));
+        if (b != nullptr && b->type() == v1::ENTRY_FILE && b->size() == e.size()) {
+          t.location = kBaseDigestTag + b->digest();
+        }
+      }
       LIFEBOAT_RETURN_IF_ERROR(each(t));
     }
   }
@@ -79,6 +92,10 @@ class TreeTarget : public sdk::VerifyTarget {
   // digest mismatch, as localfs has always reported it, rather than the end of the verify.
   Status CheckFile(const sdk::Call& call, v1::VerifyLevel level, const v1::Entry& want,
                    const sdk::TargetItem& got, sdk::VerifyFindings& findings) override {
+    if (level == v1::VERIFY_DIGEST && IsBaseFile(want, got)) {
+      ++linked_;
+      return OkStatus();
+    }
     Status checked = VerifyTarget::CheckFile(call, level, want, got, findings);
     if (checked.ok() || checked.code() == Code::kCancelled) return checked;
     findings.Mismatch(got.path, "digest", sdk::Hex(want.digest()), "(" + checked.message() + ")");
@@ -103,66 +120,35 @@ class TreeTarget : public sdk::VerifyTarget {
   }
 
  private:
-  // Every item below the tree (not following links) as an entry of its lstat, written sorted
-  // to the scratch file.
+  // Every item below the tree, written sorted to the scratch file.
   Status WalkSorted() {
-    sdk::ManifestWriterOptions options;
-    options.buffer_bytes = kWalkBufferBytes;
-    options.durable = false;  // scratch
-    sdk::ManifestWriter writer(sorted_.path, options);
-    std::vector<std::string> pending = {""};
-    size_t seen = 0;
-    while (!pending.empty()) {
-      const std::string rel = std::move(pending.back());
-      pending.pop_back();
-      const std::string dir = rel.empty() ? tree_ : JoinPath(tree_, rel);
-      DIR* d = ::opendir(dir.c_str());
-      if (d == nullptr) return ErrnoError(errno, "cannot list", dir);
-      struct Closer {
-        DIR* d;
-        ~Closer() { ::closedir(d); }
-      } closer{d};
-      while (struct dirent* de = ::readdir(d)) {
-        if (std::strcmp(de->d_name, ".") == 0 || std::strcmp(de->d_name, "..") == 0) continue;
-        if (++seen % 1024 == 0 && call_.Cancelled()) return Cancelled();
-        const std::string child = rel.empty() ? de->d_name : rel + "/" + de->d_name;
-        LIFEBOAT_ASSIGN_OR_RETURN(v1::Entry e, EntryOf(child));
-        if (e.type() == v1::ENTRY_DIRECTORY) pending.push_back(child);
-        if (IsValidUtf8(child)) {
-          LIFEBOAT_RETURN_IF_ERROR(writer.Add(std::move(e)));
-        } else {
-          unnamed_.emplace_back(Printable(child), e.type());
-        }
-      }
-    }
-    return writer.Finish().status();
+    return WalkTreeSorted(call_, tree_, sorted_.path, [&](const std::string& raw, v1::EntryType t) {
+      unnamed_.emplace_back(Printable(raw), t);
+    });
   }
 
-  // The entry of item `child` as lstat (and readlink) see it.
-  StatusOr<v1::Entry> EntryOf(const std::string& child) {
-    const std::string abs = JoinPath(tree_, child);
-    struct stat st;
-    if (::lstat(abs.c_str(), &st) != 0) return ErrnoError(errno, "cannot inspect", abs);
-    v1::Entry e;
-    e.set_path(child);
-    e.set_type(EntryTypeOf(st));
-    e.set_mode(st.st_mode & 07777);
-    e.set_uid(st.st_uid);
-    e.set_gid(st.st_gid);
-    e.set_mtime_unix_nanos(MtimeNs(st));
-    if (S_ISREG(st.st_mode)) e.set_size(static_cast<uint64_t>(st.st_size));
-    if (S_ISLNK(st.st_mode)) {
-      StatusOr<std::string> link = ReadLink(abs);
-      // (A manifest holds UTF-8 only; the cut refuses other targets.)
-      e.set_symlink_target(!link.ok()           ? "(" + link.status().message() + ")"
-                           : IsValidUtf8(*link) ? *link
-                                                : Printable(*link));
+  static constexpr char kBaseDigestTag[] = "base-digest:";
+
+  // The staged file is the base's file of its path (same inode), and the base's manifest
+  // records the digest the cut wants.
+  bool IsBaseFile(const v1::Entry& want, const sdk::TargetItem& got) const {
+    const std::string_view tag = kBaseDigestTag;
+    if (got.location.size() <= tag.size() || got.location.compare(0, tag.size(), tag) != 0 ||
+        got.location.compare(tag.size(), std::string::npos, want.digest()) != 0) {
+      return false;
     }
-    return e;
+    struct stat mine, base;
+    return ::lstat(JoinPath(tree_, got.path).c_str(), &mine) == 0 &&
+           ::lstat(JoinPath(base_tree_, got.path).c_str(), &base) == 0 && S_ISREG(mine.st_mode) &&
+           mine.st_ino == base.st_ino && mine.st_dev == base.st_dev &&
+           static_cast<uint64_t>(mine.st_size) == want.size();
   }
 
   const sdk::Call& call_;
   const std::string tree_;
+  std::string base_tree_;
+  std::unique_ptr<IndexCursor> base_index_;
+  std::atomic<uint64_t> linked_{0};
   ScratchFile sorted_;
   const bool staged_;
   const bool as_root_;
@@ -232,8 +218,23 @@ StatusOr<v1::VerifyResponse> LocalfsPlugin::Verify(sdk::Call& call, const v1::Ve
   // Owners are compared by id, and ACLs, in TreeTarget::CheckItem.
   options.compare_mtime = options.compare_mode = options.compare_symlink_target = true;
   options.compare_directories = !staged;
+  if (staged) {
+    // The base an incremental was planned from (plan.cc writes its id).
+    StatusOr<std::string> base_rp = sdk::ReadWholeFile(JoinPath(staging, kBaseFile));
+    if (base_rp.ok() && ValidateRestorePointId(*base_rp).ok()) {
+      const std::string base_point = layout_.Point(key, *base_rp);
+      StatusOr<std::unique_ptr<IndexCursor>> index =
+          IndexCursor::Open(JoinPath(base_point, kIndexFile));
+      if (index.ok()) target.SetBase(base_point, std::move(index).value());
+    }
+  }
   LIFEBOAT_ASSIGN_OR_RETURN(v1::VerifyResponse resp,
                             sdk::VerifyEntries(call, entries, target, options));
+  if (target.linked_from_base() > 0) {
+    host_.Info("verify of restore point " + rp + ": " + std::to_string(target.linked_from_base()) +
+               " files are hard links to the verified files of the base point and were not read "
+               "again");
+  }
   if (target.unnamed().empty()) return resp;
   for (const auto& [name, type] : target.unnamed()) {
     sdk::AddMismatch(resp, name, "extra", "", sdk::EntryTypeName(type));
