@@ -342,6 +342,9 @@ test('an admin fails the service over and back, typing its name each time', asyn
   const loss = await page.textContent('#loss');
   assert.ok(loss.includes(newest.id), `the dialog does not name the point to be used (${newest.id}): ${loss}`);
   assert.match(loss, /will not come along/);
+  // Its age, as a duration, and when it was cut (the start of the writes left behind).
+  assert.match(await page.textContent('#point-age'), /^\d+ (s|min)$/);
+  assert.match(loss, /after \d{4}-\d\d-\d\d \d\d:\d\d:\d\d — the last \d+ (s|min), and more until a's writers stop/);
   await page.keyboard.press('Escape');
   await page.waitForSelector('dialog', {state: 'detached'});
 
