@@ -138,6 +138,14 @@ test('a viewer sees the breached RPO in red and no button to act', async () => {
   const sales = page.locator('#services tr[data-service="sales"] .rpo .badge');
   assert.equal(await sales.textContent(), 'within');
   assert.match(await sales.getAttribute('class'), /badge-green/);
+  // Amber between: no service of this run is near its RPO, so the page's own judgement is
+  // asked (amber from 80 % of the RPO used, red once breached or without a point).
+  const levels = await page.evaluate(async () => {
+    const {rpoJudgement} = await import('/console/ui.js');
+    return [[50, false], [79, false], [80, false], [99, false], [101, true]].map(([age, breached]) =>
+      rpoJudgement({rpo_seconds: 100, age_seconds: age, rpo_breached: breached, newest_point: 'rp'}).level);
+  });
+  assert.deepEqual(levels, ['green', 'green', 'amber', 'amber', 'red']);
   assert.equal(await page.isHidden('nav li[data-min-role="admin"]'), true, 'a viewer is shown the audit');
   // Each service's primary and secondary with their health, its epoch and its last job; every
   // cluster's health below (the daemon checks the clusters when it starts, then every 5 s).
