@@ -302,6 +302,32 @@ test('an admin restores a point: the dry run first, then the typed name', async 
   const restored = (name) => fs.readFileSync(path.join(WORK, 'b', 'restored', 'sales', name));
   assert.deepEqual(restored('f2'), fs.readFileSync(path.join(WORK, 'a', 'sales', 'f2')));
   assert.notDeepEqual(restored('f1'), fs.readFileSync(path.join(WORK, 'a', 'sales', 'f1')));
+
+  // A file the point does not hold, now in that destination: the dry run is refused naming
+  // it (nothing can be confirmed), ticking "Replace what is there" is the consent (a new dry
+  // run is needed), and the restore then replaces it.
+  const notes = path.join(WORK, 'b', 'restored', 'sales', 'my-notes.txt');
+  fs.writeFileSync(notes, 'not Lifeboat\'s\n');
+  await go(page, `#/services/sales?point=${first.id}`, '#restore-button');
+  await page.click('#restore-button');
+  await page.waitForSelector('dialog[open] #restore-destination');
+  await page.fill('#restore-destination', '/restored');
+  await page.fill('#confirm-name', 'sales');
+  await page.click('#restore-dry-run');
+  await page.waitForFunction(() => /my-notes\.txt/.test(document.querySelector('#dry-run-status').textContent));
+  assert.equal(await page.isDisabled('#confirm-button'), true, 'a refused dry run let the restore through');
+  await page.check('#restore-overwrite');
+  assert.equal(await page.isDisabled('#confirm-button'), true, 'the refused dry run counts for overwrite');
+  await page.click('#restore-dry-run');
+  await page.waitForFunction(() => /nothing done/.test(document.querySelector('#dry-run-status').textContent));
+  assert.ok(fs.existsSync(notes), 'the dry run deleted my-notes.txt');
+  assert.equal(await page.isDisabled('#confirm-button'), false);
+  await checkAccessibility(page, 'the restore dialog with overwrite');
+  await page.click('#confirm-button');
+  await page.waitForFunction(() => location.hash.startsWith('#/jobs/job-'));
+  await page.waitForSelector('.title-row .badge-green');
+  assert.equal(fs.existsSync(notes), false, 'the restore with overwrite left my-notes.txt');
+  assert.deepEqual(restored('f2'), fs.readFileSync(path.join(WORK, 'a', 'sales', 'f2')));
   await page.context().close();
 });
 
