@@ -218,6 +218,10 @@ lb token create viewer --role viewer --out "$work/viewer.token" >/dev/null
 lb token create admin --role admin --out "$work/admin.token" >/dev/null
 lb token create brief --role viewer --ttl 1s --out "$work/brief.token" | grep -q "expires 20" || fail "no expiry shown"
 lb token list | grep -E "^brief " | grep -q " 20[0-9-]*T" || fail "token list lacks the expiry"
+# -o json of a token written to a file: its record, the file instead of the secret.
+lb -o json token create scripted --role viewer --out "$work/scripted.token" | json "
+assert d['name'] == 'scripted' and d['role'] == 'viewer' and d['file'] == '$work/scripted.token', d
+assert 'token' not in d and open(d['file']).read().strip() not in json.dumps(d), d"
 "$bin" --plugin-dir "$plugins" --state-dir "$work/state" daemon --listen 127.0.0.1:0 \
   --health-interval 0 >"$work/daemon.out" 2>"$work/daemon.log" &
 daemon_pid=$!

@@ -4,7 +4,7 @@
 # are in console/console.test.mjs (node's test runner); this script installs the pinned npm
 # packages into the build directory (npm ci, only when the lock file changed), makes the
 # clusters, services, tokens and a first backup, starts the daemon, runs the browser tests,
-# and checks that `lifeboat daemon --listen` serves the same page.
+# and checks that `lifeboat daemon --listen` serves the same page, over TLS.
 # Screenshots of every page are left in BUILD_DIR/console-screenshots.
 # Usage: console_test.sh LIFEBOAT LIFEBOATD PLUGIN_DIR BUILD_DIR
 set -euo pipefail
@@ -116,19 +116,28 @@ CONSOLE_URL="$url" CONSOLE_WORK="$work" CONSOLE_DEPS="$deps" CONSOLE_SHOTS="$sho
   node --test --test-concurrency=1 "$here/console/console.test.mjs" || fail "the browser tests failed"
 browser_done=$(date +%s)
 
-# 5. `lifeboat daemon --listen` shares the API server, so it serves the same page.
+# 5. `lifeboat daemon --listen` shares the API server, so it serves the same page; with the
+#    API's TLS flags it serves it over HTTPS (a certificate made here for 127.0.0.1).
 kill -TERM "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=""
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$work/tls.key" -out "$work/tls.pem" 2>/dev/null ||
+  fail "openssl could not make the test certificate"
 "$bin" --plugin-dir "$plugins" --state-dir "$work/state" daemon --listen 127.0.0.1:0 \
-  >"$work/daemon.out" 2>"$work/daemon.log" &
+  --api-tls-cert "$work/tls.pem" --api-tls-key "$work/tls.key" >"$work/daemon.out" 2>"$work/daemon.log" &
 daemon_pid=$!
 url=""
 for _ in $(seq 1 200); do
-  url="$(grep -o 'http://127.0.0.1:[0-9]*' "$work/daemon.log" | head -n 1 || true)"
+  url="$(grep -o 'https://127.0.0.1:[0-9]*' "$work/daemon.log" | head -n 1 || true)"
   [ -n "$url" ] && break
   kill -0 "$daemon_pid" 2>/dev/null || fail "lifeboat daemon exited"
   sleep 0.1
 done
-curl -fsS -D "$work/headers" "$url/" -o "$work/index.html" || fail "lifeboat daemon does not serve /"
+[ -n "$url" ] || fail "lifeboat daemon with --api-tls-cert did not say it listens on https"
+curl -fsS --cacert "$work/tls.pem" -D "$work/headers" "$url/" -o "$work/index.html" ||
+  fail "lifeboat daemon does not serve / over TLS"
 grep -qi "^content-security-policy: default-src 'self'" "$work/headers" || fail "no CSP from lifeboat daemon"
 grep -q 'src="/console/app.js"' "$work/index.html" || fail "lifeboat daemon's page is not the console"
+curl -fsS --cacert "$work/tls.pem" "$url/console/app.js" -o /dev/null || fail "no console script over TLS"
+code="$(curl -sS --cacert "$work/tls.pem" -o /dev/null -w '%{http_code}' "$url/v1/services")"
+[ "$code" = 401 ] || fail "the API over TLS answered $code without a token, wanted 401"
 echo "console e2e: OK (setup $((setup_done - started)) s, browser $((browser_done - setup_done)) s, total $(( $(date +%s) - started )) s; screenshots in $shots)"

@@ -84,6 +84,14 @@ void AddTokenCommands(CLI::App& app, GlobalOptions& global, ApiArgs& a, int* exi
       const std::string secret = made.value("token", "");
       if (!out.empty()) {
         LIFEBOAT_RETURN_IF_ERROR(WriteSecretFile(out, secret));
+        if (Structured(global)) {
+          // The record as the API gives it, the secret replaced by where it went.
+          json record = made;
+          record.erase("token");
+          record["file"] = out;
+          PrintStructured(global, record);
+          return kExitOk;
+        }
         std::cout << "token " << name << " (" << role << until << ") written to " << out << "\n";
       } else if (Structured(global)) {
         PrintStructured(global, made);

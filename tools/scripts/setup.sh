@@ -19,6 +19,7 @@ PACKAGES=(
   libcurl4-openssl-dev               # HTTP hooks (and, later, WebHDFS)
   rsync                              # the peer the localfs benchmark compares against
   python3 python3-yaml               # JSON and YAML checks in the end-to-end tests
+  curl openssl                       # the end-to-end tests' HTTP calls; the console test's TLS certificate
   clang libclang-rt-14-dev           # libFuzzer targets (frame decoder, API requests)
   libacl1-dev                        # localfs: POSIX ACLs in sync_security
   iproute2                           # network namespaces in the control-plane test

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <string>
@@ -247,6 +248,35 @@ TEST_F(EngineOpsTest, APlannedFailoverIsANoticeAndCountsTheBytesItApplied) {
   ASSERT_TRUE(job.ok());
   // The apply step restored the point into the secondary's live data set: 8 files.
   EXPECT_GE(job->bytes_done(), 8u * 200000u);
+}
+
+// Issue 11 finding 16: /metrics reported 0 bytes for failover and failback jobs. A failback's
+// bytes are what its replication moved from the active side (the file written there after
+// the failover) and what its apply wrote; the child backups it runs keep their own bytes.
+TEST_F(EngineOpsTest, AFailbackCountsTheBytesItMoved) {
+  Open();
+  Apply(0, 1);
+  ASSERT_FALSE(Backup().empty());
+  v1::SwitchSpec over;
+  over.add_services("svc");
+  auto failover = engine_->StartFailover(over, "test");
+  ASSERT_TRUE(failover.ok()) << failover.status().ToString();
+  ASSERT_TRUE(engine_->RunJob(*failover).ok());
+  // Written on dr while it is the primary: the failback must bring it back.
+  const std::string late = Random(300000, 99);
+  Write(base_ / "secondary" / "data" / "late.bin", late);
+  v1::SwitchSpec back;
+  back.add_services("svc");
+  auto failback = engine_->StartFailback(back, "test");
+  ASSERT_TRUE(failback.ok()) << failback.status().ToString();
+  Status s = engine_->RunJob(*failback);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto job = engine_->GetJob(*failback);
+  ASSERT_TRUE(job.ok());
+  EXPECT_GE(job->bytes_done(), late.size())
+      << "a failback that moved late.bin reports " << job->bytes_done() << " bytes";
+  std::ifstream in(base_ / "primary" / "data" / "late.bin", std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), late);
 }
 
 TEST_F(EngineOpsTest, ARestoreCountsItsChangesPerDataSetAndADryRunSaysTheBytes) {

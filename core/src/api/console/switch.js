@@ -161,6 +161,9 @@ export function openRestoreDialog(ctx, {service, point, clusters}) {
   for (const c of clusters) if (c && c !== point.target_cluster) clusterOptions.push([c, c]);
   const cluster = h('select', {id: 'restore-cluster'},
     clusterOptions.map(([v, label]) => h('option', {value: v}, label)));
+  // The operator's consent to replace what the destination holds and the point does not
+  // (the CLI's --overwrite): without it such a restore, and its dry run, are refused.
+  const overwrite = h('input', {type: 'checkbox', id: 'restore-overwrite'});
   const dryButton = h('button', {type: 'button', id: 'restore-dry-run'}, 'Dry run');
   const dryStatus = h('p', {class: 'muted', id: 'dry-run-status', role: 'status'},
     'Choose where to restore, then run the dry run: it lists what would change and changes nothing.');
@@ -168,13 +171,13 @@ export function openRestoreDialog(ctx, {service, point, clusters}) {
   const error = h('p', {class: 'error', role: 'alert', hidden: true});
   let dryFor = null; // the parameters the last successful dry run was for
   let drySaid = []; // what the status said after it
-  const params = () => JSON.stringify([destination.value.trim(), cluster.value]);
+  const params = () => JSON.stringify([destination.value.trim(), cluster.value, overwrite.checked]);
   const confirm = typedConfirmation(service, `Restore ${service}`, () => dryFor === params());
   const cancel = h('button', {type: 'button', class: 'quiet'}, 'Cancel');
   cancel.addEventListener('click', () => dialog.close());
   const invalidate = () => {
     if (dryFor !== null && dryFor !== params()) {
-      put(dryStatus, 'The destination or cluster changed: run the dry run again.');
+      put(dryStatus, 'The destination, cluster or overwrite changed: run the dry run again.');
     } else if (dryFor !== null) {
       put(dryStatus, ...drySaid);
     }
@@ -182,6 +185,7 @@ export function openRestoreDialog(ctx, {service, point, clusters}) {
   };
   destination.addEventListener('input', invalidate);
   cluster.addEventListener('change', invalidate);
+  overwrite.addEventListener('change', invalidate);
 
   dialog.append(
     h('dl', {class: 'facts'},
@@ -189,8 +193,10 @@ export function openRestoreDialog(ctx, {service, point, clusters}) {
       h('dt', {}, 'Cut at'), h('dd', {}, `${time(cutMs)} (${ago(cutMs)})`),
       h('dt', {}, 'Held by'), h('dd', {}, point.target_cluster || '—')),
     field('Destination', destination,
-      'A path under which each data set lands at its own selector. Empty: over the data sets themselves — their current contents are replaced by the point\'s.'),
+      'A path under which each data set lands at its own selector. Empty: over the data sets themselves.'),
     field('Cluster', cluster),
+    field('Replace what is there (overwrite)', overwrite,
+      'Delete or replace what the destination holds and the point does not. Unticked, a restore into a place holding anything else is refused, naming it.'),
     h('div', {class: 'buttons left'}, dryButton), dryStatus, dryLog,
     confirm.node, error,
     h('div', {class: 'buttons'}, cancel, confirm.button));
@@ -202,6 +208,7 @@ export function openRestoreDialog(ctx, {service, point, clusters}) {
     destination: destination.value.trim(),
     cluster: cluster.value,
     dry_run: dryRun,
+    overwrite: overwrite.checked,
     confirm: service,
   });
   dryButton.addEventListener('click', async () => {
