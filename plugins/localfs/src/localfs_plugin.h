@@ -71,17 +71,6 @@ class LocalfsPlugin : public sdk::ComponentPlugin {
   StatusOr<v1::ReadResponse> Read(sdk::Call& call, const v1::ReadRequest& req) override;
 
  private:
-  // The files of a cut record or point manifest that Read serves, parsed once per version
-  // of the file.
-  struct ServedManifest {
-    std::string cut_op_id;
-    std::unordered_set<std::string> files;
-    uint64_t file_inode = 0;
-    int64_t file_mtime_ns = 0;
-  };
-  StatusOr<std::shared_ptr<const ServedManifest>> LoadServedManifest(const std::string& file,
-                                                                     bool is_cut);
-
   // The cut staged on the target for one restore point: its fields but its entries (cut.ref);
   // the entries are in the staging directory's index.lbm, read by range (issue 13).
   struct StagedCut {
@@ -134,8 +123,6 @@ class LocalfsPlugin : public sdk::ComponentPlugin {
   LockTable locks_;
   // Bandwidth buckets of the jobs transferring now: a job's copy tasks share one.
   sdk::JobThrottle throttles_;
-  std::mutex served_mu_;
-  std::map<std::string, std::shared_ptr<const ServedManifest>> served_;
 };
 
 }  // namespace lifeboat::localfs

@@ -1,11 +1,13 @@
 // The peer stream's serving side (LB_OP_READ, ABI 1.1): bytes of an item of a snapshot or a
 // committed point of this root, for a peer instance that cannot open them by path.
 //
-// Only what belongs to the named snapshot or point is served: a tree item must be a file of
-// that cut record's (or point manifest's) entries, so a peer can never read other files of
-// this host through it — not the live data, not another data set, not a path that a symbolic
-// link inside the tree points elsewhere (entries' parents are directories of the manifest,
-// and the last component is opened with O_NOFOLLOW).
+// Only what belongs to the named snapshot or point is served: a tree item must be a regular
+// file inside that snapshot's (or point's) tree, which holds exactly the items of its cut
+// record (or manifest), reached without following any symbolic link (each component is
+// opened with O_NOFOLLOW below the tree's directory), so a peer can never read other files
+// of this host through it — not the live data, not another data set, not a path that a
+// symbolic link inside the tree points elsewhere. Nothing of the manifest is held for it
+// (issue 13: a set of every file of the cut was the source agent's largest allocation).
 #include <fcntl.h>
 #include <lifeboat/sdk/serve.h>
 #include <sys/stat.h>
@@ -25,46 +27,38 @@ namespace {
 
 constexpr size_t kEmitBytes = 1 << 20;
 
-}  // namespace
-
-StatusOr<std::shared_ptr<const LocalfsPlugin::ServedManifest>> LocalfsPlugin::LoadServedManifest(
-    const std::string& file, bool is_cut) {
-  struct stat st;
-  if (::stat(file.c_str(), &st) != 0) return ErrnoError(errno, "cannot inspect", file);
-  const int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  {
-    std::lock_guard<std::mutex> lock(served_mu_);
-    auto it = served_.find(file);
-    if (it != served_.end() && it->second->file_inode == st.st_ino &&
-        it->second->file_mtime_ns == mtime) {
-      return it->second;
+// The regular file `rel` below the directory `tree`, opened one component at a time without
+// following a symbolic link anywhere. NOT_FOUND when a component is missing; INVALID_ARGUMENT
+// when one is a symbolic link or the last is not a regular file.
+StatusOr<UniqueFd> OpenBeneath(const std::string& tree, const std::string& rel) {
+  UniqueFd dir(::open(tree.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return ErrnoError(errno, "cannot open", tree);
+  size_t start = 0;
+  for (;;) {
+    const size_t slash = rel.find('/', start);
+    const std::string part = rel.substr(start, slash == std::string::npos ? slash : slash - start);
+    const bool last = slash == std::string::npos;
+    const int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (last ? 0 : O_DIRECTORY);
+    UniqueFd next(::openat(dir.get(), part.c_str(), flags));
+    if (!next.valid()) {
+      if (errno == ENOENT) return NotFoundError(rel + " is not there", rel);
+      if (errno == ELOOP || errno == ENOTDIR) {
+        return InvalidArgumentError(rel + " leads through a symbolic link or a file", rel);
+      }
+      return ErrnoError(errno, "cannot open", JoinPath(tree, rel));
     }
+    if (last) {
+      struct stat st;
+      if (::fstat(next.get(), &st) != 0) return ErrnoError(errno, "cannot inspect", rel);
+      if (!S_ISREG(st.st_mode)) return InvalidArgumentError(rel + " is not a regular file", rel);
+      return next;
+    }
+    dir = std::move(next);
+    start = slash + 1;
   }
-  auto made = std::make_shared<ServedManifest>();
-  made->file_inode = st.st_ino;
-  made->file_mtime_ns = mtime;
-  const v1::MemberManifest* manifest = nullptr;
-  v1::CutResponse cut;
-  v1::MemberManifest point;
-  if (is_cut) {
-    LIFEBOAT_ASSIGN_OR_RETURN(cut, ReadProto<v1::CutResponse>(file));
-    manifest = &cut.manifest();
-    made->cut_op_id = cut.snapshot().cut_op_id();
-  } else {
-    LIFEBOAT_ASSIGN_OR_RETURN(point, ReadProto<v1::MemberManifest>(file));
-    manifest = &point;
-    made->cut_op_id = point.snapshot().cut_op_id();
-  }
-  made->files.reserve(static_cast<size_t>(manifest->entries_size()));
-  for (const auto& e : manifest->entries()) {
-    if (e.type() == v1::ENTRY_FILE) made->files.insert(e.path());
-  }
-  std::lock_guard<std::mutex> lock(served_mu_);
-  // A few data sets are served at once; an old entry is simply parsed again when needed.
-  if (served_.size() >= 16) served_.clear();
-  served_[file] = made;
-  return std::shared_ptr<const ServedManifest>(made);
 }
+
+}  // namespace
 
 StatusOr<v1::ReadResponse> LocalfsPlugin::Read(sdk::Call& call, const v1::ReadRequest& req) {
   const v1::SnapshotRef& ref = req.snapshot();
@@ -76,32 +70,41 @@ StatusOr<v1::ReadResponse> LocalfsPlugin::Read(sdk::Call& call, const v1::ReadRe
   const std::string name = DataSetName(ref.data_set());
 
   std::string file;
+  UniqueFd fd;
   auto served_file = [&](const std::string& record, bool is_cut, const std::string& rel,
-                         const std::string& tree) -> Status {
+                         const std::string& dir) -> Status {
     LIFEBOAT_RETURN_IF_ERROR(ValidateRelativePath(rel, "item"));
-    auto loaded = LoadServedManifest(record, is_cut);
-    if (!loaded.ok()) {
-      if (loaded.status().code() == Code::kNotFound) {
+    // The record's head only: it names the cut operation (issue 13: never parsed whole).
+    StatusOr<v1::SnapshotRef> made = is_cut ? ReadCutSnapshot(record) : ReadPointSnapshot(record);
+    if (!made.ok()) {
+      if (made.status().code() == Code::kNotFound) {
         return NotFoundError(std::string(is_cut ? "no complete cut" : "no committed point") +
                                  " of restore point " + rp + " of " + name +
                                  " on this cluster (released or expired?)",
                              item);
       }
-      return loaded.status();
+      return made.status();
     }
-    if (is_cut && !ref.cut_op_id().empty() && (*loaded)->cut_op_id != ref.cut_op_id()) {
+    if (is_cut && !ref.cut_op_id().empty() && made->cut_op_id() != ref.cut_op_id()) {
       return AbortedError("the cut of restore point " + rp + " of " + name +
-                              " here was made by operation " + (*loaded)->cut_op_id + ", not " +
+                              " here was made by operation " + made->cut_op_id() + ", not " +
                               ref.cut_op_id() + "; cut the restore point again",
                           item);
     }
-    if ((*loaded)->files.count(rel) == 0) {
-      return InvalidArgumentError(
-          "item '" + item + "' is not a file of " + (is_cut ? "the cut" : "the committed point") +
-              " of restore point " + rp + " of " + name + "; only files of the snapshot are served",
-          item);
+    file = JoinPath(JoinPath(dir, kTreeDir), rel);
+    StatusOr<UniqueFd> opened = OpenBeneath(JoinPath(dir, kTreeDir), rel);
+    if (!opened.ok()) {
+      if (opened.status().code() == Code::kNotFound ||
+          opened.status().code() == Code::kInvalidArgument) {
+        return InvalidArgumentError("item '" + item + "' is not a file of " +
+                                        (is_cut ? "the cut" : "the committed point") +
+                                        " of restore point " + rp + " of " + name +
+                                        "; only files of the snapshot are served",
+                                    item);
+      }
+      return opened.status();
     }
-    file = JoinPath(JoinPath(tree, kTreeDir), rel);
+    fd = std::move(opened).value();
     return OkStatus();
   };
   if (item == kItemCut) {
@@ -124,7 +127,7 @@ StatusOr<v1::ReadResponse> LocalfsPlugin::Read(sdk::Call& call, const v1::ReadRe
         "item");
   }
 
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) fd = UniqueFd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) {
     if (errno == ENOENT) {
       return NotFoundError(item + " of restore point " + rp + " of " + name +

@@ -143,10 +143,9 @@ StatusOr<v1::TransferResponse> LocalfsPlugin::Transfer(sdk::Call& call,
   StatusOr<StagedCut> loaded = LoadStagedCut(key, rp, ref.cut_op_id());
   if (!loaded.ok()) {
     // A task repeated after its point was committed has nothing left to do.
-    StatusOr<v1::MemberManifest> committed =
-        ReadProto<v1::MemberManifest>(JoinPath(layout_.Point(key, rp), kManifestFile));
-    if (committed.ok() &&
-        (ref.cut_op_id().empty() || committed->snapshot().cut_op_id() == ref.cut_op_id())) {
+    StatusOr<v1::SnapshotRef> committed =
+        ReadPointSnapshot(JoinPath(layout_.Point(key, rp), kManifestFile));
+    if (committed.ok() && (ref.cut_op_id().empty() || committed->cut_op_id() == ref.cut_op_id())) {
       v1::TransferResponse done;
       done.set_bytes_skipped(task.bytes());
       done.set_items_done(task.items() != 0 ? task.items()
