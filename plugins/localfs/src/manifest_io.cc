@@ -248,7 +248,13 @@ StatusOr<v1::Entry> LstatEntry(const std::string& tree, const std::string& rel) 
   e.set_uid(st.st_uid);
   e.set_gid(st.st_gid);
   e.set_mtime_unix_nanos(MtimeNs(st));
-  if (S_ISREG(st.st_mode)) e.set_size(static_cast<uint64_t>(st.st_size));
+  if (S_ISREG(st.st_mode)) {
+    e.set_size(static_cast<uint64_t>(st.st_size));
+    std::string id;
+    AppendU64(id, static_cast<uint64_t>(st.st_dev));
+    AppendU64(id, static_cast<uint64_t>(st.st_ino));
+    e.set_digest(id);  // not a digest: see the header
+  }
   if (S_ISLNK(st.st_mode)) {
     StatusOr<std::string> link = ReadLink(abs);
     // (A manifest holds UTF-8 only; the cut refuses other targets.)

@@ -78,13 +78,16 @@ StatusOr<v1::SnapshotRef> ReadCutSnapshot(const std::string& path);
 StatusOr<v1::CutResponse> ReadCutHeader(const std::string& path);
 
 // Every item below `tree` (not following symbolic links) as the entry its lstat (and
-// readlink) gives, written sorted by path into the manifest file `out` (sdk::ManifestWriter:
+// readlink) gives (LstatEntry: a file's digest field holds its device and inode), written
+// sorted by path into the manifest file `out` (sdk::ManifestWriter:
 // sorted runs on disk, not durable: a scratch file). Items whose names are not UTF-8 cannot
 // be manifest entries: `unnamed` gets their raw relative path and type instead.
 Status WalkTreeSorted(
     const sdk::Call& call, const std::string& tree, const std::string& out,
     const std::function<void(const std::string& raw, v1::EntryType type)>& unnamed);
-// The entry of item `rel` below `tree` as lstat (and readlink) see it.
+// The entry of item `rel` below `tree` as lstat (and readlink) see it. A regular file's
+// `digest` field carries its device and inode number instead (two u64, little-endian): these
+// entries describe what is on disk for a comparison, and are never a manifest.
 StatusOr<v1::Entry> LstatEntry(const std::string& tree, const std::string& rel);
 
 // Serializes `message` into `path` atomically (see sdk::WriteFileAtomically).

@@ -74,9 +74,14 @@ class TreeTarget : public sdk::VerifyTarget {
       t.uid = e.uid();
       t.gid = e.gid();
       if (base_index_ && e.type() == v1::ENTRY_FILE) {
-        // In path order, as the walk is: one forward pass over the base's index.
+        // In path order, as the walk is: one forward pass over the base's index. The walk's
+        // entry carries the staged file's device and inode (LstatEntry).
         LIFEBOAT_ASSIGN_OR_RETURN(const v1::Entry* b, base_index_->Find(e.path()));
-        if (b != nullptr && b->type() == v1::ENTRY_FILE && b->size() == e.size()) {
+        struct stat base;
+        if (b != nullptr && b->type() == v1::ENTRY_FILE && b->size() == e.size() &&
+            e.digest().size() == 16 &&
+            ::lstat(JoinPath(base_tree_, e.path()).c_str(), &base) == 0 && S_ISREG(base.st_mode) &&
+            e.digest() == DeviceAndInode(base)) {
           t.location = kBaseDigestTag + b->digest();
         }
       }
@@ -104,6 +109,9 @@ class TreeTarget : public sdk::VerifyTarget {
 
   Status CheckItem(const v1::Entry& want, const sdk::TargetItem& got,
                    sdk::VerifyFindings& findings) override {
+    // The base's file: its ACLs are the inode's, verified with the base (the plan linked it
+    // only when the base's manifest recorded the cut's ACLs).
+    if (IsBaseFile(want, got)) return OkStatus();
     // A link's owner is not compared, nor a staged directory's (commit sets it).
     if (want.type() == v1::ENTRY_SYMLINK) return OkStatus();
     if (staged_ && want.type() == v1::ENTRY_DIRECTORY) return OkStatus();
@@ -129,19 +137,20 @@ class TreeTarget : public sdk::VerifyTarget {
 
   static constexpr char kBaseDigestTag[] = "base-digest:";
 
-  // The staged file is the base's file of its path (same inode), and the base's manifest
-  // records the digest the cut wants.
+  // The staged file is the base's file of its path (same device and inode, seen by List),
+  // and the base's manifest records the digest the cut wants for it.
   bool IsBaseFile(const v1::Entry& want, const sdk::TargetItem& got) const {
     const std::string_view tag = kBaseDigestTag;
-    if (got.location.size() <= tag.size() || got.location.compare(0, tag.size(), tag) != 0 ||
-        got.location.compare(tag.size(), std::string::npos, want.digest()) != 0) {
-      return false;
-    }
-    struct stat mine, base;
-    return ::lstat(JoinPath(tree_, got.path).c_str(), &mine) == 0 &&
-           ::lstat(JoinPath(base_tree_, got.path).c_str(), &base) == 0 && S_ISREG(mine.st_mode) &&
-           mine.st_ino == base.st_ino && mine.st_dev == base.st_dev &&
-           static_cast<uint64_t>(mine.st_size) == want.size();
+    return got.location.size() > tag.size() && got.location.compare(0, tag.size(), tag) == 0 &&
+           got.location.compare(tag.size(), std::string::npos, want.digest()) == 0 &&
+           got.size == want.size();
+  }
+
+  static std::string DeviceAndInode(const struct stat& st) {
+    std::string id;
+    AppendU64(id, static_cast<uint64_t>(st.st_dev));
+    AppendU64(id, static_cast<uint64_t>(st.st_ino));
+    return id;
   }
 
   const sdk::Call& call_;
