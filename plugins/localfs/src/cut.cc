@@ -416,15 +416,7 @@ class CutRecordWriter {
     }
     out += static_cast<char>(v);
   }
-  static Status WriteAll(int fd, std::string_view data, const std::string& path) {
-    while (!data.empty()) {
-      ssize_t n = ::write(fd, data.data(), data.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoError(errno, "cannot write", path);
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return OkStatus();
-  }
+
   Status Flush() {
     if (!fd_.valid()) return ErrnoError(errno, "cannot create", entries_file_);
     LIFEBOAT_RETURN_IF_ERROR(WriteAll(fd_.get(), buf_, entries_file_));

@@ -171,18 +171,10 @@ DigestCacheWriter::~DigestCacheWriter() {
 
 Status DigestCacheWriter::Flush() {
   hash_->sha.Update(buf_);
-  std::string_view data = buf_;
-  while (!data.empty()) {
-    ssize_t n = ::write(fd_, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      failed_ = true;
-      return ErrnoError(errno, "cannot write", tmp_);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
+  Status written = WriteAll(fd_, buf_, tmp_);
+  if (!written.ok()) failed_ = true;
   buf_.clear();
-  return OkStatus();
+  return written;
 }
 
 Status DigestCacheWriter::Add(std::string_view rel, const DigestRecord& rec) {
@@ -210,15 +202,7 @@ Status DigestCacheWriter::Finish() {
   if (failed_) return InternalError("the digest cache " + tmp_ + " was not written whole", tmp_);
   AppendU64(buf_, count_);
   LIFEBOAT_RETURN_IF_ERROR(Flush());
-  std::string sum = hash_->sha.Finish();
-  buf_ = sum;
-  std::string_view data = buf_;
-  while (!data.empty()) {
-    ssize_t n = ::write(fd_, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError(errno, "cannot write", tmp_);
-    data.remove_prefix(static_cast<size_t>(n));
-  }
+  LIFEBOAT_RETURN_IF_ERROR(WriteAll(fd_, hash_->sha.Finish(), tmp_));
   ::close(fd_);
   fd_ = -1;
   if (::rename(tmp_.c_str(), path_.c_str()) != 0) {

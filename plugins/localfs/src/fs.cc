@@ -112,6 +112,16 @@ Status RemoveTreeAt(const std::string& path) {
 
 Status RemoveTree(const std::string& path) { return RemoveTreeAt(path); }
 
+Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(errno, "cannot write", path);
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return OkStatus();
+}
+
 StatusOr<std::string> ReadLink(const std::string& path) {
   std::string buf(256, '\0');
   while (true) {

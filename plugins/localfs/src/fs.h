@@ -68,6 +68,9 @@ Status MakeDirs(const std::string& path, mode_t mode = 0755);
 // first (never files: files of restore points share inodes with other points).
 Status RemoveTree(const std::string& path);
 
+// Writes all of `data` to `fd` (retrying short writes and EINTR); errors name `path`.
+Status WriteAll(int fd, std::string_view data, const std::string& path);
+
 StatusOr<std::string> ReadLink(const std::string& path);
 
 // One item below a walked directory: its path relative to that directory ('/'-separated)

@@ -78,13 +78,8 @@ Status PeerSource::FetchRecord(const v1::SnapshotRef& ref, const std::string& it
                                                   " is larger than " +
                                                   std::to_string(kMaxRecordBytes * 16) + " bytes");
     }
-    while (!chunk.empty()) {
-      ssize_t n = ::write(out.get(), chunk.data(), chunk.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoError(errno, "cannot write", tmp);
-      chunk.remove_prefix(static_cast<size_t>(n));
-      written += static_cast<uint64_t>(n);
-    }
+    LIFEBOAT_RETURN_IF_ERROR(WriteAll(out.get(), chunk, tmp));
+    written += chunk.size();
     return OkStatus();
   };
   Status s;

@@ -233,16 +233,6 @@ class Input {
   size_t pos_ = 0, len_ = 0;
 };
 
-Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError(errno, "cannot write", path);
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return OkStatus();
-}
-
 // A varint that must be there.
 Status ReadLength(Input& input, uint64_t* v) {
   LIFEBOAT_ASSIGN_OR_RETURN(bool got, input.Varint(v));
