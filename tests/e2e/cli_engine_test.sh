@@ -13,6 +13,15 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 lb() { "$bin" --plugin-dir "$plugins" --state-dir "$work/state" "$@"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
+# Waits (up to a minute) until the run of PID has printed PHASE to LOG: the job then exists
+# and the run holds the state directory. A condition, not a timed assertion.
+wait_for_phase() {
+  for _ in $(seq 1 600); do
+    tr '\r' '\n' < "$2" 2>/dev/null | grep -q "^$3" && return 0
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 0.1
+  done
+}
 
 mkdir -p "$work/a/data/sub" "$work/b"
 for i in $(seq 1 40); do head -c $((i * 1000)) /dev/urandom > "$work/a/data/sub/f$i"; done
@@ -59,7 +68,10 @@ lb apply -f "$work/p.yaml" | grep -q "policy svc-daily unchanged" || fail "apply
 set +e
 "$bin" --plugin-dir "$plugins" --state-dir "$work/state" run svc-daily >/dev/null 2>"$work/int.log" &
 pid=$!
-sleep 1.5
+# Interrupted once the transfer runs (it takes ~3 s at 8 MiB/s), not after a fixed sleep: a
+# background job of a non-interactive shell starts with SIGINT ignored until the CLI installs
+# its handler, and on a loaded machine start-up took longer than the 1.5 s this slept.
+wait_for_phase "$pid" "$work/int.log" transfer
 kill -INT "$pid"
 wait "$pid"; rc=$?
 set -e
@@ -69,9 +81,9 @@ lb --output json jobs list | json 'assert d[-1]["state"] == "JOB_CANCELLED", d[-
 
 # 3. kill -9 in the middle of a run, then `jobs resume` finishes it.
 set +e
-"$bin" --plugin-dir "$plugins" --state-dir "$work/state" run svc-daily >/dev/null 2>&1 &
+"$bin" --plugin-dir "$plugins" --state-dir "$work/state" run svc-daily >/dev/null 2>"$work/kill.log" &
 pid=$!
-sleep 1.5
+wait_for_phase "$pid" "$work/kill.log" transfer
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 set -e
@@ -100,9 +112,9 @@ set +e
 lb points verify svc "$p1" >"$work/verify.out"; rc=$?
 # 6. A second process on the same state directory is refused while the first holds it.
 head -c $((16 * 1024 * 1024)) /dev/urandom > "$work/a/data/big2"  # keeps the holder busy ~2 s
-"$bin" --plugin-dir "$plugins" --state-dir "$work/state" run svc-daily >/dev/null 2>&1 &
+"$bin" --plugin-dir "$plugins" --state-dir "$work/state" run svc-daily >/dev/null 2>"$work/holder.log" &
 holder=$!
-sleep 0.3
+wait_for_phase "$holder" "$work/holder.log" prepare
 lb policy list >/dev/null 2>"$work/locked.err"; rc_locked=$?
 wait "$holder"
 lb restore svc rp-does-not-exist >/dev/null 2>&1; rc_nf=$?
