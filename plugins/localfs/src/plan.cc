@@ -289,7 +289,9 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
     LIFEBOAT_RETURN_IF_ERROR(
         sdk::WriteFileAtomically(JoinPath(staging, kBootIdFile), BootId(), /*durable=*/false));
   }
-  for (const char* f : {kCutRefFile, kPlanFile, kIndexFile, kPartNamesFile, kBaseFile}) {
+  // cut.ref and index.lbm stay until replaced: for the same cut they say the same, and a plan
+  // that fails on the way (the source unreachable) must not cost the files staged so far.
+  for (const char* f : {kPlanFile, kPartNamesFile, kBaseFile}) {
     ::unlink(JoinPath(staging, f).c_str());
   }
 
@@ -310,7 +312,7 @@ StatusOr<v1::PlanTransferResponse> LocalfsPlugin::PlanTransfer(sdk::Call& call,
                                       "); it was released or never made: cut again",
                                   source_cut_file));
     }
-    return refuse(fetched);
+    return fetched;  // transient (the peer unreachable, say): what is staged stays
   }
 
   // The cut streams from the staged copy: checked (it decides where the transfers write),

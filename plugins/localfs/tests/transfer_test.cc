@@ -565,6 +565,37 @@ TEST_F(TransferTest, VerifyOfAnIncrementalReadsOnlyWhatIsNotTheBasesFile) {
   EXPECT_EQ(bad->mismatches(0).what(), "digest");
 }
 
+// A plan that cannot read the source's cut record for a reason other than its absence (here
+// a directory where the record should be: the source's state damaged or unreachable) fails
+// without discarding what an earlier plan of the same cut staged.
+TEST_F(TransferTest, APlanThatCannotReadTheSourceKeepsWhatIsStaged) {
+  WriteFile(src_->root / "ds/a.bin", Bytes(5000, 1));
+  auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
+  ASSERT_TRUE(cut.ok());
+  auto plan = h_.Plan(*dst_, *src_, cut->snapshot(), "", "plan1");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  for (const auto& task : plan->tasks()) {
+    ASSERT_TRUE(h_.Transfer(*dst_, *src_, cut->snapshot(), task, "t-" + task.task_id()).ok());
+  }
+  ASSERT_TRUE(fs::exists(StagingTree("rp1") + "/a.bin"));
+  const fs::path record = src_->root / ".lifeboat/snapshots/%2Fds/rp1/cut.pb";
+  fs::rename(record, record.string() + ".aside");
+  fs::create_directory(record);
+  auto failed = h_.Plan(*dst_, *src_, cut->snapshot(), "", "plan2");
+  EXPECT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().code(), Code::kNotFound);
+  EXPECT_TRUE(fs::exists(StagingTree("rp1") + "/a.bin"));
+  fs::remove(record);
+  fs::rename(record.string() + ".aside", record);
+  auto again = h_.Plan(*dst_, *src_, cut->snapshot(), "", "plan3");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  for (const auto& task : again->tasks()) {
+    auto t = h_.Transfer(*dst_, *src_, cut->snapshot(), task, "t3-" + task.task_id());
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    EXPECT_EQ(t->bytes_copied(), 0u) << task.task_id();
+  }
+}
+
 TEST_F(TransferTest, FullPlanReasons) {
   WriteFile(src_->root / "ds/a.txt", "a");
   auto cut = h_.Cut(*src_, "/ds", "rp1", "cut1");
