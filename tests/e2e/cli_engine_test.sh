@@ -13,7 +13,8 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 lb() { "$bin" --plugin-dir "$plugins" --state-dir "$work/state" "$@"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
-# Waits (up to a minute) until the run of PID has printed PHASE to LOG: the job then exists
+# Waits (up to a minute) until the run of PID has printed PHASE to LOG (a phase that lasts:
+# a short one may pass between two polls of the progress and never be printed): the job exists
 # and the run holds the state directory. A condition, not a timed assertion.
 wait_for_phase() {
   for _ in $(seq 1 600); do
@@ -114,7 +115,7 @@ lb points verify svc "$p1" >"$work/verify.out"; rc=$?
 head -c $((16 * 1024 * 1024)) /dev/urandom > "$work/a/data/big2"  # keeps the holder busy ~2 s
 "$bin" --plugin-dir "$plugins" --state-dir "$work/state" run svc-daily >/dev/null 2>"$work/holder.log" &
 holder=$!
-wait_for_phase "$holder" "$work/holder.log" prepare
+wait_for_phase "$holder" "$work/holder.log" transfer
 lb policy list >/dev/null 2>"$work/locked.err"; rc_locked=$?
 wait "$holder"
 lb restore svc rp-does-not-exist >/dev/null 2>&1; rc_nf=$?
@@ -122,7 +123,7 @@ lb run --no-such-flag >/dev/null 2>&1; rc_usage=$?
 set -e
 [ "$rc" -eq 5 ] || fail "verify of a corrupted point exited $rc, wanted 5"
 grep -q big "$work/verify.out" || fail "verify did not name the damaged file"
-[ "$rc_locked" -ne 0 ] || fail "a second process was let into a locked state directory"
+[ "$rc_locked" -ne 0 ] || fail "a second process was let into a locked state directory (the holder printed: $(tr '\r' '\n' < "$work/holder.log" | head -5))"
 grep -qi "in use" "$work/locked.err" || fail "the lock error is unclear: $(cat "$work/locked.err")"
 [ "$rc_nf" -eq 3 ] || fail "restore of an unknown point exited $rc_nf, wanted 3"
 [ "$rc_usage" -eq 2 ] || fail "bad usage exited $rc_usage, wanted 2"
