@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "copy.h"
+#include "diff_listing.h"
 #include "hdfs_plugin.h"
 #include "held.h"
 #include "leftovers.h"
@@ -353,26 +354,20 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   // path"; docs/decisions.md D12).
 
   const std::string src_root = SnapshotRoot(path, name);
-  bool src_exists = false;
-  LIFEBOAT_ASSIGN_OR_RETURN(Tree source, ListTreeMap(call, src, src_root, &src_exists));
-  if (!src_exists) {
+  StatusOr<FileStatus> cut_root_found = src.GetFileStatus(src_root);
+  if (!cut_root_found.ok() && cut_root_found.status().code() == Code::kNotFound) {
     return NotFoundError("snapshot " + name + " of " + path + " is not on the source cluster '" +
                              src_config.cluster + "' (released?): cut again",
                          src_root);
   }
-  // A fenced source (a failback fences the current primary before its last backup) lists
-  // its fence's permissions: the copies carry the originals.
-  LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, src, src_root, source, config_.parallelism));
-  // Files open for write at the cut: held at what the cut recorded, whatever the snapshot
-  // shows now (open_files.h).
+  LIFEBOAT_RETURN_IF_ERROR(cut_root_found.status());
+  FileStatus cut_root = *cut_root_found;
   const CutRecord cut = DecodeCutRecord(req.snapshot().opaque());
-  LIFEBOAT_ASSIGN_OR_RETURN(FileStatus cut_root, src.GetFileStatus(src_root));
   int64_t snapshot_ms = cut.snapshot_ms;
   // A cut by an older plugin: the snapshot's own time still tells which files closed after.
   if (snapshot_ms == 0) snapshot_ms = cut_root.modification_ms;
   LIFEBOAT_ASSIGN_OR_RETURN(cut_root.permission,
                             UnfencedPermission(src, src_root, cut_root.permission));
-  const std::map<std::string, OpenAtCut> open = HoldAtCut(cut, snapshot_ms, source);
 
   v1::PlanTransferResponse plan;
   std::string full_reason;
@@ -529,6 +524,42 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
     LIFEBOAT_ASSIGN_OR_RETURN(uncommitted, LoadUncommitted(dst, path, ""));
   }
 
+  // The source's listing at the snapshot: for an incremental, the base point's record with
+  // what the snapshot diff names asked of the new snapshot (diff_listing.h), unless the base's
+  // cut could not tell which files were open (then only a full listing finds what their
+  // snapshot views did since) or the configuration asks for the full listing.
+  std::vector<SnapshotDiffEntry> diff;
+  if (incremental) {
+    LIFEBOAT_ASSIGN_OR_RETURN(diff, src.GetSnapshotDiff(path, base_name, name));
+  }
+  const bool from_diff =
+      incremental && !config_.incremental_full_listing && base_record->cut.detection == "fsck";
+  Tree source;
+  if (from_diff) {
+    const auto renames = DiffRenames(diff);
+    std::set<std::string> also;
+    for (const auto& [p, o] : base_record->open) also.insert(Translate(p, true, renames));
+    for (const std::string& p : recheck) also.insert(Translate(p, true, renames));
+    for (const OpenAtCut& o : cut.open) also.insert(o.path);
+    std::set<std::string> fresh;
+    LIFEBOAT_ASSIGN_OR_RETURN(
+        source, ListFromDiff(call, src, src_root, base_record->manifest, diff, also, &fresh));
+    // The items read from the new snapshot show a fence's permissions where the source is
+    // fenced; the base's record already holds originals.
+    Tree asked;
+    for (const std::string& p : fresh) asked.emplace(p, source.at(p));
+    LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, src, src_root, asked, config_.parallelism));
+    for (auto& [p, st] : asked) source[p].permission = st.permission;
+  } else {
+    LIFEBOAT_ASSIGN_OR_RETURN(source, ListTreeMap(call, src, src_root));
+    // A fenced source (a failback fences the current primary before its last backup) lists
+    // its fence's permissions: the copies carry the originals.
+    LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, src, src_root, source, config_.parallelism));
+  }
+  // Files open for write at the cut: held at what the cut recorded, whatever the snapshot
+  // shows now (open_files.h).
+  const std::map<std::string, OpenAtCut> open = HoldAtCut(cut, snapshot_ms, source);
+
   const std::string dst_root = path;
   nlohmann::json tree = {{"renames", nlohmann::json::array()},
                          {"deletes", nlohmann::json::array()},
@@ -539,8 +570,6 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   uint64_t deleted = 0;
   uint64_t outside_diff = 0;  // files the snapshot diff did not list, found changed
   if (incremental) {
-    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<SnapshotDiffEntry> diff,
-                              src.GetSnapshotDiff(path, base_name, name));
     std::vector<std::pair<std::string, std::string>> renames;
     for (const SnapshotDiffEntry& e : diff) {
       if (e.type == SnapshotDiffEntry::kRename) {
