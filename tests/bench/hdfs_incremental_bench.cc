@@ -17,10 +17,11 @@
 // What to look at: the incremental's plan. Its listing calls (LISTSTATUS_BATCH) and status
 // calls should follow the change, not N; compare --files 2000 and 20000, and `--listing full`
 // (the plugin's `incremental_listing: "full"`: the whole new snapshot listed and compared, as
-// every incremental did before issue 13) with the default `diff`.
+// every incremental did before issue 13) with the default `diff`; `--listing both` makes two
+// incrementals in one run, the first planned with `full`, the second with `diff`.
 //
 // Usage: hdfs_incremental_bench [--files N] [--per-dir N] [--bytes N] [--changed N]
-//        [--parallelism N] [--listing diff|full] [--keep] [--endpoints FILE]
+//        [--parallelism N] [--listing diff|full|both] [--keep] [--endpoints FILE]
 // Without a rig (no LIFEBOAT_RIG_HDFS and no --endpoints) it exits 77 (skipped), unless
 // LIFEBOAT_RIG_REQUIRED=1, where that is an error.
 #include <lifeboat/abi.h>
@@ -139,11 +140,13 @@ class Bench {
     dst_ = std::make_unique<WebHdfsClient>(ClientOptions(secondary_));
     api_ = lifeboat_plugin_init(host_.table());
     plugin_src_ = Instance("primary", primary_);
-    plugin_dst_ = Instance("secondary", secondary_);
+    plugin_dst_ = Instance("secondary", secondary_, o_.listing == "full" ? "full" : "diff");
+    plugin_dst_full_ = Instance("secondary", secondary_, "full");
   }
   ~Bench() {
     api_->destroy(plugin_src_);
     api_->destroy(plugin_dst_);
+    api_->destroy(plugin_dst_full_);
   }
 
   void Run() {
@@ -151,9 +154,17 @@ class Bench {
     Generate();
     std::printf("tree: %d files of %d bytes in %d directories, generated in %.1fs\n", o_.files,
                 o_.bytes, (o_.files + o_.per_dir - 1) / o_.per_dir, Seconds(start));
-    Backup("rp1", "");
-    Change();
-    Backup("rp2", "rp1");
+    Backup("rp1", "", plugin_dst_);
+    if (o_.listing == "both") {
+      // The same kind of change twice: planned from the full listing, then from the diff.
+      Change(0);
+      Backup("rp2", "rp1", plugin_dst_full_);
+      Change(1);
+      Backup("rp3", "rp2", plugin_dst_);
+    } else {
+      Change(0);
+      Backup("rp2", "rp1", plugin_dst_);
+    }
     if (!o_.keep) Cleanup();
   }
 
@@ -165,7 +176,8 @@ class Bench {
     w.timeout_seconds = 300;
     return w;
   }
-  v1::PluginConfig Config(const std::string& name, const nlohmann::json& c) const {
+  v1::PluginConfig Config(const std::string& name, const nlohmann::json& c,
+                          const std::string& listing = "diff") const {
     v1::PluginConfig config;
     config.set_plugin("hdfs");
     config.set_cluster(name);
@@ -176,8 +188,9 @@ class Bench {
          o_.parallelism}}.dump());
     return config;
   }
-  lb_instance* Instance(const std::string& name, const nlohmann::json& c) {
-    StatusOr<lb_instance*> made = host_.Create(api_, Config(name, c));
+  lb_instance* Instance(const std::string& name, const nlohmann::json& c,
+                        const std::string& listing = "diff") {
+    StatusOr<lb_instance*> made = host_.Create(api_, Config(name, c, listing));
     if (!made.ok()) Die(made.status().ToString());
     return *made;
   }
@@ -206,12 +219,14 @@ class Bench {
     });
   }
 
-  void Change() {
+  // Round `round` of changes: different files each round.
+  void Change(int round) {
     WebHdfsClient::CreateOptions overwrite;
     overwrite.overwrite = true;
     const int k = std::max(4, o_.changed);
     for (int j = 0; j < k; ++j) {
-      const int i = static_cast<int>((static_cast<int64_t>(j) * 7919 + 13) % o_.files);
+      const int i =
+          static_cast<int>((static_cast<int64_t>(j + round * k) * 7919 + 13 + round) % o_.files);
       lifeboat::Status s;
       if (j % 4 < 2) {
         s = src_->Create(File(i), "changed " + std::to_string(j), overwrite);
@@ -222,15 +237,19 @@ class Bench {
       }
       if (!s.ok()) Die("change: " + s.ToString());
     }
-    if (!src_->Rename(File(1), File(1) + ".renamed").ok()) Die("rename");
+    if (!src_->Rename(File(1 + round), File(1 + round) + ".renamed").ok()) Die("rename");
     std::printf("changed %d files and renamed one\n", k);
   }
 
-  void Backup(const std::string& rp, const std::string& base) {
+  void Backup(const std::string& rp, const std::string& base, lb_instance* target) {
     v1::DataSet ds;
     ds.set_component("hdfs");
     ds.set_selector(data_);
-    std::printf("%s (%s):\n", rp.c_str(), base.empty() ? "full" : ("base " + base).c_str());
+    std::printf("%s (%s):\n", rp.c_str(),
+                base.empty() ? "full"
+                             : ("base " + base + ", incremental_listing " +
+                                (target == plugin_dst_full_ ? "full" : "diff"))
+                                   .c_str());
     v1::CutRequest cut_req;
     cut_req.set_op_id("cut-" + rp);
     *cut_req.mutable_data_set() = ds;
@@ -247,7 +266,7 @@ class Bench {
     plan_req.set_base_restore_point_id(base);
     Phase plan_phase("plan_transfer");
     v1::PlanTransferResponse plan =
-        Call<v1::PlanTransferResponse>(plugin_dst_, LB_OP_PLAN_TRANSFER, plan_req, "plan");
+        Call<v1::PlanTransferResponse>(target, LB_OP_PLAN_TRANSFER, plan_req, "plan");
     plan_phase.Print();
     std::printf("  plan: %s, %llu files to copy, %llu unchanged, %llu deleted, %d tasks\n",
                 plan.incremental() ? "incremental" : "full",
@@ -259,21 +278,20 @@ class Bench {
     std::vector<int> copies;
     for (int i = 0; i < plan.tasks_size(); ++i) {
       if (plan.tasks(i).kind() == "tree") {
-        Transfer(rp, peer, cut, plan.tasks(i));
+        Transfer(target, rp, peer, cut, plan.tasks(i));
       } else {
         copies.push_back(i);
       }
     }
     Parallel(std::min<int>(o_.parallelism, 4), static_cast<int>(copies.size()),
-             [&](int j) { Transfer(rp, peer, cut, plan.tasks(copies[j])); });
+             [&](int j) { Transfer(target, rp, peer, cut, plan.tasks(copies[j])); });
     transfer_phase.Print();
     v1::VerifyRequest verify;
     verify.set_op_id("verify-" + rp);
     *verify.mutable_snapshot() = cut.snapshot();
     verify.set_level(v1::VERIFY_SIZE);
     Phase verify_phase("verify (size)");
-    v1::VerifyResponse verified =
-        Call<v1::VerifyResponse>(plugin_dst_, LB_OP_VERIFY, verify, "verify");
+    v1::VerifyResponse verified = Call<v1::VerifyResponse>(target, LB_OP_VERIFY, verify, "verify");
     verify_phase.Print();
     if (!verified.ok()) Die("verify of " + rp + " found mismatches");
     v1::CommitRequest commit;
@@ -281,18 +299,18 @@ class Bench {
     *commit.mutable_snapshot() = cut.snapshot();
     commit.set_base_restore_point_id(base);
     Phase commit_phase("commit");
-    Call<v1::CommitResponse>(plugin_dst_, LB_OP_COMMIT, commit, "commit");
+    Call<v1::CommitResponse>(target, LB_OP_COMMIT, commit, "commit");
     commit_phase.Print();
   }
 
-  void Transfer(const std::string& rp, const v1::Peer& peer, const v1::CutResponse& cut,
-                const v1::TransferTask& task) {
+  void Transfer(lb_instance* target, const std::string& rp, const v1::Peer& peer,
+                const v1::CutResponse& cut, const v1::TransferTask& task) {
     v1::TransferRequest req;
     req.set_op_id("transfer-" + rp + "-" + task.task_id());
     *req.mutable_source() = peer;
     *req.mutable_snapshot() = cut.snapshot();
     *req.mutable_task() = task;
-    Call<v1::TransferResponse>(plugin_dst_, LB_OP_TRANSFER, req, "transfer");
+    Call<v1::TransferResponse>(target, LB_OP_TRANSFER, req, "transfer");
   }
 
   void Cleanup() {
@@ -314,6 +332,7 @@ class Bench {
   const lb_plugin_api* api_ = nullptr;
   lb_instance* plugin_src_ = nullptr;
   lb_instance* plugin_dst_ = nullptr;
+  lb_instance* plugin_dst_full_ = nullptr;  // incremental_listing "full"
 };
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "held.h"
 #include "leftovers.h"
 #include "open_files.h"
+#include "record_lines.h"
 #include "security.h"
 #include "tree.h"
 
@@ -128,26 +129,28 @@ struct PlanRecord {
   std::set<std::string> leftovers;
 };
 
+// The plan's record: a header line with everything but the listing, then one line per item
+// of the listing (record_lines.h): written and read as streams, never one document.
 Status SavePlan(WebHdfsClient& client, const std::string& file, const PlanRecord& record) {
-  nlohmann::json entries = nlohmann::json::array();
-  for (const auto& [p, st] : record.manifest) entries.push_back(StatusToJson(st));
   CutRecord cut = record.cut;
   cut.open.clear();
   for (const auto& [p, o] : record.open) cut.open.push_back(o);
-  nlohmann::json j = {{"op_id", record.op_id},
-                      {"plan", sdk::Hex(record.plan.SerializeAsString())},
-                      {"base", record.base},
-                      {"source_cluster", record.source_cluster},
-                      {"cut", nlohmann::json::parse(EncodeCutRecord(cut))},
-                      {"target_base", record.target_base},
-                      {"restore_point", record.restore_point},
-                      {"leftovers", record.leftovers},
-                      {"manifest", entries}};
-  if (record.root) j["root"] = StatusToJson(*record.root);
-  WebHdfsClient::CreateOptions o;
-  o.overwrite = true;
-  o.permission = 0600;
-  Status s = client.Create(file, j.dump(), o);
+  nlohmann::json header = {{"op_id", record.op_id},
+                           {"plan", sdk::Hex(record.plan.SerializeAsString())},
+                           {"base", record.base},
+                           {"source_cluster", record.source_cluster},
+                           {"cut", nlohmann::json::parse(EncodeCutRecord(cut))},
+                           {"target_base", record.target_base},
+                           {"restore_point", record.restore_point},
+                           {"leftovers", record.leftovers}};
+  if (record.root) header["root"] = StatusToJson(*record.root);
+  auto it = record.manifest.begin();
+  Status s = WriteRecordLines(client, file, std::move(header), [&](std::string* line) {
+    if (it == record.manifest.end()) return false;
+    *line = StatusToJson(it->second).dump();
+    ++it;
+    return true;
+  });
   if (s.code() == Code::kPermissionDenied) {
     return PermissionDeniedError(
         "cannot record the plan in " + file + " as user '" + client.user() +
@@ -160,31 +163,45 @@ Status SavePlan(WebHdfsClient& client, const std::string& file, const PlanRecord
 }
 
 StatusOr<PlanRecord> LoadPlan(WebHdfsClient& client, const std::string& file) {
-  LIFEBOAT_ASSIGN_OR_RETURN(std::string body, client.ReadAll(file));
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   PlanRecord r;
-  if (j.is_discarded() || !j.is_object() ||
-      !r.plan.ParseFromString(sdk::Unhex(j.value("plan", "")).value_or(""))) {
-    return NotFoundError("the plan recorded in " + file + " is unreadable (cut short?)", file);
-  }
-  r.op_id = j.value("op_id", "");
-  r.base = j.value("base", "");
-  r.source_cluster = j.value("source_cluster", "");
-  r.target_base = j.value("target_base", "");
-  r.restore_point = j.value("restore_point", "");
-  if (j.contains("root") && j["root"].is_object()) r.root = StatusFromJson(j["root"]);
-  if (j.contains("leftovers") && j["leftovers"].is_array()) {
-    for (const auto& p : j["leftovers"]) {
-      if (p.is_string()) r.leftovers.insert(p.get<std::string>());
-    }
-  }
-  if (j.contains("cut")) r.cut = DecodeCutRecord(j["cut"].dump());
-  for (const OpenAtCut& o : r.cut.open) r.open[o.path] = o;
-  r.cut.open.clear();
-  for (const nlohmann::json& e : j["manifest"]) {
+  auto on_entry = [&r](const nlohmann::json& e) -> Status {
+    if (!e.is_object()) return InvalidArgumentError("an item of the listing is not an object");
     FileStatus st = StatusFromJson(e);
-    r.manifest.emplace(st.path_suffix, st);
+    std::string p = st.path_suffix;
+    r.manifest.emplace(std::move(p), std::move(st));
+    return OkStatus();
+  };
+  auto on_header = [&](const nlohmann::json& j, bool legacy) -> Status {
+    if (!j.is_object() || !r.plan.ParseFromString(sdk::Unhex(j.value("plan", "")).value_or(""))) {
+      return InvalidArgumentError("no plan in its first line");
+    }
+    r.op_id = j.value("op_id", "");
+    r.base = j.value("base", "");
+    r.source_cluster = j.value("source_cluster", "");
+    r.target_base = j.value("target_base", "");
+    r.restore_point = j.value("restore_point", "");
+    if (j.contains("root") && j["root"].is_object()) r.root = StatusFromJson(j["root"]);
+    if (j.contains("leftovers") && j["leftovers"].is_array()) {
+      for (const auto& p : j["leftovers"]) {
+        if (p.is_string()) r.leftovers.insert(p.get<std::string>());
+      }
+    }
+    if (j.contains("cut")) r.cut = DecodeCutRecord(j["cut"].dump());
+    for (const OpenAtCut& o : r.cut.open) r.open[o.path] = o;
+    r.cut.open.clear();
+    // A record written before the listing went to lines of its own: one document.
+    if (legacy && j.contains("manifest") && j["manifest"].is_array()) {
+      for (const nlohmann::json& e : j["manifest"]) LIFEBOAT_RETURN_IF_ERROR(on_entry(e));
+    }
+    return OkStatus();
+  };
+  Status read = ReadRecordLines(client, file, on_header, on_entry);
+  if (read.code() == Code::kInvalidArgument) {
+    return NotFoundError(
+        "the plan recorded in " + file + " is unreadable (" + read.message() + ": cut short?)",
+        file);
   }
+  LIFEBOAT_RETURN_IF_ERROR(read);
   return r;
 }
 
@@ -1029,31 +1046,47 @@ std::string RecordsFile(const std::string& data_set_path, const std::string& sna
   return plan.substr(0, plan.size() - std::string(".plan").size()) + ".verified";
 }
 
+// One line per file (record_lines.h): [path, length, mtime, sha256, checksum].
 Status SaveRecords(WebHdfsClient& client, const std::string& file, const FileRecords& records) {
-  nlohmann::json files = nlohmann::json::object();
-  for (const auto& [p, r] : records) files[p] = {r.length, r.mtime, r.sha256, r.checksum};
-  WebHdfsClient::CreateOptions o;
-  o.overwrite = true;
-  o.permission = 0600;
-  return client.Create(file, nlohmann::json({{"files", files}}).dump(), o);
+  auto it = records.begin();
+  return WriteRecordLines(client, file, {{"kind", "verified"}}, [&](std::string* line) {
+    if (it == records.end()) return false;
+    const auto& [p, r] = *it;
+    *line = nlohmann::json::array({p, r.length, r.mtime, r.sha256, r.checksum}).dump();
+    ++it;
+    return true;
+  });
 }
 
-// Empty when there is no record (never verified, or verified before records were kept).
+// Empty when there is no record (never verified, or verified before records were kept), or
+// it is unreadable (cut short): every file then falls back to its own record.
 FileRecords LoadRecords(WebHdfsClient& client, const std::string& file) {
   FileRecords out;
-  StatusOr<std::string> body = client.ReadAll(file);
-  if (!body.ok()) return out;
-  nlohmann::json j = nlohmann::json::parse(*body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j["files"].is_object()) return out;
-  for (const auto& [p, v] : j["files"].items()) {
-    // An entry that does not parse is left out: that file falls back to its own record.
+  // An entry that does not parse is left out: that file falls back to its own record.
+  auto add = [&out](const std::string& p, const nlohmann::json& v) {
     if (!v.is_array() || v.size() != 4 || !v[0].is_number_unsigned() || !v[1].is_number_integer() ||
         !v[2].is_string() || !v[3].is_string()) {
-      continue;
+      return;
     }
     out[p] = {v[0].get<uint64_t>(), v[1].get<int64_t>(), v[2].get<std::string>(),
               v[3].get<std::string>()};
-  }
+  };
+  Status read = ReadRecordLines(
+      client, file,
+      [&](const nlohmann::json& j, bool legacy) -> Status {
+        // A record written before the lines: {"files": {path: [length, mtime, sha, sum]}}.
+        if (legacy && j.is_object() && j.contains("files") && j["files"].is_object()) {
+          for (const auto& [p, v] : j["files"].items()) add(p, v);
+        }
+        return OkStatus();
+      },
+      [&](const nlohmann::json& e) -> Status {
+        if (e.is_array() && e.size() == 5 && e[0].is_string()) {
+          add(e[0].get<std::string>(), nlohmann::json::array({e[1], e[2], e[3], e[4]}));
+        }
+        return OkStatus();
+      });
+  if (!read.ok()) return {};
   return out;
 }
 
