@@ -184,8 +184,9 @@ class Bench {
     config.set_config_json(nlohmann::json{
         {"namenodes", {c.value("namenode_http", "")}},
         {"user", c.value("user", "")},
-        {"parallelism",
-         o_.parallelism}}.dump());
+        {"parallelism", o_.parallelism},
+        {"incremental_listing",
+         listing}}.dump());
     return config;
   }
   lb_instance* Instance(const std::string& name, const nlohmann::json& c,
