@@ -129,14 +129,18 @@ struct PlanRecord {
   std::set<std::string> leftovers;
 };
 
-// The plan's record: a header line with everything but the listing, then one line per item
-// of the listing (record_lines.h): written and read as streams, never one document.
+// The plan's record: a header line with everything but the plan's tasks and the listing,
+// then one line per task ({"task": hex of the TransferTask}), then one line per item of the
+// listing (record_lines.h): written and read as streams, never one document (a full plan's
+// copy tasks name every file).
 Status SavePlan(WebHdfsClient& client, const std::string& file, const PlanRecord& record) {
   CutRecord cut = record.cut;
   cut.open.clear();
   for (const auto& [p, o] : record.open) cut.open.push_back(o);
+  v1::PlanTransferResponse summary = record.plan;
+  summary.clear_tasks();
   nlohmann::json header = {{"op_id", record.op_id},
-                           {"plan", sdk::Hex(record.plan.SerializeAsString())},
+                           {"plan", sdk::Hex(summary.SerializeAsString())},
                            {"base", record.base},
                            {"source_cluster", record.source_cluster},
                            {"cut", nlohmann::json::parse(EncodeCutRecord(cut))},
@@ -145,7 +149,13 @@ Status SavePlan(WebHdfsClient& client, const std::string& file, const PlanRecord
                            {"leftovers", record.leftovers}};
   if (record.root) header["root"] = StatusToJson(*record.root);
   auto it = record.manifest.begin();
+  int task = 0;
   Status s = WriteRecordLines(client, file, std::move(header), [&](std::string* line) {
+    if (task < record.plan.tasks_size()) {
+      *line = nlohmann::json({{"task", sdk::Hex(record.plan.tasks(task++).SerializeAsString())}})
+                  .dump();
+      return true;
+    }
     if (it == record.manifest.end()) return false;
     *line = StatusToJson(it->second).dump();
     ++it;
@@ -166,6 +176,13 @@ StatusOr<PlanRecord> LoadPlan(WebHdfsClient& client, const std::string& file) {
   PlanRecord r;
   auto on_entry = [&r](const nlohmann::json& e) -> Status {
     if (!e.is_object()) return InvalidArgumentError("an item of the listing is not an object");
+    if (e.size() == 1 && e.contains("task") && e["task"].is_string()) {
+      if (!r.plan.add_tasks()->ParseFromString(
+              sdk::Unhex(e["task"].get<std::string>()).value_or(""))) {
+        return InvalidArgumentError("a task of the plan does not parse");
+      }
+      return OkStatus();
+    }
     FileStatus st = StatusFromJson(e);
     std::string p = st.path_suffix;
     r.manifest.emplace(std::move(p), std::move(st));
@@ -263,9 +280,9 @@ std::vector<OpenAtCut> OpenList(const std::map<std::string, OpenAtCut>& open) {
 // Groups files into copy tasks, big ones alone. A task names its files that were open at the
 // cut ("open"): they are copied as the prefix the point holds, so their HDFS checksum cannot
 // compare with the source's (which covers the whole file as it is now).
-void AddCopyTasks(const std::vector<FileStatus>& files, bool wait_tree,
+void AddCopyTasks(std::vector<FileStatus>& files, bool wait_tree,
                   const std::map<std::string, OpenAtCut>& open, v1::PlanTransferResponse& plan) {
-  std::vector<FileStatus> sorted = files;
+  std::vector<FileStatus>& sorted = files;
   std::sort(sorted.begin(), sorted.end(),
             [](const FileStatus& a, const FileStatus& b) { return a.path_suffix < b.path_suffix; });
   nlohmann::json batch = nlohmann::json::array();
@@ -706,7 +723,7 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
     for (const std::string& d : c.deletes) tree["deletes"].push_back(d);
     for (const FileStatus& d : c.dirs) tree["dirs"].push_back(StatusToJson(d));
     for (const FileStatus& m : c.metas) tree["metas"].push_back(StatusToJson(m));
-    copies = c.copies;
+    copies = std::move(c.copies);
     unchanged = c.unchanged;
     deleted = c.deletes.size();
     tree["root_meta"] = true;
@@ -732,7 +749,7 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
 
   PlanRecord record;
   record.op_id = req.op_id();
-  record.plan = plan;
+  record.plan = std::move(plan);
   record.manifest = std::move(source);
   record.open = open;
   record.source_cluster = src_config.cluster;
@@ -759,7 +776,7 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
                                       "the base's cut, or new times)") +
              (open.empty() ? "" : "; " + DescribeOpenAtCut(OpenList(open))) +
              (full_reason.empty() ? "" : "; " + full_reason));
-  return plan;
+  return std::move(record.plan);
 }
 
 // ---- transfer -----------------------------------------------------------------------------
