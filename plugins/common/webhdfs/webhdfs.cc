@@ -55,7 +55,23 @@ std::string Octal(uint32_t v) {
   return buf;
 }
 
+std::mutex op_counts_mu;
+std::map<std::string, uint64_t>& OpCounts() {
+  static auto* counts = new std::map<std::string, uint64_t>();
+  return *counts;
+}
+
+void CountOp(const std::string& op) {
+  std::lock_guard<std::mutex> lock(op_counts_mu);
+  ++OpCounts()[op];
+}
+
 }  // namespace
+
+std::map<std::string, uint64_t> NameNodeOpCounts() {
+  std::lock_guard<std::mutex> lock(op_counts_mu);
+  return OpCounts();
+}
 
 std::string UrlEscape(std::string_view s, bool keep_slash) {
   static const char kHex[] = "0123456789ABCDEF";
@@ -212,6 +228,7 @@ WebHdfsClient::Reply WebHdfsClient::Perform(const std::string& method, const std
 WebHdfsClient::Reply WebHdfsClient::NameNodeCall(const std::string& method, const std::string& path,
                                                  const std::string& op, const std::string& params,
                                                  std::string* served_by) {
+  CountOp(op);
   const size_t n = options_.namenodes.size();
   const size_t first = current_.load();
   std::string errors;

@@ -284,6 +284,12 @@ class WebHdfsClient {
   std::atomic<size_t> current_{0};
 };
 
+// How many NameNode operations this process sent, by op ("LISTSTATUS_BATCH" -> n), counted
+// once per call whichever NameNode answered: every client adds here. For the tests and
+// benchmarks that measure what a step asks of the NameNode (issue 13: an incremental's plan
+// must not list the whole data set).
+std::map<std::string, uint64_t> NameNodeOpCounts();
+
 // Percent-encodes everything but unreserved characters and, when `keep_slash`, '/'.
 std::string UrlEscape(std::string_view s, bool keep_slash);
 

@@ -13,6 +13,10 @@
 //   snapshot_prefix  default "lifeboat-": snapshots are named prefix + restore point id
 //   parallelism      1..64, default 4: files moved at once inside one transfer
 //   timeout_seconds  1..3600, default 60: limit of one metadata request
+//   incremental_listing  "diff" (default): an incremental's plan lists only what the snapshot
+//                    diff names, the rest is the base point's record; "full": it also lists
+//                    the whole new snapshot and compares every file with the base (catches a
+//                    change of times alone, which no snapshot diff shows)
 // Unknown keys are refused.
 #ifndef LIFEBOAT_PLUGINS_HDFS_SRC_CONFIG_H_
 #define LIFEBOAT_PLUGINS_HDFS_SRC_CONFIG_H_
@@ -43,6 +47,8 @@ struct Config {
   std::string snapshot_prefix = "lifeboat-";
   int parallelism = 4;
   int64_t timeout_seconds = 60;
+  // Whether an incremental's plan lists the whole new snapshot (README "plan_transfer").
+  bool incremental_full_listing = false;
 };
 
 // Parses and checks `config` without side effects (no request is made). INVALID_ARGUMENT

@@ -16,10 +16,12 @@
 #include <thread>
 
 #include "copy.h"
+#include "diff_listing.h"
 #include "hdfs_plugin.h"
 #include "held.h"
 #include "leftovers.h"
 #include "open_files.h"
+#include "record_lines.h"
 #include "security.h"
 #include "tree.h"
 
@@ -127,26 +129,38 @@ struct PlanRecord {
   std::set<std::string> leftovers;
 };
 
+// The plan's record: a header line with everything but the plan's tasks and the listing,
+// then one line per task ({"task": hex of the TransferTask}), then one line per item of the
+// listing (record_lines.h): written and read as streams, never one document (a full plan's
+// copy tasks name every file).
 Status SavePlan(WebHdfsClient& client, const std::string& file, const PlanRecord& record) {
-  nlohmann::json entries = nlohmann::json::array();
-  for (const auto& [p, st] : record.manifest) entries.push_back(StatusToJson(st));
   CutRecord cut = record.cut;
   cut.open.clear();
   for (const auto& [p, o] : record.open) cut.open.push_back(o);
-  nlohmann::json j = {{"op_id", record.op_id},
-                      {"plan", sdk::Hex(record.plan.SerializeAsString())},
-                      {"base", record.base},
-                      {"source_cluster", record.source_cluster},
-                      {"cut", nlohmann::json::parse(EncodeCutRecord(cut))},
-                      {"target_base", record.target_base},
-                      {"restore_point", record.restore_point},
-                      {"leftovers", record.leftovers},
-                      {"manifest", entries}};
-  if (record.root) j["root"] = StatusToJson(*record.root);
-  WebHdfsClient::CreateOptions o;
-  o.overwrite = true;
-  o.permission = 0600;
-  Status s = client.Create(file, j.dump(), o);
+  v1::PlanTransferResponse summary = record.plan;
+  summary.clear_tasks();
+  nlohmann::json header = {{"op_id", record.op_id},
+                           {"plan", sdk::Hex(summary.SerializeAsString())},
+                           {"base", record.base},
+                           {"source_cluster", record.source_cluster},
+                           {"cut", nlohmann::json::parse(EncodeCutRecord(cut))},
+                           {"target_base", record.target_base},
+                           {"restore_point", record.restore_point},
+                           {"leftovers", record.leftovers}};
+  if (record.root) header["root"] = StatusToJson(*record.root);
+  auto it = record.manifest.begin();
+  int task = 0;
+  Status s = WriteRecordLines(client, file, std::move(header), [&](std::string* line) {
+    if (task < record.plan.tasks_size()) {
+      *line = nlohmann::json({{"task", sdk::Hex(record.plan.tasks(task++).SerializeAsString())}})
+                  .dump();
+      return true;
+    }
+    if (it == record.manifest.end()) return false;
+    *line = StatusToJson(it->second).dump();
+    ++it;
+    return true;
+  });
   if (s.code() == Code::kPermissionDenied) {
     return PermissionDeniedError(
         "cannot record the plan in " + file + " as user '" + client.user() +
@@ -159,31 +173,52 @@ Status SavePlan(WebHdfsClient& client, const std::string& file, const PlanRecord
 }
 
 StatusOr<PlanRecord> LoadPlan(WebHdfsClient& client, const std::string& file) {
-  LIFEBOAT_ASSIGN_OR_RETURN(std::string body, client.ReadAll(file));
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   PlanRecord r;
-  if (j.is_discarded() || !j.is_object() ||
-      !r.plan.ParseFromString(sdk::Unhex(j.value("plan", "")).value_or(""))) {
-    return NotFoundError("the plan recorded in " + file + " is unreadable (cut short?)", file);
-  }
-  r.op_id = j.value("op_id", "");
-  r.base = j.value("base", "");
-  r.source_cluster = j.value("source_cluster", "");
-  r.target_base = j.value("target_base", "");
-  r.restore_point = j.value("restore_point", "");
-  if (j.contains("root") && j["root"].is_object()) r.root = StatusFromJson(j["root"]);
-  if (j.contains("leftovers") && j["leftovers"].is_array()) {
-    for (const auto& p : j["leftovers"]) {
-      if (p.is_string()) r.leftovers.insert(p.get<std::string>());
+  auto on_entry = [&r](const nlohmann::json& e) -> Status {
+    if (!e.is_object()) return InvalidArgumentError("an item of the listing is not an object");
+    if (e.size() == 1 && e.contains("task") && e["task"].is_string()) {
+      if (!r.plan.add_tasks()->ParseFromString(
+              sdk::Unhex(e["task"].get<std::string>()).value_or(""))) {
+        return InvalidArgumentError("a task of the plan does not parse");
+      }
+      return OkStatus();
     }
-  }
-  if (j.contains("cut")) r.cut = DecodeCutRecord(j["cut"].dump());
-  for (const OpenAtCut& o : r.cut.open) r.open[o.path] = o;
-  r.cut.open.clear();
-  for (const nlohmann::json& e : j["manifest"]) {
     FileStatus st = StatusFromJson(e);
-    r.manifest.emplace(st.path_suffix, st);
+    std::string p = st.path_suffix;
+    r.manifest.emplace(std::move(p), std::move(st));
+    return OkStatus();
+  };
+  auto on_header = [&](const nlohmann::json& j, bool legacy) -> Status {
+    if (!j.is_object() || !r.plan.ParseFromString(sdk::Unhex(j.value("plan", "")).value_or(""))) {
+      return InvalidArgumentError("no plan in its first line");
+    }
+    r.op_id = j.value("op_id", "");
+    r.base = j.value("base", "");
+    r.source_cluster = j.value("source_cluster", "");
+    r.target_base = j.value("target_base", "");
+    r.restore_point = j.value("restore_point", "");
+    if (j.contains("root") && j["root"].is_object()) r.root = StatusFromJson(j["root"]);
+    if (j.contains("leftovers") && j["leftovers"].is_array()) {
+      for (const auto& p : j["leftovers"]) {
+        if (p.is_string()) r.leftovers.insert(p.get<std::string>());
+      }
+    }
+    if (j.contains("cut")) r.cut = DecodeCutRecord(j["cut"].dump());
+    for (const OpenAtCut& o : r.cut.open) r.open[o.path] = o;
+    r.cut.open.clear();
+    // A record written before the listing went to lines of its own: one document.
+    if (legacy && j.contains("manifest") && j["manifest"].is_array()) {
+      for (const nlohmann::json& e : j["manifest"]) LIFEBOAT_RETURN_IF_ERROR(on_entry(e));
+    }
+    return OkStatus();
+  };
+  Status read = ReadRecordLines(client, file, on_header, on_entry);
+  if (read.code() == Code::kInvalidArgument) {
+    return NotFoundError(
+        "the plan recorded in " + file + " is unreadable (" + read.message() + ": cut short?)",
+        file);
   }
+  LIFEBOAT_RETURN_IF_ERROR(read);
   return r;
 }
 
@@ -245,9 +280,9 @@ std::vector<OpenAtCut> OpenList(const std::map<std::string, OpenAtCut>& open) {
 // Groups files into copy tasks, big ones alone. A task names its files that were open at the
 // cut ("open"): they are copied as the prefix the point holds, so their HDFS checksum cannot
 // compare with the source's (which covers the whole file as it is now).
-void AddCopyTasks(const std::vector<FileStatus>& files, bool wait_tree,
+void AddCopyTasks(std::vector<FileStatus>& files, bool wait_tree,
                   const std::map<std::string, OpenAtCut>& open, v1::PlanTransferResponse& plan) {
-  std::vector<FileStatus> sorted = files;
+  std::vector<FileStatus>& sorted = files;
   std::sort(sorted.begin(), sorted.end(),
             [](const FileStatus& a, const FileStatus& b) { return a.path_suffix < b.path_suffix; });
   nlohmann::json batch = nlohmann::json::array();
@@ -353,26 +388,20 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   // path"; docs/decisions.md D12).
 
   const std::string src_root = SnapshotRoot(path, name);
-  bool src_exists = false;
-  LIFEBOAT_ASSIGN_OR_RETURN(Tree source, ListTreeMap(call, src, src_root, &src_exists));
-  if (!src_exists) {
+  StatusOr<FileStatus> cut_root_found = src.GetFileStatus(src_root);
+  if (!cut_root_found.ok() && cut_root_found.status().code() == Code::kNotFound) {
     return NotFoundError("snapshot " + name + " of " + path + " is not on the source cluster '" +
                              src_config.cluster + "' (released?): cut again",
                          src_root);
   }
-  // A fenced source (a failback fences the current primary before its last backup) lists
-  // its fence's permissions: the copies carry the originals.
-  LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, src, src_root, source, config_.parallelism));
-  // Files open for write at the cut: held at what the cut recorded, whatever the snapshot
-  // shows now (open_files.h).
+  LIFEBOAT_RETURN_IF_ERROR(cut_root_found.status());
+  FileStatus cut_root = *cut_root_found;
   const CutRecord cut = DecodeCutRecord(req.snapshot().opaque());
-  LIFEBOAT_ASSIGN_OR_RETURN(FileStatus cut_root, src.GetFileStatus(src_root));
   int64_t snapshot_ms = cut.snapshot_ms;
   // A cut by an older plugin: the snapshot's own time still tells which files closed after.
   if (snapshot_ms == 0) snapshot_ms = cut_root.modification_ms;
   LIFEBOAT_ASSIGN_OR_RETURN(cut_root.permission,
                             UnfencedPermission(src, src_root, cut_root.permission));
-  const std::map<std::string, OpenAtCut> open = HoldAtCut(cut, snapshot_ms, source);
 
   v1::PlanTransferResponse plan;
   std::string full_reason;
@@ -529,6 +558,42 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
     LIFEBOAT_ASSIGN_OR_RETURN(uncommitted, LoadUncommitted(dst, path, ""));
   }
 
+  // The source's listing at the snapshot: for an incremental, the base point's record with
+  // what the snapshot diff names asked of the new snapshot (diff_listing.h), unless the base's
+  // cut could not tell which files were open (then only a full listing finds what their
+  // snapshot views did since) or the configuration asks for the full listing.
+  std::vector<SnapshotDiffEntry> diff;
+  if (incremental) {
+    LIFEBOAT_ASSIGN_OR_RETURN(diff, src.GetSnapshotDiff(path, base_name, name));
+  }
+  const bool from_diff =
+      incremental && !config_.incremental_full_listing && base_record->cut.detection == "fsck";
+  Tree source;
+  if (from_diff) {
+    const auto renames = DiffRenames(diff);
+    std::set<std::string> also;
+    for (const auto& [p, o] : base_record->open) also.insert(Translate(p, true, renames));
+    for (const std::string& p : recheck) also.insert(Translate(p, true, renames));
+    for (const OpenAtCut& o : cut.open) also.insert(o.path);
+    std::set<std::string> fresh;
+    LIFEBOAT_ASSIGN_OR_RETURN(
+        source, ListFromDiff(call, src, src_root, base_record->manifest, diff, also, &fresh));
+    // The items read from the new snapshot show a fence's permissions where the source is
+    // fenced; the base's record already holds originals.
+    Tree asked;
+    for (const std::string& p : fresh) asked.emplace(p, source.at(p));
+    LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, src, src_root, asked, config_.parallelism));
+    for (auto& [p, st] : asked) source[p].permission = st.permission;
+  } else {
+    LIFEBOAT_ASSIGN_OR_RETURN(source, ListTreeMap(call, src, src_root));
+    // A fenced source (a failback fences the current primary before its last backup) lists
+    // its fence's permissions: the copies carry the originals.
+    LIFEBOAT_RETURN_IF_ERROR(UnfenceView(call, src, src_root, source, config_.parallelism));
+  }
+  // Files open for write at the cut: held at what the cut recorded, whatever the snapshot
+  // shows now (open_files.h).
+  const std::map<std::string, OpenAtCut> open = HoldAtCut(cut, snapshot_ms, source);
+
   const std::string dst_root = path;
   nlohmann::json tree = {{"renames", nlohmann::json::array()},
                          {"deletes", nlohmann::json::array()},
@@ -539,8 +604,6 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
   uint64_t deleted = 0;
   uint64_t outside_diff = 0;  // files the snapshot diff did not list, found changed
   if (incremental) {
-    LIFEBOAT_ASSIGN_OR_RETURN(std::vector<SnapshotDiffEntry> diff,
-                              src.GetSnapshotDiff(path, base_name, name));
     std::vector<std::pair<std::string, std::string>> renames;
     for (const SnapshotDiffEntry& e : diff) {
       if (e.type == SnapshotDiffEntry::kRename) {
@@ -660,7 +723,7 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
     for (const std::string& d : c.deletes) tree["deletes"].push_back(d);
     for (const FileStatus& d : c.dirs) tree["dirs"].push_back(StatusToJson(d));
     for (const FileStatus& m : c.metas) tree["metas"].push_back(StatusToJson(m));
-    copies = c.copies;
+    copies = std::move(c.copies);
     unchanged = c.unchanged;
     deleted = c.deletes.size();
     tree["root_meta"] = true;
@@ -686,7 +749,7 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
 
   PlanRecord record;
   record.op_id = req.op_id();
-  record.plan = plan;
+  record.plan = std::move(plan);
   record.manifest = std::move(source);
   record.open = open;
   record.source_cluster = src_config.cluster;
@@ -713,7 +776,7 @@ StatusOr<v1::PlanTransferResponse> HdfsPlugin::PlanTransfer(sdk::Call& call,
                                       "the base's cut, or new times)") +
              (open.empty() ? "" : "; " + DescribeOpenAtCut(OpenList(open))) +
              (full_reason.empty() ? "" : "; " + full_reason));
-  return plan;
+  return std::move(record.plan);
 }
 
 // ---- transfer -----------------------------------------------------------------------------
@@ -1000,31 +1063,47 @@ std::string RecordsFile(const std::string& data_set_path, const std::string& sna
   return plan.substr(0, plan.size() - std::string(".plan").size()) + ".verified";
 }
 
+// One line per file (record_lines.h): [path, length, mtime, sha256, checksum].
 Status SaveRecords(WebHdfsClient& client, const std::string& file, const FileRecords& records) {
-  nlohmann::json files = nlohmann::json::object();
-  for (const auto& [p, r] : records) files[p] = {r.length, r.mtime, r.sha256, r.checksum};
-  WebHdfsClient::CreateOptions o;
-  o.overwrite = true;
-  o.permission = 0600;
-  return client.Create(file, nlohmann::json({{"files", files}}).dump(), o);
+  auto it = records.begin();
+  return WriteRecordLines(client, file, {{"kind", "verified"}}, [&](std::string* line) {
+    if (it == records.end()) return false;
+    const auto& [p, r] = *it;
+    *line = nlohmann::json::array({p, r.length, r.mtime, r.sha256, r.checksum}).dump();
+    ++it;
+    return true;
+  });
 }
 
-// Empty when there is no record (never verified, or verified before records were kept).
+// Empty when there is no record (never verified, or verified before records were kept), or
+// it is unreadable (cut short): every file then falls back to its own record.
 FileRecords LoadRecords(WebHdfsClient& client, const std::string& file) {
   FileRecords out;
-  StatusOr<std::string> body = client.ReadAll(file);
-  if (!body.ok()) return out;
-  nlohmann::json j = nlohmann::json::parse(*body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j["files"].is_object()) return out;
-  for (const auto& [p, v] : j["files"].items()) {
-    // An entry that does not parse is left out: that file falls back to its own record.
+  // An entry that does not parse is left out: that file falls back to its own record.
+  auto add = [&out](const std::string& p, const nlohmann::json& v) {
     if (!v.is_array() || v.size() != 4 || !v[0].is_number_unsigned() || !v[1].is_number_integer() ||
         !v[2].is_string() || !v[3].is_string()) {
-      continue;
+      return;
     }
     out[p] = {v[0].get<uint64_t>(), v[1].get<int64_t>(), v[2].get<std::string>(),
               v[3].get<std::string>()};
-  }
+  };
+  Status read = ReadRecordLines(
+      client, file,
+      [&](const nlohmann::json& j, bool legacy) -> Status {
+        // A record written before the lines: {"files": {path: [length, mtime, sha, sum]}}.
+        if (legacy && j.is_object() && j.contains("files") && j["files"].is_object()) {
+          for (const auto& [p, v] : j["files"].items()) add(p, v);
+        }
+        return OkStatus();
+      },
+      [&](const nlohmann::json& e) -> Status {
+        if (e.is_array() && e.size() == 5 && e[0].is_string()) {
+          add(e[0].get<std::string>(), nlohmann::json::array({e[1], e[2], e[3], e[4]}));
+        }
+        return OkStatus();
+      });
+  if (!read.ok()) return {};
   return out;
 }
 

@@ -36,6 +36,7 @@ TEST(HdfsConfig, MinimalTakesDefaults) {
   EXPECT_EQ(c->snapshot_prefix, "lifeboat-");
   EXPECT_EQ(c->parallelism, 4);
   EXPECT_EQ(c->timeout_seconds, 60);
+  EXPECT_FALSE(c->incremental_full_listing);
 }
 
 TEST(HdfsConfig, EverySettingAndHaPair) {
@@ -43,7 +44,8 @@ TEST(HdfsConfig, EverySettingAndHaPair) {
     "namenodes": ["http://nn1.example.com:9870/", "https://nn2.example.com:9871"],
     "user": "svc", "spnego": false, "bandwidth_bytes_per_second": 1048576,
     "block_size": "target-default", "replication": "3", "allow_snapshot": false,
-    "snapshot_prefix": "lb.", "parallelism": 8, "timeout_seconds": 5})");
+    "snapshot_prefix": "lb.", "parallelism": 8, "timeout_seconds": 5,
+    "incremental_listing": "full"})");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   ASSERT_EQ(c->namenodes.size(), 2u);
   EXPECT_EQ(c->namenodes[0], "http://nn1.example.com:9870");
@@ -55,6 +57,7 @@ TEST(HdfsConfig, EverySettingAndHaPair) {
   EXPECT_EQ(c->snapshot_prefix, "lb.");
   EXPECT_EQ(c->parallelism, 8);
   EXPECT_EQ(c->timeout_seconds, 5);
+  EXPECT_TRUE(c->incremental_full_listing);
   StatusOr<Config> d =
       Parse(R"({"namenodes": ["a:1"], "user": "u", "replication": "target-default"})");
   ASSERT_TRUE(d.ok()) << d.status().ToString();
@@ -82,6 +85,8 @@ TEST(HdfsConfig, RefusalsNameTheField) {
   ExpectRefused(R"({"namenodes": ["nn:9870"], "user": "u", "snapshot_prefix": "a/b"})",
                 "snapshot_prefix");
   ExpectRefused(R"({"namenodes": ["nn:9870"], "user": "u", "bandwith": 5})", "bandwith");
+  ExpectRefused(R"({"namenodes": ["nn:9870"], "user": "u", "incremental_listing": "some"})",
+                "incremental_listing");
 }
 
 TEST(HdfsConfig, SnapshotNamesAreValidPathComponents) {

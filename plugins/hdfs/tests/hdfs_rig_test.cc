@@ -9,8 +9,10 @@
 #include <algorithm>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "hdfs_plugin.h"
+#include "record_lines.h"
 #include "rig_endpoints.h"
 #include "webhdfs.h"
 
@@ -177,6 +179,71 @@ TEST_F(HdfsRigTest, ListingPagesThroughBatches) {
   std::vector<std::string> got;
   for (const FileStatus& st : *items) got.push_back(st.path_suffix);
   EXPECT_EQ(got, std::vector<std::string>(want.begin(), want.end()));
+}
+
+// The state directory's records (.plan, .verified) are lines written and read as streams
+// (record_lines.h); one cut short, or with another count than its end line says, is refused
+// as unreadable; one written before the lines (a single document) is read whole.
+TEST_F(HdfsRigTest, RecordFilesAreLinesReadBackWholeOrRefusedWhenCutShort) {
+  const std::string file = base_ + "/r.plan";
+  constexpr int kEntries = 5000;
+  int n = 0;
+  Status written = WriteRecordLines(*primary_, file, {{"kind", "test"}}, [&](std::string* line) {
+    if (n == kEntries) return false;
+    *line = nlohmann::json({{"i", n}, {"p", "dir/file " + std::to_string(n)}}).dump();
+    ++n;
+    return true;
+  });
+  ASSERT_TRUE(written.ok()) << written.ToString();
+  StatusOr<std::string> body = primary_->ReadAll(file);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(std::count(body->begin(), body->end(), '\n'), kEntries + 2);
+
+  auto read = [&](std::string* kind, std::vector<int>* seen, bool* legacy) {
+    return ReadRecordLines(
+        *primary_, file,
+        [&](const nlohmann::json& h, bool old) {
+          *kind = h.value("kind", "");
+          *legacy = old;
+          return OkStatus();
+        },
+        [&](const nlohmann::json& e) {
+          seen->push_back(e.value("i", -1));
+          return OkStatus();
+        });
+  };
+  std::string kind;
+  std::vector<int> seen;
+  bool legacy = true;
+  Status r = read(&kind, &seen, &legacy);
+  ASSERT_TRUE(r.ok()) << r.ToString();
+  EXPECT_EQ(kind, "test");
+  EXPECT_FALSE(legacy);
+  ASSERT_EQ(seen.size(), static_cast<size_t>(kEntries));
+  for (int i = 0; i < kEntries; ++i) ASSERT_EQ(seen[i], i);
+
+  WebHdfsClient::CreateOptions o;
+  o.overwrite = true;
+  // Cut short: the end line never written (a writer that died), or half a line.
+  const std::string header = body->substr(0, body->find('\n') + 1);
+  for (const std::string& cut : {header + "{\"i\":0}\n{\"i\":1}\n", header + "{\"i\":0}\n{\"i",
+                                 header + "{\"i\":0}\n{\"end\":2}\n"}) {
+    ASSERT_TRUE(primary_->Create(file, cut, o).ok());
+    seen.clear();
+    r = read(&kind, &seen, &legacy);
+    EXPECT_EQ(r.code(), Code::kNotFound) << cut << ": " << r.ToString();
+    EXPECT_NE(r.message().find("cut short"), std::string::npos) << r.message();
+  }
+  // A record of the earlier format: one document on one line.
+  ASSERT_TRUE(primary_->Create(file, R"({"kind":"old","files":{}})", o).ok());
+  seen.clear();
+  r = read(&kind, &seen, &legacy);
+  ASSERT_TRUE(r.ok()) << r.ToString();
+  EXPECT_TRUE(legacy);
+  EXPECT_EQ(kind, "old");
+  EXPECT_TRUE(seen.empty());
+  ASSERT_TRUE(primary_->Delete(file, false).ok());
+  EXPECT_EQ(read(&kind, &seen, &legacy).code(), Code::kNotFound);
 }
 
 TEST_F(HdfsRigTest, PermissionDeniedNamesPathAndUser) {

@@ -421,6 +421,78 @@ TEST_F(HdfsScenarioTest, FullThenIncrementalOverEveryKindOfChange) {
   ExpectSameTree("rp3");
 }
 
+// An incremental with a handful of changes asks the NameNode about the change, not about the
+// data set (issue 13): its plan lists only the directory the change created and reads the
+// status of what the snapshot diff names. 300 directories make a full listing cost 300
+// LISTSTATUS_BATCH calls at least (each directory is one call), which is what every
+// incremental's plan made before.
+TEST_F(HdfsScenarioTest, AnIncrementalPlanAsksTheNameNodeAboutTheChangeOnly) {
+  constexpr int kDirs = 300;
+  std::atomic<int> next{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < 4; ++t) {
+    pool.emplace_back([&] {
+      for (int i; (i = next.fetch_add(1)) < kDirs;) {
+        if (!src_->Mkdirs(dir_ + "/d" + std::to_string(i)).ok()) failed = true;
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  ASSERT_FALSE(failed);
+  for (int i : {0, 7, 42, 150, 299}) Write("d" + std::to_string(i) + "/f.txt", "v1");
+  StatusOr<v1::PlanTransferResponse> full = Backup("rp1", "");
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+
+  Write("d7/f.txt", "v2, longer");                                       // modify
+  Write("d42/new.txt", "created");                                       // create
+  ASSERT_TRUE(src_->Delete(dir_ + "/d0/f.txt", false).ok());             // delete
+  ASSERT_TRUE(src_->Rename(dir_ + "/d150", dir_ + "/d150-moved").ok());  // rename
+  Write("fresh/sub/g.txt", "in a new subtree");                          // new tree
+  ASSERT_TRUE(src_->SetPermission(dir_ + "/d299/f.txt", 0600).ok());     // metadata
+  StatusOr<v1::SnapshotRef> snap = CutPoint("rp2");
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  const std::map<std::string, uint64_t> before = NameNodeOpCounts();
+  StatusOr<v1::PlanTransferResponse> plan = Plan(*snap, "rp1");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  std::map<std::string, uint64_t> asked = NameNodeOpCounts();
+  for (auto& [op, n] : asked) n -= before.count(op) ? before.at(op) : 0;
+  EXPECT_TRUE(plan->incremental()) << plan->full_reason();
+  // The created directory "fresh" and its "sub": two listings. Statuses: the snapshot and
+  // the base on both clusters, the diff's items, the target's copies of modified files.
+  EXPECT_LE(asked["LISTSTATUS_BATCH"], 4u)
+      << "the plan listed directories the change did not touch (" << kDirs << " in the data set)";
+  EXPECT_LE(asked["GETFILESTATUS"], 30u) << "the plan read statuses the diff did not name";
+  EXPECT_EQ(plan->items_to_copy(), 3u);  // d7/f.txt, d42/new.txt, fresh/sub/g.txt
+
+  StatusOr<uint64_t> copied = TransferAll(*snap, *plan);
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  v1::VerifyRequest vr;
+  vr.set_op_id("verify-rp2");
+  *vr.mutable_snapshot() = *snap;
+  vr.set_level(v1::VERIFY_SIZE);
+  StatusOr<v1::VerifyResponse> verified = Call<v1::VerifyResponse>(target_, LB_OP_VERIFY, vr);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  for (const v1::Mismatch& m : verified->mismatches()) {
+    ADD_FAILURE() << "verify: " << m.path() << " " << m.what() << " expected '" << m.expected()
+                  << "' found '" << m.found() << "'";
+  }
+  v1::CommitRequest cr;
+  cr.set_op_id("commit-rp2");
+  *cr.mutable_snapshot() = *snap;
+  cr.set_base_restore_point_id("rp1");
+  ASSERT_TRUE(Call<v1::CommitResponse>(target_, LB_OP_COMMIT, cr).ok());
+  ExpectSameTree("rp2");
+
+  // And the next one, from a base whose record was itself built from a diff.
+  Write("d150-moved/f.txt", "v2 after the move");
+  StatusOr<v1::PlanTransferResponse> rp3 = Backup("rp3", "rp2");
+  ASSERT_TRUE(rp3.ok()) << rp3.status().ToString();
+  EXPECT_TRUE(rp3->incremental());
+  EXPECT_EQ(rp3->items_to_copy(), 1u);
+  ExpectSameTree("rp3");
+}
+
 TEST_F(HdfsScenarioTest, TargetChangedSinceBaseIsRefusedUnlessForced) {
   Write("a.txt", "a");
   Write("b/c.txt", "c");

@@ -36,7 +36,9 @@ def fail(msg):
 
 def check_point(nn1, nn2, user, d, snapshot, cut_end_ns, ctl):
     cut_end_ms = int(cut_end_ns) // 1000000
-    record = json.loads(call(nn2, user, "/.lifeboat/state%s/%s.plan" % (d, snapshot), "OPEN"))
+    # The record's first line is its header (the listing follows, one item a line).
+    body = call(nn2, user, "/.lifeboat/state%s/%s.plan" % (d, snapshot), "OPEN")
+    record = json.loads(body.split(b"\n", 1)[0])
     cut = record.get("cut", {"open": [], "looked_unix_ms": 0})  # none: nothing held open
     held = {o[0]: (o[1], o[2], o[3]) for o in cut["open"]}
     sent = {}  # path -> [(end offset, unix ms)] in order
