@@ -17,7 +17,8 @@
 // What to look at: the incremental's plan. Its listing calls (LISTSTATUS_BATCH) and status
 // calls should follow the change, not N; compare --files 2000 and 20000, and `--listing full`
 // (the plugin's `incremental_listing: "full"`: the whole new snapshot listed and compared, as
-// every incremental did before issue 13) with the default `diff`; `--listing both` makes two
+// every incremental did before issue 13, and the plugin's default) with `diff` (this benchmark's
+// default); `--listing both` makes two
 // incrementals in one run, the first planned with `full`, the second with `diff`.
 //
 // Usage: hdfs_incremental_bench [--files N] [--per-dir N] [--bytes N] [--changed N]

@@ -56,7 +56,7 @@ StatusOr<Config> ParseConfig(const v1::PluginConfig& plugin_config) {
   LIFEBOAT_ASSIGN_OR_RETURN(int64_t parallelism, reader.Int("parallelism", 4, 1, 64));
   config.parallelism = static_cast<int>(parallelism);
   LIFEBOAT_ASSIGN_OR_RETURN(config.timeout_seconds, reader.Int("timeout_seconds", 60, 1, 3600));
-  LIFEBOAT_ASSIGN_OR_RETURN(std::string listing, reader.String("incremental_listing", "diff"));
+  LIFEBOAT_ASSIGN_OR_RETURN(std::string listing, reader.String("incremental_listing", "full"));
   LIFEBOAT_RETURN_IF_ERROR(reader.Finish());
   if (listing != "diff" && listing != "full") {
     return Bad("incremental_listing",

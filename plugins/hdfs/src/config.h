@@ -13,10 +13,11 @@
 //   snapshot_prefix  default "lifeboat-": snapshots are named prefix + restore point id
 //   parallelism      1..64, default 4: files moved at once inside one transfer
 //   timeout_seconds  1..3600, default 60: limit of one metadata request
-//   incremental_listing  "diff" (default): an incremental's plan lists only what the snapshot
-//                    diff names, the rest is the base point's record; "full": it also lists
-//                    the whole new snapshot and compares every file with the base (catches a
-//                    change of times alone, which no snapshot diff shows)
+//   incremental_listing  "full" (default): an incremental's plan also lists the whole new
+//                    snapshot and compares every file with the base (catches a change of
+//                    times alone, which no snapshot diff shows); "diff": it lists only what
+//                    the snapshot diff names, the rest is the base point's record (NameNode
+//                    calls follow the change; a change of times alone stays out of the point)
 // Unknown keys are refused.
 #ifndef LIFEBOAT_PLUGINS_HDFS_SRC_CONFIG_H_
 #define LIFEBOAT_PLUGINS_HDFS_SRC_CONFIG_H_

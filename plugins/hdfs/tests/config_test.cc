@@ -36,7 +36,7 @@ TEST(HdfsConfig, MinimalTakesDefaults) {
   EXPECT_EQ(c->snapshot_prefix, "lifeboat-");
   EXPECT_EQ(c->parallelism, 4);
   EXPECT_EQ(c->timeout_seconds, 60);
-  EXPECT_FALSE(c->incremental_full_listing);
+  EXPECT_TRUE(c->incremental_full_listing);  // a point holds what the snapshot holds
 }
 
 TEST(HdfsConfig, EverySettingAndHaPair) {
@@ -45,7 +45,7 @@ TEST(HdfsConfig, EverySettingAndHaPair) {
     "user": "svc", "spnego": false, "bandwidth_bytes_per_second": 1048576,
     "block_size": "target-default", "replication": "3", "allow_snapshot": false,
     "snapshot_prefix": "lb.", "parallelism": 8, "timeout_seconds": 5,
-    "incremental_listing": "full"})");
+    "incremental_listing": "diff"})");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   ASSERT_EQ(c->namenodes.size(), 2u);
   EXPECT_EQ(c->namenodes[0], "http://nn1.example.com:9870");
@@ -57,7 +57,7 @@ TEST(HdfsConfig, EverySettingAndHaPair) {
   EXPECT_EQ(c->snapshot_prefix, "lb.");
   EXPECT_EQ(c->parallelism, 8);
   EXPECT_EQ(c->timeout_seconds, 5);
-  EXPECT_TRUE(c->incremental_full_listing);
+  EXPECT_FALSE(c->incremental_full_listing);
   StatusOr<Config> d =
       Parse(R"({"namenodes": ["a:1"], "user": "u", "replication": "target-default"})");
   ASSERT_TRUE(d.ok()) << d.status().ToString();

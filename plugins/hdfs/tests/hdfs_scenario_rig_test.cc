@@ -76,8 +76,12 @@ class HdfsScenarioTest : public ::testing::Test {
     return o;
   }
   v1::PluginConfig Config(const std::string& cluster, const std::string& user = "") const {
+    // The scenarios run with incremental_listing "diff" (plans from the snapshot diff, what
+    // AnIncrementalPlanAsksTheNameNodeAboutTheChangeOnly measures); the default, "full", is
+    // what the conformance suite, the open-files and the CLI tests run.
     nlohmann::json cfg = {{"namenodes", {NameNode(cluster)}},
-                          {"user", user.empty() ? User() : user}};
+                          {"user", user.empty() ? User() : user},
+                          {"incremental_listing", "diff"}};
     v1::PluginConfig c;
     c.set_plugin("hdfs");
     c.set_cluster(cluster);
