@@ -484,6 +484,40 @@ TEST_F(HiveRigTest, FenceMarksReadOnlyButTheThriftApiStillWrites) {
   EXPECT_EQ(db->parameters.count("lifeboat.fence.epoch"), 0u);
 }
 
+// A full commit adds a table's partitions with one add_partitions and, when the metastore
+// stored them as the point holds them, writes them no second time (no ALTER_PARTITION event on
+// the target); the partitions still verify (Finish) against the point.
+TEST_F(HiveRigTest, FullCommitAddsPartitionsWithoutAlteringThem) {
+  ASSERT_TRUE(p_->CreateDatabase(testing::SampleDatabase(db_, External("primary"))).ok());
+  const thrift::Table t =
+      testing::MakeTable(db_, "events", External("primary") + "/" + db_ + "/events", true);
+  ASSERT_TRUE(p_->CreateTable(t).ok());
+  std::vector<thrift::Partition> parts;
+  for (const char* dt : {"2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"}) {
+    parts.push_back(testing::MakePartition(t, dt));
+  }
+  ASSERT_TRUE(p_->AddPartitions(db_, "events", parts, false).ok());
+  lb_instance* p = Instance("primary", MapTo("primary"));
+  lb_instance* s = Instance("secondary", MapTo("secondary"));
+  ASSERT_TRUE(p && s);
+  auto before = s_->GetCurrentNotificationEventId();
+  ASSERT_TRUE(before.ok());
+  Backup(p, "primary", s, "rp1", "");
+  auto events = s_->GetNextNotifications(*before, 0);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  std::map<std::string, int> kinds;
+  for (const auto& e : *events) {
+    // ALTER_PARTITION per partition, or Hive 4's ALTER_PARTITIONS per batch: both count.
+    if (e.dbName == db_)
+      ++kinds[e.eventType.rfind("ALTER_PARTITION", 0) == 0 ? "ALTER_PARTITION" : e.eventType];
+  }
+  EXPECT_EQ(kinds["ADD_PARTITION"], 1) << "one add_partitions call for the four partitions";
+  EXPECT_EQ(kinds["ALTER_PARTITION"], 0) << "added partitions were written a second time";
+  auto got = s_->GetPartitionNames(db_, "events");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->size(), 4u);
+}
+
 // sync_security: a role, a grant of that role to a user and a SELECT privilege of the role on
 // a table on the primary appear on the secondary; a dry run changes nothing; a repeated op id
 // answers the same; a privilege and a role grant revoked on the primary are revoked on the
