@@ -28,6 +28,20 @@ enum PrincipalType {
   GROUP = 3,
 }
 
+enum HiveObjectType {
+  GLOBAL = 1,
+  DATABASE = 2,
+  TABLE = 3,
+  PARTITION = 4,
+  COLUMN = 5,
+  DATACONNECTOR = 6,
+}
+
+enum GrantRevokeType {
+  GRANT = 1,
+  REVOKE = 2,
+}
+
 enum DatabaseType {
   NATIVE = 1,
   REMOTE = 2,
@@ -790,6 +804,81 @@ struct NotificationEventsCountResponse {
   1: required i64 eventsCount,
 }
 
+// ---- Roles and privileges (sync_security) ----
+
+// The object a privilege is on: catName, dbName and objectName name it; partValues and
+// columnName narrow a table's privilege to one partition or column.
+struct HiveObjectRef {
+  1: HiveObjectType objectType,
+  2: optional string dbName,
+  3: optional string objectName,
+  4: optional list<string> partValues,
+  5: optional string columnName,
+  6: optional string catName,
+}
+
+// One privilege of one principal on one object.
+struct HiveObjectPrivilege {
+  1: optional HiveObjectRef hiveObject,
+  2: optional string principalName,
+  3: PrincipalType principalType,
+  4: optional PrivilegeGrantInfo grantInfo,
+  5: optional string authorizer,
+}
+
+struct PrivilegeBag {
+  1: optional list<HiveObjectPrivilege> privileges,
+}
+
+struct GrantRevokePrivilegeRequest {
+  1: GrantRevokeType requestType,
+  2: optional PrivilegeBag privileges,
+  3: optional bool revokeGrantOption,
+}
+
+struct GrantRevokePrivilegeResponse {
+  1: optional bool success,
+}
+
+struct Role {
+  1: optional string roleName,
+  2: i32 createTime,
+  3: optional string ownerName,
+}
+
+// A principal (user, group or role) granted a role.
+struct RolePrincipalGrant {
+  1: optional string roleName,
+  2: optional string principalName,
+  3: PrincipalType principalType,
+  4: bool grantOption,
+  5: i32 grantTime,
+  6: optional string grantorName,
+  7: PrincipalType grantorPrincipalType,
+}
+
+struct GetPrincipalsInRoleRequest {
+  1: required string roleName,
+}
+
+struct GetPrincipalsInRoleResponse {
+  1: required list<RolePrincipalGrant> principalGrants,
+}
+
+struct GrantRevokeRoleRequest {
+  1: GrantRevokeType requestType,
+  2: optional string roleName,
+  3: optional string principalName,
+  4: PrincipalType principalType,
+  5: optional string grantor,
+  6: optional PrincipalType grantorType,
+  7: optional bool grantOption,
+}
+
+struct GrantRevokeRoleResponse {
+  1: optional bool success,
+}
+
 // ---- Errors ----
 
 exception MetaException {
@@ -939,4 +1028,26 @@ service ThriftHiveMetastore {
   CurrentNotificationEventId get_current_notificationEventId(),
   NotificationEventsCountResponse get_notification_events_count(
       1: NotificationEventsCountRequest rqst),
+
+  bool create_role(1: Role role) throws (1: MetaException o1),
+  list<string> get_role_names() throws (1: MetaException o1),
+  GrantRevokeRoleResponse grant_revoke_role(1: GrantRevokeRoleRequest request)
+      throws (1: MetaException o1),
+  GetPrincipalsInRoleResponse get_principals_in_role(1: GetPrincipalsInRoleRequest request)
+      throws (1: MetaException o1),
+  list<HiveObjectPrivilege> list_privileges(1: string principal_name,
+                                            2: PrincipalType principal_type,
+                                            3: HiveObjectRef hiveObject)
+      throws (1: MetaException o1),
+  GrantRevokePrivilegeResponse grant_revoke_privileges(1: GrantRevokePrivilegeRequest request)
+      throws (1: MetaException o1),
+}
+
+// list_privileges as the metastore reads it when principal_name and principal_type are null:
+// every principal's privileges on the object. The call above always sends both (Thrift's C++
+// writes every argument), so this service, with the same method name, sends only argument 3.
+// Not the metastore's service: tests/check_idl.py checks only the first service of this file.
+service ThriftHiveMetastoreObjectGrants {
+  list<HiveObjectPrivilege> list_privileges(3: HiveObjectRef hiveObject)
+      throws (1: MetaException o1),
 }

@@ -192,6 +192,22 @@ class MetastoreClient {
   StatusOr<int64_t> GetNotificationEventsCount(int64_t from_event, std::string_view db,
                                                std::optional<int64_t> to_event = std::nullopt);
 
+  // ---- Roles and privileges (metastore_client_security.cc) ----
+  // The names of every role (the built-in "admin" and "public" included).
+  StatusOr<std::vector<std::string>> GetRoleNames();
+  Status CreateRole(const thrift::Role& role);
+  // The users, groups and roles granted role `role`.
+  StatusOr<std::vector<thrift::RolePrincipalGrant>> GetPrincipalsInRole(std::string_view role);
+  // grant_revoke_role: GRANT (with grantor and grant option) or REVOKE of role `role` to/from
+  // one principal.
+  Status GrantRevokeRole(const thrift::GrantRevokeRoleRequest& request);
+  // Every principal's privileges on `object` (a database or a table: its own privileges, not
+  // those on its partitions or columns).
+  StatusOr<std::vector<thrift::HiveObjectPrivilege>> ListObjectPrivileges(
+      const thrift::HiveObjectRef& object);
+  // grant_revoke_privileges: the privileges of `bag` granted, or revoked.
+  Status GrantRevokePrivileges(thrift::GrantRevokeType::type type, const thrift::PrivilegeBag& bag);
+
  private:
   MetastoreClient(MetastoreOptions options, std::unique_ptr<thrift_gen::Connection> connection);
 

@@ -557,18 +557,36 @@ Status Applier::RunTable(MetastoreClient& c, const std::string& point_name, cons
       Add(out, path, "extra",
           "drop " + Plural(drop.size(), "partition") + " of " + full + ": " + names(drop));
     }
+    // add_partitions answers the partitions as it stored them; those whose canonical form is
+    // not the point's (the metastore added parameters, moved a location) are altered with the
+    // point's below, the others need no second write.
+    std::vector<const store::PartitionEntry*> rewrite = alter;
     for (size_t i = 0; i < add.size(); i += kWriteBatch) {
       std::vector<thrift::Partition> batch;
       for (size_t k = i; k < add.size() && k < i + kWriteBatch; ++k) {
         batch.push_back(PartitionForWrite(add[k]->partition, catalog));
+        bytes += Encode(*add[k]).size();
       }
-      LIFEBOAT_RETURN_IF_ERROR(
-          c.AddPartitions(Db(), name, batch, /*if_not_exists=*/true, &env).status());
+      LIFEBOAT_ASSIGN_OR_RETURN(std::vector<thrift::Partition> stored,
+                                c.AddPartitions(Db(), name, batch, /*if_not_exists=*/true, &env));
+      std::map<std::string, thrift::Partition*> by_name;
+      for (auto& p : stored) by_name[PartitionName(want.header.table.partitionKeys, p.values)] = &p;
+      for (size_t k = i; k < add.size() && k < i + kWriteBatch; ++k) {
+        auto it = by_name.find(add[k]->name);
+        if (it != by_name.end()) {
+          store::PartitionEntry got;
+          got.name = add[k]->name;
+          got.partition = std::move(*it->second);
+          store::PartitionEntry point_only = *add[k];
+          point_only.statistics.clear();  // written apart, below
+          if (Encode(CanonicalPartition(std::move(got), LocationRewriter())) ==
+              Encode(CanonicalPartition(std::move(point_only), LocationRewriter()))) {
+            continue;
+          }
+        }
+        rewrite.push_back(add[k]);  // not answered (added meanwhile) or stored otherwise
+      }
     }
-    // Added partitions are altered with the point's too: add_partitions sets createTime (and
-    // recomputes parameters) itself, alter_partitions keeps what it is given.
-    std::vector<const store::PartitionEntry*> rewrite = alter;
-    rewrite.insert(rewrite.end(), add.begin(), add.end());
     for (size_t i = 0; i < rewrite.size(); i += kWriteBatch) {
       std::vector<thrift::Partition> batch;
       for (size_t k = i; k < rewrite.size() && k < i + kWriteBatch; ++k) {

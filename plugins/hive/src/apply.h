@@ -8,9 +8,10 @@
 //   1. the database: created when missing; its description, owner, parameters and location
 //      altered when they differ (a whole-database data set only)
 //   2. per table, tables side by side: created (with its own constraints but its foreign
-//      keys) or altered; its constraints added and dropped; partitions added, then altered
-//      with the point's (which restores what add_partitions sets itself, e.g. createTime),
-//      and dropped when the point lacks them; column statistics written where they differ
+//      keys) or altered; its constraints added and dropped; partitions added (and altered
+//      with the point's only when add_partitions stored them otherwise than the point holds
+//      them, in canonical form: the metastore sets createTime itself, as for tables),
+//      altered or dropped where they differ; column statistics written where they differ
 //   3. foreign keys, once every table exists
 //   4. functions: created, altered, dropped
 //   5. tables the point lacks: dropped (a whole-database data set only)

@@ -48,7 +48,7 @@ v1::PluginDescriptor HivePlugin::Describe() {
       "Hive metastore: databases, tables, views, partitions, column statistics, constraints "
       "and functions, cut at one notification event id; locations rewritten between clusters");
   for (auto c : {v1::CAP_INCREMENTAL, v1::CAP_RESUMABLE_TRANSFER, v1::CAP_DIGEST_VERIFY,
-                 v1::CAP_RESTORE, v1::CAP_FENCING, v1::CAP_PEER_READ,
+                 v1::CAP_RESTORE, v1::CAP_FENCING, v1::CAP_PEER_READ, v1::CAP_SECURITY_SYNC,
                  // The next cut replays the events since the newest cut this cluster holds
                  // (cut.cc): the engine keeps the newest committed point's cut for it, and
                  // a failback builds on the point whose cut the old primary still holds.

@@ -70,6 +70,10 @@ class HivePlugin : public sdk::ComponentPlugin {
   // fence.cc
   StatusOr<v1::FenceResponse> Fence(sdk::Call& call, const v1::FenceRequest& req) override;
   StatusOr<v1::FenceResponse> Unfence(sdk::Call& call, const v1::FenceRequest& req) override;
+  // security.cc: roles, role grants and privileges of the data set's objects made the
+  // source's (README.md "sync_security").
+  StatusOr<v1::SyncSecurityResponse> SyncSecurity(sdk::Call& call,
+                                                  const v1::SyncSecurityRequest& req) override;
   // Serves "cut", "point" and "object/<sha256 hex>" of a cut or point held here (read.cc).
   StatusOr<v1::ReadResponse> Read(sdk::Call& call, const v1::ReadRequest& req) override;
 

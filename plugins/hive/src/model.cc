@@ -444,6 +444,9 @@ store::TableObject CanonicalTable(store::TableObject o, const LocationRewriter& 
 
 store::PartitionEntry CanonicalPartition(store::PartitionEntry e, const LocationRewriter& rw) {
   thrift::Partition& p = e.partition;
+  // The metastore sets a partition's createTime when it adds one, whatever it is given (as
+  // for tables): keeping the point's would cost an alter of every added partition.
+  p.createTime = 0;
   p.__isset.writeId = false;
   p.__isset.isStatsCompliant = false;
   p.__isset.colStats = false;

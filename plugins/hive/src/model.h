@@ -11,8 +11,8 @@
 // partition changes one run, not every run after it.
 //
 // The canonical form (Canonical*) is what a copy must keep: the metastore's own fields left out
-// (createTime of databases, tables and functions, ids, write ids, the basic statistics it
-// recomputes from the files, transient_lastDdlTime, the SerDe fields it does not return for
+// (createTime of databases, tables, partitions and functions, ids, write ids, the basic statistics
+// it recomputes from the files, transient_lastDdlTime, the SerDe fields it does not return for
 // partitions, Lifeboat's own parameters), the translation of managed tables into external ones
 // undone, lists sorted, and locations in Hadoop's path form after the rewrite to this cluster.
 // Two objects are the same when their canonical forms are.

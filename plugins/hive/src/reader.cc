@@ -25,6 +25,35 @@ bool MayHaveColumnStats(const std::map<std::string, std::string>& params) {
   return it != params.end() && it->second.find("COLUMN_STATS") != std::string::npos;
 }
 
+// Appends `parts` of table `t` to `out` as entries, with the column statistics of those the
+// metastore marks as having any (one call for all of them).
+Status AddEntries(MetastoreClient& c, const thrift::Table& t, std::vector<thrift::Partition> parts,
+                  std::vector<store::PartitionEntry>& out) {
+  const std::vector<std::string> cols = ColumnNames(t);
+  std::vector<std::string> with_stats;
+  const size_t first = out.size();
+  for (auto& p : parts) {
+    store::PartitionEntry e;
+    e.name = PartitionName(t.partitionKeys, p.values);
+    if (MayHaveColumnStats(p.parameters)) with_stats.push_back(e.name);
+    e.partition = std::move(p);
+    out.push_back(std::move(e));
+  }
+  if (with_stats.empty() || cols.empty()) return OkStatus();
+  StatusOr<std::map<std::string, std::vector<thrift::ColumnStatisticsObj>>> stats =
+      c.GetPartitionColumnStatistics(t.dbName, t.tableName, with_stats, cols);
+  if (!stats.ok() && stats.status().code() != Code::kNotFound) return stats.status();
+  if (!stats.ok()) return OkStatus();
+  for (size_t k = first; k < out.size(); ++k) {
+    auto it = stats->find(out[k].name);
+    if (it == stats->end()) continue;
+    out[k].statistics = std::move(it->second);
+    std::sort(out[k].statistics.begin(), out[k].statistics.end(),
+              [](const auto& a, const auto& b) { return a.colName < b.colName; });
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 ClientPool::Lease::~Lease() {
@@ -98,9 +127,24 @@ StatusOr<std::optional<TableState>> ReadTable(MetastoreClient& c, const std::str
     LIFEBOAT_ASSIGN_OR_RETURN(state.header.statistics, ReadTableStatistics(c, t));
   }
   if (with_partitions && !t.partitionKeys.empty()) {
-    StatusOr<std::vector<std::string>> names = c.GetPartitionNames(db, table);
-    if (!names.ok()) return names.status();
-    LIFEBOAT_ASSIGN_OR_RETURN(state.partitions, ReadPartitions(c, t, *names));
+    // One get_partitions answers a table of up to kPartitionBatch partitions whole (most
+    // tables); a larger one is read by name, in batches, as before. Both answers are the
+    // metastore's conversion of the same rows (hive_client_rig_test checks they encode alike).
+    StatusOr<std::vector<thrift::Partition>> all =
+        c.GetPartitions(db, table, static_cast<int16_t>(kPartitionBatch + 1));
+    if (!all.ok()) {
+      if (all.status().code() == Code::kNotFound) return std::optional<TableState>();
+      return all.status();
+    }
+    if (all->size() <= kPartitionBatch) {
+      LIFEBOAT_RETURN_IF_ERROR(AddEntries(c, t, std::move(*all), state.partitions));
+      std::sort(state.partitions.begin(), state.partitions.end(),
+                [](const auto& a, const auto& b) { return a.name < b.name; });
+    } else {
+      StatusOr<std::vector<std::string>> names = c.GetPartitionNames(db, table);
+      if (!names.ok()) return names.status();
+      LIFEBOAT_ASSIGN_OR_RETURN(state.partitions, ReadPartitions(c, t, *names));
+    }
   }
   return std::optional<TableState>(std::move(state));
 }
@@ -112,7 +156,6 @@ StatusOr<std::vector<store::PartitionEntry>> ReadPartitions(MetastoreClient& c,
   std::vector<std::string> sorted = names;
   std::sort(sorted.begin(), sorted.end());
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-  const std::vector<std::string> cols = ColumnNames(t);
   for (size_t i = 0; i < sorted.size(); i += kPartitionBatch) {
     std::vector<std::string> batch(
         sorted.begin() + static_cast<long>(i),
@@ -123,29 +166,7 @@ StatusOr<std::vector<store::PartitionEntry>> ReadPartitions(MetastoreClient& c,
       if (parts.status().code() == Code::kNotFound) break;  // the table went meanwhile
       return parts.status();
     }
-    std::vector<std::string> with_stats;
-    size_t first = out.size();
-    for (auto& p : *parts) {
-      store::PartitionEntry e;
-      e.name = PartitionName(t.partitionKeys, p.values);
-      if (MayHaveColumnStats(p.parameters)) with_stats.push_back(e.name);
-      e.partition = std::move(p);
-      out.push_back(std::move(e));
-    }
-    if (!with_stats.empty() && !cols.empty()) {
-      StatusOr<std::map<std::string, std::vector<thrift::ColumnStatisticsObj>>> stats =
-          c.GetPartitionColumnStatistics(t.dbName, t.tableName, with_stats, cols);
-      if (!stats.ok() && stats.status().code() != Code::kNotFound) return stats.status();
-      if (stats.ok()) {
-        for (size_t k = first; k < out.size(); ++k) {
-          auto it = stats->find(out[k].name);
-          if (it == stats->end()) continue;
-          out[k].statistics = std::move(it->second);
-          std::sort(out[k].statistics.begin(), out[k].statistics.end(),
-                    [](const auto& a, const auto& b) { return a.colName < b.colName; });
-        }
-      }
-    }
+    LIFEBOAT_RETURN_IF_ERROR(AddEntries(c, t, std::move(*parts), out));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;

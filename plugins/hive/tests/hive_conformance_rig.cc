@@ -26,6 +26,7 @@
 #include <lifeboat/testing/conformance.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -201,6 +202,40 @@ class HiveConformanceRig : public lifeboat::testing::ConformanceRig {
   }
   std::string BadRestoreDestination() const override { return "bad prefix!"; }
 
+  // SyncSecurity: a SELECT privilege of a user on table "plain" granted on the source; the
+  // security of an item is its privileges, sorted.
+  std::string ChangeSourceSecurity() override {
+    thrift::HiveObjectPrivilege p;
+    p.__set_hiveObject(PlainRef());
+    p.__set_principalName("conformance_reader");
+    p.principalType = thrift::PrincipalType::USER;
+    thrift::PrivilegeGrantInfo info;
+    info.__set_privilege("SELECT");
+    info.__set_grantor("conformance_admin");
+    info.grantorType = thrift::PrincipalType::USER;
+    p.__set_grantInfo(info);
+    thrift::PrivilegeBag bag;
+    bag.__set_privileges({p});
+    Status s = src_->GrantRevokePrivileges(thrift::GrantRevokeType::GRANT, bag);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return s.ok() ? db_ + "/plain" : "";
+  }
+  std::string CaptureSecurity(bool target, const std::string& path) const override {
+    EXPECT_EQ(path, db_ + "/plain");
+    auto got = (target ? dst_ : src_)->ListObjectPrivileges(PlainRef());
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    if (!got.ok()) return "(unreadable)";
+    std::vector<std::string> lines;
+    for (const auto& p : *got) {
+      lines.push_back(std::to_string(p.principalType) + " " + p.principalName + " " +
+                      p.grantInfo.privilege + (p.grantInfo.grantOption ? " +grant" : ""));
+    }
+    std::sort(lines.begin(), lines.end());
+    std::string out;
+    for (const auto& l : lines) out += l + "\n";
+    return out;
+  }
+
   std::string CorruptTarget(const std::string& restore_point_id, bool staged) override {
     const std::string item = db_ + "/big";
     if (!staged) {
@@ -239,6 +274,13 @@ class HiveConformanceRig : public lifeboat::testing::ConformanceRig {
  private:
   std::string Thrift(const std::string& cluster) const {
     return endpoints_["clusters"][cluster]["thrift"].get<std::string>();
+  }
+  thrift::HiveObjectRef PlainRef() const {
+    thrift::HiveObjectRef r;
+    r.objectType = thrift::HiveObjectType::TABLE;
+    r.__set_dbName(db_);
+    r.__set_objectName("plain");
+    return r;
   }
   std::string Warehouse(const std::string& cluster) const {
     return endpoints_["clusters"][cluster]["external_warehouse"].get<std::string>();

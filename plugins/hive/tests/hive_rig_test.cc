@@ -9,6 +9,7 @@
 #include <lifeboat/testing/fake_host.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <mutex>
 #include <random>
@@ -481,6 +482,216 @@ TEST_F(HiveRigTest, FenceMarksReadOnlyButTheThriftApiStillWrites) {
   ASSERT_TRUE(db.ok());
   EXPECT_EQ(db->parameters.count("readonly"), 0u) << "readonly was not set before the fence";
   EXPECT_EQ(db->parameters.count("lifeboat.fence.epoch"), 0u);
+}
+
+// A full commit adds a table's partitions with one add_partitions and, when the metastore
+// stored them as the point holds them, writes them no second time (no ALTER_PARTITION event on
+// the target); the partitions still verify (Finish) against the point.
+TEST_F(HiveRigTest, FullCommitAddsPartitionsWithoutAlteringThem) {
+  ASSERT_TRUE(p_->CreateDatabase(testing::SampleDatabase(db_, External("primary"))).ok());
+  const thrift::Table t =
+      testing::MakeTable(db_, "events", External("primary") + "/" + db_ + "/events", true);
+  ASSERT_TRUE(p_->CreateTable(t).ok());
+  std::vector<thrift::Partition> parts;
+  for (const char* dt : {"2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"}) {
+    parts.push_back(testing::MakePartition(t, dt));
+  }
+  ASSERT_TRUE(p_->AddPartitions(db_, "events", parts, false).ok());
+  lb_instance* p = Instance("primary", MapTo("primary"));
+  lb_instance* s = Instance("secondary", MapTo("secondary"));
+  ASSERT_TRUE(p && s);
+  auto before = s_->GetCurrentNotificationEventId();
+  ASSERT_TRUE(before.ok());
+  Backup(p, "primary", s, "rp1", "");
+  auto events = s_->GetNextNotifications(*before, 0);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  std::map<std::string, int> kinds;
+  for (const auto& e : *events) {
+    // ALTER_PARTITION per partition, or Hive 4's ALTER_PARTITIONS per batch: both count.
+    if (e.dbName == db_)
+      ++kinds[e.eventType.rfind("ALTER_PARTITION", 0) == 0 ? "ALTER_PARTITION" : e.eventType];
+  }
+  EXPECT_EQ(kinds["ADD_PARTITION"], 1) << "one add_partitions call for the four partitions";
+  EXPECT_EQ(kinds["ALTER_PARTITION"], 0) << "added partitions were written a second time";
+  auto got = s_->GetPartitionNames(db_, "events");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->size(), 4u);
+}
+
+// sync_security: a role, a grant of that role to a user and a SELECT privilege of the role on
+// a table on the primary appear on the secondary; a dry run changes nothing; a repeated op id
+// answers the same; a privilege and a role grant revoked on the primary are revoked on the
+// secondary by the next sync; names go through user_map.
+class HiveSecurityRigTest : public HiveRigTest {
+ protected:
+  // The privileges on `table` of `c`, "<type> <name> <privilege>[ +grant]" sorted.
+  static std::vector<std::string> Privileges(MetastoreClient& c, const std::string& db,
+                                             const std::string& table) {
+    thrift::HiveObjectRef ref;
+    ref.objectType = thrift::HiveObjectType::TABLE;
+    ref.__set_dbName(db);
+    ref.__set_objectName(table);
+    auto got = c.ListObjectPrivileges(ref);
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    std::vector<std::string> out;
+    if (!got.ok()) return out;
+    for (const auto& p : *got) {
+      out.push_back(std::to_string(p.principalType) + " " + p.principalName + " " +
+                    p.grantInfo.privilege + (p.grantInfo.grantOption ? " +grant" : ""));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  // The members of `role` on `c`, "<type> <name>" sorted; empty when the role is absent.
+  static std::vector<std::string> Members(MetastoreClient& c, const std::string& role) {
+    std::vector<std::string> out;
+    auto roles = c.GetRoleNames();
+    EXPECT_TRUE(roles.ok()) << roles.status().ToString();
+    if (!roles.ok() || std::find(roles->begin(), roles->end(), role) == roles->end()) return out;
+    auto got = c.GetPrincipalsInRole(role);
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    if (!got.ok()) return out;
+    for (const auto& g : *got) {
+      out.push_back(std::to_string(g.principalType) + " " + g.principalName);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  static thrift::HiveObjectPrivilege Privilege(const std::string& db, const std::string& table,
+                                               const std::string& principal,
+                                               thrift::PrincipalType::type type,
+                                               const std::string& privilege) {
+    thrift::HiveObjectPrivilege p;
+    thrift::HiveObjectRef ref;
+    ref.objectType = thrift::HiveObjectType::TABLE;
+    ref.__set_dbName(db);
+    ref.__set_objectName(table);
+    ref.__set_catName("hive");
+    p.__set_hiveObject(ref);
+    p.__set_principalName(principal);
+    p.principalType = type;
+    thrift::PrivilegeGrantInfo info;
+    info.__set_privilege(privilege);
+    info.__set_grantor("admin_user");
+    info.grantorType = thrift::PrincipalType::USER;
+    p.__set_grantInfo(info);
+    return p;
+  }
+  static Status Grant(MetastoreClient& c, thrift::GrantRevokeType::type type,
+                      const thrift::HiveObjectPrivilege& p) {
+    thrift::PrivilegeBag bag;
+    bag.__set_privileges({p});
+    return c.GrantRevokePrivileges(type, bag);
+  }
+  static Status GrantRole(MetastoreClient& c, thrift::GrantRevokeType::type type,
+                          const std::string& role, const std::string& user) {
+    thrift::GrantRevokeRoleRequest r;
+    r.requestType = type;
+    r.__set_roleName(role);
+    r.__set_principalName(user);
+    r.principalType = thrift::PrincipalType::USER;
+    if (type == thrift::GrantRevokeType::GRANT) {
+      r.__set_grantor("admin_user");
+      r.__set_grantorType(thrift::PrincipalType::USER);
+      r.__set_grantOption(false);
+    }
+    return c.GrantRevokeRole(r);
+  }
+  StatusOr<v1::SyncSecurityResponse> Sync(lb_instance* dst, const std::string& op, bool dry_run) {
+    v1::SyncSecurityRequest req;
+    req.set_op_id(op);
+    *req.mutable_source() = PeerOf("primary");
+    *req.mutable_data_set() = DataSet();
+    req.set_dry_run(dry_run);
+    (*req.mutable_user_map())["alice"] = "alice_dr";
+    return Call<v1::SyncSecurityResponse>(dst, LB_OP_SYNC_SECURITY, req);
+  }
+};
+
+TEST_F(HiveSecurityRigTest, RolesGrantsAndPrivilegesFollowThePrimary) {
+  Populate();
+  lb_instance* p = Instance("primary", MapTo("primary"));
+  lb_instance* s = Instance("secondary", MapTo("secondary"));
+  ASSERT_TRUE(p && s);
+  Backup(p, "primary", s, "rp1", "");
+  const std::string role = db_ + "_readers";
+  thrift::Role r;
+  r.__set_roleName(role);
+  ASSERT_TRUE(p_->CreateRole(r).ok());
+  ASSERT_TRUE(GrantRole(*p_, thrift::GrantRevokeType::GRANT, role, "alice").ok());
+  ASSERT_TRUE(GrantRole(*p_, thrift::GrantRevokeType::GRANT, role, "bob").ok());
+  const auto select = Privilege(db_, "orders", role, thrift::PrincipalType::ROLE, "SELECT");
+  const auto bobs = Privilege(db_, "plain", "bob", thrift::PrincipalType::USER, "INSERT");
+  Status granted = Grant(*p_, thrift::GrantRevokeType::GRANT, select);
+  ASSERT_TRUE(granted.ok()) << granted.ToString();
+  ASSERT_TRUE(Grant(*p_, thrift::GrantRevokeType::GRANT, bobs).ok());
+  const std::vector<std::string> want_orders = {"2 " + role + " SELECT"};
+  ASSERT_EQ(Privileges(*p_, db_, "orders"), want_orders);
+  ASSERT_TRUE(Privileges(*s_, db_, "orders").empty());
+
+  auto dry = Sync(s, "sync-dry", true);
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  std::string lines;
+  for (const auto& c : dry->changes()) lines += "\n  " + c;
+  EXPECT_EQ(dry->changes_size(), 5) << lines;  // create, 2 role grants, 2 privileges
+  EXPECT_TRUE(Members(*s_, role).empty()) << "a dry run created the role";
+  EXPECT_TRUE(Privileges(*s_, db_, "orders").empty()) << "a dry run granted";
+
+  auto done = Sync(s, "sync-1", false);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done->changes_size(), 5);
+  EXPECT_EQ(done->items_compared(), 4u);  // the database, orders, plain, orders_view
+  EXPECT_EQ(Privileges(*s_, db_, "orders"), want_orders);
+  EXPECT_EQ(Privileges(*s_, db_, "plain"), std::vector<std::string>{"1 bob INSERT"});
+  EXPECT_EQ(Members(*s_, role), (std::vector<std::string>{"1 alice_dr", "1 bob"}));
+  auto repeated = Sync(s, "sync-1", false);
+  ASSERT_TRUE(repeated.ok());
+  EXPECT_EQ(repeated->changes_size(), done->changes_size()) << "a repeated op id answered anew";
+  auto again = Sync(s, "sync-2", false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->changes_size(), 0) << again->changes(0);
+
+  // Revoked on the primary: revoked on the secondary by the next sync.
+  ASSERT_TRUE(Grant(*p_, thrift::GrantRevokeType::REVOKE, select).ok());
+  ASSERT_TRUE(GrantRole(*p_, thrift::GrantRevokeType::REVOKE, role, "bob").ok());
+  // The role still holds a privilege, so it is still in the data set's scope.
+  ASSERT_TRUE(Grant(*p_, thrift::GrantRevokeType::GRANT,
+                    Privilege(db_, "plain", role, thrift::PrincipalType::ROLE, "SELECT"))
+                  .ok());
+  auto revoked = Sync(s, "sync-3", false);
+  ASSERT_TRUE(revoked.ok()) << revoked.status().ToString();
+  EXPECT_TRUE(Privileges(*s_, db_, "orders").empty());
+  EXPECT_EQ(Privileges(*s_, db_, "plain"),
+            (std::vector<std::string>{"1 bob INSERT", "2 " + role + " SELECT"}));
+  EXPECT_EQ(Members(*s_, role), std::vector<std::string>{"1 alice_dr"});
+  auto settled = Sync(s, "sync-4", false);
+  ASSERT_TRUE(settled.ok());
+  EXPECT_EQ(settled->changes_size(), 0);
+}
+
+// A fenced data set's privileges are not changed; its dry run still reports.
+TEST_F(HiveSecurityRigTest, FencedTargetRefusesTheSync) {
+  Populate();
+  lb_instance* p = Instance("primary", MapTo("primary"));
+  lb_instance* s = Instance("secondary", MapTo("secondary"));
+  ASSERT_TRUE(p && s);
+  Backup(p, "primary", s, "rp1", "");
+  ASSERT_TRUE(Grant(*p_, thrift::GrantRevokeType::GRANT,
+                    Privilege(db_, "orders", "carol", thrift::PrincipalType::USER, "SELECT"))
+                  .ok());
+  v1::FenceRequest fence;
+  fence.set_op_id("fence-1");
+  *fence.mutable_data_set() = DataSet();
+  fence.set_epoch(2);
+  fence.set_reason("failover");
+  ASSERT_TRUE(Call<v1::FenceResponse>(s, LB_OP_FENCE, fence).ok());
+  auto dry = Sync(s, "sync-dry", true);
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  EXPECT_EQ(dry->changes_size(), 1);
+  auto refused = Sync(s, "sync-1", false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kFailedPrecondition) << refused.status().ToString();
+  EXPECT_TRUE(Privileges(*s_, db_, "orders").empty());
 }
 
 }  // namespace
