@@ -47,11 +47,13 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "rig_endpoints.h"
 #include "webhdfs.h"
 
 extern "C" const lb_plugin_api* lifeboat_plugin_init(const lb_host_api* host);
@@ -453,21 +455,9 @@ int main(int argc, char** argv) {
     else
       Die("unknown argument " + a + " (see the header of hdfs_vs_distcp.cc)");
   }
-  if (o.endpoints.empty() && std::getenv("LIFEBOAT_RIG_HDFS") != nullptr) {
-    o.endpoints = std::getenv("LIFEBOAT_RIG_HDFS");
-  }
-  if (o.endpoints.empty()) {
-    const char* required = std::getenv("LIFEBOAT_RIG_REQUIRED");
-    if (required != nullptr && std::string(required) == "1") {
-      Die("LIFEBOAT_RIG_HDFS is not set: start the rig (tools/scripts/rig.sh start hdfs)");
-    }
-    std::cout << "skipped: no HDFS rig (tools/scripts/rig.sh start hdfs, then eval \"$("
-                 "tools/scripts/rig.sh env hdfs)\")\n";
-    return 77;
-  }
-  std::ifstream in(o.endpoints);
-  nlohmann::json ep = nlohmann::json::parse(in, nullptr, false);
-  if (ep.is_discarded() || !ep.contains("clusters")) Die("cannot read " + o.endpoints);
+  std::optional<nlohmann::json> endpoints = lifeboat::bench::HdfsRigEndpoints(o.endpoints);
+  if (!endpoints) return 77;
+  const nlohmann::json& ep = *endpoints;
   if (o.distcp_jar.empty()) {
     o.distcp_jar =
         (fs::path(o.endpoints).parent_path() / "jars/rig-distcp/rig-distcp.jar").string();
