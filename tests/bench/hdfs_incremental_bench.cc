@@ -368,7 +368,7 @@ int main(int argc, char** argv) {
     else
       Die("unknown argument " + a + " (see the header of hdfs_incremental_bench.cc)");
   }
-  std::optional<nlohmann::json> endpoints = lifeboat::bench::HdfsRigEndpoints(o.endpoints);
+  std::optional<nlohmann::json> endpoints = lifeboat::bench::HdfsRigEndpoints(&o.endpoints);
   if (!endpoints) return 77;
   const nlohmann::json& ep = *endpoints;
   std::printf("hdfs incremental: %d files, %d per directory, %d changed, parallelism %d\n", o.files,

@@ -455,7 +455,7 @@ int main(int argc, char** argv) {
     else
       Die("unknown argument " + a + " (see the header of hdfs_vs_distcp.cc)");
   }
-  std::optional<nlohmann::json> endpoints = lifeboat::bench::HdfsRigEndpoints(o.endpoints);
+  std::optional<nlohmann::json> endpoints = lifeboat::bench::HdfsRigEndpoints(&o.endpoints);
   if (!endpoints) return 77;
   const nlohmann::json& ep = *endpoints;
   if (o.distcp_jar.empty()) {

@@ -12,10 +12,12 @@
 
 namespace lifeboat::bench {
 
-// The endpoints file `path`, else $LIFEBOAT_RIG_HDFS, parsed. nullopt when there is none: the
+// The endpoints file `*path`, else $LIFEBOAT_RIG_HDFS (then written to `*path`: a benchmark finds
+// the rig's other files beside it), parsed. nullopt when there is none: the
 // caller exits 77 (ctest's skip), after this said how to start the rig. Exits 1 with why when
 // LIFEBOAT_RIG_REQUIRED=1 and there is none, or when the file does not parse.
-inline std::optional<nlohmann::json> HdfsRigEndpoints(std::string path) {
+inline std::optional<nlohmann::json> HdfsRigEndpoints(std::string* endpoints) {
+  std::string& path = *endpoints;
   if (path.empty() && std::getenv("LIFEBOAT_RIG_HDFS") != nullptr) {
     path = std::getenv("LIFEBOAT_RIG_HDFS");
   }
