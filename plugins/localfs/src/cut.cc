@@ -14,7 +14,6 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
-#include <unordered_map>
 #include <vector>
 
 #include "acl.h"

@@ -208,14 +208,19 @@ StatusOr<v1::MemberManifest> HeaderOf(const std::string& path, bool in_cut) {
   return header;
 }
 
+// The snapshot reference of the manifest in `path` (inside a cut record with `in_cut`): the
+// manifest's first field, written before the entries, so one entry is read at most.
+StatusOr<v1::SnapshotRef> SnapshotOf(const std::string& path, bool in_cut) {
+  LIFEBOAT_ASSIGN_OR_RETURN(auto entries, ManifestFileEntries::Open(path, in_cut));
+  v1::Entry first;
+  LIFEBOAT_RETURN_IF_ERROR(entries->Next(&first).status());
+  return entries->Others().snapshot();
+}
+
 }  // namespace
 
 StatusOr<v1::SnapshotRef> ReadPointSnapshot(const std::string& path) {
-  LIFEBOAT_ASSIGN_OR_RETURN(auto entries, ManifestFileEntries::Open(path, /*in_cut=*/false));
-  v1::Entry first;
-  // The snapshot is the manifest's first field: written before the entries.
-  LIFEBOAT_RETURN_IF_ERROR(entries->Next(&first).status());
-  return entries->Others().snapshot();
+  return SnapshotOf(path, /*in_cut=*/false);
 }
 
 StatusOr<v1::MemberManifest> ReadPointHeader(const std::string& path) {
@@ -223,10 +228,7 @@ StatusOr<v1::MemberManifest> ReadPointHeader(const std::string& path) {
 }
 
 StatusOr<v1::SnapshotRef> ReadCutSnapshot(const std::string& path) {
-  LIFEBOAT_ASSIGN_OR_RETURN(auto entries, ManifestFileEntries::Open(path, /*in_cut=*/true));
-  v1::Entry first;
-  LIFEBOAT_RETURN_IF_ERROR(entries->Next(&first).status());
-  return entries->Others().snapshot();
+  return SnapshotOf(path, /*in_cut=*/true);
 }
 
 StatusOr<v1::CutResponse> ReadCutHeader(const std::string& path) {

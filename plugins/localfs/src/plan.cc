@@ -191,7 +191,6 @@ class PlanBuilder {
         if (alone) open_task = nullptr;
       }
     }
-    n_copy_ = 0;
     for (auto& t : copies_) *plan.add_tasks() = std::move(t);
     unchanged_ += seeds;
     if (seeds > 0) {
@@ -203,10 +202,6 @@ class PlanBuilder {
     plan.set_items_to_copy(items_to_copy_);
     plan.set_items_unchanged(unchanged_);
   }
-
-  uint64_t items_to_copy() const { return items_to_copy_; }
-  uint64_t bytes_to_copy() const { return bytes_to_copy_; }
-  uint64_t unchanged() const { return unchanged_; }
 
  private:
   static void Extend(OpenRange& r, const v1::Entry& e) {

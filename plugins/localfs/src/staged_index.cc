@@ -87,7 +87,6 @@ StatusOr<std::unique_ptr<IndexCursor>> IndexCursor::Open(const std::string& file
 Status IndexCursor::Advance() {
   LIFEBOAT_ASSIGN_OR_RETURN(bool more, reader_->Next(&current_));
   have_ = more;
-  at_end_ = !more;
   return OkStatus();
 }
 
@@ -95,7 +94,6 @@ StatusOr<const v1::Entry*> IndexCursor::Find(std::string_view path) {
   if (!started_ || path < last_asked_) {
     LIFEBOAT_RETURN_IF_ERROR(reader_->Seek(path));
     started_ = true;
-    at_end_ = false;
     LIFEBOAT_RETURN_IF_ERROR(Advance());
   }
   last_asked_ = std::string(path);
@@ -110,7 +108,6 @@ Status IndexCursor::ForRange(std::string_view first, std::string_view last, bool
                              const std::function<Status(const v1::Entry&)>& each) {
   LIFEBOAT_RETURN_IF_ERROR(reader_->Seek(whole ? std::string_view() : first));
   started_ = true;
-  at_end_ = false;
   last_asked_.clear();
   for (;;) {
     LIFEBOAT_RETURN_IF_ERROR(Advance());

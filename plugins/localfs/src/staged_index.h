@@ -79,7 +79,6 @@ class IndexCursor {
   std::unique_ptr<sdk::ManifestReader> reader_;
   v1::Entry current_;
   bool have_ = false;     // current_ holds the entry at the reader's position
-  bool at_end_ = false;   // the reader is past its last entry
   bool started_ = false;  // a Seek has positioned the reader
   std::string last_asked_;
 };
